@@ -1,0 +1,42 @@
+"""Short-lived administrative NATS connections: provisioning the JetStream streams."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import nats
+from nats.js import JetStreamContext
+
+from afo_cli.errors import PlatformError
+from afo_common.messaging.streams import ensure_streams
+
+
+@asynccontextmanager
+async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
+    async def quiet(_exc: Exception) -> None:
+        # Connection errors surface as the exception below; nats-py would also log each attempt.
+        return None
+
+    try:
+        # Few, quick attempts: nats-py's defaults retry for two minutes before telling anyone.
+        client = await nats.connect(
+            url, connect_timeout=3, max_reconnect_attempts=2, reconnect_time_wait=0.5, error_cb=quiet
+        )
+    except Exception as exc:
+        raise PlatformError(f"cannot connect to NATS at {url}: {exc or type(exc).__name__}") from exc
+    try:
+        yield client.jetstream()
+    finally:
+        await client.close()
+
+
+async def ensure_streams_at(url: str, replicas: int = 1) -> list[Any]:
+    """Create or update every stream; their current ``StreamInfo``, for printing."""
+    async with jetstream(url) as js:
+        try:
+            names = await ensure_streams(js, replicas)
+            return [await js.stream_info(name) for name in names]
+        except nats.errors.Error as exc:
+            raise PlatformError(f"cannot provision the JetStream streams on {url}: {exc}") from exc

@@ -1,0 +1,25 @@
+"""Event schemas. Importing this package registers every event type."""
+
+from afo_common.events import agent, conversation, tenant
+from afo_common.events.envelope import (
+    Envelope,
+    Event,
+    SchemaError,
+    envelope_for,
+    event,
+    parse_envelope,
+    registered_events,
+)
+
+__all__ = [
+    "Envelope",
+    "Event",
+    "SchemaError",
+    "agent",
+    "conversation",
+    "envelope_for",
+    "event",
+    "parse_envelope",
+    "registered_events",
+    "tenant",
+]

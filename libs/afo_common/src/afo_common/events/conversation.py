@@ -1,0 +1,118 @@
+"""Events of the conversation context (agent-runtime owns conversations, messages and leads)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from afo_common.events.envelope import Event, event
+from afo_common.events.streams import CONVERSATION
+
+Channel = Literal["web", "api", "sms", "webhook", "voice"]
+
+
+class Contact(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str | None = Field(default=None, max_length=120)
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=32)
+    external_id: str | None = Field(default=None, max_length=120)
+
+
+class Citation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    index: int
+    document_id: str
+    title: str
+    page: int | None = None
+
+
+@event("conversation.started", stream=CONVERSATION)
+class ConversationStarted(Event):
+    conversation_id: str
+    agent_id: str
+    agent_version: int
+    channel: Channel
+    contact: Contact
+
+
+@event("conversation.message_received", stream=CONVERSATION)
+class MessageReceived(Event):
+    """A lead's message, from any channel. The gateway assigns message_id; agent-runtime dedupes on it."""
+
+    conversation_id: str
+    message_id: str
+    channel: Channel
+    text: str = Field(min_length=1, max_length=8000)
+    sent_at: datetime
+
+
+@event("conversation.message_replied", stream=CONVERSATION)
+class MessageReplied(Event):
+    """The durable record of the agent's reply; its deltas went out earlier on ``afo.rt.…``."""
+
+    conversation_id: str
+    message_id: str
+    in_reply_to: str
+    text: str
+    engine: Literal["embedded", "openai"]
+    intent: str
+    citations: list[Citation] = []
+    first_delta_ms: float
+    completed_ms: float
+
+
+@event("conversation.opted_out", stream=CONVERSATION)
+class ConversationOptedOut(Event):
+    conversation_id: str
+    lead_id: str | None
+    channel: Channel
+
+
+@event("handoff.requested", stream=CONVERSATION)
+class HandoffRequested(Event):
+    conversation_id: str
+    agent_id: str
+    lead_id: str | None
+    reason: str
+
+
+@event("lead.created", stream=CONVERSATION)
+class LeadCreated(Event):
+    lead_id: str
+    conversation_id: str
+    agent_id: str
+    fields: dict[str, str]
+
+
+@event("lead.updated", stream=CONVERSATION)
+class LeadUpdated(Event):
+    lead_id: str
+    conversation_id: str
+    fields: dict[str, str]
+    changed: list[str]
+
+
+@event("lead.qualified", stream=CONVERSATION)
+class LeadQualified(Event):
+    lead_id: str
+    conversation_id: str
+    agent_id: str
+    fields: dict[str, str]
+
+
+@event("meeting.requested", stream=CONVERSATION)
+class MeetingRequested(Event):
+    """The lead proposed a time; workflow-executor checks availability and books or proposes others."""
+
+    request_id: str
+    conversation_id: str
+    agent_id: str
+    lead_id: str | None
+    start: datetime
+    timezone: str
+    text: str

@@ -1,0 +1,34 @@
+"""Events of the tenant context (the gateway owns tenants, users and API keys)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from afo_common.events.envelope import Event, event
+from afo_common.events.streams import TENANT
+
+Role = Literal["owner", "admin", "member", "operator"]
+
+
+@event("tenant.created", stream=TENANT)
+class TenantCreated(Event):
+    name: str
+    timezone: str
+
+
+@event("user.added", stream=TENANT)
+class UserAdded(Event):
+    user_id: str
+    role: Role
+
+
+@event("apikey.created", stream=TENANT)
+class ApiKeyCreated(Event):
+    key_id: str
+    kind: Literal["secret", "publishable"]
+    agent_id: str | None
+
+
+@event("apikey.revoked", stream=TENANT)
+class ApiKeyRevoked(Event):
+    key_id: str

@@ -1,0 +1,60 @@
+"""The raw nats-py connection a service publishes through (outbox relay, real-time deltas, RPC calls).
+FastStream owns the subscribing side; publishing through nats-py directly gives us ``publish_async``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+
+log = logging.getLogger(__name__)
+
+
+class NatsConnection:
+    def __init__(self, url: str, name: str) -> None:
+        self.url = url
+        self.name = name
+        self._client: Client | None = None
+        self._js: JetStreamContext | None = None
+
+    async def connect(self) -> None:
+        async def on_error(exc: Exception) -> None:
+            log.warning("nats connection error (%s): %s", self.name, exc)
+
+        self._client = await nats.connect(
+            self.url,
+            name=self.name,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            error_cb=on_error,
+        )
+        self._js = self._client.jetstream(publish_async_max_pending=4000)
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            raise RuntimeError("NATS is not connected")
+        return self._client
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._js is None:
+            raise RuntimeError("NATS is not connected")
+        return self._js
+
+    @property
+    def is_connected(self) -> bool:
+        return self._client is not None and self._client.is_connected
+
+    async def publish(self, subject: str, payload: bytes, headers: dict[str, Any] | None = None) -> None:
+        """Core NATS: fire and forget, for the latency-critical, non-durable real-time subjects."""
+        await self.client.publish(subject, payload, headers=headers)
+
+    async def close(self) -> None:
+        if self._client is not None and not self._client.is_closed:
+            await self._client.drain()
+        self._client = None
+        self._js = None

@@ -1,0 +1,24 @@
+"""Inbox: the ids of events a consumer has processed, written in the handler's own transaction, so a
+redelivered event is recognised and acknowledged without being handled twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select
+
+from afo_common.messaging.unit_of_work import UnitOfWork
+
+
+async def already_processed(uow: UnitOfWork, consumer: str, event_id: str) -> bool:
+    inbox = uow._tables.inbox
+    row = await uow.session.execute(
+        select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
+    )
+    return row.first() is not None
+
+
+async def record_processed(uow: UnitOfWork, consumer: str, event_id: str) -> None:
+    await uow.session.execute(
+        insert(uow._tables.inbox).values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
+    )

@@ -1,0 +1,133 @@
+"""Request/reply between services on ``afo.rpc.<service>.<operation>``: typed requests and responses,
+a timeout, and typed error replies that the caller raises as ``RpcError``."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+import nats.errors
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from afo_common.messaging.connection import NatsConnection
+from afo_common.subjects import rpc_subject
+from afo_common.telemetry import RPC_REQUESTS, RPC_SECONDS, current_traceparent, span_from
+
+log = logging.getLogger(__name__)
+
+ErrorCode = Literal["invalid", "not_found", "conflict", "forbidden", "unavailable", "timeout", "internal"]
+
+
+class RpcError(Exception):
+    def __init__(self, code: ErrorCode, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code: ErrorCode = code
+        self.message = message
+        self.details = details or []
+
+
+class ErrorBody(BaseModel):
+    code: ErrorCode
+    message: str
+    details: list[dict[str, Any]] = []
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    ok: bool
+    result: dict[str, Any] | None = None
+    error: ErrorBody | None = None
+
+
+class TenantRequest(BaseModel):
+    """Base of every RPC request: the owner scopes everything it does to this tenant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str
+
+
+Req = TypeVar("Req", bound=BaseModel)
+Res = TypeVar("Res", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class RpcOperation(Generic[Req, Res]):
+    service: str
+    name: str
+    request: type[Req]
+    response: type[Res]
+
+    @property
+    def subject(self) -> str:
+        return rpc_subject(self.service, self.name)
+
+
+class RpcClient:
+    def __init__(self, nats: NatsConnection, timeout_s: float = 5.0) -> None:
+        self._nats = nats
+        self._timeout_s = timeout_s
+
+    async def call(self, op: RpcOperation[Req, Res], request: Req, timeout_s: float | None = None) -> Res:
+        headers = {"traceparent": tp} if (tp := current_traceparent()) else None
+        try:
+            msg = await self._nats.client.request(
+                op.subject,
+                request.model_dump_json().encode(),
+                timeout=timeout_s or self._timeout_s,
+                headers=headers,
+            )
+        except nats.errors.NoRespondersError as exc:
+            raise RpcError("unavailable", f"no {op.service} instance is answering") from exc
+        except nats.errors.TimeoutError as exc:
+            raise RpcError("timeout", f"{op.service} did not answer {op.name} in time") from exc
+        reply = Reply.model_validate_json(msg.data)
+        if not reply.ok:
+            error = reply.error or ErrorBody(code="internal", message="error reply without a body")
+            raise RpcError(error.code, error.message, error.details)
+        return op.response.model_validate(reply.result or {})
+
+
+def encode_result(result: BaseModel) -> bytes:
+    return Reply(ok=True, result=result.model_dump(mode="json")).model_dump_json().encode()
+
+
+def encode_error(code: ErrorCode, message: str, details: list[dict[str, Any]] | None = None) -> bytes:
+    body = ErrorBody(code=code, message=message, details=details or [])
+    return Reply(ok=False, error=body).model_dump_json().encode()
+
+
+async def serve_request(
+    op: RpcOperation[Req, Res],
+    handler: Callable[[Req], Awaitable[Res]],
+    data: bytes,
+    headers: dict[str, str],
+    service: str,
+) -> bytes:
+    """Validate, call the owner's handler, and encode its result or its typed error."""
+    started = time.perf_counter()
+    outcome = "ok"
+    with span_from(headers.get("traceparent"), f"rpc {op.name}"):
+        try:
+            request = op.request.model_validate_json(data)
+            reply = encode_result(await handler(request))
+        except ValidationError as exc:
+            outcome = "invalid"
+            details = [
+                {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()[:20]
+            ]
+            reply = encode_error("invalid", "request does not match the schema", details)
+        except RpcError as exc:
+            outcome = exc.code
+            reply = encode_error(exc.code, exc.message, exc.details)
+        except Exception:
+            outcome = "internal"
+            log.exception("rpc %s failed", op.subject)
+            reply = encode_error("internal", "the service failed to handle the request")
+    RPC_REQUESTS.labels(service, op.name, outcome).inc()
+    RPC_SECONDS.labels(service, op.name).observe(time.perf_counter() - started)
+    return reply

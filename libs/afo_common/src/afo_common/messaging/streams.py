@@ -1,0 +1,60 @@
+"""Provisioning of the JetStream streams: one per bounded context and the dead-letter stream."""
+
+from __future__ import annotations
+
+import logging
+
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from afo_common.events.streams import DEAD_LETTER, STREAM_SUBJECTS
+from afo_common.subjects import DEAD_LETTER_PREFIX, EVENT_PREFIX
+
+log = logging.getLogger(__name__)
+
+DAY_S = 86_400.0
+DUPLICATE_WINDOW_S = 120.0
+
+
+def stream_configs(replicas: int = 1) -> list[StreamConfig]:
+    configs = [
+        StreamConfig(
+            name=name,
+            subjects=[f"{EVENT_PREFIX}.*.{suffix}" for suffix in suffixes],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            num_replicas=replicas,
+            max_age=30 * DAY_S,
+            discard=DiscardPolicy.OLD,
+            duplicate_window=DUPLICATE_WINDOW_S,
+        )
+        for name, suffixes in STREAM_SUBJECTS.items()
+    ]
+    configs.append(
+        StreamConfig(
+            name=DEAD_LETTER,
+            subjects=[f"{DEAD_LETTER_PREFIX}.>"],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            num_replicas=replicas,
+            max_age=90 * DAY_S,
+            duplicate_window=DUPLICATE_WINDOW_S,
+        )
+    )
+    return configs
+
+
+async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> list[str]:
+    """Create every stream, or update it in place when its configuration changed. Idempotent."""
+    names = []
+    for config in stream_configs(replicas):
+        try:
+            await js.add_stream(config)
+        except BadRequestError as exc:
+            if exc.err_code != 10058:  # stream name already in use with a different configuration
+                raise
+            log.info("updating stream %s", config.name)
+            await js.update_stream(config)
+        names.append(str(config.name))
+    return names

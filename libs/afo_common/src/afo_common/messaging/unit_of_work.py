@@ -1,0 +1,85 @@
+"""The unit of work: a handler writes its state and its outgoing events in one transaction.
+
+Events go to the outbox table in that transaction; after the commit the relay is woken to publish them,
+and only then do the after-commit callbacks run (real-time notifications that must not announce state
+that a rollback could take back)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from afo_common.db import Database
+from afo_common.events import Envelope, Event, envelope_for
+from afo_common.messaging.tables import MessagingTables
+from afo_common.telemetry import current_traceparent
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+class UnitOfWork:
+    def __init__(self, session: AsyncSession, tables: MessagingTables, source: str) -> None:
+        self.session = session
+        self._tables = tables
+        self._source = source
+        self._after_commit: list[AfterCommit] = []
+        self.emitted: list[Envelope] = []
+
+    async def emit(
+        self,
+        payload: Event,
+        *,
+        tenant_id: str,
+        causation: Envelope | None = None,
+        correlation_id: str | None = None,
+        subject: str | None = None,
+    ) -> Envelope:
+        envelope = envelope_for(
+            payload,
+            tenant_id=tenant_id,
+            source=self._source,
+            causation=causation,
+            correlation_id=correlation_id,
+            subject=subject,
+            traceparent=current_traceparent(),
+        )
+        await self.session.execute(
+            insert(self._tables.outbox).values(
+                event_id=envelope.id,
+                subject=envelope.nats_subject,
+                payload=envelope.to_bytes(),
+                created_at=datetime.now(UTC),
+            )
+        )
+        self.emitted.append(envelope)
+        return envelope
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        self._after_commit.append(callback)
+
+
+class UnitOfWorkFactory:
+    """Opens units of work on one service's database and wakes its outbox relay after each commit."""
+
+    def __init__(
+        self, db: Database, tables: MessagingTables, source: str, on_commit: Callable[[], None]
+    ) -> None:
+        self.db = db
+        self.tables = tables
+        self.source = source
+        self._on_commit = on_commit
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[UnitOfWork]:
+        async with self.db.write_lock(), self.db.session() as session, session.begin():
+            uow = UnitOfWork(session, self.tables, self.source)
+            yield uow
+        if uow.emitted:
+            self._on_commit()
+        for callback in uow._after_commit:
+            await callback()
+

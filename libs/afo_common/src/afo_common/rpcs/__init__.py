@@ -1,0 +1,13 @@
+"""RPC contracts: request and response models of every ``afo.rpc.<service>.<operation>``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from afo_common.messaging.rpc import RpcOperation
+
+
+def all_operations() -> list[RpcOperation[Any, Any]]:
+    from afo_common.rpcs import agent_runtime, health
+
+    return [*health.HEALTH.values(), *agent_runtime.OPERATIONS]

@@ -1,0 +1,152 @@
+"""RPC contracts of agent-runtime, the owner of agents, conversations, messages and leads.
+
+Agent configurations travel as JSON objects: agent-runtime owns their schema and validates them, and
+answers ``invalid`` with per-field details that the gateway turns into a 422."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from afo_common.events.conversation import Channel, Citation, Contact
+from afo_common.messaging.rpc import RpcOperation, TenantRequest
+from afo_common.rpcs.pages import Page, PageRequest
+
+SERVICE = "agent-runtime"
+
+
+class AgentView(BaseModel):
+    id: str
+    spec: dict[str, Any]
+    published_version: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class AgentVersionView(BaseModel):
+    agent_id: str
+    version: int
+    spec: dict[str, Any]
+    published_at: datetime
+
+
+class CreateAgent(TenantRequest):
+    spec: dict[str, Any]
+
+
+class AgentRef(TenantRequest):
+    agent_id: str = Field(max_length=64)
+
+
+class UpdateAgent(AgentRef):
+    patch: dict[str, Any]
+
+
+class ListAgents(PageRequest):
+    pass
+
+
+class ListVersions(PageRequest):
+    agent_id: str = Field(max_length=64)
+
+
+class Deleted(BaseModel):
+    id: str
+    deleted: bool = True
+
+
+class MessageView(BaseModel):
+    id: str
+    role: Literal["user", "assistant"]
+    text: str
+    created_at: datetime
+    in_reply_to: str | None = None
+    intent: str | None = None
+    citations: list[Citation] = []
+
+
+class LeadView(BaseModel):
+    id: str
+    conversation_id: str
+    agent_id: str
+    fields: dict[str, str]
+    missing_fields: list[str]
+    qualified: bool
+    opted_out: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationView(BaseModel):
+    id: str
+    agent_id: str
+    agent_version: int
+    channel: Channel
+    contact: Contact
+    status: Literal["open", "handed_off", "opted_out"]
+    lead_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ConversationDetail(ConversationView):
+    messages: list[MessageView]
+    lead: LeadView | None
+
+
+class CreateConversation(TenantRequest):
+    agent_id: str = Field(max_length=64)
+    channel: Channel
+    contact: Contact = Contact()
+
+
+class ConversationRef(TenantRequest):
+    conversation_id: str = Field(max_length=64)
+
+
+class ListConversations(PageRequest):
+    agent_id: str | None = Field(default=None, max_length=64)
+
+
+class LeadRef(TenantRequest):
+    lead_id: str = Field(max_length=64)
+
+
+class ListLeads(PageRequest):
+    qualified: bool | None = None
+
+
+def _op(name: str, request: type[Any], response: type[Any]) -> RpcOperation[Any, Any]:
+    return RpcOperation(SERVICE, name, request, response)
+
+
+CREATE_AGENT: RpcOperation[CreateAgent, AgentView] = _op("agents.create", CreateAgent, AgentView)
+GET_AGENT: RpcOperation[AgentRef, AgentView] = _op("agents.get", AgentRef, AgentView)
+LIST_AGENTS: RpcOperation[ListAgents, Page[AgentView]] = _op("agents.list", ListAgents, Page[AgentView])
+UPDATE_AGENT: RpcOperation[UpdateAgent, AgentView] = _op("agents.update", UpdateAgent, AgentView)
+DELETE_AGENT: RpcOperation[AgentRef, Deleted] = _op("agents.delete", AgentRef, Deleted)
+PUBLISH_AGENT: RpcOperation[AgentRef, AgentVersionView] = _op("agents.publish", AgentRef, AgentVersionView)
+LIST_VERSIONS: RpcOperation[ListVersions, Page[AgentVersionView]] = _op(
+    "agents.versions", ListVersions, Page[AgentVersionView]
+)
+CREATE_CONVERSATION: RpcOperation[CreateConversation, ConversationView] = _op(
+    "conversations.create", CreateConversation, ConversationView
+)
+GET_CONVERSATION: RpcOperation[ConversationRef, ConversationDetail] = _op(
+    "conversations.get", ConversationRef, ConversationDetail
+)
+CHECK_CONVERSATION: RpcOperation[ConversationRef, ConversationView] = _op(
+    "conversations.check", ConversationRef, ConversationView
+)
+LIST_CONVERSATIONS: RpcOperation[ListConversations, Page[ConversationView]] = _op(
+    "conversations.list", ListConversations, Page[ConversationView]
+)
+GET_LEAD: RpcOperation[LeadRef, LeadView] = _op("leads.get", LeadRef, LeadView)
+LIST_LEADS: RpcOperation[ListLeads, Page[LeadView]] = _op("leads.list", ListLeads, Page[LeadView])
+
+OPERATIONS: list[RpcOperation[Any, Any]] = [
+    CREATE_AGENT, GET_AGENT, LIST_AGENTS, UPDATE_AGENT, DELETE_AGENT, PUBLISH_AGENT, LIST_VERSIONS,
+    CREATE_CONVERSATION, GET_CONVERSATION, CHECK_CONVERSATION, LIST_CONVERSATIONS, GET_LEAD, LIST_LEADS,
+]

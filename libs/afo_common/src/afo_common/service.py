@@ -1,0 +1,186 @@
+"""The service runner every AFO service is built on: database migrated at start, NATS connected, event
+consumers and RPC handlers subscribed through FastStream, the outbox relay running, and an HTTP app
+with ``/healthz``, ``/readyz`` and ``/metrics``. SIGTERM drains: readiness drops, in-flight handlers
+finish, the outbox is flushed, then connections close."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream import AckPolicy
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
+from faststream.nats.annotations import NatsMessage
+from nats.js.api import AckPolicy as ServerAckPolicy
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+
+from afo_common.db import Database, migrate
+from afo_common.events import Envelope, Event
+from afo_common.messaging.connection import NatsConnection
+from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, Handler, RawMessage
+from afo_common.messaging.dead_letters import publish_dead_letter, watch_max_deliveries
+from afo_common.messaging.outbox_relay import OutboxRelay
+from afo_common.messaging.rpc import Req, Res, RpcClient, RpcOperation, serve_request
+from afo_common.messaging.tables import MessagingTables
+from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_common.rpcs.health import HEALTH, HealthReply, health_operation
+from afo_common.settings import ServiceSettings
+from afo_common.subjects import events_of_kind
+from afo_common.telemetry import HTTP_REQUESTS, HTTP_SECONDS, setup_logging, setup_tracing
+
+log = logging.getLogger(__name__)
+Hook = Callable[[], Awaitable[None]]
+
+
+class Service:
+    def __init__(self, settings: ServiceSettings, tables: MessagingTables, migrations_package: str,
+                 version: str = "0.1.0") -> None:
+        self.name = settings.service
+        self.settings = settings
+        self.version = version
+        self.db = Database(settings.database_url)
+        self.nats = NatsConnection(settings.nats_url, f"afo-{self.name}")
+        self.broker = NatsBroker(
+            settings.nats_url,
+            name=f"afo-{self.name}-subscriber",
+            graceful_timeout=settings.drain_timeout_s,
+            max_reconnect_attempts=-1,
+            logger=logging.getLogger(f"afo.{self.name}.faststream"),
+            log_level=logging.DEBUG,
+        )
+        self.relay = OutboxRelay(self.db, tables, self.nats, self.name)
+        self.unit_of_work = UnitOfWorkFactory(self.db, tables, self.name, self.relay.wake)
+        self.rpc = RpcClient(self.nats, settings.rpc_timeout_s)
+        self._migrations_package = migrations_package
+        self._consumers: list[ConsumerSpec] = []
+        self._on_start: list[Hook] = []
+        self._on_stop: list[Hook] = []
+        self.ready = False
+        self.http = FastAPI(title=f"afo {self.name}", version=version, lifespan=self._lifespan)
+        self._add_operational_routes()
+        self.serve_rpc(health_operation(self.name), self._health)
+
+    # -- wiring ---------------------------------------------------------------------------------------
+    def consume(self, spec: ConsumerSpec, handler: Handler) -> None:
+        policy = ConsumerPolicy(spec, handler, self.name, self.unit_of_work, self._dead_letter)
+        subscriber = self.broker.subscriber(
+            events_of_kind(spec.event.name),
+            stream=JStream(spec.stream, declare=False),
+            durable=spec.durable,
+            config=ConsumerConfig(
+                durable_name=spec.durable,
+                ack_policy=ServerAckPolicy.EXPLICIT,
+                max_deliver=spec.max_deliver,
+                ack_wait=spec.ack_wait_s,
+                max_ack_pending=max(spec.max_workers * 4, 64),
+            ),
+            pull_sub=PullSub(batch_size=spec.batch_size, timeout=5.0),
+            max_workers=spec.max_workers,
+            ack_policy=AckPolicy.MANUAL,
+        )
+
+        async def on_message(msg: NatsMessage) -> None:
+            await policy.process(RawMessage(msg))
+
+        subscriber(on_message)
+        self._consumers.append(spec)
+
+    def serve_rpc(self, op: RpcOperation[Req, Res], handler: Callable[[Req], Awaitable[Res]]) -> None:
+        subscriber = self.broker.subscriber(op.subject, queue=self.name, no_reply=True, max_workers=32)
+
+        async def on_request(msg: NatsMessage) -> None:
+            raw = msg.raw_message
+            reply = await serve_request(op, handler, raw.data, dict(raw.headers or {}), self.name)
+            if raw.reply:
+                await raw.respond(reply)
+
+        subscriber(on_request)
+
+    def on_start(self, hook: Hook) -> None:
+        self._on_start.append(hook)
+
+    def on_stop(self, hook: Hook) -> None:
+        self._on_stop.append(hook)
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    @asynccontextmanager
+    async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        await migrate(self.db, self._migrations_package)
+        await self.nats.connect()
+        await self.broker.start()
+        for spec in self._consumers:
+            await watch_max_deliveries(self.nats, service=self.name, stream=spec.stream, consumer=spec.durable)
+        self.relay.start()
+        for hook in self._on_start:
+            await hook()
+        self.ready = True
+        log.info("%s ready", self.name)
+        try:
+            yield
+        finally:
+            self.ready = False
+            log.info("%s draining", self.name)
+            for hook in self._on_stop:
+                await hook()
+            await self.broker.stop()
+            await self.relay.stop()
+            await self.nats.close()
+            await self.db.dispose()
+            log.info("%s stopped", self.name)
+
+    async def _dead_letter(self, **kwargs: Any) -> None:
+        await publish_dead_letter(self.nats, **kwargs)
+
+    async def _health(self, _request: BaseModel) -> HealthReply:
+        return HealthReply(service=self.name, version=self.version, ready=self.ready)
+
+    def _add_operational_routes(self) -> None:
+        app = self.http
+
+        @app.get("/healthz", include_in_schema=False)
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok", "service": self.name}
+
+        @app.get("/readyz", include_in_schema=False)
+        async def readyz() -> Response:
+            ready = self.ready and self.nats.is_connected
+            return JSONResponse({"ready": ready, "service": self.name}, status_code=200 if ready else 503)
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        @app.middleware("http")
+        async def record(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+            started = time.perf_counter()
+            response = await call_next(request)
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            HTTP_REQUESTS.labels(self.name, request.method, path, str(response.status_code)).inc()
+            HTTP_SECONDS.labels(self.name, request.method, path).observe(time.perf_counter() - started)
+            return response
+
+    def run(self) -> None:
+        setup_logging(self.settings.log_level, self.name)
+        setup_tracing(self.name)
+        config = uvicorn.Config(
+            self.http,
+            host=self.settings.http_host,
+            port=self.settings.http_port,
+            lifespan="on",
+            log_level=self.settings.log_level.lower(),
+            access_log=False,
+            timeout_graceful_shutdown=int(self.settings.drain_timeout_s),
+        )
+        asyncio.run(uvicorn.Server(config).serve())
+
+
+__all__ = ["HEALTH", "Envelope", "Event", "Service"]

@@ -1,0 +1,39 @@
+"""Configuration from environment variables, the same in every mode (see README: Configuration)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every service reads. ``AFO_<SERVICE>_DATABASE_URL`` and the HTTP port are per service."""
+
+    model_config = SettingsConfigDict(env_prefix="AFO_", extra="ignore")
+
+    service: str = Field(default="", exclude=True)
+    home: Path = Path("var")
+    nats_url: str = "nats://127.0.0.1:4222"
+    http_host: str = "127.0.0.1"
+    http_port: int = 0
+    database_url: str = ""
+    stream_replicas: int = 1
+    log_level: str = "INFO"
+    rpc_timeout_s: float = 5.0
+    drain_timeout_s: float = 20.0
+
+    @classmethod
+    def for_service(cls, service: str, **overrides: object) -> ServiceSettings:
+        env_name = service.upper().replace("-", "_")
+        settings = cls(service=service, **overrides)  # type: ignore[arg-type]
+        updates: dict[str, object] = {}
+        if "database_url" not in overrides:
+            default_db = f"sqlite+aiosqlite:///{settings.home / (service + '.db')}"
+            updates["database_url"] = os.environ.get(f"AFO_{env_name}_DATABASE_URL", default_db)
+        if "http_port" not in overrides:
+            port_var = "AFO_HTTP_PORT" if service == "gateway" else f"AFO_{env_name}_HTTP_PORT"
+            updates["http_port"] = int(os.environ.get(port_var, "8000" if service == "gateway" else "0"))
+        return settings.model_copy(update=updates)

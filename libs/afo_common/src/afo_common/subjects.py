@@ -1,0 +1,65 @@
+"""NATS subject names. Tenant ids sit in event subjects so an integrator can be granted ``afo.<tenant>.>``."""
+
+from __future__ import annotations
+
+import re
+
+EVENT_PREFIX = "afo"
+RPC_PREFIX = "afo.rpc"
+REALTIME_PREFIX = "afo.rt"
+# Outside "afo.>": a stream on "afo.dlq.>" would overlap the context streams' "afo.*.<context>.>".
+DEAD_LETTER_PREFIX = "dlq.afo"
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+class InvalidSubjectToken(ValueError):
+    pass
+
+
+def _token(value: str) -> str:
+    if not _TOKEN.match(value):
+        raise InvalidSubjectToken(f"not a valid subject token: {value!r}")
+    return value
+
+
+def event_subject(tenant_id: str, event_name: str) -> str:
+    """``afo.<tenant_id>.<context>.<event>``, e.g. ``afo.ten_x.lead.qualified``."""
+    context, _, event = event_name.partition(".")
+    return f"{EVENT_PREFIX}.{_token(tenant_id)}.{_token(context)}.{_token(event)}"
+
+
+def tenant_events(tenant_id: str) -> str:
+    return f"{EVENT_PREFIX}.{_token(tenant_id)}.>"
+
+
+def events_of_kind(event_name: str) -> str:
+    """All tenants' events of one kind: ``afo.*.lead.qualified``."""
+    context, _, event = event_name.partition(".")
+    return f"{EVENT_PREFIX}.*.{_token(context)}.{_token(event)}"
+
+
+def rpc_subject(service: str, operation: str) -> str:
+    """``afo.rpc.<service>.<operation>``; an operation may itself be dotted (``agents.create``)."""
+    parts = [_token(p) for p in operation.split(".")]
+    return f"{RPC_PREFIX}.{_token(service)}.{'.'.join(parts)}"
+
+
+def realtime_subject(tenant_id: str, conversation_id: str, kind: str) -> str:
+    """``afo.rt.<tenant_id>.<conversation_id>.<kind>``: core NATS, latency-critical, not durable."""
+    return f"{REALTIME_PREFIX}.{_token(tenant_id)}.{_token(conversation_id)}.{_token(kind)}"
+
+
+def realtime_conversation(tenant_id: str, conversation_id: str) -> str:
+    return f"{REALTIME_PREFIX}.{_token(tenant_id)}.{_token(conversation_id)}.>"
+
+
+def dead_letter_subject(service: str, stream: str) -> str:
+    return f"{DEAD_LETTER_PREFIX}.{_token(service)}.{_token(stream)}"
+
+
+def tenant_of(subject: str) -> str | None:
+    parts = subject.split(".")
+    if len(parts) >= 4 and parts[0] == EVENT_PREFIX and parts[1] not in {"rpc", "rt"}:
+        return parts[1]
+    return None

@@ -1,0 +1,262 @@
+"""A local stand-in for the OpenAI Chat Completions API, speaking its wire format over real HTTP.
+
+Tests point an OpenAI-compatible client at `FakeOpenAI.base_url`; e2e tests run it as a process:
+`python -m afo_testkit.openai_server --port 8099 --script turns.json [--api-key KEY]`, where the
+file holds a JSON list of turns: `{"text": "..."}`, `{"tool_calls": [{"name": "...", "arguments":
+{...}}]}` or `{"error": 429, "retry_after": 1, "times": 2}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+@dataclass(frozen=True)
+class Text:
+    """An assistant message streamed as one delta per word, so clients see several deltas."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Call:
+    """A tool call; `arguments` as a string lets a test send JSON the model got wrong."""
+
+    name: str
+    arguments: dict[str, Any] | str
+    id: str | None = None
+
+    @property
+    def arguments_json(self) -> str:
+        return self.arguments if isinstance(self.arguments, str) else json.dumps(self.arguments)
+
+
+@dataclass(frozen=True)
+class ToolCalls:
+    calls: Sequence[Call]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Answer the next `times` requests with this HTTP error instead of consuming a reply."""
+
+    status: int
+    message: str = "The server had an error while processing your request."
+    retry_after: int | None = None
+    times: int = 1
+
+
+Turn = Text | ToolCalls | Failure
+Script = Sequence[Turn] | Callable[[dict[str, Any]], Turn]
+
+_ERROR_TYPES = {401: ("invalid_request_error", "invalid_api_key"), 429: ("requests", "rate_limit_exceeded")}
+
+
+def error_body(status: int, message: str) -> dict[str, Any]:
+    kind, code = _ERROR_TYPES.get(
+        status, ("server_error" if status >= 500 else "invalid_request_error", None)
+    )
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+def _split(text: str, parts: int) -> list[str]:
+    size = max(1, -(-len(text) // parts))
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+@dataclass
+class _Completion:
+    """One scripted reply rendered either as a whole completion or as OpenAI's chunk sequence."""
+
+    model: str
+    turn: Text | ToolCalls
+    prompt_tokens: int
+    id: str = field(default_factory=lambda: f"chatcmpl-{uuid.uuid4().hex[:24]}")
+    created: int = field(default_factory=lambda: int(time.time()))
+
+    @property
+    def finish_reason(self) -> str:
+        return "tool_calls" if isinstance(self.turn, ToolCalls) else "stop"
+
+    def tool_calls(self) -> list[tuple[str, Call]]:
+        calls = self.turn.calls if isinstance(self.turn, ToolCalls) else []
+        return [(call.id or f"call_{uuid.uuid4().hex[:24]}", call) for call in calls]
+
+    def usage(self, completion_tokens: int) -> dict[str, int]:
+        total = self.prompt_tokens + completion_tokens
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": total,
+        }
+
+    def whole(self) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
+        if isinstance(self.turn, Text):
+            message["content"] = self.turn.text
+        else:
+            message["tool_calls"] = [
+                {"id": cid, "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}
+                for cid, c in self.tool_calls()
+            ]
+        choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": self.finish_reason}
+        return self._envelope("chat.completion", [choice], usage=self.usage(len(str(message)) // 4))
+
+    def chunks(self, include_usage: bool) -> list[dict[str, Any]]:
+        deltas: list[dict[str, Any]] = []
+        if isinstance(self.turn, Text):
+            deltas.append({"role": "assistant", "content": "", "refusal": None})
+            deltas += [{"content": word} for word in re.findall(r"\s*\S+\s*", self.turn.text)]
+        else:
+            deltas.append({"role": "assistant", "content": None, "refusal": None})
+            for index, (cid, call) in enumerate(self.tool_calls()):
+                head: dict[str, Any] = {"index": index, "id": cid, "type": "function"}
+                deltas.append({"tool_calls": [{**head, "function": {"name": call.name, "arguments": ""}}]})
+                deltas += [
+                    {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
+                    for piece in _split(call.arguments_json, 3)
+                ]
+        choices: list[dict[str, Any]] = [
+            {"index": 0, "delta": d, "logprobs": None, "finish_reason": None} for d in deltas
+        ]
+        choices.append({"index": 0, "delta": {}, "logprobs": None, "finish_reason": self.finish_reason})
+        extra: dict[str, Any] = {"usage": None} if include_usage else {}
+        chunks = [self._envelope("chat.completion.chunk", [choice], **extra) for choice in choices]
+        if include_usage:
+            chunks.append(self._envelope("chat.completion.chunk", [], usage=self.usage(len(deltas))))
+        return chunks
+
+    def _envelope(self, obj: str, choices: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": obj,
+            "created": self.created,
+            "model": self.model,
+            "system_fingerprint": "fp_afo_fake",
+            "choices": choices,
+            **extra,
+        }
+
+
+class FakeOpenAI:
+    """Serves scripted turns in order (or as chosen by a callable) and records every request body."""
+
+    def __init__(
+        self, script: Script, *, api_key: str | None = None, keepalive_comments: bool = False
+    ) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self._script = script
+        self._position = 0
+        self._api_key = api_key
+        self._keepalive = keepalive_comments
+        self._failures: list[Failure] = []
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.port = 0
+        self.app = Starlette(routes=[Route("/v1/chat/completions", self._completions, methods=["POST"])])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def fail_next(
+        self, times: int, status: int, *, retry_after: int | None = None, message: str = ""
+    ) -> None:
+        self._failures.append(Failure(status, message or f"Scripted failure {status}", retry_after, times))
+
+    def _next_turn(self, body: dict[str, Any]) -> Turn:
+        if callable(self._script):
+            return self._script(body)
+        if self._position >= len(self._script):
+            return Failure(500, f"FakeOpenAI script exhausted after {self._position} turns")
+        turn = self._script[self._position]
+        self._position += 1
+        return turn
+
+    async def _completions(self, request: Request) -> Response:
+        body: dict[str, Any] = await request.json()
+        self.requests.append(body)
+        if self._api_key is not None and request.headers.get("authorization") != f"Bearer {self._api_key}":
+            return JSONResponse(error_body(401, "Incorrect API key provided."), status_code=401)
+        turn = self._failures.pop(0) if self._failures else self._next_turn(body)
+        if isinstance(turn, Failure):
+            if turn.times > 1:
+                self._failures.insert(0, replace(turn, times=turn.times - 1))
+            headers = {"Retry-After": str(turn.retry_after)} if turn.retry_after is not None else None
+            return JSONResponse(error_body(turn.status, turn.message), turn.status, headers=headers)
+        completion = _Completion(str(body.get("model", "")), turn, len(json.dumps(body["messages"])) // 4)
+        if not body.get("stream"):
+            return JSONResponse(completion.whole())
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        return StreamingResponse(self._sse(completion.chunks(include_usage)), media_type="text/event-stream")
+
+    async def _sse(self, chunks: list[dict[str, Any]]) -> AsyncIterator[str]:
+        for chunk in chunks:
+            if self._keepalive:
+                yield ": keep-alive\n\n"
+            yield f"data: {json.dumps(chunk)}\n\n"
+            await asyncio.sleep(0)
+        yield "data: [DONE]\n\n"
+
+    async def __aenter__(self) -> FakeOpenAI:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+            await asyncio.sleep(0.01)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            await self._task
+
+
+def turn_from_json(raw: dict[str, Any]) -> Turn:
+    if "error" in raw:
+        message = str(raw.get("message", "Scripted failure"))
+        return Failure(int(raw["error"]), message, raw.get("retry_after"), int(raw.get("times", 1)))
+    if "tool_calls" in raw:
+        return ToolCalls([Call(c["name"], c.get("arguments", {}), c.get("id")) for c in raw["tool_calls"]])
+    return Text(str(raw["text"]))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--script", type=Path, required=True)
+    parser.add_argument("--api-key", default=None)
+    args = parser.parse_args(argv)
+    turns = [turn_from_json(raw) for raw in json.loads(args.script.read_text())]
+    uvicorn.run(
+        FakeOpenAI(turns, api_key=args.api_key).app, host=args.host, port=args.port, log_level="warning"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from afo_agent_runtime.app import build
+
+build().run()

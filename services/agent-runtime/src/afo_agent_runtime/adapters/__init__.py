@@ -1,0 +1,1 @@
+"""Adapters: the agent runtime's connections to providers outside the process."""

@@ -1,0 +1,177 @@
+"""Queries on conversations, their messages and their lead. Every method is scoped to one tenant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from afo_agent_runtime.adapters.tables import conversations, leads, messages
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    id: str
+    tenant_id: str
+    agent_id: str
+    agent_version: int
+    channel: str
+    contact: dict[str, Any]
+    status: str
+    lead_id: str | None
+    memory: dict[str, Any]
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    id: str
+    conversation_id: str
+    role: str
+    text: str
+    created_at: datetime
+    in_reply_to: str | None = None
+    intent: str | None = None
+    engine: str | None = None
+    citations: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    id: str
+    tenant_id: str
+    conversation_id: str
+    agent_id: str
+    fields: dict[str, str]
+    missing_fields: list[str]
+    qualified: bool
+    opted_out: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class StaleConversation(Exception):
+    """Another turn of this conversation committed first; the caller retries on fresh state."""
+
+
+def _conversation(r: Any) -> ConversationRow:
+    return ConversationRow(r.id, r.tenant_id, r.agent_id, r.agent_version, r.channel, r.contact, r.status,
+                           r.lead_id, r.memory, r.revision, r.created_at, r.updated_at)
+
+
+def _message(r: Any) -> MessageRow:
+    return MessageRow(r.id, r.conversation_id, r.role, r.text, r.created_at, r.in_reply_to, r.intent, r.engine,
+                      tuple(r.citations))
+
+
+def _lead(r: Any) -> LeadRow:
+    return LeadRow(r.id, r.tenant_id, r.conversation_id, r.agent_id, r.fields, r.missing_fields, r.qualified,
+                   r.opted_out, r.created_at, r.updated_at)
+
+
+class ConversationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, row: ConversationRow) -> None:
+        await self._session.execute(insert(conversations).values(**row.__dict__))
+
+    async def get(self, tenant_id: str, conversation_id: str) -> ConversationRow | None:
+        result = await self._session.execute(
+            select(conversations).where(
+                conversations.c.tenant_id == tenant_id, conversations.c.id == conversation_id
+            )
+        )
+        row = result.first()
+        return _conversation(row) if row else None
+
+    async def list(self, tenant_id: str, limit: int, before: str | None, agent_id: str | None
+                   ) -> list[ConversationRow]:
+        query = select(conversations).where(conversations.c.tenant_id == tenant_id)
+        if agent_id:
+            query = query.where(conversations.c.agent_id == agent_id)
+        if before:
+            query = query.where(conversations.c.id < before)
+        result = await self._session.execute(query.order_by(conversations.c.id.desc()).limit(limit))
+        return [_conversation(r) for r in result]
+
+    async def save_turn_state(self, row: ConversationRow, *, memory: dict[str, Any], status: str,
+                              lead_id: str | None, now: datetime) -> None:
+        """Write the state a turn produced, only if nobody else wrote since ``row`` was read."""
+        result = await self._session.execute(
+            update(conversations)
+            .where(
+                conversations.c.tenant_id == row.tenant_id,
+                conversations.c.id == row.id,
+                conversations.c.revision == row.revision,
+            )
+            .values(memory=memory, status=status, lead_id=lead_id, revision=row.revision + 1, updated_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise StaleConversation(row.id)
+
+    async def add_message(self, tenant_id: str, message: MessageRow) -> None:
+        values = {**message.__dict__, "citations": list(message.citations), "tenant_id": tenant_id}
+        await self._session.execute(insert(messages).values(**values))
+
+    async def messages(self, tenant_id: str, conversation_id: str, limit: int = 200) -> list[MessageRow]:
+        """The last ``limit`` messages, oldest first."""
+        result = await self._session.execute(
+            select(messages)
+            .where(messages.c.tenant_id == tenant_id, messages.c.conversation_id == conversation_id)
+            .order_by(messages.c.created_at.desc(), messages.c.id.desc())
+            .limit(limit)
+        )
+        return [_message(r) for r in reversed(result.all())]
+
+    async def reply_to(self, tenant_id: str, message_id: str) -> MessageRow | None:
+        result = await self._session.execute(
+            select(messages).where(messages.c.tenant_id == tenant_id, messages.c.in_reply_to == message_id)
+        )
+        row = result.first()
+        return _message(row) if row else None
+
+
+class LeadRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, tenant_id: str, lead_id: str) -> LeadRow | None:
+        result = await self._session.execute(
+            select(leads).where(leads.c.tenant_id == tenant_id, leads.c.id == lead_id)
+        )
+        row = result.first()
+        return _lead(row) if row else None
+
+    async def for_conversation(self, tenant_id: str, conversation_id: str) -> LeadRow | None:
+        result = await self._session.execute(
+            select(leads).where(leads.c.tenant_id == tenant_id, leads.c.conversation_id == conversation_id)
+        )
+        row = result.first()
+        return _lead(row) if row else None
+
+    async def list(self, tenant_id: str, limit: int, before: str | None, qualified: bool | None) -> list[LeadRow]:
+        query = select(leads).where(leads.c.tenant_id == tenant_id)
+        if qualified is not None:
+            query = query.where(leads.c.qualified == qualified)
+        if before:
+            query = query.where(leads.c.id < before)
+        result = await self._session.execute(query.order_by(leads.c.id.desc()).limit(limit))
+        return [_lead(r) for r in result]
+
+    async def upsert(self, lead: LeadRow, *, exists: bool) -> None:
+        values = {**lead.__dict__}
+        if exists:
+            await self._session.execute(
+                update(leads)
+                .where(leads.c.tenant_id == lead.tenant_id, leads.c.id == lead.id)
+                .values(fields=lead.fields, missing_fields=lead.missing_fields, qualified=lead.qualified,
+                        opted_out=lead.opted_out, updated_at=lead.updated_at)
+            )
+        else:
+            await self._session.execute(insert(leads).values(**values))

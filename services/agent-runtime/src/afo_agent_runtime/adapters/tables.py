@@ -1,0 +1,86 @@
+"""agent-runtime's database: agents and their immutable versions, conversations, messages, leads."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, String, Table, Text, UniqueConstraint
+
+from afo_common.db import new_metadata
+from afo_common.messaging.tables import messaging_tables
+
+metadata = new_metadata()
+messaging = messaging_tables(metadata)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), nullable=False, index=True),
+    Column("spec", JSON, nullable=False),
+    Column("published_version", Integer, nullable=True),
+    Column("deleted", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+agent_versions = Table(
+    "agent_versions",
+    metadata,
+    Column("agent_id", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+)
+
+conversations = Table(
+    "conversations",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("agent_id", String(40), nullable=False),
+    Column("agent_version", Integer, nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("contact", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("lead_id", String(40), nullable=True),
+    Column("memory", JSON, nullable=False),
+    # Optimistic concurrency: two turns of one conversation never both commit on the same state.
+    Column("revision", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_conversations_tenant_id_id", "tenant_id", "id"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("conversation_id", String(40), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("in_reply_to", String(40), nullable=True),
+    Column("intent", String(32), nullable=True),
+    Column("engine", String(16), nullable=True),
+    Column("citations", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # At most one reply per user message, whatever happens to deliveries.
+    UniqueConstraint("in_reply_to", name="uq_messages_in_reply_to"),
+    Index("ix_messages_conversation_id_created_at", "conversation_id", "created_at"),
+)
+
+leads = Table(
+    "leads",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("conversation_id", String(40), nullable=False, unique=True),
+    Column("agent_id", String(40), nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("missing_fields", JSON, nullable=False),
+    Column("qualified", Boolean, nullable=False),
+    Column("opted_out", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_leads_tenant_id_id", "tenant_id", "id"),
+)

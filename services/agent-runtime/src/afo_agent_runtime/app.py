@@ -1,0 +1,28 @@
+"""Composition root of agent-runtime: the one brain for every channel."""
+
+from __future__ import annotations
+
+from afo_agent_runtime.adapters.tables import messaging
+from afo_agent_runtime.entrypoints.rpc import register_rpc
+from afo_agent_runtime.entrypoints.subscribers import message_received_consumer, register_subscribers
+from afo_agent_runtime.handlers.agents import AgentHandlers
+from afo_agent_runtime.handlers.conversations import ConversationHandlers
+from afo_agent_runtime.handlers.llm_engines import LlmEngines
+from afo_agent_runtime.handlers.realtime import Realtime
+from afo_agent_runtime.handlers.turns import TurnHandler
+from afo_agent_runtime.settings import AgentRuntimeSettings
+from afo_common.service import Service
+
+
+def build(settings: AgentRuntimeSettings | None = None) -> Service:
+    settings = settings or AgentRuntimeSettings.for_service("agent-runtime")  # type: ignore[assignment]
+    assert isinstance(settings, AgentRuntimeSettings)
+    service = Service(settings, messaging, "afo_agent_runtime.migrations")
+    llm = LlmEngines(settings.llm_api_key)
+    service.on_start(llm.start)
+    service.on_stop(llm.stop)
+    realtime = Realtime(service.nats.publish)
+    consumer = message_received_consumer(settings.max_deliver)
+    register_rpc(service, AgentHandlers(service.unit_of_work), ConversationHandlers(service.unit_of_work))
+    register_subscribers(service, TurnHandler(service.name, realtime, llm, consumer.max_deliver), consumer)
+    return service

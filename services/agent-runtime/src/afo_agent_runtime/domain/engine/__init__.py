@@ -1,0 +1,32 @@
+"""The embedded conversation engine: offline, keyless and deterministic."""
+
+from afo_agent_runtime.domain.engine.engine import (
+    ConversationMemory,
+    EmbeddedEngine,
+    MeetingRequest,
+    TurnDecision,
+)
+from afo_agent_runtime.domain.engine.fields import Extraction, FieldInvalid, extract_fields, validate_field
+from afo_agent_runtime.domain.engine.intents import Intent, IntentResult, classify
+from afo_agent_runtime.domain.engine.replies import Register, Replies, register_for
+from afo_agent_runtime.domain.engine.scheduling import MeetingTime, parse_meeting, parse_meeting_time
+
+__all__ = [
+    "ConversationMemory",
+    "EmbeddedEngine",
+    "Extraction",
+    "FieldInvalid",
+    "Intent",
+    "IntentResult",
+    "MeetingRequest",
+    "MeetingTime",
+    "Register",
+    "Replies",
+    "TurnDecision",
+    "classify",
+    "extract_fields",
+    "parse_meeting",
+    "parse_meeting_time",
+    "register_for",
+    "validate_field",
+]

@@ -1,0 +1,50 @@
+"""RPC entrypoints: each operation of the contract to its handler, domain errors to typed replies."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from afo_agent_runtime.domain.errors import Conflict, Invalid, NotFound
+from afo_agent_runtime.handlers.agents import AgentHandlers
+from afo_agent_runtime.handlers.conversations import ConversationHandlers
+from afo_common.messaging.rpc import RpcError
+from afo_common.rpcs import agent_runtime as ops
+from afo_common.service import Service
+
+
+def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
+    async def call(request: Any) -> Any:
+        try:
+            return await handler(request)
+        except NotFound as exc:
+            raise RpcError("not_found", str(exc)) from exc
+        except Invalid as exc:
+            raise RpcError("invalid", str(exc), exc.details) from exc
+        except Conflict as exc:
+            raise RpcError("conflict", str(exc)) from exc
+
+    return call
+
+
+def register_rpc(service: Service, agents: AgentHandlers, conversations: ConversationHandlers) -> None:
+    routes: list[tuple[Any, Callable[[Any], Awaitable[Any]]]] = [
+        (ops.CREATE_AGENT, agents.create),
+        (ops.GET_AGENT, agents.get),
+        (ops.LIST_AGENTS, agents.list),
+        (ops.UPDATE_AGENT, agents.update),
+        (ops.DELETE_AGENT, agents.delete),
+        (ops.PUBLISH_AGENT, agents.publish),
+        (ops.LIST_VERSIONS, agents.versions),
+        (ops.CREATE_CONVERSATION, conversations.create),
+        (ops.GET_CONVERSATION, conversations.get),
+        (ops.CHECK_CONVERSATION, conversations.check),
+        (ops.LIST_CONVERSATIONS, conversations.list),
+        (ops.GET_LEAD, conversations.lead),
+        (ops.LIST_LEADS, conversations.leads),
+    ]
+    missing = {op.name for op in ops.OPERATIONS} - {op.name for op, _ in routes}
+    if missing:
+        raise RuntimeError(f"agent-runtime serves no handler for {sorted(missing)}")
+    for op, handler in routes:
+        service.serve_rpc(op, _mapped(handler))

@@ -1,0 +1,19 @@
+"""Event entrypoints: the durable consumers agent-runtime reads."""
+
+from __future__ import annotations
+
+from afo_agent_runtime.handlers.turns import TurnHandler
+from afo_common.events.conversation import MessageReceived
+from afo_common.events.streams import CONVERSATION
+from afo_common.messaging.consumer import ConsumerSpec
+from afo_common.service import Service
+
+
+def message_received_consumer(max_deliver: int) -> ConsumerSpec:
+    # ack_wait covers a slow LLM turn; a crashed process's message comes back after it.
+    return ConsumerSpec(durable="agent-runtime-message-received", stream=CONVERSATION, event=MessageReceived,
+                        max_deliver=max_deliver, ack_wait_s=60.0, max_workers=32, batch_size=64)
+
+
+def register_subscribers(service: Service, turns: TurnHandler, spec: ConsumerSpec) -> None:
+    service.consume(spec, turns)

@@ -1,0 +1,32 @@
+"""Which engine answers for an agent: its own OpenAI-compatible endpoint when configured, else none
+(the embedded engine answers)."""
+
+from __future__ import annotations
+
+import httpx
+
+from afo_agent_runtime.adapters.knowledge import NoKnowledgeSearch
+from afo_agent_runtime.adapters.llm_engine import KnowledgeSearch, LlmEngine
+from afo_agent_runtime.adapters.openai_chat import OpenAIChatClient
+from afo_agent_runtime.domain.agent import AgentSpec
+
+
+class LlmEngines:
+    def __init__(self, api_key: str | None, knowledge: KnowledgeSearch | None = None) -> None:
+        # Until the credential vault (issue 4) resolves a tenant's key, one operator key serves all agents.
+        self._api_key = api_key
+        self._knowledge = knowledge or NoKnowledgeSearch()
+        self._http: httpx.AsyncClient | None = None
+
+    async def start(self) -> None:
+        self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+
+    def engine_for(self, spec: AgentSpec) -> LlmEngine | None:
+        if spec.llm.provider != "openai" or not spec.llm.base_url or self._http is None:
+            return None
+        client = OpenAIChatClient(self._http, base_url=spec.llm.base_url, api_key=self._api_key)
+        return LlmEngine(client, self._knowledge)

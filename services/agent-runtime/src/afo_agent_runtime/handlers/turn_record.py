@@ -1,0 +1,128 @@
+"""Recording a produced turn: both messages, the lead, the conversation state and the events, in the
+delivery's transaction; real-time notices go out only after it commits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from afo_agent_runtime.adapters.conversation_repository import (
+    ConversationRepository,
+    ConversationRow,
+    LeadRepository,
+    LeadRow,
+    MessageRow,
+)
+from afo_agent_runtime.domain.engine import TurnDecision
+from afo_agent_runtime.handlers.realtime import Realtime
+from afo_agent_runtime.handlers.views import lead_view
+from afo_common.events import Envelope
+from afo_common.events.conversation import (
+    ConversationOptedOut,
+    HandoffRequested,
+    LeadCreated,
+    LeadQualified,
+    LeadUpdated,
+    MeetingRequested,
+    MessageReceived,
+    MessageReplied,
+)
+from afo_common.ids import new_id
+from afo_common.messaging.unit_of_work import UnitOfWork
+
+
+async def record_turn(
+    uow: UnitOfWork,
+    cause: Envelope,
+    message: MessageReceived,
+    conversation: ConversationRow,
+    decision: TurnDecision,
+    *,
+    reply_id: str,
+    engine: str,
+    first_delta_ms: float,
+    completed_ms: float,
+    realtime: Realtime,
+) -> None:
+    tenant_id = conversation.tenant_id
+    now = datetime.now(UTC)
+    conversations = ConversationRepository(uow.session)
+    await conversations.add_message(tenant_id, MessageRow(
+        id=message.message_id, conversation_id=conversation.id, role="user", text=message.text,
+        created_at=message.sent_at,
+    ))
+    await conversations.add_message(tenant_id, MessageRow(
+        id=reply_id, conversation_id=conversation.id, role="assistant", text=decision.reply,
+        created_at=max(now, message.sent_at), in_reply_to=message.message_id,
+        intent=str(decision.intent), engine=engine,
+    ))
+
+    async def emit(payload: Any) -> None:
+        await uow.emit(payload, tenant_id=tenant_id, causation=cause)
+
+    lead = await _record_lead(uow, emit, conversation, decision, now)
+    lead_id = lead.id if lead else conversation.lead_id
+    status = conversation.status
+    if decision.meeting_request is not None:
+        request = decision.meeting_request
+        await emit(MeetingRequested(
+            request_id=new_id("mreq"), conversation_id=conversation.id, agent_id=conversation.agent_id,
+            lead_id=lead_id, start=request.start, timezone=request.timezone, text=request.text,
+        ))
+    if decision.handoff_reason is not None:
+        status = "handed_off"
+        await emit(HandoffRequested(conversation_id=conversation.id, agent_id=conversation.agent_id,
+                                    lead_id=lead_id, reason=decision.handoff_reason))
+    if decision.opted_out:
+        status = "opted_out"
+        await emit(ConversationOptedOut(conversation_id=conversation.id, lead_id=lead_id,
+                                        channel=message.channel))
+    await conversations.save_turn_state(conversation, memory=decision.memory.to_json(), status=status,
+                                        lead_id=lead_id, now=now)
+    await emit(MessageReplied(
+        conversation_id=conversation.id, message_id=reply_id, in_reply_to=message.message_id,
+        text=decision.reply, engine="openai" if engine == "openai" else "embedded",
+        intent=str(decision.intent), first_delta_ms=round(first_delta_ms, 3),
+        completed_ms=round(completed_ms, 3),
+    ))
+
+    async def announce() -> None:
+        await realtime.send(tenant_id, conversation.id, "reply.completed", {
+            "message_id": reply_id, "in_reply_to": message.message_id, "text": decision.reply,
+            "intent": str(decision.intent), "engine": engine, "citations": [],
+        })
+        if lead is not None and decision.lead_changes:
+            await realtime.send(tenant_id, conversation.id, "lead.updated",
+                                {"lead": lead_view(lead).model_dump(mode="json")})
+        if decision.handoff_reason is not None:
+            await realtime.send(tenant_id, conversation.id, "handoff", {"reason": decision.handoff_reason})
+
+    uow.after_commit(announce)
+
+
+async def _record_lead(uow: UnitOfWork, emit: Any, conversation: ConversationRow, decision: TurnDecision,
+                       now: datetime) -> LeadRow | None:
+    """Create the lead on the first fact learned, update it on every change, and say so in events."""
+    leads = LeadRepository(uow.session)
+    existing = await leads.for_conversation(conversation.tenant_id, conversation.id)
+    memory = decision.memory
+    changed = bool(decision.lead_changes) or (existing is not None and existing.opted_out != memory.opted_out)
+    if not changed:
+        return existing
+    lead = LeadRow(
+        id=existing.id if existing else new_id("lead"), tenant_id=conversation.tenant_id,
+        conversation_id=conversation.id, agent_id=conversation.agent_id, fields=dict(memory.lead),
+        missing_fields=list(decision.missing_fields), qualified=memory.qualified, opted_out=memory.opted_out,
+        created_at=existing.created_at if existing else now, updated_at=now,
+    )
+    await leads.upsert(lead, exists=existing is not None)
+    if existing is None:
+        await emit(LeadCreated(lead_id=lead.id, conversation_id=conversation.id, agent_id=conversation.agent_id,
+                               fields=lead.fields))
+    else:
+        await emit(LeadUpdated(lead_id=lead.id, conversation_id=conversation.id, fields=lead.fields,
+                               changed=sorted(decision.lead_changes)))
+    if decision.became_qualified:
+        await emit(LeadQualified(lead_id=lead.id, conversation_id=conversation.id, agent_id=conversation.agent_id,
+                                 fields=lead.fields))
+    return lead

@@ -1,0 +1,152 @@
+"""A lead's message, from any channel, answered: one brain for web, API, SMS, webhook and voice.
+
+The slow part (the engine, maybe an LLM) runs outside any transaction while its deltas stream out on
+core NATS; then one transaction records both messages, the lead, the conversation state, the inbox
+entry and the outgoing events. A redelivery after a crash finds the inbox entry and only re-announces
+the stored reply, so a reply is never produced twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import cast
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from afo_agent_runtime.adapters.agent_repository import AgentRepository
+from afo_agent_runtime.adapters.conversation_repository import (
+    ConversationRepository,
+    ConversationRow,
+    MessageRow,
+)
+from afo_agent_runtime.adapters.llm_engine import HistoryTurn
+from afo_agent_runtime.adapters.openai_chat import ChatProviderError
+from afo_agent_runtime.domain.agent import AgentSpec
+from afo_agent_runtime.domain.engine import ConversationMemory, EmbeddedEngine, Intent, TurnDecision, classify
+from afo_agent_runtime.handlers.llm_engines import LlmEngines
+from afo_agent_runtime.handlers.realtime import DeltaStream, Realtime
+from afo_agent_runtime.handlers.turn_record import record_turn
+from afo_common.db import Database
+from afo_common.events.conversation import MessageReceived
+from afo_common.ids import new_id
+from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
+from afo_common.telemetry import REPLY_FIRST_DELTA_SECONDS
+
+log = logging.getLogger(__name__)
+
+SPEC_CACHE_SIZE = 512
+HISTORY_TURNS = 20
+
+
+@dataclass(frozen=True)
+class Produced:
+    decision: TurnDecision
+    engine: str
+
+
+class TurnHandler:
+    def __init__(self, service: str, realtime: Realtime, llm: LlmEngines, max_deliver: int) -> None:
+        self._service = service
+        self._realtime = realtime
+        self._llm = llm
+        self._max_deliver = max_deliver
+        self._embedded = EmbeddedEngine()
+        self._locks: dict[str, asyncio.Lock] = {}
+        # Published versions never change, so a spec once read can be reused for good.
+        self._specs: OrderedDict[tuple[str, str, int], AgentSpec] = OrderedDict()
+
+    async def __call__(self, delivery: Delivery) -> None:
+        message = cast(MessageReceived, delivery.payload)
+        async with self._conversation_lock(message.conversation_id):
+            await self._answer(delivery, message)
+
+    async def _answer(self, delivery: Delivery, message: MessageReceived) -> None:
+        tenant_id = delivery.envelope.tenantid
+        uow_factory = delivery._uow
+        if await delivery.is_duplicate():
+            await self._announce_stored_reply(uow_factory.db, tenant_id, message)
+            raise DuplicateDelivery(delivery.envelope.id)
+        async with uow_factory.db.session() as session:
+            conversation = await ConversationRepository(session).get(tenant_id, message.conversation_id)
+            if conversation is None:
+                raise PermanentError(f"conversation {message.conversation_id} does not exist for this tenant")
+            spec = await self._spec(session, conversation)
+            history = (
+                await ConversationRepository(session).messages(tenant_id, conversation.id, HISTORY_TURNS)
+                if spec.llm.provider == "openai" else []
+            )
+        reply_id = new_id("msg")
+        stream = DeltaStream(self._realtime, tenant_id, conversation.id, reply_id, message.message_id)
+        produced = await self._produce(delivery, tenant_id, conversation, spec, history, message, stream)
+        if stream.index == 0:
+            await stream.text(produced.decision.reply)
+        if stream.first_delta_ms is not None:
+            REPLY_FIRST_DELTA_SECONDS.labels(self._service).observe(stream.first_delta_ms / 1000)
+        async with delivery.transaction() as uow:
+            await record_turn(
+                uow, delivery.envelope, message, conversation, produced.decision,
+                reply_id=reply_id, engine=produced.engine, first_delta_ms=stream.first_delta_ms or 0.0,
+                completed_ms=stream.elapsed_ms(), realtime=self._realtime,
+            )
+
+    async def _produce(self, delivery: Delivery, tenant_id: str, conversation: ConversationRow,
+                       spec: AgentSpec, history: list[MessageRow], message: MessageReceived,
+                       stream: DeltaStream) -> Produced:
+        memory = ConversationMemory.from_json(conversation.memory)
+        now = datetime.now(UTC)
+        llm = self._llm.engine_for(spec)
+        # Opting out is decided by rules, never by a model: it must work the same every time.
+        if llm is None or memory.opted_out or classify(message.text).intent == Intent.opt_out:
+            return Produced(self._embedded.respond(spec, memory, message.text, now), "embedded")
+        turns = [HistoryTurn(role="user" if m.role == "user" else "assistant", text=m.text) for m in history]
+        try:
+            decision = await llm.respond(tenant_id=tenant_id, agent=spec, memory=memory, history=turns,
+                                         text=message.text, now=now, on_delta=stream.delta)
+            return Produced(decision, "openai")
+        except ChatProviderError as exc:
+            last_try = delivery.attempt >= self._max_deliver - 1
+            if exc.retryable and not last_try and stream.index == 0:
+                raise
+            # A lead waiting for an answer gets one: the deterministic engine answers instead.
+            log.warning("LLM failed for conversation %s (%s); answering with the embedded engine",
+                        conversation.id, exc)
+            return Produced(self._embedded.respond(spec, memory, message.text, now), "embedded")
+
+    async def _spec(self, session: AsyncSession, conversation: ConversationRow) -> AgentSpec:
+        key = (conversation.tenant_id, conversation.agent_id, conversation.agent_version)
+        spec = self._specs.get(key)
+        if spec is None:
+            version = await AgentRepository(session).version(*key)
+            if version is None:
+                raise PermanentError(f"agent {conversation.agent_id} v{conversation.agent_version} is missing")
+            spec = AgentSpec.model_validate(version.spec)
+            self._specs[key] = spec
+            if len(self._specs) > SPEC_CACHE_SIZE:
+                self._specs.popitem(last=False)
+        return spec
+
+    async def _announce_stored_reply(self, db: Database, tenant_id: str, message: MessageReceived) -> None:
+        """A redelivered message was answered before a crash; waiting clients still hear the answer."""
+        async with db.session() as session:
+            reply = await ConversationRepository(session).reply_to(tenant_id, message.message_id)
+        if reply is not None:
+            await self._realtime.send(
+                tenant_id, message.conversation_id, "reply.completed",
+                {"message_id": reply.id, "in_reply_to": message.message_id, "text": reply.text,
+                 "intent": reply.intent, "engine": reply.engine, "citations": list(reply.citations)},
+            )
+
+    @asynccontextmanager
+    async def _conversation_lock(self, conversation_id: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+                self._locks.pop(conversation_id, None)

@@ -1,0 +1,169 @@
+from typing import Any
+
+import pytest
+from afo_agent_runtime.domain.agent import (
+    DEFAULT_QUALIFICATION_FIELDS,
+    AgentPatch,
+    AgentSpec,
+    LlmConfig,
+    QualificationField,
+    apply_patch,
+)
+from pydantic import ValidationError
+
+
+def field(name: str, kind: str = "text") -> dict[str, Any]:
+    return {"name": name, "kind": kind}
+
+
+def test_a_name_is_enough_and_the_defaults_collect_the_five_sales_fields() -> None:
+    spec = AgentSpec.model_validate({"name": "Ava"})
+
+    assert [(f.name, f.kind, f.required) for f in spec.qualification_fields] == [
+        ("email", "email", True),
+        ("company", "company", True),
+        ("need", "need", True),
+        ("budget", "budget", True),
+        ("timeline", "timeline", True),
+    ]
+    assert spec.role == "sales assistant"
+    assert spec.llm == LlmConfig(provider="embedded", model=None, base_url=None, temperature=0.3)
+    assert spec.voice.stt == "embedded" and spec.voice.language == "en"
+    assert spec.timezone == "UTC"
+    assert spec.goals == [] and spec.knowledge_base_ids == [] and spec.channels == {}
+
+
+def test_default_fields_are_not_shared_between_specs() -> None:
+    first, second = AgentSpec(name="A"), AgentSpec(name="B")
+
+    first.qualification_fields.append(QualificationField(name="phone", kind="phone"))
+
+    assert second.qualification_fields == list(DEFAULT_QUALIFICATION_FIELDS)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "location", "message"),
+    [
+        ({"name": ""}, ("name",), "at least 1 character"),
+        ({"name": "   "}, ("name",), "at least 1 character"),
+        ({"name": "x" * 81}, ("name",), "at most 80 characters"),
+        ({"role": "r" * 121}, ("role",), "at most 120 characters"),
+        ({"persona": "p" * 4001}, ("persona",), "at most 4000 characters"),
+        ({"greeting": "g" * 501}, ("greeting",), "at most 500 characters"),
+        ({"goals": ["sell"] * 21}, ("goals",), "at most 20 items"),
+        ({"qualification_fields": [field("Email", "email")]}, ("qualification_fields", 0, "name"), "lowercase"),
+        ({"qualification_fields": [field("1st")]}, ("qualification_fields", 0, "name"), "lowercase letter"),
+        ({"qualification_fields": [field("a" * 41)]}, ("qualification_fields", 0, "name"), "up to 39"),
+        ({"qualification_fields": [field("x", "fax")]}, ("qualification_fields", 0, "kind"), "'email'"),
+        (
+            {"qualification_fields": [{**field("x"), "question": "q" * 301}]},
+            ("qualification_fields", 0, "question"),
+            "at most 300 characters",
+        ),
+        (
+            {"qualification_fields": [field("email", "email"), field("work"), field("email", "phone")]},
+            ("qualification_fields",),
+            "must be unique; repeated: email",
+        ),
+        ({"qualification_fields": [field(f"f{i}") for i in range(21)]}, ("qualification_fields",), "20 items"),
+        ({"llm": {"provider": "openai"}}, ("llm",), "needs model and base_url"),
+        ({"llm": {"provider": "openai", "model": "gpt-4o"}}, ("llm",), "needs base_url"),
+        ({"llm": {"temperature": 2.5}}, ("llm", "temperature"), "less than or equal to 2"),
+        ({"llm": {"temperature": -0.1}}, ("llm", "temperature"), "greater than or equal to 0"),
+        ({"llm": {"provider": "anthropic"}}, ("llm", "provider"), "'embedded' or 'openai'"),
+        ({"voice": {"language": "english!"}}, ("voice", "language"), "pattern"),
+        ({"timezone": "Mars/Olympus_Mons"}, ("timezone",), "unknown time zone 'Mars/Olympus_Mons'"),
+        ({"timezone": "America"}, ("timezone",), "unknown time zone"),
+        ({"timezone": ""}, ("timezone",), "unknown time zone"),
+        ({"timezone": "../etc/passwd"}, ("timezone",), "unknown time zone"),
+        ({"colour": "blue"}, ("colour",), "Extra inputs are not permitted"),
+        ({"llm": {"provider": "embedded", "key": "sk"}}, ("llm", "key"), "Extra inputs are not permitted"),
+    ],
+)
+def test_invalid_specs_are_rejected_with_a_located_readable_error(
+    overrides: dict[str, Any], location: tuple[str | int, ...], message: str
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        AgentSpec.model_validate({"name": "Ava", **overrides})
+
+    errors = caught.value.errors()
+    assert [e["loc"] for e in errors] == [location]
+    assert message in errors[0]["msg"]
+
+
+def test_a_full_spec_validates_and_survives_a_json_round_trip() -> None:
+    spec = AgentSpec.model_validate(
+        {
+            "name": "Ava",
+            "role": "booking assistant",
+            "persona": "Formal and concise.",
+            "greeting": "Good morning, this is Ava.",
+            "goals": ["qualify", "book a demo"],
+            "qualification_fields": [
+                {"name": "full_name", "kind": "name", "label": "full name"},
+                {"name": "phone", "kind": "phone", "required": False, "question": "Best number?"},
+            ],
+            "knowledge_base_ids": ["kb_1"],
+            "llm": {"provider": "openai", "model": "gpt-4o-mini", "base_url": "http://llm:8000/v1"},
+            "voice": {"tts": "piper", "voice_id": "en_US-amy", "language": "en-US"},
+            "channels": {"sms": {"number": "+15550001111"}},
+            "timezone": "America/New_York",
+        }
+    )
+
+    assert AgentSpec.model_validate_json(spec.model_dump_json()) == spec
+    assert spec.tz().key == "America/New_York"
+
+
+def test_a_patch_changes_only_the_fields_it_sends() -> None:
+    spec = AgentSpec(name="Ava", persona="Friendly.", greeting="Hey!", timezone="Europe/Berlin")
+
+    patched = apply_patch(spec, AgentPatch.model_validate({"name": "Ava 2", "goals": ["book"]}))
+
+    assert patched.name == "Ava 2" and patched.goals == ["book"]
+    assert patched.persona == "Friendly." and patched.greeting == "Hey!" and patched.timezone == "Europe/Berlin"
+    assert spec.name == "Ava"
+
+
+def test_an_explicit_null_in_a_patch_clears_an_optional_field() -> None:
+    spec = AgentSpec(name="Ava", greeting="Hey!")
+
+    patched = apply_patch(spec, AgentPatch.model_validate({"greeting": None}))
+
+    assert patched.greeting is None
+
+
+def test_a_patch_replaces_nested_objects_whole() -> None:
+    spec = AgentSpec.model_validate(
+        {"name": "Ava", "llm": {"provider": "openai", "model": "m", "base_url": "http://x", "temperature": 1.0}}
+    )
+
+    patched = apply_patch(spec, AgentPatch.model_validate({"llm": {"temperature": 0.5}}))
+
+    assert patched.llm == LlmConfig(provider="embedded", temperature=0.5)
+
+
+@pytest.mark.parametrize(
+    ("patch", "location"),
+    [
+        ({"timezone": "Nowhere/Special"}, ("timezone",)),
+        ({"name": None}, ("name",)),
+        ({"qualification_fields": [field("a"), field("a")]}, ("qualification_fields",)),
+    ],
+)
+def test_a_patch_that_would_make_the_spec_invalid_is_rejected(
+    patch: dict[str, Any], location: tuple[str, ...]
+) -> None:
+    with pytest.raises(ValidationError) as caught:
+        apply_patch(AgentSpec(name="Ava"), AgentPatch.model_validate(patch))
+
+    assert [e["loc"] for e in caught.value.errors()] == [location]
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [{"name": "x" * 81}, {"goals": ["g"] * 21}, {"unknown": 1}, {"llm": {"provider": "openai"}}],
+)
+def test_a_malformed_patch_is_rejected_before_it_is_applied(patch: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        AgentPatch.model_validate(patch)

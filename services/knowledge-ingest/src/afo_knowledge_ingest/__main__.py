@@ -1,0 +1,3 @@
+from afo_knowledge_ingest.app import build
+
+build().run()

@@ -1,0 +1,3 @@
+from afo_notifier.app import build
+
+build().run()

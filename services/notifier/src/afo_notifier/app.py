@@ -1,0 +1,11 @@
+"""Composition root of notifier. Reminders (SMS, email) and integrator webhooks arrive with issue 4.
+Today it owns and migrates its store and answers its health RPC; it consumes nothing yet."""
+
+from afo_common.service import Service
+from afo_common.settings import ServiceSettings
+from afo_notifier.adapters.tables import messaging
+
+
+def build(settings: ServiceSettings | None = None) -> Service:
+    settings = settings or ServiceSettings.for_service("notifier")
+    return Service(settings, messaging, "afo_notifier.migrations")

