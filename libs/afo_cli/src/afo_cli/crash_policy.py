@@ -38,4 +38,5 @@ class CrashHistory:
             self._crashes.popleft()
         if len(self._crashes) >= self.max_crashes:
             return None
-        return min(self._first_delay_s * 2 ** (len(self._crashes) - 1), self._max_delay_s)
+        doublings = len(self._crashes) - 1
+        return min(self._first_delay_s * 2.0**doublings, self._max_delay_s)

@@ -7,6 +7,7 @@ messages still in the outbox."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -87,10 +88,8 @@ class ManagedProcess:
     def send_signal(self, sig: int) -> None:
         if not self.is_running:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, sig)
-        except ProcessLookupError:
-            pass
 
     async def wait(self, timeout_s: float) -> bool:
         """True once the process has exited, False if it is still running after ``timeout_s``."""

@@ -72,7 +72,7 @@ class Service:
     def consume(self, spec: ConsumerSpec, handler: Handler) -> None:
         policy = ConsumerPolicy(spec, handler, self.name, self.unit_of_work, self._dead_letter)
         subscriber = self.broker.subscriber(
-            events_of_kind(spec.event.name),
+            events_of_kind(spec.event.event_name),
             stream=JStream(spec.stream, declare=False),
             durable=spec.durable,
             config=ConsumerConfig(

@@ -50,7 +50,10 @@ class Call:
 
 @dataclass(frozen=True)
 class ToolCalls:
+    """Tool calls, optionally preceded by text streamed in the same message (some models do this)."""
+
     calls: Sequence[Call]
+    text: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,9 +73,7 @@ _ERROR_TYPES = {401: ("invalid_request_error", "invalid_api_key"), 429: ("reques
 
 
 def error_body(status: int, message: str) -> dict[str, Any]:
-    kind, code = _ERROR_TYPES.get(
-        status, ("server_error" if status >= 500 else "invalid_request_error", None)
-    )
+    kind, code = _ERROR_TYPES.get(status, ("server_error" if status >= 500 else "invalid_request_error", None))
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
@@ -108,10 +109,8 @@ class _Completion:
         }
 
     def whole(self) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": "assistant", "content": None, "refusal": None}
-        if isinstance(self.turn, Text):
-            message["content"] = self.turn.text
-        else:
+        message: dict[str, Any] = {"role": "assistant", "content": self.turn.text or None, "refusal": None}
+        if isinstance(self.turn, ToolCalls):
             message["tool_calls"] = [
                 {"id": cid, "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}
                 for cid, c in self.tool_calls()
@@ -120,19 +119,17 @@ class _Completion:
         return self._envelope("chat.completion", [choice], usage=self.usage(len(str(message)) // 4))
 
     def chunks(self, include_usage: bool) -> list[dict[str, Any]]:
-        deltas: list[dict[str, Any]] = []
-        if isinstance(self.turn, Text):
-            deltas.append({"role": "assistant", "content": "", "refusal": None})
-            deltas += [{"content": word} for word in re.findall(r"\s*\S+\s*", self.turn.text)]
-        else:
-            deltas.append({"role": "assistant", "content": None, "refusal": None})
-            for index, (cid, call) in enumerate(self.tool_calls()):
-                head: dict[str, Any] = {"index": index, "id": cid, "type": "function"}
-                deltas.append({"tool_calls": [{**head, "function": {"name": call.name, "arguments": ""}}]})
-                deltas += [
-                    {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
-                    for piece in _split(call.arguments_json, 3)
-                ]
+        # OpenAI opens a tool-call-only message with null content, a text message with "".
+        silent = isinstance(self.turn, ToolCalls) and not self.turn.text
+        deltas: list[dict[str, Any]] = [{"role": "assistant", "content": None if silent else "", "refusal": None}]
+        deltas += [{"content": word} for word in re.findall(r"\s*\S+\s*", self.turn.text)]
+        for index, (cid, call) in enumerate(self.tool_calls()):
+            head: dict[str, Any] = {"index": index, "id": cid, "type": "function"}
+            deltas.append({"tool_calls": [{**head, "function": {"name": call.name, "arguments": ""}}]})
+            deltas += [
+                {"tool_calls": [{"index": index, "function": {"arguments": piece}}]}
+                for piece in _split(call.arguments_json, 3)
+            ]
         choices: list[dict[str, Any]] = [
             {"index": 0, "delta": d, "logprobs": None, "finish_reason": None} for d in deltas
         ]
@@ -158,9 +155,7 @@ class _Completion:
 class FakeOpenAI:
     """Serves scripted turns in order (or as chosen by a callable) and records every request body."""
 
-    def __init__(
-        self, script: Script, *, api_key: str | None = None, keepalive_comments: bool = False
-    ) -> None:
+    def __init__(self, script: Script, *, api_key: str | None = None, keepalive_comments: bool = False) -> None:
         self.requests: list[dict[str, Any]] = []
         self._script = script
         self._position = 0
@@ -176,9 +171,7 @@ class FakeOpenAI:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def fail_next(
-        self, times: int, status: int, *, retry_after: int | None = None, message: str = ""
-    ) -> None:
+    def fail_next(self, times: int, status: int, *, retry_after: int | None = None, message: str = "") -> None:
         self._failures.append(Failure(status, message or f"Scripted failure {status}", retry_after, times))
 
     def _next_turn(self, body: dict[str, Any]) -> Turn:
@@ -241,7 +234,8 @@ def turn_from_json(raw: dict[str, Any]) -> Turn:
         message = str(raw.get("message", "Scripted failure"))
         return Failure(int(raw["error"]), message, raw.get("retry_after"), int(raw.get("times", 1)))
     if "tool_calls" in raw:
-        return ToolCalls([Call(c["name"], c.get("arguments", {}), c.get("id")) for c in raw["tool_calls"]])
+        calls = [Call(c["name"], c.get("arguments", {}), c.get("id")) for c in raw["tool_calls"]]
+        return ToolCalls(calls, str(raw.get("text", "")))
     return Text(str(raw["text"]))
 
 
@@ -253,9 +247,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--api-key", default=None)
     args = parser.parse_args(argv)
     turns = [turn_from_json(raw) for raw in json.loads(args.script.read_text())]
-    uvicorn.run(
-        FakeOpenAI(turns, api_key=args.api_key).app, host=args.host, port=args.port, log_level="warning"
-    )
+    uvicorn.run(FakeOpenAI(turns, api_key=args.api_key).app, host=args.host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from afo_agent_runtime.domain.agent import (
     DEFAULT_QUALIFICATION_FIELDS,
     AgentPatch,
@@ -9,7 +11,6 @@ from afo_agent_runtime.domain.agent import (
     QualificationField,
     apply_patch,
 )
-from pydantic import ValidationError
 
 
 def field(name: str, kind: str = "text") -> dict[str, Any]:
@@ -151,9 +152,7 @@ def test_a_patch_replaces_nested_objects_whole() -> None:
         ({"qualification_fields": [field("a"), field("a")]}, ("qualification_fields",)),
     ],
 )
-def test_a_patch_that_would_make_the_spec_invalid_is_rejected(
-    patch: dict[str, Any], location: tuple[str, ...]
-) -> None:
+def test_a_patch_that_would_make_the_spec_invalid_is_rejected(patch: dict[str, Any], location: tuple[str, ...]) -> None:
     with pytest.raises(ValidationError) as caught:
         apply_patch(AgentSpec(name="Ava"), AgentPatch.model_validate(patch))
 

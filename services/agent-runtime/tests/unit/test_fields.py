@@ -124,10 +124,13 @@ def test_one_rich_message_fills_every_field_it_mentions() -> None:
     [
         ("Hi, I'm Dana from Acme", {"name": "Dana", "company": "Acme"}),
         ("My name is dana smith and I work at globex", {"name": "Dana Smith", "company": "Globex"}),
-        ("Our company is called Northwind Traders. We need help with lead follow-up", {
-            "company": "Northwind Traders",
-            "need": "help with lead follow-up",
-        }),
+        (
+            "Our company is called Northwind Traders. We need help with lead follow-up",
+            {
+                "company": "Northwind Traders",
+                "need": "help with lead follow-up",
+            },
+        ),
         ("We are looking for a CRM integration.", {"need": "a CRM integration"}),
         ("I'm interested in automating support", {"need": "automating support"}),
         ("budget is 50k-80k USD and we'd like it live by March", {"budget": "USD 50000-80000", "timeline": "by March"}),
@@ -188,6 +191,12 @@ def test_a_bare_answer_fills_the_awaited_field(awaiting: str, text: str, value: 
     assert extract_fields(text, SALES_FIELDS, awaiting=awaiting).values == {awaiting: value}
 
 
+def test_a_capitalised_first_phrase_answers_the_awaited_company_beside_other_fields() -> None:
+    extraction = extract_fields("Acme, and we need a chatbot", SALES_FIELDS, awaiting="company")
+
+    assert extraction.values == {"company": "Acme", "need": "a chatbot"}
+
+
 def test_a_bare_answer_that_is_invalid_is_reported_against_the_awaited_field() -> None:
     extraction = extract_fields("dana at acme dot com", SALES_FIELDS, awaiting="email")
 
@@ -203,6 +212,9 @@ def test_a_bare_answer_that_is_invalid_is_reported_against_the_awaited_field() -
         ("company", "my email is dana@acme.io"),
         ("need", "I need to talk to a human"),
         ("name", "sure"),
+        ("name", "sorry, my email is dana@globex.com"),
+        ("name", "oh and my email is dana@globex.com"),
+        ("need", "asap, budget 10k"),
     ],
 )
 def test_a_message_that_is_not_an_answer_does_not_fill_the_awaited_field(awaiting: str, text: str) -> None:

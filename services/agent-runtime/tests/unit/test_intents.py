@@ -1,4 +1,5 @@
 import pytest
+
 from afo_agent_runtime.domain.engine.intents import Intent, classify
 
 

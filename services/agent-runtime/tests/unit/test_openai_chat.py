@@ -3,6 +3,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+
 from afo_agent_runtime.adapters.openai_chat import (
     ChatEvent,
     ChatFinished,
@@ -22,9 +23,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def client_for(
-    fake: FakeOpenAI, http: httpx.AsyncClient, *, api_key: str | None = "sk-test"
-) -> OpenAIChatClient:
+def client_for(fake: FakeOpenAI, http: httpx.AsyncClient, *, api_key: str | None = "sk-test") -> OpenAIChatClient:
     return OpenAIChatClient(http, base_url=fake.base_url, api_key=api_key, backoff_base_s=0.01)
 
 

@@ -16,13 +16,14 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: ClassVar[str]
-    version: ClassVar[int]
-    stream: ClassVar[str]
+    # Named event_* so they never collide with payload fields such as an agent's ``name``.
+    event_name: ClassVar[str]
+    event_version: ClassVar[int]
+    event_stream: ClassVar[str]
 
     @classmethod
     def type_name(cls) -> str:
-        return f"afo.{cls.name}.v{cls.version}"
+        return f"afo.{cls.event_name}.v{cls.event_version}"
 
 
 class Envelope(BaseModel):
@@ -62,9 +63,9 @@ def event(name: str, *, stream: str, version: int = 1) -> Any:
     """Register an event payload model under ``afo.<name>.v<version>``."""
 
     def register(cls: E) -> E:
-        cls.name = name
-        cls.version = version
-        cls.stream = stream
+        cls.event_name = name
+        cls.event_version = version
+        cls.event_stream = stream
         type_name = cls.type_name()
         if type_name in _REGISTRY:
             raise ValueError(f"event type registered twice: {type_name}")

@@ -95,7 +95,7 @@ async def watch_max_deliveries(nats: NatsConnection, *, service: str, stream: st
                 service=service,
                 stream=stream,
                 consumer=consumer,
-                subject=original.subject,
+                subject=original.subject or "",
                 stream_seq=seq,
                 num_delivered=int(advisory.get("deliveries", 0)),
                 reason="max_deliver reached without a verdict (the handler crashed or timed out)",

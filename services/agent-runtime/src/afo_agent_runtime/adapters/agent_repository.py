@@ -53,7 +53,7 @@ class AgentRepository:
         row = result.first()
         return _agent(row) if row else None
 
-    async def list(self, tenant_id: str, limit: int, before: str | None) -> list[AgentRow]:
+    async def page(self, tenant_id: str, limit: int, before: str | None) -> list[AgentRow]:
         query = select(agents).where(agents.c.tenant_id == tenant_id, ~agents.c.deleted)
         if before:
             query = query.where(agents.c.id < before)

@@ -90,7 +90,7 @@ class ConversationRepository:
         row = result.first()
         return _conversation(row) if row else None
 
-    async def list(self, tenant_id: str, limit: int, before: str | None, agent_id: str | None
+    async def page(self, tenant_id: str, limit: int, before: str | None, agent_id: str | None
                    ) -> list[ConversationRow]:
         query = select(conversations).where(conversations.c.tenant_id == tenant_id)
         if agent_id:
@@ -155,7 +155,7 @@ class LeadRepository:
         row = result.first()
         return _lead(row) if row else None
 
-    async def list(self, tenant_id: str, limit: int, before: str | None, qualified: bool | None) -> list[LeadRow]:
+    async def page(self, tenant_id: str, limit: int, before: str | None, qualified: bool | None) -> list[LeadRow]:
         query = select(leads).where(leads.c.tenant_id == tenant_id)
         if qualified is not None:
             query = query.where(leads.c.qualified == qualified)

@@ -1,25 +1,20 @@
-"""The conversation engine backed by a chat-completions model that acts through tools.
-
-It yields the same TurnDecision as the embedded engine, so handlers do not care which one answered.
-Errors: a provider failure propagates as ChatProviderError. Content is streamed to `on_delta` as it
-arrives, so a failure in a later round (or mid-stream) propagates after the lead already saw part
-of a reply; callers that fall back to another engine must account for that text.
-"""
+"""A chat-completions model acting through tools; it decides turns in the embedded engine's TurnDecision."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, Protocol
-from zoneinfo import ZoneInfo
 
 from afo_agent_runtime.adapters.openai_chat import (
     ChatProviderError,
     ContentDelta,
     OpenAIChatClient,
     ToolCall,
+    assistant_tool_calls_message,
+    tool_result_message,
 )
 from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.engine import (
@@ -28,11 +23,14 @@ from afo_agent_runtime.domain.engine import (
     Intent,
     MeetingRequest,
     TurnDecision,
-    parse_meeting_time,
+    classify,
+    parse_meeting,
     validate_field,
 )
 
 _TOP_K = 4
+# Without a tool outcome the classifier's intent stands, unless it claims an action no tool carried out.
+_CLASSIFIED_INTENTS = frozenset({Intent.GREETING, Intent.QUESTION, Intent.PRICING})
 
 
 @dataclass(frozen=True)
@@ -59,36 +57,20 @@ class HistoryTurn:
 DeltaSink = Callable[[str], Awaitable[None]]
 
 
-def _tool(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+def _tool(name: str, description: str, *optional: str, **properties: Any) -> dict[str, Any]:
+    required = [p for p in properties if p not in optional]
     parameters = {"type": "object", "properties": properties, "required": required}
     return {"type": "function", "function": {"name": name, "description": description, "parameters": parameters}}
 
 
-_SEARCH = _tool(
-    "search_knowledge",
-    "Search the business's documents. Use it before answering any question about products, prices, "
-    "policies or facts about the business.",
-    {"query": {"type": "string", "description": "What to look for, in the lead's language."}},
-    ["query"],
-)
-_UPDATE_LEAD = _tool(
-    "update_lead",
-    "Record details the lead has given, keyed by qualification field name.",
-    {"fields": {"type": "object", "additionalProperties": {"type": "string"}}},
-    ["fields"],
-)
+_TEXT = {"type": "string"}
+_SEARCH = _tool("search_knowledge", "Search the business's documents for facts about it.", query=_TEXT)
+_FIELDS = {"type": "object", "additionalProperties": _TEXT}
+_UPDATE_LEAD = _tool("update_lead", "Record details the lead gave, keyed by field name.", fields=_FIELDS)
 _REQUEST_MEETING = _tool(
-    "request_meeting",
-    "Ask to book a meeting at the time the lead proposed, in their words (e.g. 'Tuesday at 3pm').",
-    {"when": {"type": "string"}, "note": {"type": "string"}},
-    ["when"],
+    "request_meeting", "Ask to meet at the time the lead proposed.", "note", when=_TEXT, note=_TEXT
 )
-_HANDOFF = _tool(
-    "handoff",
-    "Hand the conversation to a human teammate, when the lead asks for one or you cannot help.",
-    {"reason": {"type": "string"}},
-    ["reason"],
-)
+_HANDOFF = _tool("handoff", "Hand the conversation to a human teammate.", reason=_TEXT)
 
 
 @dataclass
@@ -97,7 +79,9 @@ class _Turn:
 
     agent: AgentSpec
     lead: dict[str, str]
+    text: str
     now: datetime
+    pending_day: date | None
     changes: dict[str, str] = field(default_factory=dict)
     invalid: dict[str, str] = field(default_factory=dict)
     meeting: MeetingRequest | None = None
@@ -105,7 +89,7 @@ class _Turn:
     cited: int = 0
 
     def missing(self) -> list[str]:
-        return [f.name for f in self.agent.qualification_fields if f.required and not self.lead.get(f.name)]
+        return [f.name for f in self.agent.qualification_fields if f.required and f.name not in self.lead]
 
     def update_lead(self, fields: Any) -> dict[str, Any]:
         if not isinstance(fields, dict):
@@ -115,33 +99,78 @@ class _Turn:
         invalid: dict[str, str] = {}
         for name, value in fields.items():
             if name not in kinds:
-                invalid[name] = f"unknown field; known fields: {', '.join(kinds)}"
+                invalid[name] = f"unknown field; the fields are: {', '.join(kinds)}"
                 continue
             try:
-                accepted[name] = validate_field(kinds[name], str(value))
+                accepted[name] = validate_field(kinds[name], "" if value is None else str(value))
             except FieldInvalid as exc:
-                invalid[name] = str(exc)
+                invalid[name] = exc.reason
         for name, value in accepted.items():
             if self.lead.get(name) != value:
                 self.changes[name] = value
             self.lead[name] = value
             self.invalid.pop(name, None)
-        self.invalid.update(invalid)
-        advice = "Ask the lead again for the invalid ones, explaining what was wrong." if invalid else ""
+        # Unknown names are the model's mistake, not the lead's, so the decision does not report them.
+        self.invalid.update({name: reason for name, reason in invalid.items() if name in kinds})
+        advice = "Tell the lead what was wrong with each invalid value and ask again." if invalid else None
         return {"accepted": accepted, "invalid": invalid, "still_missing": self.missing(), "advice": advice}
 
-    def request_meeting(self, when: Any) -> dict[str, Any]:
-        tz = ZoneInfo(self.agent.timezone)
-        start = parse_meeting_time(str(when), self.now, tz) if when else None
-        if start is None:
-            return {"ok": False, "error": f"Could not understand {when!r}; ask the lead for a day and time."}
-        local = start.astimezone(tz)
-        self.meeting = MeetingRequest(start=local, timezone=self.agent.timezone, text=str(when))
-        return {"ok": True, "start": local.isoformat(), "readable": local.strftime("%A %d %B %Y, %H:%M %Z")}
+    def request_meeting(self, when: Any, note: Any) -> dict[str, Any]:
+        wanted = parse_meeting(str(when or ""), self.now, self.agent.tz(), default_day=self.pending_day)
+        if wanted.start is None:
+            if wanted.day is not None and wanted.clock is None:
+                self.pending_day = wanted.day
+                problem = f"that gives a day ({wanted.day:%A %d %B}) but no time; ask what time suits them"
+            elif wanted.in_past:
+                problem = "that time has already passed; ask for a later day and time"
+            else:
+                problem = f"could not understand {when!r} as a time; ask the lead for a day and time"
+            return {"ok": False, "error": problem}
+        self.pending_day = None
+        words = self.text if not note else f"{self.text} (note: {note})"
+        self.meeting = MeetingRequest(start=wanted.start, timezone=self.agent.timezone, text=words)
+        readable = f"{wanted.start:%A %d %B %Y, %H:%M} ({self.agent.timezone})"
+        return {"ok": True, "start": wanted.start.isoformat(), "readable": readable}
 
     def handoff(self, reason: Any) -> dict[str, Any]:
-        self.handoff_reason = str(reason or "requested by the assistant")
-        return {"ok": True, "note": "A teammate will take over; tell the lead they will hear from a person."}
+        self.handoff_reason = str(reason or "the assistant asked for a person to take over")
+        return {"ok": True, "note": "A teammate will take over; tell the lead a person will follow up."}
+
+    def decision(self, reply: str, memory: ConversationMemory) -> TurnDecision:
+        missing = self.missing()
+        new_memory = replace(
+            memory,
+            lead=self.lead,
+            # The model's question is free text; only the embedded engine reads a bare answer by field.
+            awaiting_field=None,
+            greeted=True,
+            qualified=memory.qualified or not missing,
+            handoff_requested=memory.handoff_requested or self.handoff_reason is not None,
+            turns=memory.turns + 1,
+            pending_meeting_day=self.pending_day.isoformat() if self.pending_day else None,
+            meeting_start=self.meeting.start.isoformat() if self.meeting else memory.meeting_start,
+        )
+        if self.meeting is not None:
+            intent = Intent.SCHEDULING
+        elif self.handoff_reason is not None:
+            intent = Intent.HUMAN
+        elif self.changes:
+            intent = Intent.PROVIDE_INFO
+        else:
+            classified = classify(self.text).intent
+            intent = classified if classified in _CLASSIFIED_INTENTS else Intent.OTHER
+        return TurnDecision(
+            reply=reply,
+            intent=intent,
+            memory=new_memory,
+            lead_changes=self.changes,
+            invalid_fields=self.invalid,
+            missing_fields=missing,
+            became_qualified=not memory.qualified and not missing,
+            meeting_request=self.meeting,
+            handoff_reason=self.handoff_reason,
+            opted_out=False,
+        )
 
 
 def _passages_text(passages: Sequence[Passage], first: int) -> str:
@@ -155,7 +184,7 @@ def _passages_text(passages: Sequence[Passage], first: int) -> str:
 
 
 def _system_prompt(agent: AgentSpec, memory: ConversationMemory, now: datetime) -> str:
-    local = now.astimezone(ZoneInfo(agent.timezone))
+    local = now.astimezone(agent.tz())
     lines = [f"You are {agent.name}, {agent.role}.", agent.persona]
     if agent.goals:
         lines += ["", "Your goals:", *(f"- {goal}" for goal in agent.goals)]
@@ -170,6 +199,10 @@ def _system_prompt(agent: AgentSpec, memory: ConversationMemory, now: datetime) 
         lines.append("Record every detail the lead gives with update_lead; ask for one or two at a time.")
     if agent.greeting and not memory.greeted:
         lines += ["", f"This is the start of the conversation; open with this greeting: {agent.greeting}"]
+    if memory.handoff_requested:
+        lines += ["", "A teammate has been asked to take over; do not ask for more details."]
+    elif memory.qualified:
+        lines += ["", "The lead is qualified; offer to book a meeting if none is arranged yet."]
     lines += [
         "",
         f"The business's time zone is {agent.timezone}; it is now {local:%A %d %B %Y, %H:%M} there.",
@@ -178,7 +211,7 @@ def _system_prompt(agent: AgentSpec, memory: ConversationMemory, now: datetime) 
         "When the lead proposes a meeting time, call request_meeting. Call handoff when they ask for a "
         "human or you cannot help. Keep replies short and conversational.",
     ]
-    return "\n".join(line for line in lines if line is not None)
+    return "\n".join(lines)
 
 
 class LlmEngine:
@@ -198,13 +231,17 @@ class LlmEngine:
         now: datetime,
         on_delta: DeltaSink,
     ) -> TurnDecision:
-        """Runs the model and its tools until it answers in text (tool rounds capped).
+        """Runs the model and its tools until it answers in words (tool rounds capped).
 
-        Raises ChatProviderError, possibly after some deltas were already sent to `on_delta`.
+        ChatProviderError propagates even after deltas reached `on_delta` (from an earlier round or a stream
+        that broke), so a caller that falls back to another engine must allow for text the lead already saw.
         """
         if not agent.llm.model:
             raise ChatProviderError("the agent has no LLM model configured", status=None, retryable=False)
-        turn = _Turn(agent=agent, lead=dict(memory.lead), now=now)
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        pending_day = date.fromisoformat(memory.pending_meeting_day) if memory.pending_meeting_day else None
+        turn = _Turn(agent=agent, lead=dict(memory.lead), text=text, now=now, pending_day=pending_day)
         tools = [_UPDATE_LEAD, _REQUEST_MEETING, _HANDOFF]
         if agent.knowledge_base_ids:
             tools.insert(0, _SEARCH)
@@ -215,47 +252,28 @@ class LlmEngine:
         for round_number in range(self._max_tool_rounds + 1):
             # The last call offers no tools, so the model has to answer in words.
             offered = tools if round_number < self._max_tool_rounds else None
-            content, calls = await self._call(agent, messages, offered, reply, on_delta)
+            content: list[str] = []
+            calls: list[ToolCall] = []
+            stream = self._client.stream(
+                model=agent.llm.model, messages=messages, tools=offered, temperature=agent.llm.temperature
+            )
+            async for event in stream:
+                if isinstance(event, ContentDelta):
+                    # An earlier round's text was already shown; keep this round's text apart from it.
+                    piece = "\n\n" + event.text if reply and not content else event.text
+                    content.append(event.text)
+                    reply.append(piece)
+                    await on_delta(piece)
+                elif isinstance(event, ToolCall):
+                    calls.append(event)
             if not calls or offered is None:
                 break
-            messages.append({
-                "role": "assistant",
-                "content": content or None,
-                "tool_calls": [
-                    {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.raw_arguments}}
-                    for c in calls
-                ],
-            })
+            messages.append(assistant_tool_calls_message("".join(content), calls))
             for call in calls:
-                result = await self._run_tool(call, turn, tenant_id)
-                messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+                messages.append(tool_result_message(call, await self._run_tool(call, turn, tenant_id)))
         if not "".join(reply).strip():
             raise ChatProviderError("the model returned no reply text", status=None, retryable=False)
-        return self._decision("".join(reply), text, memory, turn)
-
-    async def _call(
-        self,
-        agent: AgentSpec,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None,
-        reply: list[str],
-        on_delta: DeltaSink,
-    ) -> tuple[str, list[ToolCall]]:
-        content: list[str] = []
-        calls: list[ToolCall] = []
-        model = agent.llm.model or ""
-        async for event in self._client.stream(
-            model=model, messages=messages, tools=tools, temperature=agent.llm.temperature
-        ):
-            if isinstance(event, ContentDelta):
-                # Text from an earlier round was already shown; keep this round's text apart from it.
-                piece = "\n\n" + event.text if reply and not content else event.text
-                content.append(event.text)
-                reply.append(piece)
-                await on_delta(piece)
-            elif isinstance(event, ToolCall):
-                calls.append(event)
-        return "".join(content), calls
+        return turn.decision("".join(reply), memory)
 
     async def _run_tool(self, call: ToolCall, turn: _Turn, tenant_id: str) -> str:
         args = call.arguments
@@ -274,40 +292,7 @@ class LlmEngine:
         if call.name == "update_lead":
             return json.dumps(turn.update_lead(args.get("fields")))
         if call.name == "request_meeting":
-            return json.dumps(turn.request_meeting(args.get("when")))
+            return json.dumps(turn.request_meeting(args.get("when"), args.get("note")))
         if call.name == "handoff":
             return json.dumps(turn.handoff(args.get("reason")))
         return json.dumps({"error": f"unknown tool {call.name!r}"})
-
-    @staticmethod
-    def _decision(reply: str, text: str, memory: ConversationMemory, turn: _Turn) -> TurnDecision:
-        missing = turn.missing()
-        qualified = memory.qualified or not missing
-        new_memory = replace(
-            memory,
-            lead=turn.lead,
-            greeted=True,
-            qualified=qualified,
-            handoff_requested=memory.handoff_requested or turn.handoff_reason is not None,
-            turns=memory.turns + 1,
-        )
-        if turn.meeting is not None:
-            intent = Intent.SCHEDULING
-        elif turn.handoff_reason is not None:
-            intent = Intent.HUMAN
-        elif turn.changes:
-            intent = Intent.PROVIDE_INFO
-        else:
-            intent = Intent.QUESTION if "?" in text else Intent.OTHER
-        return TurnDecision(
-            reply=reply,
-            intent=intent,
-            memory=new_memory,
-            lead_changes=turn.changes,
-            invalid_fields=turn.invalid,
-            missing_fields=missing,
-            became_qualified=qualified and not memory.qualified,
-            meeting_request=turn.meeting,
-            handoff_reason=turn.handoff_reason,
-            opted_out=False,
-        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +34,21 @@ class ChatFinished:
 
 
 ChatEvent = ContentDelta | ToolCall | ChatFinished
+
+
+def assistant_tool_calls_message(content: str, calls: Sequence[ToolCall]) -> dict[str, Any]:
+    """The assistant turn that asked for `calls`, which must precede their results in the next request."""
+    return {
+        "role": "assistant",
+        "content": content or None,
+        "tool_calls": [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.raw_arguments}} for c in calls
+        ],
+    }
+
+
+def tool_result_message(call: ToolCall, content: str) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call.id, "content": content}
 
 
 class ChatProviderError(Exception):
@@ -207,9 +222,7 @@ async def _events(response: httpx.Response) -> AsyncIterator[ChatEvent]:
         try:
             chunk = json.loads(data)
         except json.JSONDecodeError as exc:
-            raise ChatProviderError(
-                f"malformed stream chunk: {data[:200]}", status=None, retryable=True
-            ) from exc
+            raise ChatProviderError(f"malformed stream chunk: {data[:200]}", status=None, retryable=True) from exc
         if not isinstance(chunk, dict):
             continue
         if "error" in chunk:

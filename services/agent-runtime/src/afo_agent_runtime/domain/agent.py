@@ -89,9 +89,7 @@ def _check_time_zone(value: str) -> str:
     # A malformed key (empty, "..", a directory such as "America") fails with one of these, not just
     # ZoneInfoNotFoundError.
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(
-            f"unknown time zone {value!r}; use an IANA name such as 'America/New_York'"
-        ) from None
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'America/New_York'") from None
     return value
 
 
@@ -110,9 +108,7 @@ class AgentSpec(BaseModel):
     persona: Persona = ""
     greeting: Greeting | None = None
     goals: Goals = Field(default_factory=list)
-    qualification_fields: QualificationFields = Field(
-        default_factory=lambda: list(DEFAULT_QUALIFICATION_FIELDS)
-    )
+    qualification_fields: QualificationFields = Field(default_factory=lambda: list(DEFAULT_QUALIFICATION_FIELDS))
     knowledge_base_ids: list[KnowledgeBaseId] = Field(default_factory=list)
     llm: LlmConfig = Field(default_factory=LlmConfig)
     voice: VoiceConfig = Field(default_factory=VoiceConfig)

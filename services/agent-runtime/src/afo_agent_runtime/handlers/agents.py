@@ -61,7 +61,7 @@ class AgentHandlers:
 
     async def list(self, request: ListAgents) -> Page[AgentView]:
         async with self._uow.db.session() as session:
-            rows = await AgentRepository(session).list(request.tenant_id, request.limit, request.cursor)
+            rows = await AgentRepository(session).page(request.tenant_id, request.limit, request.cursor)
         next_cursor = rows[-1].id if len(rows) == request.limit else None
         return Page[AgentView](data=[agent_view(r) for r in rows], next_cursor=next_cursor)
 

@@ -78,7 +78,7 @@ class ConversationHandlers:
 
     async def list(self, request: ListConversations) -> Page[ConversationView]:
         async with self._uow.db.session() as session:
-            rows = await ConversationRepository(session).list(
+            rows = await ConversationRepository(session).page(
                 request.tenant_id, request.limit, request.cursor, request.agent_id
             )
         next_cursor = rows[-1].id if len(rows) == request.limit else None
@@ -93,7 +93,7 @@ class ConversationHandlers:
 
     async def leads(self, request: ListLeads) -> Page[LeadView]:
         async with self._uow.db.session() as session:
-            rows = await LeadRepository(session).list(
+            rows = await LeadRepository(session).page(
                 request.tenant_id, request.limit, request.cursor, request.qualified
             )
         next_cursor = rows[-1].id if len(rows) == request.limit else None

@@ -86,14 +86,15 @@ async def record_turn(
         completed_ms=round(completed_ms, 3),
     ))
 
+    lead_json = lead_view(lead).model_dump(mode="json") if lead is not None else None
+
     async def announce() -> None:
         await realtime.send(tenant_id, conversation.id, "reply.completed", {
             "message_id": reply_id, "in_reply_to": message.message_id, "text": decision.reply,
-            "intent": str(decision.intent), "engine": engine, "citations": [],
+            "intent": str(decision.intent), "engine": engine, "citations": [], "lead": lead_json,
         })
-        if lead is not None and decision.lead_changes:
-            await realtime.send(tenant_id, conversation.id, "lead.updated",
-                                {"lead": lead_view(lead).model_dump(mode="json")})
+        if lead_json is not None and decision.lead_changes:
+            await realtime.send(tenant_id, conversation.id, "lead.updated", {"lead": lead_json})
         if decision.handoff_reason is not None:
             await realtime.send(tenant_id, conversation.id, "handoff", {"reason": decision.handoff_reason})
 

@@ -57,6 +57,7 @@ class TurnHandler:
         self._max_deliver = max_deliver
         self._embedded = EmbeddedEngine()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: dict[str, int] = {}
         # Published versions never change, so a spec once read can be reused for good.
         self._specs: OrderedDict[tuple[str, str, int], AgentSpec] = OrderedDict()
 
@@ -101,7 +102,7 @@ class TurnHandler:
         now = datetime.now(UTC)
         llm = self._llm.engine_for(spec)
         # Opting out is decided by rules, never by a model: it must work the same every time.
-        if llm is None or memory.opted_out or classify(message.text).intent == Intent.opt_out:
+        if llm is None or memory.opted_out or classify(message.text).intent == Intent.OPT_OUT:
             return Produced(self._embedded.respond(spec, memory, message.text, now), "embedded")
         turns = [HistoryTurn(role="user" if m.role == "user" else "assistant", text=m.text) for m in history]
         try:
@@ -143,10 +144,15 @@ class TurnHandler:
 
     @asynccontextmanager
     async def _conversation_lock(self, conversation_id: str) -> AsyncIterator[None]:
+        # Turns of one conversation run one at a time in this process; the lock lives while anyone holds
+        # or awaits it, so the table does not grow with every conversation ever seen.
         lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        self._lock_users[conversation_id] = self._lock_users.get(conversation_id, 0) + 1
         try:
             async with lock:
                 yield
         finally:
-            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
-                self._locks.pop(conversation_id, None)
+            self._lock_users[conversation_id] -= 1
+            if self._lock_users[conversation_id] == 0:
+                del self._lock_users[conversation_id]
+                del self._locks[conversation_id]

@@ -26,15 +26,15 @@ def version_view(row: VersionRow) -> AgentVersionView:
 
 def conversation_view(row: ConversationRow) -> ConversationView:
     return ConversationView(
-        id=row.id, agent_id=row.agent_id, agent_version=row.agent_version, channel=row.channel,  # type: ignore[arg-type]
-        contact=Contact.model_validate(row.contact), status=row.status,  # type: ignore[arg-type]
+        id=row.id, agent_id=row.agent_id, agent_version=row.agent_version, channel=row.channel,
+        contact=Contact.model_validate(row.contact), status=row.status,
         lead_id=row.lead_id, created_at=row.created_at, updated_at=row.updated_at,
     )
 
 
 def message_view(row: MessageRow) -> MessageView:
     return MessageView(
-        id=row.id, role=row.role, text=row.text, created_at=row.created_at,  # type: ignore[arg-type]
+        id=row.id, role=row.role, text=row.text, created_at=row.created_at,
         in_reply_to=row.in_reply_to, intent=row.intent,
         citations=[Citation.model_validate(c) for c in row.citations],
     )

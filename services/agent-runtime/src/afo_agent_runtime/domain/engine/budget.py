@@ -88,6 +88,7 @@ class Money:
     low: Decimal
     high: Decimal | None
     marked: bool  # a currency or a multiplier says this number is money, not a head count or a year
+    text: str  # as written
 
     def normalised(self) -> str:
         currency = self.currency or "USD"
@@ -130,7 +131,7 @@ def _money(match: re.Match[str]) -> Money:
         low, high = min(low, high), max(low, high)
     currency = _currency(match)
     marked = currency is not None or bool(match.group("mul1") or match.group("mul2"))
-    return Money(currency=currency, low=low, high=high, marked=marked)
+    return Money(currency=currency, low=low, high=high, marked=marked, text=match.group().strip())
 
 
 def find_money(text: str) -> list[tuple[int, Money]]:

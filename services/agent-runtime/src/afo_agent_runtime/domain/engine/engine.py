@@ -147,9 +147,7 @@ class EmbeddedEngine:
             line: FixedLine = "already_opted_out" if memory.opted_out else "opted_out"
             return decision(
                 reply=replies.line(line),
-                memory=replace(
-                    memory, lead=lead, awaiting_field=None, opted_out=True, turns=memory.turns + 1
-                ),
+                memory=replace(memory, lead=lead, awaiting_field=None, opted_out=True, turns=memory.turns + 1),
                 # Qualifying a lead who just opted out would start follow-ups they declined.
                 became_qualified=False,
                 meeting_request=None,
@@ -242,9 +240,7 @@ class EmbeddedEngine:
 
 
 def _lead_name(agent: AgentSpec, lead: Mapping[str, str]) -> str | None:
-    return next(
-        (lead[f.name] for f in agent.qualification_fields if f.kind == "name" and f.name in lead), None
-    )
+    return next((lead[f.name] for f in agent.qualification_fields if f.kind == "name" and f.name in lead), None)
 
 
 def _iso_date(value: str | None) -> date | None:

@@ -61,7 +61,8 @@ _NOT_A_NEED = _rule(
 )
 _BUDGET_CONTEXT = _rule(r"\b(?:budget|spend|invest|afford|allocated?|set aside|pay)\b")
 _FILLER = _rule(
-    r"^(?:(?:sure|yes|yeah|yep|ok|okay|well|so|um+|uh+|hmm+|it's|it is|that's|that is|that would be|"
+    r"^(?:(?:sure|yes|yeah|yep|ok|okay|well|so|um+|uh+|hmm+|oops|sorry|actually|hi|hello|hey|thanks|"
+    r"thank you|it's|it is|that's|that is|that would be|"
     r"we're|we are|i'm|i am|my name is|my name's|name's|(?:my|our|the) (?:company|business) is|"
     r"company is|we need|i need|we want|about|around|roughly|approximately|approx|maybe|probably)"
     r"\b[\s,:.-]*)+"
@@ -128,7 +129,7 @@ def _budget(text: str) -> str | None:
     near = [(pos, money) for pos, money in amounts if any(abs(pos - c) <= 40 for c in contexts)]
     marked = [(pos, money) for pos, money in near if money.marked]
     chosen = marked or near
-    return chosen[0][1].normalised() if chosen else None
+    return chosen[0][1].text if chosen else None
 
 
 _FINDERS: dict[FieldKind, Callable[[str], str | None]] = {
@@ -149,15 +150,22 @@ def _check(field: QualificationField, raw: str, extraction: Extraction) -> None:
         extraction.invalid[field.name] = exc.reason
 
 
-def _bare_answer(field: QualificationField, message: str) -> str | None:
-    """The message read as a direct answer to the question for `field`, trimmed of small talk."""
+def _bare_answer(field: QualificationField, message: str, found: Sequence[str]) -> str | None:
+    """The message read as a direct answer to the question for `field`, trimmed of small talk.
+
+    When the message also gave other fields ("Acme, and we need a chatbot"), only a capitalised first
+    phrase can be a name or company, and a free-text answer is not guessed at.
+    """
     if field.kind in _SEARCHED_KINDS:
         return message
     answer = _FILLER.sub("", message).strip()
     if field.kind in ("company", "name"):
         answer = _BARE_CUT.split(answer, maxsplit=1)[0].strip()
-    else:
-        answer = answer[:500]
+    answer = answer[:500]
+    if found and (field.kind not in ("company", "name") or not answer[:1].isupper()):
+        return None
+    if any(value.lower() in answer.lower() for value in found):
+        return None
     if field.kind == "need" and _NOT_A_NEED.search(answer):
         return None
     return answer or None
@@ -167,14 +175,14 @@ def extract_fields(text: str, fields: Sequence[QualificationField], awaiting: st
     """Every configured field found in `text`; valid values in `values`, rejected ones in `invalid`.
 
     A kind's value goes to the first field of that kind, the awaited field first. When `awaiting` names a
-    field the text did not fill, the whole message is taken as the answer to it, unless the message asks
-    something or already answered other fields.
+    field the text did not fill, the message is taken as the answer to it, unless it asks something.
     """
     message = clean(text)
     extraction = Extraction(values={}, invalid={})
     awaited = next((f for f in fields if f.name == awaiting), None)
     ordered = ([awaited] if awaited else []) + [f for f in fields if f is not awaited]
     used_kinds: set[FieldKind] = set()
+    found: list[str] = []
     for field in ordered:
         finder = _FINDERS.get(field.kind)
         if field.kind in used_kinds or finder is None:
@@ -182,13 +190,13 @@ def extract_fields(text: str, fields: Sequence[QualificationField], awaiting: st
         raw = finder(message)
         if raw is not None:
             used_kinds.add(field.kind)
+            found.append(raw)
             _check(field, raw, extraction)
-    answered_elsewhere = bool(extraction.values or extraction.invalid)
     if awaited is None or awaited.name in extraction.values or awaited.name in extraction.invalid:
         return extraction
-    if message.endswith("?") or (answered_elsewhere and awaited.kind not in _SEARCHED_KINDS):
+    if message.endswith("?"):
         return extraction
-    answer = _bare_answer(awaited, message)
+    answer = _bare_answer(awaited, message, found)
     if answer is not None:
         _check(awaited, answer, extraction)
     return extraction

@@ -67,8 +67,7 @@ _PHRASES: dict[str, tuple[str, str, str]] = {
         "a tailored quote.",
         "Pricing depends on your requirements; rather than estimate, I will ensure the team sends you a "
         "tailored quote.",
-        "Pricing really depends on your setup, so instead of guessing I'll get the team to send you a "
-        "quote that fits!",
+        "Pricing really depends on your setup, so instead of guessing I'll get the team to send you a quote that fits!",
     ),
     "unknown": (
         "Good question — I don't have any documents to answer that from yet, so I won't guess. I can "
@@ -219,9 +218,7 @@ class Replies:
         label = field.label or field.name.replace("_", " ")
         return _DEFAULT_QUESTIONS[field.kind][self._index].format(label=label)
 
-    def thanks(
-        self, new: Sequence[QualificationField], updated: Sequence[QualificationField], to: str | None
-    ) -> str:
+    def thanks(self, new: Sequence[QualificationField], updated: Sequence[QualificationField], to: str | None) -> str:
         got = "noted" if self._register is Register.FORMAL else "got"
         things = [f"{got} {_joined([_possessive(f) for f in new])}"] if new else []
         things += [f"updated {_joined([_possessive(f) for f in updated])}"] if updated else []

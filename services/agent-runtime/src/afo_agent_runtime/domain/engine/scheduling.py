@@ -28,21 +28,15 @@ from afo_agent_runtime.domain.engine.text import clean
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _ABBREVIATED_WEEKDAYS = r"mon|tues?|wed|thu(?:rs?)?|fri|sat|sun"
-_MONTH_NAMES = (
-    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
-)
+_MONTH_NAMES = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
 _MONTH_NAMES += r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
 _MONTH_PREFIXES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _ORDINAL = r"(?:st|nd|rd|th)?"
 
 _ISO_DATE = re.compile(r"\b(?P<y>20\d{2})-(?P<m>\d{1,2})-(?P<d>\d{1,2})\b")
 _NUMERIC_DATE = re.compile(r"\b(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?\b")
-_MONTH_DAY = re.compile(
-    rf"\b(?P<month>{_MONTH_NAMES})\.? (?P<d>\d{{1,2}}){_ORDINAL}(?:,? (?P<y>20\d{{2}}))?\b"
-)
-_DAY_MONTH = re.compile(
-    rf"\b(?P<d>\d{{1,2}}){_ORDINAL}(?: of)? (?P<month>{_MONTH_NAMES})\b(?:,? (?P<y>20\d{{2}}))?"
-)
+_MONTH_DAY = re.compile(rf"\b(?P<month>{_MONTH_NAMES})\.? (?P<d>\d{{1,2}}){_ORDINAL}(?:,? (?P<y>20\d{{2}}))?\b")
+_DAY_MONTH = re.compile(rf"\b(?P<d>\d{{1,2}}){_ORDINAL}(?: of)? (?P<month>{_MONTH_NAMES})\b(?:,? (?P<y>20\d{{2}}))?")
 _RELATIVE_DAY = re.compile(r"\b(?:the )?(?P<rel>day after tomorrow|tomorrow|tmrw|today|tonight)\b")
 _WEEKDAY = re.compile(
     rf"\b(?:(?P<q>this|next|coming|on)\s+)?(?P<wd>{'|'.join(_WEEKDAYS)})\b|"

@@ -69,9 +69,7 @@ def _within(match: re.Match[str]) -> str:
 
 def _period(match: re.Match[str]) -> str:
     when = match.group("when").lower()
-    when = {"the coming": "next", "coming": "next", "end of the": "end of", "end of this": "end of"}.get(
-        when, when
-    )
+    when = {"the coming": "next", "coming": "next", "end of the": "end of", "end of this": "end of"}.get(when, when)
     return f"{when} {match.group('period').lower()}"
 
 
@@ -103,9 +101,7 @@ _IN_TEXT: tuple[tuple[re.Pattern[str], Normaliser], ...] = (
     (_rule(r"\b(?:asap|a\.s\.a\.p\.?|as soon as possible|right away|immediately|urgently)(?!\w)"), _asap),
     (_rule(rf"\b(?:(?:with)?in|over|during|next) (?:the )?(?:next )?{_COUNT} {_UNIT}"), _within),
     (
-        _rule(
-            rf"\b(?P<when>this|next|the coming|coming|early next|later this|end of (?:the|this)) {_PERIOD}"
-        ),
+        _rule(rf"\b(?P<when>this|next|the coming|coming|early next|later this|end of (?:the|this)) {_PERIOD}"),
         _period,
     ),
     (_rule(r"\b(?P<when>eoy|end of year)\b"), lambda _: "end of year"),
@@ -114,9 +110,7 @@ _IN_TEXT: tuple[tuple[re.Pattern[str], Normaliser], ...] = (
         _quarter,
     ),
     (
-        _rule(
-            rf"\b(?P<prefix>by|before|until|in|around|during|early|mid|late|end of|start of) {_MONTH}{_YEAR}"
-        ),
+        _rule(rf"\b(?P<prefix>by|before|until|in|around|during|early|mid|late|end of|start of) {_MONTH}{_YEAR}"),
         _month,
     ),
     (_rule(r"\b(?P<prefix>in|by|before|during) (?P<year>20\d{2})\b"), _year),
@@ -131,9 +125,7 @@ _SCHEDULING_CLAUSE = _rule(r"\b(?:meet|meeting|call|demo|chat|talk|speak|availab
 _CLAUSE_BREAK = re.compile(r"[,;.!?]")
 
 
-def _first(
-    text: str, rules: tuple[tuple[re.Pattern[str], Normaliser], ...]
-) -> tuple[re.Match[str], str] | None:
+def _first(text: str, rules: tuple[tuple[re.Pattern[str], Normaliser], ...]) -> tuple[re.Match[str], str] | None:
     best: tuple[re.Match[str], str] | None = None
     for pattern, normalise in rules:
         match = pattern.search(text)
@@ -149,18 +141,16 @@ def _clause_around(text: str, start: int, end: int) -> str:
 
 
 def find_timeline(text: str) -> str | None:
-    """A timeline stated in free text, skipping clauses about meeting ("can we talk next week?")."""
-    for pattern, normalise in _IN_TEXT:
+    """The words stating a timeline in free text, skipping clauses about meeting ("can we talk next week?")."""
+    for pattern, _ in _IN_TEXT:
         for match in pattern.finditer(text):
             if not _SCHEDULING_CLAUSE.search(_clause_around(text, match.start(), match.end())):
-                return normalise(match)
+                return match.group()
     return None
 
 
 def normalise_timeline(value: str) -> str:
     found = _first(value.strip().rstrip(".!"), _IN_TEXT + _BARE_ONLY)
     if found is None:
-        raise FieldInvalid(
-            "I couldn't tell when; something like 'asap', 'next quarter' or 'within 3 months' helps"
-        )
+        raise FieldInvalid("I couldn't tell when; something like 'asap', 'next quarter' or 'within 3 months' helps")
     return found[1]

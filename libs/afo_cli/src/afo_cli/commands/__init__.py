@@ -1,0 +1,1 @@
+"""One module per ``afo`` subcommand; each exposes ``run(args) -> exit code``."""

@@ -1,0 +1,27 @@
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from afo_common.events.streams import STREAM_SUBJECTS
+from afo_common.messaging.connection import NatsConnection
+from afo_testkit.nats import NatsServer, nats_server
+
+
+@pytest.fixture
+async def nats(tmp_path: Path) -> AsyncIterator[NatsServer]:
+    """A nats-server of this test's own (JetStream on, temporary store, free port)."""
+    async with nats_server(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+async def connection(nats: NatsServer) -> AsyncIterator[NatsConnection]:
+    conn = NatsConnection(nats.url, "afo-common-tests")
+    await conn.connect()
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture
+def stream_names() -> list[str]:
+    return [*STREAM_SUBJECTS, "DEADLETTER"]

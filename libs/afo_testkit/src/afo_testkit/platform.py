@@ -1,0 +1,55 @@
+"""The real platform for e2e tests: NATS and service processes on free ports in a temporary home.
+
+    async with running_platform(tmp_path, services=("gateway", "agent-runtime")) as platform:
+        httpx.post(f"{platform.api_url}/signup", ...)
+
+Stopped on exit whatever happened inside, so a failing test leaves no process behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from afo_cli.platform import Platform, PlatformConfig
+from afo_cli.ports import free_port
+from afo_cli.services import SERVICES
+
+__all__ = ["Platform", "free_port", "running_platform"]
+
+
+@asynccontextmanager
+async def running_platform(
+    tmp_path: Path,
+    *,
+    services: Sequence[str] = SERVICES,
+    supervise: bool = True,
+    ready_timeout_s: float = 90.0,
+    stop_timeout_s: float = 30.0,
+    log_level: str = "INFO",
+    **env: str,
+) -> AsyncIterator[Platform]:
+    """Start ``services`` (all by default) with their own nats-server; ``env`` adds variables to every
+    service, e.g. ``AFO_WEBHOOK_ALLOW_PRIVATE="1"``."""
+    nats_port = free_port()
+    gateway_port = free_port()
+    while gateway_port == nats_port:
+        gateway_port = free_port()
+    config = PlatformConfig(
+        home=tmp_path / "afo",
+        nats_port=nats_port,
+        gateway_port=gateway_port,
+        log_level=log_level,
+        env=env,
+        services=tuple(services),
+        supervise=supervise,
+        ready_timeout_s=ready_timeout_s,
+        stop_timeout_s=stop_timeout_s,
+    )
+    platform = Platform(config)
+    await platform.start()  # stops what it started itself when it fails
+    try:
+        yield platform
+    finally:
+        await platform.stop()

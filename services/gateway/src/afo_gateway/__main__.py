@@ -1,0 +1,3 @@
+from afo_gateway.app import build
+
+build().run()

@@ -1,0 +1,144 @@
+"""Queries on tenants, users, API keys and sessions. Tenant-owned rows are read per tenant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from afo_common.ids import new_id
+from afo_gateway.adapters.tables import api_keys, audit_log, sessions, tenants, users
+
+
+@dataclass(frozen=True)
+class TenantRow:
+    id: str
+    name: str
+    timezone: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: str
+    tenant_id: str
+    email: str
+    password_hash: str
+    role: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ApiKeyRow:
+    id: str
+    tenant_id: str
+    kind: str
+    name: str
+    secret_hash: str
+    hint: str
+    agent_id: str | None
+    allowed_origins: list[str]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+def _row(cls: Any, row: Any) -> Any:
+    return cls(**{name: getattr(row, name) for name in cls.__dataclass_fields__})
+
+
+class AccountsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    # tenants
+    async def add_tenant(self, row: TenantRow) -> None:
+        await self._session.execute(insert(tenants).values(**row.__dict__))
+
+    async def tenant(self, tenant_id: str) -> TenantRow | None:
+        row = (await self._session.execute(select(tenants).where(tenants.c.id == tenant_id))).first()
+        return _row(TenantRow, row) if row else None
+
+    async def update_tenant(self, tenant_id: str, values: dict[str, Any]) -> None:
+        await self._session.execute(update(tenants).where(tenants.c.id == tenant_id).values(**values))
+
+    # users
+    async def add_user(self, row: UserRow) -> None:
+        await self._session.execute(insert(users).values(**row.__dict__))
+
+    async def user_by_email(self, email: str) -> UserRow | None:
+        row = (await self._session.execute(select(users).where(users.c.email == email))).first()
+        return _row(UserRow, row) if row else None
+
+    async def user(self, tenant_id: str, user_id: str) -> UserRow | None:
+        query = select(users).where(users.c.tenant_id == tenant_id, users.c.id == user_id)
+        row = (await self._session.execute(query)).first()
+        return _row(UserRow, row) if row else None
+
+    async def users(self, tenant_id: str, limit: int, before: str | None) -> list[UserRow]:
+        query = select(users).where(users.c.tenant_id == tenant_id)
+        if before:
+            query = query.where(users.c.id < before)
+        result = await self._session.execute(query.order_by(users.c.id.desc()).limit(limit))
+        return [_row(UserRow, r) for r in result]
+
+    async def set_role(self, tenant_id: str, user_id: str, role: str) -> None:
+        await self._session.execute(
+            update(users).where(users.c.tenant_id == tenant_id, users.c.id == user_id).values(role=role)
+        )
+
+    async def count_owners(self, tenant_id: str) -> int:
+        query = select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.role == "owner")
+        return len((await self._session.execute(query)).all())
+
+    # API keys
+    async def add_key(self, row: ApiKeyRow) -> None:
+        await self._session.execute(insert(api_keys).values(**row.__dict__))
+
+    async def key_by_hash(self, secret_hash: str) -> ApiKeyRow | None:
+        row = (await self._session.execute(select(api_keys).where(api_keys.c.secret_hash == secret_hash))).first()
+        return _row(ApiKeyRow, row) if row else None
+
+    async def keys(self, tenant_id: str, limit: int, before: str | None) -> list[ApiKeyRow]:
+        query = select(api_keys).where(api_keys.c.tenant_id == tenant_id, api_keys.c.revoked_at.is_(None))
+        if before:
+            query = query.where(api_keys.c.id < before)
+        result = await self._session.execute(query.order_by(api_keys.c.id.desc()).limit(limit))
+        return [_row(ApiKeyRow, r) for r in result]
+
+    async def revoke_key(self, tenant_id: str, key_id: str, now: datetime) -> ApiKeyRow | None:
+        query = select(api_keys).where(
+            api_keys.c.tenant_id == tenant_id, api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)
+        )
+        row = (await self._session.execute(query)).first()
+        if row is None:
+            return None
+        await self._session.execute(update(api_keys).where(api_keys.c.id == key_id).values(revoked_at=now))
+        revoked: ApiKeyRow = _row(ApiKeyRow, row)
+        return revoked
+
+    # sessions
+    async def add_session(self, token_hash: str, user: UserRow, expires_at: datetime) -> None:
+        await self._session.execute(insert(sessions).values(
+            token_hash=token_hash, user_id=user.id, tenant_id=user.tenant_id, expires_at=expires_at
+        ))
+
+    async def session_user(self, token_hash: str, now: datetime) -> UserRow | None:
+        query = (
+            select(users)
+            .join(sessions, sessions.c.user_id == users.c.id)
+            .where(sessions.c.token_hash == token_hash, sessions.c.expires_at > now)
+        )
+        row = (await self._session.execute(query)).first()
+        return _row(UserRow, row) if row else None
+
+    async def delete_session(self, token_hash: str) -> None:
+        await self._session.execute(delete(sessions).where(sessions.c.token_hash == token_hash))
+
+    # audit
+    async def audit(self, tenant_id: str, actor: str, action: str, target: str | None, at: datetime) -> None:
+        await self._session.execute(insert(audit_log).values(
+            id=new_id("aud"), tenant_id=tenant_id, actor=actor, action=action, target=target, at=at
+        ))

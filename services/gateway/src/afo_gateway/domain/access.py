@@ -1,0 +1,84 @@
+"""Who is calling and what they may do. Plain Python: the HTTP edge builds a Principal and asks."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+Role = Literal["owner", "admin", "member", "operator"]
+ROLES: tuple[Role, ...] = ("owner", "admin", "member", "operator")
+KeyKind = Literal["secret", "publishable"]
+KEY_PREFIX: dict[KeyKind, str] = {"secret": "sk_", "publishable": "pk_"}
+
+
+class Permission(StrEnum):
+    READ = "read"                  # agents, conversations, leads
+    WRITE = "write"                # agents, conversations, messages
+    MANAGE_KEYS = "manage_keys"
+    MANAGE_USERS = "manage_users"
+    MANAGE_TENANT = "manage_tenant"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    "owner": frozenset(Permission),
+    "admin": frozenset(Permission),
+    "member": frozenset({Permission.READ, Permission.WRITE}),
+    "operator": frozenset({Permission.READ}),
+}
+# A secret key acts for the whole tenant, like an admin, but cannot manage people.
+SECRET_KEY_PERMISSIONS = frozenset({Permission.READ, Permission.WRITE, Permission.MANAGE_KEYS,
+                                    Permission.MANAGE_TENANT})
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: str
+    kind: Literal["user", "secret_key", "publishable_key"]
+    subject_id: str                          # user id or key id, for the audit log
+    permissions: frozenset[Permission]
+    agent_id: str | None = None              # publishable keys: the one agent they open
+    allowed_origins: tuple[str, ...] = field(default=())
+
+    @property
+    def is_publishable(self) -> bool:
+        return self.kind == "publishable_key"
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def may_use_origin(self, origin: str | None) -> bool:
+        return origin is not None and origin.rstrip("/") in self.allowed_origins
+
+
+@dataclass(frozen=True)
+class NewKey:
+    secret: str
+    secret_hash: str
+    hint: str
+
+
+def new_key(kind: KeyKind) -> NewKey:
+    secret = KEY_PREFIX[kind] + secrets.token_urlsafe(30).replace("-", "x").replace("_", "y")
+    return NewKey(secret=secret, secret_hash=hash_secret(secret), hint=secret[:7] + "…" + secret[-4:])
+
+
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def key_kind_of(secret: str) -> KeyKind | None:
+    for kind, prefix in KEY_PREFIX.items():
+        if secret.startswith(prefix):
+            return kind
+    return None
+
+
+def normalise_origin(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()

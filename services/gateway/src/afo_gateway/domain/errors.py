@@ -1,0 +1,48 @@
+"""The gateway's domain errors; the HTTP edge maps each to one problem+json status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiProblem(Exception):
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class Unauthorized(ApiProblem):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+
+class Forbidden(ApiProblem):
+    status, slug, title = 403, "forbidden", "Not allowed"
+
+
+class NotFound(ApiProblem):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(ApiProblem):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class Invalid(ApiProblem):
+    status, slug, title = 422, "validation-error", "Invalid request"
+
+
+class Unavailable(ApiProblem):
+    status, slug, title = 503, "unavailable", "Service unavailable"
+
+
+class UpstreamTimeout(ApiProblem):
+    status, slug, title = 504, "timeout", "Timed out"
+
+
+class UpstreamFailure(ApiProblem):
+    status, slug, title = 502, "upstream-failure", "A platform service failed"

@@ -1,0 +1,35 @@
+"""API keys: create (the secret is shown once), list, revoke."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from afo_gateway.entrypoints.http.accounts_routes import key_out
+from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, Cursor, GatewayDep, Limit
+from afo_gateway.entrypoints.http.idempotency import idempotent
+from afo_gateway.entrypoints.http.schemas import KeyBody, KeyOut, PageOut
+
+router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
+
+
+@router.post("", status_code=201, response_model=KeyOut)
+async def create_key(body: KeyBody, request: Request, principal: CurrentPrincipal, gw: GatewayDep) -> Response:
+    async def produce() -> Response:
+        row, secret = await gw.keys.create(principal, body.kind, body.name, body.agent_id, body.allowed_origins)
+        return JSONResponse(key_out(row, secret).model_dump(mode="json"), status_code=201)
+
+    return await idempotent(request, principal.tenant_id, produce)
+
+
+@router.get("", response_model=PageOut)
+async def list_keys(principal: CurrentPrincipal, gw: GatewayDep, limit: Limit = 20,
+                    cursor: Cursor = None) -> PageOut:
+    rows = await gw.keys.list(principal, limit, cursor)
+    return PageOut(data=[key_out(r) for r in rows], next_cursor=rows[-1].id if len(rows) == limit else None)
+
+
+@router.delete("/{key_id}", status_code=204)
+async def revoke_key(key_id: str, principal: CurrentPrincipal, gw: GatewayDep) -> Response:
+    await gw.keys.revoke(principal, key_id)
+    return Response(status_code=204)

@@ -1,0 +1,103 @@
+"""Request and response bodies of the public API (what OpenAPI documents)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from afo_common.events.conversation import Channel, Contact
+from afo_gateway.domain.access import KeyKind, Role
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SignupBody(Body):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=256)
+    company: str = Field(min_length=1, max_length=120)
+    timezone: str = Field(default="UTC", max_length=64)
+
+
+class LoginBody(Body):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=256)
+
+
+class TenantOut(BaseModel):
+    id: str
+    name: str
+    timezone: str
+    created_at: datetime
+
+
+class TenantPatch(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    timezone: str | None = Field(default=None, max_length=64)
+
+
+class UserOut(BaseModel):
+    id: str
+    email: str
+    role: Role
+    created_at: datetime
+
+
+class UserBody(Body):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=256)
+    role: Role = "member"
+
+
+class RoleBody(Body):
+    role: Role
+
+
+class KeyBody(Body):
+    kind: KeyKind = "secret"
+    name: str = Field(default="", max_length=120)
+    agent_id: str | None = Field(default=None, max_length=64)
+    allowed_origins: list[str] = Field(default_factory=list, max_length=20)
+
+
+class KeyOut(BaseModel):
+    id: str
+    kind: KeyKind
+    name: str
+    hint: str
+    agent_id: str | None
+    allowed_origins: list[str]
+    created_at: datetime
+    secret: str | None = Field(default=None, description="shown once, when the key is created")
+
+
+class SignupOut(BaseModel):
+    tenant: TenantOut
+    user: UserOut
+    api_key: KeyOut
+
+
+class ConversationBody(Body):
+    agent_id: str = Field(max_length=64)
+    channel: Channel = "api"
+    contact: Contact = Contact()
+
+
+class MessageBody(Body):
+    text: str = Field(min_length=1, max_length=8000)
+
+
+class MessageAccepted(BaseModel):
+    message_id: str
+    conversation_id: str
+    status: Literal["accepted", "replied"]
+    reply: dict[str, Any] | None = None
+    lead: dict[str, Any] | None = None
+
+
+class PageOut(BaseModel):
+    data: list[Any]
+    next_cursor: str | None = None

@@ -1,0 +1,159 @@
+"""Sign-up, login and logout, the tenant, and its users."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from afo_common.events.tenant import ApiKeyCreated, TenantCreated, UserAdded
+from afo_common.ids import new_id
+from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_gateway.adapters.accounts_repository import AccountsRepository, ApiKeyRow, TenantRow, UserRow
+from afo_gateway.adapters.passwords import hash_password, verify_password
+from afo_gateway.domain.access import Permission, Principal, Role, hash_secret, new_key, new_session_token
+from afo_gateway.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+
+SESSION_DAYS = 14
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class SignedUp:
+    tenant: TenantRow
+    user: UserRow
+    key: ApiKeyRow
+    secret: str
+
+
+def check_email(email: str) -> str:
+    email = email.strip().lower()
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise Invalid("not a valid email address", [{"loc": ["body", "email"], "msg": "not a valid email"}])
+    return email
+
+
+def check_password(password: str) -> None:
+    if len(password) < 10 or len(password) > 256:
+        raise Invalid("a password has 10 to 256 characters",
+                      [{"loc": ["body", "password"], "msg": "10 to 256 characters"}])
+
+
+def check_timezone(timezone: str) -> str:
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise Invalid(f"unknown time zone {timezone!r}",
+                      [{"loc": ["body", "timezone"], "msg": "an IANA time zone such as Europe/Paris"}]) from None
+    return timezone
+
+
+class Accounts:
+    def __init__(self, unit_of_work: UnitOfWorkFactory) -> None:
+        self._uow = unit_of_work
+
+    async def signup(self, email: str, password: str, company: str, timezone: str) -> SignedUp:
+        email = check_email(email)
+        check_password(password)
+        check_timezone(timezone)
+        password_hash = await hash_password(password)
+        now = datetime.now(UTC)
+        tenant = TenantRow(new_id("ten"), company.strip(), timezone, now)
+        user = UserRow(new_id("usr"), tenant.id, email, password_hash, "owner", now)
+        key = new_key("secret")
+        key_row = ApiKeyRow(new_id("key"), tenant.id, "secret", "default", key.secret_hash, key.hint, None, [],
+                            now, None)
+        async with self._uow() as uow:
+            repo = AccountsRepository(uow.session)
+            if await repo.user_by_email(email) is not None:
+                raise Conflict("an account with this email already exists")
+            await repo.add_tenant(tenant)
+            await repo.add_user(user)
+            await repo.add_key(key_row)
+            await repo.audit(tenant.id, user.id, "tenant.signup", tenant.id, now)
+            await uow.emit(TenantCreated(name=tenant.name, timezone=timezone), tenant_id=tenant.id)
+            await uow.emit(UserAdded(user_id=user.id, role="owner"), tenant_id=tenant.id)
+            await uow.emit(ApiKeyCreated(key_id=key_row.id, kind="secret", agent_id=None), tenant_id=tenant.id)
+        return SignedUp(tenant, user, key_row, key.secret)
+
+    async def login(self, email: str, password: str) -> tuple[UserRow, str]:
+        async with self._uow.db.session() as session:
+            user = await AccountsRepository(session).user_by_email(email.strip().lower())
+        if user is None or not await verify_password(user.password_hash, password):
+            raise Unauthorized("email or password is wrong")
+        token = new_session_token()
+        async with self._uow() as uow:
+            await AccountsRepository(uow.session).add_session(
+                hash_secret(token), user, datetime.now(UTC) + timedelta(days=SESSION_DAYS)
+            )
+        return user, token
+
+    async def logout(self, token: str) -> None:
+        async with self._uow() as uow:
+            await AccountsRepository(uow.session).delete_session(hash_secret(token))
+
+    async def tenant(self, principal: Principal) -> TenantRow:
+        async with self._uow.db.session() as session:
+            tenant = await AccountsRepository(session).tenant(principal.tenant_id)
+        if tenant is None:
+            raise NotFound("tenant not found")
+        return tenant
+
+    async def update_tenant(self, principal: Principal, name: str | None, timezone: str | None) -> TenantRow:
+        require(principal, Permission.MANAGE_TENANT)
+        values: dict[str, str] = {}
+        if name is not None:
+            values["name"] = name.strip()
+        if timezone is not None:
+            values["timezone"] = check_timezone(timezone)
+        async with self._uow() as uow:
+            repo = AccountsRepository(uow.session)
+            if values:
+                await repo.update_tenant(principal.tenant_id, values)
+                await repo.audit(principal.tenant_id, principal.subject_id, "tenant.update", None,
+                                 datetime.now(UTC))
+            tenant = await repo.tenant(principal.tenant_id)
+        assert tenant is not None
+        return tenant
+
+    async def add_user(self, principal: Principal, email: str, password: str, role: Role) -> UserRow:
+        require(principal, Permission.MANAGE_USERS)
+        email = check_email(email)
+        check_password(password)
+        now = datetime.now(UTC)
+        user = UserRow(new_id("usr"), principal.tenant_id, email, await hash_password(password), role, now)
+        async with self._uow() as uow:
+            repo = AccountsRepository(uow.session)
+            if await repo.user_by_email(email) is not None:
+                raise Conflict("an account with this email already exists")
+            await repo.add_user(user)
+            await repo.audit(principal.tenant_id, principal.subject_id, "user.add", user.id, now)
+            await uow.emit(UserAdded(user_id=user.id, role=role), tenant_id=principal.tenant_id)
+        return user
+
+    async def users(self, principal: Principal, limit: int, cursor: str | None) -> list[UserRow]:
+        require(principal, Permission.READ)
+        async with self._uow.db.session() as session:
+            return await AccountsRepository(session).users(principal.tenant_id, limit, cursor)
+
+    async def change_role(self, principal: Principal, user_id: str, role: Role) -> UserRow:
+        require(principal, Permission.MANAGE_USERS)
+        async with self._uow() as uow:
+            repo = AccountsRepository(uow.session)
+            user = await repo.user(principal.tenant_id, user_id)
+            if user is None:
+                raise NotFound(f"user {user_id} not found")
+            if user.role == "owner" and role != "owner" and await repo.count_owners(principal.tenant_id) == 1:
+                raise Conflict("a tenant keeps at least one owner")
+            await repo.set_role(principal.tenant_id, user_id, role)
+            await repo.audit(principal.tenant_id, principal.subject_id, f"user.role.{role}", user_id,
+                             datetime.now(UTC))
+        return UserRow(user.id, user.tenant_id, user.email, user.password_hash, role, user.created_at)
+
+
+def require(principal: Principal, permission: Permission) -> None:
+    if principal.is_publishable:
+        raise Forbidden("a publishable key may only open and use its agent's web conversations")
+    if not principal.can(permission):
+        raise Forbidden(f"this needs the {permission.value} permission")

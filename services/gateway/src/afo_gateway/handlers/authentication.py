@@ -1,0 +1,75 @@
+"""Turning a bearer key or a session cookie into a Principal, with a short cache: every API call
+authenticates, and a database read per call would dominate the gateway's own latency."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from afo_common.db import Database
+from afo_gateway.adapters.accounts_repository import AccountsRepository, ApiKeyRow, UserRow
+from afo_gateway.domain.access import (
+    ROLE_PERMISSIONS,
+    SECRET_KEY_PERMISSIONS,
+    Principal,
+    hash_secret,
+    key_kind_of,
+)
+
+CACHE_TTL_S = 10.0
+CACHE_SIZE = 10_000
+
+
+def key_principal(row: ApiKeyRow) -> Principal:
+    if row.kind == "publishable":
+        return Principal(row.tenant_id, "publishable_key", row.id, frozenset(), row.agent_id,
+                         tuple(row.allowed_origins))
+    return Principal(row.tenant_id, "secret_key", row.id, SECRET_KEY_PERMISSIONS)
+
+
+def user_principal(user: UserRow) -> Principal:
+    return Principal(user.tenant_id, "user", user.id, ROLE_PERMISSIONS[user.role])  # type: ignore[index]
+
+
+class Authenticator:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    async def by_key(self, secret: str) -> Principal | None:
+        if key_kind_of(secret) is None:
+            return None
+        digest = hash_secret(secret)
+        hit, cached = self._cached(digest)
+        if hit:
+            return cached
+        async with self._db.session() as session:
+            row = await AccountsRepository(session).key_by_hash(digest)
+        principal = key_principal(row) if row is not None and row.revoked_at is None else None
+        self._remember(digest, principal)
+        return principal
+
+    async def by_session(self, token: str) -> Principal | None:
+        digest = hash_secret(token)
+        hit, cached = self._cached(digest)
+        if hit:
+            return cached
+        async with self._db.session() as session:
+            user = await AccountsRepository(session).session_user(digest, datetime.now(UTC))
+        principal = user_principal(user) if user is not None else None
+        self._remember(digest, principal)
+        return principal
+
+    def forget(self, secret_or_token_hash: str) -> None:
+        self._cache.pop(secret_or_token_hash, None)
+
+    def _cached(self, digest: str) -> tuple[bool, Principal | None]:
+        entry = self._cache.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def _remember(self, digest: str, principal: Principal | None) -> None:
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        self._cache[digest] = (time.monotonic() + CACHE_TTL_S, principal)

@@ -1,0 +1,89 @@
+"""Agents, conversations and leads, owned by agent-runtime: the gateway checks who may do what,
+then asks the owner over RPC."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from afo_common.rpcs import agent_runtime as ar
+from afo_common.rpcs.pages import Page
+from afo_gateway.domain.access import Permission, Principal
+from afo_gateway.domain.errors import Forbidden
+from afo_gateway.handlers.accounts import Accounts, require
+from afo_gateway.handlers.owners import Owners
+
+
+class Catalog:
+    def __init__(self, owners: Owners, accounts: Accounts) -> None:
+        self._owners = owners
+        self._accounts = accounts
+
+    async def create_agent(self, principal: Principal, spec: dict[str, Any]) -> ar.AgentView:
+        require(principal, Permission.WRITE)
+        if "timezone" not in spec:
+            spec = {**spec, "timezone": (await self._accounts.tenant(principal)).timezone}
+        return await self._owners.call(ar.CREATE_AGENT, ar.CreateAgent(tenant_id=principal.tenant_id, spec=spec))
+
+    async def agent(self, principal: Principal, agent_id: str) -> ar.AgentView:
+        require(principal, Permission.READ)
+        return await self._owners.call(ar.GET_AGENT, ar.AgentRef(tenant_id=principal.tenant_id, agent_id=agent_id))
+
+    async def agents(self, principal: Principal, limit: int, cursor: str | None) -> Page[ar.AgentView]:
+        require(principal, Permission.READ)
+        request = ar.ListAgents(tenant_id=principal.tenant_id, limit=limit, cursor=cursor)
+        return await self._owners.call(ar.LIST_AGENTS, request)
+
+    async def update_agent(self, principal: Principal, agent_id: str, patch: dict[str, Any]) -> ar.AgentView:
+        require(principal, Permission.WRITE)
+        request = ar.UpdateAgent(tenant_id=principal.tenant_id, agent_id=agent_id, patch=patch)
+        return await self._owners.call(ar.UPDATE_AGENT, request)
+
+    async def delete_agent(self, principal: Principal, agent_id: str) -> None:
+        require(principal, Permission.WRITE)
+        await self._owners.call(ar.DELETE_AGENT, ar.AgentRef(tenant_id=principal.tenant_id, agent_id=agent_id))
+
+    async def publish_agent(self, principal: Principal, agent_id: str) -> ar.AgentVersionView:
+        require(principal, Permission.WRITE)
+        request = ar.AgentRef(tenant_id=principal.tenant_id, agent_id=agent_id)
+        return await self._owners.call(ar.PUBLISH_AGENT, request)
+
+    async def versions(self, principal: Principal, agent_id: str, limit: int, cursor: str | None
+                       ) -> Page[ar.AgentVersionView]:
+        require(principal, Permission.READ)
+        request = ar.ListVersions(tenant_id=principal.tenant_id, agent_id=agent_id, limit=limit, cursor=cursor)
+        return await self._owners.call(ar.LIST_VERSIONS, request)
+
+    async def start_conversation(self, principal: Principal, agent_id: str, channel: str,
+                                 contact: Any) -> ar.ConversationView:
+        if principal.is_publishable:
+            if agent_id != principal.agent_id:
+                raise Forbidden("this publishable key opens conversations with its own agent only")
+            channel = "web"
+        else:
+            require(principal, Permission.WRITE)
+        request = ar.CreateConversation(tenant_id=principal.tenant_id, agent_id=agent_id, channel=channel,
+                                        contact=contact)
+        return await self._owners.call(ar.CREATE_CONVERSATION, request)
+
+    async def conversation(self, principal: Principal, conversation_id: str) -> ar.ConversationDetail:
+        if not principal.is_publishable:
+            require(principal, Permission.READ)
+        await self._owners.conversation(principal, conversation_id)
+        request = ar.ConversationRef(tenant_id=principal.tenant_id, conversation_id=conversation_id)
+        return await self._owners.call(ar.GET_CONVERSATION, request)
+
+    async def conversations(self, principal: Principal, limit: int, cursor: str | None,
+                            agent_id: str | None) -> Page[ar.ConversationView]:
+        require(principal, Permission.READ)
+        request = ar.ListConversations(tenant_id=principal.tenant_id, limit=limit, cursor=cursor, agent_id=agent_id)
+        return await self._owners.call(ar.LIST_CONVERSATIONS, request)
+
+    async def lead(self, principal: Principal, lead_id: str) -> ar.LeadView:
+        require(principal, Permission.READ)
+        return await self._owners.call(ar.GET_LEAD, ar.LeadRef(tenant_id=principal.tenant_id, lead_id=lead_id))
+
+    async def leads(self, principal: Principal, limit: int, cursor: str | None,
+                    qualified: bool | None) -> Page[ar.LeadView]:
+        require(principal, Permission.READ)
+        request = ar.ListLeads(tenant_id=principal.tenant_id, limit=limit, cursor=cursor, qualified=qualified)
+        return await self._owners.call(ar.LIST_LEADS, request)

@@ -1,0 +1,69 @@
+"""Calls to the services that own agents, conversations and leads, with their typed errors turned
+into the gateway's problems. Conversation ownership is cached: it never changes once created."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from afo_common.messaging.rpc import RpcClient, RpcError, RpcOperation
+from afo_common.rpcs.agent_runtime import CHECK_CONVERSATION, ConversationRef, ConversationView
+from afo_gateway.domain.access import Principal
+from afo_gateway.domain.errors import (
+    ApiProblem,
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unavailable,
+    UpstreamFailure,
+    UpstreamTimeout,
+)
+
+Req = TypeVar("Req", bound=BaseModel)
+Res = TypeVar("Res", bound=BaseModel)
+CONVERSATION_CACHE_SIZE = 20_000
+
+_PROBLEMS: dict[str, type[ApiProblem]] = {
+    "not_found": NotFound,
+    "invalid": Invalid,
+    "conflict": Conflict,
+    "forbidden": Forbidden,
+    "unavailable": Unavailable,
+    "timeout": UpstreamTimeout,
+    "internal": UpstreamFailure,
+}
+
+
+def _errors(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{"loc": ["body", *d.get("loc", [])], "msg": d.get("msg", ""), "type": d.get("type", "")}
+            for d in details]
+
+
+class Owners:
+    def __init__(self, rpc: RpcClient) -> None:
+        self._rpc = rpc
+        self._conversations: OrderedDict[tuple[str, str], ConversationView] = OrderedDict()
+
+    async def call(self, op: RpcOperation[Req, Res], request: Req) -> Res:
+        try:
+            return await self._rpc.call(op, request)
+        except RpcError as exc:
+            problem = _PROBLEMS.get(exc.code, UpstreamFailure)
+            raise problem(exc.message, _errors(exc.details)) from exc
+
+    async def conversation(self, principal: Principal, conversation_id: str) -> ConversationView:
+        """The conversation if this principal may use it; 404 otherwise (never reveal other tenants')."""
+        key = (principal.tenant_id, conversation_id)
+        view = self._conversations.get(key)
+        if view is None:
+            view = await self.call(CHECK_CONVERSATION, ConversationRef(tenant_id=principal.tenant_id,
+                                                                        conversation_id=conversation_id))
+            self._conversations[key] = view
+            if len(self._conversations) > CONVERSATION_CACHE_SIZE:
+                self._conversations.popitem(last=False)
+        if principal.is_publishable and (view.agent_id != principal.agent_id or view.channel != "web"):
+            raise NotFound(f"conversation {conversation_id} not found")
+        return view
