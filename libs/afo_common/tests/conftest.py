@@ -2,7 +2,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from afo_common.events.streams import STREAM_SUBJECTS
+
 from afo_common.messaging.connection import NatsConnection
 from afo_testkit.nats import NatsServer, nats_server
 
@@ -21,7 +21,3 @@ async def connection(nats: NatsServer) -> AsyncIterator[NatsConnection]:
     yield conn
     await conn.close()
 
-
-@pytest.fixture
-def stream_names() -> list[str]:
-    return [*STREAM_SUBJECTS, "DEADLETTER"]

@@ -4,11 +4,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from afo_common.events import Envelope, SchemaError, envelope_for, event, parse_envelope, registered_events
 from afo_common.events.agent import AgentCreated, AgentPublished
 from afo_common.events.conversation import MessageReceived
 from afo_common.events.streams import AGENT
-from pydantic import ValidationError
 
 
 def created(agent_id: str = "agt_1") -> AgentCreated:

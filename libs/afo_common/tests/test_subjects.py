@@ -1,4 +1,5 @@
 import pytest
+
 from afo_common.subjects import (
     InvalidSubjectToken,
     dead_letter_subject,

@@ -7,7 +7,16 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from afo_cli.json_schemas import Schema, description_of, event_channel, event_overrides, reply_schema, schemas_of
+from pydantic import BaseModel
+
+from afo_cli.json_schemas import (
+    Schema,
+    description_of,
+    event_channel,
+    event_overrides,
+    reply_schema,
+    schemas_of,
+)
 from afo_common.events import Envelope, Event, registered_events
 from afo_common.messaging.rpc import ErrorBody, RpcOperation
 from afo_common.rpcs import all_operations
@@ -28,7 +37,7 @@ MSG_ID_HEADERS = {
 def asyncapi_document() -> Schema:
     events = sorted(registered_events().items())
     operations = sorted(all_operations(), key=lambda op: op.subject)
-    models = [Envelope, ErrorBody, *(m for _, m in events)]
+    models: list[type[BaseModel]] = [Envelope, ErrorBody, *(m for _, m in events)]
     models += [m for op in operations for m in (op.request, op.response)]
     refs, schemas = schemas_of(models, COMPONENT_SCHEMAS)
 
@@ -59,13 +68,14 @@ def asyncapi_document() -> Schema:
 
 def _add_event(doc: Schema, type_name: str, model: type[Event], refs: dict[Any, Schema]) -> None:
     # Versions of one event share a subject; the envelope's type tells them apart.
-    channel_id = f"events.{model.name}"
+    name = model.event_name
+    channel_id = f"events.{name}"
     channel = doc["channels"].setdefault(
         channel_id,
         {
             "address": event_channel(model),
-            "title": model.name,
-            "description": f"Captured by the {model.stream} stream.",
+            "title": name,
+            "description": f"Captured by the {model.event_stream} stream.",
             "parameters": {"tenant_id": TENANT_PARAMETER},
             "messages": {},
         },
@@ -79,7 +89,7 @@ def _add_event(doc: Schema, type_name: str, model: type[Event], refs: dict[Any, 
     )
     channel["messages"][type_name] = {"$ref": f"#/components/messages/{type_name}"}
     operation = doc["operations"].setdefault(
-        f"send.{model.name}",
+        f"send.{name}",
         {"action": "send", "channel": {"$ref": f"#/channels/{channel_id}"}, "messages": []},
     )
     operation["messages"].append({"$ref": f"#/channels/{channel_id}/messages/{type_name}"})

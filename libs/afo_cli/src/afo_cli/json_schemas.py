@@ -34,7 +34,7 @@ def description_of(model: type[BaseModel]) -> str | None:
 
 def event_channel(model: type[Event]) -> str:
     """The subject pattern of an event kind, with the tenant as a parameter (AsyncAPI address syntax)."""
-    return f"afo.{{tenant_id}}.{model.name}"
+    return f"afo.{{tenant_id}}.{model.event_name}"
 
 
 def event_overrides(type_name: str, data_ref: Schema) -> Schema:
@@ -77,7 +77,7 @@ def event_schema(type_name: str, model: type[Event]) -> Schema:
             "$defs": defs,
             "title": type_name,
             "x-afo-subject": event_channel(model),
-            "x-afo-stream": model.stream,
+            "x-afo-stream": model.event_stream,
         }
     )
     if description := description_of(model):
@@ -86,7 +86,7 @@ def event_schema(type_name: str, model: type[Event]) -> Schema:
 
 
 def rpc_request_schema(op: RpcOperation[Any, Any]) -> Schema:
-    schema = op.request.model_json_schema()
+    schema: Schema = op.request.model_json_schema()
     schema.update({"$schema": DIALECT, "title": f"{op.service}.{op.name} request", "x-afo-subject": op.subject})
     return schema
 

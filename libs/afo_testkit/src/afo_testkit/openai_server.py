@@ -204,7 +204,7 @@ class FakeOpenAI:
         for chunk in chunks:
             if self._keepalive:
                 yield ": keep-alive\n\n"
-            yield f"data: {json.dumps(chunk)}\n\n"
+            yield f"data: {json.dumps(chunk, separators=(',', ':'))}\n\n"
             await asyncio.sleep(0)
         yield "data: [DONE]\n\n"
 

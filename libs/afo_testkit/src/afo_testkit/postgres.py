@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-import asyncpg
+from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 ENV_VAR = "AFO_TEST_POSTGRES_URL"
@@ -27,15 +31,15 @@ def server_url() -> URL:
     return make_url(os.environ.get(ENV_VAR) or DEFAULT_URL).set(drivername="postgresql+asyncpg")
 
 
-async def _admin(url: URL) -> asyncpg.Connection:
-    return await asyncpg.connect(
-        host=url.host or "127.0.0.1",
-        port=url.port or 5432,
-        user=url.username or "postgres",
-        password=url.password,
-        database=url.database or "postgres",
-        timeout=5,
-    )
+@asynccontextmanager
+async def _admin(url: URL) -> AsyncIterator[AsyncConnection]:
+    # CREATE/DROP DATABASE cannot run inside a transaction block.
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT", connect_args={"timeout": 5})
+    try:
+        async with engine.connect() as connection:
+            yield connection
+    finally:
+        await engine.dispose()
 
 
 @dataclass
@@ -51,12 +55,12 @@ class PostgresDatabases:
         url = server_url()
 
         async def ping() -> None:
-            connection = await _admin(url)
-            await connection.close()
+            async with _admin(url) as connection:
+                await connection.execute(text("SELECT 1"))
 
         try:
             asyncio.run(ping())
-        except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
+        except (OSError, TimeoutError, SQLAlchemyError) as exc:
             where = url.render_as_string(hide_password=True)
             raise PostgresUnavailable(f"no PostgreSQL at {where} (set {ENV_VAR}): {exc!r}") from exc
         return cls(url)
@@ -64,11 +68,8 @@ class PostgresDatabases:
     async def create(self) -> str:
         """A new empty database; returns its SQLAlchemy asyncpg URL."""
         name = f"afo_test_{secrets.token_hex(6)}"
-        connection = await _admin(self.url)
-        try:
-            await connection.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await connection.close()
+        async with _admin(self.url) as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
         self.created.append(name)
         return self.url.set(database=name).render_as_string(hide_password=False)
 
@@ -76,12 +77,9 @@ class PostgresDatabases:
         """Drop every database this object created (``WITH (FORCE)`` ends leftover connections)."""
 
         async def drop_all() -> None:
-            connection = await _admin(self.url)
-            try:
+            async with _admin(self.url) as connection:
                 for name in self.created:
-                    await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await connection.close()
+                    await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
         if self.created:
             asyncio.run(drop_all())

@@ -37,7 +37,7 @@ def run(_args: argparse.Namespace) -> int:
 
 
 def rows(state: RunState) -> list[tuple[str, ...]]:
-    table = []
+    table: list[tuple[str, ...]] = []
     with httpx.Client(timeout=2.0) as client:
         for name, svc in state.services.items():
             alive = pid_alive(svc.pid)

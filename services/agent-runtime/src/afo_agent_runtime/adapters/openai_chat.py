@@ -125,7 +125,7 @@ class OpenAIChatClient:
         try:
             async for event in _events(response):
                 yield event
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             raise ChatProviderError(f"stream interrupted: {exc!r}", status=None, retryable=True) from exc
         finally:
             await response.aclose()

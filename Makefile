@@ -1,0 +1,48 @@
+# Two commands on a fresh machine: `make up` (install, then run the platform) and `make test`.
+# uv is installed into .tools/ at a pinned version; everything else comes from uv.lock into .venv/.
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+SRC := libs/afo_common/src libs/afo_cli/src libs/afo_testkit/src $(wildcard services/*/src)
+
+.PHONY: install up test lint typecheck unit contract e2e bench schemas clean
+
+$(UV):
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+.venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
+	$(UV) sync --frozen
+	touch $@
+
+install: .venv/.synced
+
+up: install
+	.venv/bin/afo up
+
+lint: install
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen lint-imports
+
+typecheck: install
+	$(UV) run --frozen mypy $(SRC) bench
+
+unit: install
+	$(UV) run --frozen pytest libs services -q
+
+contract: install
+	$(UV) run --frozen pytest tests/contract -q
+
+e2e: install
+	$(UV) run --frozen pytest tests/e2e -q
+
+test: lint typecheck
+	$(UV) run --frozen pytest -q
+
+bench: install
+	$(UV) run --frozen python bench/text_path.py
+
+schemas: install
+	.venv/bin/afo schemas export --out docs
+
+clean:
+	rm -rf .venv .tools var

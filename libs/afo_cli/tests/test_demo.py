@@ -1,0 +1,94 @@
+import json
+import shlex
+from typing import Any
+
+import httpx
+import pytest
+
+from afo_cli.commands.demo import (
+    FIRST_MESSAGE,
+    DemoError,
+    gateway_url_from_env,
+    message_curl,
+    render,
+    seed_demo,
+    stream_curl,
+)
+
+GATEWAY = "http://127.0.0.1:8123"
+
+
+def fake_gateway(requests: list[httpx.Request], fail_on: str | None = None) -> httpx.MockTransport:
+    answers: dict[str, tuple[int, dict[str, Any]]] = {
+        "/v1/signup": (201, {
+            "tenant": {"id": "ten_1", "name": "Acme Demo Co"},
+            "user": {"id": "usr_1", "email": "x", "role": "owner"},
+            "api_key": {"id": "key_1", "kind": "secret", "secret": "sk_test"},
+        }),
+        "/v1/agents": (201, {"id": "agt_1", "name": "Ava"}),
+        "/v1/agents/agt_1/publish": (200, {"agent_id": "agt_1", "version": 1}),
+        "/v1/api-keys": (201, {"id": "key_2", "kind": "publishable", "secret": "pk_test"}),
+        "/v1/conversations": (201, {"id": "conv_1"}),
+    }
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if request.url.path == fail_on:
+            problem = {
+                "type": "https://afo.dev/problems/validation", "title": "Unprocessable Content", "status": 422,
+                "detail": "the agent is not valid", "errors": [{"loc": ["body", "timezone"], "msg": "unknown zone"}],
+            }
+            return httpx.Response(422, json=problem, headers={"content-type": "application/problem+json"})
+        status, body = answers[request.url.path]
+        return httpx.Response(status, json=body)
+
+    return httpx.MockTransport(handle)
+
+
+def test_seeds_through_the_public_api_with_the_secret_key() -> None:
+    requests: list[httpx.Request] = []
+    with httpx.Client(base_url=GATEWAY, transport=fake_gateway(requests)) as client:
+        demo = seed_demo(client)
+    assert [r.url.path for r in requests] == [
+        "/v1/signup", "/v1/agents", "/v1/agents/agt_1/publish", "/v1/api-keys", "/v1/conversations",
+    ]
+    signup = json.loads(requests[0].content)
+    assert signup["company"] == "Acme Demo Co" and signup["email"].startswith("demo+")
+    assert len(signup["password"]) == 16
+    assert all(r.headers["authorization"] == "Bearer sk_test" for r in requests[1:])
+    assert json.loads(requests[3].content)["allowed_origins"] == ["http://localhost:8123"]
+    assert (demo.agent_id, demo.publishable_key, demo.conversation_id) == ("agt_1", "pk_test", "conv_1")
+
+
+def test_the_printed_curl_lines_are_valid_shell() -> None:
+    requests: list[httpx.Request] = []
+    with httpx.Client(base_url=GATEWAY, transport=fake_gateway(requests)) as client:
+        demo = seed_demo(client)
+    output = render(GATEWAY, demo)
+    curls = [line for line in output.splitlines() if line.startswith("curl ")]
+    assert curls == [message_curl(GATEWAY, demo), stream_curl(GATEWAY, demo)]
+    args = shlex.split(curls[0])
+    assert args[:4] == ["curl", "-sS", "-X", "POST"]
+    assert args[4] == f"{GATEWAY}/v1/conversations/conv_1/messages?wait=true"
+    assert "Authorization: Bearer sk_test" in args and "Content-Type: application/json" in args
+    assert json.loads(args[args.index("-d") + 1]) == {"text": FIRST_MESSAGE}
+    assert curls[0].startswith(f"curl -sS -X POST '{GATEWAY}/v1/conversations/conv_1/messages?wait=true'")
+    assert shlex.split(curls[1])[-3:] == [f"{GATEWAY}/v1/conversations/conv_1/stream", "-H",
+                                          "Authorization: Bearer sk_test"]
+
+
+def test_a_problem_answer_is_reported_clearly() -> None:
+    with httpx.Client(base_url=GATEWAY, transport=fake_gateway([], fail_on="/v1/agents")) as client:
+        with pytest.raises(DemoError) as raised:
+            seed_demo(client)
+    message = str(raised.value)
+    assert message.startswith("POST /v1/agents failed: 422 Unprocessable Content: the agent is not valid")
+    assert "body.timezone: unknown zone" in message
+
+
+def test_gateway_url_comes_from_the_environment() -> None:
+    assert gateway_url_from_env({}) == "http://127.0.0.1:8000"
+    assert gateway_url_from_env({"AFO_HTTP_PORT": "9000"}) == "http://127.0.0.1:9000"
+    assert gateway_url_from_env({"AFO_GATEWAY_URL": "https://afo.example.com/", "AFO_HTTP_PORT": "1"}) == (
+        "https://afo.example.com"
+    )

@@ -1,0 +1,55 @@
+"""What an e2e test does again and again: sign a tenant up, build and publish an agent, chat."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: str
+    secret: str
+    email: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secret}"}
+
+
+async def sign_up(api: httpx.AsyncClient, company: str = "Acme Test") -> Tenant:
+    email = f"owner+{secrets.token_hex(4)}@example.com"
+    response = await api.post("/v1/signup", json={"email": email, "password": "correct horse battery",
+                                                   "company": company, "timezone": "America/New_York"})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    return Tenant(body["tenant"]["id"], body["api_key"]["secret"], email)
+
+
+async def published_agent(api: httpx.AsyncClient, tenant: Tenant, **spec: Any) -> str:
+    response = await api.post("/v1/agents", headers=tenant.auth, json={"name": "Ava", **spec})
+    assert response.status_code == 201, response.text
+    agent_id: str = response.json()["id"]
+    published = await api.post(f"/v1/agents/{agent_id}/publish", headers=tenant.auth)
+    assert published.status_code == 200, published.text
+    return agent_id
+
+
+async def conversation(api: httpx.AsyncClient, tenant: Tenant, agent_id: str, channel: str = "api") -> str:
+    response = await api.post("/v1/conversations", headers=tenant.auth,
+                              json={"agent_id": agent_id, "channel": channel})
+    assert response.status_code == 201, response.text
+    conversation_id: str = response.json()["id"]
+    return conversation_id
+
+
+async def say(api: httpx.AsyncClient, tenant: Tenant, conversation_id: str, text: str) -> dict[str, Any]:
+    response = await api.post(f"/v1/conversations/{conversation_id}/messages", params={"wait": "true"},
+                              headers=tenant.auth, json={"text": text})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    assert body["status"] == "replied"
+    return body

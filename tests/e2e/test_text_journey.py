@@ -1,0 +1,148 @@
+"""The spine end to end: sign-up → agent → publish → a five-turn qualification chat over HTTP → the lead
+qualified, seen by an integrator's NATS subscriber on ``afo.<tenant>.>``; the SSE stream; the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+
+from afo_testkit.platform import Platform
+from tests.e2e.journey import conversation, published_agent, say, sign_up
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+
+FIVE_TURNS = [
+    "Hi there!",
+    "I'm Dana from Northwind Traders, you can reach me at dana@northwind.example",
+    "We need an assistant that answers questions on our website",
+    "Our budget is about $20k",
+    "We'd like to launch next quarter",
+]
+
+
+async def test_five_turn_chat_qualifies_the_lead_and_integrators_see_it(
+    platform: Platform, api: httpx.AsyncClient
+) -> None:
+    tenant = await sign_up(api)
+    agent_id = await published_agent(api, tenant, timezone="America/New_York")
+    conversation_id = await conversation(api, tenant, agent_id)
+
+    seen: list[tuple[str, dict[str, object]]] = []
+    nc = await nats.connect(platform.nats_url)
+
+    async def on_event(msg: nats.aio.msg.Msg) -> None:
+        seen.append((msg.subject, json.loads(msg.data)))
+
+    await nc.subscribe(f"afo.{tenant.id}.>", cb=on_event)
+    try:
+        replies = [await say(api, tenant, conversation_id, text) for text in FIVE_TURNS]
+        for _ in range(50):
+            if any(subject.endswith(".lead.qualified") for subject, _ in seen):
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await nc.drain()
+
+    assert all(r["reply"]["text"] for r in replies)
+    final_lead = replies[-1]["lead"]
+    assert final_lead["qualified"] is True
+    assert final_lead["fields"]["email"] == "dana@northwind.example"
+    assert "Northwind" in final_lead["fields"]["company"]
+    assert final_lead["fields"]["budget"].startswith("USD 20000")
+    assert final_lead["missing_fields"] == []
+
+    subjects = [subject for subject, _ in seen]
+    assert subjects.count(f"afo.{tenant.id}.lead.qualified") == 1
+    assert subjects.count(f"afo.{tenant.id}.conversation.message_replied") == 5
+    assert f"afo.{tenant.id}.lead.created" in subjects
+    qualified = next(event for subject, event in seen if subject.endswith(".lead.qualified"))
+    assert qualified["type"] == "afo.lead.qualified.v1"
+    assert qualified["tenantid"] == tenant.id
+    assert qualified["data"]["lead_id"] == final_lead["id"]  # type: ignore[index]
+
+    history = (await api.get(f"/v1/conversations/{conversation_id}", headers=tenant.auth)).json()
+    assert [m["role"] for m in history["messages"]] == ["user", "assistant"] * 5
+    assert history["lead"]["qualified"] is True
+    leads = (await api.get("/v1/leads", params={"qualified": "true"}, headers=tenant.auth)).json()
+    assert [lead["id"] for lead in leads["data"]] == [final_lead["id"]]
+
+
+async def test_a_meeting_time_in_the_tenants_time_zone_is_requested(
+    platform: Platform, api: httpx.AsyncClient
+) -> None:
+    tenant = await sign_up(api)
+    agent_id = await published_agent(api, tenant, timezone="America/New_York")
+    conversation_id = await conversation(api, tenant, agent_id)
+    nc = await nats.connect(platform.nats_url)
+    requested: list[dict[str, object]] = []
+
+    async def on_event(msg: nats.aio.msg.Msg) -> None:
+        requested.append(json.loads(msg.data)["data"])
+
+    await nc.subscribe(f"afo.{tenant.id}.meeting.requested", cb=on_event)
+    try:
+        body = await say(api, tenant, conversation_id, "Can we meet next Tuesday at 3pm?")
+        for _ in range(50):
+            if requested:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        await nc.drain()
+    assert body["reply"]["intent"] == "scheduling"
+    assert len(requested) == 1
+    assert str(requested[0]["start"]).endswith(("T15:00:00-05:00", "T15:00:00-04:00"))
+    assert requested[0]["timezone"] == "America/New_York"
+
+
+async def test_the_sse_stream_carries_deltas_then_the_completed_reply(
+    platform: Platform, api: httpx.AsyncClient
+) -> None:
+    tenant = await sign_up(api)
+    conversation_id = await conversation(api, tenant, await published_agent(api, tenant))
+    events: list[tuple[str, dict[str, object]]] = []
+
+    async def read_stream() -> None:
+        async with api.stream("GET", f"/v1/conversations/{conversation_id}/stream",
+                              params={"access_token": tenant.secret}) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            kind = ""
+            async for line in response.aiter_lines():
+                if line.startswith("event: "):
+                    kind = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    events.append((kind, json.loads(line.removeprefix("data: "))))
+                    if kind == "reply.completed":
+                        return
+
+    reader = asyncio.create_task(read_stream())
+    await asyncio.sleep(0.3)
+    posted = await api.post(f"/v1/conversations/{conversation_id}/messages", headers=tenant.auth,
+                            json={"text": "Hello, what do you do?"})
+    assert posted.status_code == 202
+    await asyncio.wait_for(reader, 15)
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "reply.delta" and kinds[-1] == "reply.completed"
+    deltas = "".join(str(data["text"]) for kind, data in events if kind == "reply.delta")
+    assert deltas == events[-1][1]["text"]
+    assert events[-1][1]["in_reply_to"] == posted.json()["message_id"]
+
+
+async def test_afo_demo_prints_a_curl_that_gets_a_reply(platform: Platform) -> None:
+    env = {**os.environ, "AFO_GATEWAY_URL": platform.gateway_url}
+    demo = await asyncio.to_thread(subprocess.run, [str(Path(sys.executable).parent / "afo"), "demo"], env=env,
+                                   capture_output=True, text=True, timeout=60, check=True)
+    curl = next(line for line in demo.stdout.splitlines() if line.startswith("curl "))
+    answer = await asyncio.to_thread(subprocess.run, ["bash", "-c", curl], capture_output=True, text=True,
+                                     timeout=60, check=True)
+    body = json.loads(answer.stdout)
+    assert body["status"] == "replied", shlex.quote(answer.stdout)
+    assert body["reply"]["text"]
