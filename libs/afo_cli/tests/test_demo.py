@@ -78,9 +78,9 @@ def test_the_printed_curl_lines_are_valid_shell() -> None:
 
 
 def test_a_problem_answer_is_reported_clearly() -> None:
-    with httpx.Client(base_url=GATEWAY, transport=fake_gateway([], fail_on="/v1/agents")) as client:
-        with pytest.raises(DemoError) as raised:
-            seed_demo(client)
+    transport = fake_gateway([], fail_on="/v1/agents")
+    with httpx.Client(base_url=GATEWAY, transport=transport) as client, pytest.raises(DemoError) as raised:
+        seed_demo(client)
     message = str(raised.value)
     assert message.startswith("POST /v1/agents failed: 422 Unprocessable Content: the agent is not valid")
     assert "body.timezone: unknown zone" in message

@@ -59,7 +59,8 @@ async def test_restart_on_request_keeps_the_port(tmp_path: Path) -> None:
         first = platform.pids["notifier"]
         await platform.restart("notifier")
         assert platform.pids["notifier"] not in (None, first)
-        assert "notifier draining" in platform.log_tail("notifier", lines=200)  # it was SIGTERMed, not killed
+        log = platform.log_path("notifier").read_text()
+        assert "notifier draining" in log  # it was SIGTERMed, not killed
 
 
 async def test_a_service_that_cannot_start_fails_the_start_with_its_log(tmp_path: Path) -> None:
@@ -90,3 +91,27 @@ async def test_a_second_run_in_the_same_home_is_refused(tmp_path: Path) -> None:
     platform = Platform(PlatformConfig(home=home, services=("notifier",)))
     with pytest.raises(PlatformError, match="already running"):
         await platform.start()
+
+
+async def test_gives_up_on_a_service_that_keeps_crashing_and_says_so(tmp_path: Path) -> None:
+    env: dict[str, str] = {}
+    reports: list[str] = []
+    gave_up = asyncio.Event()
+
+    def report(message: str) -> None:
+        reports.append(message)
+        if "giving up" in message:
+            gave_up.set()
+
+    config = PlatformConfig(home=tmp_path / "afo", nats_port=free_port(), services=("notifier",), env=env)
+    async with Platform(config, report=report) as platform:
+        # From now on every start of notifier fails at once: it crashes on each restart.
+        env["AFO_NOTIFIER_DATABASE_URL"] = "nosuchdriver://nowhere"
+        platform.kill("notifier", signal.SIGKILL)
+        await asyncio.wait_for(gave_up.wait(), timeout=90)
+        assert platform.given_up == ("notifier",)
+        assert platform.pids == {"notifier": None}
+        assert json.loads(state_path(platform.home).read_text())["services"]["notifier"]["pid"] is None
+    assert "restarting it in 0.5 s" in reports[0]
+    assert "crashed 5 times within 60 s, giving up on it" in reports[-1]
+    assert "nosuchdriver" in reports[-1]

@@ -5,6 +5,8 @@ import pytest
 
 from afo_common.messaging.connection import NatsConnection
 from afo_testkit.nats import NatsServer, nats_server
+from afo_testkit.postgres import database_url as database_url
+from afo_testkit.postgres import postgres_server as postgres_server
 
 
 @pytest.fixture

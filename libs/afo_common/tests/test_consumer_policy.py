@@ -1,8 +1,8 @@
 """The consumer policy's verdict on each kind of delivery, settled on a stand-in for the broker's message
-(the real JetStream path is in test_service_consumer.py)."""
+(the real JetStream path is in test_service_consumer.py), with the inbox on SQLite and PostgreSQL."""
 
+import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -68,8 +68,9 @@ class Recorder:
 
 
 @pytest.fixture
-async def uow(tmp_path: Path) -> AsyncIterator[UnitOfWorkFactory]:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'svc.db'}")
+async def uow(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
+    """On SQLite and on PostgreSQL: the inbox must stop duplicates on both."""
+    db = Database(database_url)
     await migrate(db, "afo_testkit.migrations")
     yield UnitOfWorkFactory(db, messaging, "test-svc", lambda: None)
     await db.dispose()
@@ -227,3 +228,31 @@ async def test_a_retry_after_a_failure_is_handled_not_skipped(
     assert await consumer.process(message(envelope, attempt=2)) == "ack"
 
     assert handler.calls == [1, 2] and handler.handled == [envelope.id]
+
+
+async def test_concurrent_deliveries_of_one_event_are_handled_once(
+    uow: UnitOfWorkFactory, dead_letters: list[dict[str, Any]]
+) -> None:
+    entered = asyncio.Event()
+
+    class SlowHandler(Recorder):
+        async def __call__(self, delivery: Delivery) -> None:
+            self.calls.append(delivery.attempt)
+            async with delivery.transaction():
+                entered.set()
+                await asyncio.sleep(0.3)  # the other delivery arrives while this one is uncommitted
+                self.handled.append(delivery.envelope.id)
+
+    handler = SlowHandler()
+    envelope = created()
+    consumer = policy(handler, uow, dead_letters)
+
+    async def second() -> str:
+        await entered.wait()
+        return await consumer.process(message(envelope, seq=2))
+
+    outcomes = await asyncio.gather(consumer.process(message(envelope, seq=1)), second())
+
+    assert list(outcomes) == ["ack", "duplicate"]
+    assert handler.handled == [envelope.id] and handler.calls == [1, 1]
+    assert (await rows(uow))[0] == [envelope.id]

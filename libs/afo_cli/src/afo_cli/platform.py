@@ -132,7 +132,7 @@ class Platform:
         await asyncio.gather(*(svc.terminate(self.config.stop_timeout_s) for svc in self._services.values()))
         if self._nats_server is not None:
             await self._nats_server.stop()
-            self._nats_server = None
+            self._nats_server, self._nats_url = None, self.config.nats_url
         state = read_state(self.home)
         if state is not None and state.supervisor_pid == os.getpid():
             remove_state(self.home)
@@ -195,6 +195,12 @@ class Platform:
                 f"AFO is already running from {self.home} (supervisor pid {state.supervisor_pid}): "
                 "run `afo down` first, or set AFO_HOME to another folder"
             )
+        if state is not None and any(pid_alive(pid) for pid in state.process_ids()):
+            # A supervisor that was killed leaves its children running, holding the ports.
+            raise PlatformError(
+                f"a previous run from {self.home} (supervisor pid {state.supervisor_pid}) ended without "
+                "stopping its processes: run `afo down` to stop them"
+            )
         gateway_port = self.config.gateway_port
         if GATEWAY in self.config.services and not port_is_free(gateway_port):
             raise PlatformError(f"port {gateway_port} is in use: set AFO_HTTP_PORT to a free port")
@@ -217,7 +223,7 @@ class Platform:
             self._services[name] = ServiceSlot(name, port, self.log_path(name))
 
     def _environment(self, svc: ServiceSlot) -> dict[str, str]:
-        env = {**os.environ, "AFO_HTTP_HOST": os.environ.get("AFO_HTTP_HOST", LOCALHOST), **self.config.env}
+        env = {"AFO_HTTP_HOST": LOCALHOST, **os.environ, **self.config.env}
         env.update(
             AFO_HOME=str(self.home),
             AFO_NATS_URL=self.nats_url,

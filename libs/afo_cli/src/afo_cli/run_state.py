@@ -24,6 +24,11 @@ class RunState(BaseModel):
     started_at: str
     services: dict[str, ServiceState]
 
+    def process_ids(self) -> list[int]:
+        """Every process the run started: its services, then its nats-server."""
+        pids = [svc.pid for svc in self.services.values() if svc.pid is not None]
+        return pids + ([self.nats_pid] if self.nats_pid is not None else [])
+
 
 def state_path(home: Path) -> Path:
     return home / "run" / "afo.json"

@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from fastapi.responses import JSONResponse
 from faststream import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
+from faststream.nats import ConsumerConfig, JStream, NatsBroker
 from faststream.nats.annotations import NatsMessage
 from nats.js.api import AckPolicy as ServerAckPolicy
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -24,6 +23,7 @@ from pydantic import BaseModel
 
 from afo_common.db import Database, migrate
 from afo_common.events import Envelope, Event
+from afo_common.http_metrics import HttpMetrics
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, Handler, RawMessage
 from afo_common.messaging.dead_letters import publish_dead_letter, watch_max_deliveries
@@ -34,7 +34,7 @@ from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.health import HEALTH, HealthReply, health_operation
 from afo_common.settings import ServiceSettings
 from afo_common.subjects import events_of_kind
-from afo_common.telemetry import HTTP_REQUESTS, HTTP_SECONDS, setup_logging, setup_tracing
+from afo_common.telemetry import setup_logging, setup_tracing
 
 log = logging.getLogger(__name__)
 Hook = Callable[[], Awaitable[None]]
@@ -71,18 +71,23 @@ class Service:
     # -- wiring ---------------------------------------------------------------------------------------
     def consume(self, spec: ConsumerSpec, handler: Handler) -> None:
         policy = ConsumerPolicy(spec, handler, self.name, self.unit_of_work, self._dead_letter)
+        # A durable push consumer with a deliver group: every replica of the service shares it, the server
+        # pushes each message as soon as it is stored (nats-py 2.16's fetch() holds a pull open until a
+        # whole batch fills, adding up to a second per message at modest rates), and max_ack_pending
+        # bounds what is in flight. Acks stay explicit; redelivery, backoff and max_deliver are the same.
         subscriber = self.broker.subscriber(
             events_of_kind(spec.event.event_name),
+            queue=spec.durable,
             stream=JStream(spec.stream, declare=False),
             durable=spec.durable,
             config=ConsumerConfig(
                 durable_name=spec.durable,
+                deliver_group=spec.durable,
                 ack_policy=ServerAckPolicy.EXPLICIT,
                 max_deliver=spec.max_deliver,
                 ack_wait=spec.ack_wait_s,
-                max_ack_pending=max(spec.max_workers * 4, 64),
+                max_ack_pending=spec.max_workers * 4,
             ),
-            pull_sub=PullSub(batch_size=spec.batch_size, timeout=5.0),
             max_workers=spec.max_workers,
             ack_policy=AckPolicy.MANUAL,
         )
@@ -158,15 +163,7 @@ class Service:
         async def metrics() -> Response:
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-        @app.middleware("http")
-        async def record(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-            started = time.perf_counter()
-            response = await call_next(request)
-            route = request.scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            HTTP_REQUESTS.labels(self.name, request.method, path, str(response.status_code)).inc()
-            HTTP_SECONDS.labels(self.name, request.method, path).observe(time.perf_counter() - started)
-            return response
+        app.add_middleware(HttpMetrics, service=self.name)
 
     def run(self) -> None:
         setup_logging(self.settings.log_level, self.name)

@@ -13,6 +13,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import Counter, Gauge, Histogram
@@ -50,11 +51,15 @@ REPLY_FIRST_DELTA_SECONDS = Histogram(
 def setup_tracing(service: str) -> None:
     """Export spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise trace ids still
     propagate (so logs and events correlate) but nothing is exported."""
-    provider = TracerProvider(resource=Resource.create({"service.name": f"afo-{service}"}))
+    resource = Resource.create({"service.name": f"afo-{service}"})
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
+        provider = TracerProvider(resource=resource, sampler=ParentBased(ALWAYS_ON))
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    else:
+        # Nothing exports: spans are not recorded (no cost on the hot path) but still get trace ids.
+        provider = TracerProvider(resource=resource, sampler=ALWAYS_OFF)
     trace.set_tracer_provider(provider)
 
 

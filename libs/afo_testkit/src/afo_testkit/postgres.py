@@ -3,6 +3,9 @@
 The server comes from ``AFO_TEST_POSTGRES_URL`` (default ``postgresql+asyncpg://postgres@127.0.0.1:5432/
 postgres``, trust auth). ``PostgresDatabases.open()`` tells whether it answers (tests skip with the reason
 when it does not); each ``create()`` makes ``afo_test_<random>`` and ``close()`` drops them all.
+
+Pytest fixtures: ``database_url`` is an empty database of each backend in turn (a SQLite file, then a
+throwaway PostgreSQL database); import it and ``postgres_server`` into a ``conftest.py`` to use it.
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -84,3 +89,26 @@ class PostgresDatabases:
         if self.created:
             asyncio.run(drop_all())
             self.created.clear()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresDatabases | str]:
+    """The server's database factory, or why there is none; every database it made is dropped at the end."""
+    try:
+        databases = PostgresDatabases.open()
+    except PostgresUnavailable as exc:
+        yield str(exc)
+        return
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path,
+                       postgres_server: PostgresDatabases | str) -> str:
+    """An empty database of the parametrized backend; the PostgreSQL case skips, saying why, without one."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    if isinstance(postgres_server, str):
+        pytest.skip(postgres_server)
+    return await postgres_server.create()

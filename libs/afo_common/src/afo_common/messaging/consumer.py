@@ -11,8 +11,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from afo_common.events import Envelope, Event, SchemaError, parse_envelope
 from afo_common.messaging.inbox import already_processed, record_processed
 from afo_common.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -39,7 +37,6 @@ class ConsumerSpec:
     ack_wait_s: float = 30.0
     backoff_s: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0)
     max_workers: int = 16
-    batch_size: int = 32
 
     def backoff(self, attempt: int) -> float:
         return self.backoff_s[min(attempt, len(self.backoff_s)) - 1]
@@ -63,17 +60,11 @@ class Delivery:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
         """The handler's unit of work, with the inbox row written first in the same transaction."""
-        try:
-            async with self._uow() as uow:
-                if await already_processed(uow, self.consumer, self.envelope.id):
-                    raise DuplicateDelivery(self.envelope.id)
-                await record_processed(uow, self.consumer, self.envelope.id)
-                yield uow
-        except IntegrityError as exc:
-            # A concurrent delivery of the same event committed first (PostgreSQL unique violation).
-            if "inbox" in str(exc.orig).lower() or "unique" in str(exc.orig).lower():
-                raise DuplicateDelivery(self.envelope.id) from exc
-            raise
+        async with self._uow() as uow:
+            # On PostgreSQL a concurrent delivery of the same event waits here for the first to commit.
+            if not await record_processed(uow, self.consumer, self.envelope.id):
+                raise DuplicateDelivery(self.envelope.id)
+            yield uow
 
 
 Handler = Callable[[Delivery], Awaitable[None]]

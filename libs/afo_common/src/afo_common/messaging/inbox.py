@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from afo_common.messaging.unit_of_work import UnitOfWork
 
@@ -18,7 +20,12 @@ async def already_processed(uow: UnitOfWork, consumer: str, event_id: str) -> bo
     return row.first() is not None
 
 
-async def record_processed(uow: UnitOfWork, consumer: str, event_id: str) -> None:
-    await uow.session.execute(
-        insert(uow._tables.inbox).values(consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC))
-    )
+async def record_processed(uow: UnitOfWork, consumer: str, event_id: str) -> bool:
+    """Record the event as processed; False when it already was (a duplicate delivery)."""
+    dialect = uow.session.get_bind().dialect.name
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert_(uow._tables.inbox).values(
+        consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC)
+    ).on_conflict_do_nothing()
+    result = await uow.session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]

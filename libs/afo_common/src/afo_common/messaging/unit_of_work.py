@@ -47,16 +47,19 @@ class UnitOfWork:
             subject=subject,
             traceparent=current_traceparent(),
         )
-        await self.session.execute(
-            insert(self._tables.outbox).values(
-                event_id=envelope.id,
-                subject=envelope.nats_subject,
-                payload=envelope.to_bytes(),
-                created_at=datetime.now(UTC),
-            )
-        )
         self.emitted.append(envelope)
         return envelope
+
+    async def flush_events(self) -> None:
+        """Write the emitted events to the outbox in one statement, just before the commit."""
+        if not self.emitted:
+            return
+        now = datetime.now(UTC)
+        rows = [
+            {"event_id": e.id, "subject": e.nats_subject, "payload": e.to_bytes(), "created_at": now}
+            for e in self.emitted
+        ]
+        await self.session.execute(insert(self._tables.outbox), rows)
 
     def after_commit(self, callback: AfterCommit) -> None:
         self._after_commit.append(callback)
@@ -78,6 +81,7 @@ class UnitOfWorkFactory:
         async with self.db.write_lock(), self.db.session() as session, session.begin():
             uow = UnitOfWork(session, self.tables, self.source)
             yield uow
+            await uow.flush_events()
         if uow.emitted:
             self._on_commit()
         for callback in uow._after_commit:

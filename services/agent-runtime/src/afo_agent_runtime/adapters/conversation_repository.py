@@ -115,9 +115,9 @@ class ConversationRepository:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise StaleConversation(row.id)
 
-    async def add_message(self, tenant_id: str, message: MessageRow) -> None:
-        values = {**message.__dict__, "citations": list(message.citations), "tenant_id": tenant_id}
-        await self._session.execute(insert(messages).values(**values))
+    async def add_messages(self, tenant_id: str, *rows: MessageRow) -> None:
+        values = [{**m.__dict__, "citations": list(m.citations), "tenant_id": tenant_id} for m in rows]
+        await self._session.execute(insert(messages), values)
 
     async def messages(self, tenant_id: str, conversation_id: str, limit: int = 200) -> list[MessageRow]:
         """The last ``limit`` messages, oldest first."""

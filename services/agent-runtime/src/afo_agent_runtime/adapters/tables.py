@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text, UniqueConstraint
 
-from afo_common.db import new_metadata
+from afo_common.db import UtcDateTime, new_metadata
 from afo_common.messaging.tables import messaging_tables
 
 metadata = new_metadata()
@@ -18,8 +18,8 @@ agents = Table(
     Column("spec", JSON, nullable=False),
     Column("published_version", Integer, nullable=True),
     Column("deleted", Boolean, nullable=False, default=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 agent_versions = Table(
@@ -29,7 +29,7 @@ agent_versions = Table(
     Column("version", Integer, primary_key=True),
     Column("tenant_id", String(40), nullable=False),
     Column("spec", JSON, nullable=False),
-    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", UtcDateTime(), nullable=False),
 )
 
 conversations = Table(
@@ -46,8 +46,8 @@ conversations = Table(
     Column("memory", JSON, nullable=False),
     # Optimistic concurrency: two turns of one conversation never both commit on the same state.
     Column("revision", Integer, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_conversations_tenant_id_id", "tenant_id", "id"),
 )
 
@@ -63,7 +63,7 @@ messages = Table(
     Column("intent", String(32), nullable=True),
     Column("engine", String(16), nullable=True),
     Column("citations", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
     # At most one reply per user message, whatever happens to deliveries.
     UniqueConstraint("in_reply_to", name="uq_messages_in_reply_to"),
     Index("ix_messages_conversation_id_created_at", "conversation_id", "created_at"),
@@ -80,7 +80,7 @@ leads = Table(
     Column("missing_fields", JSON, nullable=False),
     Column("qualified", Boolean, nullable=False),
     Column("opted_out", Boolean, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_leads_tenant_id_id", "tenant_id", "id"),
 )

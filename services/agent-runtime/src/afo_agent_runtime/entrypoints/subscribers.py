@@ -12,7 +12,7 @@ from afo_common.service import Service
 def message_received_consumer(max_deliver: int) -> ConsumerSpec:
     # ack_wait covers a slow LLM turn; a crashed process's message comes back after it.
     return ConsumerSpec(durable="agent-runtime-message-received", stream=CONVERSATION, event=MessageReceived,
-                        max_deliver=max_deliver, ack_wait_s=60.0, max_workers=32, batch_size=64)
+                        max_deliver=max_deliver, ack_wait_s=60.0, max_workers=32)
 
 
 def register_subscribers(service: Service, turns: TurnHandler, spec: ConsumerSpec) -> None:

@@ -36,6 +36,7 @@ async def record_turn(
     cause: Envelope,
     message: MessageReceived,
     conversation: ConversationRow,
+    existing_lead: LeadRow | None,
     decision: TurnDecision,
     *,
     reply_id: str,
@@ -47,20 +48,19 @@ async def record_turn(
     tenant_id = conversation.tenant_id
     now = datetime.now(UTC)
     conversations = ConversationRepository(uow.session)
-    await conversations.add_message(tenant_id, MessageRow(
-        id=message.message_id, conversation_id=conversation.id, role="user", text=message.text,
-        created_at=message.sent_at,
-    ))
-    await conversations.add_message(tenant_id, MessageRow(
-        id=reply_id, conversation_id=conversation.id, role="assistant", text=decision.reply,
-        created_at=max(now, message.sent_at), in_reply_to=message.message_id,
-        intent=str(decision.intent), engine=engine,
-    ))
+    await conversations.add_messages(
+        tenant_id,
+        MessageRow(id=message.message_id, conversation_id=conversation.id, role="user", text=message.text,
+                   created_at=message.sent_at),
+        MessageRow(id=reply_id, conversation_id=conversation.id, role="assistant", text=decision.reply,
+                   created_at=max(now, message.sent_at), in_reply_to=message.message_id,
+                   intent=str(decision.intent), engine=engine),
+    )
 
     async def emit(payload: Any) -> None:
         await uow.emit(payload, tenant_id=tenant_id, causation=cause)
 
-    lead = await _record_lead(uow, emit, conversation, decision, now)
+    lead = await _record_lead(uow, emit, conversation, existing_lead, decision, now)
     lead_id = lead.id if lead else conversation.lead_id
     status = conversation.status
     if decision.meeting_request is not None:
@@ -101,11 +101,11 @@ async def record_turn(
     uow.after_commit(announce)
 
 
-async def _record_lead(uow: UnitOfWork, emit: Any, conversation: ConversationRow, decision: TurnDecision,
-                       now: datetime) -> LeadRow | None:
-    """Create the lead on the first fact learned, update it on every change, and say so in events."""
+async def _record_lead(uow: UnitOfWork, emit: Any, conversation: ConversationRow, existing: LeadRow | None,
+                       decision: TurnDecision, now: datetime) -> LeadRow | None:
+    """Create the lead on the first fact learned, update it on every change, and say so in events.
+    ``existing`` was read before the transaction; the conversation's revision check guards it."""
     leads = LeadRepository(uow.session)
-    existing = await leads.for_conversation(conversation.tenant_id, conversation.id)
     memory = decision.memory
     changed = bool(decision.lead_changes) or (existing is not None and existing.opted_out != memory.opted_out)
     if not changed:

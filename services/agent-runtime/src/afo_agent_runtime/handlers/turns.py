@@ -22,6 +22,7 @@ from afo_agent_runtime.adapters.agent_repository import AgentRepository
 from afo_agent_runtime.adapters.conversation_repository import (
     ConversationRepository,
     ConversationRow,
+    LeadRepository,
     MessageRow,
 )
 from afo_agent_runtime.adapters.llm_engine import HistoryTurn
@@ -77,6 +78,7 @@ class TurnHandler:
             if conversation is None:
                 raise PermanentError(f"conversation {message.conversation_id} does not exist for this tenant")
             spec = await self._spec(session, conversation)
+            lead = await LeadRepository(session).for_conversation(tenant_id, conversation.id)
             history = (
                 await ConversationRepository(session).messages(tenant_id, conversation.id, HISTORY_TURNS)
                 if spec.llm.provider == "openai" else []
@@ -90,7 +92,7 @@ class TurnHandler:
             REPLY_FIRST_DELTA_SECONDS.labels(self._service).observe(stream.first_delta_ms / 1000)
         async with delivery.transaction() as uow:
             await record_turn(
-                uow, delivery.envelope, message, conversation, produced.decision,
+                uow, delivery.envelope, message, conversation, lead, produced.decision,
                 reply_id=reply_id, engine=produced.engine, first_delta_ms=stream.first_delta_ms or 0.0,
                 completed_ms=stream.elapsed_ms(), realtime=self._realtime,
             )

@@ -1,0 +1,39 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from afo_cli.main import build_parser, main
+from afo_cli.platform_config import PlatformConfig
+
+
+def test_every_command_parses() -> None:
+    parser = build_parser()
+    for argv in (["up"], ["status"], ["down"], ["demo"], ["schemas", "export"], ["streams", "ensure"]):
+        assert callable(parser.parse_args(argv).command)
+    assert parser.parse_args(["schemas", "export"]).out == "docs"
+
+
+def test_status_without_a_running_platform_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("AFO_HOME", str(tmp_path))
+    assert main(["status"]) == 1
+    assert "not running" in capsys.readouterr().out
+
+
+def test_down_without_a_running_platform_is_a_no_op(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AFO_HOME", str(tmp_path))
+    assert main(["down"]) == 0
+
+
+def test_schemas_export_writes_the_documents(tmp_path: Path) -> None:
+    assert main(["schemas", "export", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "asyncapi.json").read_text())["asyncapi"] == "3.0.0"
+    assert any((tmp_path / "schemas" / "events").glob("afo.*.v1.json"))
+
+
+def test_configuration_from_the_documented_variables(tmp_path: Path) -> None:
+    config = PlatformConfig.from_env({"AFO_HOME": str(tmp_path), "AFO_HTTP_PORT": "9000", "AFO_NATS_PORT": "4333"})
+    assert (config.home, config.gateway_port, config.nats_port, config.nats_url) == (tmp_path, 9000, 4333, None)
+    assert PlatformConfig.from_env({"AFO_NATS_URL": "nats://n:4222"}).nats_url == "nats://n:4222"
+    assert PlatformConfig.from_env({}).home == Path("var").resolve()

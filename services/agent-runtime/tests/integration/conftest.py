@@ -1,0 +1,36 @@
+"""Repositories and migrations run on both backends: SQLite (a file per test) and PostgreSQL (a throwaway
+database per test on the server AFO_TEST_POSTGRES_URL names, skipped with the reason when none answers)."""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from afo_common.db import Database, migrate
+from afo_testkit.postgres import database_url as database_url
+from afo_testkit.postgres import postgres_server as postgres_server
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """agent-runtime's database, migrated to head."""
+    database = Database(database_url)
+    await migrate(database, "afo_agent_runtime.migrations")
+    yield database
+    await database.dispose()
+
+
+Transaction = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+@pytest.fixture
+def tx(db: Database) -> Transaction:
+    """``async with tx() as session``: one committed transaction, as a unit of work gives a handler."""
+
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[AsyncSession]:
+        async with db.session() as session, session.begin():
+            yield session
+
+    return transaction
