@@ -64,7 +64,9 @@ class Service:
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
         self.ready = False
-        self.http = FastAPI(title=f"afo {self.name}", version=version, lifespan=self._lifespan)
+        # HTTP spans only: Prometheus has the metrics, and per-dependency spans cost more than they tell.
+        self.http = FastAPI(title=f"afo {self.name}", version=version, lifespan=self._lifespan,
+                            telemetry={"metrics": False, "logs": False, "operation_spans": False})
         self._add_operational_routes()
         self.serve_rpc(health_operation(self.name), self._health)
 
@@ -173,6 +175,8 @@ class Service:
             host=self.settings.http_host,
             port=self.settings.http_port,
             lifespan="on",
+            loop="uvloop",
+            http="httptools",
             log_level=self.settings.log_level.lower(),
             access_log=False,
             timeout_graceful_shutdown=int(self.settings.drain_timeout_s),
