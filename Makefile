@@ -24,7 +24,7 @@ lint: install
 	$(UV) run --frozen lint-imports
 
 typecheck: install
-	$(UV) run --frozen mypy $(SRC) bench
+	$(UV) run --frozen mypy $(SRC) bench tests
 
 unit: install
 	$(UV) run --frozen pytest libs services -q

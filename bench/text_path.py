@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import nats
+from nats.aio.msg import Msg
 from nats.js.api import StreamConfig
 
 from afo_testkit.platform import Platform, running_platform
@@ -132,7 +133,7 @@ async def jetstream_baseline(nats_url: str, rate: float, count: int) -> list[flo
     received: dict[int, float] = {}
     sent: dict[int, float] = {}
 
-    async def on_msg(msg: nats.aio.msg.Msg) -> None:
+    async def on_msg(msg: Msg) -> None:
         received[int(msg.data)] = time.perf_counter()
         await msg.ack()
 
@@ -161,7 +162,7 @@ async def measure(platform: Platform, args: argparse.Namespace) -> None:
         timings = Timings()
         nc = await nats.connect(platform.nats_url)
 
-        async def on_notice(msg: nats.aio.msg.Msg) -> None:
+        async def on_notice(msg: Msg) -> None:
             timings.on_notice(json.loads(msg.data), time.perf_counter())
 
         await nc.subscribe(f"afo.rt.{tenant_id}.>", cb=on_notice)

@@ -87,7 +87,7 @@ async def test_a_schema_invalid_event_is_dead_lettered_with_its_reason(platform:
         for _ in range(100):
             info = await js.stream_info("DEADLETTER")
             for seq in range(max(info.state.first_seq, 1), info.state.last_seq + 1):
-                candidate = json.loads((await js.get_msg("DEADLETTER", seq)).data)
+                candidate = json.loads((await js.get_msg("DEADLETTER", seq)).data or b"{}")
                 if candidate["stream_seq"] == ack.seq and candidate["stream"] == "CONVERSATION":
                     letter = candidate
             if letter:

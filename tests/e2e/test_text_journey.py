@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
+from nats.aio.msg import Msg
 
 from afo_testkit.platform import Platform
 from tests.e2e.journey import conversation, published_agent, say, sign_up
@@ -39,7 +40,7 @@ async def test_five_turn_chat_qualifies_the_lead_and_integrators_see_it(
     seen: list[tuple[str, dict[str, object]]] = []
     nc = await nats.connect(platform.nats_url)
 
-    async def on_event(msg: nats.aio.msg.Msg) -> None:
+    async def on_event(msg: Msg) -> None:
         seen.append((msg.subject, json.loads(msg.data)))
 
     await nc.subscribe(f"afo.{tenant.id}.>", cb=on_event)
@@ -85,7 +86,7 @@ async def test_a_meeting_time_in_the_tenants_time_zone_is_requested(
     nc = await nats.connect(platform.nats_url)
     requested: list[dict[str, object]] = []
 
-    async def on_event(msg: nats.aio.msg.Msg) -> None:
+    async def on_event(msg: Msg) -> None:
         requested.append(json.loads(msg.data)["data"])
 
     await nc.subscribe(f"afo.{tenant.id}.meeting.requested", cb=on_event)

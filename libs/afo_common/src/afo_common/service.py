@@ -79,9 +79,9 @@ class Service:
         # bounds what is in flight. Acks stay explicit; redelivery, backoff and max_deliver are the same.
         subscriber = self.broker.subscriber(
             events_of_kind(spec.event.event_name),
+            # With a queue, nats-py names the durable consumer after it: one consumer, one deliver group.
             queue=spec.durable,
             stream=JStream(spec.stream, declare=False),
-            durable=spec.durable,
             config=ConsumerConfig(
                 durable_name=spec.durable,
                 deliver_group=spec.durable,

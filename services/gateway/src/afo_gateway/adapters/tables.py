@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Index, Integer, LargeBinary, String, Table
+from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, String, Table
 
-from afo_common.db import new_metadata
+from afo_common.db import UtcDateTime, new_metadata
 from afo_common.messaging.tables import messaging_tables
 
 metadata = new_metadata()
@@ -16,7 +16,7 @@ tenants = Table(
     Column("id", String(40), primary_key=True),
     Column("name", String(120), nullable=False),
     Column("timezone", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 users = Table(
@@ -27,7 +27,7 @@ users = Table(
     Column("email", String(254), nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),
     Column("role", String(16), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 api_keys = Table(
@@ -42,8 +42,8 @@ api_keys = Table(
     Column("hint", String(16), nullable=False),
     Column("agent_id", String(40), nullable=True),
     Column("allowed_origins", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
 )
 
 sessions = Table(
@@ -52,7 +52,7 @@ sessions = Table(
     Column("token_hash", String(64), primary_key=True),
     Column("user_id", String(40), nullable=False),
     Column("tenant_id", String(40), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
 )
 
 idempotency_records = Table(
@@ -63,7 +63,7 @@ idempotency_records = Table(
     Column("request_hash", String(64), nullable=False),
     Column("status_code", Integer, nullable=False),
     Column("body", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
 )
 
 audit_log = Table(
@@ -74,6 +74,6 @@ audit_log = Table(
     Column("actor", String(80), nullable=False),
     Column("action", String(80), nullable=False),
     Column("target", String(80), nullable=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
     Index("ix_audit_log_tenant_id_at", "tenant_id", "at"),
 )

@@ -47,10 +47,10 @@ async def get_conversation(conversation_id: str, principal: CurrentPrincipal, gw
 async def post_message(
     conversation_id: str, body: MessageBody, request: Request, principal: CurrentPrincipal, gw: GatewayDep,
     wait: Annotated[bool, Query(description="answer with the agent's reply instead of 202")] = False,
-    timeout: Annotated[float, Query(gt=0, le=120, description="seconds to wait for the reply")] = 30.0,
+    timeout_s: Annotated[float, Query(alias="timeout", gt=0, le=120, description="seconds to wait")] = 30.0,
 ) -> Response:
     async def produce() -> Response:
-        posted = await gw.messages.post(principal, conversation_id, body.text, wait=wait, timeout_s=timeout)
+        posted = await gw.messages.post(principal, conversation_id, body.text, wait=wait, timeout_s=timeout_s)
         replied = posted.reply is not None
         out = MessageAccepted(message_id=posted.message_id, conversation_id=posted.conversation_id,
                               status="replied" if replied else "accepted", reply=posted.reply, lead=posted.lead)
