@@ -67,7 +67,7 @@ def test_a_five_turn_conversation_qualifies_the_lead_and_books_a_meeting() -> No
         text="Great - can we meet next Tuesday at 3pm?",
     )
     assert meeting.reply == (
-        "I've asked for Tuesday, Dec 2 at 3:00 PM (America/New_York) — you'll get a confirmation shortly."
+        "I've passed Tuesday, Dec 2 at 3:00 PM (America/New_York) on to the team as your preferred time."
     )
     assert meeting.memory.lead == {
         "name": "Dana",

@@ -106,7 +106,7 @@ def render(gateway_url: str, demo: DemoTenant) -> str:
         f"Demo tenant created on {gateway_url}",
         "",
         f"  Tenant           {demo.tenant_name} ({demo.tenant_id})",
-        f"  Console login    {demo.email} / {demo.password}   ({gateway_url}/console/)",
+        f"  Login            {demo.email} / {demo.password}   (POST {gateway_url}/v1/login)",
         f"  Secret key       {demo.secret_key}   (tenant-wide, shown only now: keep it)",
         f"  Agent            Ava ({demo.agent_id}), published version {demo.agent_version}",
         f"  Publishable key  {demo.publishable_key}   (widget key for {demo.agent_id})",

@@ -98,9 +98,9 @@ _PHRASES: dict[str, tuple[str, str, str]] = {
         "You've opted out, so you won't hear from us again.",
     ),
     "meeting": (
-        "I've asked for {when} ({zone}) — you'll get a confirmation shortly.",
-        "I have requested {when} ({zone}); you will receive a confirmation shortly.",
-        "Done — I've asked for {when} ({zone}), and you'll get a confirmation shortly!",
+        "I've passed {when} ({zone}) on to the team as your preferred time.",
+        "I have passed {when} ({zone}) on to the team as your preferred time.",
+        "Done — I've passed {when} ({zone}) on to the team as your preferred time!",
     ),
     "ask_day_and_time": (
         "Happy to set up a call — what day and time work for you?",
