@@ -39,7 +39,7 @@ test: lint typecheck
 	$(UV) run --frozen pytest -q
 
 bench: install
-	$(UV) run --frozen python bench/text_path.py
+	$(UV) run --frozen python -m bench.text_path
 
 schemas: install
 	.venv/bin/afo schemas export --out docs

@@ -1,7 +1,7 @@
 """Benchmark of the text path: many concurrent conversations through the public HTTP API with all six
 services up, against the raw nats-py JetStream round trip measured in the same run.
 
-    uv run python bench/text_path.py [--rate 100] [--seconds 20] [--concurrency 64] [--conversations 200]
+    uv run python -m bench.text_path [--rate 100] [--seconds 20] [--concurrency 64] [--conversations 200]
 
 Prints one table: messages/s sustained at full load, and p50/p95/p99 of time to first reply delta and
 to completed reply, at a fixed offered rate and at full load. Times run from the HTTP POST leaving the
@@ -25,7 +25,9 @@ import nats
 from nats.aio.msg import Msg
 from nats.js.api import StreamConfig
 
+from afo_cli.services import SERVICES
 from afo_testkit.platform import Platform, running_platform
+from bench.raw_http import RawHttp
 
 TEXTS = ["Hi there", "I'm Dana from Acme Corp", "dana@acme.example", "We need a website assistant",
          "Budget around 15k", "Within three months", "What integrations do you have?"]
@@ -79,17 +81,17 @@ async def setup_tenant(api: httpx.AsyncClient, conversations: int) -> tuple[str,
     return signup["tenant"]["id"], auth, ids
 
 
-async def send(api: httpx.AsyncClient, auth: dict[str, str], conversation_id: str, text: str,
+async def send(api: RawHttp, auth: dict[str, str], conversation_id: str, text: str,
                timings: Timings, ids: list[str]) -> None:
     started = time.perf_counter()
-    response = await api.post(f"/v1/conversations/{conversation_id}/messages", headers=auth, json={"text": text})
-    if response.status_code == 202:
-        message_id = response.json()["message_id"]
+    status, body = await api.post(f"/v1/conversations/{conversation_id}/messages", auth, {"text": text})
+    if status == 202:
+        message_id = json.loads(body)["message_id"]
         timings.sent[message_id] = started
         ids.append(message_id)
 
 
-async def fixed_rate(api: httpx.AsyncClient, auth: dict[str, str], conversations: list[str], timings: Timings,
+async def fixed_rate(api: RawHttp, auth: dict[str, str], conversations: list[str], timings: Timings,
                      rate: float, seconds: float) -> list[str]:
     ids: list[str] = []
     tasks = []
@@ -102,7 +104,7 @@ async def fixed_rate(api: httpx.AsyncClient, auth: dict[str, str], conversations
     return ids
 
 
-async def full_load(api: httpx.AsyncClient, auth: dict[str, str], conversations: list[str], timings: Timings,
+async def full_load(api: RawHttp, auth: dict[str, str], conversations: list[str], timings: Timings,
                     concurrency: int, seconds: float) -> tuple[list[str], float]:
     """Closed loop: each worker owns a slice of conversations and sends its next message once the last
     one was answered, so the platform is kept busy without an unbounded backlog."""
@@ -149,9 +151,28 @@ async def jetstream_baseline(nats_url: str, rate: float, count: int) -> list[flo
     return [(received[n] - sent[n]) * 1000 for n in sent if n in received]
 
 
+async def fresh_postgres_databases(server_url: str) -> dict[str, str]:
+    """One new database per service on the given PostgreSQL server, as production runs them."""
+    import asyncpg  # only this option needs it
+
+    dsn = server_url.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn)
+    env = {}
+    try:
+        for service in SERVICES:
+            name = f"afo_bench_{service.replace('-', '_')}"
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            await connection.execute(f'CREATE DATABASE "{name}"')
+            env[f"AFO_{service.upper().replace('-', '_')}_DATABASE_URL"] = f"{server_url.rstrip('/')}/{name}"
+    finally:
+        await connection.close()
+    return env
+
+
 async def run(args: argparse.Namespace) -> None:
+    env = await fresh_postgres_databases(args.postgres) if args.postgres else {}
     with tempfile.TemporaryDirectory(prefix="afo-bench-") as home:
-        async with running_platform(Path(home), log_level="WARNING") as platform:
+        async with running_platform(Path(home), log_level="WARNING", environment=env) as platform:
             await measure(platform, args)
 
 
@@ -159,6 +180,8 @@ async def measure(platform: Platform, args: argparse.Namespace) -> None:
     limits = httpx.Limits(max_connections=args.concurrency + 50, max_keepalive_connections=args.concurrency + 50)
     async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=60, limits=limits) as api:
         tenant_id, auth, conversations = await setup_tenant(api, args.conversations)
+        gateway = httpx.URL(platform.gateway_url)
+        raw = RawHttp(gateway.host, gateway.port or 80, args.concurrency + 50)
         timings = Timings()
         nc = await nats.connect(platform.nats_url)
 
@@ -167,18 +190,20 @@ async def measure(platform: Platform, args: argparse.Namespace) -> None:
 
         await nc.subscribe(f"afo.rt.{tenant_id}.>", cb=on_notice)
         baseline = await jetstream_baseline(platform.nats_url, args.rate, int(args.rate * 5))
-        await fixed_rate(api, auth, conversations, timings, args.rate, 3)  # warm-up, not counted
+        await fixed_rate(raw, auth, conversations, timings, args.rate, 3)  # warm-up, not counted
         await asyncio.sleep(2)
-        at_rate = await fixed_rate(api, auth, conversations, timings, args.rate, args.seconds)
+        at_rate = await fixed_rate(raw, auth, conversations, timings, args.rate, args.seconds)
         await asyncio.sleep(3)
-        loaded, throughput = await full_load(api, auth, conversations, timings, args.concurrency, args.seconds)
+        loaded, throughput = await full_load(raw, auth, conversations, timings, args.concurrency, args.seconds)
         await asyncio.sleep(3)
         await nc.drain()
+        await raw.close()
 
     rate_first, rate_done = timings.latencies(at_rate)
     load_first, load_done = timings.latencies(loaded)
     print()
-    print(f"text path, all six services, {args.conversations} conversations, embedded engine, SQLite stores")
+    stores = "PostgreSQL" if args.postgres else "SQLite"
+    print(f"text path, all six services, {args.conversations} conversations, embedded engine, {stores} stores")
     print(f"{'measure':48} {'count':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
     print(f"{'raw nats-py JetStream publish -> consume':48} {len(baseline):6d} {percentiles(baseline)}")
     print(f"{f'first reply delta at {args.rate:g} msg/s':48} {len(rate_first):6d} {percentiles(rate_first)}")
@@ -198,6 +223,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each measured phase")
     parser.add_argument("--concurrency", type=int, default=64, help="messages in flight at full load")
     parser.add_argument("--conversations", type=int, default=200)
+    parser.add_argument("--postgres", metavar="URL", help="run every service on its own new database on this "
+                        "server, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432")
     asyncio.run(run(parser.parse_args()))
 
 

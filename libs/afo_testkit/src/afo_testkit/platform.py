@@ -8,7 +8,7 @@ Stopped on exit whatever happened inside, so a failing test leaves no process be
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -28,10 +28,11 @@ async def running_platform(
     ready_timeout_s: float = 90.0,
     stop_timeout_s: float = 30.0,
     log_level: str = "INFO",
+    environment: Mapping[str, str] | None = None,
     **env: str,
 ) -> AsyncIterator[Platform]:
-    """Start ``services`` (all by default) with their own nats-server; ``env`` adds variables to every
-    service, e.g. ``AFO_WEBHOOK_ALLOW_PRIVATE="1"``."""
+    """Start ``services`` (all by default) with their own nats-server; ``environment`` and ``env`` add
+    variables to every service, e.g. ``AFO_WEBHOOK_ALLOW_PRIVATE="1"``."""
     nats_port = free_port()
     gateway_port = free_port()
     while gateway_port == nats_port:
@@ -41,7 +42,7 @@ async def running_platform(
         nats_port=nats_port,
         gateway_port=gateway_port,
         log_level=log_level,
-        env=env,
+        env={**(environment or {}), **env},
         services=tuple(services),
         supervise=supervise,
         ready_timeout_s=ready_timeout_s,

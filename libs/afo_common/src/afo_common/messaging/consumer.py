@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from afo_common.events import Envelope, Event, SchemaError, parse_envelope
-from afo_common.messaging.inbox import already_processed, record_processed
+from afo_common.messaging.inbox import record_processed
 from afo_common.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from afo_common.subjects import tenant_of
 from afo_common.telemetry import EVENT_HANDLE_SECONDS, EVENTS_CONSUMED, span_from
@@ -51,11 +51,6 @@ class Delivery:
     attempt: int
     consumer: str
     _uow: UnitOfWorkFactory = field(repr=False)
-
-    async def is_duplicate(self) -> bool:
-        async with self._uow.db.session() as session:
-            uow = UnitOfWork(session, self._uow.tables, self._uow.source)
-            return await already_processed(uow, self.consumer, self.envelope.id)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:

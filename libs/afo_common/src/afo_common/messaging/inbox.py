@@ -5,19 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from afo_common.messaging.unit_of_work import UnitOfWork
-
-
-async def already_processed(uow: UnitOfWork, consumer: str, event_id: str) -> bool:
-    inbox = uow._tables.inbox
-    row = await uow.session.execute(
-        select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
-    )
-    return row.first() is not None
 
 
 async def record_processed(uow: UnitOfWork, consumer: str, event_id: str) -> bool:

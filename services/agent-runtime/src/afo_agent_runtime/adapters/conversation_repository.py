@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from afo_agent_runtime.adapters.tables import conversations, leads, messages
+from afo_agent_runtime.adapters.tables import conversations, leads, messages, messaging
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,13 @@ class LeadRow:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class TurnState:
+    conversation: ConversationRow
+    lead: LeadRow | None
+    already_processed: bool
+
+
 class StaleConversation(Exception):
     """Another turn of this conversation committed first; the caller retries on fresh state."""
 
@@ -89,6 +96,31 @@ class ConversationRepository:
         )
         row = result.first()
         return _conversation(row) if row else None
+
+    async def turn_state(self, tenant_id: str, conversation_id: str, consumer: str, event_id: str
+                         ) -> TurnState | None:
+        """Everything a turn reads, in one statement: the conversation, its lead, and whether this
+        event was already processed (the inbox)."""
+        inbox = messaging.inbox
+        processed = (
+            select(inbox.c.event_id)
+            .where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
+            .exists()
+            .label("already_processed")
+        )
+        lead_columns = [c.label(f"l_{c.name}") for c in leads.c]
+        query = (
+            select(conversations, *lead_columns, processed)
+            .outerjoin(leads, (leads.c.conversation_id == conversations.c.id) & (leads.c.tenant_id == tenant_id))
+            .where(conversations.c.tenant_id == tenant_id, conversations.c.id == conversation_id)
+        )
+        row = (await self._session.execute(query)).first()
+        if row is None:
+            return None
+        lead = None
+        if row.l_id is not None:
+            lead = LeadRow(*(getattr(row, f"l_{name}") for name in LeadRow.__dataclass_fields__))
+        return TurnState(_conversation(row), lead, bool(row.already_processed))
 
     async def page(self, tenant_id: str, limit: int, before: str | None, agent_id: str | None
                    ) -> list[ConversationRow]:

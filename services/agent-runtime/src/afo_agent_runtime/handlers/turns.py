@@ -22,7 +22,6 @@ from afo_agent_runtime.adapters.agent_repository import AgentRepository
 from afo_agent_runtime.adapters.conversation_repository import (
     ConversationRepository,
     ConversationRow,
-    LeadRepository,
     MessageRow,
 )
 from afo_agent_runtime.adapters.llm_engine import HistoryTurn
@@ -32,7 +31,6 @@ from afo_agent_runtime.domain.engine import ConversationMemory, EmbeddedEngine, 
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.realtime import DeltaStream, Realtime
 from afo_agent_runtime.handlers.turn_record import record_turn
-from afo_common.db import Database
 from afo_common.events.conversation import MessageReceived
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
@@ -70,15 +68,17 @@ class TurnHandler:
     async def _answer(self, delivery: Delivery, message: MessageReceived) -> None:
         tenant_id = delivery.envelope.tenantid
         uow_factory = delivery._uow
-        if await delivery.is_duplicate():
-            await self._announce_stored_reply(uow_factory.db, tenant_id, message)
-            raise DuplicateDelivery(delivery.envelope.id)
         async with uow_factory.db.session() as session:
-            conversation = await ConversationRepository(session).get(tenant_id, message.conversation_id)
-            if conversation is None:
+            state = await ConversationRepository(session).turn_state(
+                tenant_id, message.conversation_id, delivery.consumer, delivery.envelope.id
+            )
+            if state is None:
                 raise PermanentError(f"conversation {message.conversation_id} does not exist for this tenant")
+            if state.already_processed:
+                await self._announce_stored_reply(session, tenant_id, message)
+                raise DuplicateDelivery(delivery.envelope.id)
+            conversation, lead = state.conversation, state.lead
             spec = await self._spec(session, conversation)
-            lead = await LeadRepository(session).for_conversation(tenant_id, conversation.id)
             history = (
                 await ConversationRepository(session).messages(tenant_id, conversation.id, HISTORY_TURNS)
                 if spec.llm.provider == "openai" else []
@@ -133,10 +133,9 @@ class TurnHandler:
                 self._specs.popitem(last=False)
         return spec
 
-    async def _announce_stored_reply(self, db: Database, tenant_id: str, message: MessageReceived) -> None:
+    async def _announce_stored_reply(self, session: AsyncSession, tenant_id: str, message: MessageReceived) -> None:
         """A redelivered message was answered before a crash; waiting clients still hear the answer."""
-        async with db.session() as session:
-            reply = await ConversationRepository(session).reply_to(tenant_id, message.message_id)
+        reply = await ConversationRepository(session).reply_to(tenant_id, message.message_id)
         if reply is not None:
             await self._realtime.send(
                 tenant_id, message.conversation_id, "reply.completed",

@@ -1,0 +1,102 @@
+"""Bearer keys and session cookies become principals; revoked keys and expired sessions do not."""
+
+from datetime import UTC, datetime, timedelta
+
+from afo_common.db import Database
+from afo_common.ids import new_id
+from afo_common.messaging.connection import NatsConnection
+from afo_common.messaging.rpc import RpcClient
+from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_gateway.adapters.accounts_repository import AccountsRepository, ApiKeyRow
+from afo_gateway.domain.access import ROLE_PERMISSIONS, SECRET_KEY_PERMISSIONS, Principal, hash_secret, new_key
+from afo_gateway.handlers.accounts import Accounts, SignedUp
+from afo_gateway.handlers.authentication import Authenticator, user_principal
+from afo_gateway.handlers.keys import Keys
+from afo_gateway.handlers.owners import Owners
+
+PASSWORD = "correct horse battery"
+
+
+async def sign_up(uow: UnitOfWorkFactory) -> SignedUp:
+    return await Accounts(uow).signup("owner@example.com", PASSWORD, "Acme", "UTC")
+
+
+def keys(uow: UnitOfWorkFactory, auth: Authenticator) -> Keys:
+    # Revoking a key never asks agent-runtime anything, so the RPC client is never connected.
+    return Keys(uow, Owners(RpcClient(NatsConnection("nats://127.0.0.1:1", "unused"))), auth)
+
+
+async def test_a_secret_key_is_its_tenants_principal(db: Database, uow: UnitOfWorkFactory) -> None:
+    signed = await sign_up(uow)
+
+    principal = await Authenticator(db).by_key(signed.secret)
+
+    assert principal == Principal(signed.tenant.id, "secret_key", signed.key.id, SECRET_KEY_PERMISSIONS)
+
+
+async def test_a_publishable_key_carries_its_agent_and_origins(db: Database, uow: UnitOfWorkFactory) -> None:
+    signed = await sign_up(uow)
+    key = new_key("publishable")
+    row = ApiKeyRow(new_id("key"), signed.tenant.id, "publishable", "widget", key.secret_hash, key.hint, "agt_1",
+                    ["https://app.example.com"], datetime.now(UTC), None)
+    async with uow() as work:
+        await AccountsRepository(work.session).add_key(row)
+
+    principal = await Authenticator(db).by_key(key.secret)
+
+    assert principal is not None
+    assert principal.is_publishable
+    assert (principal.tenant_id, principal.subject_id, principal.agent_id) == (signed.tenant.id, row.id, "agt_1")
+    assert principal.permissions == frozenset()
+    assert principal.may_use_origin("https://app.example.com")
+
+
+async def test_unknown_and_malformed_keys_are_nobody(db: Database, uow: UnitOfWorkFactory) -> None:
+    signed = await sign_up(uow)
+    auth = Authenticator(db)
+
+    assert await auth.by_key(new_key("secret").secret) is None
+    assert await auth.by_key(signed.secret[:-1]) is None
+    assert await auth.by_key("Bearer " + signed.secret) is None
+    assert await auth.by_key("") is None
+
+
+async def test_a_revoked_key_is_nobody_at_once_even_when_cached(db: Database, uow: UnitOfWorkFactory) -> None:
+    signed = await sign_up(uow)
+    auth = Authenticator(db)
+    assert await auth.by_key(signed.secret) is not None
+
+    await keys(uow, auth).revoke(user_principal(signed.user), signed.key.id)
+
+    assert await auth.by_key(signed.secret) is None
+    assert await Authenticator(db).by_key(signed.secret) is None
+
+
+async def test_a_session_token_is_its_users_principal(db: Database, uow: UnitOfWorkFactory) -> None:
+    signed = await sign_up(uow)
+    accounts = Accounts(uow)
+    member = await accounts.add_user(user_principal(signed.user), "member@example.com", PASSWORD, "member")
+    _user, token = await accounts.login("member@example.com", PASSWORD)
+
+    principal = await Authenticator(db).by_session(token)
+
+    assert principal == Principal(signed.tenant.id, "user", member.id, ROLE_PERMISSIONS["member"])
+
+
+async def test_an_expired_session_is_nobody(db: Database, uow: UnitOfWorkFactory) -> None:
+    signed = await sign_up(uow)
+    now = datetime.now(UTC)
+    async with uow() as work:
+        repo = AccountsRepository(work.session)
+        await repo.add_session(hash_secret("live-token"), signed.user, now + timedelta(hours=1))
+        await repo.add_session(hash_secret("expired-token"), signed.user, now - timedelta(seconds=1))
+    auth = Authenticator(db)
+
+    assert await auth.by_session("live-token") == user_principal(signed.user)
+    assert await auth.by_session("expired-token") is None
+
+
+async def test_an_unknown_session_token_is_nobody(db: Database, uow: UnitOfWorkFactory) -> None:
+    await sign_up(uow)
+
+    assert await Authenticator(db).by_session("no-such-token") is None
