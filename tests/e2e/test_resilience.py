@@ -40,9 +40,12 @@ async def wait_for_replies(api: httpx.AsyncClient, tenant: Tenant, conversation_
         await asyncio.sleep(0.5)
 
 
-async def test_agent_runtime_killed_mid_conversation_loses_nothing_and_duplicates_nothing(
-    platform: Platform, api: httpx.AsyncClient
+@pytest.mark.parametrize("stop_signal", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+async def test_agent_runtime_stopped_mid_conversation_loses_nothing_and_duplicates_nothing(
+    platform: Platform, api: httpx.AsyncClient, stop_signal: signal.Signals
 ) -> None:
+    """SIGKILL: no drain at all. SIGTERM: the service drains (in-flight turns finish, the outbox is
+    flushed) and exits. Either way every accepted message is answered exactly once after the restart."""
     tenant = await sign_up(api)
     agent_id = await published_agent(api, tenant)
     conversations = [await conversation(api, tenant, agent_id) for _ in range(4)]
@@ -57,9 +60,13 @@ async def test_agent_runtime_killed_mid_conversation_loses_nothing_and_duplicate
     for index, text in enumerate(texts):
         await asyncio.gather(*(send(cid, text) for cid in conversations))
         if index == 2:
-            platform.kill("agent-runtime", signal.SIGKILL)
+            platform.kill("agent-runtime", stop_signal)
     # Accepted while agent-runtime is down: the events wait in JetStream.
-    await asyncio.sleep(1.0)
+    for _ in range(300):
+        if platform.pids["agent-runtime"] is None:
+            break
+        await asyncio.sleep(0.1)
+    assert platform.pids["agent-runtime"] is None, "agent-runtime did not exit"
     await platform.start_service("agent-runtime")
     await platform.wait_ready("agent-runtime")
 

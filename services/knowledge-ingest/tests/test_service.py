@@ -8,13 +8,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from afo_knowledge_ingest.app import build
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import RpcClient
 from afo_common.messaging.streams import ensure_streams
 from afo_common.rpcs.health import HEALTH, HealthReply, HealthRequest
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings
+from afo_knowledge_ingest.app import build
 from afo_testkit.nats import NatsServer, nats_server
 
 SERVICE = "knowledge-ingest"
@@ -67,20 +67,32 @@ async def test_it_is_not_ready_before_it_starts(service: Service) -> None:
     assert response.json() == {"ready": False, "service": SERVICE}
 
 
+def read_store(store: Path) -> tuple[set[str], dict[str, set[str]], str]:
+    """The tables of a SQLite file, the columns of the messaging tables, and the Alembic revision."""
+    with sqlite3.connect(store) as db:
+        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        columns = {table: {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                   for table in ("outbox", "inbox")}
+        (revision,) = db.execute("SELECT version_num FROM alembic_version").fetchone()
+    return tables, columns, revision
+
+
+def stores_in(home: Path) -> list[str]:
+    return sorted(p.name for p in home.glob("*.db"))
+
+
 async def test_it_migrates_its_own_sqlite_store_under_its_home(running: Service, home: Path) -> None:
     store = home / f"{SERVICE}.db"
     assert running.settings.database_url == f"sqlite+aiosqlite:///{store}"
-    with sqlite3.connect(store) as db:
-        tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        outbox = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
-        inbox = {row[1] for row in db.execute("PRAGMA table_info(inbox)")}
-        (revision,) = db.execute("SELECT version_num FROM alembic_version").fetchone()
+
+    tables, columns, revision = read_store(store)
+
     assert {"outbox", "inbox", "alembic_version"} <= tables
-    assert outbox == {"seq", "event_id", "subject", "payload", "created_at"}
-    assert inbox == {"consumer", "event_id", "processed_at"}
+    assert columns["outbox"] == {"seq", "event_id", "subject", "payload", "created_at"}
+    assert columns["inbox"] == {"consumer", "event_id", "processed_at"}
     assert revision
     # No other service's store: each service owns its database.
-    assert sorted(p.name for p in home.glob("*.db")) == [f"{SERVICE}.db"]
+    assert stores_in(home) == [f"{SERVICE}.db"]
 
 
 async def test_it_is_ready_and_healthy_once_started(running: Service) -> None:
@@ -102,7 +114,7 @@ async def test_it_answers_its_health_rpc(running: Service, client: NatsConnectio
 
 
 async def test_it_subscribes_to_no_jetstream_consumer(running: Service, client: NatsConnection) -> None:
-    streams = [info.config.name for info in await client.js.streams_info()]
+    streams = [str(info.config.name) for info in await client.js.streams_info()]
     assert streams  # the platform's streams exist, so a consumer would have somewhere to be
 
     consumers = {stream: [c.name for c in await client.js.consumers_info(stream)] for stream in streams}
