@@ -32,12 +32,13 @@ async def outbox(db: Database) -> list[tuple[str, Any]]:
 
 
 async def sign_up(uow: UnitOfWorkFactory, email: str = "owner@example.com") -> SignedUp:
-    return await Accounts(uow).signup(email, PASSWORD, "  Acme Corp ", "Europe/Paris")
+    return await Accounts(uow, Authenticator(uow.db)).signup(email, PASSWORD, "  Acme Corp ", "Europe/Paris")
 
 
 async def test_signup_writes_the_tenant_its_owner_and_a_first_secret_key(db: Database,
                                                                          uow: UnitOfWorkFactory) -> None:
-    signed = await Accounts(uow).signup(" Owner@Example.COM ", PASSWORD, "  Acme Corp ", "Europe/Paris")
+    accounts = Accounts(uow, Authenticator(uow.db))
+    signed = await accounts.signup(" Owner@Example.COM ", PASSWORD, "  Acme Corp ", "Europe/Paris")
 
     assert signed.tenant.name == "Acme Corp"
     assert signed.tenant.timezone == "Europe/Paris"
@@ -115,7 +116,7 @@ async def test_signing_up_twice_with_one_email_is_a_conflict_and_writes_nothing(
 async def test_signup_refuses_bad_input_and_writes_nothing(db: Database, uow: UnitOfWorkFactory, email: str,
                                                            password: str, timezone: str, field: str) -> None:
     with pytest.raises(Invalid) as raised:
-        await Accounts(uow).signup(email, password, "Acme", timezone)
+        await Accounts(uow, Authenticator(uow.db)).signup(email, password, "Acme", timezone)
 
     assert [error["loc"] for error in raised.value.errors] == [["body", field]]
     assert await count(db, tenants) == 0
@@ -126,7 +127,7 @@ async def test_signup_refuses_bad_input_and_writes_nothing(db: Database, uow: Un
 async def test_login_with_the_right_password_opens_a_session(db: Database, uow: UnitOfWorkFactory) -> None:
     signed = await sign_up(uow)
 
-    user, token = await Accounts(uow).login("  OWNER@example.com", PASSWORD)
+    user, token = await Accounts(uow, Authenticator(uow.db)).login("  OWNER@example.com", PASSWORD)
 
     assert user.id == signed.user.id
     principal = await Authenticator(db).by_session(token)
@@ -141,12 +142,12 @@ async def test_login_with_a_wrong_password_or_email_is_unauthorized(uow: UnitOfW
     await sign_up(uow)
 
     with pytest.raises(Unauthorized):
-        await Accounts(uow).login(email, password)
+        await Accounts(uow, Authenticator(uow.db)).login(email, password)
 
 
 async def test_logout_ends_the_session(db: Database, uow: UnitOfWorkFactory) -> None:
     await sign_up(uow)
-    accounts = Accounts(uow)
+    accounts = Accounts(uow, Authenticator(uow.db))
     _user, token = await accounts.login("owner@example.com", PASSWORD)
 
     await accounts.logout(token)
@@ -159,7 +160,7 @@ async def test_the_last_owner_cannot_be_demoted(db: Database, uow: UnitOfWorkFac
     owner = user_principal(signed.user)
 
     with pytest.raises(Conflict):
-        await Accounts(uow).change_role(owner, signed.user.id, "admin")
+        await Accounts(uow, Authenticator(uow.db)).change_role(owner, signed.user.id, "admin")
 
     async with db.session() as session:
         assert (await session.execute(select(users.c.role))).scalar_one() == "owner"
@@ -168,7 +169,7 @@ async def test_the_last_owner_cannot_be_demoted(db: Database, uow: UnitOfWorkFac
 async def test_an_owner_can_be_demoted_once_there_is_another(db: Database, uow: UnitOfWorkFactory) -> None:
     signed = await sign_up(uow)
     owner = user_principal(signed.user)
-    accounts = Accounts(uow)
+    accounts = Accounts(uow, Authenticator(uow.db))
     second = await accounts.add_user(owner, "second@example.com", PASSWORD, "owner")
 
     demoted = await accounts.change_role(owner, signed.user.id, "member")
@@ -184,14 +185,14 @@ async def test_an_owner_can_be_demoted_once_there_is_another(db: Database, uow: 
 async def test_an_owner_may_be_kept_an_owner(uow: UnitOfWorkFactory) -> None:
     signed = await sign_up(uow)
 
-    same = await Accounts(uow).change_role(user_principal(signed.user), signed.user.id, "owner")
+    same = await Accounts(uow, Authenticator(uow.db)).change_role(user_principal(signed.user), signed.user.id, "owner")
 
     assert same.role == "owner"
 
 
 async def test_only_a_principal_that_manages_users_changes_roles(uow: UnitOfWorkFactory) -> None:
     signed = await sign_up(uow)
-    accounts = Accounts(uow)
+    accounts = Accounts(uow, Authenticator(uow.db))
     member = await accounts.add_user(user_principal(signed.user), "member@example.com", PASSWORD, "member")
 
     with pytest.raises(Forbidden):
@@ -205,16 +206,11 @@ async def test_roles_of_another_tenant_are_out_of_reach(uow: UnitOfWorkFactory) 
     second = await sign_up(uow, "second@example.com")
 
     with pytest.raises(NotFound):
-        await Accounts(uow).change_role(user_principal(first.user), second.user.id, "member")
+        await Accounts(uow, Authenticator(uow.db)).change_role(user_principal(first.user), second.user.id, "member")
 
 
-async def test_two_owners_demoting_each_other_at_once_leave_one_owner(request: pytest.FixtureRequest, db: Database,
-                                                                      uow: UnitOfWorkFactory) -> None:
-    if db.engine.dialect.name == "postgresql":
-        # change_role counts owners then updates, under READ COMMITTED and without a lock: two concurrent
-        # demotions both see two owners and both commit. SQLite passes only because writers are serialised.
-        request.applymarker(pytest.mark.xfail(reason="product bug: last-owner check races on PostgreSQL"))
-    accounts = Accounts(uow)
+async def test_two_owners_demoting_each_other_at_once_leave_one_owner(db: Database, uow: UnitOfWorkFactory) -> None:
+    accounts = Accounts(uow, Authenticator(uow.db))
     tenants_ids = []
     for n in range(5):
         signed = await sign_up(uow, f"first{n}@example.com")

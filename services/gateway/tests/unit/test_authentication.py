@@ -18,7 +18,7 @@ PASSWORD = "correct horse battery"
 
 
 async def sign_up(uow: UnitOfWorkFactory) -> SignedUp:
-    return await Accounts(uow).signup("owner@example.com", PASSWORD, "Acme", "UTC")
+    return await Accounts(uow, Authenticator(uow.db)).signup("owner@example.com", PASSWORD, "Acme", "UTC")
 
 
 def keys(uow: UnitOfWorkFactory, auth: Authenticator) -> Keys:
@@ -74,7 +74,7 @@ async def test_a_revoked_key_is_nobody_at_once_even_when_cached(db: Database, uo
 
 async def test_a_session_token_is_its_users_principal(db: Database, uow: UnitOfWorkFactory) -> None:
     signed = await sign_up(uow)
-    accounts = Accounts(uow)
+    accounts = Accounts(uow, Authenticator(uow.db))
     member = await accounts.add_user(user_principal(signed.user), "member@example.com", PASSWORD, "member")
     _user, token = await accounts.login("member@example.com", PASSWORD)
 
@@ -100,3 +100,29 @@ async def test_an_unknown_session_token_is_nobody(db: Database, uow: UnitOfWorkF
     await sign_up(uow)
 
     assert await Authenticator(db).by_session("no-such-token") is None
+
+
+async def test_logging_out_ends_the_session_at_once_even_when_cached(db: Database, uow: UnitOfWorkFactory) -> None:
+    signed = await sign_up(uow)
+    auth = Authenticator(db)
+    accounts = Accounts(uow, auth)
+    _user, token = await accounts.login("owner@example.com", PASSWORD)
+    assert await auth.by_session(token) == user_principal(signed.user)
+
+    await accounts.logout(token)
+
+    assert await auth.by_session(token) is None
+
+
+async def test_a_role_change_applies_at_once_to_cached_sessions(db: Database, uow: UnitOfWorkFactory) -> None:
+    signed = await sign_up(uow)
+    auth = Authenticator(db)
+    accounts = Accounts(uow, auth)
+    member = await accounts.add_user(user_principal(signed.user), "member@example.com", PASSWORD, "admin")
+    _user, token = await accounts.login("member@example.com", PASSWORD)
+    assert (await auth.by_session(token)) == Principal(signed.tenant.id, "user", member.id, ROLE_PERMISSIONS["admin"])
+
+    await accounts.change_role(user_principal(signed.user), member.id, "operator")
+
+    assert (await auth.by_session(token)) == Principal(signed.tenant.id, "user", member.id,
+                                                       ROLE_PERMISSIONS["operator"])

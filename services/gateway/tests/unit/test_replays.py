@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from afo_common.db import Database
 from afo_gateway.adapters.idempotency_repository import IdempotencyRepository, StoredResponse
@@ -82,33 +83,22 @@ async def test_concurrent_remembers_store_exactly_one_response(db: Database) -> 
     assert await records(db) == 1
 
 
-async def test_concurrent_puts_in_separate_transactions_have_one_winner(db: Database) -> None:
-    now = datetime.now(UTC)
-    started = asyncio.Event()
-
-    async def put(body: bytes) -> bool:
-        async with db.session() as session, session.begin():
-            await started.wait()
-            return await IdempotencyRepository(session).put("ten_1", "key-1", StoredResponse(HASH_A, 201, body), now)
-
-    tasks = [asyncio.create_task(put(b"1")), asyncio.create_task(put(b"2"))]
-    await asyncio.sleep(0)
-    started.set()
-    outcomes = await asyncio.gather(*tasks)
-
+async def test_concurrent_remembers_have_one_winner(db: Database) -> None:
+    replays = Replays(db)
+    outcomes = await asyncio.gather(
+        replays.remember("ten_1", "key-1", StoredResponse(HASH_A, 201, b"1")),
+        replays.remember("ten_1", "key-1", StoredResponse(HASH_A, 201, b"2")),
+    )
     assert sorted(outcomes) == [False, True]
     assert await records(db) == 1
 
 
-async def test_a_lost_put_leaves_the_rest_of_its_transaction_intact(db: Database) -> None:
+async def test_a_second_put_of_one_key_is_refused_by_the_database(db: Database) -> None:
     now = datetime.now(UTC)
     async with db.session() as session, session.begin():
-        repo = IdempotencyRepository(session)
-        assert await repo.put("ten_1", "key-1", CREATED, now) is True
-        assert await repo.put("ten_1", "key-1", StoredResponse(HASH_B, 500, b""), now) is False
-        assert await repo.put("ten_1", "key-2", CREATED, now) is True
-
+        await IdempotencyRepository(session).put("ten_1", "key-1", CREATED, now)
+    with pytest.raises(IntegrityError):
+        async with db.session() as session, session.begin():
+            await IdempotencyRepository(session).put("ten_1", "key-1", StoredResponse(HASH_B, 500, b""), now)
     async with db.session() as session:
-        repo = IdempotencyRepository(session)
-        assert await repo.get("ten_1", "key-1") == CREATED
-        assert await repo.get("ten_1", "key-2") == CREATED
+        assert await IdempotencyRepository(session).get("ten_1", "key-1") == CREATED

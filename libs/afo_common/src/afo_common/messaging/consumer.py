@@ -7,9 +7,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_common.events import Envelope, Event, SchemaError, parse_envelope
 from afo_common.messaging.inbox import record_processed
@@ -51,6 +53,10 @@ class Delivery:
     attempt: int
     consumer: str
     _uow: UnitOfWorkFactory = field(repr=False)
+
+    def read_session(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A session for what the handler reads before its transaction (slow work stays outside it)."""
+        return self._uow.db.session()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:

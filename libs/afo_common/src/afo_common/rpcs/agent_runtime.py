@@ -64,6 +64,7 @@ class MessageView(BaseModel):
     created_at: datetime
     in_reply_to: str | None = None
     intent: str | None = None
+    engine: str | None = None
     citations: list[Citation] = []
 
 

@@ -67,8 +67,7 @@ class TurnHandler:
 
     async def _answer(self, delivery: Delivery, message: MessageReceived) -> None:
         tenant_id = delivery.envelope.tenantid
-        uow_factory = delivery._uow
-        async with uow_factory.db.session() as session:
+        async with delivery.read_session() as session:
             state = await ConversationRepository(session).turn_state(
                 tenant_id, message.conversation_id, delivery.consumer, delivery.envelope.id
             )
@@ -112,7 +111,7 @@ class TurnHandler:
                                          text=message.text, now=now, on_delta=stream.delta)
             return Produced(decision, "openai")
         except ChatProviderError as exc:
-            last_try = delivery.attempt >= self._max_deliver - 1
+            last_try = delivery.attempt >= self._max_deliver
             if exc.retryable and not last_try and stream.index == 0:
                 raise
             # A lead waiting for an answer gets one: the deterministic engine answers instead.

@@ -35,7 +35,7 @@ def conversation_view(row: ConversationRow) -> ConversationView:
 def message_view(row: MessageRow) -> MessageView:
     return MessageView(
         id=row.id, role=row.role, text=row.text, created_at=row.created_at,
-        in_reply_to=row.in_reply_to, intent=row.intent,
+        in_reply_to=row.in_reply_to, intent=row.intent, engine=row.engine,
         citations=[Citation.model_validate(c) for c in row.citations],
     )
 

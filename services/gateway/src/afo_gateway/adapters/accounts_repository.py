@@ -61,6 +61,10 @@ class AccountsRepository:
         row = (await self._session.execute(select(tenants).where(tenants.c.id == tenant_id))).first()
         return _row(TenantRow, row) if row else None
 
+    async def lock_tenant(self, tenant_id: str) -> None:
+        """Serialise changes that check a tenant-wide rule (PostgreSQL row lock; SQLite has one writer)."""
+        await self._session.execute(select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update())
+
     async def update_tenant(self, tenant_id: str, values: dict[str, Any]) -> None:
         await self._session.execute(update(tenants).where(tenants.c.id == tenant_id).values(**values))
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_gateway.adapters.tables import idempotency_records
@@ -30,14 +29,9 @@ class IdempotencyRepository:
         row = (await self._session.execute(query)).first()
         return StoredResponse(row.request_hash, row.status_code, row.body) if row else None
 
-    async def put(self, scope: str, key: str, response: StoredResponse, now: datetime) -> bool:
-        """False when a concurrent request with the same key stored its response first."""
-        try:
-            async with self._session.begin_nested():
-                await self._session.execute(insert(idempotency_records).values(
-                    scope=scope, key=key, request_hash=response.request_hash,
-                    status_code=response.status_code, body=response.body, created_at=now,
-                ))
-        except IntegrityError:
-            return False
-        return True
+    async def put(self, scope: str, key: str, response: StoredResponse, now: datetime) -> None:
+        """Raises IntegrityError when a concurrent request with the same key stored its response first."""
+        await self._session.execute(insert(idempotency_records).values(
+            scope=scope, key=key, request_hash=response.request_hash,
+            status_code=response.status_code, body=response.body, created_at=now,
+        ))

@@ -50,7 +50,7 @@ class Principal:
         return permission in self.permissions
 
     def may_use_origin(self, origin: str | None) -> bool:
-        return origin is not None and origin.rstrip("/") in self.allowed_origins
+        return origin is not None and normalise_origin(origin) in self.allowed_origins
 
 
 @dataclass(frozen=True)

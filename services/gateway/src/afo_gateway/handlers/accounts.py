@@ -14,6 +14,7 @@ from afo_gateway.adapters.accounts_repository import AccountsRepository, ApiKeyR
 from afo_gateway.adapters.passwords import hash_password, verify_password
 from afo_gateway.domain.access import Permission, Principal, Role, hash_secret, new_key, new_session_token
 from afo_gateway.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from afo_gateway.handlers.authentication import Authenticator
 
 SESSION_DAYS = 14
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -50,8 +51,9 @@ def check_timezone(timezone: str) -> str:
 
 
 class Accounts:
-    def __init__(self, unit_of_work: UnitOfWorkFactory) -> None:
+    def __init__(self, unit_of_work: UnitOfWorkFactory, auth: Authenticator) -> None:
         self._uow = unit_of_work
+        self._auth = auth
 
     async def signup(self, email: str, password: str, company: str, timezone: str) -> SignedUp:
         email = check_email(email)
@@ -90,8 +92,10 @@ class Accounts:
         return user, token
 
     async def logout(self, token: str) -> None:
+        digest = hash_secret(token)
         async with self._uow() as uow:
-            await AccountsRepository(uow.session).delete_session(hash_secret(token))
+            await AccountsRepository(uow.session).delete_session(digest)
+        self._auth.forget(digest)
 
     async def tenant(self, principal: Principal) -> TenantRow:
         async with self._uow.db.session() as session:
@@ -141,6 +145,8 @@ class Accounts:
         require(principal, Permission.MANAGE_USERS)
         async with self._uow() as uow:
             repo = AccountsRepository(uow.session)
+            # Two owners demoting each other at once must not both see "another owner is left".
+            await repo.lock_tenant(principal.tenant_id)
             user = await repo.user(principal.tenant_id, user_id)
             if user is None:
                 raise NotFound(f"user {user_id} not found")
@@ -149,6 +155,7 @@ class Accounts:
             await repo.set_role(principal.tenant_id, user_id, role)
             await repo.audit(principal.tenant_id, principal.subject_id, f"user.role.{role}", user_id,
                              datetime.now(UTC))
+        self._auth.forget_subject(user_id)
         return UserRow(user.id, user.tenant_id, user.email, user.password_hash, role, user.created_at)
 
 

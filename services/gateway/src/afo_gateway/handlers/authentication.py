@@ -63,6 +63,12 @@ class Authenticator:
     def forget(self, secret_or_token_hash: str) -> None:
         self._cache.pop(secret_or_token_hash, None)
 
+    def forget_subject(self, subject_id: str) -> None:
+        """Drop every cached principal of one user or key (their role or validity just changed)."""
+        stale = [digest for digest, (_, p) in self._cache.items() if p is not None and p.subject_id == subject_id]
+        for digest in stale:
+            del self._cache[digest]
+
     def _cached(self, digest: str) -> tuple[bool, Principal | None]:
         entry = self._cache.get(digest)
         if entry is None or entry[0] < time.monotonic():

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from afo_common.db import Database
 from afo_gateway.adapters.idempotency_repository import IdempotencyRepository, StoredResponse
 from afo_gateway.domain.errors import Conflict, Invalid
@@ -25,6 +27,11 @@ class Replays:
             raise Conflict("this Idempotency-Key was already used with a different request")
         return stored
 
-    async def remember(self, scope: str, key: str, response: StoredResponse) -> None:
-        async with self._db.write_lock(), self._db.session() as session, session.begin():
-            await IdempotencyRepository(session).put(scope, key, response, datetime.now(UTC))
+    async def remember(self, scope: str, key: str, response: StoredResponse) -> bool:
+        """False when a concurrent request with the same key stored its response first (that one stands)."""
+        try:
+            async with self._db.write_lock(), self._db.session() as session, session.begin():
+                await IdempotencyRepository(session).put(scope, key, response, datetime.now(UTC))
+        except IntegrityError:
+            return False
+        return True

@@ -1,0 +1,331 @@
+"""A turn end to end inside agent-runtime: real envelopes as deliveries, a real migrated SQLite database and
+unit of work, the embedded engine or a local OpenAI-compatible server; only the NATS publish is recorded."""
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from afo_agent_runtime.adapters.conversation_repository import ConversationRepository, MessageRow
+from afo_agent_runtime.adapters.openai_chat import ChatProviderError
+from afo_agent_runtime.adapters.tables import messaging
+from afo_agent_runtime.handlers.agents import AgentHandlers
+from afo_agent_runtime.handlers.conversations import ConversationHandlers
+from afo_agent_runtime.handlers.llm_engines import LlmEngines
+from afo_agent_runtime.handlers.realtime import Realtime
+from afo_agent_runtime.handlers.turns import TurnHandler
+from afo_common.db import Database, migrate
+from afo_common.events import Envelope, Event, envelope_for, parse_envelope
+from afo_common.events.conversation import (
+    ConversationOptedOut,
+    LeadCreated,
+    LeadUpdated,
+    MessageReceived,
+    MessageReplied,
+)
+from afo_common.ids import new_id
+from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
+from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_common.rpcs.agent_runtime import AgentRef, ConversationDetail, ConversationRef, CreateAgent, CreateConversation
+from afo_testkit.openai_server import Call, FakeOpenAI, Text, ToolCalls, Turn
+
+TENANT = "ten_turns"
+CONSUMER = "agent-runtime-message-received"
+MAX_DELIVER = 5
+
+
+@dataclass
+class Published:
+    kind: str
+    payload: dict[str, Any]
+    reply_committed: bool
+
+
+@dataclass
+class RealtimeRecorder:
+    """The NATS port: records each real-time notice, and whether the reply it is about was committed yet."""
+
+    db: Database
+    published: list[Published] = field(default_factory=list)
+
+    async def __call__(self, subject: str, body: bytes) -> None:
+        prefix, tenant, _conversation, kind = subject.split(".")[1:]
+        assert (prefix, tenant) == ("rt", TENANT)
+        payload = json.loads(body)
+        committed = False
+        if "in_reply_to" in payload:
+            async with self.db.session() as session:
+                committed = await ConversationRepository(session).reply_to(TENANT, payload["in_reply_to"]) is not None
+        self.published.append(Published(kind, payload, committed))
+
+    def kinds(self) -> list[str]:
+        return [p.kind for p in self.published]
+
+    def of(self, kind: str) -> list[Published]:
+        return [p for p in self.published if p.kind == kind]
+
+
+@dataclass
+class Runtime:
+    db: Database
+    uow: UnitOfWorkFactory
+    realtime: RealtimeRecorder
+    llm: LlmEngines
+    turns: TurnHandler
+
+    async def conversation(self, **spec: Any) -> str:
+        agents = AgentHandlers(self.uow)
+        agent = await agents.create(CreateAgent(tenant_id=TENANT, spec={"name": "Ava", **spec}))
+        await agents.publish(AgentRef(tenant_id=TENANT, agent_id=agent.id))
+        view = await ConversationHandlers(self.uow).create(
+            CreateConversation(tenant_id=TENANT, agent_id=agent.id, channel="api")
+        )
+        return view.id
+
+    async def detail(self, conversation_id: str) -> ConversationDetail:
+        ref = ConversationRef(tenant_id=TENANT, conversation_id=conversation_id)
+        return await ConversationHandlers(self.uow).get(ref)
+
+    async def messages(self, conversation_id: str) -> list[MessageRow]:
+        async with self.db.session() as session:
+            return await ConversationRepository(session).messages(TENANT, conversation_id)
+
+    async def outbox_seq(self) -> int:
+        async with self.db.session() as session:
+            seqs = (await session.execute(select(messaging.outbox.c.seq))).scalars().all()
+        return max(seqs, default=0)
+
+    async def events_after(self, seq: int) -> list[tuple[str, Envelope, Event]]:
+        query = select(messaging.outbox).where(messaging.outbox.c.seq > seq).order_by(messaging.outbox.c.seq)
+        async with self.db.session() as session:
+            rows = (await session.execute(query)).all()
+        return [(row.subject, *parse_envelope(row.payload)) for row in rows]
+
+
+def sent(turn: Delivery) -> MessageReceived:
+    assert isinstance(turn.payload, MessageReceived)
+    return turn.payload
+
+
+def delivery(runtime: Runtime, conversation_id: str, text: str, *, attempt: int = 1,
+             tenant_id: str = TENANT) -> Delivery:
+    """A delivery as the consumer policy builds it from what the gateway published."""
+    payload = MessageReceived(conversation_id=conversation_id, message_id=new_id("msg"), channel="api", text=text,
+                              sent_at=datetime.now(UTC))
+    envelope = envelope_for(payload, tenant_id=tenant_id, source="gateway")
+    return Delivery(envelope, payload, attempt, CONSUMER, runtime.uow)
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'agent-runtime.db'}")
+    await migrate(db, "afo_agent_runtime.migrations")
+    uow = UnitOfWorkFactory(db, messaging, "agent-runtime", on_commit=lambda: None)
+    recorder = RealtimeRecorder(db)
+    llm = LlmEngines(api_key=None)
+    await llm.start()
+    try:
+        yield Runtime(db, uow, recorder, llm, TurnHandler("agent-runtime", Realtime(recorder), llm, MAX_DELIVER))
+    finally:
+        await llm.stop()
+        await db.dispose()
+
+
+def llm_spec(fake: FakeOpenAI) -> dict[str, Any]:
+    return {"llm": {"provider": "openai", "model": "gpt-test", "base_url": fake.base_url}}
+
+
+async def test_a_turn_records_both_messages_the_lead_and_its_events(runtime: Runtime) -> None:
+    conversation_id = await runtime.conversation()
+    before = await runtime.outbox_seq()
+    turn = delivery(runtime, conversation_id, "Hi, I'm Dana from Acme Corp, my email is dana@acme.example")
+
+    await runtime.turns(turn)
+
+    detail = await runtime.detail(conversation_id)
+    user, reply = detail.messages
+    assert (user.id, user.role, user.text) == (sent(turn).message_id, "user", sent(turn).text)
+    assert (reply.role, reply.in_reply_to) == ("assistant", user.id)
+    assert reply.text
+    assert detail.lead is not None
+    assert detail.lead.fields["email"] == "dana@acme.example"
+    assert "Acme" in detail.lead.fields["company"]
+    assert detail.lead_id == detail.lead.id
+    assert [m.engine for m in await runtime.messages(conversation_id)] == [None, "embedded"]
+
+    events = await runtime.events_after(before)
+    assert [subject for subject, _, _ in events] == [
+        f"afo.{TENANT}.lead.created", f"afo.{TENANT}.conversation.message_replied",
+    ]
+    created, replied = events[0][2], events[1][2]
+    assert isinstance(created, LeadCreated)
+    assert created.lead_id == detail.lead.id
+    assert created.fields == detail.lead.fields
+    assert isinstance(replied, MessageReplied)
+    assert (replied.message_id, replied.in_reply_to, replied.text, replied.engine) == (
+        reply.id, user.id, reply.text, "embedded")
+    # Every event was caused by the message and shares its correlation id.
+    assert {(e.causationid, e.correlationid) for _, e, _ in events} == {(turn.envelope.id, turn.envelope.correlationid)}
+
+
+async def test_deltas_stream_before_the_commit_and_completion_only_after_it(runtime: Runtime) -> None:
+    conversation_id = await runtime.conversation()
+    turn = delivery(runtime, conversation_id, "Hi, I'm Dana from Acme Corp, my email is dana@acme.example")
+
+    await runtime.turns(turn)
+
+    reply = (await runtime.messages(conversation_id))[-1]
+    kinds = runtime.realtime.kinds()
+    deltas = runtime.realtime.of("reply_delta")
+    assert len(deltas) >= 2
+    assert kinds == ["reply_delta"] * len(deltas) + ["reply_completed", "lead_updated"]
+    assert [d.payload["index"] for d in deltas] == list(range(len(deltas)))
+    assert "".join(d.payload["text"] for d in deltas) == reply.text
+    assert {d.payload["message_id"] for d in deltas} == {reply.id}
+    assert not any(d.reply_committed for d in deltas)
+    (completed,) = runtime.realtime.of("reply_completed")
+    assert completed.reply_committed
+    assert completed.payload["message_id"] == reply.id
+    assert completed.payload["in_reply_to"] == sent(turn).message_id
+    assert completed.payload["text"] == reply.text
+    assert completed.payload["engine"] == "embedded"
+    assert completed.payload["lead"]["fields"]["email"] == "dana@acme.example"
+
+
+async def test_the_same_delivery_twice_is_a_duplicate_that_reannounces_the_stored_reply(runtime: Runtime) -> None:
+    conversation_id = await runtime.conversation()
+    turn = delivery(runtime, conversation_id, "Hello! What do you do?")
+    await runtime.turns(turn)
+    seq = await runtime.outbox_seq()
+    messages = await runtime.messages(conversation_id)
+    runtime.realtime.published.clear()
+
+    with pytest.raises(DuplicateDelivery):
+        await runtime.turns(turn)
+
+    assert await runtime.messages(conversation_id) == messages
+    assert await runtime.events_after(seq) == []
+    (announced,) = runtime.realtime.published
+    assert announced.kind == "reply_completed"
+    assert announced.payload["message_id"] == messages[-1].id
+    assert announced.payload["text"] == messages[-1].text
+    assert announced.payload["engine"] == "embedded"
+
+
+async def test_an_unknown_conversation_is_a_permanent_error(runtime: Runtime) -> None:
+    with pytest.raises(PermanentError):
+        await runtime.turns(delivery(runtime, new_id("conv"), "Hello?"))
+
+    assert runtime.realtime.published == []
+
+
+async def test_another_tenants_conversation_is_unknown(runtime: Runtime) -> None:
+    conversation_id = await runtime.conversation()
+    seq = await runtime.outbox_seq()
+
+    with pytest.raises(PermanentError):
+        await runtime.turns(delivery(runtime, conversation_id, "Hello?", tenant_id="ten_other"))
+
+    assert await runtime.messages(conversation_id) == []
+    assert await runtime.events_after(seq) == []
+
+
+async def test_an_llm_agent_streams_the_models_deltas_and_records_the_openai_engine(runtime: Runtime) -> None:
+    script: list[Turn] = [
+        ToolCalls([Call("update_lead", {"fields": {"email": "dana@acme.example", "company": "Acme Corp"}})]),
+        Text("Thanks Dana! What does Acme need?"),
+    ]
+    async with FakeOpenAI(script) as fake:
+        conversation_id = await runtime.conversation(**llm_spec(fake))
+        before = await runtime.outbox_seq()
+        await runtime.turns(delivery(runtime, conversation_id, "I'm Dana, dana@acme.example, from Acme Corp"))
+
+    assert len(fake.requests) == 2
+    assert fake.requests[0]["model"] == "gpt-test"
+    assert fake.requests[0]["stream"] is True
+    assert fake.requests[0]["messages"][-1] == {"role": "user",
+                                                "content": "I'm Dana, dana@acme.example, from Acme Corp"}
+    assert [d.payload["text"] for d in runtime.realtime.of("reply_delta")] == [
+        "Thanks ", "Dana! ", "What ", "does ", "Acme ", "need?"]
+    _user, reply = await runtime.messages(conversation_id)
+    assert (reply.text, reply.engine, reply.intent) == ("Thanks Dana! What does Acme need?", "openai", "provide_info")
+    (completed,) = runtime.realtime.of("reply_completed")
+    assert completed.payload["engine"] == "openai"
+    detail = await runtime.detail(conversation_id)
+    assert detail.lead is not None
+    assert detail.lead.fields == {"email": "dana@acme.example", "company": "Acme Corp"}
+    replied = [event for _, _, event in await runtime.events_after(before) if isinstance(event, MessageReplied)]
+    assert [(r.engine, r.text) for r in replied] == [("openai", reply.text)]
+
+
+async def test_a_rejected_api_key_falls_back_to_the_embedded_engine(runtime: Runtime) -> None:
+    async with FakeOpenAI([Text("never said")], api_key="sk-the-right-one") as fake:
+        conversation_id = await runtime.conversation(**llm_spec(fake))
+        await runtime.turns(delivery(runtime, conversation_id, "Hi, my email is dana@acme.example"))
+
+    assert len(fake.requests) == 1  # a 401 is not retried
+    _user, reply = await runtime.messages(conversation_id)
+    assert reply.engine == "embedded"
+    assert reply.text != "never said"
+    assert "".join(d.payload["text"] for d in runtime.realtime.of("reply_delta")) == reply.text
+    (completed,) = runtime.realtime.of("reply_completed")
+    assert completed.payload["engine"] == "embedded"
+    lead = (await runtime.detail(conversation_id)).lead
+    assert lead is not None
+    assert lead.fields["email"] == "dana@acme.example"
+
+
+async def test_a_transient_provider_failure_is_retried_by_redelivery_until_the_last_one(runtime: Runtime) -> None:
+    async with FakeOpenAI([Text("never said")]) as fake:
+        conversation_id = await runtime.conversation(**llm_spec(fake))
+        seq = await runtime.outbox_seq()
+        fake.fail_next(100, 503, retry_after=0)
+        first = delivery(runtime, conversation_id, "Hi, my email is dana@acme.example")
+
+        with pytest.raises(ChatProviderError):
+            await runtime.turns(first)
+        assert await runtime.messages(conversation_id) == []
+        assert await runtime.events_after(seq) == []
+        assert runtime.realtime.published == []
+
+        # The same event delivered for the last time gets an answer all the same.
+        last = Delivery(first.envelope, first.payload, MAX_DELIVER, CONSUMER, runtime.uow)
+        await runtime.turns(last)
+
+    _user, reply = await runtime.messages(conversation_id)
+    assert reply.engine == "embedded"
+    assert runtime.realtime.of("reply_completed")[0].payload["engine"] == "embedded"
+
+
+async def test_stop_on_an_llm_agent_never_calls_the_model_and_opts_the_lead_out(runtime: Runtime) -> None:
+    script: list[Turn] = [
+        ToolCalls([Call("update_lead", {"fields": {"email": "dana@acme.example"}})]),
+        Text("Thanks! And your company?"),
+    ]
+    async with FakeOpenAI(script) as fake:
+        conversation_id = await runtime.conversation(**llm_spec(fake))
+        await runtime.turns(delivery(runtime, conversation_id, "dana@acme.example"))
+        assert len(fake.requests) == 2
+        fake.requests.clear()
+        before = await runtime.outbox_seq()
+        runtime.realtime.published.clear()
+
+        await runtime.turns(delivery(runtime, conversation_id, "STOP"))
+
+    assert fake.requests == []
+    detail = await runtime.detail(conversation_id)
+    assert detail.status == "opted_out"
+    assert detail.lead is not None
+    assert detail.lead.opted_out is True
+    assert (await runtime.messages(conversation_id))[-1].engine == "embedded"
+    events = [event for _, _, event in await runtime.events_after(before)]
+    assert [type(e) for e in events] == [LeadUpdated, ConversationOptedOut, MessageReplied]
+    assert events[1] == ConversationOptedOut(conversation_id=conversation_id, lead_id=detail.lead.id, channel="api")
+    (completed,) = runtime.realtime.of("reply_completed")
+    assert completed.payload["engine"] == "embedded"
+    assert completed.payload["lead"]["opted_out"] is True

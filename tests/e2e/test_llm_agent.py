@@ -1,0 +1,110 @@
+"""An agent backed by an OpenAI-compatible model, end to end: real gateway and agent-runtime processes talk
+to a local chat-completions server that scripts the model (a tool call recording the lead, then words)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from afo_testkit.openai_server import Call, FakeOpenAI, Text, ToolCalls, Turn
+from afo_testkit.platform import Platform, running_platform
+from tests.e2e.journey import Tenant, conversation, published_agent, say, sign_up
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+
+API_KEY = "sk-test"
+MODEL_REPLY = "Thanks Dana! What would you like the assistant on your website to do?"
+LEAD_FIELDS = {"email": "dana@northwind.example", "company": "Northwind Traders"}
+
+
+def model(body: dict[str, Any]) -> Turn:
+    """Record the lead with a tool call, then answer in words once the tool result is in."""
+    if body["messages"][-1]["role"] == "tool":
+        return Text(MODEL_REPLY)
+    return ToolCalls([Call("update_lead", {"fields": LEAD_FIELDS})])
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def fake() -> AsyncIterator[FakeOpenAI]:
+    # It answers 401 unless the request carries "Authorization: Bearer sk-test": agent-runtime reaches it over
+    # HTTP with the operator's AFO_LLM_API_KEY, so a model reply proves the header arrived.
+    async with FakeOpenAI(model, api_key=API_KEY) as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+    home: Path = tmp_path_factory.mktemp("llm-platform")
+    async with running_platform(home, services=("gateway", "agent-runtime"), supervise=False,
+                                AFO_LLM_API_KEY=API_KEY) as running:
+        yield running
+
+
+async def llm_conversation(api: httpx.AsyncClient, fake: FakeOpenAI) -> tuple[Tenant, str]:
+    tenant = await sign_up(api)
+    llm = {"provider": "openai", "model": "gpt-test", "base_url": fake.base_url}
+    agent_id = await published_agent(api, tenant, llm=llm)
+    return tenant, await conversation(api, tenant, agent_id)
+
+
+async def test_the_models_tool_call_fills_the_lead_and_its_words_are_the_reply(
+    platform: Platform, api: httpx.AsyncClient, fake: FakeOpenAI
+) -> None:
+    tenant, conversation_id = await llm_conversation(api, fake)
+    fake.requests.clear()
+
+    answer = await say(api, tenant, conversation_id, "Hi, I'm Dana from Northwind Traders, dana@northwind.example")
+
+    assert answer["reply"]["text"] == MODEL_REPLY
+    assert answer["reply"]["engine"] == "openai"
+    assert answer["reply"]["intent"] == "provide_info"
+    assert answer["lead"]["fields"] == LEAD_FIELDS
+    assert "email" not in answer["lead"]["missing_fields"]
+
+    first, second = fake.requests  # the tool call, then the answer with the tool's result
+    assert first["model"] == "gpt-test"
+    assert first["stream"] is True
+    assert first["messages"][0]["role"] == "system"
+    assert first["messages"][-1] == {"role": "user",
+                                     "content": "Hi, I'm Dana from Northwind Traders, dana@northwind.example"}
+    tools = {tool["function"]["name"] for tool in first["tools"]}
+    assert tools == {"update_lead", "request_meeting", "handoff"}  # no knowledge base, so no search
+    assert second["messages"][-1]["role"] == "tool"
+    assert '"accepted"' in second["messages"][-1]["content"]
+
+    lead = await api.get(f"/v1/leads/{answer['lead']['id']}", headers=tenant.auth)
+    assert lead.status_code == 200, lead.text
+    assert lead.json()["fields"] == LEAD_FIELDS
+
+    history = await api.get(f"/v1/conversations/{conversation_id}", headers=tenant.auth)
+    assert history.status_code == 200, history.text
+    messages = history.json()["messages"]
+    assert [(m["role"], m["text"]) for m in messages] == [
+        ("user", "Hi, I'm Dana from Northwind Traders, dana@northwind.example"),
+        ("assistant", MODEL_REPLY),
+    ]
+    assert messages[1]["id"] == answer["reply"]["message_id"]
+    assert messages[1]["in_reply_to"] == answer["message_id"]
+    assert messages[1]["intent"] == "provide_info"
+    assert history.json()["lead"]["fields"] == LEAD_FIELDS
+
+
+async def test_stop_is_honoured_without_asking_the_model(
+    platform: Platform, api: httpx.AsyncClient, fake: FakeOpenAI
+) -> None:
+    tenant, conversation_id = await llm_conversation(api, fake)
+    await say(api, tenant, conversation_id, "I'm Dana, dana@northwind.example")
+    fake.requests.clear()
+
+    answer = await say(api, tenant, conversation_id, "STOP")
+
+    assert fake.requests == []
+    assert answer["reply"]["engine"] == "embedded"
+    assert answer["lead"]["opted_out"] is True
+    history = (await api.get(f"/v1/conversations/{conversation_id}", headers=tenant.auth)).json()
+    assert history["status"] == "opted_out"
