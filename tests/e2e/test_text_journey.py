@@ -110,6 +110,7 @@ async def test_the_sse_stream_carries_deltas_then_the_completed_reply(
     tenant = await sign_up(api)
     conversation_id = await conversation(api, tenant, await published_agent(api, tenant))
     events: list[tuple[str, dict[str, object]]] = []
+    subscribed = asyncio.Event()
 
     async def read_stream() -> None:
         async with api.stream("GET", f"/v1/conversations/{conversation_id}/stream",
@@ -117,7 +118,9 @@ async def test_the_sse_stream_carries_deltas_then_the_completed_reply(
             assert response.headers["content-type"].startswith("text/event-stream")
             kind = ""
             async for line in response.aiter_lines():
-                if line.startswith("event: "):
+                if line == ": connected":
+                    subscribed.set()
+                elif line.startswith("event: "):
                     kind = line.removeprefix("event: ")
                 elif line.startswith("data: "):
                     events.append((kind, json.loads(line.removeprefix("data: "))))
@@ -125,7 +128,7 @@ async def test_the_sse_stream_carries_deltas_then_the_completed_reply(
                         return
 
     reader = asyncio.create_task(read_stream())
-    await asyncio.sleep(0.3)
+    await asyncio.wait_for(subscribed.wait(), 10)
     posted = await api.post(f"/v1/conversations/{conversation_id}/messages", headers=tenant.auth,
                             json={"text": "Hello, what do you do?"})
     assert posted.status_code == 202
