@@ -28,6 +28,8 @@ async def test_malformed_bodies_are_422_problems(api: httpx.AsyncClient) -> None
         body = assert_problem(await api.post(url, headers=headers, content=raw), 422)
         assert body["errors"], raw
     assert_problem(await api.post(url, headers=tenant.auth, json={"text": "x" * 8001}), 422)
+    assert_problem(await api.post("/v1/agents", headers=tenant.auth, json={"name": "A", "persona": "x" * 2_000_000}),
+                   413)
     assert_problem(await api.post("/v1/signup", json={"email": "nope", "password": "0123456789",
                                                       "company": "X"}), 422)
     assert_problem(await api.post("/v1/signup", json={"email": "a@b.example", "password": "short",

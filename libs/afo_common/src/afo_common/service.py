@@ -21,6 +21,7 @@ from nats.js.api import AckPolicy as ServerAckPolicy
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
+from afo_common.body_limit import BodyLimit
 from afo_common.db import Database, migrate
 from afo_common.events import Envelope, Event
 from afo_common.http_metrics import HttpMetrics
@@ -165,6 +166,7 @@ class Service:
         async def metrics() -> Response:
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+        app.add_middleware(BodyLimit, max_bytes=self.settings.max_body_bytes)
         app.add_middleware(HttpMetrics, service=self.name)
 
     def run(self) -> None:

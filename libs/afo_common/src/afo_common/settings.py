@@ -24,6 +24,8 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     rpc_timeout_s: float = 5.0
     drain_timeout_s: float = 20.0
+    # JSON bodies of the API are small; routes that take uploads set their own, larger limits.
+    max_body_bytes: int = 1_048_576
 
     @classmethod
     def for_service(cls, service: str, **overrides: object) -> ServiceSettings:
