@@ -23,7 +23,6 @@ from pydantic import BaseModel
 
 from afo_common.body_limit import BodyLimit
 from afo_common.db import Database, migrate
-from afo_common.events import Envelope, Event
 from afo_common.http_metrics import HttpMetrics
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, Handler, RawMessage
@@ -32,7 +31,7 @@ from afo_common.messaging.outbox_relay import OutboxRelay
 from afo_common.messaging.rpc import Req, Res, RpcClient, RpcOperation, serve_request
 from afo_common.messaging.tables import MessagingTables
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
-from afo_common.rpcs.health import HEALTH, HealthReply, health_operation
+from afo_common.rpcs.health import HealthReply, health_operation
 from afo_common.settings import ServiceSettings
 from afo_common.subjects import events_of_kind
 from afo_common.telemetry import setup_logging, setup_tracing
@@ -136,9 +135,11 @@ class Service:
         finally:
             self.ready = False
             log.info("%s draining", self.name)
+            # In-flight handlers finish first (they may still need what the stop hooks close), then the
+            # outbox is flushed of what they committed.
+            await self.broker.stop()
             for hook in self._on_stop:
                 await hook()
-            await self.broker.stop()
             await self.relay.stop()
             await self.nats.close()
             await self.db.dispose()
@@ -185,5 +186,3 @@ class Service:
         )
         asyncio.run(uvicorn.Server(config).serve())
 
-
-__all__ = ["HEALTH", "Envelope", "Event", "Service"]

@@ -17,7 +17,7 @@ from afo_gateway.entrypoints.http.schemas import ConversationBody, MessageAccept
 
 router = APIRouter(prefix="/v1")
 HEARTBEAT_S = 15.0
-SSE_EVENTS = {"reply.delta", "reply.completed", "lead.updated", "meeting.booked", "handoff"}
+SSE_EVENTS = {"reply.delta", "reply.completed", "lead.updated", "handoff"}
 
 
 @router.post("/conversations", status_code=201, response_model=ConversationView, tags=["conversations"])
@@ -63,15 +63,14 @@ async def post_message(
             response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
 async def stream(conversation_id: str, request: Request, principal: StreamPrincipal,
                  gw: GatewayDep) -> StreamingResponse:
-    """Server-sent events: ``reply.delta``, ``reply.completed``, ``lead.updated``, ``meeting.booked``,
-    ``handoff``. EventSource cannot send headers: pass the key as ``?access_token=``."""
+    """Server-sent events: ``reply.delta``, ``reply.completed``, ``lead.updated``, ``handoff``.
+    EventSource cannot send headers: pass the key as ``?access_token=``."""
     conversation = await gw.owners.conversation(principal, conversation_id)
-    feed_context = gw.messages.feed.open(principal.tenant_id, conversation.id)
-    feed = await feed_context.__aenter__()
 
     async def events() -> AsyncIterator[bytes]:
-        sequence = 0
-        try:
+        # Subscribed before ": connected" goes out, and unsubscribed however the stream ends.
+        async with gw.messages.feed.open(principal.tenant_id, conversation.id) as feed:
+            sequence = 0
             yield b": connected\n\n"
             while not await request.is_disconnected():
                 try:
@@ -84,8 +83,6 @@ async def stream(conversation_id: str, request: Request, principal: StreamPrinci
                     continue
                 sequence += 1
                 yield f"id: {sequence}\nevent: {kind}\ndata: {json.dumps(notice)}\n\n".encode()
-        finally:
-            await feed_context.__aexit__(None, None, None)
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
