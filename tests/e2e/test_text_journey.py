@@ -70,6 +70,18 @@ async def test_five_turn_chat_qualifies_the_lead_and_integrators_see_it(
     assert qualified["tenantid"] == tenant.id
     assert qualified["data"]["lead_id"] == final_lead["id"]  # type: ignore[index]
 
+    # One trace from the HTTP request through the gateway's event to agent-runtime's reply and lead events.
+    def trace_of(event: dict[str, object]) -> str:
+        return str(event["traceparent"]).split("-")[1]
+
+    received = {e["data"]["message_id"]: e for s, e in seen if s.endswith(".message_received")}  # type: ignore[index]
+    for subject, event in seen:
+        if subject.endswith(".message_replied"):
+            cause = received[event["data"]["in_reply_to"]]  # type: ignore[index]
+            assert trace_of(event) == trace_of(cause)
+            assert event["causationid"] == cause["id"] and event["correlationid"] == cause["correlationid"]
+    assert trace_of(qualified) in {trace_of(e) for e in received.values()}
+
     history = (await api.get(f"/v1/conversations/{conversation_id}", headers=tenant.auth)).json()
     assert [m["role"] for m in history["messages"]] == ["user", "assistant"] * 5
     assert history["lead"]["qualified"] is True
