@@ -224,3 +224,15 @@ async def test_two_owners_demoting_each_other_at_once_leave_one_owner(db: Databa
         query = select(users.c.tenant_id).where(users.c.role == "owner")
         with_owner = {row.tenant_id for row in await session.execute(query)}
     assert with_owner == set(tenants_ids)
+
+
+async def test_the_same_email_signing_up_at_once_is_one_account_and_conflicts(
+    db: Database, uow: UnitOfWorkFactory
+) -> None:
+    accounts = Accounts(uow, Authenticator(uow.db))
+    outcomes = await asyncio.gather(
+        *(accounts.signup("race@example.com", PASSWORD, f"Co {n}", "UTC") for n in range(6)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(o, Conflict) for o in outcomes) == 5, outcomes
+    assert sum(not isinstance(o, BaseException) for o in outcomes) == 1

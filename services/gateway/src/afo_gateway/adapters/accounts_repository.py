@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_common.ids import new_id
 from afo_gateway.adapters.tables import api_keys, audit_log, sessions, tenants, users
+from afo_gateway.domain.errors import Conflict
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,11 @@ class AccountsRepository:
 
     # users
     async def add_user(self, row: UserRow) -> None:
-        await self._session.execute(insert(users).values(**row.__dict__))
+        try:
+            await self._session.execute(insert(users).values(**row.__dict__))
+        except IntegrityError as exc:
+            # The same email signed up at the same moment in another transaction (emails are unique).
+            raise Conflict("an account with this email already exists") from exc
 
     async def user_by_email(self, email: str) -> UserRow | None:
         row = (await self._session.execute(select(users).where(users.c.email == email))).first()
