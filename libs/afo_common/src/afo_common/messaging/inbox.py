@@ -15,7 +15,7 @@ async def record_processed(uow: UnitOfWork, consumer: str, event_id: str) -> boo
     """Record the event as processed; False when it already was (a duplicate delivery)."""
     dialect = uow.session.get_bind().dialect.name
     insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert_(uow._tables.inbox).values(
+    statement = insert_(uow.tables.inbox).values(
         consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC)
     ).on_conflict_do_nothing()
     result = await uow.session.execute(statement)

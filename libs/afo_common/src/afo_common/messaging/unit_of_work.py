@@ -24,7 +24,7 @@ AfterCommit = Callable[[], Awaitable[None]]
 class UnitOfWork:
     def __init__(self, session: AsyncSession, tables: MessagingTables, source: str) -> None:
         self.session = session
-        self._tables = tables
+        self.tables = tables
         self._source = source
         self._after_commit: list[AfterCommit] = []
         self.emitted: list[Envelope] = []
@@ -59,7 +59,7 @@ class UnitOfWork:
             {"event_id": e.id, "subject": e.nats_subject, "payload": e.to_bytes(), "created_at": now}
             for e in self.emitted
         ]
-        await self.session.execute(insert(self._tables.outbox), rows)
+        await self.session.execute(insert(self.tables.outbox), rows)
 
     def after_commit(self, callback: AfterCommit) -> None:
         self._after_commit.append(callback)
