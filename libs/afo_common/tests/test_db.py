@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, Table, insert, select, text
+from sqlalchemy.exc import IntegrityError
 
 from afo_common.db import Database, UtcDateTime, migrate, new_metadata
 
@@ -62,3 +63,18 @@ async def test_migrations_reach_head_once_and_a_second_run_changes_nothing(db: D
 
     assert version == ["0001"]
     assert {"outbox", "inbox"} <= set(tables)
+
+
+async def test_a_failed_statement_does_not_carry_its_values_into_the_error(db: Database) -> None:
+    """Errors end up in logs and dead-letter reasons: they must not hold message text or lead data."""
+    async with db.engine.begin() as connection:
+        await connection.run_sync(metadata.create_all)
+        await connection.execute(insert(stamps).values(id=7, at=None))
+
+    with pytest.raises(IntegrityError) as raised:
+        async with db.engine.begin() as connection:
+            await connection.execute(text("INSERT INTO stamps (id, at) VALUES (:id, :at)"),
+                                     {"id": 7, "at": "dana@acme.example"})
+
+    assert "dana@acme.example" not in str(raised.value)
+    assert "hidden due to hide_parameters" in str(raised.value)

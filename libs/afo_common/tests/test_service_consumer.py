@@ -227,3 +227,33 @@ async def test_a_hung_handler_is_dead_lettered_through_the_max_deliveries_adviso
                                                                            "afo.ten_a.agent.created")
         assert Envelope.model_validate_json(letter.payload).id == sent.id
         assert [attempt for _, attempt, _ in handler.calls] == [1, 2]
+
+
+async def test_once_draining_no_new_delivery_is_taken_and_the_one_in_flight_still_finishes(
+    service: Service, handler: Handler, js: JetStreamContext
+) -> None:
+    await emit(service, "hang")
+
+    async def in_flight() -> bool:
+        return len(handler.calls) == 1
+
+    await eventually(in_flight)
+    service.begin_drain()
+    waiting = await emit(service, "ok")
+
+    async def published() -> bool:
+        return bool((await js.consumer_info(AGENT, SPEC.durable)).num_pending == 1)
+
+    await eventually(published)
+    await asyncio.sleep(0.5)
+    assert (service.ready, service.draining.is_set()) == (False, True)
+    assert [event_id for event_id, _, _ in handler.calls] != [waiting.id] and len(handler.calls) == 1
+
+    handler.release.set()
+
+    async def in_flight_acked() -> bool:
+        info = await js.consumer_info(AGENT, SPEC.durable)
+        return bool(info.num_ack_pending == 0 and info.num_pending == 1)
+
+    await eventually(in_flight_acked)
+    assert handler.handled == []

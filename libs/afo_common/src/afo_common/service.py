@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -61,9 +62,14 @@ class Service:
         self.rpc = RpcClient(self.nats, settings.rpc_timeout_s)
         self._migrations_package = migrations_package
         self._consumers: list[ConsumerSpec] = []
+        self._subscribers: list[Any] = []
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
         self.ready = False
+        # Set the moment a stop is asked for: long-lived responses (SSE) end, so the drain is not held
+        # up by connections that would never close on their own.
+        self.draining = asyncio.Event()
+        self._stop_consuming: asyncio.Task[None] | None = None
         # HTTP spans only: Prometheus has the metrics, and per-dependency spans cost more than they tell.
         self.http = FastAPI(title=f"afo {self.name}", version=version, lifespan=self._lifespan,
                             telemetry={"metrics": False, "logs": False, "operation_spans": False})
@@ -98,6 +104,7 @@ class Service:
             await policy.process(RawMessage(msg))
 
         subscriber(on_message)
+        self._subscribers.append(subscriber)
         self._consumers.append(spec)
 
     def serve_rpc(self, op: RpcOperation[Req, Res], handler: Callable[[Req], Awaitable[Res]]) -> None:
@@ -110,6 +117,7 @@ class Service:
                 await raw.respond(reply)
 
         subscriber(on_request)
+        self._subscribers.append(subscriber)
 
     def on_start(self, hook: Hook) -> None:
         self._on_start.append(hook)
@@ -133,17 +141,41 @@ class Service:
         try:
             yield
         finally:
-            self.ready = False
-            log.info("%s draining", self.name)
+            self.begin_drain()
             # In-flight handlers finish first (they may still need what the stop hooks close), then the
             # outbox is flushed of what they committed.
-            await self.broker.stop()
+            assert self._stop_consuming is not None
+            await self._stop_consuming
             for hook in self._on_stop:
                 await hook()
             await self.relay.stop()
             await self.nats.close()
             await self.db.dispose()
             log.info("%s stopped", self.name)
+
+    def begin_drain(self) -> None:
+        """Readiness drops, long-lived responses are told to end and no new delivery or request is taken
+        from NATS; what is in flight goes on. Called when the server is asked to stop, before it waits
+        for open connections, and again (a no-op) when the lifespan ends."""
+        if self.draining.is_set():
+            return
+        log.info("%s draining", self.name)
+        self.ready = False
+        self.draining.set()
+        self._stop_consuming = asyncio.create_task(self._stop_subscribers(), name=f"{self.name}-stop-consuming")
+
+    async def _stop_subscribers(self) -> None:
+        # Interest goes first, so the server hands new messages and requests to the other replicas (or
+        # keeps them) instead of to a process about to stop; then in-flight handlers get the drain budget.
+        # FastStream would only unsubscribe after that wait, taking deliveries it then drops unhandled.
+        for subscriber in self._subscribers:
+            subscription, subscriber.subscription = subscriber.subscription, None
+            if subscription is not None:
+                try:
+                    await subscription.unsubscribe()
+                except Exception:
+                    log.warning("could not unsubscribe %s while draining", subscription, exc_info=True)
+        await self.broker.stop()
 
     async def _dead_letter(self, **kwargs: Any) -> None:
         await publish_dead_letter(self.nats, **kwargs)
@@ -183,6 +215,21 @@ class Service:
             log_level=self.settings.log_level.lower(),
             access_log=False,
             timeout_graceful_shutdown=int(self.settings.drain_timeout_s),
+            proxy_headers=True,
+            forwarded_allow_ips=self.settings.forwarded_allow_ips,
         )
-        asyncio.run(uvicorn.Server(config).serve())
+        asyncio.run(_DrainingServer(config, self.begin_drain).serve())
+
+
+class _DrainingServer(uvicorn.Server):
+    """uvicorn waits for open connections before the app's shutdown runs; the drain starts first, so
+    SSE streams end and deliveries stop at once instead of after the HTTP grace period."""
+
+    def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_shutdown = on_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._on_shutdown()
+        await super().shutdown(sockets)
 

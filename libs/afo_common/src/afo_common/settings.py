@@ -24,6 +24,10 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     rpc_timeout_s: float = 5.0
     drain_timeout_s: float = 20.0
+    # Proxies whose X-Forwarded-For/-Proto are believed (comma-separated addresses, or "*" behind an
+    # ingress that always sets them): the client address that rate limits key on and the scheme that
+    # decides the session cookie's Secure flag come from them.
+    forwarded_allow_ips: str = "127.0.0.1"
     # JSON bodies of the API are small; routes that take uploads set their own, larger limits.
     max_body_bytes: int = 1_048_576
 

@@ -7,12 +7,13 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import parse_qsl
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
 from opentelemetry.trace import Span, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -48,19 +49,36 @@ REPLY_FIRST_DELTA_SECONDS = Histogram(
 )
 
 
-def setup_tracing(service: str) -> None:
-    """Export spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set; otherwise trace ids still
-    propagate (so logs and events correlate) but nothing is exported."""
+class RedactQueryStrings(SpanProcessor):
+    """A query string can carry a credential (EventSource sends its token as ``?access_token=``): HTTP
+    spans keep the parameters' names, never their values."""
+
+    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        query = (getattr(span, "attributes", None) or {}).get("url.query")
+        if isinstance(query, str) and query:
+            names = [name for name, _ in parse_qsl(query, keep_blank_values=True)]
+            span.set_attribute("url.query", "&".join(f"{name}=REDACTED" for name in names))
+
+
+def tracer_provider(service: str, exporter: SpanExporter | None) -> TracerProvider:
+    """Spans are recorded only when something exports them; otherwise trace ids still propagate (so
+    logs and events correlate) at no cost on the hot path."""
     resource = Resource.create({"service.name": f"afo-{service}"})
+    provider = TracerProvider(resource=resource, sampler=ParentBased(ALWAYS_ON) if exporter else ALWAYS_OFF)
+    provider.add_span_processor(RedactQueryStrings())
+    if exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+    return provider
+
+
+def setup_tracing(service: str) -> None:
+    """Export spans over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set."""
+    exporter: SpanExporter | None = None
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider = TracerProvider(resource=resource, sampler=ParentBased(ALWAYS_ON))
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    else:
-        # Nothing exports: spans are not recorded (no cost on the hot path) but still get trace ids.
-        provider = TracerProvider(resource=resource, sampler=ALWAYS_OFF)
-    trace.set_tracer_provider(provider)
+        exporter = OTLPSpanExporter()
+    trace.set_tracer_provider(tracer_provider(service, exporter))
 
 
 def setup_logging(level: str, service: str) -> None:
