@@ -257,3 +257,29 @@ async def test_once_draining_no_new_delivery_is_taken_and_the_one_in_flight_stil
 
     await eventually(in_flight_acked)
     assert handler.handled == []
+
+
+async def test_a_periodic_job_runs_at_start_and_again_and_survives_its_own_failure(
+    tmp_path: Path, nats: NatsServer, js: JetStreamContext
+) -> None:
+    runs: list[float] = []
+
+    async def housekeeping() -> None:
+        runs.append(time.monotonic())
+        if len(runs) == 2:
+            raise RuntimeError("database busy")
+
+    settings = ServiceSettings.for_service("test-svc", home=tmp_path / "home", nats_url=nats.url, http_port=0,
+                                           drain_timeout_s=5.0)
+    service = Service(settings, messaging, "afo_testkit.migrations")
+    service.every(0.2, housekeeping, "housekeeping")
+    async with service.http.router.lifespan_context(service.http):
+        async def ran_three_times() -> bool:
+            return len(runs) >= 3
+
+        await eventually(ran_three_times)
+    stopped_at = len(runs)
+    await asyncio.sleep(0.5)
+
+    assert runs[1] - runs[0] >= 0.18
+    assert len(runs) == stopped_at  # cancelled with the service

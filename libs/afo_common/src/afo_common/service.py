@@ -63,6 +63,8 @@ class Service:
         self._migrations_package = migrations_package
         self._consumers: list[ConsumerSpec] = []
         self._subscribers: list[Any] = []
+        self._periodic: list[tuple[str, float, Hook]] = []
+        self._periodic_tasks: list[asyncio.Task[None]] = []
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
         self.ready = False
@@ -125,6 +127,11 @@ class Service:
     def on_stop(self, hook: Hook) -> None:
         self._on_stop.append(hook)
 
+    def every(self, interval_s: float, job: Hook, name: str) -> None:
+        """Run ``job`` at start and then every ``interval_s`` while the service runs (housekeeping such
+        as pruning old rows); a failure is logged and the job runs again at its next turn."""
+        self._periodic.append((name, interval_s, job))
+
     # -- lifecycle ------------------------------------------------------------------------------------
     @asynccontextmanager
     async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
@@ -136,6 +143,8 @@ class Service:
         self.relay.start()
         for hook in self._on_start:
             await hook()
+        self._periodic_tasks = [asyncio.create_task(self._run_every(*job), name=f"{self.name}-{job[0]}")
+                                for job in self._periodic]
         self.ready = True
         log.info("%s ready", self.name)
         try:
@@ -146,6 +155,9 @@ class Service:
             # outbox is flushed of what they committed.
             assert self._stop_consuming is not None
             await self._stop_consuming
+            for task in self._periodic_tasks:
+                task.cancel()
+            await asyncio.gather(*self._periodic_tasks, return_exceptions=True)
             for hook in self._on_stop:
                 await hook()
             await self.relay.stop()
@@ -176,6 +188,14 @@ class Service:
                 except Exception:
                     log.warning("could not unsubscribe %s while draining", subscription, exc_info=True)
         await self.broker.stop()
+
+    async def _run_every(self, name: str, interval_s: float, job: Hook) -> None:
+        while True:
+            try:
+                await job()
+            except Exception:
+                log.exception("%s: %s failed; it runs again in %.0f s", self.name, name, interval_s)
+            await asyncio.sleep(interval_s)
 
     async def _dead_letter(self, **kwargs: Any) -> None:
         await publish_dead_letter(self.nats, **kwargs)
