@@ -24,10 +24,11 @@ from pydantic import BaseModel
 
 from afo_common.body_limit import BodyLimit
 from afo_common.db import Database, migrate
+from afo_common.events.streams import ADVISORIES
 from afo_common.http_metrics import HttpMetrics
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, Handler, RawMessage
-from afo_common.messaging.dead_letters import publish_dead_letter, watch_max_deliveries
+from afo_common.messaging.dead_letters import MaxDeliveriesAdvisories, publish_dead_letter
 from afo_common.messaging.outbox_relay import OutboxRelay
 from afo_common.messaging.rpc import Req, Res, RpcClient, RpcOperation, serve_request
 from afo_common.messaging.tables import MessagingTables
@@ -38,6 +39,7 @@ from afo_common.subjects import events_of_kind
 from afo_common.telemetry import setup_logging, setup_tracing
 
 log = logging.getLogger(__name__)
+ADVISORY_RETRY_S = 1.0
 Hook = Callable[[], Awaitable[None]]
 
 
@@ -81,33 +83,58 @@ class Service:
     # -- wiring ---------------------------------------------------------------------------------------
     def consume(self, spec: ConsumerSpec, handler: Handler) -> None:
         policy = ConsumerPolicy(spec, handler, self.name, self.unit_of_work, self._dead_letter)
+
+        async def on_message(msg: NatsMessage) -> None:
+            await policy.process(RawMessage(msg))
+
+        self._durable_subscriber(events_of_kind(spec.event.event_name), spec.stream, spec.durable,
+                                 max_deliver=spec.max_deliver, ack_wait_s=spec.ack_wait_s,
+                                 max_workers=spec.max_workers, on_message=on_message)
+        advisories = MaxDeliveriesAdvisories(self.nats, service=self.name, stream=spec.stream,
+                                             consumer=spec.durable)
+
+        async def on_advisory(msg: NatsMessage) -> None:
+            try:
+                await advisories.handle(msg.raw_message.data)
+            except (ValueError, KeyError):
+                log.error("malformed MAX_DELIVERIES advisory on %s: dropped", msg.raw_message.subject)
+                await msg.reject()
+            except Exception:
+                log.exception("could not dead-letter after a MAX_DELIVERIES advisory; retrying")
+                await msg.nack(delay=ADVISORY_RETRY_S)
+            else:
+                await msg.ack()
+
+        # Retried until the dead letter is out: giving up here would lose the message for good.
+        self._durable_subscriber(advisories.subject, ADVISORIES, advisories.durable, max_deliver=-1,
+                                 ack_wait_s=30.0, max_workers=1, on_message=on_advisory)
+        self._consumers.append(spec)
+
+    def _durable_subscriber(self, subject: str, stream: str, durable: str, *, max_deliver: int,
+                            ack_wait_s: float, max_workers: int,
+                            on_message: Callable[[NatsMessage], Awaitable[None]]) -> None:
         # A durable push consumer with a deliver group: every replica of the service shares it, the server
         # pushes each message as soon as it is stored (nats-py 2.16's fetch() holds a pull open until a
         # whole batch fills, adding up to a second per message at modest rates), and max_ack_pending
         # bounds what is in flight. Acks stay explicit; redelivery, backoff and max_deliver are the same.
         subscriber = self.broker.subscriber(
-            events_of_kind(spec.event.event_name),
+            subject,
             # With a queue, nats-py names the durable consumer after it: one consumer, one deliver group.
-            queue=spec.durable,
-            stream=JStream(spec.stream, declare=False),
+            queue=durable,
+            stream=JStream(stream, declare=False),
             config=ConsumerConfig(
-                durable_name=spec.durable,
-                deliver_group=spec.durable,
+                durable_name=durable,
+                deliver_group=durable,
                 ack_policy=ServerAckPolicy.EXPLICIT,
-                max_deliver=spec.max_deliver,
-                ack_wait=spec.ack_wait_s,
-                max_ack_pending=spec.max_workers * 4,
+                max_deliver=max_deliver,
+                ack_wait=ack_wait_s,
+                max_ack_pending=max_workers * 4,
             ),
-            max_workers=spec.max_workers,
+            max_workers=max_workers,
             ack_policy=AckPolicy.MANUAL,
         )
-
-        async def on_message(msg: NatsMessage) -> None:
-            await policy.process(RawMessage(msg))
-
         subscriber(on_message)
         self._subscribers.append(subscriber)
-        self._consumers.append(spec)
 
     def serve_rpc(self, op: RpcOperation[Req, Res], handler: Callable[[Req], Awaitable[Res]]) -> None:
         subscriber = self.broker.subscriber(op.subject, queue=self.name, no_reply=True, max_workers=32)
@@ -138,8 +165,6 @@ class Service:
         await migrate(self.db, self._migrations_package)
         await self.nats.connect()
         await self.broker.start()
-        for spec in self._consumers:
-            await watch_max_deliveries(self.nats, service=self.name, stream=spec.stream, consumer=spec.durable)
         self.relay.start()
         for hook in self._on_start:
             await hook()

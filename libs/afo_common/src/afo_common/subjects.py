@@ -9,6 +9,8 @@ RPC_PREFIX = "afo.rpc"
 REALTIME_PREFIX = "afo.rt"
 # Outside "afo.>": a stream on "afo.dlq.>" would overlap the context streams' "afo.*.<context>.>".
 DEAD_LETTER_PREFIX = "dlq.afo"
+# Published by the server when a consumer gives up on a message: ``<prefix>.<stream>.<consumer>``.
+MAX_DELIVERIES_ADVISORY_PREFIX = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -56,6 +58,10 @@ def realtime_conversation(tenant_id: str, conversation_id: str) -> str:
 
 def dead_letter_subject(service: str, stream: str) -> str:
     return f"{DEAD_LETTER_PREFIX}.{_token(service)}.{_token(stream)}"
+
+
+def max_deliveries_advisory(stream: str, consumer: str) -> str:
+    return f"{MAX_DELIVERIES_ADVISORY_PREFIX}.{_token(stream)}.{_token(consumer)}"
 
 
 def tenant_of(subject: str) -> str | None:

@@ -1,4 +1,5 @@
-"""Stream names: one JetStream stream per bounded context, plus the dead-letter stream."""
+"""Stream names: one JetStream stream per bounded context, the dead-letter stream, and the stream that
+keeps the server's MAX_DELIVERIES advisories until the owning service has dead-lettered the message."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ WORKFLOW = "WORKFLOW"
 NOTIFICATION = "NOTIFICATION"
 TENANT = "TENANT"
 DEAD_LETTER = "DEADLETTER"
+ADVISORIES = "ADVISORIES"
 
 # Which event subjects (after ``afo.<tenant>.``) each stream captures. Entities that belong to one
 # context travel in its stream: a lead is born in a conversation, so lead.* is CONVERSATION's.

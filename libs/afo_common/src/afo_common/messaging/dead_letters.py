@@ -1,4 +1,4 @@
-"""Dead letters: a message no handler will ever accept goes to ``afo.dlq.<service>.<stream>`` with why.
+"""Dead letters: a message no handler will ever accept goes to ``dlq.afo.<service>.<stream>`` with why.
 
 Two paths lead there: the consumer policy (schema-invalid, a permanent error, or the last delivery
 failing) and the server's MAX_DELIVERIES advisory, which catches a crash or hang on the last delivery."""
@@ -11,16 +11,14 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from nats.aio.msg import Msg
+from nats.js.errors import NotFoundError
 from pydantic import BaseModel
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.subjects import dead_letter_subject
+from afo_common.subjects import dead_letter_subject, max_deliveries_advisory
 from afo_common.telemetry import DEAD_LETTERS
 
 log = logging.getLogger(__name__)
-
-ADVISORY_MAX_DELIVERIES = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
 
 
 class DeadLetter(BaseModel):
@@ -82,28 +80,47 @@ async def publish_dead_letter(
     log.warning("dead-lettered %s seq %s from %s: %s", subject, stream_seq, consumer, reason)
 
 
-async def watch_max_deliveries(nats: NatsConnection, *, service: str, stream: str, consumer: str) -> None:
-    """Dead-letter messages the server gave up redelivering to ``consumer`` without our verdict."""
+class MaxDeliveriesAdvisories:
+    """Dead-letters the messages the server gave up redelivering to one consumer without our verdict
+    (the handler crashed or hung on the last delivery). The advisories are read from the ADVISORIES
+    stream through a durable consumer, so one sent while the service was down is still acted on."""
 
-    async def on_advisory(msg: Msg) -> None:
+    def __init__(self, nats: NatsConnection, *, service: str, stream: str, consumer: str) -> None:
+        self._nats = nats
+        self.service = service
+        self.stream = stream
+        self.consumer = consumer
+
+    @property
+    def durable(self) -> str:
+        return f"{self.consumer}-max-deliveries"
+
+    @property
+    def subject(self) -> str:
+        return max_deliveries_advisory(self.stream, self.consumer)
+
+    async def handle(self, data: bytes) -> None:
+        """Raises when the dead letter could not be published (the caller retries the advisory)."""
+        advisory: dict[str, Any] = json.loads(data)
+        seq = int(advisory["stream_seq"])
         try:
-            advisory: dict[str, Any] = json.loads(msg.data)
-            seq = int(advisory["stream_seq"])
-            original = await nats.js.get_msg(stream, seq)
-            await publish_dead_letter(
-                nats,
-                service=service,
-                stream=stream,
-                consumer=consumer,
-                subject=original.subject or "",
-                stream_seq=seq,
-                num_delivered=int(advisory.get("deliveries", 0)),
-                reason="max_deliver reached without a verdict (the handler crashed or timed out)",
-                data=original.data or b"",
-                headers=dict(original.headers or {}),
-                reason_label="max_deliver",
-            )
-        except Exception:
-            log.exception("could not dead-letter after a max-deliveries advisory")
-
-    await nats.client.subscribe(f"{ADVISORY_MAX_DELIVERIES}.{stream}.{consumer}", cb=on_advisory)
+            original = await self._nats.js.get_msg(self.stream, seq)
+            subject, payload, headers = original.subject or "", original.data or b"", dict(original.headers or {})
+            reason = "max_deliver reached without a verdict (the handler crashed or timed out)"
+        except NotFoundError:
+            subject, payload, headers = "", b"", {}
+            reason = ("max_deliver reached without a verdict (the handler crashed or timed out); the message "
+                      "had already left the stream")
+        await publish_dead_letter(
+            self._nats,
+            service=self.service,
+            stream=self.stream,
+            consumer=self.consumer,
+            subject=subject,
+            stream_seq=seq,
+            num_delivered=int(advisory.get("deliveries", 0)),
+            reason=reason,
+            data=payload,
+            headers=headers,
+            reason_label="max_deliver",
+        )

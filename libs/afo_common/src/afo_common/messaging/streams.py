@@ -1,4 +1,5 @@
-"""Provisioning of the JetStream streams: one per bounded context and the dead-letter stream."""
+"""Provisioning of the JetStream streams: one per bounded context, the dead-letter stream and the stream of
+MAX_DELIVERIES advisories."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
 
-from afo_common.events.streams import DEAD_LETTER, STREAM_SUBJECTS
-from afo_common.subjects import DEAD_LETTER_PREFIX, EVENT_PREFIX
+from afo_common.events.streams import ADVISORIES, DEAD_LETTER, STREAM_SUBJECTS
+from afo_common.subjects import DEAD_LETTER_PREFIX, EVENT_PREFIX, MAX_DELIVERIES_ADVISORY_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,18 @@ def stream_configs(replicas: int = 1) -> list[StreamConfig]:
             num_replicas=replicas,
             max_age=90 * DAY_S,
             duplicate_window=DUPLICATE_WINDOW_S,
+        )
+    )
+    # The server sends a MAX_DELIVERIES advisory once, possibly while the consumer's service is down or
+    # before it has subscribed: kept here, the service reads it through a durable consumer when it can.
+    configs.append(
+        StreamConfig(
+            name=ADVISORIES,
+            subjects=[f"{MAX_DELIVERIES_ADVISORY_PREFIX}.>"],
+            retention=RetentionPolicy.LIMITS,
+            storage=StorageType.FILE,
+            num_replicas=replicas,
+            max_age=7 * DAY_S,
         )
     )
     return configs
