@@ -61,8 +61,8 @@ async def test_migrations_reach_head_once_and_a_second_run_changes_nothing(db: D
         version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
         tables = (await connection.execute(text("SELECT name FROM sqlite_master WHERE type='table'"))).scalars().all()
 
-    assert version == ["0001"]
-    assert {"outbox", "inbox"} <= set(tables)
+    assert version == ["0002"]
+    assert {"outbox", "outbox_dead_letters", "inbox"} <= set(tables)
 
 
 async def test_a_failed_statement_does_not_carry_its_values_into_the_error(db: Database) -> None:

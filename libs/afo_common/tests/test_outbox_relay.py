@@ -1,21 +1,25 @@
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from afo_common.db import Database, migrate
 from afo_common.events import Envelope, parse_envelope
 from afo_common.events.agent import AgentCreated, AgentPublished
 from afo_common.events.streams import AGENT
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.outbox_relay import OutboxRelay
+from afo_common.messaging.outbox_relay import OutboxRelay, retry_delay
 from afo_common.messaging.streams import ensure_streams
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_common.telemetry import OUTBOX_OLDEST_AGE_SECONDS, OUTBOX_PENDING
 from afo_testkit.migrations import messaging
+from afo_testkit.postgres import PostgresDatabases
 
 SERVICE = "test-svc"
 
@@ -165,17 +169,123 @@ async def test_the_running_relay_publishes_soon_after_a_commit_and_flushes_on_st
     assert await pending(db) == 0
 
 
-async def test_events_jetstream_refuses_stay_in_the_outbox_until_a_later_pass(
+async def test_events_no_stream_takes_yet_stay_in_the_outbox_and_go_out_after_their_backoff(
     db: Database, connection: NatsConnection
 ) -> None:
     uow = UnitOfWorkFactory(db, messaging, SERVICE, lambda: None)
     emitted = await commit_events(uow, 2)
     relay = OutboxRelay(db, messaging, connection, SERVICE)
 
-    with pytest.raises(RuntimeError, match="2 events not acknowledged"):
-        await relay.publish_pending()  # no stream captures the subjects yet
+    assert await relay.publish_pending() == 2  # taken, but no stream is provisioned yet
     assert await pending(db) == 2
+    assert await relay.publish_pending() == 0  # waiting out their backoff, not hammering the server
+    async with db.session() as session:
+        attempts = (await session.execute(select(messaging.outbox.c.attempts, messaging.outbox.c.last_error))).all()
+    assert [a for a, _ in attempts] == [1, 1] and "no stream answered" in attempts[0][1]
 
     await ensure_streams(connection.js)
+    await asyncio.sleep(retry_delay(1))
     assert await relay.publish_pending() == 2
     assert await stream_ids(connection.js) == [(e.id, e.id) for e in emitted]
+    assert await pending(db) == 0
+
+
+async def put_row(db: Database, subject: str, payload: bytes) -> str:
+    """An outbox row as a buggy or outdated emitter could leave it."""
+    event_id = f"evt_{subject.replace('.', '_')}_{len(payload)}"
+    async with db.write_lock(), db.session() as session, session.begin():
+        await session.execute(insert(messaging.outbox).values(
+            event_id=event_id, subject=subject, payload=payload, created_at=datetime.now(UTC)))
+    return event_id
+
+
+async def dead_outbox_rows(db: Database) -> list[tuple[str, str]]:
+    async with db.session() as session:
+        rows = (await session.execute(select(messaging.outbox_dead_letters.c.event_id,
+                                             messaging.outbox_dead_letters.c.reason)
+                                      .order_by(messaging.outbox_dead_letters.c.seq))).all()
+    return [(r.event_id, r.reason) for r in rows]
+
+
+async def drain(relay: OutboxRelay) -> None:
+    while await relay.publish_pending():
+        pass
+
+
+async def test_rows_that_can_never_be_published_are_set_aside_and_the_rest_go_out_once(
+    db: Database, connection: NatsConnection, js: JetStreamContext
+) -> None:
+    uow = UnitOfWorkFactory(db, messaging, SERVICE, lambda: None)
+    before = await commit_events(uow, 2)
+    no_stream = await put_row(db, "afo.ten_a.bogus.happened", b"{}")
+    too_large = await put_row(db, "afo.ten_a.agent.created", b"x" * (connection.client.max_payload + 1))
+    after = await commit_events(uow, 300)
+    published: list[str] = []
+
+    async def count(msg: Msg) -> None:
+        published.append((msg.headers or {}).get("Nats-Msg-Id", ""))
+
+    watcher = await connection.client.subscribe("afo.>", cb=count)
+    relay = OutboxRelay(db, messaging, connection, SERVICE)
+    for _ in range(3):  # later passes must find nothing left to publish again
+        await drain(relay)
+    await connection.client.flush()
+    await watcher.unsubscribe()
+
+    good = [e.id for e in [*before, *after]]
+    assert sorted(published) == sorted(good)  # each once: no pass re-published what was acknowledged
+    assert [i for i, _ in await stream_ids(js)] == good
+    assert await pending(db) == 0
+    letters = dict(await dead_outbox_rows(db))
+    assert letters.keys() == {no_stream, too_large}
+    assert letters[no_stream] == "no stream captures afo.ten_a.bogus.happened"
+    assert "over the server's limit" in letters[too_large]
+
+
+async def test_the_backlog_gauges_read_the_table_even_while_nats_is_down(db: Database) -> None:
+    uow = UnitOfWorkFactory(db, messaging, SERVICE, lambda: None)
+    await commit_events(uow, 500)
+    await asyncio.sleep(0.2)
+    down = NatsConnection("nats://127.0.0.1:1", "never-connected")
+    relay = OutboxRelay(db, messaging, down, SERVICE)
+
+    with pytest.raises(RuntimeError, match="NATS is not connected"):
+        await relay.publish_pending()
+
+    assert OUTBOX_PENDING.labels(SERVICE)._value.get() == 500
+    assert OUTBOX_OLDEST_AGE_SECONDS.labels(SERVICE)._value.get() >= 0.2
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: PostgresDatabases | str) -> str:
+    if isinstance(postgres_server, str):
+        pytest.skip(postgres_server)
+    return await postgres_server.create()
+
+
+@pytest.mark.postgres
+async def test_two_relays_on_one_postgresql_database_publish_each_row_once(
+    postgres_url: str, connection: NatsConnection, js: JetStreamContext
+) -> None:
+    """Replicas of a service share its PostgreSQL database: each row is claimed by one relay. (On SQLite
+    one process owns the file, so there is one relay.)"""
+    databases = [Database(postgres_url), Database(postgres_url)]
+    await migrate(databases[0], "afo_testkit.migrations")
+    try:
+        emitted = await commit_events(UnitOfWorkFactory(databases[0], messaging, SERVICE, lambda: None), 600)
+        published: list[str] = []
+
+        async def count(msg: Msg) -> None:
+            published.append((msg.headers or {}).get("Nats-Msg-Id", ""))
+
+        watcher = await connection.client.subscribe("afo.>", cb=count)
+        relays = [OutboxRelay(database, messaging, connection, SERVICE) for database in databases]
+        await asyncio.gather(*(drain(relay) for relay in relays))
+        await connection.client.flush()
+        await watcher.unsubscribe()
+        assert await pending(databases[0]) == 0
+    finally:
+        for database in databases:
+            await database.dispose()
+
+    assert sorted(published) == sorted(e.id for e in emitted)

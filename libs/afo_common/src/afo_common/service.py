@@ -10,6 +10,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uvicorn
@@ -29,6 +30,7 @@ from afo_common.http_metrics import HttpMetrics
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, Handler, RawMessage
 from afo_common.messaging.dead_letters import MaxDeliveriesAdvisories, publish_dead_letter
+from afo_common.messaging.inbox import prune_inbox
 from afo_common.messaging.outbox_relay import OutboxRelay
 from afo_common.messaging.rpc import Req, Res, RpcClient, RpcOperation, serve_request
 from afo_common.messaging.tables import MessagingTables
@@ -40,6 +42,7 @@ from afo_common.telemetry import setup_logging, setup_tracing
 
 log = logging.getLogger(__name__)
 ADVISORY_RETRY_S = 1.0
+PRUNE_INTERVAL_S = 3600.0
 Hook = Callable[[], Awaitable[None]]
 
 
@@ -79,6 +82,8 @@ class Service:
                             telemetry={"metrics": False, "logs": False, "operation_spans": False})
         self._add_operational_routes()
         self.serve_rpc(health_operation(self.name), self._health)
+        self._tables = tables
+        self.every(PRUNE_INTERVAL_S, self._prune_inbox, "prune-inbox")
 
     # -- wiring ---------------------------------------------------------------------------------------
     def consume(self, spec: ConsumerSpec, handler: Handler) -> None:
@@ -213,6 +218,11 @@ class Service:
                 except Exception:
                     log.warning("could not unsubscribe %s while draining", subscription, exc_info=True)
         await self.broker.stop()
+
+    async def _prune_inbox(self) -> None:
+        cutoff = datetime.now(UTC) - timedelta(days=self.settings.inbox_retention_days)
+        if removed := await prune_inbox(self.db, self._tables, cutoff):
+            log.info("%s: pruned %d processed event ids older than %s", self.name, removed, cutoff)
 
     async def _run_every(self, name: str, interval_s: float, job: Hook) -> None:
         while True:

@@ -28,6 +28,8 @@ class ServiceSettings(BaseSettings):
     # ingress that always sets them): the client address that rate limits key on and the scheme that
     # decides the session cookie's Secure flag come from them.
     forwarded_allow_ips: str = "127.0.0.1"
+    # Processed event ids are kept this long (redeliveries come within minutes), then pruned hourly.
+    inbox_retention_days: float = 7.0
     # JSON bodies of the API are small; routes that take uploads set their own, larger limits.
     max_body_bytes: int = 1_048_576
 

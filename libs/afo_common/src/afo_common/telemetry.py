@@ -31,7 +31,13 @@ EVENT_HANDLE_SECONDS = Histogram(
     "afo_event_handle_seconds", "Time to handle one event", ["service", "event_type"], buckets=_LATENCY_BUCKETS
 )
 EVENTS_PUBLISHED = Counter("afo_events_published", "Events published from the outbox", ["service"])
-OUTBOX_PENDING = Gauge("afo_outbox_pending", "Events waiting in the outbox after the last pass", ["service"])
+OUTBOX_PENDING = Gauge("afo_outbox_pending", "Events waiting in the outbox", ["service"])
+OUTBOX_OLDEST_AGE_SECONDS = Gauge(
+    "afo_outbox_oldest_age_seconds", "Age of the oldest event waiting in the outbox", ["service"]
+)
+OUTBOX_DEAD_LETTERS = Counter(
+    "afo_outbox_dead_letters", "Outbox events that can never be published, set aside with the reason", ["service"]
+)
 RPC_REQUESTS = Counter("afo_rpc_requests", "RPC requests served", ["service", "operation", "outcome"])
 RPC_SECONDS = Histogram(
     "afo_rpc_seconds", "Time to serve one RPC", ["service", "operation"], buckets=_LATENCY_BUCKETS

@@ -15,9 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from afo_common.db import new_metadata
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import RpcClient
 from afo_common.messaging.streams import ensure_streams
+from afo_common.messaging.tables import messaging_tables
 from afo_common.rpcs.health import HEALTH, HealthReply, HealthRequest
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings
@@ -89,9 +91,10 @@ class BareServiceChecks:
 
         tables, columns, revision = _read_store(store)
 
-        assert {"outbox", "inbox", "alembic_version"} <= tables
-        assert columns["outbox"] == {"seq", "event_id", "subject", "payload", "created_at"}
-        assert columns["inbox"] == {"consumer", "event_id", "processed_at"}
+        expected = messaging_tables(new_metadata())
+        assert {"outbox", "outbox_dead_letters", "inbox", "alembic_version"} <= tables
+        assert columns["outbox"] == {column.name for column in expected.outbox.columns}
+        assert columns["inbox"] == {column.name for column in expected.inbox.columns}
         assert revision
         # No other service's store: each service owns its database.
         assert _stores_in(home) == [f"{self.service_name}.db"]

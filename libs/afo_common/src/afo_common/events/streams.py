@@ -24,3 +24,17 @@ STREAM_SUBJECTS: dict[str, tuple[str, ...]] = {
     NOTIFICATION: ("notification.>", "webhook.>"),
     TENANT: ("tenant.>", "user.>", "apikey.>"),
 }
+
+
+def stream_for_subject(subject: str) -> str | None:
+    """The stream that captures an event subject (``afo.<tenant>.<context>.<event>``), or None."""
+    parts = subject.split(".")
+    if len(parts) != 4 or parts[0] != "afo":
+        return None
+    context, event = parts[2], parts[3]
+    for stream, patterns in STREAM_SUBJECTS.items():
+        for pattern in patterns:
+            pattern_context, _, pattern_event = pattern.partition(".")
+            if pattern_context == context and pattern_event in (">", event):
+                return stream
+    return None

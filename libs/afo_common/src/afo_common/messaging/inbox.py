@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from afo_common.db import Database
+from afo_common.messaging.tables import MessagingTables
 from afo_common.messaging.unit_of_work import UnitOfWork
 
 
@@ -20,3 +23,26 @@ async def record_processed(uow: UnitOfWork, consumer: str, event_id: str) -> boo
     ).on_conflict_do_nothing()
     result = await uow.session.execute(statement)
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+PRUNE_BATCH = 5000
+
+
+async def prune_inbox(db: Database, tables: MessagingTables, older_than: datetime) -> int:
+    """Forget processed event ids recorded before ``older_than``, in batches so no statement holds the
+    writer for long; returns how many were removed. A redelivery comes within minutes of the first
+    delivery, so ids need only outlive that (and any consumer replay an operator might start)."""
+    inbox = tables.inbox
+    removed = 0
+    while True:
+        batch = (select(inbox.c.consumer, inbox.c.event_id)
+                 .where(inbox.c.processed_at < older_than)
+                 .limit(PRUNE_BATCH))
+        async with db.write_lock(), db.session() as session, session.begin():
+            result = await session.execute(
+                delete(inbox).where(tuple_(inbox.c.consumer, inbox.c.event_id).in_(batch))
+            )
+        count = int(result.rowcount)  # type: ignore[attr-defined]
+        removed += count
+        if count < PRUNE_BATCH:
+            return removed

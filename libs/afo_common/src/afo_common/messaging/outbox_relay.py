@@ -1,35 +1,77 @@
-"""The outbox relay: publishes committed events to JetStream in commit order with ``Nats-Msg-Id`` = event
-id (JetStream drops a duplicate within the stream's window), then deletes them from the outbox."""
+"""The outbox relay: publishes committed events to JetStream with ``Nats-Msg-Id`` = event id (JetStream
+drops a duplicate within the stream's window), then deletes them from the outbox.
+
+Every row is settled on its own: an acknowledged row is deleted whatever happened to its neighbours; a
+row that failed for a reason that may pass (NATS unreachable, the stream not provisioned yet, no ack in
+time) counts an attempt and waits out a backoff, so it never holds back the rows behind it; a row that can
+never be published (no stream captures its subject, larger than the server accepts) moves to the
+outbox's dead letters with the reason. Order holds among rows published in one pass; a row retried later
+lands after rows committed after it.
+
+On PostgreSQL a pass claims its rows (``FOR UPDATE SKIP LOCKED``), so replicas never publish the same
+row; on SQLite one process owns the file and its relay is the only one."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select
+from nats.errors import MaxPayloadError
+from nats.js.errors import APIError, NoStreamResponseError
+from sqlalchemy import Row, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from afo_common.db import Database
+from afo_common.db import Database, is_sqlite
+from afo_common.events.streams import stream_for_subject
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.tables import MessagingTables
-from afo_common.telemetry import EVENTS_PUBLISHED, OUTBOX_PENDING
+from afo_common.telemetry import (
+    EVENTS_PUBLISHED,
+    OUTBOX_DEAD_LETTERS,
+    OUTBOX_OLDEST_AGE_SECONDS,
+    OUTBOX_PENDING,
+)
 
 log = logging.getLogger(__name__)
 
 BATCH = 256
 POLL_INTERVAL_S = 1.0
 ACK_TIMEOUT_S = 5.0
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 30.0
+MEASURE_INTERVAL_S = 1.0
+MAX_ERROR_LENGTH = 500
+
+
+def retry_delay(attempts: int) -> float:
+    """Exponential backoff after ``attempts`` failed publishes of one row: 0.5 s, 1 s, 2 s, … 30 s."""
+    return float(min(BACKOFF_BASE_S * 2 ** (attempts - 1), BACKOFF_MAX_S))
+
+
+@dataclass
+class PassOutcome:
+    published: list[int] = field(default_factory=list)
+    retry: dict[int, str] = field(default_factory=dict)
+    dead: dict[int, str] = field(default_factory=dict)
 
 
 class OutboxRelay:
     def __init__(self, db: Database, tables: MessagingTables, nats: NatsConnection, service: str) -> None:
         self._db = db
         self._outbox = tables.outbox
+        self._dead = tables.outbox_dead_letters
         self._nats = nats
         self._service = service
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._measured_at = float("-inf")
 
     def wake(self) -> None:
         self._wake.set()
@@ -50,9 +92,8 @@ class OutboxRelay:
                 while await self.publish_pending() == BATCH:
                     pass
             except Exception:
-                # NATS down or a database hiccup: the rows stay in the outbox and the next pass retries.
+                # A database hiccup: the rows stay in the outbox and the next pass retries.
                 log.exception("outbox relay pass failed; retrying")
-                await asyncio.sleep(POLL_INTERVAL_S)
             if self._stopping:
                 return
             with contextlib.suppress(TimeoutError):
@@ -60,40 +101,123 @@ class OutboxRelay:
             self._wake.clear()
 
     async def publish_pending(self) -> int:
-        """One pass: publish up to BATCH events, delete the acknowledged ones; returns how many."""
-        async with self._db.session() as session:
-            rows = (
-                await session.execute(
-                    select(self._outbox.c.seq, self._outbox.c.event_id, self._outbox.c.subject,
-                           self._outbox.c.payload)
-                    .order_by(self._outbox.c.seq)
-                    .limit(BATCH)
-                )
-            ).all()
-        if not rows:
-            OUTBOX_PENDING.labels(self._service).set(0)
-            return 0
-        js = self._nats.js
-        futures = [
-            await js.publish_async(row.subject, row.payload, headers={"Nats-Msg-Id": row.event_id})
-            for row in rows
-        ]
-        results = await asyncio.wait_for(
-            asyncio.gather(*futures, return_exceptions=True), timeout=ACK_TIMEOUT_S
-        )
-        # Delete only the acknowledged prefix: anything after a failure is published again on the next
-        # pass (a duplicate JetStream drops), so the stream never misses an event and order holds.
-        done: list[int] = []
-        for row, result in zip(rows, results, strict=True):
-            if isinstance(result, BaseException):
-                break
-            done.append(row.seq)
-        if done:
-            async with self._db.write_lock(), self._db.session() as session, session.begin():
-                await session.execute(delete(self._outbox).where(self._outbox.c.seq.in_(done)))
-            EVENTS_PUBLISHED.labels(self._service).inc(len(done))
-        OUTBOX_PENDING.labels(self._service).set(len(rows) - len(done))
-        if len(done) < len(rows):
-            failure = next(r for r in results if isinstance(r, BaseException))
-            raise RuntimeError(f"{len(rows) - len(done)} events not acknowledged: {failure!r}")
+        """One pass over the rows that are due: publish them and settle each; returns how many it took."""
+        try:
+            if is_sqlite(self._db.engine):
+                async with self._db.session() as session:
+                    rows = (await session.execute(self._due())).all()
+                outcome = await self._publish(rows)
+                async with self._db.write_lock(), self._db.session() as session, session.begin():
+                    await self._settle(session, rows, outcome)
+            else:
+                async with self._db.session() as session, session.begin():
+                    rows = (await session.execute(self._due().with_for_update(skip_locked=True))).all()
+                    outcome = await self._publish(rows)
+                    await self._settle(session, rows, outcome)
+        finally:
+            await self._measure()
         return len(rows)
+
+    def _due(self) -> Any:
+        outbox = self._outbox
+        now = datetime.now(UTC)
+        return (
+            select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload, outbox.c.created_at,
+                   outbox.c.attempts)
+            .where(or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
+            .order_by(outbox.c.seq)
+            .limit(BATCH)
+        )
+
+    async def _publish(self, rows: Sequence[Row[Any]]) -> PassOutcome:
+        outcome = PassOutcome()
+        if not rows:
+            return outcome
+        js = self._nats.js
+        max_payload = self._nats.client.max_payload
+        pending: dict[int, asyncio.Future[Any]] = {}
+        for row in rows:
+            if stream_for_subject(row.subject) is None:
+                outcome.dead[row.seq] = f"no stream captures {row.subject}"
+                continue
+            if len(row.payload) > max_payload:
+                outcome.dead[row.seq] = f"{len(row.payload)} bytes is over the server's limit of {max_payload}"
+                continue
+            try:
+                pending[row.seq] = await js.publish_async(row.subject, row.payload,
+                                                          headers={"Nats-Msg-Id": row.event_id})
+            except MaxPayloadError:
+                outcome.dead[row.seq] = f"over the server's payload limit of {max_payload} bytes"
+            except Exception as exc:
+                outcome.retry[row.seq] = _describe(exc)
+        if pending:
+            await asyncio.wait(pending.values(), timeout=ACK_TIMEOUT_S)
+        for seq, future in pending.items():
+            if not future.done():
+                future.cancel()  # releases nats-py's slot for it
+                outcome.retry[seq] = f"no acknowledgement within {ACK_TIMEOUT_S:.0f} s"
+            elif (error := future.exception()) is not None:
+                outcome.retry[seq] = _describe(error)
+            else:
+                outcome.published.append(seq)
+        return outcome
+
+    async def _settle(self, session: AsyncSession, rows: Sequence[Row[Any]], outcome: PassOutcome) -> None:
+        outbox = self._outbox
+        if outcome.published:
+            await session.execute(delete(outbox).where(outbox.c.seq.in_(outcome.published)))
+            EVENTS_PUBLISHED.labels(self._service).inc(len(outcome.published))
+        now = datetime.now(UTC)
+        by_seq = {row.seq: row for row in rows}
+        if outcome.retry:
+            await session.execute(
+                update(outbox)
+                .where(outbox.c.seq == bindparam("row_seq"))
+                .values(attempts=outbox.c.attempts + 1, next_attempt_at=bindparam("due"),
+                        last_error=bindparam("error")),
+                [{"row_seq": seq, "error": error[:MAX_ERROR_LENGTH],
+                  "due": now + timedelta(seconds=retry_delay(by_seq[seq].attempts + 1))}
+                 for seq, error in outcome.retry.items()],
+            )
+            log.warning("%d outbox events not published yet (retrying with backoff), first: %s",
+                        len(outcome.retry), next(iter(outcome.retry.values())))
+        if outcome.dead:
+            await session.execute(insert(self._dead), [
+                {"seq": seq, "event_id": by_seq[seq].event_id, "subject": by_seq[seq].subject,
+                 "payload": by_seq[seq].payload, "created_at": by_seq[seq].created_at,
+                 "attempts": by_seq[seq].attempts + 1, "reason": reason[:MAX_ERROR_LENGTH], "failed_at": now}
+                for seq, reason in outcome.dead.items()
+            ])
+            await session.execute(delete(outbox).where(outbox.c.seq.in_(list(outcome.dead))))
+            OUTBOX_DEAD_LETTERS.labels(self._service).inc(len(outcome.dead))
+            for seq, reason in outcome.dead.items():
+                log.error("outbox event %s can never be published, moved to outbox_dead_letters: %s",
+                          by_seq[seq].event_id, reason)
+
+    async def _measure(self) -> None:
+        """The backlog from the table itself, so the gauges tell the truth while NATS is down."""
+        if time.monotonic() - self._measured_at < MEASURE_INTERVAL_S:
+            return
+        self._measured_at = time.monotonic()
+        try:
+            async with self._db.session() as session:
+                count, oldest = (await session.execute(
+                    select(func.count(), func.min(self._outbox.c.created_at)).select_from(self._outbox)
+                )).one()
+        except Exception:
+            log.warning("could not measure the outbox backlog", exc_info=True)
+            return
+        OUTBOX_PENDING.labels(self._service).set(count)
+        if oldest is None:
+            OUTBOX_OLDEST_AGE_SECONDS.labels(self._service).set(0)
+            return
+        oldest = oldest.replace(tzinfo=UTC) if oldest.tzinfo is None else oldest
+        OUTBOX_OLDEST_AGE_SECONDS.labels(self._service).set(max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, NoStreamResponseError):
+        return "no stream answered (not provisioned yet, or JetStream unavailable)"
+    if isinstance(exc, APIError):
+        return f"JetStream refused it: {exc.description or exc}"
+    return f"{type(exc).__name__}: {exc}"
