@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
 import pytest_asyncio
 
@@ -20,6 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 API_KEY = "sk-test"
 MODEL_REPLY = "Thanks Dana! What would you like the assistant on your website to do?"
 LEAD_FIELDS = {"email": "dana@northwind.example", "company": "Northwind Traders"}
+ACK_WAIT_S = 1.0  # short, so a model slower than it is quick to arrange
 
 
 def model(body: dict[str, Any]) -> Turn:
@@ -41,7 +43,7 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
 async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
     home: Path = tmp_path_factory.mktemp("llm-platform")
     async with running_platform(home, services=("gateway", "agent-runtime"), supervise=False,
-                                AFO_LLM_API_KEY=API_KEY) as running:
+                                AFO_LLM_API_KEY=API_KEY, AFO_TURN_ACK_WAIT_S=str(ACK_WAIT_S)) as running:
         yield running
 
 
@@ -108,3 +110,30 @@ async def test_stop_is_honoured_without_asking_the_model(
     assert answer["lead"]["opted_out"] is True
     history = (await api.get(f"/v1/conversations/{conversation_id}", headers=tenant.auth)).json()
     assert history["status"] == "opted_out"
+
+
+async def test_a_model_slower_than_ack_wait_is_answered_once_without_a_redelivery(
+    platform: Platform, api: httpx.AsyncClient, fake: FakeOpenAI
+) -> None:
+    """The turn's heartbeat keeps its delivery alive: without it JetStream would hand the message to
+    another worker while the model is still thinking, and count that against max_deliver."""
+    tenant, conversation_id = await llm_conversation(api, fake)
+    nc = await nats.connect(platform.nats_url)
+    try:
+        js = nc.jetstream()
+        before = await js.consumer_info("CONVERSATION", "agent-runtime-message-received")
+        fake.requests.clear()
+        fake.delay_s = 2.5 * ACK_WAIT_S  # each of the two model calls outlives ack_wait
+        try:
+            answer = await say(api, tenant, conversation_id, "Hi, I'm Dana from Northwind Traders")
+        finally:
+            fake.delay_s = 0.0
+        after = await js.consumer_info("CONVERSATION", "agent-runtime-message-received")
+    finally:
+        await nc.close()
+
+    assert answer["reply"]["text"] == MODEL_REPLY
+    assert len(fake.requests) == 2
+    assert after.num_redelivered == before.num_redelivered
+    history = (await api.get(f"/v1/conversations/{conversation_id}", headers=tenant.auth)).json()
+    assert [m["role"] for m in history["messages"]] == ["user", "assistant"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from afo_common.events import Envelope, envelope_for
 from afo_common.events.agent import AgentCreated
@@ -24,11 +25,13 @@ from afo_testkit.nats import NatsServer
 
 SPEC = ConsumerSpec(durable="test-svc-agent-created", stream=AGENT, event=AgentCreated, max_deliver=3,
                     ack_wait_s=30.0, backoff_s=(0.5, 0.5))
+SLOW_ACK_WAIT_S = 1.0
 
 
 class Handler:
     """Behaves as the agent's name says: ``ok``, ``flaky`` (fails its first delivery), ``broken``
-    (fails always), ``gone`` (permanent error) or ``hang`` (never returns until released)."""
+    (fails always), ``gone`` (permanent error), ``hang`` (never returns until released) or ``slow``
+    (takes three of the test consumer's ack waits, like a slow LLM turn)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, int, float]] = []
@@ -42,6 +45,8 @@ class Handler:
         if behaviour == "hang":
             await self.release.wait()
             return
+        if behaviour == "slow":
+            await asyncio.sleep(3 * SLOW_ACK_WAIT_S)
         if behaviour == "broken" or (behaviour == "flaky" and delivery.attempt == 1):
             raise RuntimeError(f"{behaviour} on attempt {delivery.attempt}")
         if behaviour == "gone":
@@ -145,7 +150,7 @@ async def test_a_handler_that_always_fails_ends_in_the_dead_letter_stream(
     await eventually(dead_lettered)
     [letter] = await dead_letters(js)
     assert [attempt for _, attempt, _ in handler.calls] == [1, 2, 3]
-    assert letter.reason == "failed 3 times, last: RuntimeError: broken on attempt 3"
+    assert letter.reason.startswith("failed 3 times, last: RuntimeError at test_service_consumer.py:")
     assert (letter.service, letter.stream, letter.consumer) == ("test-svc", AGENT, SPEC.durable)
     assert letter.subject == "afo.ten_a.agent.created" and letter.num_delivered == 3
     assert Envelope.model_validate_json(letter.payload).id == sent.id
@@ -212,7 +217,8 @@ async def test_the_service_answers_its_health_rpc(service: Service) -> None:
 async def test_a_hung_handler_is_dead_lettered_through_the_max_deliveries_advisory(
     tmp_path: Path, nats: NatsServer, js: JetStreamContext
 ) -> None:
-    spec = ConsumerSpec(durable="test-svc-hang", stream=AGENT, event=AgentCreated, max_deliver=2, ack_wait_s=0.5)
+    spec = ConsumerSpec(durable="test-svc-hang", stream=AGENT, event=AgentCreated, max_deliver=2, ack_wait_s=0.5,
+                        max_handle_s=1.0)
     handler = Handler()
     async for service in run_service(tmp_path, nats, spec, handler):
         sent = await emit(service, "hang")
@@ -283,3 +289,41 @@ async def test_a_periodic_job_runs_at_start_and_again_and_survives_its_own_failu
 
     assert runs[1] - runs[0] >= 0.18
     assert len(runs) == stopped_at  # cancelled with the service
+
+
+async def test_a_delivery_that_outlives_ack_wait_is_kept_alive_and_handled_once(
+    tmp_path: Path, nats: NatsServer, js: JetStreamContext
+) -> None:
+    """A heartbeat tells JetStream the delivery is still being worked on: no redelivery while it runs,
+    so ack_wait can be short without a slow turn being answered twice."""
+    spec = ConsumerSpec(durable="test-svc-slow", stream=AGENT, event=AgentCreated, max_deliver=3,
+                        ack_wait_s=SLOW_ACK_WAIT_S)
+    handler = Handler()
+    async for service in run_service(tmp_path, nats, spec, handler):
+        sent = await emit(service, "slow")
+
+        async def handled(sent: Envelope = sent) -> bool:
+            return handler.handled == [sent.id]
+
+        await eventually(handled, timeout_s=15)
+        await eventually(lambda: settled(js, spec.durable))
+        info = await js.consumer_info(AGENT, spec.durable)
+
+    assert [attempt for _, attempt, _ in handler.calls] == [1]
+    assert info.num_redelivered == 0
+    assert await dead_letters(js) == []
+
+
+async def test_an_existing_consumer_is_brought_to_the_settings_in_code(
+    tmp_path: Path, nats: NatsServer, js: JetStreamContext, handler: Handler
+) -> None:
+    """An upgraded deployment keeps its durable consumers: the new ack_wait and in-flight bound reach them."""
+    await js.add_consumer(AGENT, ConsumerConfig(
+        durable_name=SPEC.durable, deliver_group=SPEC.durable, deliver_subject="_INBOX.old",
+        ack_policy=AckPolicy.EXPLICIT, ack_wait=60.0, max_ack_pending=128, max_deliver=SPEC.max_deliver,
+        filter_subject="afo.*.agent.created"))
+
+    async for _service in run_service(tmp_path, nats, SPEC, handler):
+        info = await js.consumer_info(AGENT, SPEC.durable)
+
+    assert (info.config.ack_wait, info.config.max_ack_pending) == (SPEC.ack_wait_s, SPEC.max_workers)

@@ -33,6 +33,7 @@ from afo_common.messaging.dead_letters import MaxDeliveriesAdvisories, publish_d
 from afo_common.messaging.inbox import prune_inbox
 from afo_common.messaging.outbox_relay import OutboxRelay
 from afo_common.messaging.rpc import Req, Res, RpcClient, RpcOperation, serve_request
+from afo_common.messaging.streams import DurableSettings, reconcile_consumer
 from afo_common.messaging.tables import MessagingTables
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.health import HealthReply, health_operation
@@ -68,6 +69,8 @@ class Service:
         self._migrations_package = migrations_package
         self._consumers: list[ConsumerSpec] = []
         self._subscribers: list[Any] = []
+        self._policies: list[ConsumerPolicy] = []
+        self._durables: list[DurableSettings] = []
         self._periodic: list[tuple[str, float, Hook]] = []
         self._periodic_tasks: list[asyncio.Task[None]] = []
         self._on_start: list[Hook] = []
@@ -88,6 +91,7 @@ class Service:
     # -- wiring ---------------------------------------------------------------------------------------
     def consume(self, spec: ConsumerSpec, handler: Handler) -> None:
         policy = ConsumerPolicy(spec, handler, self.name, self.unit_of_work, self._dead_letter)
+        self._policies.append(policy)
 
         async def on_message(msg: NatsMessage) -> None:
             await policy.process(RawMessage(msg))
@@ -120,8 +124,9 @@ class Service:
                             on_message: Callable[[NatsMessage], Awaitable[None]]) -> None:
         # A durable push consumer with a deliver group: every replica of the service shares it, the server
         # pushes each message as soon as it is stored (nats-py 2.16's fetch() holds a pull open until a
-        # whole batch fills, adding up to a second per message at modest rates), and max_ack_pending
-        # bounds what is in flight. Acks stay explicit; redelivery, backoff and max_deliver are the same.
+        # whole batch fills, adding up to a second per message at modest rates). max_ack_pending is what
+        # the process works on at once: a message the server pushed beyond that would wait in a buffer,
+        # unseen by the heartbeat, and come back after ack_wait while still queued here.
         subscriber = self.broker.subscriber(
             subject,
             # With a queue, nats-py names the durable consumer after it: one consumer, one deliver group.
@@ -133,13 +138,14 @@ class Service:
                 ack_policy=ServerAckPolicy.EXPLICIT,
                 max_deliver=max_deliver,
                 ack_wait=ack_wait_s,
-                max_ack_pending=max_workers * 4,
+                max_ack_pending=max_workers,
             ),
             max_workers=max_workers,
             ack_policy=AckPolicy.MANUAL,
         )
         subscriber(on_message)
         self._subscribers.append(subscriber)
+        self._durables.append(DurableSettings(stream, durable, ack_wait_s, max_workers, max_deliver))
 
     def serve_rpc(self, op: RpcOperation[Req, Res], handler: Callable[[Req], Awaitable[Res]]) -> None:
         subscriber = self.broker.subscriber(op.subject, queue=self.name, no_reply=True, max_workers=32)
@@ -169,6 +175,8 @@ class Service:
     async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         await migrate(self.db, self._migrations_package)
         await self.nats.connect()
+        for durable in self._durables:
+            await reconcile_consumer(self.nats.js, durable)
         await self.broker.start()
         self.relay.start()
         for hook in self._on_start:
@@ -218,6 +226,8 @@ class Service:
                 except Exception:
                     log.warning("could not unsubscribe %s while draining", subscription, exc_info=True)
         await self.broker.stop()
+        for policy in self._policies:
+            policy.heartbeat.stop()
 
     async def _prune_inbox(self) -> None:
         cutoff = datetime.now(UTC) - timedelta(days=self.settings.inbox_retention_days)

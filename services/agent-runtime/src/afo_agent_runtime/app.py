@@ -22,7 +22,7 @@ def build(settings: AgentRuntimeSettings | None = None) -> Service:
     service.on_start(llm.start)
     service.on_stop(llm.stop)
     realtime = Realtime(service.nats.publish)
-    consumer = message_received_consumer(settings.max_deliver)
+    consumer = message_received_consumer(settings)
     register_rpc(service, AgentHandlers(service.unit_of_work), ConversationHandlers(service.unit_of_work))
     register_subscribers(service, TurnHandler(service.name, realtime, llm, consumer.max_deliver), consumer)
     return service

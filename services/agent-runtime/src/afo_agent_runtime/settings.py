@@ -1,4 +1,4 @@
-"""agent-runtime's settings: the common ones plus the operator's LLM key."""
+"""agent-runtime's settings: the common ones plus the operator's LLM key and how turns are delivered."""
 
 from __future__ import annotations
 
@@ -8,3 +8,8 @@ from afo_common.settings import ServiceSettings
 class AgentRuntimeSettings(ServiceSettings):
     llm_api_key: str | None = None
     max_deliver: int = 5
+    # A turn in progress is kept alive by a heartbeat, so this is only how long the messages a crashed
+    # process held wait before another replica, or the restarted process, answers them.
+    turn_ack_wait_s: float = 5.0
+    # Past this a turn is taken for hung: its delivery is let go and retried (then dead-lettered).
+    turn_max_s: float = 120.0

@@ -115,7 +115,7 @@ def parse_envelope(raw: bytes) -> tuple[Envelope, Event]:
         raise SchemaError(f"invalid envelope: {_summary(exc)}") from exc
     model = _REGISTRY.get(envelope.type)
     if model is None:
-        raise SchemaError(f"unknown event type: {envelope.type}")
+        raise SchemaError(f"unknown event type: {envelope.type[:120]}")
     try:
         payload = model.model_validate(envelope.data)
     except ValidationError as exc:
@@ -123,7 +123,14 @@ def parse_envelope(raw: bytes) -> tuple[Envelope, Event]:
     return envelope, payload
 
 
+# Messages of these come from our own validators and may quote the value they refused.
+_FREE_TEXT_ERRORS = {"value_error", "assertion_error"}
+
+
 def _summary(exc: ValidationError) -> str:
+    """Where and how the message is invalid — never the invalid value, which may be a lead's words."""
     return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()[:5]
+        f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: "
+        f"{'invalid value' if err['type'] in _FREE_TEXT_ERRORS else err['msg']}"
+        for err in exc.errors(include_input=False, include_url=False)[:5]
     )

@@ -1,12 +1,20 @@
-"""The consumer policy, written once: durable pull consumers with explicit ack; NAK with backoff on
-transient errors; dead letter with the reason after ``max_deliver`` or at once for a schema-invalid
-message or a permanent error; idempotency through the inbox (see ``Delivery.transaction``)."""
+"""The consumer policy, written once: durable consumers with explicit ack; NAK with backoff on transient
+errors; dead letter with the reason after ``max_deliver`` or at once for a schema-invalid message or a
+permanent error; idempotency through the inbox (see ``Delivery.transaction``); and a heartbeat that
+tells JetStream a delivery is still being worked on, so ``ack_wait`` can be short (a crashed process's
+messages come back within seconds) without redelivering a slow turn that is still running.
+
+A dead letter's reason names what failed and where, never the message's content: exception messages
+and validation inputs can carry a lead's words, and the reason travels into logs and alerts."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,12 +44,21 @@ class ConsumerSpec:
     stream: str
     event: type[Event]
     max_deliver: int = 5
-    ack_wait_s: float = 30.0
+    # Short, because a heartbeat keeps a running delivery alive: this is how long a crashed process's
+    # messages wait before another replica (or the restarted process) gets them.
+    ack_wait_s: float = 5.0
     backoff_s: tuple[float, ...] = (0.2, 1.0, 5.0, 15.0)
     max_workers: int = 16
+    # The heartbeat stops after this long: a handler stuck past it is taken for hung, its delivery
+    # expires, is redelivered, and after max_deliver ends as a dead letter.
+    max_handle_s: float = 120.0
 
     def backoff(self, attempt: int) -> float:
         return self.backoff_s[min(attempt, len(self.backoff_s)) - 1]
+
+    @property
+    def heartbeat_s(self) -> float:
+        return self.ack_wait_s / 3
 
 
 @dataclass
@@ -92,6 +109,46 @@ class RawMessage:
     async def term(self) -> None:
         await self._msg.reject()
 
+    async def in_progress(self) -> None:
+        await self._msg.raw_message.in_progress()
+
+
+class Heartbeat:
+    """Sends JetStream's in-progress signal (``+WPI``, which restarts the delivery's ``ack_wait``) for
+    every delivery held longer than one interval, from one task per consumer rather than one per message."""
+
+    def __init__(self, interval_s: float, give_up_after_s: float) -> None:
+        self._interval_s = interval_s
+        self._give_up_after_s = give_up_after_s
+        self._held: dict[int, tuple[float, RawMessage]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    @contextlib.contextmanager
+    def holding(self, msg: RawMessage) -> Iterator[None]:
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._beat(), name="consumer-heartbeat")
+        self._held[id(msg)] = (time.monotonic(), msg)
+        try:
+            yield
+        finally:
+            self._held.pop(id(msg), None)
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval_s)
+            now = time.monotonic()
+            due, hung = now - self._interval_s, now - self._give_up_after_s
+            for msg in [held for since, held in self._held.values() if hung < since <= due]:
+                try:
+                    await msg.in_progress()
+                except Exception:
+                    # Connection trouble: the delivery may be redelivered, which the inbox makes harmless.
+                    log.debug("could not send in-progress for %s", msg.subject, exc_info=True)
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
 
 class ConsumerPolicy:
     def __init__(self, spec: ConsumerSpec, handler: Handler, service: str, uow: UnitOfWorkFactory,
@@ -101,9 +158,14 @@ class ConsumerPolicy:
         self.service = service
         self.uow = uow
         self._dead_letter = dead_letter
+        self.heartbeat = Heartbeat(spec.heartbeat_s, spec.max_handle_s)
 
     async def process(self, msg: RawMessage) -> str:
         """Handle one message and settle it; returns the outcome (ack, nak, dead_letter, duplicate)."""
+        with self.heartbeat.holding(msg):
+            return await self._process(msg)
+
+    async def _process(self, msg: RawMessage) -> str:
         event_type = self.spec.event.type_name()
         started = time.perf_counter()
         try:
@@ -130,10 +192,11 @@ class ConsumerPolicy:
                 return await self._give_up(msg, f"permanent: {exc}", "permanent", event_type)
             except Exception as exc:
                 if msg.num_delivered >= self.spec.max_deliver:
-                    reason = f"failed {msg.num_delivered} times, last: {type(exc).__name__}: {exc}"
+                    reason = f"failed {msg.num_delivered} times, last: {describe_failure(exc)}"
                     return await self._give_up(msg, reason, "max_deliver", event_type)
-                log.warning("transient failure on %s (attempt %d), retrying: %r", envelope.id,
-                            msg.num_delivered, exc)
+                log.warning("transient failure on %s (attempt %d), retrying: %s", envelope.id,
+                            msg.num_delivered, describe_failure(exc))
+                log.debug("transient failure on %s", envelope.id, exc_info=True)
                 outcome = "nak"
                 await msg.nack(self.spec.backoff(msg.num_delivered))
         EVENTS_CONSUMED.labels(self.service, event_type, outcome).inc()
@@ -156,3 +219,17 @@ class ConsumerPolicy:
         await msg.term()
         EVENTS_CONSUMED.labels(self.service, event_type, "dead_letter").inc()
         return "dead_letter"
+
+
+def describe_failure(exc: BaseException) -> str:
+    """What failed and where (the innermost frame), without the exception's message: that is free text
+    which can quote the event's content. Our own PermanentError messages are written with ids only."""
+    kind = type(exc).__qualname__
+    module = type(exc).__module__
+    if module not in ("builtins", "__main__"):
+        kind = f"{module}.{kind}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return kind
+    where = frames[-1]
+    return f"{kind} at {where.filename.rsplit('/', 1)[-1]}:{where.lineno} in {where.name}"

@@ -4,10 +4,11 @@ MAX_DELIVERIES advisories."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from afo_common.events.streams import ADVISORIES, DEAD_LETTER, STREAM_SUBJECTS
 from afo_common.subjects import DEAD_LETTER_PREFIX, EVENT_PREFIX, MAX_DELIVERIES_ADVISORY_PREFIX
@@ -71,3 +72,35 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> list[str]:
             await js.update_stream(config)
         names.append(str(config.name))
     return names
+
+
+@dataclass(frozen=True)
+class DurableSettings:
+    """What the code decides about a durable consumer and must hold on a server that already has it."""
+
+    stream: str
+    durable: str
+    ack_wait_s: float
+    max_ack_pending: int
+    max_deliver: int
+
+
+async def reconcile_consumer(js: JetStreamContext, wanted: DurableSettings) -> bool:
+    """Bring an existing durable consumer to the settings in code. Subscribing binds to a consumer as it
+    is, so without this a changed ack_wait or max_ack_pending would never reach an upgraded deployment.
+    Returns whether it changed anything (a missing consumer is created later, by subscribing)."""
+    try:
+        info = await js.consumer_info(wanted.stream, wanted.durable)
+    except NotFoundError:
+        return False
+    config = info.config
+    current = (config.ack_wait, config.max_ack_pending, config.max_deliver)
+    if current == (wanted.ack_wait_s, wanted.max_ack_pending, wanted.max_deliver):
+        return False
+    config.ack_wait = wanted.ack_wait_s
+    config.max_ack_pending = wanted.max_ack_pending
+    config.max_deliver = wanted.max_deliver
+    await js.add_consumer(wanted.stream, config)
+    log.info("consumer %s on %s updated: ack_wait/max_ack_pending/max_deliver %s -> %s", wanted.durable,
+             wanted.stream, current, (wanted.ack_wait_s, wanted.max_ack_pending, wanted.max_deliver))
+    return True
