@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import Reply, RpcClient, RpcError, RpcOperation, TenantRequest, serve_request
+from afo_testkit.nats import NatsServer
 
 
 class Greet(TenantRequest):
@@ -141,3 +142,45 @@ async def test_a_slow_owner_is_a_timeout(serve: Serve, client: RpcClient) -> Non
 
     assert raised.value.code == "timeout"
     assert "test-svc did not answer greetings.create in time" in raised.value.message
+
+
+@pytest.mark.parametrize("answer", [b"not json", b'{"ok": true, "result": {"tex": "no text"}}', b'{"ok": 3}'],
+                         ids=["not json", "result off the schema", "not a reply"])
+async def test_a_malformed_reply_is_unavailable_not_a_crash(connection: NatsConnection, client: RpcClient,
+                                                            answer: bytes) -> None:
+    async def on_request(msg: Msg) -> None:
+        await msg.respond(answer)
+
+    await connection.client.subscribe(GREET.subject, cb=on_request)
+    await connection.client.flush()
+
+    with pytest.raises(RpcError) as raised:
+        await client.call(GREET, Greet(tenant_id="ten_a", name="Ada"))
+
+    assert raised.value.code == "unavailable"
+    assert "malformed reply" in raised.value.message
+
+
+async def test_a_closed_connection_is_unavailable(nats: NatsServer) -> None:
+    connection = NatsConnection(nats.url, "rpc-closed")
+    await connection.connect()
+    await connection.close()
+
+    with pytest.raises(RpcError) as raised:
+        await RpcClient(connection, timeout_s=1.0).call(GREET, Greet(tenant_id="ten_a", name="Ada"))
+
+    assert raised.value.code == "unavailable"
+
+
+async def test_a_connection_closed_under_the_client_is_unavailable(nats: NatsServer) -> None:
+    connection = NatsConnection(nats.url, "rpc-closed-under")
+    await connection.connect()
+    await connection.client.close()  # closed by nats-py itself (say, after giving up reconnecting)
+
+    try:
+        with pytest.raises(RpcError) as raised:
+            await RpcClient(connection, timeout_s=1.0).call(GREET, Greet(tenant_id="ten_a", name="Ada"))
+    finally:
+        await connection.close()
+
+    assert raised.value.code == "unavailable"

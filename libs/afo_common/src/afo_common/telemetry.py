@@ -47,6 +47,11 @@ HTTP_SECONDS = Histogram(
     "afo_http_request_seconds", "HTTP request time", ["service", "method", "route"], buckets=_LATENCY_BUCKETS
 )
 DEAD_LETTERS = Counter("afo_dead_letters", "Messages moved to the dead-letter stream", ["service", "reason"])
+MESSAGES_ANSWERED_OUT_OF_ORDER = Counter(
+    "afo_messages_answered_out_of_order",
+    "Messages answered before an earlier one of their conversation, after waiting the longest allowed",
+    ["service"],
+)
 REPLY_FIRST_DELTA_SECONDS = Histogram(
     "afo_reply_first_delta_seconds",
     "From a message reaching agent-runtime to its first reply delta",

@@ -24,5 +24,6 @@ def build(settings: AgentRuntimeSettings | None = None) -> Service:
     realtime = Realtime(service.nats.publish)
     consumer = message_received_consumer(settings)
     register_rpc(service, AgentHandlers(service.unit_of_work), ConversationHandlers(service.unit_of_work))
-    register_subscribers(service, TurnHandler(service.name, realtime, llm, consumer.max_deliver), consumer)
+    turns = TurnHandler(service.name, realtime, llm, consumer.max_deliver, settings.turn_order_wait_s)
+    register_subscribers(service, turns, consumer)
     return service

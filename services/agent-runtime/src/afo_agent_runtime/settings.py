@@ -13,3 +13,6 @@ class AgentRuntimeSettings(ServiceSettings):
     turn_ack_wait_s: float = 5.0
     # Past this a turn is taken for hung: its delivery is let go and retried (then dead-lettered).
     turn_max_s: float = 120.0
+    # How long a message waits for an earlier one of its conversation before being answered anyway
+    # (longer than a failing turn's retries, 0.2 + 1 + 5 + 15 s).
+    turn_order_wait_s: float = 30.0

@@ -1,6 +1,7 @@
 """A turn end to end inside agent-runtime: real envelopes as deliveries, a real migrated SQLite database and
 unit of work, the embedded engine or a local OpenAI-compatible server; only the NATS publish is recorded."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from sqlalchemy import select
 from afo_agent_runtime.adapters.conversation_repository import ConversationRepository, MessageRow
 from afo_agent_runtime.adapters.openai_chat import ChatProviderError
 from afo_agent_runtime.adapters.tables import messaging
+from afo_agent_runtime.domain.errors import NotFound
 from afo_agent_runtime.handlers.agents import AgentHandlers
 from afo_agent_runtime.handlers.conversations import ConversationHandlers
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
@@ -113,10 +115,10 @@ def sent(turn: Delivery) -> MessageReceived:
 
 
 def delivery(runtime: Runtime, conversation_id: str, text: str, *, attempt: int = 1,
-             tenant_id: str = TENANT) -> Delivery:
+             tenant_id: str = TENANT, sequence: int | None = None) -> Delivery:
     """A delivery as the consumer policy builds it from what the gateway published."""
     payload = MessageReceived(conversation_id=conversation_id, message_id=new_id("msg"), channel="api", text=text,
-                              sent_at=datetime.now(UTC))
+                              sent_at=datetime.now(UTC), sequence=sequence)
     envelope = envelope_for(payload, tenant_id=tenant_id, source="gateway")
     return Delivery(envelope, payload, attempt, CONSUMER, runtime.uow)
 
@@ -329,3 +331,56 @@ async def test_stop_on_an_llm_agent_never_calls_the_model_and_opts_the_lead_out(
     (completed,) = runtime.realtime.of("reply_completed")
     assert completed.payload["engine"] == "embedded"
     assert completed.payload["lead"]["opted_out"] is True
+
+
+async def test_a_message_that_overtakes_an_earlier_one_waits_and_is_answered_after_it(runtime: Runtime) -> None:
+    """Deliveries of one conversation can arrive out of order (replicas, retries): the answer order is
+    the order the gateway accepted them in, so the engine sees "my email is…" before "book Tuesday"."""
+    conversation_id = await runtime.conversation()
+    first = delivery(runtime, conversation_id, "Hi, I'm Dana from Acme Corp", sequence=1)
+    second = delivery(runtime, conversation_id, "my email is dana@acme.example", sequence=2)
+    third = delivery(runtime, conversation_id, "we need a chatbot", sequence=3)
+
+    later = [asyncio.create_task(runtime.turns(third)), asyncio.create_task(runtime.turns(second))]
+    await asyncio.sleep(0.3)
+    assert await runtime.messages(conversation_id) == []  # both wait for #1
+    await runtime.turns(first)
+    await asyncio.wait_for(asyncio.gather(*later), timeout=5)
+
+    users = [m.id for m in await runtime.messages(conversation_id) if m.role == "user"]
+    replies = [m.in_reply_to for m in await runtime.messages(conversation_id) if m.role == "assistant"]
+    expected = [sent(first).message_id, sent(second).message_id, sent(third).message_id]
+    assert users == expected and replies == expected
+
+
+async def test_a_message_whose_predecessor_never_comes_is_answered_after_the_wait(tmp_path: Path,
+                                                                                  runtime: Runtime) -> None:
+    turns = TurnHandler("agent-runtime", Realtime(runtime.realtime), runtime.llm, MAX_DELIVER, order_wait_s=0.3)
+    conversation_id = await runtime.conversation()
+    orphan = delivery(runtime, conversation_id, "Hi, I'm Dana", sequence=2)  # #1 was dead-lettered
+
+    await asyncio.wait_for(turns(orphan), timeout=5)
+
+    assert [m.role for m in await runtime.messages(conversation_id)] == ["user", "assistant"]
+    late_first = delivery(runtime, conversation_id, "hello?", sequence=1)
+    await turns(late_first)  # a late predecessor is still answered, not dropped
+    assert len(await runtime.messages(conversation_id)) == 4
+
+
+async def test_a_create_retried_with_its_request_id_makes_one_agent_and_one_conversation(runtime: Runtime) -> None:
+    agents, conversations = AgentHandlers(runtime.uow), ConversationHandlers(runtime.uow)
+    create_agent = CreateAgent(tenant_id=TENANT, spec={"name": "Ava"}, request_id="req-agent-0001")
+
+    agent, again = await agents.create(create_agent), await agents.create(create_agent)
+    other = await agents.create(CreateAgent(tenant_id=TENANT, spec={"name": "Ava"}, request_id="req-agent-0002"))
+    await agents.publish(AgentRef(tenant_id=TENANT, agent_id=agent.id))
+    create_conversation = CreateConversation(tenant_id=TENANT, agent_id=agent.id, channel="api",
+                                             request_id="req-conv-0001")
+    conversation = await conversations.create(create_conversation)
+    retried = await conversations.create(create_conversation)
+
+    assert again.id == agent.id and other.id != agent.id
+    assert retried.id == conversation.id
+    # Request ids are per tenant: another tenant's request never answers with this tenant's conversation.
+    with pytest.raises(NotFound):
+        await conversations.create(create_conversation.model_copy(update={"tenant_id": "ten_other"}))

@@ -78,7 +78,8 @@ async def test_another_tenant_cannot_write_a_conversations_state(tx: Tx) -> None
     async with tx() as session:
         with pytest.raises(StaleConversation):
             await ConversationRepository(session).save_turn_state(
-                replace(row, tenant_id="ten_b"), memory={}, status="handed_off", lead_id=None, now=T0
+                replace(row, tenant_id="ten_b"), memory={}, status="handed_off", lead_id=None, last_sequence=0,
+                now=T0,
             )
 
     async with tx() as session:
@@ -92,13 +93,17 @@ async def test_turn_state_is_saved_and_bumps_the_revision(tx: Tx) -> None:
 
     async with tx() as session:
         await ConversationRepository(session).save_turn_state(
-            row, memory={"lead": {"email": "lee@example.com"}, "turns": 1}, status="open", lead_id="lead_1", now=later
+            row, memory={"lead": {"email": "lee@example.com"}, "turns": 1}, status="open", lead_id="lead_1",
+            last_sequence=3, now=later,
         )
 
     async with tx() as session:
         saved = await ConversationRepository(session).get("ten_a", row.id)
+        answered = await ConversationRepository(session).last_sequence("ten_a", row.id)
+        elsewhere = await ConversationRepository(session).last_sequence("ten_b", row.id)
     assert saved == replace(row, memory={"lead": {"email": "lee@example.com"}, "turns": 1}, lead_id="lead_1",
-                            revision=1, updated_at=later)
+                            revision=1, updated_at=later, last_sequence=3)
+    assert (answered, elsewhere) == (3, None)
 
 
 async def test_a_turn_saved_on_a_stale_revision_is_refused(tx: Tx) -> None:
@@ -112,11 +117,12 @@ async def test_a_turn_saved_on_a_stale_revision_is_refused(tx: Tx) -> None:
 
     async with tx() as session:
         await ConversationRepository(session).save_turn_state(first_read, memory={"turns": 1}, status="open",
-                                                              lead_id=None, now=T0)
+                                                              lead_id=None, last_sequence=1, now=T0)
     with pytest.raises(StaleConversation):
         async with tx() as session:
             await ConversationRepository(session).save_turn_state(second_read, memory={"turns": 99},
-                                                                  status="opted_out", lead_id=None, now=T0)
+                                                                  status="opted_out", lead_id=None, last_sequence=1,
+                                                                  now=T0)
 
     async with tx() as session:
         final = await ConversationRepository(session).get("ten_a", row.id)

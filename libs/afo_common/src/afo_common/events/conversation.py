@@ -49,6 +49,9 @@ class MessageReceived(Event):
     channel: Channel
     text: str = Field(min_length=1, max_length=8000)
     sent_at: datetime
+    # Position in the conversation, from 1 without gaps, given by the producer that accepted it: the
+    # agent answers strictly in this order whatever order deliveries arrive in. None: no order asked.
+    sequence: int | None = Field(default=None, ge=1)
 
 
 @event("conversation.message_replied", stream=CONVERSATION)

@@ -13,6 +13,10 @@ from nats.js import JetStreamContext
 log = logging.getLogger(__name__)
 
 
+class NotConnected(RuntimeError):
+    """Used before connect() or after close()."""
+
+
 class NatsConnection:
     def __init__(self, url: str, name: str) -> None:
         self.url = url
@@ -36,13 +40,13 @@ class NatsConnection:
     @property
     def client(self) -> Client:
         if self._client is None:
-            raise RuntimeError("NATS is not connected")
+            raise NotConnected("NATS is not connected")
         return self._client
 
     @property
     def js(self) -> JetStreamContext:
         if self._js is None:
-            raise RuntimeError("NATS is not connected")
+            raise NotConnected("NATS is not connected")
         return self._js
 
     @property

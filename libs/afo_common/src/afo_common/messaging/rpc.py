@@ -12,7 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 import nats.errors
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from afo_common.messaging.connection import NatsConnection
+from afo_common.messaging.connection import NatsConnection, NotConnected
 from afo_common.subjects import rpc_subject
 from afo_common.telemetry import RPC_REQUESTS, RPC_SECONDS, current_traceparent, span_from
 
@@ -73,6 +73,8 @@ class RpcClient:
         self._timeout_s = timeout_s
 
     async def call(self, op: RpcOperation[Req, Res], request: Req, timeout_s: float | None = None) -> Res:
+        """The owner's answer, or RpcError with a typed code: every way the transport can fail is
+        ``unavailable`` or ``timeout`` (retryable, a 503/504 at the edge), never an untyped exception."""
         headers = {"traceparent": tp} if (tp := current_traceparent()) else None
         try:
             msg = await self._nats.client.request(
@@ -85,11 +87,17 @@ class RpcClient:
             raise RpcError("unavailable", f"no {op.service} instance is answering") from exc
         except nats.errors.TimeoutError as exc:
             raise RpcError("timeout", f"{op.service} did not answer {op.name} in time") from exc
-        reply = Reply.model_validate_json(msg.data)
-        if not reply.ok:
-            error = reply.error or ErrorBody(code="internal", message="error reply without a body")
-            raise RpcError(error.code, error.message, error.details)
-        return op.response.model_validate(reply.result or {})
+        except (nats.errors.Error, NotConnected, OSError) as exc:
+            raise RpcError("unavailable", f"NATS could not carry {op.name}: {type(exc).__name__}") from exc
+        try:
+            reply = Reply.model_validate_json(msg.data)
+            if reply.ok:
+                return op.response.model_validate(reply.result or {})
+        except ValidationError as exc:
+            log.error("malformed %s reply from %s: %s", op.name, op.service, exc.errors(include_input=False)[:3])
+            raise RpcError("unavailable", f"{op.service} sent a malformed reply to {op.name}") from exc
+        error = reply.error or ErrorBody(code="internal", message="error reply without a body")
+        raise RpcError(error.code, error.message, error.details)
 
 
 def encode_result(result: BaseModel) -> bytes:

@@ -34,6 +34,8 @@ class AgentVersionView(BaseModel):
 
 class CreateAgent(TenantRequest):
     spec: dict[str, Any]
+    # The same request id again (a retry after a timeout) answers with the agent the first one made.
+    request_id: str | None = Field(default=None, min_length=8, max_length=64)
 
 
 class AgentRef(TenantRequest):
@@ -101,6 +103,8 @@ class CreateConversation(TenantRequest):
     agent_id: str = Field(max_length=64)
     channel: Channel
     contact: Contact = Contact()
+    # The same request id again (a retry after a timeout) answers with the conversation the first made.
+    request_id: str | None = Field(default=None, min_length=8, max_length=64)
 
 
 class ConversationRef(TenantRequest):

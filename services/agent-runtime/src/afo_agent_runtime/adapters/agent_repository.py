@@ -20,6 +20,7 @@ class AgentRow:
     published_version: int | None
     created_at: datetime
     updated_at: datetime
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,8 @@ class VersionRow:
 
 
 def _agent(row: Any) -> AgentRow:
-    return AgentRow(row.id, row.tenant_id, row.spec, row.published_version, row.created_at, row.updated_at)
+    return AgentRow(row.id, row.tenant_id, row.spec, row.published_version, row.created_at, row.updated_at,
+                    row.request_id)
 
 
 class AgentRepository:
@@ -42,9 +44,17 @@ class AgentRepository:
         await self._session.execute(
             insert(agents).values(
                 id=row.id, tenant_id=row.tenant_id, spec=row.spec, published_version=None, deleted=False,
-                created_at=row.created_at, updated_at=row.updated_at,
+                created_at=row.created_at, updated_at=row.updated_at, request_id=row.request_id,
             )
         )
+
+    async def by_request(self, tenant_id: str, request_id: str) -> AgentRow | None:
+        """The agent an earlier create with this request id made (deleted or not: the create happened)."""
+        result = await self._session.execute(
+            select(agents).where(agents.c.tenant_id == tenant_id, agents.c.request_id == request_id)
+        )
+        row = result.first()
+        return _agent(row) if row else None
 
     async def get(self, tenant_id: str, agent_id: str) -> AgentRow | None:
         result = await self._session.execute(

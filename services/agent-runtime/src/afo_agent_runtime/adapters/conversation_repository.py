@@ -26,6 +26,8 @@ class ConversationRow:
     revision: int
     created_at: datetime
     updated_at: datetime
+    last_sequence: int = 0
+    request_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,8 @@ class StaleConversation(Exception):
 
 def _conversation(r: Any) -> ConversationRow:
     return ConversationRow(r.id, r.tenant_id, r.agent_id, r.agent_version, r.channel, r.contact, r.status,
-                           r.lead_id, r.memory, r.revision, r.created_at, r.updated_at)
+                           r.lead_id, r.memory, r.revision, r.created_at, r.updated_at, r.last_sequence,
+                           r.request_id)
 
 
 def _message(r: Any) -> MessageRow:
@@ -96,6 +99,24 @@ class ConversationRepository:
         )
         row = result.first()
         return _conversation(row) if row else None
+
+    async def by_request(self, tenant_id: str, request_id: str) -> ConversationRow | None:
+        result = await self._session.execute(
+            select(conversations).where(
+                conversations.c.tenant_id == tenant_id, conversations.c.request_id == request_id
+            )
+        )
+        row = result.first()
+        return _conversation(row) if row else None
+
+    async def last_sequence(self, tenant_id: str, conversation_id: str) -> int | None:
+        """How far the conversation has been answered (None: no such conversation)."""
+        result = await self._session.execute(
+            select(conversations.c.last_sequence).where(
+                conversations.c.tenant_id == tenant_id, conversations.c.id == conversation_id
+            )
+        )
+        return result.scalar_one_or_none()
 
     async def turn_state(self, tenant_id: str, conversation_id: str, consumer: str, event_id: str
                          ) -> TurnState | None:
@@ -133,7 +154,7 @@ class ConversationRepository:
         return [_conversation(r) for r in result]
 
     async def save_turn_state(self, row: ConversationRow, *, memory: dict[str, Any], status: str,
-                              lead_id: str | None, now: datetime) -> None:
+                              lead_id: str | None, last_sequence: int, now: datetime) -> None:
         """Write the state a turn produced, only if nobody else wrote since ``row`` was read."""
         result = await self._session.execute(
             update(conversations)
@@ -142,7 +163,8 @@ class ConversationRepository:
                 conversations.c.id == row.id,
                 conversations.c.revision == row.revision,
             )
-            .values(memory=memory, status=status, lead_id=lead_id, revision=row.revision + 1, updated_at=now)
+            .values(memory=memory, status=status, lead_id=lead_id, revision=row.revision + 1,
+                    last_sequence=last_sequence, updated_at=now)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise StaleConversation(row.id)

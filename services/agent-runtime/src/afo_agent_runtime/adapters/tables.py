@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text, UniqueConstraint, text
 
 from afo_common.db import UtcDateTime, new_metadata
 from afo_common.messaging.tables import messaging_tables
@@ -20,6 +20,9 @@ agents = Table(
     Column("deleted", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    Column("request_id", String(64), nullable=True),
+    # A retried create (same request id) finds the agent the first attempt made.
+    UniqueConstraint("tenant_id", "request_id", name="uq_agents_tenant_id_request_id"),
 )
 
 agent_versions = Table(
@@ -48,7 +51,11 @@ conversations = Table(
     Column("revision", Integer, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # The highest message sequence answered: a message further ahead waits for the ones before it.
+    Column("last_sequence", Integer, nullable=False, server_default=text("0")),
+    Column("request_id", String(64), nullable=True),
     Index("ix_conversations_tenant_id_id", "tenant_id", "id"),
+    UniqueConstraint("tenant_id", "request_id", name="uq_conversations_tenant_id_request_id"),
 )
 
 messages = Table(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 
 from afo_agent_runtime.adapters.agent_repository import AgentRepository, AgentRow
 from afo_agent_runtime.domain.agent import AgentPatch, AgentSpec, apply_patch
@@ -46,10 +47,23 @@ class AgentHandlers:
         except ValidationError as exc:
             raise _invalid(exc) from exc
         now = datetime.now(UTC)
-        row = AgentRow(new_id("agt"), request.tenant_id, _spec_json(spec), None, now, now)
-        async with self._uow() as uow:
-            await AgentRepository(uow.session).add(row)
-            await uow.emit(AgentCreated(agent_id=row.id, name=spec.name), tenant_id=request.tenant_id)
+        row = AgentRow(new_id("agt"), request.tenant_id, _spec_json(spec), None, now, now, request.request_id)
+        try:
+            async with self._uow() as uow:
+                repo = AgentRepository(uow.session)
+                if request.request_id and (made := await repo.by_request(request.tenant_id, request.request_id)):
+                    return agent_view(made)
+                await repo.add(row)
+                await uow.emit(AgentCreated(agent_id=row.id, name=spec.name), tenant_id=request.tenant_id)
+        except IntegrityError:
+            # The same request id committed concurrently (PostgreSQL): answer with what it made.
+            if not request.request_id:
+                raise
+            async with self._uow.db.session() as session:
+                made = await AgentRepository(session).by_request(request.tenant_id, request.request_id)
+            if made is None:
+                raise
+            return agent_view(made)
         return agent_view(row)
 
     async def get(self, request: AgentRef) -> AgentView:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import IntegrityError
+
 from afo_agent_runtime.adapters.agent_repository import AgentRepository
 from afo_agent_runtime.adapters.conversation_repository import (
     ConversationRepository,
@@ -34,8 +36,25 @@ class ConversationHandlers:
         self._uow = unit_of_work
 
     async def create(self, request: CreateConversation) -> ConversationView:
+        try:
+            return await self._create(request)
+        except IntegrityError:
+            # The same request id committed concurrently (PostgreSQL): answer with what it made.
+            if not request.request_id:
+                raise
+            async with self._uow.db.session() as session:
+                made = await ConversationRepository(session).by_request(request.tenant_id, request.request_id)
+            if made is None:
+                raise
+            return conversation_view(made)
+
+    async def _create(self, request: CreateConversation) -> ConversationView:
         now = datetime.now(UTC)
         async with self._uow() as uow:
+            if request.request_id and (
+                made := await ConversationRepository(uow.session).by_request(request.tenant_id, request.request_id)
+            ):
+                return conversation_view(made)
             agent = await AgentRepository(uow.session).get(request.tenant_id, request.agent_id)
             if agent is None:
                 raise NotFound("agent", request.agent_id)
@@ -46,6 +65,7 @@ class ConversationHandlers:
                 agent_version=agent.published_version, channel=request.channel,
                 contact=request.contact.model_dump(mode="json"), status="open", lead_id=None,
                 memory=ConversationMemory().to_json(), revision=0, created_at=now, updated_at=now,
+                request_id=request.request_id,
             )
             await ConversationRepository(uow.session).add(row)
             await uow.emit(

@@ -78,7 +78,8 @@ async def record_turn(
         await emit(ConversationOptedOut(conversation_id=conversation.id, lead_id=lead_id,
                                         channel=message.channel))
     await conversations.save_turn_state(conversation, memory=decision.memory.to_json(), status=status,
-                                        lead_id=lead_id, now=now)
+                                        lead_id=lead_id, now=now,
+                                        last_sequence=max(conversation.last_sequence, message.sequence or 0))
     await emit(MessageReplied(
         conversation_id=conversation.id, message_id=reply_id, in_reply_to=message.message_id,
         text=decision.reply, engine="openai" if engine == "openai" else "embedded",

@@ -34,12 +34,14 @@ from afo_agent_runtime.handlers.turn_record import record_turn
 from afo_common.events.conversation import MessageReceived
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
-from afo_common.telemetry import REPLY_FIRST_DELTA_SECONDS
+from afo_common.telemetry import MESSAGES_ANSWERED_OUT_OF_ORDER, REPLY_FIRST_DELTA_SECONDS
 
 log = logging.getLogger(__name__)
 
 SPEC_CACHE_SIZE = 512
 HISTORY_TURNS = 20
+ORDER_POLL_FIRST_S = 0.01
+ORDER_POLL_MAX_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -49,8 +51,10 @@ class Produced:
 
 
 class TurnHandler:
-    def __init__(self, service: str, realtime: Realtime, llm: LlmEngines, max_deliver: int) -> None:
+    def __init__(self, service: str, realtime: Realtime, llm: LlmEngines, max_deliver: int,
+                 order_wait_s: float = 30.0) -> None:
         self._service = service
+        self._order_wait_s = order_wait_s
         self._realtime = realtime
         self._llm = llm
         self._max_deliver = max_deliver
@@ -62,8 +66,34 @@ class TurnHandler:
 
     async def __call__(self, delivery: Delivery) -> None:
         message = cast(MessageReceived, delivery.payload)
+        await self._await_earlier_messages(delivery, message)
         async with self._conversation_lock(message.conversation_id):
             await self._answer(delivery, message)
+
+    async def _await_earlier_messages(self, delivery: Delivery, message: MessageReceived) -> None:
+        """A message that arrives before an earlier one of its conversation is answered waits for it —
+        outside the conversation's lock, so the earlier one can get in, and with its delivery kept alive
+        by the consumer's heartbeat. Past ``order_wait_s`` it goes ahead: an earlier message that will
+        never be answered (dead-lettered) must not silence the conversation."""
+        if message.sequence is None or message.sequence == 1:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._order_wait_s
+        pause = ORDER_POLL_FIRST_S
+        while True:
+            async with delivery.read_session() as session:
+                answered = await ConversationRepository(session).last_sequence(
+                    delivery.envelope.tenantid, message.conversation_id)
+            if answered is None or message.sequence <= answered + 1:
+                return
+            if loop.time() >= deadline:
+                MESSAGES_ANSWERED_OUT_OF_ORDER.labels(self._service).inc()
+                log.warning("message %s (#%d of %s) answered before #%d..%d after waiting %.0f s",
+                            message.message_id, message.sequence, message.conversation_id, answered + 1,
+                            message.sequence - 1, self._order_wait_s)
+                return
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, ORDER_POLL_MAX_S)
 
     async def _answer(self, delivery: Delivery, message: MessageReceived) -> None:
         tenant_id = delivery.envelope.tenantid
