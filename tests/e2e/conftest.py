@@ -10,6 +10,7 @@ import pytest
 import pytest_asyncio
 
 from afo_testkit.platform import Platform, running_platform
+from afo_testkit.postgres import postgres_server as postgres_server
 
 pytestmark = pytest.mark.e2e
 

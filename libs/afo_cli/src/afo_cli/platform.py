@@ -36,6 +36,7 @@ class Platform:
         self._nats_server: NatsServer | None = None
         self._nats_url = config.nats_url
         self._services: dict[str, ServiceSlot] = {}
+        self._replicas: list[ServiceSlot] = []
         self._supervisor: asyncio.Task[None] | None = None
         self._recoveries: dict[str, asyncio.Task[None]] = {}
         self._started_at: str | None = None
@@ -129,7 +130,9 @@ class Platform:
         self._supervisor = None
         for svc in self._services.values():
             svc.wanted = False
-        await asyncio.gather(*(svc.terminate(self.config.stop_timeout_s) for svc in self._services.values()))
+        slots = [*self._replicas, *self._services.values()]
+        await asyncio.gather(*(svc.terminate(self.config.stop_timeout_s) for svc in slots))
+        self._replicas.clear()
         if self._nats_server is not None:
             await self._nats_server.stop()
             self._nats_server, self._nats_url = None, self.config.nats_url
@@ -168,6 +171,19 @@ class Platform:
             svc.wanted = False
             await svc.terminate(self.config.stop_timeout_s)
             await self._ensure_running(svc)
+
+    async def start_replica(self, service: str) -> ServiceSlot:
+        """Another process of ``service`` beside the first: the same environment (database, NATS), its own
+        HTTP port and log, ready when this returns; not supervised, stopped with the platform."""
+        primary = self._service(service)
+        slot = ServiceSlot(service, free_port(), self.logs_dir / f"{service}-{len(self._replicas) + 2}.log")
+        rotate_log(slot.log_path)
+        environment = self._environment(primary)
+        environment[port_variable(service)] = str(slot.port)
+        slot.spawn(environment)
+        self._replicas.append(slot)
+        await slot.wait_ready(self.config.ready_timeout_s)
+        return slot
 
     def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
         """Signal the service's process group. With supervision on, the exit counts as a crash."""

@@ -161,8 +161,9 @@ class FakeOpenAI:
         self._position = 0
         self._api_key = api_key
         self._keepalive = keepalive_comments
-        # Seconds before the first byte of each answer: a slow model (or a busy provider).
-        self.delay_s = 0.0
+        # Seconds before the first byte of each answer (a slow model, a busy provider), or a function of
+        # the request body that says how long.
+        self.delay_s: float | Callable[[dict[str, Any]], float] = 0.0
         self._failures: list[Failure] = []
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
@@ -191,8 +192,8 @@ class FakeOpenAI:
         if self._api_key is not None and request.headers.get("authorization") != f"Bearer {self._api_key}":
             return JSONResponse(error_body(401, "Incorrect API key provided."), status_code=401)
         turn = self._failures.pop(0) if self._failures else self._next_turn(body)
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
+        if delay := (self.delay_s(body) if callable(self.delay_s) else self.delay_s):
+            await asyncio.sleep(delay)
         if isinstance(turn, Failure):
             if turn.times > 1:
                 self._failures.insert(0, replace(turn, times=turn.times - 1))

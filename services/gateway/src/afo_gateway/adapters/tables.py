@@ -77,3 +77,11 @@ audit_log = Table(
     Column("at", UtcDateTime(), nullable=False),
     Index("ix_audit_log_tenant_id_at", "tenant_id", "at"),
 )
+
+conversation_sequences = Table(
+    "conversation_sequences",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("conversation_id", String(40), primary_key=True),
+    Column("last_sequence", Integer, nullable=False),
+)

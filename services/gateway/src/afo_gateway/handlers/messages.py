@@ -12,6 +12,7 @@ from afo_common.events.conversation import MessageReceived
 from afo_common.ids import new_id
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_gateway.adapters.conversation_feed import ConversationFeed
+from afo_gateway.adapters.sequence_repository import SequenceRepository
 from afo_gateway.domain.access import Permission, Principal
 from afo_gateway.domain.errors import Forbidden
 from afo_gateway.handlers.owners import Owners
@@ -51,7 +52,8 @@ class Messages:
 
     async def _record(self, principal: Principal, event: MessageReceived) -> None:
         async with self._uow() as uow:
-            await uow.emit(event, tenant_id=principal.tenant_id)
+            sequence = await SequenceRepository(uow.session).next(principal.tenant_id, event.conversation_id)
+            await uow.emit(event.model_copy(update={"sequence": sequence}), tenant_id=principal.tenant_id)
 
     @staticmethod
     async def _await_reply(feed: asyncio.Queue[dict[str, Any]], message_id: str, conversation_id: str,
