@@ -24,6 +24,9 @@ from typing import Any
 
 import pytest
 
+from afo_common.drain import shutdown_budget_s
+from afo_common.settings import ServiceSettings
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 K8S = DEPLOY / "k8s"
@@ -358,7 +361,6 @@ def test_every_service_has_deployment_service_hpa(overlay: str) -> None:
         assert security["readOnlyRootFilesystem"] is True
         assert security["allowPrivilegeEscalation"] is False
         assert security["capabilities"]["drop"] == ["ALL"]
-        assert pod["terminationGracePeriodSeconds"] == 30
         mounts = {m["mountPath"] for m in container["volumeMounts"]}
         assert {"/var/lib/afo", "/tmp"} <= mounts, "read-only root: AFO_HOME and /tmp must be volumes"
 
@@ -385,6 +387,26 @@ def test_every_service_has_deployment_service_hpa(overlay: str) -> None:
 
         pdb = find(docs, "PodDisruptionBudget", service)
         assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+@needs_kubectl
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_grace_period_covers_the_prestop_pause_and_the_drain_budget(overlay: str) -> None:
+    """SIGKILL at the end of the grace period would cut the drain short: in-flight turns answered twice
+    (after their redelivery), committed events left in the outbox until the pod comes back."""
+    docs = render(overlay)
+    config = {k: v for doc in docs if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].startswith("afo-config")
+              for k, v in doc.get("data", {}).items()}
+    for service in SERVICES:
+        pod = find(docs, "Deployment", service)["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        pause = container["lifecycle"]["preStop"]["exec"]["command"]
+        assert pause[0] == "sleep", service
+        env = {name: var["value"] for name, var in env_of(container).items() if "value" in var}
+        drain = env.get("AFO_DRAIN_TIMEOUT_S", config.get("AFO_DRAIN_TIMEOUT_S"))
+        settings = ServiceSettings.for_service(service, **({"drain_timeout_s": float(drain)} if drain else {}))
+        needed = float(pause[1]) + shutdown_budget_s(settings)
+        assert pod["terminationGracePeriodSeconds"] >= needed, f"{service}: {needed} s needed"
 
 
 @needs_kubectl

@@ -18,6 +18,8 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from afo_common.drain import shutdown_budget_s
+from afo_common.settings import ServiceSettings
 from afo_testkit.openai_server import FakeOpenAI, Text
 from afo_testkit.platform import Platform, running_platform
 from tests.e2e.journey import Tenant, conversation, published_agent, sign_up
@@ -33,6 +35,7 @@ RECOVERY_AIM_S = 10.0
 
 MODEL_DELAY_S = 0.3
 API_KEY = "sk-test"
+DRAIN_S = 3.0
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -47,7 +50,7 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
 async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
     home: Path = tmp_path_factory.mktemp("crash-platform")
     async with running_platform(home, services=("gateway", "agent-runtime"), supervise=False,
-                                AFO_LLM_API_KEY=API_KEY) as running:
+                                AFO_LLM_API_KEY=API_KEY, AFO_DRAIN_TIMEOUT_S=str(DRAIN_S)) as running:
         yield running
 
 
@@ -75,6 +78,17 @@ async def watch(api: httpx.AsyncClient, tenant: Tenant, conversation_id: str, le
                 ledger.answered.setdefault(in_reply_to, []).append(time.monotonic())
 
 
+def in_flight_at(moment: float, ledger: Ledger, conversation_of: dict[str, str]) -> list[str]:
+    """The turns a process was working on at ``moment``: a conversation's turns run one at a time, so
+    each conversation's oldest message accepted but not yet answered (later ones were still queued)."""
+    heads: dict[str, tuple[float, str]] = {}
+    for message, posted_at in ledger.posted.items():
+        if posted_at < moment and min(ledger.answered[message]) > moment:
+            cid = conversation_of[message]
+            heads[cid] = min(heads.get(cid, (posted_at, message)), (posted_at, message))
+    return [message for _, message in heads.values()]
+
+
 async def crash_and_restart(platform: Platform) -> float:
     platform.kill("agent-runtime", signal.SIGKILL)
     crashed_at = time.monotonic()
@@ -99,12 +113,15 @@ async def test_messages_held_by_a_crashed_agent_runtime_are_answered_within_seco
                 for cid, ready in zip(conversations, connected, strict=True)]
     await asyncio.wait_for(asyncio.gather(*(ready.wait() for ready in connected)), timeout=10)
 
+    conversation_of: dict[str, str] = {}
+
     async def post(index: int) -> None:
         cid = conversations[index % CONVERSATIONS]
         response = await api.post(f"/v1/conversations/{cid}/messages", headers=tenant.auth,
                                   json={"text": f"Message {index}: we need a chatbot"})
         assert response.status_code == 202, response.text
         ledger.posted[response.json()["message_id"]] = time.monotonic()
+        conversation_of[response.json()["message_id"]] = cid
 
     crashes: list[float] = []
     started = time.monotonic()
@@ -138,11 +155,51 @@ async def test_messages_held_by_a_crashed_agent_runtime_are_answered_within_seco
     # the durable record holds one reply per message, checked below.
     assert len(announced_twice) <= len(CRASH_AT_S) * 32
     for crashed_at in crashes:
-        held = [m for m, at in ledger.posted.items() if at < crashed_at and min(ledger.answered[m]) > crashed_at]
+        held = in_flight_at(crashed_at, ledger, conversation_of)
         slowest = max(min(ledger.answered[m]) - crashed_at for m in held)
         assert len(held) >= 5, "the crash should catch turns in flight"
-        assert slowest <= RECOVERY_AIM_S, f"{len(held)} held messages, the last answered {slowest:.1f} s after"
+        assert slowest <= RECOVERY_AIM_S, f"{len(held)} turns in flight, the last answered {slowest:.1f} s after"
     for cid in conversations:
         history = (await api.get(f"/v1/conversations/{cid}", headers=tenant.auth)).json()["messages"]
         replies = [m["in_reply_to"] for m in history if m["role"] == "assistant"]
         assert len(replies) == len(set(replies)), "a message was answered twice"
+
+
+async def test_sigterm_with_a_turn_stuck_in_the_model_exits_within_the_budget_and_loses_nothing(
+    platform: Platform, api: httpx.AsyncClient, fake: FakeOpenAI
+) -> None:
+    """The drain waits for the stuck turn no longer than drain_timeout_s, and the whole stop fits the
+    budget the Kubernetes grace period is checked against; the turn is answered after the restart."""
+    tenant = await sign_up(api)
+    agent_id = await published_agent(api, tenant, llm={"provider": "openai", "model": "gpt-test",
+                                                       "base_url": fake.base_url})
+    cid = await conversation(api, tenant, agent_id)
+    requests_before = len(fake.requests)
+    fake.delay_s = 60.0
+    try:
+        response = await api.post(f"/v1/conversations/{cid}/messages", headers=tenant.auth, json={"text": "Hi"})
+        assert response.status_code == 202
+        for _ in range(100):  # until the model has the request
+            if len(fake.requests) > requests_before:
+                break
+            await asyncio.sleep(0.05)
+        platform.kill("agent-runtime", signal.SIGTERM)
+        stopping = time.monotonic()
+        for _ in range(600):
+            if platform.pids["agent-runtime"] is None:
+                break
+            await asyncio.sleep(0.05)
+        took = time.monotonic() - stopping
+    finally:
+        fake.delay_s = MODEL_DELAY_S
+    budget = shutdown_budget_s(ServiceSettings.for_service("agent-runtime", drain_timeout_s=DRAIN_S))
+
+    assert platform.pids["agent-runtime"] is None
+    assert DRAIN_S <= took <= budget, f"stopped in {took:.1f} s, budget {budget:.1f} s"
+    await platform.start_service("agent-runtime")
+    for _ in range(120):
+        messages = (await api.get(f"/v1/conversations/{cid}", headers=tenant.auth)).json()["messages"]
+        if any(m["role"] == "assistant" for m in messages):
+            break
+        await asyncio.sleep(0.25)
+    assert [m["role"] for m in messages] == ["user", "assistant"]

@@ -1,13 +1,13 @@
 """The service runner every AFO service is built on: database migrated at start, NATS connected, event
-consumers and RPC handlers subscribed through FastStream, the outbox relay running, and an HTTP app
-with ``/healthz``, ``/readyz`` and ``/metrics``. SIGTERM drains: readiness drops, in-flight handlers
-finish, the outbox is flushed, then connections close."""
+consumers and RPC handlers subscribed through FastStream, the outbox relay running, periodic housekeeping,
+and an HTTP app with ``/healthz``, ``/readyz`` and ``/metrics``. SIGTERM drains within a known budget
+(``afo_common.drain``): readiness drops, in-flight handlers finish, the outbox is flushed, then
+connections close."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from afo_common.body_limit import BodyLimit
 from afo_common.db import Database, migrate
+from afo_common.drain import NATS_CLOSE_S, DrainingServer
 from afo_common.events.streams import ADVISORIES
 from afo_common.http_metrics import HttpMetrics
 from afo_common.messaging.connection import NatsConnection
@@ -60,6 +61,7 @@ class Service:
             name=f"afo-{self.name}-subscriber",
             graceful_timeout=settings.drain_timeout_s,
             max_reconnect_attempts=-1,
+            drain_timeout=NATS_CLOSE_S,
             logger=logging.getLogger(f"afo.{self.name}.faststream"),
             log_level=logging.DEBUG,
         )
@@ -283,18 +285,5 @@ class Service:
             proxy_headers=True,
             forwarded_allow_ips=self.settings.forwarded_allow_ips,
         )
-        asyncio.run(_DrainingServer(config, self.begin_drain).serve())
-
-
-class _DrainingServer(uvicorn.Server):
-    """uvicorn waits for open connections before the app's shutdown runs; the drain starts first, so
-    SSE streams end and deliveries stop at once instead of after the HTTP grace period."""
-
-    def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], None]) -> None:
-        super().__init__(config)
-        self._on_shutdown = on_shutdown
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        self._on_shutdown()
-        await super().shutdown(sockets)
+        asyncio.run(DrainingServer(config, self.begin_drain).serve())
 

@@ -230,7 +230,8 @@ class FakeOpenAI:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._server is not None and self._task is not None:
-            self._server.should_exit = True
+            # A test server need not drain: a request still sleeping out its delay is dropped.
+            self._server.should_exit = self._server.force_exit = True
             await self._task
 
 

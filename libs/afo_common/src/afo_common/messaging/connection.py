@@ -11,6 +11,8 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 log = logging.getLogger(__name__)
+# Closing drains subscriptions and flushes; bounded so a stop stays within its budget (afo_common.drain).
+CLOSE_TIMEOUT_S = 2
 
 
 class NotConnected(RuntimeError):
@@ -33,6 +35,7 @@ class NatsConnection:
             name=self.name,
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
+            drain_timeout=CLOSE_TIMEOUT_S,
             error_cb=on_error,
         )
         self._js = self._client.jetstream(publish_async_max_pending=4000)
