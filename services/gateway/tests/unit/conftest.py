@@ -1,5 +1,6 @@
 """Gateway handler and repository tests run on both backends: a SQLite file, then a throwaway PostgreSQL
-database (skipped, saying why, when none answers at AFO_TEST_POSTGRES_URL)."""
+database (skipped, saying why, when none answers at AFO_TEST_POSTGRES_URL). HTTP tests run gateway replicas
+built by the composition root, in-process, on a throwaway nats-server (``gateways``)."""
 
 import secrets
 from collections.abc import AsyncIterator
