@@ -123,10 +123,13 @@ async def test_the_sse_stream_carries_deltas_then_the_completed_reply(
     conversation_id = await conversation(api, tenant, await published_agent(api, tenant))
     events: list[tuple[str, dict[str, object]]] = []
     subscribed = asyncio.Event()
+    # What a browser does: its server asks for a short-lived stream token, and the page puts that in the URL.
+    issued = await api.post(f"/v1/conversations/{conversation_id}/stream-token", headers=tenant.auth)
+    assert issued.status_code == 201, issued.text
 
     async def read_stream() -> None:
         async with api.stream("GET", f"/v1/conversations/{conversation_id}/stream",
-                              params={"access_token": tenant.secret}) as response:
+                              params={"access_token": issued.json()["token"]}) as response:
             assert response.headers["content-type"].startswith("text/event-stream")
             kind = ""
             async for line in response.aiter_lines():

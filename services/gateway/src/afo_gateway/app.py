@@ -5,39 +5,71 @@ from __future__ import annotations
 from fastapi.middleware.cors import CORSMiddleware
 
 from afo_common.service import Service
-from afo_common.settings import ServiceSettings
 from afo_gateway.adapters.conversation_feed import ConversationFeed
+from afo_gateway.adapters.passwords import Passwords
+from afo_gateway.adapters.rate_limits import Limit
 from afo_gateway.adapters.tables import messaging
+from afo_gateway.entrypoints.access_events import AccessEvents
 from afo_gateway.entrypoints.http import accounts_routes, agents_routes, conversations_routes, keys_routes
 from afo_gateway.entrypoints.http.dependencies import Gateway
 from afo_gateway.entrypoints.http.problems import install_problem_handlers
+from afo_gateway.handlers.access_changes import AccessChanges
 from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.catalog import Catalog
 from afo_gateway.handlers.keys import Keys
+from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.messages import Messages
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.replays import Replays
+from afo_gateway.handlers.stream_tokens import StreamTokens
+from afo_gateway.handlers.throttle import Limits, Throttle
+from afo_gateway.settings import GatewaySettings
 
 
-def build(settings: ServiceSettings | None = None) -> Service:
-    settings = settings or ServiceSettings.for_service("gateway")
+def limits(settings: GatewaySettings) -> Limits:
+    return Limits(
+        login_per_ip=Limit("login-ip", settings.rate_limit_login_per_ip, "moving-window"),
+        login_per_email=Limit("login-email", settings.rate_limit_login_per_email, "moving-window"),
+        signup_per_ip=Limit("signup-ip", settings.rate_limit_signup_per_ip, "moving-window"),
+        signup_per_email=Limit("signup-email", settings.rate_limit_signup_per_email, "moving-window"),
+        api_per_principal=Limit("api", settings.rate_limit_api_per_principal, "sliding-window-counter"),
+    )
+
+
+def build(settings: GatewaySettings | None = None) -> Service:
+    settings = settings or GatewaySettings.for_service("gateway")  # type: ignore[assignment]
+    assert isinstance(settings, GatewaySettings)
     service = Service(settings, messaging, "afo_gateway.migrations")
     owners = Owners(service.rpc)
     auth = Authenticator(service.db)
-    accounts = Accounts(service.unit_of_work, auth)
+    streams = LiveStreams(service.draining)
+    access = AccessChanges(auth, streams)
+    accounts = Accounts(service.unit_of_work, Passwords(settings.password_hashing_concurrency), access)
+    stream_tokens = StreamTokens(service.db, owners, auth, settings.stream_token_ttl_s)
+    replays = Replays(service.db, ttl_s=settings.idempotency_ttl_s, wait_s=settings.idempotency_wait_s,
+                      lease_s=settings.idempotency_lease_s)
     app = service.http
     app.title = "AFO API"
     app.description = "Agents that talk to your leads: conversations, agents, leads and keys."
     app.state.gateway = Gateway(
         accounts=accounts,
-        keys=Keys(service.unit_of_work, owners, auth),
+        keys=Keys(service.unit_of_work, owners, access),
         owners=owners,
         messages=Messages(service.unit_of_work, owners, ConversationFeed(service.nats)),
         catalog=Catalog(owners, accounts),
         auth=auth,
-        replays=Replays(service.db),
+        replays=replays,
+        throttle=Throttle(limits(settings)),
+        stream_tokens=stream_tokens,
+        streams=streams,
     )
+    access_events = AccessEvents(service.nats, access)
+    service.on_start(access_events.start)
+    service.on_stop(access_events.stop)
+    service.every(settings.purge_interval_s, replays.purge, "purge-idempotency-records")
+    service.every(settings.purge_interval_s, accounts.purge_sessions, "purge-sessions")
+    service.every(settings.purge_interval_s, stream_tokens.purge, "purge-stream-tokens")
     install_problem_handlers(app)
     # Publishable keys are used from tenants' websites; each key's own origin allow-list is the real check.
     app.add_middleware(CORSMiddleware, allow_origin_regex=r"https?://.*", allow_credentials=False,

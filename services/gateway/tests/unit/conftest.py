@@ -1,13 +1,25 @@
 """Gateway handler and repository tests run on both backends: a SQLite file, then a throwaway PostgreSQL
-database (skipped, saying why, when none answers at AFO_TEST_POSTGRES_URL)."""
+database (skipped, saying why, when none answers at AFO_TEST_POSTGRES_URL). HTTP tests run gateway replicas
+built by the composition root, in-process, on a throwaway nats-server (``gateways``)."""
 
+import secrets
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
+import httpx
 import pytest
 
 from afo_common.db import Database, migrate
+from afo_common.messaging.connection import NatsConnection
+from afo_common.messaging.streams import ensure_streams
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_common.service import Service
 from afo_gateway.adapters.tables import messaging
+from afo_gateway.app import build
+from afo_testkit.nats import NatsServer, nats_server
 from afo_testkit.postgres import database_url as database_url
 from afo_testkit.postgres import postgres_server as postgres_server
 
@@ -25,3 +37,78 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 def uow(db: Database) -> UnitOfWorkFactory:
     """Units of work as the gateway opens them, without an outbox relay to wake."""
     return UnitOfWorkFactory(db, messaging, "gateway", on_commit=lambda: None)
+
+
+@pytest.fixture
+async def nats(tmp_path: Path) -> AsyncIterator[NatsServer]:
+    """A throwaway nats-server with the platform's streams, as ``afo up`` provisions them."""
+    async with nats_server(tmp_path) as server:
+        connection = NatsConnection(server.url, "test-provisioning")
+        await connection.connect()
+        await ensure_streams(connection.js)
+        await connection.close()
+        yield server
+
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class Owner:
+    tenant_id: str
+    email: str
+    secret: str
+    signed_at: datetime
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.secret}"}
+
+
+
+class Gateways:
+    """Gateway replicas built by the composition root (``build()``) from the environment, as ``afo up``
+    starts them, each run with its lifespan on one NATS and one database; ``client`` talks to one of them
+    in-process from a chosen client address."""
+
+    password = PASSWORD
+
+    def __init__(self, stack: AsyncExitStack) -> None:
+        self._stack = stack
+
+    async def start(self) -> Service:
+        service = build()
+        await self._stack.enter_async_context(service.http.router.lifespan_context(service.http))
+        return service
+
+    async def client(self, service: Service, address: str = "203.0.113.10",
+                     headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=service.http, client=(address, 40000))
+        return await self._stack.enter_async_context(
+            httpx.AsyncClient(transport=transport, base_url="http://gateway.test", headers=headers)
+        )
+
+    async def sign_up(self, client: httpx.AsyncClient, email: str | None = None) -> Owner:
+        email = email or f"owner+{secrets.token_hex(4)}@example.com"
+        response = await client.post("/v1/signup", json={"email": email, "password": PASSWORD, "company": "Acme"})
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return Owner(body["tenant"]["id"], email, body["api_key"]["secret"], datetime.now(UTC))
+
+    async def login(self, service: Service, email: str, address: str = "203.0.113.10") -> httpx.AsyncClient:
+        """A client holding the session cookie of ``email``."""
+        client = await self.client(service, address)
+        response = await client.post("/v1/login", json={"email": email, "password": PASSWORD})
+        assert response.status_code == 200, response.text
+        return client
+
+
+@pytest.fixture
+async def gateways(tmp_path: Path, nats: NatsServer, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Gateways]:
+    monkeypatch.setenv("AFO_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("AFO_NATS_URL", nats.url)
+    monkeypatch.setenv("AFO_DRAIN_TIMEOUT_S", "5")
+    monkeypatch.delenv("AFO_GATEWAY_DATABASE_URL", raising=False)
+    async with AsyncExitStack() as stack:
+        yield Gateways(stack)
+

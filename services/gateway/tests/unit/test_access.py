@@ -10,14 +10,18 @@ from afo_gateway.domain.access import (
     ROLE_PERMISSIONS,
     ROLES,
     SECRET_KEY_PERMISSIONS,
+    STREAM_TOKEN_PREFIX,
     Permission,
     Principal,
     hash_secret,
     key_kind_of,
     new_key,
     new_session_token,
+    new_stream_token,
     normalise_origin,
+    require,
 )
+from afo_gateway.domain.errors import Forbidden
 
 
 def test_owners_and_admins_may_do_everything() -> None:
@@ -140,3 +144,37 @@ def test_a_publishable_key_is_refused_from_any_other_origin(origin: str | None) 
 
 def test_a_key_without_origins_is_refused_everywhere() -> None:
     assert not widget().may_use_origin("https://app.example.com")
+
+
+@pytest.mark.parametrize(("principal", "permission", "publishable", "allowed"), [
+    (Principal("ten_1", "user", "usr_1", ROLE_PERMISSIONS["operator"]), Permission.READ, False, True),
+    (Principal("ten_1", "user", "usr_1", ROLE_PERMISSIONS["operator"]), Permission.WRITE, False, False),
+    (Principal("ten_1", "secret_key", "key_1", SECRET_KEY_PERMISSIONS), Permission.MANAGE_USERS, False, False),
+    (widget("https://app.example.com"), Permission.WRITE, False, False),
+    (widget("https://app.example.com"), Permission.WRITE, True, True),
+    (widget("https://app.example.com"), Permission.MANAGE_KEYS, False, False),
+])
+def test_require_lets_through_only_what_the_principal_may_do(principal: Principal, permission: Permission,
+                                                             publishable: bool, allowed: bool) -> None:
+    if allowed:
+        require(principal, permission, publishable=publishable)
+    else:
+        with pytest.raises(Forbidden):
+            require(principal, permission, publishable=publishable)
+
+
+def test_a_principals_identity_is_its_key_or_user_whatever_the_session() -> None:
+    laptop = Principal("ten_1", "user", "usr_1", ROLE_PERMISSIONS["admin"], credential="digest-a")
+    phone = Principal("ten_1", "user", "usr_1", ROLE_PERMISSIONS["admin"], credential="digest-b")
+    key = Principal("ten_1", "secret_key", "usr_1", SECRET_KEY_PERMISSIONS, credential="digest-c")
+
+    assert laptop.identity == phone.identity == "user:usr_1"
+    assert key.identity == "secret_key:usr_1"
+    assert laptop == phone  # the credential says where a principal came from, not who it is
+
+
+def test_stream_tokens_have_their_own_prefix_and_are_never_keys() -> None:
+    token = new_stream_token()
+    assert token.startswith(STREAM_TOKEN_PREFIX) and len(token) >= 40
+    assert key_kind_of(token) is None
+    assert len({new_stream_token() for _ in range(200)}) == 200

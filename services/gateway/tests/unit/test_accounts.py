@@ -8,16 +8,23 @@ from sqlalchemy import Table, func, select
 
 from afo_common.db import Database
 from afo_common.events import parse_envelope
-from afo_common.events.tenant import ApiKeyCreated, TenantCreated, UserAdded
+from afo_common.events.tenant import ApiKeyCreated, TenantCreated, UserAdded, UserRoleChanged, UserSessionEnded
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
-from afo_gateway.adapters.passwords import verify_password
+from afo_gateway.adapters.passwords import Passwords
 from afo_gateway.adapters.tables import api_keys, audit_log, messaging, tenants, users
 from afo_gateway.domain.access import ROLE_PERMISSIONS, Principal, hash_secret, key_kind_of
 from afo_gateway.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from afo_gateway.handlers.access_changes import AccessChanges
 from afo_gateway.handlers.accounts import Accounts, SignedUp
 from afo_gateway.handlers.authentication import Authenticator, key_principal, user_principal
+from afo_gateway.handlers.live_streams import LiveStreams
 
 PASSWORD = "correct horse battery"
+
+
+def accounts_of(uow: UnitOfWorkFactory, auth: Authenticator | None = None) -> Accounts:
+    """Accounts as the composition root builds them, on the given principal cache."""
+    return Accounts(uow, Passwords(2), AccessChanges(auth or Authenticator(uow.db), LiveStreams(asyncio.Event())))
 
 
 async def count(db: Database, table: Table) -> int:
@@ -32,12 +39,12 @@ async def outbox(db: Database) -> list[tuple[str, Any]]:
 
 
 async def sign_up(uow: UnitOfWorkFactory, email: str = "owner@example.com") -> SignedUp:
-    return await Accounts(uow, Authenticator(uow.db)).signup(email, PASSWORD, "  Acme Corp ", "Europe/Paris")
+    return await accounts_of(uow).signup(email, PASSWORD, "  Acme Corp ", "Europe/Paris")
 
 
 async def test_signup_writes_the_tenant_its_owner_and_a_first_secret_key(db: Database,
                                                                          uow: UnitOfWorkFactory) -> None:
-    accounts = Accounts(uow, Authenticator(uow.db))
+    accounts = accounts_of(uow)
     signed = await accounts.signup(" Owner@Example.COM ", PASSWORD, "  Acme Corp ", "Europe/Paris")
 
     assert signed.tenant.name == "Acme Corp"
@@ -56,7 +63,7 @@ async def test_signup_writes_the_tenant_its_owner_and_a_first_secret_key(db: Dat
     assert (tenant.id, tenant.name) == (signed.tenant.id, "Acme Corp")
     assert (user.id, user.email, user.role) == (signed.user.id, "owner@example.com", "owner")
     assert user.password_hash != PASSWORD
-    assert await verify_password(user.password_hash, PASSWORD)
+    assert await Passwords(1).verify(user.password_hash, PASSWORD)
     assert (key.id, key.kind, key.secret_hash, key.revoked_at) == (signed.key.id, "secret", signed.key.secret_hash,
                                                                    None)
     assert signed.secret not in (key.secret_hash, key.hint)
@@ -116,7 +123,7 @@ async def test_signing_up_twice_with_one_email_is_a_conflict_and_writes_nothing(
 async def test_signup_refuses_bad_input_and_writes_nothing(db: Database, uow: UnitOfWorkFactory, email: str,
                                                            password: str, timezone: str, field: str) -> None:
     with pytest.raises(Invalid) as raised:
-        await Accounts(uow, Authenticator(uow.db)).signup(email, password, "Acme", timezone)
+        await accounts_of(uow).signup(email, password, "Acme", timezone)
 
     assert [error["loc"] for error in raised.value.errors] == [["body", field]]
     assert await count(db, tenants) == 0
@@ -127,7 +134,7 @@ async def test_signup_refuses_bad_input_and_writes_nothing(db: Database, uow: Un
 async def test_login_with_the_right_password_opens_a_session(db: Database, uow: UnitOfWorkFactory) -> None:
     signed = await sign_up(uow)
 
-    user, token = await Accounts(uow, Authenticator(uow.db)).login("  OWNER@example.com", PASSWORD)
+    user, token = await accounts_of(uow).login("  OWNER@example.com", PASSWORD)
 
     assert user.id == signed.user.id
     principal = await Authenticator(db).by_session(token)
@@ -142,12 +149,12 @@ async def test_login_with_a_wrong_password_or_email_is_unauthorized(uow: UnitOfW
     await sign_up(uow)
 
     with pytest.raises(Unauthorized):
-        await Accounts(uow, Authenticator(uow.db)).login(email, password)
+        await accounts_of(uow).login(email, password)
 
 
 async def test_logout_ends_the_session(db: Database, uow: UnitOfWorkFactory) -> None:
     await sign_up(uow)
-    accounts = Accounts(uow, Authenticator(uow.db))
+    accounts = accounts_of(uow)
     _user, token = await accounts.login("owner@example.com", PASSWORD)
 
     await accounts.logout(token)
@@ -160,7 +167,7 @@ async def test_the_last_owner_cannot_be_demoted(db: Database, uow: UnitOfWorkFac
     owner = user_principal(signed.user)
 
     with pytest.raises(Conflict):
-        await Accounts(uow, Authenticator(uow.db)).change_role(owner, signed.user.id, "admin")
+        await accounts_of(uow).change_role(owner, signed.user.id, "admin")
 
     async with db.session() as session:
         assert (await session.execute(select(users.c.role))).scalar_one() == "owner"
@@ -169,7 +176,7 @@ async def test_the_last_owner_cannot_be_demoted(db: Database, uow: UnitOfWorkFac
 async def test_an_owner_can_be_demoted_once_there_is_another(db: Database, uow: UnitOfWorkFactory) -> None:
     signed = await sign_up(uow)
     owner = user_principal(signed.user)
-    accounts = Accounts(uow, Authenticator(uow.db))
+    accounts = accounts_of(uow)
     second = await accounts.add_user(owner, "second@example.com", PASSWORD, "owner")
 
     demoted = await accounts.change_role(owner, signed.user.id, "member")
@@ -185,14 +192,14 @@ async def test_an_owner_can_be_demoted_once_there_is_another(db: Database, uow: 
 async def test_an_owner_may_be_kept_an_owner(uow: UnitOfWorkFactory) -> None:
     signed = await sign_up(uow)
 
-    same = await Accounts(uow, Authenticator(uow.db)).change_role(user_principal(signed.user), signed.user.id, "owner")
+    same = await accounts_of(uow).change_role(user_principal(signed.user), signed.user.id, "owner")
 
     assert same.role == "owner"
 
 
 async def test_only_a_principal_that_manages_users_changes_roles(uow: UnitOfWorkFactory) -> None:
     signed = await sign_up(uow)
-    accounts = Accounts(uow, Authenticator(uow.db))
+    accounts = accounts_of(uow)
     member = await accounts.add_user(user_principal(signed.user), "member@example.com", PASSWORD, "member")
 
     with pytest.raises(Forbidden):
@@ -206,11 +213,11 @@ async def test_roles_of_another_tenant_are_out_of_reach(uow: UnitOfWorkFactory) 
     second = await sign_up(uow, "second@example.com")
 
     with pytest.raises(NotFound):
-        await Accounts(uow, Authenticator(uow.db)).change_role(user_principal(first.user), second.user.id, "member")
+        await accounts_of(uow).change_role(user_principal(first.user), second.user.id, "member")
 
 
 async def test_two_owners_demoting_each_other_at_once_leave_one_owner(db: Database, uow: UnitOfWorkFactory) -> None:
-    accounts = Accounts(uow, Authenticator(uow.db))
+    accounts = accounts_of(uow)
     tenants_ids = []
     for n in range(5):
         signed = await sign_up(uow, f"first{n}@example.com")
@@ -229,10 +236,38 @@ async def test_two_owners_demoting_each_other_at_once_leave_one_owner(db: Databa
 async def test_the_same_email_signing_up_at_once_is_one_account_and_conflicts(
     db: Database, uow: UnitOfWorkFactory
 ) -> None:
-    accounts = Accounts(uow, Authenticator(uow.db))
+    accounts = accounts_of(uow)
     outcomes = await asyncio.gather(
         *(accounts.signup("race@example.com", PASSWORD, f"Co {n}", "UTC") for n in range(6)),
         return_exceptions=True,
     )
     assert sum(isinstance(o, Conflict) for o in outcomes) == 5, outcomes
     assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
+
+
+async def test_a_logout_emits_session_ended_naming_the_session_by_its_digest(db: Database,
+                                                                            uow: UnitOfWorkFactory) -> None:
+    signed = await sign_up(uow)
+    accounts = accounts_of(uow)
+    _user, token = await accounts.login("owner@example.com", PASSWORD)
+
+    await accounts.logout(token)
+    await accounts.logout(token)  # a second logout of the same session changes nothing
+
+    ended = [(subject, payload) for subject, (_envelope, payload) in await outbox(db)
+             if subject.endswith(".user.session_ended")]
+    assert ended == [(f"afo.{signed.tenant.id}.user.session_ended",
+                      UserSessionEnded(user_id=signed.user.id, session_digest=hash_secret(token)))]
+    assert all(token.encode() not in envelope.to_bytes() for _subject, (envelope, _payload) in await outbox(db))
+
+
+async def test_a_role_change_emits_role_changed_in_its_transaction(db: Database, uow: UnitOfWorkFactory) -> None:
+    signed = await sign_up(uow)
+    accounts = accounts_of(uow)
+    member = await accounts.add_user(user_principal(signed.user), "member@example.com", PASSWORD, "member")
+
+    await accounts.change_role(user_principal(signed.user), member.id, "operator")
+    await accounts.change_role(user_principal(signed.user), member.id, "operator")  # no change, no event
+
+    changed = [payload for subject, (_envelope, payload) in await outbox(db) if subject.endswith(".role_changed")]
+    assert changed == [UserRoleChanged(user_id=member.id, role="operator", previous_role="member")]

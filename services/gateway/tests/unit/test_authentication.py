@@ -1,5 +1,6 @@
 """Bearer keys and session cookies become principals; revoked keys and expired sessions do not."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from afo_common.db import Database
@@ -8,22 +9,31 @@ from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import RpcClient
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_gateway.adapters.accounts_repository import AccountsRepository, ApiKeyRow
+from afo_gateway.adapters.passwords import Passwords
 from afo_gateway.domain.access import ROLE_PERMISSIONS, SECRET_KEY_PERMISSIONS, Principal, hash_secret, new_key
+from afo_gateway.handlers.access_changes import AccessChanges
 from afo_gateway.handlers.accounts import Accounts, SignedUp
 from afo_gateway.handlers.authentication import Authenticator, user_principal
 from afo_gateway.handlers.keys import Keys
+from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.owners import Owners
 
 PASSWORD = "correct horse battery"
 
 
+def accounts_of(uow: UnitOfWorkFactory, auth: Authenticator | None = None) -> Accounts:
+    """Accounts as the composition root builds them, on the given principal cache."""
+    return Accounts(uow, Passwords(2), AccessChanges(auth or Authenticator(uow.db), LiveStreams(asyncio.Event())))
+
+
 async def sign_up(uow: UnitOfWorkFactory) -> SignedUp:
-    return await Accounts(uow, Authenticator(uow.db)).signup("owner@example.com", PASSWORD, "Acme", "UTC")
+    return await accounts_of(uow).signup("owner@example.com", PASSWORD, "Acme", "UTC")
 
 
 def keys(uow: UnitOfWorkFactory, auth: Authenticator) -> Keys:
     # Revoking a key never asks agent-runtime anything, so the RPC client is never connected.
-    return Keys(uow, Owners(RpcClient(NatsConnection("nats://127.0.0.1:1", "unused"))), auth)
+    return Keys(uow, Owners(RpcClient(NatsConnection("nats://127.0.0.1:1", "unused"))),
+                AccessChanges(auth, LiveStreams(asyncio.Event())))
 
 
 async def test_a_secret_key_is_its_tenants_principal(db: Database, uow: UnitOfWorkFactory) -> None:
@@ -74,7 +84,7 @@ async def test_a_revoked_key_is_nobody_at_once_even_when_cached(db: Database, uo
 
 async def test_a_session_token_is_its_users_principal(db: Database, uow: UnitOfWorkFactory) -> None:
     signed = await sign_up(uow)
-    accounts = Accounts(uow, Authenticator(uow.db))
+    accounts = accounts_of(uow)
     member = await accounts.add_user(user_principal(signed.user), "member@example.com", PASSWORD, "member")
     _user, token = await accounts.login("member@example.com", PASSWORD)
 
@@ -105,7 +115,7 @@ async def test_an_unknown_session_token_is_nobody(db: Database, uow: UnitOfWorkF
 async def test_logging_out_ends_the_session_at_once_even_when_cached(db: Database, uow: UnitOfWorkFactory) -> None:
     signed = await sign_up(uow)
     auth = Authenticator(db)
-    accounts = Accounts(uow, auth)
+    accounts = accounts_of(uow, auth)
     _user, token = await accounts.login("owner@example.com", PASSWORD)
     assert await auth.by_session(token) == user_principal(signed.user)
 
@@ -117,7 +127,7 @@ async def test_logging_out_ends_the_session_at_once_even_when_cached(db: Databas
 async def test_a_role_change_applies_at_once_to_cached_sessions(db: Database, uow: UnitOfWorkFactory) -> None:
     signed = await sign_up(uow)
     auth = Authenticator(db)
-    accounts = Accounts(uow, auth)
+    accounts = accounts_of(uow, auth)
     member = await accounts.add_user(user_principal(signed.user), "member@example.com", PASSWORD, "admin")
     _user, token = await accounts.login("member@example.com", PASSWORD)
     assert (await auth.by_session(token)) == Principal(signed.tenant.id, "user", member.id, ROLE_PERMISSIONS["admin"])

@@ -11,8 +11,10 @@ from afo_gateway.domain.errors import (
     ApiProblem,
     Conflict,
     Forbidden,
+    IdempotencyInProgress,
     Invalid,
     NotFound,
+    TooManyRequests,
     Unauthorized,
     Unavailable,
     UpstreamFailure,
@@ -45,6 +47,10 @@ def tiny_app() -> FastAPI:
     @app.post("/things")
     async def create(body: Body) -> dict[str, str]:
         return {"text": body.text}
+
+    @app.get("/busy/{name}")
+    async def busy(name: str) -> None:
+        raise (TooManyRequests if name == "rate-limited" else IdempotencyInProgress)(f"{name} now", 7)
 
     @app.get("/boom")
     async def boom() -> None:
@@ -156,3 +162,15 @@ async def test_an_unexpected_exception_is_a_500_problem_that_leaks_nothing(clien
     assert len(logged) == 1
     assert logged[0].exc_info is not None
     assert str(logged[0].exc_info[1]) == SECRET_DETAIL
+
+
+@pytest.mark.parametrize(("name", "status"), [("rate-limited", 429), ("idempotency-in-progress", 409)])
+async def test_a_problem_that_says_when_to_retry_carries_retry_after(client: httpx.AsyncClient, name: str,
+                                                                     status: int) -> None:
+    response = await client.get(f"/busy/{name}")
+
+    assert response.status_code == status
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert response.headers["retry-after"] == "7"
+    assert response.json()["type"] == f"https://afo.dev/problems/{name}"
+    assert response.json()["detail"] == f"{name} now"

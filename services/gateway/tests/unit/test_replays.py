@@ -1,22 +1,56 @@
-"""Idempotency-Key records on both backends: the first response is kept, a retry with the same request
-gets it back, the same key with another request is refused, and concurrent writers never both win."""
+"""Idempotency-Key records on both backends: a key is reserved before the write runs, a retry gets the
+stored response, the same key with another request is refused, concurrent duplicates run the write once,
+a failure gives the key back, and records expire after their time to live."""
 
 import asyncio
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from afo_common.db import Database
-from afo_gateway.adapters.idempotency_repository import IdempotencyRepository, StoredResponse
 from afo_gateway.adapters.tables import idempotency_records
-from afo_gateway.domain.errors import Conflict, Invalid
-from afo_gateway.handlers.replays import MAX_KEY_LENGTH, Replays
+from afo_gateway.domain.errors import Conflict, IdempotencyInProgress, Invalid, Unavailable
+from afo_gateway.domain.idempotency import MAX_KEY_LENGTH, Scope
+from afo_gateway.handlers.replays import Answer, Produced, Replays
 
 HASH_A = "a" * 64
 HASH_B = "b" * 64
-CREATED = StoredResponse(HASH_A, 201, b'{"id": "agt_1"}')
+SCOPE = Scope("ten_1", "secret_key:key_1", "POST", "/v1/agents")
+DAY_S = 86_400.0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class Write:
+    """A write that counts its runs and answers what it is told."""
+
+    def __init__(self, status_code: int = 201, body: bytes = b'{"id":"agt_1"}', kept: bytes | None = None) -> None:
+        self.runs = 0
+        self.status_code = status_code
+        self.body = body
+        self.kept = body if kept is None else kept
+        self.release = asyncio.Event()
+        self.release.set()
+
+    async def __call__(self) -> Produced:
+        self.runs += 1
+        await self.release.wait()
+        return Produced(self.status_code, self.body, self.kept)
+
+
+def replays(db: Database, clock: Callable[[], datetime] | None = None, wait_s: float = 2.0) -> Replays:
+    return Replays(db, ttl_s=DAY_S, wait_s=wait_s, lease_s=180.0, clock=clock or Clock())
 
 
 async def records(db: Database) -> int:
@@ -24,81 +58,195 @@ async def records(db: Database) -> int:
         return int((await session.execute(select(func.count()).select_from(idempotency_records))).scalar_one())
 
 
-async def test_an_unknown_key_has_no_stored_response(db: Database) -> None:
-    assert await Replays(db).find("ten_1", "key-1", HASH_A) is None
+async def test_the_first_request_runs_and_a_retry_gets_what_it_kept(db: Database) -> None:
+    write = Write(kept=b'{"id":"agt_1","secret":null}')
+    handler = replays(db)
 
+    first = await handler.run(SCOPE, "key-1", HASH_A, write)
+    again = await handler.run(SCOPE, "key-1", HASH_A, write)
 
-async def test_the_same_key_and_request_get_the_stored_response(db: Database) -> None:
-    replays = Replays(db)
-    await replays.remember("ten_1", "key-1", CREATED)
-
-    assert await replays.find("ten_1", "key-1", HASH_A) == CREATED
+    assert first == Answer(201, b'{"id":"agt_1"}', replayed=False)
+    assert again == Answer(201, b'{"id":"agt_1","secret":null}', replayed=True)
+    assert write.runs == 1
 
 
 async def test_the_same_key_with_another_request_is_a_conflict(db: Database) -> None:
-    replays = Replays(db)
-    await replays.remember("ten_1", "key-1", CREATED)
+    handler = replays(db)
+    await handler.run(SCOPE, "key-1", HASH_A, Write())
 
     with pytest.raises(Conflict):
-        await replays.find("ten_1", "key-1", HASH_B)
+        await handler.run(SCOPE, "key-1", HASH_B, Write())
 
 
-async def test_keys_are_scoped(db: Database) -> None:
-    replays = Replays(db)
-    await replays.remember("ten_1", "key-1", CREATED)
+@pytest.mark.parametrize("other", [
+    Scope("ten_2", "secret_key:key_1", "POST", "/v1/agents"),
+    Scope("ten_1", "secret_key:key_2", "POST", "/v1/agents"),
+    Scope("ten_1", "user:usr_1", "POST", "/v1/agents"),
+    Scope("ten_1", "secret_key:key_1", "POST", "/v1/api-keys"),
+    Scope("ten_1", "secret_key:key_1", "PUT", "/v1/agents"),
+])
+async def test_a_key_is_scoped_to_tenant_principal_method_and_route(db: Database, other: Scope) -> None:
+    handler = replays(db)
+    await handler.run(SCOPE, "key-1", HASH_A, Write())
+    write = Write(body=b"{}")
 
-    assert await replays.find("ten_2", "key-1", HASH_B) is None
+    answer = await handler.run(other, "key-1", HASH_B, write)
+
+    assert (answer.replayed, write.runs) == (False, 1)
 
 
 @pytest.mark.parametrize("key", ["", "k" * (MAX_KEY_LENGTH + 1)])
 async def test_a_key_must_have_1_to_255_characters(db: Database, key: str) -> None:
     with pytest.raises(Invalid):
-        await Replays(db).find("ten_1", key, HASH_A)
+        await replays(db).run(SCOPE, key, HASH_A, Write())
 
 
 async def test_a_key_of_the_maximum_length_is_accepted(db: Database) -> None:
+    handler = replays(db)
     key = "k" * MAX_KEY_LENGTH
-    replays = Replays(db)
-    await replays.remember("ten_1", key, CREATED)
+    await handler.run(SCOPE, key, HASH_A, Write())
 
-    assert await replays.find("ten_1", key, HASH_A) == CREATED
+    assert (await handler.run(SCOPE, key, HASH_A, Write())).replayed
 
 
-async def test_a_second_remember_keeps_the_first_response(db: Database) -> None:
-    replays = Replays(db)
-    await replays.remember("ten_1", "key-1", CREATED)
-    await replays.remember("ten_1", "key-1", StoredResponse(HASH_A, 409, b"{}"))
+async def test_concurrent_duplicates_run_the_write_once_and_get_its_response(db: Database) -> None:
+    handler = replays(db)
+    write = Write()
+    write.release.clear()
+    first = asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, write))
+    duplicates = [asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, write)) for _ in range(3)]
+    await asyncio.sleep(0.2)  # the duplicates find the key reserved and wait
+    assert write.runs == 1
+    write.release.set()
 
-    assert await replays.find("ten_1", "key-1", HASH_A) == CREATED
+    answers = await asyncio.gather(first, *duplicates)
+
+    assert write.runs == 1
+    assert sorted(a.replayed for a in answers) == [False, True, True, True]
+    assert {(a.status_code, a.body) for a in answers} == {(201, b'{"id":"agt_1"}')}
     assert await records(db) == 1
 
 
-async def test_concurrent_remembers_store_exactly_one_response(db: Database) -> None:
-    replays = Replays(db)
-    first, second = StoredResponse(HASH_A, 201, b'{"n": 1}'), StoredResponse(HASH_A, 201, b'{"n": 2}')
+async def test_a_duplicate_that_waits_too_long_is_told_the_key_is_in_progress(db: Database) -> None:
+    handler = replays(db, wait_s=0.3)
+    write = Write()
+    write.release.clear()
+    first = asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, write))
+    await asyncio.sleep(0.05)
 
-    await asyncio.gather(replays.remember("ten_1", "key-1", first), replays.remember("ten_1", "key-1", second))
+    with pytest.raises(IdempotencyInProgress) as raised:
+        await handler.run(SCOPE, "key-1", HASH_A, write)
 
-    assert await replays.find("ten_1", "key-1", HASH_A) in (first, second)
-    assert await records(db) == 1
-
-
-async def test_concurrent_remembers_have_one_winner(db: Database) -> None:
-    replays = Replays(db)
-    outcomes = await asyncio.gather(
-        replays.remember("ten_1", "key-1", StoredResponse(HASH_A, 201, b"1")),
-        replays.remember("ten_1", "key-1", StoredResponse(HASH_A, 201, b"2")),
-    )
-    assert sorted(outcomes) == [False, True]
-    assert await records(db) == 1
+    assert raised.value.status == 409
+    assert raised.value.headers == {"Retry-After": "1"}
+    write.release.set()
+    await first
 
 
-async def test_a_second_put_of_one_key_is_refused_by_the_database(db: Database) -> None:
-    now = datetime.now(UTC)
+async def test_an_exception_gives_the_key_back_so_a_retry_runs(db: Database) -> None:
+    handler = replays(db)
+
+    async def failing() -> Produced:
+        raise Unavailable("agent-runtime is not answering")
+
+    with pytest.raises(Unavailable):
+        await handler.run(SCOPE, "key-1", HASH_A, failing)
+    assert await records(db) == 0
+    write = Write()
+
+    assert (await handler.run(SCOPE, "key-1", HASH_A, write)).replayed is False
+    assert write.runs == 1
+
+
+async def test_a_server_error_is_answered_but_not_kept(db: Database) -> None:
+    handler = replays(db)
+
+    broken = await handler.run(SCOPE, "key-1", HASH_A, Write(503, b'{"status":503}'))
+    retried = await handler.run(SCOPE, "key-1", HASH_A, Write())
+
+    assert broken == Answer(503, b'{"status":503}', replayed=False)
+    assert retried == Answer(201, b'{"id":"agt_1"}', replayed=False)
+
+
+async def test_a_duplicate_waiting_on_a_failing_request_runs_the_write_itself(db: Database) -> None:
+    handler = replays(db)
+    gate = asyncio.Event()
+
+    async def failing() -> Produced:
+        await gate.wait()
+        raise Unavailable("down")
+
+    first = asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, failing))
+    await asyncio.sleep(0.05)
+    write = Write()
+    duplicate = asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, write))
+    await asyncio.sleep(0.05)
+    gate.set()
+
+    with pytest.raises(Unavailable):
+        await first
+    assert (await duplicate).replayed is False
+    assert write.runs == 1
+
+
+async def test_a_cancelled_request_gives_the_key_back(db: Database) -> None:
+    handler = replays(db)
+    write = Write()
+    write.release.clear()
+    first = asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, write))
+    await asyncio.sleep(0.05)
+
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    await asyncio.sleep(0.05)
+
+    assert await records(db) == 0
+
+
+async def test_an_expired_key_may_be_used_again(db: Database) -> None:
+    clock = Clock()
+    handler = replays(db, clock)
+    await handler.run(SCOPE, "key-1", HASH_A, Write())
+    clock.advance(DAY_S - 1)
+    assert (await handler.run(SCOPE, "key-1", HASH_A, Write())).replayed
+
+    clock.advance(1)
+    write = Write(body=b'{"id":"agt_2"}')
+    answer = await handler.run(SCOPE, "key-1", HASH_B, write)
+
+    assert answer == Answer(201, b'{"id":"agt_2"}', replayed=False)
+    assert write.runs == 1
+
+
+async def test_a_reservation_abandoned_by_a_dead_process_is_taken_over_after_its_lease(db: Database) -> None:
+    clock = Clock()
+    # What a process killed in the middle of a write leaves behind: a reservation nobody will finish.
     async with db.session() as session, session.begin():
-        await IdempotencyRepository(session).put("ten_1", "key-1", CREATED, now)
-    with pytest.raises(IntegrityError):
-        async with db.session() as session, session.begin():
-            await IdempotencyRepository(session).put("ten_1", "key-1", StoredResponse(HASH_B, 500, b""), now)
+        await session.execute(idempotency_records.insert().values(
+            tenant_id=SCOPE.tenant_id, principal=SCOPE.principal, method=SCOPE.method, route=SCOPE.route,
+            key="key-1", request_hash=HASH_A, status_code=None, body=None, created_at=clock.now,
+            locked_until=clock.now + timedelta(seconds=180), expires_at=clock.now + timedelta(days=1)))
+    with pytest.raises(IdempotencyInProgress):
+        await replays(db, clock, wait_s=0.1).run(SCOPE, "key-1", HASH_A, Write())
+
+    clock.advance(181)
+    write = Write()
+    answer = await replays(db, clock).run(SCOPE, "key-1", HASH_A, write)
+
+    assert (answer.replayed, write.runs) == (False, 1)
+
+
+async def test_purge_removes_expired_records_only(db: Database) -> None:
+    clock = Clock()
+    handler = replays(db, clock)
+    await handler.run(SCOPE, "old", HASH_A, Write())
+    clock.advance(DAY_S / 2)
+    await handler.run(SCOPE, "new", HASH_A, Write())
+    clock.advance(DAY_S / 2)
+
+    await handler.purge()
+
     async with db.session() as session:
-        assert await IdempotencyRepository(session).get("ten_1", "key-1") == CREATED
+        left = (await session.execute(select(idempotency_records.c.key))).scalars().all()
+    assert left == ["new"]

@@ -32,3 +32,19 @@ class ApiKeyCreated(Event):
 @event("apikey.revoked", stream=TENANT)
 class ApiKeyRevoked(Event):
     key_id: str
+
+
+@event("user.role_changed", stream=TENANT)
+class UserRoleChanged(Event):
+    user_id: str
+    role: Role
+    previous_role: Role
+
+
+@event("user.session_ended", stream=TENANT)
+class UserSessionEnded(Event):
+    """A console session ended (logout). Names the session by the SHA-256 digest of its token, as the
+    gateway stores it; the token itself never leaves the gateway."""
+
+    user_id: str
+    session_digest: str

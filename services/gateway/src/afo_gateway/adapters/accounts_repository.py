@@ -144,8 +144,19 @@ class AccountsRepository:
         row = (await self._session.execute(query)).first()
         return _row(UserRow, row) if row else None
 
-    async def delete_session(self, token_hash: str) -> None:
+    async def end_session(self, token_hash: str) -> tuple[str, str] | None:
+        """Deletes the session; returns its (tenant id, user id), None when there was no such session."""
+        query = select(sessions.c.tenant_id, sessions.c.user_id).where(sessions.c.token_hash == token_hash)
+        row = (await self._session.execute(query)).first()
+        if row is None:
+            return None
         await self._session.execute(delete(sessions).where(sessions.c.token_hash == token_hash))
+        return row.tenant_id, row.user_id
+
+    async def purge_sessions(self, now: datetime) -> int:
+        """Housekeeping across tenants: drop expired sessions (indexed on expires_at)."""
+        result = await self._session.execute(delete(sessions).where(sessions.c.expires_at <= now))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     # audit
     async def audit(self, tenant_id: str, actor: str, action: str, target: str | None, at: datetime) -> None:

@@ -1,4 +1,4 @@
-"""The gateway's database: tenants, users, API keys, sessions, idempotency records, audit log."""
+"""The gateway's database: tenants, users, API keys, sessions, stream tokens, idempotency records, audit log."""
 
 from __future__ import annotations
 
@@ -52,18 +52,37 @@ sessions = Table(
     Column("token_hash", String(64), primary_key=True),
     Column("user_id", String(40), nullable=False),
     Column("tenant_id", String(40), nullable=False),
-    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
 )
 
+stream_tokens = Table(
+    "stream_tokens",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("conversation_id", String(40), nullable=False),
+    # The key or session the token was issued to (its kind and digest): the token lives no longer than it.
+    Column("principal_kind", String(16), nullable=False),
+    Column("credential", String(64), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
+)
+
+# One record per Idempotency-Key of one principal on one route; "" is the tenant of public routes.
 idempotency_records = Table(
     "idempotency_records",
     metadata,
-    Column("scope", String(40), primary_key=True),
+    Column("tenant_id", String(40), primary_key=True),
+    Column("principal", String(80), primary_key=True),
+    Column("method", String(8), primary_key=True),
+    Column("route", String(200), primary_key=True),
     Column("key", String(255), primary_key=True),
     Column("request_hash", String(64), nullable=False),
-    Column("status_code", Integer, nullable=False),
-    Column("body", LargeBinary, nullable=False),
+    # NULL while the first request runs (the key is reserved); then the response a replay returns.
+    Column("status_code", Integer, nullable=True),
+    Column("body", LargeBinary, nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
 )
 
 audit_log = Table(

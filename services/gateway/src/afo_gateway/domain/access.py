@@ -8,10 +8,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
+from afo_gateway.domain.errors import Forbidden
+
 Role = Literal["owner", "admin", "member", "operator"]
 ROLES: tuple[Role, ...] = ("owner", "admin", "member", "operator")
 KeyKind = Literal["secret", "publishable"]
 KEY_PREFIX: dict[KeyKind, str] = {"secret": "sk_", "publishable": "pk_"}
+# Stream tokens open one conversation's SSE stream for a few minutes; they are meant for URLs.
+STREAM_TOKEN_PREFIX = "st_"
 
 
 class Permission(StrEnum):
@@ -41,16 +45,35 @@ class Principal:
     permissions: frozenset[Permission]
     agent_id: str | None = None              # publishable keys: the one agent they open
     allowed_origins: tuple[str, ...] = field(default=())
+    # The digest of the key or session token this principal came from: what a logout or a revocation
+    # names, and what a stream token is bound to. Not part of who the principal is.
+    credential: str = field(default="", compare=False, repr=False)
 
     @property
     def is_publishable(self) -> bool:
         return self.kind == "publishable_key"
+
+    @property
+    def identity(self) -> str:
+        """One key or one user, whatever session it uses: what rate limits and Idempotency-Keys count by."""
+        return f"{self.kind}:{self.subject_id}"
 
     def can(self, permission: Permission) -> bool:
         return permission in self.permissions
 
     def may_use_origin(self, origin: str | None) -> bool:
         return origin is not None and normalise_origin(origin) in self.allowed_origins
+
+
+def require(principal: Principal, permission: Permission, *, publishable: bool = False) -> None:
+    """Forbidden unless the principal holds ``permission``. A publishable key holds none: it passes only
+    where ``publishable`` says the widget may act (its own agent's web conversations, checked there)."""
+    if principal.is_publishable:
+        if publishable:
+            return
+        raise Forbidden("a publishable key may only open and use its agent's web conversations")
+    if not principal.can(permission):
+        raise Forbidden(f"this needs the {permission.value} permission")
 
 
 @dataclass(frozen=True)
@@ -67,6 +90,10 @@ def new_key(kind: KeyKind) -> NewKey:
 
 def new_session_token() -> str:
     return secrets.token_urlsafe(32)
+
+
+def new_stream_token() -> str:
+    return STREAM_TOKEN_PREFIX + secrets.token_urlsafe(30)
 
 
 def hash_secret(secret: str) -> str:

@@ -15,6 +15,20 @@ class ApiProblem(Exception):
         self.detail = detail
         self.errors = errors or []
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class _RetryLater(ApiProblem):
+    def __init__(self, detail: str, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = max(1, retry_after_s)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
 
 class Unauthorized(ApiProblem):
     status, slug, title = 401, "unauthorized", "Authentication required"
@@ -30,6 +44,14 @@ class NotFound(ApiProblem):
 
 class Conflict(ApiProblem):
     status, slug, title = 409, "conflict", "Conflict"
+
+
+class IdempotencyInProgress(_RetryLater):
+    status, slug, title = 409, "idempotency-in-progress", "A request with this Idempotency-Key is in progress"
+
+
+class TooManyRequests(_RetryLater):
+    status, slug, title = 429, "rate-limited", "Too many requests"
 
 
 class Invalid(ApiProblem):

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from afo_common.events.tenant import ApiKeyCreated, TenantCreated, UserAdded
+from afo_common.events.tenant import ApiKeyCreated, TenantCreated, UserAdded, UserRoleChanged, UserSessionEnded
 from afo_common.ids import new_id
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_gateway.adapters.accounts_repository import AccountsRepository, ApiKeyRow, TenantRow, UserRow
-from afo_gateway.adapters.passwords import hash_password, verify_password
-from afo_gateway.domain.access import Permission, Principal, Role, hash_secret, new_key, new_session_token
-from afo_gateway.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
-from afo_gateway.handlers.authentication import Authenticator
+from afo_gateway.adapters.passwords import Passwords
+from afo_gateway.domain.access import Permission, Principal, Role, hash_secret, new_key, new_session_token, require
+from afo_gateway.domain.errors import Conflict, Invalid, NotFound, Unauthorized
+from afo_gateway.handlers.access_changes import AccessChanges
 
+log = logging.getLogger(__name__)
 SESSION_DAYS = 14
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -51,15 +53,16 @@ def check_timezone(timezone: str) -> str:
 
 
 class Accounts:
-    def __init__(self, unit_of_work: UnitOfWorkFactory, auth: Authenticator) -> None:
+    def __init__(self, unit_of_work: UnitOfWorkFactory, passwords: Passwords, access: AccessChanges) -> None:
         self._uow = unit_of_work
-        self._auth = auth
+        self._passwords = passwords
+        self._access = access
 
     async def signup(self, email: str, password: str, company: str, timezone: str) -> SignedUp:
         email = check_email(email)
         check_password(password)
         check_timezone(timezone)
-        password_hash = await hash_password(password)
+        password_hash = await self._passwords.hash(password)
         now = datetime.now(UTC)
         tenant = TenantRow(new_id("ten"), company.strip(), timezone, now)
         user = UserRow(new_id("usr"), tenant.id, email, password_hash, "owner", now)
@@ -82,7 +85,9 @@ class Accounts:
     async def login(self, email: str, password: str) -> tuple[UserRow, str]:
         async with self._uow.db.session() as session:
             user = await AccountsRepository(session).user_by_email(email.strip().lower())
-        if user is None or not await verify_password(user.password_hash, password):
+        # An unknown email is checked against a dummy hash too: the answer takes as long either way.
+        matches = await self._passwords.verify(user.password_hash if user else None, password)
+        if user is None or not matches:
             raise Unauthorized("email or password is wrong")
         token = new_session_token()
         async with self._uow() as uow:
@@ -94,8 +99,17 @@ class Accounts:
     async def logout(self, token: str) -> None:
         digest = hash_secret(token)
         async with self._uow() as uow:
-            await AccountsRepository(uow.session).delete_session(digest)
-        self._auth.forget(digest)
+            ended = await AccountsRepository(uow.session).end_session(digest)
+            if ended is None:
+                return
+            tenant_id, user_id = ended
+            await uow.emit(UserSessionEnded(user_id=user_id, session_digest=digest), tenant_id=tenant_id)
+        self._access.session_ended(user_id, digest)
+
+    async def purge_sessions(self) -> None:
+        async with self._uow.db.write_lock(), self._uow.db.session() as session, session.begin():
+            purged = await AccountsRepository(session).purge_sessions(datetime.now(UTC))
+        log.info("purged %d expired sessions", purged)
 
     async def tenant(self, principal: Principal) -> TenantRow:
         async with self._uow.db.session() as session:
@@ -126,7 +140,7 @@ class Accounts:
         email = check_email(email)
         check_password(password)
         now = datetime.now(UTC)
-        user = UserRow(new_id("usr"), principal.tenant_id, email, await hash_password(password), role, now)
+        user = UserRow(new_id("usr"), principal.tenant_id, email, await self._passwords.hash(password), role, now)
         async with self._uow() as uow:
             repo = AccountsRepository(uow.session)
             if await repo.user_by_email(email) is not None:
@@ -155,12 +169,8 @@ class Accounts:
             await repo.set_role(principal.tenant_id, user_id, role)
             await repo.audit(principal.tenant_id, principal.subject_id, f"user.role.{role}", user_id,
                              datetime.now(UTC))
-        self._auth.forget_subject(user_id)
+            if role != user.role:
+                await uow.emit(UserRoleChanged(user_id=user_id, role=role, previous_role=user.role),
+                               tenant_id=principal.tenant_id)
+        self._access.role_changed(user_id, role)
         return UserRow(user.id, user.tenant_id, user.email, user.password_hash, role, user.created_at)
-
-
-def require(principal: Principal, permission: Permission) -> None:
-    if principal.is_publishable:
-        raise Forbidden("a publishable key may only open and use its agent's web conversations")
-    if not principal.can(permission):
-        raise Forbidden(f"this needs the {permission.value} permission")

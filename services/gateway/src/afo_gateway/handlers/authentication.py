@@ -23,12 +23,13 @@ CACHE_SIZE = 10_000
 def key_principal(row: ApiKeyRow) -> Principal:
     if row.kind == "publishable":
         return Principal(row.tenant_id, "publishable_key", row.id, frozenset(), row.agent_id,
-                         tuple(row.allowed_origins))
-    return Principal(row.tenant_id, "secret_key", row.id, SECRET_KEY_PERMISSIONS)
+                         tuple(row.allowed_origins), credential=row.secret_hash)
+    return Principal(row.tenant_id, "secret_key", row.id, SECRET_KEY_PERMISSIONS, credential=row.secret_hash)
 
 
-def user_principal(user: UserRow) -> Principal:
-    return Principal(user.tenant_id, "user", user.id, ROLE_PERMISSIONS[user.role])  # type: ignore[index]
+def user_principal(user: UserRow, session_digest: str = "") -> Principal:
+    return Principal(user.tenant_id, "user", user.id, ROLE_PERMISSIONS[user.role],  # type: ignore[index]
+                     credential=session_digest)
 
 
 class Authenticator:
@@ -39,7 +40,16 @@ class Authenticator:
     async def by_key(self, secret: str) -> Principal | None:
         if key_kind_of(secret) is None:
             return None
-        digest = hash_secret(secret)
+        return await self._by_key_digest(hash_secret(secret))
+
+    async def by_session(self, token: str) -> Principal | None:
+        return await self._by_session_digest(hash_secret(token))
+
+    async def by_credential(self, kind: str, digest: str) -> Principal | None:
+        """The principal a stored credential digest stands for now (``kind`` is the principal's kind)."""
+        return await (self._by_session_digest(digest) if kind == "user" else self._by_key_digest(digest))
+
+    async def _by_key_digest(self, digest: str) -> Principal | None:
         hit, cached = self._cached(digest)
         if hit:
             return cached
@@ -49,14 +59,13 @@ class Authenticator:
         self._remember(digest, principal)
         return principal
 
-    async def by_session(self, token: str) -> Principal | None:
-        digest = hash_secret(token)
+    async def _by_session_digest(self, digest: str) -> Principal | None:
         hit, cached = self._cached(digest)
         if hit:
             return cached
         async with self._db.session() as session:
             user = await AccountsRepository(session).session_user(digest, datetime.now(UTC))
-        principal = user_principal(user) if user is not None else None
+        principal = user_principal(user, digest) if user is not None else None
         self._remember(digest, principal)
         return principal
 

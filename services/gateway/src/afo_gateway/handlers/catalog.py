@@ -7,9 +7,9 @@ from typing import Any
 
 from afo_common.rpcs import agent_runtime as ar
 from afo_common.rpcs.pages import Page
-from afo_gateway.domain.access import Permission, Principal
+from afo_gateway.domain.access import Permission, Principal, require
 from afo_gateway.domain.errors import Forbidden
-from afo_gateway.handlers.accounts import Accounts, require
+from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.owners import Owners
 
 

@@ -9,18 +9,17 @@ from afo_common.ids import new_id
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.agent_runtime import GET_AGENT, AgentRef
 from afo_gateway.adapters.accounts_repository import AccountsRepository, ApiKeyRow
-from afo_gateway.domain.access import KeyKind, Permission, Principal, new_key, normalise_origin
+from afo_gateway.domain.access import KeyKind, Permission, Principal, new_key, normalise_origin, require
 from afo_gateway.domain.errors import Invalid, NotFound
-from afo_gateway.handlers.accounts import require
-from afo_gateway.handlers.authentication import Authenticator
+from afo_gateway.handlers.access_changes import AccessChanges
 from afo_gateway.handlers.owners import Owners
 
 
 class Keys:
-    def __init__(self, unit_of_work: UnitOfWorkFactory, owners: Owners, auth: Authenticator) -> None:
+    def __init__(self, unit_of_work: UnitOfWorkFactory, owners: Owners, access: AccessChanges) -> None:
         self._uow = unit_of_work
         self._owners = owners
-        self._auth = auth
+        self._access = access
 
     async def create(self, principal: Principal, kind: KeyKind, name: str, agent_id: str | None,
                      allowed_origins: list[str]) -> tuple[ApiKeyRow, str]:
@@ -60,4 +59,4 @@ class Keys:
                 raise NotFound(f"API key {key_id} not found")
             await repo.audit(principal.tenant_id, principal.subject_id, "apikey.revoke", key_id, now)
             await uow.emit(ApiKeyRevoked(key_id=key_id), tenant_id=principal.tenant_id)
-        self._auth.forget(row.secret_hash)
+        self._access.key_revoked(row.id)

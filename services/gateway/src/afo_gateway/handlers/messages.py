@@ -13,8 +13,7 @@ from afo_common.ids import new_id
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_gateway.adapters.conversation_feed import ConversationFeed
 from afo_gateway.adapters.sequence_repository import SequenceRepository
-from afo_gateway.domain.access import Permission, Principal
-from afo_gateway.domain.errors import Forbidden
+from afo_gateway.domain.access import Permission, Principal, require
 from afo_gateway.handlers.owners import Owners
 
 MAX_TEXT = 8000
@@ -36,8 +35,7 @@ class Messages:
 
     async def post(self, principal: Principal, conversation_id: str, text: str, *, wait: bool,
                    timeout_s: float) -> Posted:
-        if not principal.is_publishable and not principal.can(Permission.WRITE):
-            raise Forbidden("this needs the write permission")
+        require(principal, Permission.WRITE, publishable=True)
         conversation = await self._owners.conversation(principal, conversation_id)
         message_id = new_id("msg")
         event = MessageReceived(conversation_id=conversation.id, message_id=message_id,

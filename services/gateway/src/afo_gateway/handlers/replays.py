@@ -1,37 +1,111 @@
-"""Idempotency-Key: the first response to a write is kept; a retry with the same key and body gets it
-again, and the same key with another body is refused."""
+"""Idempotency-Key: a write runs once per key. The key is reserved (an insert) before the write runs; a
+concurrent duplicate waits a bounded time for the first to finish and then gets its response, or a 409; a
+failure (an exception or a 5xx) gives the key back so a retry runs again; a record lives 24 hours.
+
+The caller authorizes before it gets here: a replay is a response, and responses go only to callers who
+may make the request (see ``entrypoints/http/idempotency.py``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 
 from afo_common.db import Database
-from afo_gateway.adapters.idempotency_repository import IdempotencyRepository, StoredResponse
-from afo_gateway.domain.errors import Conflict, Invalid
+from afo_gateway.adapters.idempotency_repository import IdempotencyRepository
+from afo_gateway.domain.errors import Conflict, IdempotencyInProgress
+from afo_gateway.domain.idempotency import Record, Scope, check_key
 
-MAX_KEY_LENGTH = 255
+log = logging.getLogger(__name__)
+Clock = Callable[[], datetime]
+POLL_S = (0.02, 0.05, 0.1, 0.2, 0.5)
+
+
+@dataclass(frozen=True)
+class Produced:
+    status_code: int
+    body: bytes
+    # What a replay answers: the body itself, or a copy without the secret it showed once.
+    kept: bytes
+
+
+@dataclass(frozen=True)
+class Answer:
+    status_code: int
+    body: bytes
+    replayed: bool
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 class Replays:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, ttl_s: float, wait_s: float, lease_s: float, clock: Clock = _now) -> None:
         self._db = db
+        self._ttl = timedelta(seconds=ttl_s)
+        self._wait_s = wait_s
+        self._lease = timedelta(seconds=lease_s)
+        self._clock = clock
 
-    async def find(self, scope: str, key: str, request_hash: str) -> StoredResponse | None:
-        if not key or len(key) > MAX_KEY_LENGTH:
-            raise Invalid(f"an Idempotency-Key has 1 to {MAX_KEY_LENGTH} characters")
-        async with self._db.session() as session:
-            stored = await IdempotencyRepository(session).get(scope, key)
-        if stored is not None and stored.request_hash != request_hash:
-            raise Conflict("this Idempotency-Key was already used with a different request")
-        return stored
+    async def run(self, scope: Scope, key: str, request_hash: str,
+                  produce: Callable[[], Awaitable[Produced]]) -> Answer:
+        check_key(key)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._wait_s
+        polls = 0
+        while not await self._reserve(scope, key, request_hash):
+            record = await self._get(scope, key)
+            if record is not None and record.request_hash != request_hash:
+                raise Conflict("this Idempotency-Key was already used with a different request")
+            if record is not None and record.status_code is not None:
+                return Answer(record.status_code, record.body, replayed=True)
+            # Still running elsewhere, or given back a moment ago and free for the next reservation.
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise IdempotencyInProgress("a request with this Idempotency-Key is still being handled; "
+                                            "retry it", retry_after_s=1)
+            await asyncio.sleep(min(POLL_S[min(polls, len(POLL_S) - 1)], remaining))
+            polls += 1
+        return await self._produce(scope, key, produce)
 
-    async def remember(self, scope: str, key: str, response: StoredResponse) -> bool:
-        """False when a concurrent request with the same key stored its response first (that one stands)."""
+    async def purge(self) -> None:
+        async with self._db.write_lock(), self._db.session() as session, session.begin():
+            purged = await IdempotencyRepository(session).purge(self._clock())
+        log.info("purged %d expired idempotency records", purged)
+
+    async def _produce(self, scope: Scope, key: str, produce: Callable[[], Awaitable[Produced]]) -> Answer:
+        try:
+            produced = await produce()
+        except BaseException:
+            # Shielded: a cancelled request still gives its key back.
+            await asyncio.shield(self._release(scope, key))
+            raise
+        if produced.status_code >= 500:
+            await self._release(scope, key)
+        else:
+            async with self._db.write_lock(), self._db.session() as session, session.begin():
+                await IdempotencyRepository(session).finish(scope, key, produced.status_code, produced.kept)
+        return Answer(produced.status_code, produced.body, replayed=False)
+
+    async def _reserve(self, scope: Scope, key: str, request_hash: str) -> bool:
+        now = self._clock()
         try:
             async with self._db.write_lock(), self._db.session() as session, session.begin():
-                await IdempotencyRepository(session).put(scope, key, response, datetime.now(UTC))
+                await IdempotencyRepository(session).reserve(scope, key, request_hash, now, now + self._lease,
+                                                             now + self._ttl)
         except IntegrityError:
             return False
         return True
+
+    async def _get(self, scope: Scope, key: str) -> Record | None:
+        async with self._db.session() as session:
+            return await IdempotencyRepository(session).get(scope, key, self._clock())
+
+    async def _release(self, scope: Scope, key: str) -> None:
+        async with self._db.write_lock(), self._db.session() as session, session.begin():
+            await IdempotencyRepository(session).release(scope, key)

@@ -6,8 +6,15 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from afo_gateway.adapters.accounts_repository import ApiKeyRow, TenantRow, UserRow
-from afo_gateway.entrypoints.http.dependencies import SESSION_COOKIE, CurrentPrincipal, Cursor, GatewayDep, Limit
-from afo_gateway.entrypoints.http.idempotency import idempotent
+from afo_gateway.entrypoints.http.dependencies import (
+    SESSION_COOKIE,
+    CurrentPrincipal,
+    Cursor,
+    GatewayDep,
+    Limit,
+    client_address,
+)
+from afo_gateway.entrypoints.http.idempotency import ManageUsers, PublicWrite, Reply
 from afo_gateway.entrypoints.http.schemas import (
     KeyOut,
     LoginBody,
@@ -38,19 +45,28 @@ def key_out(row: ApiKeyRow, secret: str | None = None) -> KeyOut:
                   secret=secret)
 
 
-@router.post("/signup", status_code=201, response_model=SignupOut, tags=["accounts"])
-async def signup(body: SignupBody, request: Request, gw: GatewayDep) -> Response:
-    async def produce() -> Response:
-        done = await gw.accounts.signup(body.email, body.password, body.company, body.timezone)
-        out = SignupOut(tenant=tenant_out(done.tenant), user=user_out(done.user),
-                        api_key=key_out(done.key, done.secret))
-        return JSONResponse(out.model_dump(mode="json"), status_code=201)
+def minted_key(row: ApiKeyRow, secret: str) -> tuple[KeyOut, KeyOut]:
+    """A new key as answered once, and as an Idempotency-Key replay answers it (the secret withheld)."""
+    shown = key_out(row, secret)
+    return shown, shown.model_copy(update={"secret": None, "secret_withheld": True})
 
-    return await idempotent(request, "signup", produce)
+
+@router.post("/signup", status_code=201, response_model=SignupOut, tags=["accounts"])
+async def signup(body: SignupBody, request: Request, write: PublicWrite, gw: GatewayDep) -> Response:
+    await gw.throttle.signup(client_address(request), body.email)
+
+    async def produce() -> Reply:
+        done = await gw.accounts.signup(body.email, body.password, body.company, body.timezone)
+        shown, withheld = minted_key(done.key, done.secret)
+        out = SignupOut(tenant=tenant_out(done.tenant), user=user_out(done.user), api_key=shown)
+        return Reply(201, out, kept=out.model_copy(update={"api_key": withheld}))
+
+    return await write.run(produce)
 
 
 @router.post("/login", response_model=UserOut, tags=["accounts"])
 async def login(body: LoginBody, request: Request, gw: GatewayDep) -> Response:
+    await gw.throttle.login(client_address(request), body.email)
     user, token = await gw.accounts.login(body.email, body.password)
     response = JSONResponse(user_out(user).model_dump(mode="json"))
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
@@ -78,12 +94,12 @@ async def patch_tenant(body: TenantPatch, principal: CurrentPrincipal, gw: Gatew
 
 
 @router.post("/users", status_code=201, response_model=UserOut, tags=["accounts"])
-async def add_user(body: UserBody, request: Request, principal: CurrentPrincipal, gw: GatewayDep) -> Response:
-    async def produce() -> Response:
-        user = await gw.accounts.add_user(principal, body.email, body.password, body.role)
-        return JSONResponse(user_out(user).model_dump(mode="json"), status_code=201)
+async def add_user(body: UserBody, write: ManageUsers, gw: GatewayDep) -> Response:
+    async def produce() -> Reply:
+        return Reply(201, user_out(await gw.accounts.add_user(write.principal, body.email, body.password,
+                                                              body.role)))
 
-    return await idempotent(request, principal.tenant_id, produce)
+    return await write.run(produce)
 
 
 @router.get("/users", response_model=PageOut, tags=["accounts"])

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Body, Response
 
 from afo_common.rpcs.agent_runtime import AgentView
 from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, Cursor, GatewayDep, Limit
-from afo_gateway.entrypoints.http.idempotency import idempotent
+from afo_gateway.entrypoints.http.idempotency import Reply, Write
 from afo_gateway.entrypoints.http.schemas import PageOut
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
@@ -34,11 +33,11 @@ def agent_out(view: AgentView) -> dict[str, Any]:
 
 
 @router.post("", status_code=201)
-async def create_agent(body: AgentBody, request: Request, principal: CurrentPrincipal, gw: GatewayDep) -> Response:
-    async def produce() -> Response:
-        return JSONResponse(agent_out(await gw.catalog.create_agent(principal, body)), status_code=201)
+async def create_agent(body: AgentBody, write: Write, gw: GatewayDep) -> Response:
+    async def produce() -> Reply:
+        return Reply(201, agent_out(await gw.catalog.create_agent(write.principal, body)))
 
-    return await idempotent(request, principal.tenant_id, produce)
+    return await write.run(produce)
 
 
 @router.get("", response_model=PageOut)
@@ -66,12 +65,11 @@ async def delete_agent(agent_id: str, principal: CurrentPrincipal, gw: GatewayDe
 
 
 @router.post("/{agent_id}/publish")
-async def publish_agent(agent_id: str, request: Request, principal: CurrentPrincipal, gw: GatewayDep) -> Response:
-    async def produce() -> Response:
-        version = await gw.catalog.publish_agent(principal, agent_id)
-        return JSONResponse(version.model_dump(mode="json"))
+async def publish_agent(agent_id: str, write: Write, gw: GatewayDep) -> Response:
+    async def produce() -> Reply:
+        return Reply(200, await gw.catalog.publish_agent(write.principal, agent_id))
 
-    return await idempotent(request, principal.tenant_id, produce)
+    return await write.run(produce)
 
 
 @router.get("/{agent_id}/versions", response_model=PageOut)

@@ -7,15 +7,18 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
-from afo_gateway.domain.access import Principal
+from afo_gateway.domain.access import STREAM_TOKEN_PREFIX, Principal, key_kind_of
 from afo_gateway.domain.errors import Forbidden, Unauthorized
 from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.catalog import Catalog
 from afo_gateway.handlers.keys import Keys
+from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.messages import Messages
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.replays import Replays
+from afo_gateway.handlers.stream_tokens import StreamTokens
+from afo_gateway.handlers.throttle import Throttle
 
 SESSION_COOKIE = "afo_session"
 
@@ -29,41 +32,56 @@ class Gateway:
     catalog: Catalog
     auth: Authenticator
     replays: Replays
+    throttle: Throttle
+    stream_tokens: StreamTokens
+    streams: LiveStreams
 
 
 def gateway(request: Request) -> Gateway:
     return request.app.state.gateway  # type: ignore[no-any-return]
 
 
-async def _authenticate(request: Request, token: str | None) -> Principal:
-    gw = gateway(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, credential = header.partition(" ")
-    principal: Principal | None = None
-    if scheme.lower() == "bearer" and credential:
-        principal = await gw.auth.by_key(credential.strip())
-    elif token:
-        principal = await gw.auth.by_key(token)
-    elif cookie := request.cookies.get(SESSION_COOKIE):
-        principal = await gw.auth.by_session(cookie)
-    else:
-        raise Unauthorized("send 'Authorization: Bearer <key>' or log in")
+def client_address(request: Request) -> str:
+    """The caller's address; behind a proxy listed in AFO_FORWARDED_ALLOW_IPS, the one it forwarded."""
+    return request.client.host if request.client else "unknown"
+
+
+async def _admit(request: Request, principal: Principal | None) -> Principal:
     if principal is None:
         raise Unauthorized("the key or session is not valid")
     if principal.is_publishable and not principal.may_use_origin(request.headers.get("origin")):
         raise Forbidden("this publishable key is not allowed from this origin")
+    await gateway(request).throttle.request(principal)
     return principal
 
 
 async def current_principal(request: Request) -> Principal:
-    return await _authenticate(request, None)
+    auth = gateway(request).auth
+    scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credential:
+        return await _admit(request, await auth.by_key(credential.strip()))
+    if cookie := request.cookies.get(SESSION_COOKIE):
+        return await _admit(request, await auth.by_session(cookie))
+    raise Unauthorized("send 'Authorization: Bearer <key>' or log in")
 
 
 async def stream_principal(
     request: Request,
-    access_token: Annotated[str | None, Query(description="for EventSource, which cannot set headers")] = None,
+    conversation_id: str,
+    access_token: Annotated[str | None, Query(
+        description="for EventSource, which cannot set headers: a publishable key (pk_…) or a stream token "
+                    "(st_…) from POST /v1/conversations/{id}/stream-token; never a secret key or session")] = None,
 ) -> Principal:
-    return await _authenticate(request, access_token)
+    if access_token is None:
+        return await current_principal(request)
+    gw = gateway(request)
+    if access_token.startswith(STREAM_TOKEN_PREFIX):
+        return await _admit(request, await gw.stream_tokens.redeem(access_token, conversation_id))
+    if key_kind_of(access_token) == "publishable":
+        return await _admit(request, await gw.auth.by_key(access_token))
+    raise Unauthorized("a secret key or session token does not belong in a URL: send it in the Authorization "
+                       "header or the session cookie, or get a stream token from "
+                       "POST /v1/conversations/{id}/stream-token and pass that as ?access_token=")
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

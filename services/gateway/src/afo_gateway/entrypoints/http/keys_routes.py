@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
 
-from afo_gateway.entrypoints.http.accounts_routes import key_out
+from afo_gateway.entrypoints.http.accounts_routes import key_out, minted_key
 from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, Cursor, GatewayDep, Limit
-from afo_gateway.entrypoints.http.idempotency import idempotent
+from afo_gateway.entrypoints.http.idempotency import ManageKeys, Reply
 from afo_gateway.entrypoints.http.schemas import KeyBody, KeyOut, PageOut
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
 
 @router.post("", status_code=201, response_model=KeyOut)
-async def create_key(body: KeyBody, request: Request, principal: CurrentPrincipal, gw: GatewayDep) -> Response:
-    async def produce() -> Response:
-        row, secret = await gw.keys.create(principal, body.kind, body.name, body.agent_id, body.allowed_origins)
-        return JSONResponse(key_out(row, secret).model_dump(mode="json"), status_code=201)
+async def create_key(body: KeyBody, write: ManageKeys, gw: GatewayDep) -> Response:
+    async def produce() -> Reply:
+        row, secret = await gw.keys.create(write.principal, body.kind, body.name, body.agent_id,
+                                           body.allowed_origins)
+        shown, withheld = minted_key(row, secret)
+        return Reply(201, shown, kept=withheld)
 
-    return await idempotent(request, principal.tenant_id, produce)
+    return await write.run(produce)
 
 
 @router.get("", response_model=PageOut)

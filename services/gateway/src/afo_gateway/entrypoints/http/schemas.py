@@ -71,7 +71,10 @@ class KeyOut(BaseModel):
     agent_id: str | None
     allowed_origins: list[str]
     created_at: datetime
-    secret: str | None = Field(default=None, description="shown once, when the key is created")
+    secret: str | None = Field(default=None, description="shown once, in the response that creates the key")
+    secret_withheld: bool = Field(default=False, description=(
+        "true when this body is an Idempotency-Key replay of the creation: the secret was in the first "
+        "response only and is never stored; if it was lost, revoke the key and create another"))
 
 
 class SignupOut(BaseModel):
@@ -96,6 +99,11 @@ class MessageAccepted(BaseModel):
     status: Literal["accepted", "replied"]
     reply: dict[str, Any] | None = None
     lead: dict[str, Any] | None = None
+
+
+class StreamTokenOut(BaseModel):
+    token: str = Field(description="pass as ?access_token= to GET /v1/conversations/{id}/stream")
+    expires_at: datetime = Field(description="the stream must be opened before then; once open it stays open")
 
 
 class PageOut(BaseModel):

@@ -1,0 +1,47 @@
+"""Idempotency-Key rules, plain Python. A record belongs to one principal of one tenant on one route
+(method and path template), so a key can never replay another caller's response; a record lives 24 h."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from afo_gateway.domain.access import Principal
+from afo_gateway.domain.errors import Invalid
+
+MAX_KEY_LENGTH = 255
+PUBLIC = "anonymous"
+
+
+@dataclass(frozen=True)
+class Scope:
+    tenant_id: str
+    principal: str
+    method: str
+    route: str
+
+    @classmethod
+    def of(cls, principal: Principal | None, method: str, route: str) -> Scope:
+        """``None`` is the caller of a public route (sign-up): every such caller shares one scope, and
+        only the exact same request, password included, replays."""
+        if principal is None:
+            return cls("", PUBLIC, method, route)
+        return cls(principal.tenant_id, principal.identity, method, route)
+
+
+def check_key(key: str) -> str:
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise Invalid(f"an Idempotency-Key has 1 to {MAX_KEY_LENGTH} characters")
+    return key
+
+
+def fingerprint(method: str, target: str, body: bytes) -> str:
+    """What makes two requests "the same request": method, path with query, and body."""
+    return hashlib.sha256(method.encode() + b" " + target.encode() + b"\n" + body).hexdigest()
+
+
+@dataclass(frozen=True)
+class Record:
+    request_hash: str
+    status_code: int | None          # None: the first request is still running
+    body: bytes

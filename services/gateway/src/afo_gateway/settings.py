@@ -1,0 +1,37 @@
+"""The gateway's settings: the common ones plus its HTTP security limits (``AFO_<NAME>``)."""
+
+from __future__ import annotations
+
+from limits import parse_many
+from pydantic import field_validator
+
+from afo_common.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    # Rate limits in the `limits` notation ("10/minute", "5/minute;30/hour"). They are counted in each
+    # replica's memory: N replicas behind a load balancer let through up to N times as much.
+    rate_limit_login_per_ip: str = "30/minute"
+    rate_limit_login_per_email: str = "10/minute"
+    rate_limit_signup_per_ip: str = "20/hour"
+    rate_limit_signup_per_email: str = "5/hour"
+    # Generous on purpose: one server-side integration may carry all of a tenant's traffic on one key
+    # (the benchmark drives 500 messages/s through one secret key).
+    rate_limit_api_per_principal: str = "2000/second"
+    # Each argon2id hash or check takes 64 MiB and tens of milliseconds of a core.
+    password_hashing_concurrency: int = 2
+    idempotency_ttl_s: float = 86_400.0
+    # How long a request waits for a concurrent one with the same Idempotency-Key before a 409.
+    idempotency_wait_s: float = 10.0
+    # A reservation whose request died with its process is taken over after this; longer than any
+    # request (a message with ?wait=true waits at most 120 s).
+    idempotency_lease_s: float = 180.0
+    stream_token_ttl_s: float = 300.0
+    purge_interval_s: float = 600.0
+
+    @field_validator("rate_limit_login_per_ip", "rate_limit_login_per_email", "rate_limit_signup_per_ip",
+                     "rate_limit_signup_per_email", "rate_limit_api_per_principal")
+    @classmethod
+    def _is_a_limit(cls, value: str) -> str:
+        parse_many(value)  # raises ValueError on a malformed limit, so a typo stops the start
+        return value
