@@ -193,10 +193,11 @@ def overview() -> dict[str, Any]:
         ),
         stat(
             lay,
-            "Outbox pending (max)",
-            f"max(afo_outbox_pending{{{SVC}}})",
-            "short",
-            ((None, "green"), (100, "orange"), (1000, "red")),
+            "Oldest outbox event (max age)",
+            f"max(afo_outbox_oldest_age_seconds{{{SVC}}})",
+            "s",
+            ((None, "green"), (10, "orange"), (60, "red")),
+            "How long the oldest committed event has waited to reach NATS. Near 0 when all is well.",
         ),
         stat(
             lay,
@@ -277,20 +278,29 @@ def overview() -> dict[str, Any]:
         ),
         timeseries(
             lay,
-            "Outbox pending",
-            targets((f"max by (service) (afo_outbox_pending{{{SVC}}})", "{{service}}")),
+            "Outbox pending and set aside",
+            targets(
+                (f"max by (service) (afo_outbox_pending{{{SVC}}})", "{{service}} pending"),
+                (f"sum by (service) (increase(afo_outbox_dead_letters_total{{{SVC}}}[{RATE}]))",
+                 "{{service}} unpublishable"),
+            ),
             "short",
             w=8,
-            description="Events committed but not yet published. Should hover near 0.",
+            description="Events committed but not yet published (should hover near 0), and events that can "
+            "never be published (no stream, too large), kept in the service's outbox_dead_letters table.",
         ),
         timeseries(
             lay,
-            "Dead letters by reason",
+            "Dead letters by reason, turns out of order",
             targets(
                 (
                     f"sum by (service, reason) (increase(afo_dead_letters_total{{{SVC}}}[{RATE}]))",
                     "{{service}} {{reason}}",
-                )
+                ),
+                (
+                    f"sum by (service) (increase(afo_messages_answered_out_of_order_total{{{SVC}}}[{RATE}]))",
+                    "{{service}} answered out of order",
+                ),
             ),
             "short",
             w=8,

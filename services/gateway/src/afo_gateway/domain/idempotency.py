@@ -35,6 +35,14 @@ def check_key(key: str) -> str:
     return key
 
 
+def request_id(scope: Scope, key: str) -> str:
+    """The id a create sent with this Idempotency-Key carries to the service that owns what it makes:
+    the same key from the same caller on the same route asks for the same thing, so a retry after a
+    timeout (whose first attempt may have been made after all) gets that thing back, not a second one."""
+    material = "\n".join((scope.tenant_id, scope.principal, scope.method, scope.route, key))
+    return "req_" + hashlib.sha256(material.encode()).hexdigest()[:40]
+
+
 def fingerprint(method: str, target: str, body: bytes) -> str:
     """What makes two requests "the same request": method, path with query, and body."""
     return hashlib.sha256(method.encode() + b" " + target.encode() + b"\n" + body).hexdigest()

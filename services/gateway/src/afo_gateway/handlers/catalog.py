@@ -18,11 +18,12 @@ class Catalog:
         self._owners = owners
         self._accounts = accounts
 
-    async def create_agent(self, principal: Principal, spec: dict[str, Any]) -> ar.AgentView:
+    async def create_agent(self, principal: Principal, spec: dict[str, Any], request_id: str) -> ar.AgentView:
         require(principal, Permission.WRITE)
         if "timezone" not in spec:
             spec = {**spec, "timezone": (await self._accounts.tenant(principal)).timezone}
-        return await self._owners.call(ar.CREATE_AGENT, ar.CreateAgent(tenant_id=principal.tenant_id, spec=spec))
+        request = ar.CreateAgent(tenant_id=principal.tenant_id, spec=spec, request_id=request_id)
+        return await self._owners.create(ar.CREATE_AGENT, request)
 
     async def agent(self, principal: Principal, agent_id: str) -> ar.AgentView:
         require(principal, Permission.READ)
@@ -54,7 +55,7 @@ class Catalog:
         return await self._owners.call(ar.LIST_VERSIONS, request)
 
     async def start_conversation(self, principal: Principal, agent_id: str, channel: str,
-                                 contact: Any) -> ar.ConversationView:
+                                 contact: Any, request_id: str) -> ar.ConversationView:
         if principal.is_publishable:
             if agent_id != principal.agent_id:
                 raise Forbidden("this publishable key opens conversations with its own agent only")
@@ -62,8 +63,8 @@ class Catalog:
         else:
             require(principal, Permission.WRITE)
         request = ar.CreateConversation(tenant_id=principal.tenant_id, agent_id=agent_id, channel=channel,
-                                        contact=contact)
-        return await self._owners.call(ar.CREATE_CONVERSATION, request)
+                                        contact=contact, request_id=request_id)
+        return await self._owners.create(ar.CREATE_CONVERSATION, request)
 
     async def conversation(self, principal: Principal, conversation_id: str) -> ar.ConversationDetail:
         if not principal.is_publishable:

@@ -54,6 +54,16 @@ class Owners:
             problem = _PROBLEMS.get(exc.code, UpstreamFailure)
             raise problem(exc.message, _errors(exc.details)) from exc
 
+    async def create(self, op: RpcOperation[Req, Res], request: Req) -> Res:
+        """A create that carries a request id: a timeout may hide a create that did happen, and asking
+        again with the same id answers with it instead of making a second one — so it is asked once more."""
+        try:
+            return await self._rpc.call(op, request)
+        except RpcError as exc:
+            if exc.code != "timeout":
+                raise _PROBLEMS.get(exc.code, UpstreamFailure)(exc.message, _errors(exc.details)) from exc
+        return await self.call(op, request)
+
     async def conversation(self, principal: Principal, conversation_id: str) -> ConversationView:
         """The conversation if this principal may use it; 404 otherwise (never reveal other tenants')."""
         key = (principal.tenant_id, conversation_id)

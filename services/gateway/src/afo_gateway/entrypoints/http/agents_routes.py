@@ -35,7 +35,7 @@ def agent_out(view: AgentView) -> dict[str, Any]:
 @router.post("", status_code=201)
 async def create_agent(body: AgentBody, write: Write, gw: GatewayDep) -> Response:
     async def produce() -> Reply:
-        return Reply(201, agent_out(await gw.catalog.create_agent(write.principal, body)))
+        return Reply(201, agent_out(await gw.catalog.create_agent(write.principal, body, write.request_id)))
 
     return await write.run(produce)
 

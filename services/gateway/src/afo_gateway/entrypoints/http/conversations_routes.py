@@ -26,7 +26,7 @@ router = APIRouter(prefix="/v1")
 async def start_conversation(body: ConversationBody, write: WidgetWrite, gw: GatewayDep) -> Response:
     async def produce() -> Reply:
         return Reply(201, await gw.catalog.start_conversation(write.principal, body.agent_id, body.channel,
-                                                              body.contact))
+                                                              body.contact, write.request_id))
 
     return await write.run(produce)
 

@@ -12,8 +12,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 
+from afo_common.ids import new_id
 from afo_gateway.domain.access import Permission, Principal, require
 from afo_gateway.domain.idempotency import Scope, fingerprint
+from afo_gateway.domain.idempotency import request_id as derived_request_id
 from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, gateway
 from afo_gateway.handlers.replays import Produced
 
@@ -39,6 +41,18 @@ class _Write:
         self._request = request
         self._principal = principal
 
+    @property
+    def request_id(self) -> str:
+        """For a create: derived from the Idempotency-Key when there is one (a retry finds what the first
+        attempt made), else fresh."""
+        key = self._request.headers.get(HEADER)
+        if key is None:
+            return new_id("req")
+        return derived_request_id(self._scope(), key)
+
+    def _scope(self) -> Scope:
+        return Scope.of(self._principal, self._request.method, self._request.scope["route"].path)
+
     async def run(self, produce: Callable[[], Awaitable[Reply]]) -> Response:
         request = self._request
         key = request.headers.get(HEADER)
@@ -53,8 +67,7 @@ class _Write:
 
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         request_hash = fingerprint(request.method, target, await request.body())
-        scope = Scope.of(self._principal, request.method, request.scope["route"].path)
-        answer = await gateway(request).replays.run(scope, key, request_hash, produced)
+        answer = await gateway(request).replays.run(self._scope(), key, request_hash, produced)
         return Response(answer.body, answer.status_code, media_type="application/json",
                         headers={REPLAYED: "true"} if answer.replayed else None)
 
