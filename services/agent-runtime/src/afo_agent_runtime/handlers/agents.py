@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
 
 from afo_agent_runtime.adapters.agent_repository import AgentRepository, AgentRow
 from afo_agent_runtime.domain.agent import AgentPatch, AgentSpec, apply_patch
 from afo_agent_runtime.domain.errors import Invalid, NotFound
+from afo_agent_runtime.handlers.request_ids import created_once
 from afo_agent_runtime.handlers.views import agent_view, version_view
 from afo_common.events.agent import AgentCreated, AgentDeleted, AgentPublished, AgentUpdated
 from afo_common.ids import new_id
@@ -48,23 +48,22 @@ class AgentHandlers:
             raise _invalid(exc) from exc
         now = datetime.now(UTC)
         row = AgentRow(new_id("agt"), request.tenant_id, _spec_json(spec), None, now, now, request.request_id)
-        try:
+
+        async def create() -> AgentView:
             async with self._uow() as uow:
                 repo = AgentRepository(uow.session)
                 if request.request_id and (made := await repo.by_request(request.tenant_id, request.request_id)):
                     return agent_view(made)
                 await repo.add(row)
                 await uow.emit(AgentCreated(agent_id=row.id, name=spec.name), tenant_id=request.tenant_id)
-        except IntegrityError:
-            # The same request id committed concurrently (PostgreSQL): answer with what it made.
-            if not request.request_id:
-                raise
+            return agent_view(row)
+
+        async def made_by_request(request_id: str) -> AgentView | None:
             async with self._uow.db.session() as session:
-                made = await AgentRepository(session).by_request(request.tenant_id, request.request_id)
-            if made is None:
-                raise
-            return agent_view(made)
-        return agent_view(row)
+                made = await AgentRepository(session).by_request(request.tenant_id, request_id)
+            return agent_view(made) if made else None
+
+        return await created_once(request.request_id, create, made_by_request)
 
     async def get(self, request: AgentRef) -> AgentView:
         async with self._uow.db.session() as session:

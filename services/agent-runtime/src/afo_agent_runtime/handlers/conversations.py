@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy.exc import IntegrityError
-
 from afo_agent_runtime.adapters.agent_repository import AgentRepository
 from afo_agent_runtime.adapters.conversation_repository import (
     ConversationRepository,
@@ -14,6 +12,7 @@ from afo_agent_runtime.adapters.conversation_repository import (
 )
 from afo_agent_runtime.domain.engine import ConversationMemory
 from afo_agent_runtime.domain.errors import Conflict, NotFound
+from afo_agent_runtime.handlers.request_ids import created_once
 from afo_agent_runtime.handlers.views import conversation_view, lead_view, message_view
 from afo_common.events.conversation import ConversationStarted
 from afo_common.ids import new_id
@@ -36,17 +35,12 @@ class ConversationHandlers:
         self._uow = unit_of_work
 
     async def create(self, request: CreateConversation) -> ConversationView:
-        try:
-            return await self._create(request)
-        except IntegrityError:
-            # The same request id committed concurrently (PostgreSQL): answer with what it made.
-            if not request.request_id:
-                raise
+        async def made_by_request(request_id: str) -> ConversationView | None:
             async with self._uow.db.session() as session:
-                made = await ConversationRepository(session).by_request(request.tenant_id, request.request_id)
-            if made is None:
-                raise
-            return conversation_view(made)
+                made = await ConversationRepository(session).by_request(request.tenant_id, request_id)
+            return conversation_view(made) if made else None
+
+        return await created_once(request.request_id, lambda: self._create(request), made_by_request)
 
     async def _create(self, request: CreateConversation) -> ConversationView:
         now = datetime.now(UTC)
