@@ -10,13 +10,16 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from afo_common.nats_security.client import NatsAuth
+
 log = logging.getLogger(__name__)
 
 
 class NatsConnection:
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(self, url: str, name: str, auth: NatsAuth | None = None) -> None:
         self.url = url
         self.name = name
+        self.auth = auth
         self._client: Client | None = None
         self._js: JetStreamContext | None = None
 
@@ -30,6 +33,7 @@ class NatsConnection:
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
             error_cb=on_error,
+            **(self.auth.connect_options() if self.auth else {}),
         )
         self._js = self._client.jetstream(publish_async_max_pending=4000)
 
