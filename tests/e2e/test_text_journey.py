@@ -38,7 +38,7 @@ async def test_five_turn_chat_qualifies_the_lead_and_integrators_see_it(
     conversation_id = await conversation(api, tenant, agent_id)
 
     seen: list[tuple[str, dict[str, object]]] = []
-    nc = await nats.connect(platform.nats_url)
+    nc = await nats.connect(platform.nats_url, **platform.nats_auth().connect_options())
 
     async def on_event(msg: Msg) -> None:
         seen.append((msg.subject, json.loads(msg.data)))
@@ -95,7 +95,7 @@ async def test_a_meeting_time_in_the_tenants_time_zone_is_requested(
     tenant = await sign_up(api)
     agent_id = await published_agent(api, tenant, timezone="America/New_York")
     conversation_id = await conversation(api, tenant, agent_id)
-    nc = await nats.connect(platform.nats_url)
+    nc = await nats.connect(platform.nats_url, **platform.nats_auth().connect_options())
     requested: list[dict[str, object]] = []
 
     async def on_event(msg: Msg) -> None:
