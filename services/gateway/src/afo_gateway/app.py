@@ -2,26 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi.middleware.cors import CORSMiddleware
 
+from afo_common.nats_security.permissions import KICKER
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings
 from afo_gateway.adapters.conversation_feed import ConversationFeed
+from afo_gateway.adapters.nats_kicker import NatsKicker
 from afo_gateway.adapters.tables import messaging
-from afo_gateway.entrypoints.http import accounts_routes, agents_routes, conversations_routes, keys_routes
+from afo_gateway.entrypoints.http import (
+    accounts_routes,
+    agents_routes,
+    conversations_routes,
+    event_credentials_routes,
+    keys_routes,
+)
 from afo_gateway.entrypoints.http.dependencies import Gateway
 from afo_gateway.entrypoints.http.problems import install_problem_handlers
+from afo_gateway.entrypoints.nats_callout import AuthCallout
 from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.catalog import Catalog
+from afo_gateway.handlers.event_credentials import EventCredentials
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.messages import Messages
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.replays import Replays
+from afo_gateway.settings import GatewaySettings
 
 
 def build(settings: ServiceSettings | None = None) -> Service:
-    settings = settings or ServiceSettings.for_service("gateway")
+    settings = settings or GatewaySettings.for_service("gateway")
     service = Service(settings, messaging, "afo_gateway.migrations")
     owners = Owners(service.rpc)
     auth = Authenticator(service.db)
@@ -37,12 +50,34 @@ def build(settings: ServiceSettings | None = None) -> Service:
         catalog=Catalog(owners, accounts),
         auth=auth,
         replays=Replays(service.db),
+        event_credentials=integrator_access(service, settings),
     )
     install_problem_handlers(app)
     # Publishable keys are used from tenants' websites; each key's own origin allow-list is the real check.
     app.add_middleware(CORSMiddleware, allow_origin_regex=r"https?://.*", allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type",
                                                                      "Idempotency-Key"])
-    for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router):
+    for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router,
+                   event_credentials_routes.router):
         app.include_router(router)
     return service
+
+
+def integrator_access(service: Service, common: ServiceSettings) -> EventCredentials:
+    """Integrators' NATS credentials: the auth callout that admits them (with the callout issuer's seed) and
+    the system-account connection that cuts off a revoked one at once (with the system user's seed)."""
+    settings = common if isinstance(common, GatewaySettings) else GatewaySettings(**dict(common))
+    service.http.state.nats_public_url = settings.nats_public_url or settings.nats_url
+    kicker = None
+    if settings.nats_system_nkey_seed is not None:
+        auth = replace(settings.nats_auth(KICKER), nkey_seed=settings.nats_system_nkey_seed.get_secret_value())
+        kicker = NatsKicker(settings.nats_url, auth)
+        service.on_start(kicker.start)
+        service.on_stop(kicker.stop)
+    credentials = EventCredentials(service.unit_of_work, kicker)
+    if settings.nats_callout_issuer_seed is not None:
+        callout = AuthCallout(service.nats, credentials, settings.nats_callout_issuer_seed.get_secret_value(),
+                              settings.event_credential_ttl_s)
+        service.on_start(callout.start)
+        service.on_stop(callout.stop)
+    return credentials

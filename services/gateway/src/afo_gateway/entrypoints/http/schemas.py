@@ -101,3 +101,18 @@ class MessageAccepted(BaseModel):
 class PageOut(BaseModel):
     data: list[Any]
     next_cursor: str | None = None
+
+
+class EventCredentialBody(Body):
+    name: str = Field(min_length=1, max_length=120)
+
+
+class EventCredentialOut(BaseModel):
+    id: str
+    name: str
+    hint: str
+    nats_url: str
+    subjects: list[str]
+    created_at: datetime
+    secret: str | None = Field(default=None, description="shown once, when the credential is created; connect "
+                                                         "to NATS with user = id and password = secret")
