@@ -15,7 +15,7 @@ from types import TracebackType
 
 from afo_cli.errors import PlatformError
 from afo_cli.nats_admin import ensure_streams_at
-from afo_cli.nats_auth import CA_VARIABLE, admin_auth, load_credentials, service_environment, write_server_config
+from afo_cli.nats_auth import CA_VARIABLE, load_credentials, service_environment, write_server_config
 from afo_cli.nats_server import NatsServer
 from afo_cli.platform_config import PlatformConfig
 from afo_cli.ports import LOCALHOST, free_port, port_is_free

@@ -14,6 +14,6 @@ class GatewaySettings(ServiceSettings):
     nats_system_nkey_seed: SecretStr | None = None
     # How long an integrator's user JWT lives: the longest a revoked credential keeps its connection when it
     # cannot be kicked; the connection is then closed and must authenticate again.
-    event_credential_ttl_s: float = 900.0
+    event_credential_ttl_s: float = 3600.0
     # The NATS address integrators are given (AFO_NATS_URL when unset).
     nats_public_url: str | None = None
