@@ -46,10 +46,6 @@ def service_environment(credentials: NatsCredentials, service: str) -> dict[str,
     return env
 
 
-def admin_auth(credentials: NatsCredentials | None, tls_ca_file: Path | None = None) -> NatsAuth:
-    return NatsAuth(user=ADMIN, nkey_seed=credentials.seed(ADMIN) if credentials else None, tls_ca_file=tls_ca_file)
-
-
 def server_tls_from_env(environ: Mapping[str, str]) -> ServerTls | None:
     """TLS for the nats-server ``afo up`` starts, when the operator gives a certificate and its key."""
     cert, key = environ.get("AFO_NATS_SERVER_CERT_FILE"), environ.get("AFO_NATS_SERVER_KEY_FILE")
