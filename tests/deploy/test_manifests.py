@@ -296,7 +296,8 @@ def test_compose_services_are_healthchecked_and_ordered(compose: dict[str, Any])
         assert db.startswith("postgresql+asyncpg://") and db.endswith(
             f"@postgres:5432/afo_{service.replace('-', '_')}"
         )
-        assert env["AFO_NATS_NKEY_SEED"].startswith("${" + env_var(service, "NKEY_SEED").replace("AFO_", "AFO_NATS_", 1))
+        own_seed = "${AFO_NATS_" + env_var(service, "NKEY_SEED").removeprefix("AFO_")
+        assert env["AFO_NATS_NKEY_SEED"].startswith(own_seed), f"{service} must read its own NATS seed"
         others = {env_var(o, "DATABASE_URL") for o in SERVICES if o != service}
         assert not others & set(env), f"{service} must see only its own database"
         depends = svc["depends_on"]
@@ -503,7 +504,7 @@ def test_each_service_reads_only_its_own_nats_credential(overlay: str) -> None:
     (job,) = find(docs, "Job", "afo-streams")["spec"]["template"]["spec"]["containers"]
     assert env_of(job)["AFO_NATS_NKEY_SEED"]["valueFrom"]["secretKeyRef"]["name"] == "afo-nats-admin"
     sts = find(docs, "StatefulSet", "nats")["spec"]["template"]["spec"]["containers"][0]
-    assert [s["configMapRef"]["name"] for s in sts["envFrom"]][0].startswith("afo-nats-keys")
+    assert next(s["configMapRef"]["name"] for s in sts["envFrom"]).startswith("afo-nats-keys")
     assert "include auth.conf" in find_generated(docs, "ConfigMap", "nats-config")["data"]["nats.conf"]
 
 
