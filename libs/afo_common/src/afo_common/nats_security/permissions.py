@@ -35,8 +35,8 @@ SYSTEM_ACCOUNT = "SYS"
 ADMIN = "admin"
 KICKER = "gateway-system"
 AUTH_CALLOUT_SUBJECT = "$SYS.REQ.USER.AUTH"
-# The stream that keeps the server's MAX_DELIVERIES advisories; each consuming service reads it through one
-# durable consumer of its own (``advisory_consumer``).
+# The stream that keeps the server's MAX_DELIVERIES advisories; each durable consumer's advisories are read
+# through a durable consumer of their own on it (``advisory_consumer``).
 ADVISORIES = "ADVISORIES"
 MAX_DELIVERIES_ADVISORY = "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES"
 
@@ -93,8 +93,9 @@ def inbox_prefix(user: str) -> str:
     return f"_INBOX_{user}"
 
 
-def advisory_consumer(service: str) -> Consumes:
-    return Consumes(ADVISORIES, f"{service}-max-deliveries")
+def advisory_consumer(consumer: Consumes) -> Consumes:
+    """Where the service reads ``consumer``'s MAX_DELIVERIES advisories (named as messaging/dead_letters does)."""
+    return Consumes(ADVISORIES, f"{consumer.durable}-max-deliveries")
 
 
 def event_subjects(stream: str) -> list[str]:
@@ -155,7 +156,7 @@ def service_permissions(service: str) -> Permissions:
     publish += [_event_pattern(name) for name in access.publishes_events]
     publish += [f"{RPC_PREFIX}.{target}.>" for target in access.calls]
     subscribe = [f"{inbox_prefix(service)}.>", f"{RPC_PREFIX}.{service}.>"]
-    consumers = [*access.consumes, advisory_consumer(service)] if access.consumes else []
+    consumers = [*access.consumes, *(advisory_consumer(c) for c in access.consumes)]
     for consumer in consumers:
         publish += _consumer_api(consumer)
         publish.append(f"$JS.API.STREAM.MSG.GET.{consumer.stream}")
