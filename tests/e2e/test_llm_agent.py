@@ -118,7 +118,7 @@ async def test_a_model_slower_than_ack_wait_is_answered_once_without_a_redeliver
     """The turn's heartbeat keeps its delivery alive: without it JetStream would hand the message to
     another worker while the model is still thinking, and count that against max_deliver."""
     tenant, conversation_id = await llm_conversation(api, fake)
-    nc = await nats.connect(platform.nats_url)
+    nc = await nats.connect(platform.nats_url, **platform.nats_auth().connect_options())
     try:
         js = nc.jetstream()
         before = await js.consumer_info("CONVERSATION", "agent-runtime-message-received")

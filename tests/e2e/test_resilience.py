@@ -83,7 +83,7 @@ async def test_agent_runtime_stopped_mid_conversation_loses_nothing_and_duplicat
 async def test_a_schema_invalid_event_is_dead_lettered_with_its_reason(platform: Platform,
                                                                         api: httpx.AsyncClient) -> None:
     tenant = await sign_up(api)
-    nc = await nats.connect(platform.nats_url)
+    nc = await nats.connect(platform.nats_url, **platform.nats_auth().connect_options())
     try:
         js = nc.jetstream()
         bad = {"specversion": "1.0", "id": "not-a-real-event", "type": "afo.conversation.message_received.v1",
@@ -121,7 +121,7 @@ async def test_a_duplicated_event_is_answered_once_and_reordered_events_both_ans
     second = MessageReceived(conversation_id=conversation_id, message_id=new_id("msg"), channel="api",
                              text="dana@acme.example", sent_at=now + timedelta(seconds=1))
     envelopes = [envelope_for(e, tenant_id=tenant.id, source="gateway") for e in (second, first)]
-    nc = await nats.connect(platform.nats_url)
+    nc = await nats.connect(platform.nats_url, **platform.nats_auth().connect_options())
     try:
         js = nc.jetstream()
         for envelope in [*envelopes, envelopes[0]]:

@@ -16,7 +16,7 @@ import nats
 import pytest
 from nats.aio.msg import Msg
 
-from afo_testkit.platform import Platform
+from afo_testkit.platform import Platform, permission_violations
 from tests.e2e.journey import conversation, published_agent, say, sign_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -38,7 +38,12 @@ async def test_five_turn_chat_qualifies_the_lead_and_integrators_see_it(
     conversation_id = await conversation(api, tenant, agent_id)
 
     seen: list[tuple[str, dict[str, object]]] = []
-    nc = await nats.connect(platform.nats_url)
+    # The integrator's own credential, issued through the API: NATS admits it through the gateway's callout.
+    issued = await api.post("/v1/event-credentials", headers=tenant.auth, json={"name": "crm sync"})
+    assert issued.status_code == 201, issued.text
+    credential = issued.json()
+    assert credential["subjects"] == [f"afo.{tenant.id}.>"]
+    nc = await nats.connect(credential["nats_url"], user=credential["id"], password=credential["secret"])
 
     async def on_event(msg: Msg) -> None:
         seen.append((msg.subject, json.loads(msg.data)))
@@ -87,6 +92,8 @@ async def test_five_turn_chat_qualifies_the_lead_and_integrators_see_it(
     assert history["lead"]["qualified"] is True
     leads = (await api.get("/v1/leads", params={"qualified": "true"}, headers=tenant.auth)).json()
     assert [lead["id"] for lead in leads["data"]] == [final_lead["id"]]
+    # Every service did all of this with its own least-privilege user: the permission table is complete.
+    assert permission_violations(platform) == []
 
 
 async def test_a_meeting_time_in_the_tenants_time_zone_is_requested(
@@ -95,7 +102,7 @@ async def test_a_meeting_time_in_the_tenants_time_zone_is_requested(
     tenant = await sign_up(api)
     agent_id = await published_agent(api, tenant, timezone="America/New_York")
     conversation_id = await conversation(api, tenant, agent_id)
-    nc = await nats.connect(platform.nats_url)
+    nc = await nats.connect(platform.nats_url, **platform.nats_auth().connect_options())
     requested: list[dict[str, object]] = []
 
     async def on_event(msg: Msg) -> None:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from afo_cli.commands import demo, down, schemas, status, streams, up
+from afo_cli.commands import demo, down, nats, schemas, status, streams, up
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         "ensure", help="create or update every stream on AFO_NATS_URL (replicas: AFO_STREAM_REPLICAS)"
     )
     ensure.set_defaults(command=streams.run)
+    nats.add_commands(commands)
     return parser
 
 

@@ -11,10 +11,11 @@ from nats.js import JetStreamContext
 
 from afo_cli.errors import PlatformError
 from afo_common.messaging.streams import ensure_streams
+from afo_common.nats_security.client import NatsAuth
 
 
 @asynccontextmanager
-async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
+async def jetstream(url: str, auth: NatsAuth | None = None) -> AsyncIterator[JetStreamContext]:
     async def quiet(_exc: Exception) -> None:
         # Connection errors surface as the exception below; nats-py would also log each attempt.
         return None
@@ -22,7 +23,8 @@ async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
     try:
         # Few, quick attempts: nats-py's defaults retry for two minutes before telling anyone.
         client = await nats.connect(
-            url, connect_timeout=3, max_reconnect_attempts=2, reconnect_time_wait=0.5, error_cb=quiet
+            url, connect_timeout=3, max_reconnect_attempts=2, reconnect_time_wait=0.5, error_cb=quiet,
+            **(auth.connect_options() if auth else {}),
         )
     except Exception as exc:
         raise PlatformError(f"cannot connect to NATS at {url}: {exc or type(exc).__name__}") from exc
@@ -32,9 +34,9 @@ async def jetstream(url: str) -> AsyncIterator[JetStreamContext]:
         await client.close()
 
 
-async def ensure_streams_at(url: str, replicas: int = 1) -> list[Any]:
-    """Create or update every stream; their current ``StreamInfo``, for printing."""
-    async with jetstream(url) as js:
+async def ensure_streams_at(url: str, replicas: int = 1, auth: NatsAuth | None = None) -> list[Any]:
+    """Create or update every stream with the admin credential; their current ``StreamInfo``, for printing."""
+    async with jetstream(url, auth) as js:
         try:
             names = await ensure_streams(js, replicas)
             return [await js.stream_info(name) for name in names]

@@ -40,16 +40,20 @@ def port_in_use_message(port: int) -> str:
 
 
 class NatsServer:
-    def __init__(self, store_dir: Path, port: int, log_path: Path, binary: Path | None = None) -> None:
+    def __init__(self, store_dir: Path, port: int, log_path: Path, binary: Path | None = None,
+                 config_path: Path | None = None, tls: bool = False) -> None:
         self.store_dir = store_dir
         self.port = port
         self.log_path = log_path
         self._binary = binary
+        # A generated configuration (listen address, store, users and permissions) instead of the flags.
+        self.config_path = config_path
+        self.tls = tls
         self._process: ManagedProcess | None = None
 
     @property
     def url(self) -> str:
-        return f"nats://{LOCALHOST}:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://{LOCALHOST}:{self.port}"
 
     @property
     def pid(self) -> int | None:
@@ -68,6 +72,8 @@ class NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         rotate_log(self.log_path)
         command = [str(binary), "-js", "-sd", str(self.store_dir), "-a", LOCALHOST, "-p", str(self.port)]
+        if self.config_path is not None:
+            command = [str(binary), "-c", str(self.config_path)]
         process = ManagedProcess.spawn("nats-server", command, self.log_path, os.environ)
         self._process = process
         deadline = time.monotonic() + timeout_s

@@ -15,6 +15,7 @@ from types import TracebackType
 
 from afo_cli.errors import PlatformError
 from afo_cli.nats_admin import ensure_streams_at
+from afo_cli.nats_auth import CA_VARIABLE, load_credentials, service_environment, write_server_config
 from afo_cli.nats_server import NatsServer
 from afo_cli.platform_config import PlatformConfig
 from afo_cli.ports import LOCALHOST, free_port, port_is_free
@@ -22,6 +23,8 @@ from afo_cli.processes import rotate_log
 from afo_cli.run_state import RunState, ServiceState, pid_alive, read_state, remove_state, write_state
 from afo_cli.service_slot import ServiceSlot
 from afo_cli.services import GATEWAY, port_variable
+from afo_common.nats_security.client import NatsAuth
+from afo_common.nats_security.credentials import NatsCredentials
 
 log = logging.getLogger("afo.platform")
 SUPERVISE_POLL_S = 0.2
@@ -40,6 +43,7 @@ class Platform:
         self._supervisor: asyncio.Task[None] | None = None
         self._recoveries: dict[str, asyncio.Task[None]] = {}
         self._started_at: str | None = None
+        self._credentials: NatsCredentials | None = None
 
     # -- what is running where ------------------------------------------------------------------------
     @property
@@ -55,6 +59,20 @@ class Platform:
         if self._nats_url is None:
             raise PlatformError("NATS is not started")
         return self._nats_url
+
+    @property
+    def nats_credentials(self) -> NatsCredentials:
+        """Every NATS user's seed (``$AFO_HOME/nats/credentials.json``), created at the first start."""
+        if self._credentials is None:
+            self._credentials = load_credentials(self.home)
+        return self._credentials
+
+    def nats_auth(self, user: str = "admin") -> NatsAuth:
+        """How to connect as ``user`` (the admin by default): ``nats.connect(p.nats_url, **p.nats_auth().
+        connect_options())``."""
+        tls = self.config.nats_tls
+        return NatsAuth(user=user, nkey_seed=self.nats_credentials.seed(user),
+                        tls_ca_file=tls.ca_file if tls else None)
 
     @property
     def nats_pid(self) -> int | None:
@@ -100,7 +118,7 @@ class Platform:
         self._refuse_second_run()
         try:
             await self._start_nats()
-            await ensure_streams_at(self.nats_url, self.config.stream_replicas)
+            await ensure_streams_at(self.nats_url, self.config.stream_replicas, self.nats_auth())
             self._assign_ports()
             for name in self._services:
                 rotate_log(self.log_path(name))
@@ -224,7 +242,10 @@ class Platform:
     async def _start_nats(self) -> None:
         if self._nats_url is not None:
             return
-        server = NatsServer(self.home / "nats", self.config.nats_port, self.logs_dir / "nats.log")
+        tls = self.config.nats_tls
+        config = write_server_config(self.home, self.nats_credentials, LOCALHOST, self.config.nats_port, tls)
+        server = NatsServer(self.home / "nats", self.config.nats_port, self.logs_dir / "nats.log",
+                            config_path=config, tls=tls is not None)
         await server.start()
         self._nats_server = server
         self._nats_url = server.url
@@ -247,6 +268,9 @@ class Platform:
             PYTHONUNBUFFERED="1",  # so the log shows what happened right before a crash
         )
         env[port_variable(svc.name)] = str(svc.port)
+        env.update(service_environment(self.nats_credentials, svc.name))
+        if self.config.nats_tls is not None and self.config.nats_tls.ca_file is not None:
+            env[CA_VARIABLE] = str(self.config.nats_tls.ca_file)
         return env
 
     async def _ensure_running(self, svc: ServiceSlot) -> None:

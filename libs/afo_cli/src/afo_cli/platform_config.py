@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from afo_cli.errors import PlatformError
+from afo_cli.nats_auth import server_tls_from_env
 from afo_cli.services import SERVICES, check_known
+from afo_common.nats_security.server_config import ServerTls
 
 DEFAULT_HOME = "var"
 DEFAULT_HTTP_PORT = 8000
@@ -26,6 +28,7 @@ class PlatformConfig:
     services: tuple[str, ...] = SERVICES
     supervise: bool = True  # restart crashed services with backoff
     stream_replicas: int = 1
+    nats_tls: ServerTls | None = None  # TLS of the nats-server we start (AFO_NATS_SERVER_CERT_FILE/_KEY_FILE)
     ready_timeout_s: float = 60.0
     stop_timeout_s: float = 30.0
 
@@ -44,6 +47,7 @@ class PlatformConfig:
             gateway_port=_int(environ, "AFO_HTTP_PORT", DEFAULT_HTTP_PORT),
             log_level=environ.get("AFO_LOG_LEVEL") or "INFO",
             stream_replicas=_int(environ, "AFO_STREAM_REPLICAS", 1),
+            nats_tls=server_tls_from_env(environ),
         )
 
 

@@ -55,7 +55,8 @@ class Service:
         self.settings = settings
         self.version = version
         self.db = Database(settings.database_url)
-        self.nats = NatsConnection(settings.nats_url, f"afo-{self.name}")
+        nats_auth = settings.nats_auth()
+        self.nats = NatsConnection(settings.nats_url, f"afo-{self.name}", nats_auth)
         self.broker = NatsBroker(
             settings.nats_url,
             name=f"afo-{self.name}-subscriber",
@@ -64,6 +65,7 @@ class Service:
             drain_timeout=NATS_CLOSE_S,
             logger=logging.getLogger(f"afo.{self.name}.faststream"),
             log_level=logging.DEBUG,
+            **nats_auth.broker_options(),
         )
         self.relay = OutboxRelay(self.db, tables, self.nats, self.name)
         self.unit_of_work = UnitOfWorkFactory(self.db, tables, self.name, self.relay.wake)

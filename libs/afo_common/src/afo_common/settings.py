@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from afo_common.nats_security.client import NatsAuth
 
 
 class ServiceSettings(BaseSettings):
@@ -17,6 +19,12 @@ class ServiceSettings(BaseSettings):
     service: str = Field(default="", exclude=True)
     home: Path = Path("var")
     nats_url: str = "nats://127.0.0.1:4222"
+    # This process's own NATS user (docs/architecture.md, "NATS security"): its nkey seed, and TLS when the
+    # server asks for it (a CA to trust, and a client certificate when the server verifies clients).
+    nats_nkey_seed: SecretStr | None = None
+    nats_tls_ca_file: Path | None = None
+    nats_tls_cert_file: Path | None = None
+    nats_tls_key_file: Path | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 0
     database_url: str = ""
@@ -32,6 +40,16 @@ class ServiceSettings(BaseSettings):
     inbox_retention_days: float = 7.0
     # JSON bodies of the API are small; routes that take uploads set their own, larger limits.
     max_body_bytes: int = 1_048_576
+
+    def nats_auth(self, user: str | None = None) -> NatsAuth:
+        """How this process authenticates to NATS; ``user`` names its inbox prefix (the service by default)."""
+        return NatsAuth(
+            user=user or self.service,
+            nkey_seed=self.nats_nkey_seed.get_secret_value() if self.nats_nkey_seed else None,
+            tls_ca_file=self.nats_tls_ca_file,
+            tls_cert_file=self.nats_tls_cert_file,
+            tls_key_file=self.nats_tls_key_file,
+        )
 
     @classmethod
     def for_service(cls, service: str, **overrides: object) -> ServiceSettings:

@@ -64,6 +64,11 @@ def max_deliveries_advisory(stream: str, consumer: str) -> str:
     return f"{MAX_DELIVERIES_ADVISORY_PREFIX}.{_token(stream)}.{_token(consumer)}"
 
 
+def advisory_durable(consumer: str) -> str:
+    """The durable consumer on ADVISORIES through which ``consumer``'s MAX_DELIVERIES advisories are read."""
+    return f"{_token(consumer)}-max-deliveries"
+
+
 def tenant_of(subject: str) -> str | None:
     parts = subject.split(".")
     if len(parts) >= 4 and parts[0] == EVENT_PREFIX and parts[1] not in {"rpc", "rt"}:

@@ -3,7 +3,9 @@
     async with nats_server(tmp_path) as server:
         nc = await nats.connect(server.url)
 
-Never the machine's NATS on 4222: every test gets its own server and its own store.
+Never the machine's NATS on 4222: every test gets its own server and its own store. With ``credentials``
+the server runs the platform's generated configuration (per-user permissions, auth callout), as ``afo up``
+starts it; ``server.auth(user)`` then tells a client how to connect as that user.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from afo_common.nats_security.client import NatsAuth
+from afo_common.nats_security.credentials import NatsCredentials
+from afo_common.nats_security.server_config import ServerTls, local_server_config
 
 LOCALHOST = "127.0.0.1"
 
@@ -56,19 +63,36 @@ class NatsServer:
     port: int
     store_dir: Path
     log_path: Path
+    credentials: NatsCredentials | None = None
+    tls: ServerTls | None = None
 
     @property
     def url(self) -> str:
-        return f"nats://{LOCALHOST}:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://{LOCALHOST}:{self.port}"
+
+    def auth(self, user: str) -> NatsAuth:
+        seed = self.credentials.seed(user) if self.credentials else None
+        return NatsAuth(user=user, nkey_seed=seed, tls_ca_file=self.tls.ca_file if self.tls else None)
+
+    def connect_options(self, user: str) -> dict[str, Any]:
+        """``nats.connect(server.url, **server.connect_options("admin"))``."""
+        return self.auth(user).connect_options()
 
 
 @asynccontextmanager
-async def nats_server(work_dir: Path, timeout_s: float = 15.0) -> AsyncIterator[NatsServer]:
+async def nats_server(work_dir: Path, timeout_s: float = 15.0, credentials: NatsCredentials | None = None,
+                      tls: ServerTls | None = None) -> AsyncIterator[NatsServer]:
     """Start ``nats-server -js`` on a free port with its store under ``work_dir``; kill it on exit."""
-    server = NatsServer(free_port(), work_dir / "nats-store", work_dir / "nats-server.log")
+    server = NatsServer(free_port(), work_dir / "nats-store", work_dir / "nats-server.log", credentials, tls)
     server.store_dir.mkdir(parents=True, exist_ok=True)
     command = [str(nats_server_binary()), "-js", "-sd", str(server.store_dir), "-a", LOCALHOST,
                "-p", str(server.port), "-l", str(server.log_path)]
+    if credentials is not None or tls is not None:
+        keys = credentials.public_keys() if credentials else None
+        config = work_dir / "nats-server.conf"
+        config.write_text(local_server_config(keys, host=LOCALHOST, port=server.port, store_dir=server.store_dir,
+                                              tls=tls))
+        command = [str(nats_server_binary()), "-c", str(config), "-l", str(server.log_path)]
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
     )

@@ -16,7 +16,7 @@ from afo_cli.platform import Platform, PlatformConfig
 from afo_cli.ports import free_port
 from afo_cli.services import SERVICES
 
-__all__ = ["Platform", "free_port", "running_platform"]
+__all__ = ["Platform", "free_port", "permission_violations", "running_platform"]
 
 
 @asynccontextmanager
@@ -54,3 +54,15 @@ async def running_platform(
         yield platform
     finally:
         await platform.stop()
+    # Every service did what the tests asked with its own least-privilege NATS user: a refused publish or
+    # subscription means the permission table (afo_common.nats_security) misses something the code does.
+    if violations := permission_violations(platform):
+        raise AssertionError("NATS refused what a service did:\n" + "\n".join(violations[:20]))
+
+
+def permission_violations(platform: Platform) -> list[str]:
+    """The permission violations nats-server logged (none when the platform used a NATS of its own)."""
+    log = platform.logs_dir / "nats.log"
+    if not log.exists():
+        return []
+    return [line for line in log.read_text().splitlines() if "Violation" in line]

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi.middleware.cors import CORSMiddleware
 
+from afo_common.nats_security.permissions import KICKER
 from afo_common.service import Service
 from afo_gateway.adapters.conversation_feed import ConversationFeed
+from afo_gateway.adapters.nats_kicker import NatsKicker
 from afo_gateway.adapters.passwords import Passwords
 from afo_gateway.adapters.rate_limits import Limit
 from afo_gateway.adapters.tables import messaging
 from afo_gateway.entrypoints.access_events import AccessEvents
-from afo_gateway.entrypoints.http import accounts_routes, agents_routes, conversations_routes, keys_routes
+from afo_gateway.entrypoints.http import (
+    accounts_routes,
+    agents_routes,
+    conversations_routes,
+    event_credentials_routes,
+    keys_routes,
+)
 from afo_gateway.entrypoints.http.dependencies import Gateway
 from afo_gateway.entrypoints.http.problems import install_problem_handlers
+from afo_gateway.entrypoints.nats_callout import AuthCallout
 from afo_gateway.handlers.access_changes import AccessChanges
 from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.catalog import Catalog
+from afo_gateway.handlers.event_credentials import EventCredentials
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.messages import Messages
@@ -63,6 +75,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
         throttle=Throttle(limits(settings)),
         stream_tokens=stream_tokens,
         streams=streams,
+        event_credentials=integrator_access(service, settings),
     )
     access_events = AccessEvents(service.nats, access)
     service.on_start(access_events.start)
@@ -75,6 +88,26 @@ def build(settings: GatewaySettings | None = None) -> Service:
     app.add_middleware(CORSMiddleware, allow_origin_regex=r"https?://.*", allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type",
                                                                      "Idempotency-Key"])
-    for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router):
+    for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router,
+                   event_credentials_routes.router):
         app.include_router(router)
     return service
+
+
+def integrator_access(service: Service, settings: GatewaySettings) -> EventCredentials:
+    """Integrators' NATS credentials: the auth callout that admits them (with the callout issuer's seed) and
+    the system-account connection that cuts off a revoked one at once (with the system user's seed)."""
+    service.http.state.nats_public_url = settings.nats_public_url or settings.nats_url
+    kicker = None
+    if settings.nats_system_nkey_seed is not None:
+        auth = replace(settings.nats_auth(KICKER), nkey_seed=settings.nats_system_nkey_seed.get_secret_value())
+        kicker = NatsKicker(settings.nats_url, auth)
+        service.on_start(kicker.start)
+        service.on_stop(kicker.stop)
+    credentials = EventCredentials(service.unit_of_work, kicker)
+    if settings.nats_callout_issuer_seed is not None:
+        callout = AuthCallout(service.nats, credentials, settings.nats_callout_issuer_seed.get_secret_value(),
+                              settings.event_credential_ttl_s)
+        service.on_start(callout.start)
+        service.on_stop(callout.stop)
+    return credentials

@@ -1,9 +1,10 @@
-"""The gateway's settings: the common ones plus its HTTP security limits (``AFO_<NAME>``)."""
+"""The gateway's settings: the common ones plus its HTTP security limits and what it needs to admit
+integrators to NATS (``AFO_<NAME>``)."""
 
 from __future__ import annotations
 
 from limits import parse_many
-from pydantic import field_validator
+from pydantic import SecretStr, field_validator
 
 from afo_common.settings import ServiceSettings
 
@@ -35,3 +36,13 @@ class GatewaySettings(ServiceSettings):
     def _is_a_limit(cls, value: str) -> str:
         parse_many(value)  # raises ValueError on a malformed limit, so a typo stops the start
         return value
+
+    # The account seed that signs the auth callout's user JWTs; without it the gateway answers no callout.
+    nats_callout_issuer_seed: SecretStr | None = None
+    # The gateway's system-account user, to close a revoked integrator's connections at once.
+    nats_system_nkey_seed: SecretStr | None = None
+    # How long an integrator's user JWT lives: the longest a revoked credential keeps its connection when it
+    # cannot be kicked; the connection is then closed and must authenticate again.
+    event_credential_ttl_s: float = 3600.0
+    # The NATS address integrators are given (AFO_NATS_URL when unset).
+    nats_public_url: str | None = None

@@ -48,3 +48,16 @@ class UserSessionEnded(Event):
 
     user_id: str
     session_digest: str
+
+
+@event("event_credential.created", stream=TENANT)
+class EventCredentialCreated(Event):
+    """An integrator credential that may subscribe to the tenant's events on NATS (never its secret)."""
+
+    credential_id: str
+    name: str
+
+
+@event("event_credential.revoked", stream=TENANT)
+class EventCredentialRevoked(Event):
+    credential_id: str

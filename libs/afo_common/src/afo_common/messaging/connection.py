@@ -10,6 +10,8 @@ import nats
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
+from afo_common.nats_security.client import NatsAuth
+
 log = logging.getLogger(__name__)
 # Closing drains subscriptions and flushes; bounded so a stop stays within its budget (afo_common.drain).
 CLOSE_TIMEOUT_S = 2
@@ -20,9 +22,10 @@ class NotConnected(RuntimeError):
 
 
 class NatsConnection:
-    def __init__(self, url: str, name: str) -> None:
+    def __init__(self, url: str, name: str, auth: NatsAuth | None = None) -> None:
         self.url = url
         self.name = name
+        self.auth = auth
         self._client: Client | None = None
         self._js: JetStreamContext | None = None
 
@@ -37,6 +40,7 @@ class NatsConnection:
             reconnect_time_wait=0.5,
             drain_timeout=CLOSE_TIMEOUT_S,
             error_cb=on_error,
+            **(self.auth.connect_options() if self.auth else {}),
         )
         self._js = self._client.jetstream(publish_async_max_pending=4000)
 

@@ -15,7 +15,7 @@ from nats.js.errors import NotFoundError
 from pydantic import BaseModel
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.subjects import dead_letter_subject, max_deliveries_advisory
+from afo_common.subjects import advisory_durable, dead_letter_subject, max_deliveries_advisory
 from afo_common.telemetry import DEAD_LETTERS
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class MaxDeliveriesAdvisories:
 
     @property
     def durable(self) -> str:
-        return f"{self.consumer}-max-deliveries"
+        return advisory_durable(self.consumer)
 
     @property
     def subject(self) -> str:

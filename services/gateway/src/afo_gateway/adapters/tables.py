@@ -104,3 +104,17 @@ conversation_sequences = Table(
     Column("conversation_id", String(40), primary_key=True),
     Column("last_sequence", Integer, nullable=False),
 )
+
+# Integrator credentials for NATS: each may subscribe to its tenant's events (the gateway's auth callout
+# admits it). Secrets are random, stored as SHA-256 digests like API keys.
+event_credentials = Table(
+    "event_credentials",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), nullable=False, index=True),
+    Column("name", String(120), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("hint", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+)

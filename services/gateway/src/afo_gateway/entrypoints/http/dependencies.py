@@ -12,6 +12,7 @@ from afo_gateway.domain.errors import Forbidden, Unauthorized
 from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.catalog import Catalog
+from afo_gateway.handlers.event_credentials import EventCredentials
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.messages import Messages
@@ -35,6 +36,7 @@ class Gateway:
     throttle: Throttle
     stream_tokens: StreamTokens
     streams: LiveStreams
+    event_credentials: EventCredentials
 
 
 def gateway(request: Request) -> Gateway:

@@ -109,3 +109,21 @@ class StreamTokenOut(BaseModel):
 class PageOut(BaseModel):
     data: list[Any]
     next_cursor: str | None = None
+
+
+class EventCredentialBody(Body):
+    name: str = Field(min_length=1, max_length=120)
+
+
+class EventCredentialOut(BaseModel):
+    id: str
+    name: str
+    hint: str
+    nats_url: str
+    subjects: list[str]
+    created_at: datetime
+    secret: str | None = Field(default=None, description="shown once, when the credential is created; connect "
+                                                         "to NATS with user = id and password = secret")
+    secret_withheld: bool = Field(default=False, description=(
+        "true when this body is an Idempotency-Key replay of the creation: the secret was in the first "
+        "response only and is never stored; if it was lost, revoke the credential and create another"))

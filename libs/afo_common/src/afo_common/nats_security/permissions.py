@@ -1,0 +1,212 @@
+"""Every NATS user of the platform and exactly what it may publish and subscribe to, declared once.
+
+The table is derived from what is already declared elsewhere in afo_common: the streams and the event
+subjects each captures (``events.streams``), the subject grammar (``subjects``) and the RPC prefix. A service
+publishes the events of the streams it owns, answers its own RPC subjects, calls the services it names,
+and reads only the durable consumers it declares here (``tests/contract/test_nats_permissions.py`` fails when
+a service's code consumes, serves or calls anything the table does not grant).
+
+Accounts: ``AFO`` holds the services and the admin and has JetStream; ``INTEGRATORS`` holds the tenants'
+integrator credentials (admitted by the gateway's auth callout) and sees only the event subjects, imported
+from ``AFO``; ``SYS`` is the system account, where the gateway's ``gateway-system`` user may only list and
+kick connections (to cut off a revoked integrator at once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from afo_common.events.streams import (
+    ADVISORIES,
+    AGENT,
+    CALL,
+    CONVERSATION,
+    KNOWLEDGE,
+    NOTIFICATION,
+    STREAM_SUBJECTS,
+    TENANT,
+    WORKFLOW,
+)
+from afo_common.subjects import (
+    DEAD_LETTER_PREFIX,
+    EVENT_PREFIX,
+    REALTIME_PREFIX,
+    RPC_PREFIX,
+    advisory_durable,
+    tenant_events,
+)
+
+SERVICE_ACCOUNT = "AFO"
+INTEGRATOR_ACCOUNT = "INTEGRATORS"
+SYSTEM_ACCOUNT = "SYS"
+ADMIN = "admin"
+KICKER = "gateway-system"
+AUTH_CALLOUT_SUBJECT = "$SYS.REQ.USER.AUTH"
+
+
+@dataclass(frozen=True)
+class Consumes:
+    """A durable JetStream consumer a service creates and reads."""
+
+    stream: str
+    durable: str
+
+
+@dataclass(frozen=True)
+class ServiceAccess:
+    owns_streams: tuple[str, ...] = ()        # publishes every event these streams capture...
+    publishes_events: tuple[str, ...] = ()    # ...and these events of streams others own ("context.event")
+    listens_to: tuple[str, ...] = ()          # events it hears on core NATS in every replica ("context.event")
+    consumes: tuple[Consumes, ...] = ()
+    calls: tuple[str, ...] = ()               # services whose RPC operations it calls
+    publishes_realtime: bool = False
+    subscribes_realtime: bool = False
+    answers_auth_callout: bool = False
+
+
+SERVICE_ACCESS: dict[str, ServiceAccess] = {
+    "gateway": ServiceAccess(owns_streams=(TENANT,), publishes_events=("conversation.message_received",),
+                             # Who may do what changed: every replica drops its cached principals.
+                             listens_to=("apikey.revoked", "user.role_changed", "user.session_ended"),
+                             calls=("agent-runtime",), subscribes_realtime=True, answers_auth_callout=True),
+    "agent-runtime": ServiceAccess(owns_streams=(CONVERSATION, AGENT),
+                                   consumes=(Consumes(CONVERSATION, "agent-runtime-message-received"),),
+                                   publishes_realtime=True),
+    "voice-media": ServiceAccess(owns_streams=(CALL,)),
+    "knowledge-ingest": ServiceAccess(owns_streams=(KNOWLEDGE,)),
+    "workflow-executor": ServiceAccess(owns_streams=(WORKFLOW,)),
+    "notifier": ServiceAccess(owns_streams=(NOTIFICATION,)),
+}
+SERVICES: tuple[str, ...] = tuple(SERVICE_ACCESS)
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """One user's grant, in nats-server's terms. Empty allow lists with ``unrestricted`` mean everything."""
+
+    publish_allow: tuple[str, ...] = ()
+    publish_deny: tuple[str, ...] = ()
+    subscribe_allow: tuple[str, ...] = ()
+    subscribe_deny: tuple[str, ...] = ()
+    allow_responses: bool = False
+    unrestricted: bool = False
+    account: str = SERVICE_ACCOUNT
+
+
+def inbox_prefix(user: str) -> str:
+    """Every connection of a user creates its reply inboxes under this prefix, and may subscribe only there,
+    so no service can read another's replies (JetStream API answers, RPC replies, push deliveries)."""
+    return f"_INBOX_{user}"
+
+
+def advisory_consumer(consumer: Consumes) -> Consumes:
+    """Where the service reads ``consumer``'s MAX_DELIVERIES advisories."""
+    return Consumes(ADVISORIES, advisory_durable(consumer.durable))
+
+
+def event_subjects(stream: str) -> list[str]:
+    return [f"{EVENT_PREFIX}.*.{suffix}" for suffix in STREAM_SUBJECTS[stream]]
+
+
+def all_event_subjects() -> list[str]:
+    """What the INTEGRATORS account imports: every context stream's subjects (not RPC, real-time, DLQ)."""
+    return [subject for stream in STREAM_SUBJECTS for subject in event_subjects(stream)]
+
+
+def _event_pattern(event_name: str) -> str:
+    context, _, event = event_name.partition(".")
+    return f"{EVENT_PREFIX}.*.{context}.{event}"
+
+
+def _consumer_api(consumer: Consumes) -> list[str]:
+    stream, durable = consumer.stream, consumer.durable
+    return [
+        f"$JS.API.CONSUMER.CREATE.{stream}.{durable}",
+        f"$JS.API.CONSUMER.CREATE.{stream}.{durable}.>",
+        f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.{durable}",
+        f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
+        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
+        f"$JS.ACK.{stream}.{durable}.>",
+        f"$JS.FC.{stream}.{durable}.>",
+    ]
+
+
+def _others_events_in(service: str, streams: Iterable[str]) -> list[str]:
+    """Events of a stream this service owns that the table gives to another service: denied to this one."""
+    owned = set(streams)
+    denied = []
+    for other, access in SERVICE_ACCESS.items():
+        for name in access.publishes_events if other != service else ():
+            stream = next((s for s, suffixes in STREAM_SUBJECTS.items()
+                           if any(_covers(f"{EVENT_PREFIX}.*.{sfx}", _event_pattern(name)) for sfx in suffixes)),
+                          None)
+            if stream in owned:
+                denied.append(_event_pattern(name))
+    return denied
+
+
+def _covers(pattern: str, subject: str) -> bool:
+    """Whether NATS subject ``pattern`` matches every subject ``subject`` (itself possibly with ``*``) matches."""
+    p, s = pattern.split("."), subject.split(".")
+    for i, token in enumerate(p):
+        if token == ">":
+            return len(s) > i
+        if i >= len(s) or (token != "*" and token != s[i]):
+            return False
+    return len(p) == len(s)
+
+
+def service_permissions(service: str) -> Permissions:
+    access = SERVICE_ACCESS[service]
+    publish: list[str] = [subject for stream in access.owns_streams for subject in event_subjects(stream)]
+    publish += [_event_pattern(name) for name in access.publishes_events]
+    publish += [f"{RPC_PREFIX}.{target}.>" for target in access.calls]
+    subscribe = [f"{inbox_prefix(service)}.>", f"{RPC_PREFIX}.{service}.>"]
+    consumers = [*access.consumes, *(advisory_consumer(c) for c in access.consumes)]
+    for consumer in consumers:
+        publish += _consumer_api(consumer)
+        publish.append(f"$JS.API.STREAM.MSG.GET.{consumer.stream}")
+    if access.consumes:
+        publish.append(f"{DEAD_LETTER_PREFIX}.{service}.>")
+    subscribe += [_event_pattern(name) for name in access.listens_to]
+    if access.publishes_realtime:
+        publish.append(f"{REALTIME_PREFIX}.>")
+    if access.subscribes_realtime:
+        subscribe.append(f"{REALTIME_PREFIX}.>")
+    if access.answers_auth_callout:
+        subscribe.append(AUTH_CALLOUT_SUBJECT)
+    return Permissions(
+        publish_allow=tuple(dict.fromkeys(publish)),
+        publish_deny=tuple(_others_events_in(service, access.owns_streams)),
+        subscribe_allow=tuple(dict.fromkeys(subscribe)),
+        allow_responses=True,  # RPC replies, and the gateway's answers to the auth callout
+    )
+
+
+def admin_permissions() -> Permissions:
+    """``afo streams ensure``, the bench and the e2e tests' observers: the whole service account."""
+    return Permissions(unrestricted=True)
+
+
+def kicker_permissions() -> Permissions:
+    """The gateway's system-account user: find a revoked integrator's connections and close them."""
+    return Permissions(
+        publish_allow=("$SYS.REQ.SERVER.PING.CONNZ", "$SYS.REQ.SERVER.*.KICK"),
+        subscribe_allow=(f"{inbox_prefix(KICKER)}.>",),
+        account=SYSTEM_ACCOUNT,
+    )
+
+
+def integrator_permissions(tenant_id: str) -> Permissions:
+    """An integrator credential of one tenant: subscribe to that tenant's events, publish nothing."""
+    return Permissions(publish_deny=(">",), subscribe_allow=(tenant_events(tenant_id),), account=INTEGRATOR_ACCOUNT)
+
+
+def users() -> dict[str, Permissions]:
+    """Every static user of the generated configuration, by name (integrators come through the callout)."""
+    table = {service: service_permissions(service) for service in SERVICES}
+    table[ADMIN] = admin_permissions()
+    table[KICKER] = kicker_permissions()
+    return table
+

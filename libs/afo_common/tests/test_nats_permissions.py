@@ -1,0 +1,135 @@
+"""The generated configuration on a real nats-server: each service's user can do what it needs and nothing
+it does not, and a connection without credentials is refused."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import nats
+import nats.errors
+import pytest
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+
+from afo_common.nats_security.credentials import NatsCredentials
+from afo_testkit.nats import NatsServer, nats_server
+
+
+@pytest.fixture
+async def secured(tmp_path: Path) -> AsyncIterator[NatsServer]:
+    async with nats_server(tmp_path, credentials=NatsCredentials.generate()) as server:
+        yield server
+
+
+class Watched:
+    """A connection as one user, with the errors the server sent it (permission violations arrive async)."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.client: Client | None = None
+
+    async def connect(self, server: NatsServer, user: str) -> Client:
+        async def on_error(exc: Exception) -> None:
+            self.errors.append(str(exc).lower())
+
+        self.client = await nats.connect(server.url, error_cb=on_error, allow_reconnect=False,
+                                         **server.connect_options(user))
+        return self.client
+
+    async def violations(self, expected: int = 1) -> list[str]:
+        for _ in range(100):
+            if len([e for e in self.errors if "permissions violation" in e]) >= expected:
+                break
+            await asyncio.sleep(0.02)
+        return [e for e in self.errors if "permissions violation" in e]
+
+
+async def connect_as(server: NatsServer, user: str) -> tuple[Client, Watched]:
+    watched = Watched()
+    return await watched.connect(server, user), watched
+
+
+async def test_a_connection_without_credentials_is_refused(secured: NatsServer) -> None:
+    with pytest.raises(nats.errors.Error, match=r"(?i)authorization violation"):
+        await nats.connect(secured.url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=10)
+
+
+async def test_a_wrong_key_is_refused(secured: NatsServer) -> None:
+    stranger = NatsCredentials.generate()  # a well-formed seed the server does not know
+    with pytest.raises(nats.errors.Error, match=r"(?i)authorization violation"):
+        await nats.connect(secured.url, allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=10,
+                           nkeys_seed_str=stranger.seed("gateway"))
+
+
+async def test_the_notifier_cannot_call_agent_runtime_nor_read_live_replies(secured: NatsServer) -> None:
+    notifier, watched = await connect_as(secured, "notifier")
+    try:
+        with pytest.raises(nats.errors.TimeoutError):
+            # The publish is refused, so nothing answers; the server says why on the error callback.
+            await notifier.request("afo.rpc.agent-runtime.agents.list", b"{}", timeout=0.5)
+        await notifier.subscribe("afo.rt.>")
+        await notifier.flush()
+        violations = await watched.violations(2)
+    finally:
+        await notifier.close()
+    assert any('publish to "afo.rpc.agent-runtime.agents.list"' in v for v in violations), violations
+    assert any('subscription to "afo.rt.>"' in v for v in violations), violations
+
+
+async def test_a_service_cannot_read_another_services_replies_or_all_events(secured: NatsServer) -> None:
+    notifier, watched = await connect_as(secured, "notifier")
+    try:
+        await notifier.subscribe("_INBOX_gateway.>")
+        await notifier.subscribe("_INBOX.>")
+        await notifier.subscribe("afo.*.lead.qualified")
+        await notifier.flush()
+        violations = await watched.violations(3)
+    finally:
+        await notifier.close()
+    assert len(violations) == 3, violations
+
+
+async def test_agent_runtime_cannot_forge_the_gateways_message_received(secured: NatsServer) -> None:
+    runtime, watched = await connect_as(secured, "agent-runtime")
+    try:
+        await runtime.publish("afo.ten_a.conversation.message_received", b"{}")
+        await runtime.publish("afo.ten_a.tenant.created", b"{}")
+        await runtime.flush()
+        violations = await watched.violations(2)
+    finally:
+        await runtime.close()
+    assert any("conversation.message_received" in v for v in violations), violations
+    assert any("tenant.created" in v for v in violations), violations
+
+
+async def test_the_gateway_calls_agent_runtime_and_reads_its_live_replies(secured: NatsServer) -> None:
+    runtime, runtime_errors = await connect_as(secured, "agent-runtime")
+    gateway, gateway_errors = await connect_as(secured, "gateway")
+    received: list[Msg] = []
+
+    async def answer(msg: Msg) -> None:
+        await msg.respond(b"pong")
+
+    async def on_delta(msg: Msg) -> None:
+        received.append(msg)
+
+    try:
+        await runtime.subscribe("afo.rpc.agent-runtime.health", queue="agent-runtime", cb=answer)
+        await gateway.subscribe("afo.rt.ten_a.conv_a.>", cb=on_delta)
+        await runtime.flush()
+        await gateway.flush()
+        reply = await gateway.request("afo.rpc.agent-runtime.health", b"{}", timeout=2)
+        await runtime.publish("afo.rt.ten_a.conv_a.reply_delta", b"hi")
+        await runtime.flush()
+        for _ in range(100):
+            if received:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await runtime.close()
+        await gateway.close()
+    assert reply.data == b"pong"
+    assert [m.subject for m in received] == ["afo.rt.ten_a.conv_a.reply_delta"]
+    assert runtime_errors.errors == gateway_errors.errors == []

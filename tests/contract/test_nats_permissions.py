@@ -1,0 +1,51 @@
+"""The NATS permission table (afo_common.nats_security.permissions) grants what the services' code uses:
+every durable consumer a service declares and every RPC subject it serves. A consumer added without its
+grant fails here, before it fails in production with a permissions violation."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import pytest
+
+from afo_common.nats_security.permissions import SERVICE_ACCESS, Consumes, service_permissions
+
+
+def _covers(pattern: str, subject: str) -> bool:
+    p, s = pattern.split("."), subject.split(".")
+    for i, token in enumerate(p):
+        if token == ">":
+            return len(s) > i
+        if i >= len(s) or (token != "*" and token != s[i]):
+            return False
+    return len(p) == len(s)
+
+
+@pytest.mark.parametrize("service", list(SERVICE_ACCESS))
+def test_every_consumer_and_rpc_a_service_declares_is_granted(service: str, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AFO_HOME", str(tmp_path))
+    monkeypatch.setenv("AFO_NATS_URL", "nats://127.0.0.1:1")  # built, never started: nothing connects
+    monkeypatch.setenv(f"AFO_{service.upper().replace('-', '_')}_DATABASE_URL",
+                       f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    built = importlib.import_module(f"afo_{service.replace('-', '_')}.app").build()
+    declared = {Consumes(spec.stream, spec.durable) for spec in built._consumers}
+    assert declared == set(SERVICE_ACCESS[service].consumes)
+
+    permissions = service_permissions(service)
+    subjects = [str(subscriber.subject.broker_address) for subscriber in built._subscribers]
+    served = [subject for subject in subjects if subject.startswith("afo.rpc.")]
+    assert served, "every service answers at least its health RPC"
+    for subject in served:
+        assert any(_covers(p, subject) for p in permissions.subscribe_allow), f"{service} serves {subject} ungranted"
+
+
+def test_no_service_may_publish_to_an_rpc_it_does_not_call_nor_read_another_inbox() -> None:
+    for service, access in SERVICE_ACCESS.items():
+        permissions = service_permissions(service)
+        rpc_targets = {p.split(".")[2] for p in permissions.publish_allow if p.startswith("afo.rpc.")}
+        assert rpc_targets == set(access.calls)
+        inboxes = [p for p in permissions.subscribe_allow if p.startswith("_INBOX")]
+        assert inboxes == [f"_INBOX_{service}.>"]
+        assert ">" not in permissions.publish_allow and ">" not in permissions.subscribe_allow
