@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 SPEC_CACHE_SIZE = 512
 HISTORY_TURNS = 20
+ANSWERED_CACHE_SIZE = 50_000
 ORDER_POLL_FIRST_S = 0.01
 ORDER_POLL_MAX_S = 0.2
 
@@ -61,6 +62,7 @@ class TurnHandler:
         self._embedded = EmbeddedEngine()
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
+        self._answered: OrderedDict[str, int] = OrderedDict()
         # Published versions never change, so a spec once read can be reused for good.
         self._specs: OrderedDict[tuple[str, str, int], AgentSpec] = OrderedDict()
 
@@ -75,8 +77,8 @@ class TurnHandler:
         outside the conversation's lock, so the earlier one can get in, and with its delivery kept alive
         by the consumer's heartbeat. Past ``order_wait_s`` it goes ahead: an earlier message that will
         never be answered (dead-lettered) must not silence the conversation."""
-        if message.sequence is None or message.sequence == 1:
-            return
+        if message.sequence is None or message.sequence <= self._answered.get(message.conversation_id, 0) + 1:
+            return  # the usual case: the one before it was answered here (no read needed)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._order_wait_s
         pause = ORDER_POLL_FIRST_S
@@ -125,6 +127,16 @@ class TurnHandler:
                 reply_id=reply_id, engine=produced.engine, first_delta_ms=stream.first_delta_ms or 0.0,
                 completed_ms=stream.elapsed_ms(), realtime=self._realtime,
             )
+        self._note_answered(conversation, message)
+
+    def _note_answered(self, conversation: ConversationRow, message: MessageReceived) -> None:
+        """How far each conversation is answered, as far as this process knows (only ever too low, when
+        another replica answered since: then the wait above reads the database)."""
+        answered = max(conversation.last_sequence, message.sequence or 0)
+        self._answered[conversation.id] = answered
+        self._answered.move_to_end(conversation.id)
+        if len(self._answered) > ANSWERED_CACHE_SIZE:
+            self._answered.popitem(last=False)
 
     async def _produce(self, delivery: Delivery, tenant_id: str, conversation: ConversationRow,
                        spec: AgentSpec, history: list[MessageRow], message: MessageReceived,
