@@ -9,17 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from afo_common.nats_security.permissions import SERVICE_ACCESS, Consumes, service_permissions
-
-
-def _covers(pattern: str, subject: str) -> bool:
-    p, s = pattern.split("."), subject.split(".")
-    for i, token in enumerate(p):
-        if token == ">":
-            return len(s) > i
-        if i >= len(s) or (token != "*" and token != s[i]):
-            return False
-    return len(p) == len(s)
+from afo_common.nats_security.permissions import SERVICE_ACCESS, Consumes, covers, service_permissions
 
 
 @pytest.mark.parametrize("service", list(SERVICE_ACCESS))
@@ -38,7 +28,7 @@ def test_every_consumer_and_rpc_a_service_declares_is_granted(service: str, tmp_
     served = [subject for subject in subjects if subject.startswith("afo.rpc.")]
     assert served, "every service answers at least its health RPC"
     for subject in served:
-        assert any(_covers(p, subject) for p in permissions.subscribe_allow), f"{service} serves {subject} ungranted"
+        assert any(covers(p, subject) for p in permissions.subscribe_allow), f"{service} serves {subject} ungranted"
 
 
 def test_no_service_may_publish_to_an_rpc_it_does_not_call_nor_read_another_inbox() -> None:

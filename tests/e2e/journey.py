@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+from afo_testkit.platform import Platform
 
 
 @dataclass(frozen=True)
@@ -53,3 +56,18 @@ async def say(api: httpx.AsyncClient, tenant: Tenant, conversation_id: str, text
     body: dict[str, Any] = response.json()
     assert body["status"] == "replied"
     return body
+
+
+async def llm_agent(api: httpx.AsyncClient, tenant: Tenant, base_url: str) -> str:
+    """A published agent whose model is the OpenAI-compatible server at ``base_url`` (a FakeOpenAI)."""
+    return await published_agent(api, tenant, llm={"provider": "openai", "model": "gpt-test", "base_url": base_url})
+
+
+async def exited(platform: Platform, service: str, within_s: float = 30.0) -> float:
+    """Wait for ``service``'s process to be gone; how long that took (AssertionError past ``within_s``)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    while platform.pids[service] is not None:
+        assert loop.time() - started < within_s, f"{service} did not exit within {within_s:.0f} s"
+        await asyncio.sleep(0.05)
+    return loop.time() - started

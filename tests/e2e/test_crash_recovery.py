@@ -22,7 +22,7 @@ from afo_common.drain import shutdown_budget_s
 from afo_common.settings import ServiceSettings
 from afo_testkit.openai_server import FakeOpenAI, Text
 from afo_testkit.platform import Platform, running_platform
-from tests.e2e.journey import Tenant, conversation, published_agent, sign_up
+from tests.e2e.journey import Tenant, conversation, exited, llm_agent, sign_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -92,10 +92,7 @@ def in_flight_at(moment: float, ledger: Ledger, conversation_of: dict[str, str])
 async def crash_and_restart(platform: Platform) -> float:
     platform.kill("agent-runtime", signal.SIGKILL)
     crashed_at = time.monotonic()
-    for _ in range(200):
-        if platform.pids["agent-runtime"] is None:
-            break
-        await asyncio.sleep(0.05)
+    await exited(platform, "agent-runtime", within_s=10)
     await platform.start_service("agent-runtime")
     return crashed_at
 
@@ -104,8 +101,7 @@ async def test_messages_held_by_a_crashed_agent_runtime_are_answered_within_seco
     platform: Platform, api: httpx.AsyncClient, fake: FakeOpenAI
 ) -> None:
     tenant = await sign_up(api)
-    agent_id = await published_agent(api, tenant, llm={"provider": "openai", "model": "gpt-test",
-                                                       "base_url": fake.base_url})
+    agent_id = await llm_agent(api, tenant, fake.base_url)
     conversations = [await conversation(api, tenant, agent_id) for _ in range(CONVERSATIONS)]
     ledger = Ledger()
     connected = [asyncio.Event() for _ in conversations]
@@ -171,8 +167,7 @@ async def test_sigterm_with_a_turn_stuck_in_the_model_exits_within_the_budget_an
     """The drain waits for the stuck turn no longer than drain_timeout_s, and the whole stop fits the
     budget the Kubernetes grace period is checked against; the turn is answered after the restart."""
     tenant = await sign_up(api)
-    agent_id = await published_agent(api, tenant, llm={"provider": "openai", "model": "gpt-test",
-                                                       "base_url": fake.base_url})
+    agent_id = await llm_agent(api, tenant, fake.base_url)
     cid = await conversation(api, tenant, agent_id)
     requests_before = len(fake.requests)
     fake.delay_s = 60.0
@@ -184,17 +179,11 @@ async def test_sigterm_with_a_turn_stuck_in_the_model_exits_within_the_budget_an
                 break
             await asyncio.sleep(0.05)
         platform.kill("agent-runtime", signal.SIGTERM)
-        stopping = time.monotonic()
-        for _ in range(600):
-            if platform.pids["agent-runtime"] is None:
-                break
-            await asyncio.sleep(0.05)
-        took = time.monotonic() - stopping
+        took = await exited(platform, "agent-runtime")
     finally:
         fake.delay_s = MODEL_DELAY_S
     budget = shutdown_budget_s(ServiceSettings.for_service("agent-runtime", drain_timeout_s=DRAIN_S))
 
-    assert platform.pids["agent-runtime"] is None
     assert DRAIN_S <= took <= budget, f"stopped in {took:.1f} s, budget {budget:.1f} s"
     await platform.start_service("agent-runtime")
     for _ in range(120):

@@ -14,7 +14,7 @@ import pytest_asyncio
 
 from afo_testkit.openai_server import Call, FakeOpenAI, Text, ToolCalls, Turn
 from afo_testkit.platform import Platform, running_platform
-from tests.e2e.journey import Tenant, conversation, published_agent, say, sign_up
+from tests.e2e.journey import Tenant, conversation, llm_agent, say, sign_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -49,8 +49,7 @@ async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pl
 
 async def llm_conversation(api: httpx.AsyncClient, fake: FakeOpenAI) -> tuple[Tenant, str]:
     tenant = await sign_up(api)
-    llm = {"provider": "openai", "model": "gpt-test", "base_url": fake.base_url}
-    agent_id = await published_agent(api, tenant, llm=llm)
+    agent_id = await llm_agent(api, tenant, fake.base_url)
     return tenant, await conversation(api, tenant, agent_id)
 
 

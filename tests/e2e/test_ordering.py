@@ -17,7 +17,7 @@ import pytest_asyncio
 from afo_testkit.openai_server import FakeOpenAI, Text
 from afo_testkit.platform import Platform, running_platform
 from afo_testkit.postgres import PostgresDatabases
-from tests.e2e.journey import Tenant, conversation, published_agent, sign_up
+from tests.e2e.journey import Tenant, conversation, llm_agent, sign_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -64,8 +64,7 @@ async def test_a_conversations_messages_are_answered_in_order_across_two_replica
     platform: Platform, api: httpx.AsyncClient, fake: FakeOpenAI
 ) -> None:
     tenant = await sign_up(api)
-    agent_id = await published_agent(api, tenant, llm={"provider": "openai", "model": "gpt-test",
-                                                       "base_url": fake.base_url})
+    agent_id = await llm_agent(api, tenant, fake.base_url)
     conversations = [await conversation(api, tenant, agent_id) for _ in range(CONVERSATIONS)]
     posted: dict[str, list[str]] = {cid: [] for cid in conversations}
 

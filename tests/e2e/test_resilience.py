@@ -17,7 +17,7 @@ from afo_common.events import envelope_for
 from afo_common.events.conversation import MessageReceived
 from afo_common.ids import new_id
 from afo_testkit.platform import Platform
-from tests.e2e.journey import Tenant, conversation, published_agent, sign_up
+from tests.e2e.journey import Tenant, conversation, exited, published_agent, sign_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -62,11 +62,7 @@ async def test_agent_runtime_stopped_mid_conversation_loses_nothing_and_duplicat
         if index == 2:
             platform.kill("agent-runtime", stop_signal)
     # Accepted while agent-runtime is down: the events wait in JetStream.
-    for _ in range(300):
-        if platform.pids["agent-runtime"] is None:
-            break
-        await asyncio.sleep(0.1)
-    assert platform.pids["agent-runtime"] is None, "agent-runtime did not exit"
+    await exited(platform, "agent-runtime")
     await platform.start_service("agent-runtime")
     await platform.wait_ready("agent-runtime")
 

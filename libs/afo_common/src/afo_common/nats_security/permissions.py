@@ -139,14 +139,14 @@ def _others_events_in(service: str, streams: Iterable[str]) -> list[str]:
     for other, access in SERVICE_ACCESS.items():
         for name in access.publishes_events if other != service else ():
             stream = next((s for s, suffixes in STREAM_SUBJECTS.items()
-                           if any(_covers(f"{EVENT_PREFIX}.*.{sfx}", _event_pattern(name)) for sfx in suffixes)),
+                           if any(covers(f"{EVENT_PREFIX}.*.{sfx}", _event_pattern(name)) for sfx in suffixes)),
                           None)
             if stream in owned:
                 denied.append(_event_pattern(name))
     return denied
 
 
-def _covers(pattern: str, subject: str) -> bool:
+def covers(pattern: str, subject: str) -> bool:
     """Whether NATS subject ``pattern`` matches every subject ``subject`` (itself possibly with ``*``) matches."""
     p, s = pattern.split("."), subject.split(".")
     for i, token in enumerate(p):
