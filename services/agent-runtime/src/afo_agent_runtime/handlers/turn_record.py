@@ -16,6 +16,7 @@ from afo_agent_runtime.adapters.conversation_repository import (
 from afo_agent_runtime.domain.engine import TurnDecision
 from afo_agent_runtime.handlers.realtime import Realtime
 from afo_agent_runtime.handlers.views import lead_view
+from afo_common import realtime as rt
 from afo_common.events import Envelope
 from afo_common.events.conversation import (
     ConversationOptedOut,
@@ -87,17 +88,16 @@ async def record_turn(
         completed_ms=round(completed_ms, 3),
     ))
 
-    lead_json = lead_view(lead).model_dump(mode="json") if lead is not None else None
+    current_lead = lead_view(lead) if lead is not None else None
 
     async def announce() -> None:
-        await realtime.send(tenant_id, conversation.id, "reply.completed", {
-            "message_id": reply_id, "in_reply_to": message.message_id, "text": decision.reply,
-            "intent": str(decision.intent), "engine": engine, "citations": [], "lead": lead_json,
-        })
-        if lead_json is not None and decision.lead_changes:
-            await realtime.send(tenant_id, conversation.id, "lead.updated", {"lead": lead_json})
+        await realtime.send(tenant_id, conversation.id, rt.ReplyCompleted(
+            message_id=reply_id, in_reply_to=message.message_id, text=decision.reply,
+            intent=str(decision.intent), engine=engine, lead=current_lead))
+        if current_lead is not None and decision.lead_changes:
+            await realtime.send(tenant_id, conversation.id, rt.LeadUpdated(lead=current_lead))
         if decision.handoff_reason is not None:
-            await realtime.send(tenant_id, conversation.id, "handoff", {"reason": decision.handoff_reason})
+            await realtime.send(tenant_id, conversation.id, rt.Handoff(reason=decision.handoff_reason))
 
     uow.after_commit(announce)
 

@@ -31,9 +31,10 @@ from afo_agent_runtime.domain.engine import ConversationMemory, EmbeddedEngine, 
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.realtime import DeltaStream, Realtime
 from afo_agent_runtime.handlers.turn_record import record_turn
-from afo_common.events.conversation import MessageReceived
+from afo_common.events.conversation import Citation, MessageReceived
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
+from afo_common.realtime import ReplyCompleted
 from afo_common.telemetry import MESSAGES_ANSWERED_OUT_OF_ORDER, REPLY_FIRST_DELTA_SECONDS
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,8 @@ class TurnHandler:
         produced = await self._produce(delivery, tenant_id, conversation, spec, history, message, stream)
         if stream.index == 0:
             await stream.text(produced.decision.reply)
+        else:
+            await stream.finish()
         if stream.first_delta_ms is not None:
             REPLY_FIRST_DELTA_SECONDS.labels(self._service).observe(stream.first_delta_ms / 1000)
         async with delivery.transaction() as uow:
@@ -178,11 +181,9 @@ class TurnHandler:
         """A redelivered message was answered before a crash; waiting clients still hear the answer."""
         reply = await ConversationRepository(session).reply_to(tenant_id, message.message_id)
         if reply is not None:
-            await self._realtime.send(
-                tenant_id, message.conversation_id, "reply.completed",
-                {"message_id": reply.id, "in_reply_to": message.message_id, "text": reply.text,
-                 "intent": reply.intent, "engine": reply.engine, "citations": list(reply.citations)},
-            )
+            await self._realtime.send(tenant_id, message.conversation_id, ReplyCompleted(
+                message_id=reply.id, in_reply_to=message.message_id, text=reply.text, intent=reply.intent,
+                engine=reply.engine, citations=[Citation.model_validate(c) for c in reply.citations]))
 
     @asynccontextmanager
     async def _conversation_lock(self, conversation_id: str) -> AsyncIterator[None]:
