@@ -45,6 +45,7 @@ from afo_common.telemetry import setup_logging, setup_tracing
 log = logging.getLogger(__name__)
 ADVISORY_RETRY_S = 1.0
 PRUNE_INTERVAL_S = 3600.0
+CHECKPOINT_INTERVAL_S = 2.0
 Hook = Callable[[], Awaitable[None]]
 
 
@@ -67,7 +68,7 @@ class Service:
             log_level=logging.DEBUG,
             **nats_auth.broker_options(),
         )
-        self.relay = OutboxRelay(self.db, tables, self.nats, self.name)
+        self.relay = OutboxRelay(self.db, self.nats, self.name)
         self.unit_of_work = UnitOfWorkFactory(self.db, tables, self.name, self.relay.wake)
         self.rpc = RpcClient(self.nats, settings.rpc_timeout_s)
         self._migrations_package = migrations_package
@@ -91,6 +92,7 @@ class Service:
         self.serve_rpc(health_operation(self.name), self._health)
         self._tables = tables
         self.every(PRUNE_INTERVAL_S, self._prune_inbox, "prune-inbox")
+        self.every(CHECKPOINT_INTERVAL_S, self.db.hot.checkpoint, "wal-checkpoint")
 
     # -- wiring ---------------------------------------------------------------------------------------
     def consume(self, spec: ConsumerSpec, handler: Handler) -> None:

@@ -51,8 +51,8 @@ class Messages:
             return await self._await_reply(notices, message_id, conversation.id, timeout_s)
 
     async def _record(self, principal: Principal, event: MessageReceived) -> None:
-        async with self._uow() as uow:
-            sequence = await SequenceRepository(uow.session).next(principal.tenant_id, event.conversation_id)
+        async with self._uow.hot() as uow:
+            sequence = await SequenceRepository(uow.tx).next(principal.tenant_id, event.conversation_id)
             await uow.emit(event.model_copy(update={"sequence": sequence}), tenant_id=principal.tenant_id)
 
     @staticmethod
