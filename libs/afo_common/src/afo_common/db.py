@@ -83,13 +83,25 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+_SQLITE_WRITE_LOCKS: dict[str, asyncio.Lock] = {}
+
+
+def _sqlite_write_lock(url: str) -> asyncio.Lock:
+    """One lock per database file in a process, however many Database objects open it (two replicas of a
+    service in one test process, say): their writers must queue on the same lock."""
+    path = make_url(url).database or ":memory:"
+    key = str(Path(path).resolve()) if path != ":memory:" else url
+    return _SQLITE_WRITE_LOCKS.setdefault(key, asyncio.Lock())
+
+
 class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        # SQLite has one writer: serialising writers here avoids busy-waiting inside the driver.
-        self._write_lock = asyncio.Lock() if is_sqlite(self.engine) else None
+        # SQLite has one writer: serialising writers here avoids busy-waiting inside the driver — which, for
+        # the hot path's connection on the event loop's thread, would stall the loop.
+        self._write_lock = _sqlite_write_lock(url) if is_sqlite(self.engine) else None
         # The statements on every message's path, run on the driver itself (afo_common.hot_sql).
         self.hot = HotDatabase(url, self._write_lock)
 

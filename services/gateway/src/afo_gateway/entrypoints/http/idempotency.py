@@ -92,7 +92,7 @@ def authorized(permission: Permission, *, publishable: bool = False) -> Any:
     return Depends(dependency)
 
 
-def _public(request: Request) -> Public:
+async def _public(request: Request) -> Public:
     return Public(request, None)
 
 
