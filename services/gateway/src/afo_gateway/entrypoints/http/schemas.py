@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,8 +17,12 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Checked by the accounts handler (email-validator, syntax only); the format is stated for clients.
+EmailAddress = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"})]
+
+
 class SignupBody(Body):
-    email: str = Field(max_length=254)
+    email: EmailAddress
     password: str = Field(max_length=256)
     company: str = Field(min_length=1, max_length=120)
     timezone: str = Field(default="UTC", max_length=64)
@@ -49,7 +53,7 @@ class UserOut(BaseModel):
 
 
 class UserBody(Body):
-    email: str = Field(max_length=254)
+    email: EmailAddress
     password: str = Field(max_length=256)
     role: Role = "member"
 
