@@ -1,12 +1,14 @@
 """Benchmark of the text path: many concurrent conversations through the public HTTP API with all six
-services up, against the raw nats-py JetStream round trip measured in the same run.
+services up, each conversation with its SSE stream open as a page with the chat widget has it, against
+the raw nats-py JetStream round trip measured in the same run.
 
     uv run python -m bench.text_path [--rate 100] [--seconds 20] [--concurrency 64] [--conversations 200]
 
-Prints one table: messages/s sustained at full load, and p50/p95/p99 of time to first reply delta and
-to completed reply, at a fixed offered rate and at full load. Times run from the HTTP POST leaving the
-client to the notice reaching a NATS subscriber on ``afo.rt.<tenant>.>`` (the subject the SSE endpoint
-relays), so they include the gateway, its outbox, JetStream, agent-runtime and its commit."""
+Prints two tables. Latency: messages/s sustained at full load, and p50/p95/p99 of time to first reply
+delta and to completed reply, at a fixed offered rate and at full load; times run from the HTTP POST
+leaving the client to the event arriving on the conversation's SSE stream, so they include the gateway,
+its outbox, JetStream, agent-runtime, its commit and the gateway's fan-out. Cost: CPU milliseconds per
+answered message for every process (each service, nats-server, the load generator), from /proc."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -28,7 +31,9 @@ from nats.js.api import StreamConfig
 
 from afo_cli.services import SERVICES
 from afo_testkit.platform import Platform, running_platform
+from bench.cpu import CpuMeter
 from bench.raw_http import RawHttp
+from bench.raw_sse import SseStream
 
 TEXTS = ["Hi there", "I'm Dana from Acme Corp", "dana@acme.example", "We need a website assistant",
          "Budget around 15k", "Within three months", "What integrations do you have?"]
@@ -41,11 +46,11 @@ class Timings:
     completed: dict[str, float] = field(default_factory=dict)
     waiting: dict[str, asyncio.Event] = field(default_factory=dict)
 
-    def on_notice(self, notice: dict[str, object], at: float) -> None:
-        message_id = str(notice.get("in_reply_to"))
-        if notice.get("type") == "reply.delta":
+    def on_event(self, kind: str, message_id: str) -> None:
+        at = time.perf_counter()
+        if kind == "reply.delta":
             self.first_delta.setdefault(message_id, at)
-        elif notice.get("type") == "reply.completed":
+        elif kind == "reply.completed":
             self.completed.setdefault(message_id, at)
             if event := self.waiting.get(message_id):
                 event.set()
@@ -180,32 +185,41 @@ async def run(args: argparse.Namespace) -> None:
 async def measure(platform: Platform, args: argparse.Namespace) -> None:
     limits = httpx.Limits(max_connections=args.concurrency + 50, max_keepalive_connections=args.concurrency + 50)
     async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=60, limits=limits) as api:
-        tenant_id, auth, conversations = await setup_tenant(api, args.conversations)
-        gateway = httpx.URL(platform.gateway_url)
-        raw = RawHttp(gateway.host, gateway.port or 80, args.concurrency + 50)
-        timings = Timings()
-        admin = platform.nats_auth().connect_options()  # NATS is least-privilege: the bench observes as admin
-        nc = await nats.connect(platform.nats_url, **admin)
-
-        async def on_notice(msg: Msg) -> None:
-            timings.on_notice(json.loads(msg.data), time.perf_counter())
-
-        await nc.subscribe(f"afo.rt.{tenant_id}.>", cb=on_notice)
-        baseline = await jetstream_baseline(platform.nats_url, args.rate, int(args.rate * 5), **admin)
-        await fixed_rate(raw, auth, conversations, timings, args.rate, 3)  # warm-up, not counted
-        await asyncio.sleep(2)
-        at_rate = await fixed_rate(raw, auth, conversations, timings, args.rate, args.seconds)
-        await asyncio.sleep(3)
-        loaded, throughput = await full_load(raw, auth, conversations, timings, args.concurrency, args.seconds)
-        await asyncio.sleep(3)
-        await nc.drain()
-        await raw.close()
+        _tenant_id, auth, conversations = await setup_tenant(api, args.conversations)
+    gateway = httpx.URL(platform.gateway_url)
+    host, port = gateway.host, gateway.port or 80
+    raw = RawHttp(host, port, args.concurrency + 50)
+    timings = Timings()
+    streams = [SseStream(host, port, f"/v1/conversations/{cid}/stream", auth, timings.on_event)
+               for cid in conversations]
+    for stream in streams:
+        stream.start()
+    await asyncio.wait_for(asyncio.gather(*(stream.connected.wait() for stream in streams)), timeout=60)
+    admin = platform.nats_auth().connect_options()  # NATS is least-privilege: the bench observes as admin
+    baseline = await jetstream_baseline(platform.nats_url, args.rate, int(args.rate * 5), **admin)
+    await fixed_rate(raw, auth, conversations, timings, args.rate, 3)  # warm-up, not counted
+    await asyncio.sleep(2)
+    pids = {name: pid for name, pid in platform.pids.items() if pid is not None}
+    pids |= {"nats-server": platform.nats_pid or 0, "load generator": os.getpid()}
+    at_rate_cpu, loaded_cpu = CpuMeter(pids), CpuMeter(pids)
+    at_rate_cpu.start()
+    at_rate = await fixed_rate(raw, auth, conversations, timings, args.rate, args.seconds)
+    await asyncio.sleep(3)
+    at_rate_cpu.stop()
+    loaded_cpu.start()
+    loaded, throughput = await full_load(raw, auth, conversations, timings, args.concurrency, args.seconds)
+    await asyncio.sleep(3)
+    loaded_cpu.stop()
+    for stream in streams:
+        await stream.stop()
+    await raw.close()
 
     rate_first, rate_done = timings.latencies(at_rate)
     load_first, load_done = timings.latencies(loaded)
     print()
     stores = "PostgreSQL" if args.postgres else "SQLite"
-    print(f"text path, all six services, {args.conversations} conversations, embedded engine, {stores} stores")
+    print(f"text path, all six services, {args.conversations} conversations each with its SSE stream open, "
+          f"embedded engine, {stores} stores")
     print(f"{'measure':48} {'count':>6} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
     print(f"{'raw nats-py JetStream publish -> consume':48} {len(baseline):6d} {percentiles(baseline)}")
     print(f"{f'first reply delta at {args.rate:g} msg/s':48} {len(rate_first):6d} {percentiles(rate_first)}")
@@ -217,6 +231,12 @@ async def measure(platform: Platform, args: argparse.Namespace) -> None:
     print(f"{'sustained messages/s at full load (answered)':48} {throughput:6.0f}")
     lost = len(at_rate) + len(loaded) - len(rate_done) - len(load_done)
     print(f"{'messages accepted but not answered':48} {lost:6d}")
+    print()
+    print(f"{'CPU ms per answered message':24} {f'at {args.rate:g} msg/s':>14} {'at full load':>14}")
+    at_rate_ms, loaded_ms = at_rate_cpu.per_message_ms(len(rate_done)), loaded_cpu.per_message_ms(len(load_done))
+    for name in pids:
+        if at_rate_ms[name] >= 0.05 or loaded_ms[name] >= 0.05:
+            print(f"{name:24} {at_rate_ms[name]:14.2f} {loaded_ms[name]:14.2f}")
 
 
 def main() -> None:

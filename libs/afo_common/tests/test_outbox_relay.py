@@ -76,7 +76,7 @@ async def test_committed_events_reach_jetstream_in_order_with_their_id_as_msg_id
     assert len(wakes) == 2
     assert await pending(db) == 5
 
-    published = await OutboxRelay(db, messaging, connection, SERVICE).publish_pending()
+    published = await OutboxRelay(db, connection, SERVICE).publish_pending()
 
     assert published == 5
     assert await stream_ids(js) == [(e.id, e.id) for e in [*first, *second]]
@@ -103,7 +103,7 @@ async def test_a_rolled_back_unit_of_work_publishes_nothing(
             work.after_commit(announce)
             raise Boom
 
-    assert await OutboxRelay(db, messaging, connection, SERVICE).publish_pending() == 0
+    assert await OutboxRelay(db, connection, SERVICE).publish_pending() == 0
     assert await pending(db) == 0
     assert await stream_ids(js) == []
     assert wakes == [] and after_commit == []
@@ -134,13 +134,13 @@ async def test_a_relay_restarted_after_publishing_but_before_deleting_adds_no_du
     await db.dispose()  # checkpoints the WAL, so the file alone holds the committed outbox
     # The state a crash between publish and delete leaves behind: events in the stream AND in the outbox.
     shutil.copy(tmp_path / "outbox.db", tmp_path / "crashed.db")
-    assert await OutboxRelay(db, messaging, connection, SERVICE).publish_pending() == 4
+    assert await OutboxRelay(db, connection, SERVICE).publish_pending() == 4
     assert len(await stream_ids(js)) == 4
 
     restarted = Database(f"sqlite+aiosqlite:///{tmp_path / 'crashed.db'}")
     try:
         assert await pending(restarted) == 4
-        assert await OutboxRelay(restarted, messaging, connection, SERVICE).publish_pending() == 4
+        assert await OutboxRelay(restarted, connection, SERVICE).publish_pending() == 4
         assert await pending(restarted) == 0
     finally:
         await restarted.dispose()
@@ -151,7 +151,7 @@ async def test_a_relay_restarted_after_publishing_but_before_deleting_adds_no_du
 async def test_the_running_relay_publishes_soon_after_a_commit_and_flushes_on_stop(
     db: Database, connection: NatsConnection, js: JetStreamContext
 ) -> None:
-    relay = OutboxRelay(db, messaging, connection, SERVICE)
+    relay = OutboxRelay(db, connection, SERVICE)
     uow = UnitOfWorkFactory(db, messaging, SERVICE, relay.wake)
     relay.start()
     try:
@@ -174,7 +174,7 @@ async def test_events_no_stream_takes_yet_stay_in_the_outbox_and_go_out_after_th
 ) -> None:
     uow = UnitOfWorkFactory(db, messaging, SERVICE, lambda: None)
     emitted = await commit_events(uow, 2)
-    relay = OutboxRelay(db, messaging, connection, SERVICE)
+    relay = OutboxRelay(db, connection, SERVICE)
 
     assert await relay.publish_pending() == 2  # taken, but no stream is provisioned yet
     assert await pending(db) == 2
@@ -226,7 +226,7 @@ async def test_rows_that_can_never_be_published_are_set_aside_and_the_rest_go_ou
         published.append((msg.headers or {}).get("Nats-Msg-Id", ""))
 
     watcher = await connection.client.subscribe("afo.>", cb=count)
-    relay = OutboxRelay(db, messaging, connection, SERVICE)
+    relay = OutboxRelay(db, connection, SERVICE)
     for _ in range(3):  # later passes must find nothing left to publish again
         await drain(relay)
     await connection.client.flush()
@@ -247,7 +247,7 @@ async def test_the_backlog_gauges_read_the_table_even_while_nats_is_down(db: Dat
     await commit_events(uow, 500)
     await asyncio.sleep(0.2)
     down = NatsConnection("nats://127.0.0.1:1", "never-connected")
-    relay = OutboxRelay(db, messaging, down, SERVICE)
+    relay = OutboxRelay(db, down, SERVICE)
 
     with pytest.raises(RuntimeError, match="NATS is not connected"):
         await relay.publish_pending()
@@ -279,7 +279,7 @@ async def test_two_relays_on_one_postgresql_database_publish_each_row_once(
             published.append((msg.headers or {}).get("Nats-Msg-Id", ""))
 
         watcher = await connection.client.subscribe("afo.>", cb=count)
-        relays = [OutboxRelay(database, messaging, connection, SERVICE) for database in databases]
+        relays = [OutboxRelay(database, connection, SERVICE) for database in databases]
         await asyncio.gather(*(drain(relay) for relay in relays))
         await connection.client.flush()
         await watcher.unsubscribe()

@@ -1,11 +1,11 @@
 import pytest
 
+from afo_common.realtime import ReplyDelta, notice_subject, parse_subject
 from afo_common.subjects import (
     InvalidSubjectToken,
     dead_letter_subject,
     event_subject,
     events_of_kind,
-    realtime_conversation,
     realtime_subject,
     rpc_subject,
     tenant_events,
@@ -22,7 +22,6 @@ def test_subjects_have_their_documented_shape() -> None:
     assert rpc_subject("agent-runtime", "agents.create") == "afo.rpc.agent-runtime.agents.create"
     assert rpc_subject("gateway", "health") == "afo.rpc.gateway.health"
     assert realtime_subject("ten_a", "conv_1", "delta") == "afo.rt.ten_a.conv_1.delta"
-    assert realtime_conversation("ten_a", "conv_1") == "afo.rt.ten_a.conv_1.>"
     assert dead_letter_subject("notifier", "WORKFLOW") == "dlq.afo.notifier.WORKFLOW"
 
 
@@ -39,8 +38,6 @@ def test_a_tenant_id_that_is_not_one_plain_token_is_refused_everywhere(tenant: s
         tenant_events(tenant)
     with pytest.raises(InvalidSubjectToken):
         realtime_subject(tenant, "conv_1", "delta")
-    with pytest.raises(InvalidSubjectToken):
-        realtime_conversation(tenant, "conv_1")
 
 
 @pytest.mark.parametrize("name", ["lead", "lead.", ".qualified", "lead.qualified.extra", "lead.>", "lead.*"])
@@ -73,3 +70,15 @@ def test_the_tenant_is_read_back_from_event_subjects_only() -> None:
     assert tenant_of(realtime_subject("ten_a", "conv_1", "delta")) is None
     assert tenant_of(dead_letter_subject("notifier", "WORKFLOW")) is None
     assert tenant_of("afo.ten_a") is None
+
+
+def test_a_real_time_subject_says_its_tenant_conversation_and_kind() -> None:
+    delta = ReplyDelta(message_id="msg_2", in_reply_to="msg_1", index=0, text="Hi")
+
+    assert notice_subject("ten_a", "conv_1", delta) == "afo.rt.ten_a.conv_1.reply_delta"
+    assert parse_subject("afo.rt.ten_a.conv_1.reply_delta") == ("ten_a", "conv_1", "reply.delta")
+    assert parse_subject("afo.rt.ten_a.conv_1.lead_updated") == ("ten_a", "conv_1", "lead.updated")
+    assert parse_subject("afo.rt.ten_a.conv_1.handoff") == ("ten_a", "conv_1", "handoff")
+    for odd in ("afo.rt.ten_a.conv_1.unknown", "afo.rt.ten_a.reply_delta", "afo.ten_a.lead.updated",
+                "xafo.rt.ten_a.conv_1.handoff"):
+        assert parse_subject(odd) is None

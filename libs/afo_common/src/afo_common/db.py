@@ -17,6 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from afo_common.hot_sql import HotDatabase
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -88,6 +90,8 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer: serialising writers here avoids busy-waiting inside the driver.
         self._write_lock = asyncio.Lock() if is_sqlite(self.engine) else None
+        # The statements on every message's path, run on the driver itself (afo_common.hot_sql).
+        self.hot = HotDatabase(url, self._write_lock)
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -103,6 +107,7 @@ class Database:
             yield
 
     async def dispose(self) -> None:
+        await self.hot.close()
         await self.engine.dispose()
 
 

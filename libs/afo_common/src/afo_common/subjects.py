@@ -52,10 +52,6 @@ def realtime_subject(tenant_id: str, conversation_id: str, kind: str) -> str:
     return f"{REALTIME_PREFIX}.{_token(tenant_id)}.{_token(conversation_id)}.{_token(kind)}"
 
 
-def realtime_conversation(tenant_id: str, conversation_id: str) -> str:
-    return f"{REALTIME_PREFIX}.{_token(tenant_id)}.{_token(conversation_id)}.>"
-
-
 def dead_letter_subject(service: str, stream: str) -> str:
     return f"{DEAD_LETTER_PREFIX}.{_token(service)}.{_token(stream)}"
 

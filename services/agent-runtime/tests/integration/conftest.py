@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from afo_agent_runtime.adapters.turn_store import TurnStore
 from afo_common.db import Database, migrate
 from afo_testkit.postgres import database_url as database_url
 from afo_testkit.postgres import postgres_server as postgres_server
@@ -32,5 +33,20 @@ def tx(db: Database) -> Transaction:
     async def transaction() -> AsyncIterator[AsyncSession]:
         async with db.session() as session, session.begin():
             yield session
+
+    return transaction
+
+
+HotStore = Callable[[], AbstractAsyncContextManager[TurnStore]]
+
+
+@pytest.fixture
+def hot(db: Database) -> HotStore:
+    """``async with hot() as store``: one committed transaction of a turn's own statements (TurnStore)."""
+
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[TurnStore]:
+        async with db.hot.transaction() as tx:
+            yield TurnStore(tx)
 
     return transaction

@@ -4,18 +4,21 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_agent_runtime.adapters.conversation_repository import (
     ConversationRepository,
     ConversationRow,
+    LeadRow,
     MessageRow,
-    StaleConversation,
 )
+from afo_agent_runtime.adapters.tables import messaging
+from afo_agent_runtime.adapters.turn_store import StaleConversation, TurnState, TurnStore
+from afo_common.hot_sql import IntegrityError
 from afo_common.ids import new_id
 
 Tx = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+HotStore = Callable[[], AbstractAsyncContextManager[TurnStore]]
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
 
@@ -52,14 +55,13 @@ async def test_a_conversation_reads_back_as_written(tx: Tx) -> None:
         assert await ConversationRepository(session).get("ten_a", row.id) == row
 
 
-async def test_another_tenant_sees_nothing_of_a_conversation(tx: Tx) -> None:
+async def test_another_tenant_sees_nothing_of_a_conversation(tx: Tx, hot: HotStore) -> None:
     row = conversation("ten_a")
     await add(tx, row)
     message = user_message(row.id, "hi", T0)
-    async with tx() as session:
-        repo = ConversationRepository(session)
-        await repo.add_messages("ten_a", message)
-        await repo.add_messages("ten_a", reply(row.id, message))
+    async with hot() as store:
+        await store.add_messages("ten_a", message)
+        await store.add_messages("ten_a", reply(row.id, message))
 
     async with tx() as session:
         repo = ConversationRepository(session)
@@ -71,42 +73,41 @@ async def test_another_tenant_sees_nothing_of_a_conversation(tx: Tx) -> None:
         assert await repo.reply_to("ten_a", message.id) is not None
 
 
-async def test_another_tenant_cannot_write_a_conversations_state(tx: Tx) -> None:
+async def test_another_tenant_cannot_write_a_conversations_state(tx: Tx, hot: HotStore) -> None:
     row = conversation("ten_a")
     await add(tx, row)
 
-    async with tx() as session:
-        with pytest.raises(StaleConversation):
-            await ConversationRepository(session).save_turn_state(
-                replace(row, tenant_id="ten_b"), memory={}, status="handed_off", lead_id=None, last_sequence=0,
-                now=T0,
-            )
+    with pytest.raises(StaleConversation):
+        async with hot() as store:
+            await store.save_turn_state(replace(row, tenant_id="ten_b"), memory={}, status="handed_off",
+                                        lead_id=None, last_sequence=0, now=T0)
 
     async with tx() as session:
         assert await ConversationRepository(session).get("ten_a", row.id) == row
 
 
-async def test_turn_state_is_saved_and_bumps_the_revision(tx: Tx) -> None:
+async def test_turn_state_is_saved_and_bumps_the_revision(tx: Tx, hot: HotStore) -> None:
     row = conversation()
     await add(tx, row)
     later = T0 + timedelta(minutes=1)
 
-    async with tx() as session:
-        await ConversationRepository(session).save_turn_state(
+    async with hot() as store:
+        await store.save_turn_state(
             row, memory={"lead": {"email": "lee@example.com"}, "turns": 1}, status="open", lead_id="lead_1",
             last_sequence=3, now=later,
         )
 
     async with tx() as session:
         saved = await ConversationRepository(session).get("ten_a", row.id)
-        answered = await ConversationRepository(session).last_sequence("ten_a", row.id)
-        elsewhere = await ConversationRepository(session).last_sequence("ten_b", row.id)
+    async with hot() as store:
+        answered = await store.last_sequence("ten_a", row.id)
+        elsewhere = await store.last_sequence("ten_b", row.id)
     assert saved == replace(row, memory={"lead": {"email": "lee@example.com"}, "turns": 1}, lead_id="lead_1",
                             revision=1, updated_at=later, last_sequence=3)
     assert (answered, elsewhere) == (3, None)
 
 
-async def test_a_turn_saved_on_a_stale_revision_is_refused(tx: Tx) -> None:
+async def test_a_turn_saved_on_a_stale_revision_is_refused(tx: Tx, hot: HotStore) -> None:
     row = conversation()
     await add(tx, row)
     async with tx() as session:
@@ -115,14 +116,13 @@ async def test_a_turn_saved_on_a_stale_revision_is_refused(tx: Tx) -> None:
         second_read = await ConversationRepository(session).get("ten_a", row.id)
     assert first_read is not None and second_read is not None
 
-    async with tx() as session:
-        await ConversationRepository(session).save_turn_state(first_read, memory={"turns": 1}, status="open",
-                                                              lead_id=None, last_sequence=1, now=T0)
+    async with hot() as store:
+        await store.save_turn_state(first_read, memory={"turns": 1}, status="open", lead_id=None,
+                                    last_sequence=1, now=T0)
     with pytest.raises(StaleConversation):
-        async with tx() as session:
-            await ConversationRepository(session).save_turn_state(second_read, memory={"turns": 99},
-                                                                  status="opted_out", lead_id=None, last_sequence=1,
-                                                                  now=T0)
+        async with hot() as store:
+            await store.save_turn_state(second_read, memory={"turns": 99}, status="opted_out", lead_id=None,
+                                        last_sequence=1, now=T0)
 
     async with tx() as session:
         final = await ConversationRepository(session).get("ten_a", row.id)
@@ -146,29 +146,33 @@ async def test_conversations_page_newest_first_by_cursor_and_filter_by_agent(tx:
     assert [r.id for r in agt_1_after] == [ids[2], ids[0]]
 
 
-async def test_messages_come_back_oldest_first_limited_to_the_latest(tx: Tx) -> None:
+async def test_messages_come_back_oldest_first_limited_to_the_latest(tx: Tx, hot: HotStore) -> None:
     row = conversation()
     await add(tx, row)
     written = [user_message(row.id, f"m{n}", T0 + timedelta(seconds=n)) for n in range(5)]
-    async with tx() as session:
-        await ConversationRepository(session).add_messages("ten_a", *reversed(written))
+    async with hot() as store:
+        await store.add_messages("ten_a", *reversed(written))
 
     async with tx() as session:
         repo = ConversationRepository(session)
         everything = await repo.messages("ten_a", row.id)
         latest = await repo.messages("ten_a", row.id, limit=2)
+    async with hot() as store:
+        recent = await store.recent_messages("ten_a", row.id, 2)
+        elsewhere = await store.recent_messages("ten_b", row.id, 2)
 
     assert everything == written
     assert [m.text for m in latest] == ["m3", "m4"]
+    assert recent == latest and elsewhere == []
 
 
-async def test_a_reply_reads_back_with_its_citations(tx: Tx) -> None:
+async def test_a_reply_reads_back_with_its_citations(tx: Tx, hot: HotStore) -> None:
     row = conversation()
     await add(tx, row)
     question = user_message(row.id, "price?", T0)
     answer = reply(row.id, question)
-    async with tx() as session:
-        await ConversationRepository(session).add_messages("ten_a", question, answer)
+    async with hot() as store:
+        await store.add_messages("ten_a", question, answer)
 
     async with tx() as session:
         repo = ConversationRepository(session)
@@ -177,18 +181,17 @@ async def test_a_reply_reads_back_with_its_citations(tx: Tx) -> None:
         assert await repo.messages("ten_a", row.id) == [question, answer]
 
 
-async def test_a_user_message_gets_one_reply_at_most(tx: Tx) -> None:
+async def test_a_user_message_gets_one_reply_at_most(tx: Tx, hot: HotStore) -> None:
     row = conversation()
     await add(tx, row)
     question = user_message(row.id, "hi", T0)
-    async with tx() as session:
-        repo = ConversationRepository(session)
-        await repo.add_messages("ten_a", question)
-        await repo.add_messages("ten_a", reply(row.id, question, "first"))
+    async with hot() as store:
+        await store.add_messages("ten_a", question)
+        await store.add_messages("ten_a", reply(row.id, question, "first"))
 
     with pytest.raises(IntegrityError):
-        async with tx() as session:
-            await ConversationRepository(session).add_messages("ten_a", reply(row.id, question, "second"))
+        async with hot() as store:
+            await store.add_messages("ten_a", reply(row.id, question, "second"))
 
     async with tx() as session:
         repo = ConversationRepository(session)
@@ -197,14 +200,36 @@ async def test_a_user_message_gets_one_reply_at_most(tx: Tx) -> None:
         assert len(await repo.messages("ten_a", row.id)) == 2
 
 
-async def test_user_messages_without_replies_do_not_collide(tx: Tx) -> None:
+async def test_user_messages_without_replies_do_not_collide(tx: Tx, hot: HotStore) -> None:
     row = conversation()
     await add(tx, row)
 
-    async with tx() as session:
-        await ConversationRepository(session).add_messages(
-            "ten_a", *(user_message(row.id, f"m{n}", T0) for n in range(3))
-        )
+    async with hot() as store:
+        await store.add_messages("ten_a", *(user_message(row.id, f"m{n}", T0) for n in range(3)))
 
     async with tx() as session:
         assert len(await ConversationRepository(session).messages("ten_a", row.id)) == 3
+
+
+async def test_a_turn_reads_its_conversation_lead_and_inbox_in_one_statement(tx: Tx, hot: HotStore) -> None:
+    row = conversation()
+    await add(tx, row)
+    lead = LeadRow(id="lead_1", tenant_id="ten_a", conversation_id=row.id, agent_id=row.agent_id,
+                   fields={"email": "lee@example.com"}, missing_fields=["company"], qualified=False,
+                   opted_out=False, created_at=T0, updated_at=T0)
+
+    async with hot() as store:
+        before = await store.turn_state("ten_a", row.id, "agent-runtime-message-received", "evt_1")
+        await store.save_lead(lead, exists=False)
+    async with tx() as session:
+        await session.execute(messaging.inbox.insert().values(consumer="agent-runtime-message-received",
+                                                              event_id="evt_1", processed_at=T0))
+    async with hot() as store:
+        after = await store.turn_state("ten_a", row.id, "agent-runtime-message-received", "evt_1")
+        other_consumer = await store.turn_state("ten_a", row.id, "someone-else", "evt_1")
+        other_tenant = await store.turn_state("ten_b", row.id, "agent-runtime-message-received", "evt_1")
+
+    assert before == TurnState(row, None, already_processed=False)
+    assert after == TurnState(row, lead, already_processed=True)
+    assert other_consumer is not None and not other_consumer.already_processed
+    assert other_tenant is None

@@ -56,6 +56,10 @@ def build(settings: GatewaySettings | None = None) -> Service:
     owners = Owners(service.rpc)
     auth = Authenticator(service.db)
     streams = LiveStreams(service.draining)
+    feed = ConversationFeed(service.nats)
+    for part in (feed, streams):
+        service.on_start(part.start)
+        service.on_stop(part.stop)
     access = AccessChanges(auth, streams)
     accounts = Accounts(service.unit_of_work, Passwords(settings.password_hashing_concurrency), access)
     stream_tokens = StreamTokens(service.db, owners, auth, settings.stream_token_ttl_s)
@@ -68,7 +72,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
         accounts=accounts,
         keys=Keys(service.unit_of_work, owners, access),
         owners=owners,
-        messages=Messages(service.unit_of_work, owners, ConversationFeed(service.nats)),
+        messages=Messages(service.unit_of_work, owners, feed),
         catalog=Catalog(owners, accounts),
         auth=auth,
         replays=replays,

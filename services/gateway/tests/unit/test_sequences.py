@@ -10,8 +10,8 @@ from afo_gateway.adapters.tables import messaging
 
 
 async def next_in(uow: UnitOfWorkFactory, tenant_id: str, conversation_id: str) -> int:
-    async with uow() as work:
-        return await SequenceRepository(work.session).next(tenant_id, conversation_id)
+    async with uow.hot() as work:
+        return await SequenceRepository(work.tx).next(tenant_id, conversation_id)
 
 
 async def test_positions_count_from_one_per_conversation_and_tenant(uow: UnitOfWorkFactory) -> None:
@@ -26,8 +26,8 @@ async def test_positions_count_from_one_per_conversation_and_tenant(uow: UnitOfW
 async def test_a_rolled_back_message_leaves_no_gap(uow: UnitOfWorkFactory) -> None:
     await next_in(uow, "ten_a", "conv_1")
     try:
-        async with uow() as work:
-            assert await SequenceRepository(work.session).next("ten_a", "conv_1") == 2
+        async with uow.hot() as work:
+            assert await SequenceRepository(work.tx).next("ten_a", "conv_1") == 2
             raise RuntimeError("the outbox write failed")
     except RuntimeError:
         pass

@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_common.events import Envelope, Event, SchemaError, parse_envelope
+from afo_common.hot_sql import HotTransaction
 from afo_common.messaging.inbox import record_processed
-from afo_common.messaging.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from afo_common.messaging.unit_of_work import HotUnitOfWork, UnitOfWork, UnitOfWorkFactory
 from afo_common.subjects import tenant_of
 from afo_common.telemetry import EVENT_HANDLE_SECONDS, EVENTS_CONSUMED, span_from
 
@@ -75,11 +76,23 @@ class Delivery:
         """A session for what the handler reads before its transaction (slow work stays outside it)."""
         return self._uow.db.session()
 
+    def hot_read(self) -> AbstractAsyncContextManager[HotTransaction]:
+        """The same on the driver itself (``afo_common.hot_sql``)."""
+        return self._uow.db.hot.read()
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
         """The handler's unit of work, with the inbox row written first in the same transaction."""
         async with self._uow() as uow:
             # On PostgreSQL a concurrent delivery of the same event waits here for the first to commit.
+            if not await record_processed(uow, self.consumer, self.envelope.id):
+                raise DuplicateDelivery(self.envelope.id)
+            yield uow
+
+    @asynccontextmanager
+    async def hot_transaction(self) -> AsyncIterator[HotUnitOfWork]:
+        """The same, on the driver itself (``afo_common.hot_sql``), for handlers on every message's path."""
+        async with self._uow.hot() as uow:
             if not await record_processed(uow, self.consumer, self.envelope.id):
                 raise DuplicateDelivery(self.envelope.id)
             yield uow

@@ -10,12 +10,17 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from afo_common.db import Database
+from afo_common.hot_sql import Sql
 from afo_common.messaging.tables import MessagingTables
-from afo_common.messaging.unit_of_work import UnitOfWork
+from afo_common.messaging.unit_of_work import HotUnitOfWork, UnitOfWork
+
+RECORD = Sql("INSERT INTO inbox (consumer, event_id, processed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
 
 
-async def record_processed(uow: UnitOfWork, consumer: str, event_id: str) -> bool:
+async def record_processed(uow: UnitOfWork | HotUnitOfWork, consumer: str, event_id: str) -> bool:
     """Record the event as processed; False when it already was (a duplicate delivery)."""
+    if isinstance(uow, HotUnitOfWork):
+        return await uow.tx.execute(RECORD, consumer, event_id, uow.tx.time(datetime.now(UTC))) == 1
     dialect = uow.session.get_bind().dialect.name
     insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = insert_(uow.tables.inbox).values(

@@ -24,13 +24,11 @@ from typing import Any
 
 from nats.errors import MaxPayloadError
 from nats.js.errors import APIError, NoStreamResponseError
-from sqlalchemy import Row, bindparam, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from afo_common.db import Database, is_sqlite
+from afo_common.db import Database
 from afo_common.events.streams import stream_for_subject
+from afo_common.hot_sql import HotTransaction, Row, Sql
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.tables import MessagingTables
 from afo_common.telemetry import (
     EVENTS_PUBLISHED,
     OUTBOX_DEAD_LETTERS,
@@ -48,6 +46,17 @@ BACKOFF_MAX_S = 30.0
 MEASURE_INTERVAL_S = 1.0
 MAX_ERROR_LENGTH = 500
 
+_DUE = ("SELECT seq, event_id, subject, payload, created_at, attempts FROM outbox "
+        "WHERE next_attempt_at IS NULL OR next_attempt_at <= $1 ORDER BY seq LIMIT $2")
+DUE = Sql(_DUE)
+# Replicas share a PostgreSQL database: each pass claims its rows until it commits.
+DUE_CLAIMED = Sql(_DUE + " FOR UPDATE SKIP LOCKED")
+DELETE = Sql("DELETE FROM outbox WHERE seq = $1")
+RETRY = Sql("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE seq = $3")
+SET_ASIDE = Sql("INSERT INTO outbox_dead_letters (seq, event_id, subject, payload, created_at, attempts, reason, "
+                "failed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+BACKLOG = Sql("SELECT count(*) AS pending, min(created_at) AS oldest FROM outbox")
+
 
 def retry_delay(attempts: int) -> float:
     """Exponential backoff after ``attempts`` failed publishes of one row: 0.5 s, 1 s, 2 s, … 30 s."""
@@ -62,10 +71,8 @@ class PassOutcome:
 
 
 class OutboxRelay:
-    def __init__(self, db: Database, tables: MessagingTables, nats: NatsConnection, service: str) -> None:
+    def __init__(self, db: Database, nats: NatsConnection, service: str) -> None:
         self._db = db
-        self._outbox = tables.outbox
-        self._dead = tables.outbox_dead_letters
         self._nats = nats
         self._service = service
         self._wake = asyncio.Event()
@@ -102,34 +109,25 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """One pass over the rows that are due: publish them and settle each; returns how many it took."""
+        hot = self._db.hot
         try:
-            if is_sqlite(self._db.engine):
-                async with self._db.session() as session:
-                    rows = (await session.execute(self._due())).all()
+            if hot.dialect == "sqlite":
+                async with hot.read() as tx:
+                    rows = await tx.fetch(DUE, tx.time(datetime.now(UTC)), BATCH)
                 outcome = await self._publish(rows)
-                async with self._db.write_lock(), self._db.session() as session, session.begin():
-                    await self._settle(session, rows, outcome)
+                if rows:
+                    async with hot.transaction() as tx:
+                        await self._settle(tx, rows, outcome)
             else:
-                async with self._db.session() as session, session.begin():
-                    rows = (await session.execute(self._due().with_for_update(skip_locked=True))).all()
+                async with hot.transaction() as tx:
+                    rows = await tx.fetch(DUE_CLAIMED, tx.time(datetime.now(UTC)), BATCH)
                     outcome = await self._publish(rows)
-                    await self._settle(session, rows, outcome)
+                    await self._settle(tx, rows, outcome)
         finally:
             await self._measure()
         return len(rows)
 
-    def _due(self) -> Any:
-        outbox = self._outbox
-        now = datetime.now(UTC)
-        return (
-            select(outbox.c.seq, outbox.c.event_id, outbox.c.subject, outbox.c.payload, outbox.c.created_at,
-                   outbox.c.attempts)
-            .where(or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
-            .order_by(outbox.c.seq)
-            .limit(BATCH)
-        )
-
-    async def _publish(self, rows: Sequence[Row[Any]]) -> PassOutcome:
+    async def _publish(self, rows: Sequence[Row]) -> PassOutcome:
         outcome = PassOutcome()
         if not rows:
             return outcome
@@ -137,19 +135,19 @@ class OutboxRelay:
         max_payload = self._nats.client.max_payload
         pending: dict[int, asyncio.Future[Any]] = {}
         for row in rows:
-            if stream_for_subject(row.subject) is None:
-                outcome.dead[row.seq] = f"no stream captures {row.subject}"
+            seq, subject, payload = row["seq"], row["subject"], bytes(row["payload"])
+            if stream_for_subject(subject) is None:
+                outcome.dead[seq] = f"no stream captures {subject}"
                 continue
-            if len(row.payload) > max_payload:
-                outcome.dead[row.seq] = f"{len(row.payload)} bytes is over the server's limit of {max_payload}"
+            if len(payload) > max_payload:
+                outcome.dead[seq] = f"{len(payload)} bytes is over the server's limit of {max_payload}"
                 continue
             try:
-                pending[row.seq] = await js.publish_async(row.subject, row.payload,
-                                                          headers={"Nats-Msg-Id": row.event_id})
+                pending[seq] = await js.publish_async(subject, payload, headers={"Nats-Msg-Id": row["event_id"]})
             except MaxPayloadError:
-                outcome.dead[row.seq] = f"over the server's payload limit of {max_payload} bytes"
+                outcome.dead[seq] = f"over the server's payload limit of {max_payload} bytes"
             except Exception as exc:
-                outcome.retry[row.seq] = _describe(exc)
+                outcome.retry[seq] = _describe(exc)
         if pending:
             await asyncio.wait(pending.values(), timeout=ACK_TIMEOUT_S)
         for seq, future in pending.items():
@@ -162,37 +160,31 @@ class OutboxRelay:
                 outcome.published.append(seq)
         return outcome
 
-    async def _settle(self, session: AsyncSession, rows: Sequence[Row[Any]], outcome: PassOutcome) -> None:
-        outbox = self._outbox
+    async def _settle(self, tx: HotTransaction, rows: Sequence[Row], outcome: PassOutcome) -> None:
         if outcome.published:
-            await session.execute(delete(outbox).where(outbox.c.seq.in_(outcome.published)))
+            await tx.executemany(DELETE, [(seq,) for seq in outcome.published])
             EVENTS_PUBLISHED.labels(self._service).inc(len(outcome.published))
         now = datetime.now(UTC)
-        by_seq = {row.seq: row for row in rows}
+        by_seq = {row["seq"]: row for row in rows}
         if outcome.retry:
-            await session.execute(
-                update(outbox)
-                .where(outbox.c.seq == bindparam("row_seq"))
-                .values(attempts=outbox.c.attempts + 1, next_attempt_at=bindparam("due"),
-                        last_error=bindparam("error")),
-                [{"row_seq": seq, "error": error[:MAX_ERROR_LENGTH],
-                  "due": now + timedelta(seconds=retry_delay(by_seq[seq].attempts + 1))}
-                 for seq, error in outcome.retry.items()],
-            )
+            await tx.executemany(RETRY, [
+                (error[:MAX_ERROR_LENGTH],
+                 tx.time(now + timedelta(seconds=retry_delay(by_seq[seq]["attempts"] + 1))), seq)
+                for seq, error in outcome.retry.items()
+            ])
             log.warning("%d outbox events not published yet (retrying with backoff), first: %s",
                         len(outcome.retry), next(iter(outcome.retry.values())))
         if outcome.dead:
-            await session.execute(insert(self._dead), [
-                {"seq": seq, "event_id": by_seq[seq].event_id, "subject": by_seq[seq].subject,
-                 "payload": by_seq[seq].payload, "created_at": by_seq[seq].created_at,
-                 "attempts": by_seq[seq].attempts + 1, "reason": reason[:MAX_ERROR_LENGTH], "failed_at": now}
+            await tx.executemany(SET_ASIDE, [
+                (seq, by_seq[seq]["event_id"], by_seq[seq]["subject"], by_seq[seq]["payload"],
+                 by_seq[seq]["created_at"], by_seq[seq]["attempts"] + 1, reason[:MAX_ERROR_LENGTH], tx.time(now))
                 for seq, reason in outcome.dead.items()
             ])
-            await session.execute(delete(outbox).where(outbox.c.seq.in_(list(outcome.dead))))
+            await tx.executemany(DELETE, [(seq,) for seq in outcome.dead])
             OUTBOX_DEAD_LETTERS.labels(self._service).inc(len(outcome.dead))
             for seq, reason in outcome.dead.items():
                 log.error("outbox event %s can never be published, moved to outbox_dead_letters: %s",
-                          by_seq[seq].event_id, reason)
+                          by_seq[seq]["event_id"], reason)
 
     async def _measure(self) -> None:
         """The backlog from the table itself, so the gauges tell the truth while NATS is down."""
@@ -200,19 +192,16 @@ class OutboxRelay:
             return
         self._measured_at = time.monotonic()
         try:
-            async with self._db.session() as session:
-                count, oldest = (await session.execute(
-                    select(func.count(), func.min(self._outbox.c.created_at)).select_from(self._outbox)
-                )).one()
+            async with self._db.hot.read() as tx:
+                row = await tx.fetchrow(BACKLOG)
+                pending = row["pending"] if row is not None else 0
+                oldest = tx.read_time(row["oldest"]) if row is not None and row["oldest"] is not None else None
         except Exception:
             log.warning("could not measure the outbox backlog", exc_info=True)
             return
-        OUTBOX_PENDING.labels(self._service).set(count)
-        if oldest is None:
-            OUTBOX_OLDEST_AGE_SECONDS.labels(self._service).set(0)
-            return
-        oldest = oldest.replace(tzinfo=UTC) if oldest.tzinfo is None else oldest
-        OUTBOX_OLDEST_AGE_SECONDS.labels(self._service).set(max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
+        OUTBOX_PENDING.labels(self._service).set(pending)
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest is not None else 0.0
+        OUTBOX_OLDEST_AGE_SECONDS.labels(self._service).set(max(0.0, age))
 
 
 def _describe(exc: BaseException) -> str:

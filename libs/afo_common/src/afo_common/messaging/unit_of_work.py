@@ -2,7 +2,11 @@
 
 Events go to the outbox table in that transaction; after the commit the relay is woken to publish them,
 and only then do the after-commit callbacks run (real-time notifications that must not announce state
-that a rollback could take back)."""
+that a rollback could take back).
+
+Two kinds share that contract: ``UnitOfWork`` holds an SQLAlchemy session (every use case), and
+``HotUnitOfWork`` holds a driver-level transaction (``afo_common.hot_sql``) for the statements on every
+message's path."""
 
 from __future__ import annotations
 
@@ -15,16 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_common.db import Database
 from afo_common.events import Envelope, Event, envelope_for
+from afo_common.hot_sql import HotTransaction, Sql
 from afo_common.messaging.tables import MessagingTables
 from afo_common.telemetry import current_traceparent
 
 AfterCommit = Callable[[], Awaitable[None]]
 
+INSERT_OUTBOX = Sql("INSERT INTO outbox (event_id, subject, payload, created_at) VALUES ($1, $2, $3, $4)")
 
-class UnitOfWork:
-    def __init__(self, session: AsyncSession, tables: MessagingTables, source: str) -> None:
-        self.session = session
-        self.tables = tables
+
+class _Work:
+    """What both kinds of unit of work do besides writing: collect events and after-commit callbacks."""
+
+    def __init__(self, source: str) -> None:
         self._source = source
         self._after_commit: list[AfterCommit] = []
         self.emitted: list[Envelope] = []
@@ -50,6 +57,22 @@ class UnitOfWork:
         self.emitted.append(envelope)
         return envelope
 
+    def after_commit(self, callback: AfterCommit) -> None:
+        self._after_commit.append(callback)
+
+    async def committed(self, on_commit: Callable[[], None]) -> None:
+        if self.emitted:
+            on_commit()
+        for callback in self._after_commit:
+            await callback()
+
+
+class UnitOfWork(_Work):
+    def __init__(self, session: AsyncSession, tables: MessagingTables, source: str) -> None:
+        super().__init__(source)
+        self.session = session
+        self.tables = tables
+
     async def flush_events(self) -> None:
         """Write the emitted events to the outbox in one statement, just before the commit."""
         if not self.emitted:
@@ -61,8 +84,17 @@ class UnitOfWork:
         ]
         await self.session.execute(insert(self.tables.outbox), rows)
 
-    def after_commit(self, callback: AfterCommit) -> None:
-        self._after_commit.append(callback)
+
+class HotUnitOfWork(_Work):
+    def __init__(self, tx: HotTransaction, source: str) -> None:
+        super().__init__(source)
+        self.tx = tx
+
+    async def flush_events(self) -> None:
+        if not self.emitted:
+            return
+        now = self.tx.time(datetime.now(UTC))
+        await self.tx.executemany(INSERT_OUTBOX, [(e.id, e.nats_subject, e.to_bytes(), now) for e in self.emitted])
 
 
 class UnitOfWorkFactory:
@@ -82,8 +114,12 @@ class UnitOfWorkFactory:
             uow = UnitOfWork(session, self.tables, self.source)
             yield uow
             await uow.flush_events()
-        if uow.emitted:
-            self._on_commit()
-        for callback in uow._after_commit:
-            await callback()
+        await uow.committed(self._on_commit)
 
+    @asynccontextmanager
+    async def hot(self) -> AsyncIterator[HotUnitOfWork]:
+        async with self.db.hot.transaction() as tx:
+            uow = HotUnitOfWork(tx, self.source)
+            yield uow
+            await uow.flush_events()
+        await uow.committed(self._on_commit)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from afo_agent_runtime.adapters.tables import conversations, leads, messages, messaging
+from afo_agent_runtime.adapters.tables import conversations, leads, messages
 
 
 @dataclass(frozen=True)
@@ -57,17 +57,6 @@ class LeadRow:
     updated_at: datetime
 
 
-@dataclass(frozen=True)
-class TurnState:
-    conversation: ConversationRow
-    lead: LeadRow | None
-    already_processed: bool
-
-
-class StaleConversation(Exception):
-    """Another turn of this conversation committed first; the caller retries on fresh state."""
-
-
 def _conversation(r: Any) -> ConversationRow:
     return ConversationRow(r.id, r.tenant_id, r.agent_id, r.agent_version, r.channel, r.contact, r.status,
                            r.lead_id, r.memory, r.revision, r.created_at, r.updated_at, r.last_sequence,
@@ -109,40 +98,6 @@ class ConversationRepository:
         row = result.first()
         return _conversation(row) if row else None
 
-    async def last_sequence(self, tenant_id: str, conversation_id: str) -> int | None:
-        """How far the conversation has been answered (None: no such conversation)."""
-        result = await self._session.execute(
-            select(conversations.c.last_sequence).where(
-                conversations.c.tenant_id == tenant_id, conversations.c.id == conversation_id
-            )
-        )
-        return result.scalar_one_or_none()
-
-    async def turn_state(self, tenant_id: str, conversation_id: str, consumer: str, event_id: str
-                         ) -> TurnState | None:
-        """Everything a turn reads, in one statement: the conversation, its lead, and whether this
-        event was already processed (the inbox)."""
-        inbox = messaging.inbox
-        processed = (
-            select(inbox.c.event_id)
-            .where(inbox.c.consumer == consumer, inbox.c.event_id == event_id)
-            .exists()
-            .label("already_processed")
-        )
-        lead_columns = [c.label(f"l_{c.name}") for c in leads.c]
-        query = (
-            select(conversations, *lead_columns, processed)
-            .outerjoin(leads, (leads.c.conversation_id == conversations.c.id) & (leads.c.tenant_id == tenant_id))
-            .where(conversations.c.tenant_id == tenant_id, conversations.c.id == conversation_id)
-        )
-        row = (await self._session.execute(query)).first()
-        if row is None:
-            return None
-        lead = None
-        if row.l_id is not None:
-            lead = LeadRow(*(getattr(row, f"l_{name}") for name in LeadRow.__dataclass_fields__))
-        return TurnState(_conversation(row), lead, bool(row.already_processed))
-
     async def page(self, tenant_id: str, limit: int, before: str | None, agent_id: str | None
                    ) -> list[ConversationRow]:
         query = select(conversations).where(conversations.c.tenant_id == tenant_id)
@@ -152,26 +107,6 @@ class ConversationRepository:
             query = query.where(conversations.c.id < before)
         result = await self._session.execute(query.order_by(conversations.c.id.desc()).limit(limit))
         return [_conversation(r) for r in result]
-
-    async def save_turn_state(self, row: ConversationRow, *, memory: dict[str, Any], status: str,
-                              lead_id: str | None, last_sequence: int, now: datetime) -> None:
-        """Write the state a turn produced, only if nobody else wrote since ``row`` was read."""
-        result = await self._session.execute(
-            update(conversations)
-            .where(
-                conversations.c.tenant_id == row.tenant_id,
-                conversations.c.id == row.id,
-                conversations.c.revision == row.revision,
-            )
-            .values(memory=memory, status=status, lead_id=lead_id, revision=row.revision + 1,
-                    last_sequence=last_sequence, updated_at=now)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise StaleConversation(row.id)
-
-    async def add_messages(self, tenant_id: str, *rows: MessageRow) -> None:
-        values = [{**m.__dict__, "citations": list(m.citations), "tenant_id": tenant_id} for m in rows]
-        await self._session.execute(insert(messages), values)
 
     async def messages(self, tenant_id: str, conversation_id: str, limit: int = 200) -> list[MessageRow]:
         """The last ``limit`` messages, oldest first."""
@@ -218,14 +153,3 @@ class LeadRepository:
         result = await self._session.execute(query.order_by(leads.c.id.desc()).limit(limit))
         return [_lead(r) for r in result]
 
-    async def upsert(self, lead: LeadRow, *, exists: bool) -> None:
-        values = {**lead.__dict__}
-        if exists:
-            await self._session.execute(
-                update(leads)
-                .where(leads.c.tenant_id == lead.tenant_id, leads.c.id == lead.id)
-                .values(fields=lead.fields, missing_fields=lead.missing_fields, qualified=lead.qualified,
-                        opted_out=lead.opted_out, updated_at=lead.updated_at)
-            )
-        else:
-            await self._session.execute(insert(leads).values(**values))

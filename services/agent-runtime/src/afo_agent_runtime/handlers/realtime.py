@@ -1,62 +1,74 @@
-"""Real-time notifications of a conversation (``afo.rt.<tenant>.<conversation>.<kind>``): reply deltas
-while the reply is being produced, then completion, lead and handoff notices after the commit."""
+"""Real-time notices of a conversation (``afo.rt.<tenant>.<conversation>.<kind>``): reply deltas while the
+reply is being produced, then completion, lead and handoff notices after the commit.
+
+Each notice costs a NATS message, a fan-out in the gateway and a write on every open stream, so deltas are
+few: a reply produced whole (the embedded engine) goes out as one delta, and a model's tokens are
+gathered for ``COALESCE_S`` after the first one (which goes out at once: it is the latency users feel)."""
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from afo_common.subjects import realtime_subject
+from afo_common.realtime import Notice, ReplyDelta, notice_subject
 
 Publish = Callable[[str, bytes], Awaitable[None]]
 
-_WORDS = re.compile(r"\S+\s*")
-WORDS_PER_DELTA = 4
+COALESCE_S = 0.05
 
 
 class Realtime:
     def __init__(self, publish: Publish) -> None:
         self._publish = publish
 
-    async def send(self, tenant_id: str, conversation_id: str, kind: str, payload: dict[str, Any]) -> None:
-        body = json.dumps({"type": kind, **payload}, default=str).encode()
-        await self._publish(realtime_subject(tenant_id, conversation_id, kind.replace(".", "_")), body)
+    async def send(self, tenant_id: str, conversation_id: str, notice: Notice) -> None:
+        await self._publish(notice_subject(tenant_id, conversation_id, notice), notice.to_bytes())
 
 
 class DeltaStream:
     """The deltas of one reply, numbered, with the time the first left (the number users feel)."""
 
     def __init__(self, realtime: Realtime, tenant_id: str, conversation_id: str, message_id: str,
-                 in_reply_to: str) -> None:
+                 in_reply_to: str, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
         self._realtime = realtime
         self._tenant_id = tenant_id
         self._conversation_id = conversation_id
         self._message_id = message_id
         self._in_reply_to = in_reply_to
-        self._started = time.perf_counter()
+        self._started = clock()
+        self._pending = ""
+        self._sent_at = 0.0
         self.index = 0
         self.first_delta_ms: float | None = None
 
     async def delta(self, text: str) -> None:
+        """A piece of a reply as a model streams it: sent at once if it is the first, else gathered until
+        ``COALESCE_S`` has passed since the last delta (a piece waits at most for the model's next one,
+        and ``finish`` sends what is left)."""
         if not text:
             return
-        if self.first_delta_ms is None:
-            self.first_delta_ms = (time.perf_counter() - self._started) * 1000
-        await self._realtime.send(
-            self._tenant_id, self._conversation_id, "reply.delta",
-            {"message_id": self._message_id, "in_reply_to": self._in_reply_to, "index": self.index,
-             "text": text},
-        )
-        self.index += 1
+        self._pending += text
+        if self.index == 0 or self._clock() - self._sent_at >= COALESCE_S:
+            await self._send()
 
     async def text(self, reply: str) -> None:
-        """Stream a reply that was produced whole (the embedded engine) a few words at a time."""
-        words = _WORDS.findall(reply)
-        for start in range(0, len(words), WORDS_PER_DELTA):
-            await self.delta("".join(words[start:start + WORDS_PER_DELTA]))
+        """A reply produced whole: one delta."""
+        self._pending += reply
+        await self._send()
+
+    async def finish(self) -> None:
+        if self._pending:
+            await self._send()
+
+    async def _send(self) -> None:
+        now = self._clock()
+        if self.first_delta_ms is None:
+            self.first_delta_ms = (now - self._started) * 1000
+        text, self._pending, self._sent_at = self._pending, "", now
+        await self._realtime.send(self._tenant_id, self._conversation_id, ReplyDelta(
+            message_id=self._message_id, in_reply_to=self._in_reply_to, index=self.index, text=text))
+        self.index += 1
 
     def elapsed_ms(self) -> float:
-        return (time.perf_counter() - self._started) * 1000
+        return (self._clock() - self._started) * 1000

@@ -6,16 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from afo_agent_runtime.adapters.conversation_repository import (
-    ConversationRepository,
-    ConversationRow,
-    LeadRepository,
-    LeadRow,
-    MessageRow,
-)
+from afo_agent_runtime.adapters.conversation_repository import ConversationRow, LeadRow, MessageRow
+from afo_agent_runtime.adapters.turn_store import TurnStore
 from afo_agent_runtime.domain.engine import TurnDecision
 from afo_agent_runtime.handlers.realtime import Realtime
 from afo_agent_runtime.handlers.views import lead_view
+from afo_common import realtime as rt
 from afo_common.events import Envelope
 from afo_common.events.conversation import (
     ConversationOptedOut,
@@ -28,11 +24,11 @@ from afo_common.events.conversation import (
     MessageReplied,
 )
 from afo_common.ids import new_id
-from afo_common.messaging.unit_of_work import UnitOfWork
+from afo_common.messaging.unit_of_work import HotUnitOfWork
 
 
 async def record_turn(
-    uow: UnitOfWork,
+    uow: HotUnitOfWork,
     cause: Envelope,
     message: MessageReceived,
     conversation: ConversationRow,
@@ -47,8 +43,8 @@ async def record_turn(
 ) -> None:
     tenant_id = conversation.tenant_id
     now = datetime.now(UTC)
-    conversations = ConversationRepository(uow.session)
-    await conversations.add_messages(
+    store = TurnStore(uow.tx)
+    await store.add_messages(
         tenant_id,
         MessageRow(id=message.message_id, conversation_id=conversation.id, role="user", text=message.text,
                    created_at=message.sent_at),
@@ -60,7 +56,7 @@ async def record_turn(
     async def emit(payload: Any) -> None:
         await uow.emit(payload, tenant_id=tenant_id, causation=cause)
 
-    lead = await _record_lead(uow, emit, conversation, existing_lead, decision, now)
+    lead = await _record_lead(store, emit, conversation, existing_lead, decision, now)
     lead_id = lead.id if lead else conversation.lead_id
     status = conversation.status
     if decision.meeting_request is not None:
@@ -77,7 +73,7 @@ async def record_turn(
         status = "opted_out"
         await emit(ConversationOptedOut(conversation_id=conversation.id, lead_id=lead_id,
                                         channel=message.channel))
-    await conversations.save_turn_state(conversation, memory=decision.memory.to_json(), status=status,
+    await store.save_turn_state(conversation, memory=decision.memory.to_json(), status=status,
                                         lead_id=lead_id, now=now,
                                         last_sequence=max(conversation.last_sequence, message.sequence or 0))
     await emit(MessageReplied(
@@ -87,26 +83,24 @@ async def record_turn(
         completed_ms=round(completed_ms, 3),
     ))
 
-    lead_json = lead_view(lead).model_dump(mode="json") if lead is not None else None
+    current_lead = lead_view(lead) if lead is not None else None
 
     async def announce() -> None:
-        await realtime.send(tenant_id, conversation.id, "reply.completed", {
-            "message_id": reply_id, "in_reply_to": message.message_id, "text": decision.reply,
-            "intent": str(decision.intent), "engine": engine, "citations": [], "lead": lead_json,
-        })
-        if lead_json is not None and decision.lead_changes:
-            await realtime.send(tenant_id, conversation.id, "lead.updated", {"lead": lead_json})
+        await realtime.send(tenant_id, conversation.id, rt.ReplyCompleted(
+            message_id=reply_id, in_reply_to=message.message_id, text=decision.reply,
+            intent=str(decision.intent), engine=engine, lead=current_lead))
+        if current_lead is not None and decision.lead_changes:
+            await realtime.send(tenant_id, conversation.id, rt.LeadUpdated(lead=current_lead))
         if decision.handoff_reason is not None:
-            await realtime.send(tenant_id, conversation.id, "handoff", {"reason": decision.handoff_reason})
+            await realtime.send(tenant_id, conversation.id, rt.Handoff(reason=decision.handoff_reason))
 
     uow.after_commit(announce)
 
 
-async def _record_lead(uow: UnitOfWork, emit: Any, conversation: ConversationRow, existing: LeadRow | None,
+async def _record_lead(store: TurnStore, emit: Any, conversation: ConversationRow, existing: LeadRow | None,
                        decision: TurnDecision, now: datetime) -> LeadRow | None:
     """Create the lead on the first fact learned, update it on every change, and say so in events.
     ``existing`` was read before the transaction; the conversation's revision check guards it."""
-    leads = LeadRepository(uow.session)
     memory = decision.memory
     changed = bool(decision.lead_changes) or (existing is not None and existing.opted_out != memory.opted_out)
     if not changed:
@@ -117,7 +111,7 @@ async def _record_lead(uow: UnitOfWork, emit: Any, conversation: ConversationRow
         missing_fields=list(decision.missing_fields), qualified=memory.qualified, opted_out=memory.opted_out,
         created_at=existing.created_at if existing else now, updated_at=now,
     )
-    await leads.upsert(lead, exists=existing is not None)
+    await store.save_lead(lead, exists=existing is not None)
     if existing is None:
         await emit(LeadCreated(lead_id=lead.id, conversation_id=conversation.id, agent_id=conversation.agent_id,
                                fields=lead.fields))

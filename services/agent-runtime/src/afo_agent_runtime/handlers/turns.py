@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from afo_agent_runtime.adapters.agent_repository import AgentRepository
 from afo_agent_runtime.adapters.conversation_repository import (
     ConversationRepository,
@@ -26,14 +24,16 @@ from afo_agent_runtime.adapters.conversation_repository import (
 )
 from afo_agent_runtime.adapters.llm_engine import HistoryTurn
 from afo_agent_runtime.adapters.openai_chat import ChatProviderError
+from afo_agent_runtime.adapters.turn_store import TurnStore
 from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.engine import ConversationMemory, EmbeddedEngine, Intent, TurnDecision, classify
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.realtime import DeltaStream, Realtime
 from afo_agent_runtime.handlers.turn_record import record_turn
-from afo_common.events.conversation import MessageReceived
+from afo_common.events.conversation import Citation, MessageReceived
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
+from afo_common.realtime import ReplyCompleted
 from afo_common.telemetry import MESSAGES_ANSWERED_OUT_OF_ORDER, REPLY_FIRST_DELTA_SECONDS
 
 log = logging.getLogger(__name__)
@@ -83,9 +83,8 @@ class TurnHandler:
         deadline = loop.time() + self._order_wait_s
         pause = ORDER_POLL_FIRST_S
         while True:
-            async with delivery.read_session() as session:
-                answered = await ConversationRepository(session).last_sequence(
-                    delivery.envelope.tenantid, message.conversation_id)
+            async with delivery.hot_read() as tx:
+                answered = await TurnStore(tx).last_sequence(delivery.envelope.tenantid, message.conversation_id)
             if answered is None or message.sequence <= answered + 1:
                 return
             if loop.time() >= deadline:
@@ -99,29 +98,30 @@ class TurnHandler:
 
     async def _answer(self, delivery: Delivery, message: MessageReceived) -> None:
         tenant_id = delivery.envelope.tenantid
-        async with delivery.read_session() as session:
-            state = await ConversationRepository(session).turn_state(
-                tenant_id, message.conversation_id, delivery.consumer, delivery.envelope.id
-            )
-            if state is None:
-                raise PermanentError(f"conversation {message.conversation_id} does not exist for this tenant")
-            if state.already_processed:
-                await self._announce_stored_reply(session, tenant_id, message)
-                raise DuplicateDelivery(delivery.envelope.id)
-            conversation, lead = state.conversation, state.lead
-            spec = await self._spec(session, conversation)
-            history = (
-                await ConversationRepository(session).messages(tenant_id, conversation.id, HISTORY_TURNS)
-                if spec.llm.provider == "openai" else []
-            )
+        async with delivery.hot_read() as tx:
+            state = await TurnStore(tx).turn_state(tenant_id, message.conversation_id, delivery.consumer,
+                                                   delivery.envelope.id)
+        if state is None:
+            raise PermanentError(f"conversation {message.conversation_id} does not exist for this tenant")
+        if state.already_processed:
+            await self._announce_stored_reply(delivery, tenant_id, message)
+            raise DuplicateDelivery(delivery.envelope.id)
+        conversation, lead = state.conversation, state.lead
+        spec = await self._spec(delivery, conversation)
+        history: list[MessageRow] = []
+        if spec.llm.provider == "openai":
+            async with delivery.hot_read() as tx:
+                history = await TurnStore(tx).recent_messages(tenant_id, conversation.id, HISTORY_TURNS)
         reply_id = new_id("msg")
         stream = DeltaStream(self._realtime, tenant_id, conversation.id, reply_id, message.message_id)
         produced = await self._produce(delivery, tenant_id, conversation, spec, history, message, stream)
         if stream.index == 0:
             await stream.text(produced.decision.reply)
+        else:
+            await stream.finish()
         if stream.first_delta_ms is not None:
             REPLY_FIRST_DELTA_SECONDS.labels(self._service).observe(stream.first_delta_ms / 1000)
-        async with delivery.transaction() as uow:
+        async with delivery.hot_transaction() as uow:
             await record_turn(
                 uow, delivery.envelope, message, conversation, lead, produced.decision,
                 reply_id=reply_id, engine=produced.engine, first_delta_ms=stream.first_delta_ms or 0.0,
@@ -161,11 +161,12 @@ class TurnHandler:
                         conversation.id, exc)
             return Produced(self._embedded.respond(spec, memory, message.text, now), "embedded")
 
-    async def _spec(self, session: AsyncSession, conversation: ConversationRow) -> AgentSpec:
+    async def _spec(self, delivery: Delivery, conversation: ConversationRow) -> AgentSpec:
         key = (conversation.tenant_id, conversation.agent_id, conversation.agent_version)
         spec = self._specs.get(key)
         if spec is None:
-            version = await AgentRepository(session).version(*key)
+            async with delivery.read_session() as session:
+                version = await AgentRepository(session).version(*key)
             if version is None:
                 raise PermanentError(f"agent {conversation.agent_id} v{conversation.agent_version} is missing")
             spec = AgentSpec.model_validate(version.spec)
@@ -174,15 +175,14 @@ class TurnHandler:
                 self._specs.popitem(last=False)
         return spec
 
-    async def _announce_stored_reply(self, session: AsyncSession, tenant_id: str, message: MessageReceived) -> None:
+    async def _announce_stored_reply(self, delivery: Delivery, tenant_id: str, message: MessageReceived) -> None:
         """A redelivered message was answered before a crash; waiting clients still hear the answer."""
-        reply = await ConversationRepository(session).reply_to(tenant_id, message.message_id)
+        async with delivery.read_session() as session:
+            reply = await ConversationRepository(session).reply_to(tenant_id, message.message_id)
         if reply is not None:
-            await self._realtime.send(
-                tenant_id, message.conversation_id, "reply.completed",
-                {"message_id": reply.id, "in_reply_to": message.message_id, "text": reply.text,
-                 "intent": reply.intent, "engine": reply.engine, "citations": list(reply.citations)},
-            )
+            await self._realtime.send(tenant_id, message.conversation_id, ReplyCompleted(
+                message_id=reply.id, in_reply_to=message.message_id, text=reply.text, intent=reply.intent,
+                engine=reply.engine, citations=[Citation.model_validate(c) for c in reply.citations]))
 
     @asynccontextmanager
     async def _conversation_lock(self, conversation_id: str) -> AsyncIterator[None]:

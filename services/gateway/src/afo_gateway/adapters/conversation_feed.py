@@ -1,43 +1,69 @@
-"""A live feed of one conversation: core NATS subscription on ``afo.rt.<tenant>.<conversation>.>``."""
+"""Live notices of conversations, for SSE streams and ``?wait=true`` callers: one core NATS subscription
+per gateway process on ``afo.rt.>``, fanned out in memory to the listeners of each conversation.
+
+A subscription per open stream would cost a subscription's task, queue and interest on the server for every
+open chat widget; one wildcard costs a dictionary lookup per notice. The notice's kind travels in its
+subject, so nothing here parses its JSON: the bytes go on as they came."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.subjects import realtime_conversation
+from afo_common.realtime import NoticeKind, parse_subject
+from afo_common.subjects import REALTIME_PREFIX
 
 log = logging.getLogger(__name__)
-FEED_BUFFER = 1024
+
+
+@dataclass(frozen=True)
+class LiveNotice:
+    kind: NoticeKind
+    data: bytes
+
+
+Sink = Callable[[LiveNotice], None]
 
 
 class ConversationFeed:
     def __init__(self, nats: NatsConnection) -> None:
         self._nats = nats
+        self._sinks: dict[tuple[str, str], list[Sink]] = {}
+        self._subscription: Subscription | None = None
 
-    @asynccontextmanager
-    async def open(self, tenant_id: str, conversation_id: str) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(FEED_BUFFER)
+    async def start(self) -> None:
+        self._subscription = await self._nats.client.subscribe(f"{REALTIME_PREFIX}.>", cb=self._on_message)
 
-        async def on_message(msg: Msg) -> None:
-            try:
-                queue.put_nowait(json.loads(msg.data))
-            except asyncio.QueueFull:
-                log.warning("a slow reader of %s dropped a real-time notice", conversation_id)
-            except ValueError:
-                log.warning("malformed real-time notice on %s", msg.subject)
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.unsubscribe()
+            self._subscription = None
 
-        subscription = await self._nats.client.subscribe(
-            realtime_conversation(tenant_id, conversation_id), cb=on_message
-        )
+    @contextmanager
+    def listen(self, tenant_id: str, conversation_id: str, sink: Sink) -> Iterator[None]:
+        """``sink`` gets every notice of the conversation from now until the block ends. It is called on the
+        event loop and must not block."""
+        key = (tenant_id, conversation_id)
+        self._sinks.setdefault(key, []).append(sink)
         try:
-            yield queue
+            yield
         finally:
-            await subscription.unsubscribe()
+            sinks = self._sinks[key]
+            sinks.remove(sink)
+            if not sinks:
+                del self._sinks[key]
+
+    async def _on_message(self, msg: Msg) -> None:
+        parsed = parse_subject(msg.subject)
+        if parsed is None:
+            log.warning("ignored a real-time message on %s", msg.subject)
+            return
+        tenant_id, conversation_id, kind = parsed
+        for sink in self._sinks.get((tenant_id, conversation_id), ()):
+            sink(LiveNotice(kind, msg.data))

@@ -1,14 +1,25 @@
 """The SSE streams open in this process, by the principal that opened them, so that one which loses its
-access (key revoked, session ended, user demoted) or a gateway that is draining can end them at once."""
+access (key revoked, session ended, user demoted) or a gateway that is draining can end them at once.
+
+Each stream reads one queue that carries its conversation's notices, a keep-alive every ``HEARTBEAT_S``
+(one ticker for all streams) and, last, why it ended: reading it is one ``await`` per item."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from afo_gateway.adapters.conversation_feed import LiveNotice
 from afo_gateway.domain.access import Permission, Principal
+
+log = logging.getLogger(__name__)
+HEARTBEAT_S = 15.0
+# Notices waiting for a reader that does not keep up; past it new notices are dropped (an ending never is).
+BACKLOG = 1024
 
 
 @dataclass(frozen=True)
@@ -18,43 +29,63 @@ class Ending:
     reconnect: bool       # whether the client should open the stream again (it may, and is authorized anew)
 
 
+class KeepAlive:
+    """A comment that keeps proxies from closing an idle stream."""
+
+
+KEEP_ALIVE = KeepAlive()
 DRAINING = Ending("reconnect", "the gateway is restarting", reconnect=True)
 KEY_REVOKED = Ending("revoked", "the key was revoked", reconnect=False)
 SESSION_ENDED = Ending("revoked", "the session ended", reconnect=False)
 DEMOTED = Ending("revoked", "the user's role changed", reconnect=True)
 
+StreamItem = LiveNotice | KeepAlive | Ending
+
 
 class OpenStream:
-    def __init__(self, principal: Principal, draining: asyncio.Event) -> None:
+    def __init__(self, principal: Principal) -> None:
         self.principal = principal
-        self._ended = asyncio.Event()
-        self._draining = draining
-        self._ending: Ending | None = None
+        self.items: asyncio.Queue[StreamItem] = asyncio.Queue()
+        self._ended = False
+
+    def deliver(self, notice: LiveNotice) -> None:
+        if self.items.qsize() >= BACKLOG:
+            log.warning("a slow reader's stream dropped a real-time notice")
+            return
+        self.items.put_nowait(notice)
+
+    def keep_alive(self) -> None:
+        if self.items.empty():
+            self.items.put_nowait(KEEP_ALIVE)
 
     def end(self, ending: Ending) -> None:
-        if self._ending is None:
-            self._ending = ending
-            self._ended.set()
-
-    async def ended(self) -> Ending:
-        """Returns once the stream must end, and why."""
-        waits = {asyncio.ensure_future(self._ended.wait()), asyncio.ensure_future(self._draining.wait())}
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for wait in waits:
-                wait.cancel()
-        return self._ending or DRAINING
+        if not self._ended:
+            self._ended = True
+            self.items.put_nowait(ending)
 
 
 class LiveStreams:
     def __init__(self, draining: asyncio.Event) -> None:
         self._draining = draining
         self._by_subject: dict[str, set[OpenStream]] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._end_all_when_draining()),
+                       asyncio.create_task(self._keep_alive())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     @contextmanager
     def open(self, principal: Principal) -> Iterator[OpenStream]:
-        stream = OpenStream(principal, self._draining)
+        stream = OpenStream(principal)
+        if self._draining.is_set():
+            stream.end(DRAINING)
         streams = self._by_subject.setdefault(principal.subject_id, set())
         streams.add(stream)
         try:
@@ -82,3 +113,17 @@ class LiveStreams:
 
     def _of(self, subject_id: str) -> list[OpenStream]:
         return list(self._by_subject.get(subject_id, ()))
+
+    def _all(self) -> list[OpenStream]:
+        return [stream for streams in self._by_subject.values() for stream in streams]
+
+    async def _end_all_when_draining(self) -> None:
+        await self._draining.wait()
+        for stream in self._all():
+            stream.end(DRAINING)
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_S)
+            for stream in self._all():
+                stream.keep_alive()

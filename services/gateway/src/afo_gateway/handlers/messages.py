@@ -11,7 +11,8 @@ from typing import Any
 from afo_common.events.conversation import MessageReceived
 from afo_common.ids import new_id
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
-from afo_gateway.adapters.conversation_feed import ConversationFeed
+from afo_common.realtime import parse_reply_completed
+from afo_gateway.adapters.conversation_feed import ConversationFeed, LiveNotice
 from afo_gateway.adapters.sequence_repository import SequenceRepository
 from afo_gateway.domain.access import Permission, Principal, require
 from afo_gateway.handlers.owners import Owners
@@ -44,33 +45,31 @@ class Messages:
             await self._record(principal, event)
             return Posted(message_id, conversation.id, None)
         # Listen before recording, so a fast reply cannot slip past.
-        async with self.feed.open(principal.tenant_id, conversation.id) as feed:
+        notices: asyncio.Queue[LiveNotice] = asyncio.Queue()
+        with self.feed.listen(principal.tenant_id, conversation.id, notices.put_nowait):
             await self._record(principal, event)
-            return await self._await_reply(feed, message_id, conversation.id, timeout_s)
+            return await self._await_reply(notices, message_id, conversation.id, timeout_s)
 
     async def _record(self, principal: Principal, event: MessageReceived) -> None:
-        async with self._uow() as uow:
-            sequence = await SequenceRepository(uow.session).next(principal.tenant_id, event.conversation_id)
+        async with self._uow.hot() as uow:
+            sequence = await SequenceRepository(uow.tx).next(principal.tenant_id, event.conversation_id)
             await uow.emit(event.model_copy(update={"sequence": sequence}), tenant_id=principal.tenant_id)
 
     @staticmethod
-    async def _await_reply(feed: asyncio.Queue[dict[str, Any]], message_id: str, conversation_id: str,
+    async def _await_reply(notices: asyncio.Queue[LiveNotice], message_id: str, conversation_id: str,
                            timeout_s: float) -> Posted:
-        reply: dict[str, Any] | None = None
-        lead: dict[str, Any] | None = None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
-        while reply is None:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
+        while (remaining := deadline - loop.time()) > 0:
             try:
-                notice = await asyncio.wait_for(feed.get(), remaining)
+                notice = await asyncio.wait_for(notices.get(), remaining)
             except TimeoutError:
                 break
-            if notice.get("type") == "reply.completed" and notice.get("in_reply_to") == message_id:
-                reply = notice
-        if reply is not None:
-            lead = reply.pop("lead", None)
-            reply.pop("type", None)
-        return Posted(message_id, conversation_id, reply, lead)
+            if notice.kind != "reply.completed":
+                continue
+            completed = parse_reply_completed(notice.data)
+            if completed.in_reply_to == message_id:
+                reply = completed.model_dump(mode="json", exclude={"type", "lead"})
+                lead = completed.lead.model_dump(mode="json") if completed.lead is not None else None
+                return Posted(message_id, conversation_id, reply, lead)
+        return Posted(message_id, conversation_id, None)

@@ -69,7 +69,7 @@ async def stream(conversation_id: str, request: Request, principal: StreamPrinci
     gateway restarts. EventSource cannot send headers: a browser passes ``?access_token=`` with the
     widget's publishable key or a stream token, never a secret key."""
     conversation = await gw.owners.conversation(principal, conversation_id)
-    return StreamingResponse(conversation_stream(request, gw, principal, conversation.id),
+    return StreamingResponse(conversation_stream(gw, principal, conversation.id),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
