@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import httpx
 import pytest
 
@@ -48,6 +50,22 @@ async def test_an_invalid_agent_configuration_names_the_fields(api: httpx.AsyncC
     assert ("body", "name") in located and ("body", "timezone") in located
     assert ("body", "llm") in located and ("body", "qualification_fields") in located
     assert_problem(await api.post("/v1/agents", headers=tenant.auth, json={"name": "A", "colour": "red"}), 422)
+
+
+async def test_a_qualification_field_named_by_an_unknown_kind_is_a_422_naming_it(api: httpx.AsyncClient) -> None:
+    tenant = await sign_up(api)
+    agent_id = await published_agent(api, tenant)
+
+    created = assert_problem(await api.post("/v1/agents", headers=tenant.auth, json={
+        "name": "A", "qualification_fields": ["email", "fax"]}), 422)
+    patched = assert_problem(await api.patch(f"/v1/agents/{agent_id}", headers=tenant.auth, json={
+        "qualification_fields": [{"name": "email", "kind": "email"}, "shoe_size"]}), 422)
+
+    created_errors, patched_errors = (cast(list[dict[str, Any]], p["errors"]) for p in (created, patched))
+    assert [e["loc"] for e in created_errors] == [["body", "qualification_fields", 1]]
+    assert "'fax' is not a field kind" in created_errors[0]["msg"]
+    assert [e["loc"] for e in patched_errors] == [["body", "qualification_fields", 1]]
+    assert len((await api.get("/v1/agents", headers=tenant.auth)).json()["data"]) == 1
 
 
 async def test_auth_failures_are_401(api: httpx.AsyncClient) -> None:

@@ -96,6 +96,42 @@ async def test_five_turn_chat_qualifies_the_lead_and_integrators_see_it(
     assert permission_violations(platform) == []
 
 
+async def test_qualification_fields_named_by_kind_alone_are_collected_like_the_long_form(
+    api: httpx.AsyncClient,
+) -> None:
+    tenant = await sign_up(api)
+    created = await api.post("/v1/agents", headers=tenant.auth, json={
+        "name": "Ava", "qualification_fields": ["name", "email", "company"]})
+    assert created.status_code == 201, created.text
+    agent = created.json()
+    assert agent["qualification_fields"] == [
+        {"name": kind, "kind": kind, "required": True, "question": None, "label": None}
+        for kind in ("name", "email", "company")]
+    assert agent["timezone"] == "America/New_York"  # not sent: the tenant's
+
+    mixed = await api.patch(f"/v1/agents/{agent['id']}", headers=tenant.auth, json={"qualification_fields": [
+        "name", {"name": "work_email", "kind": "email", "label": "work email"}, "company",
+        {"name": "team_size", "kind": "text", "required": False}]})
+    assert mixed.status_code == 200, mixed.text
+    assert [(f["name"], f["kind"], f["required"]) for f in mixed.json()["qualification_fields"]] == [
+        ("name", "name", True), ("work_email", "email", True), ("company", "company", True),
+        ("team_size", "text", False)]
+    assert mixed.json()["name"] == "Ava"  # a patch changes only what it names
+
+    published = await api.post(f"/v1/agents/{agent['id']}/publish", headers=tenant.auth)
+    assert published.status_code == 200, published.text
+    assert published.json()["spec"]["qualification_fields"][1]["label"] == "work email"
+    conversation_id = await conversation(api, tenant, agent["id"])
+    await say(api, tenant, conversation_id, "Hi there!")
+    body = await say(api, tenant, conversation_id,
+                     "I'm Dana from Northwind Traders, you can reach me at dana@northwind.example")
+
+    assert body["lead"]["fields"] == {"name": "Dana", "work_email": "dana@northwind.example",
+                                      "company": "Northwind Traders"}
+    assert body["lead"]["qualified"] is True and body["lead"]["missing_fields"] == []
+    assert body["reply"]["engine"] == "embedded" and body["reply"]["in_reply_to"] == body["message_id"]
+
+
 async def test_a_meeting_time_in_the_tenants_time_zone_is_requested(
     platform: Platform, api: httpx.AsyncClient
 ) -> None:

@@ -66,7 +66,16 @@ class Failure:
     times: int = 1
 
 
-Turn = Text | ToolCalls | Failure
+@dataclass(frozen=True)
+class Interrupted:
+    """Streams `text`, then an error object in a data line: how OpenAI-compatible servers report a failure
+    once the response has started."""
+
+    text: str
+    message: str = "The model stopped unexpectedly."
+
+
+Turn = Text | ToolCalls | Failure | Interrupted
 Script = Sequence[Turn] | Callable[[dict[str, Any]], Turn]
 
 _ERROR_TYPES = {401: ("invalid_request_error", "invalid_api_key"), 429: ("requests", "rate_limit_exceeded")}
@@ -157,6 +166,7 @@ class FakeOpenAI:
 
     def __init__(self, script: Script, *, api_key: str | None = None, keepalive_comments: bool = False) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []  # the Authorization header of each request
         self._script = script
         self._position = 0
         self._api_key = api_key
@@ -189,6 +199,7 @@ class FakeOpenAI:
     async def _completions(self, request: Request) -> Response:
         body: dict[str, Any] = await request.json()
         self.requests.append(body)
+        self.authorizations.append(request.headers.get("authorization"))
         if self._api_key is not None and request.headers.get("authorization") != f"Bearer {self._api_key}":
             return JSONResponse(error_body(401, "Incorrect API key provided."), status_code=401)
         turn = self._failures.pop(0) if self._failures else self._next_turn(body)
@@ -199,19 +210,24 @@ class FakeOpenAI:
                 self._failures.insert(0, replace(turn, times=turn.times - 1))
             headers = {"Retry-After": str(turn.retry_after)} if turn.retry_after is not None else None
             return JSONResponse(error_body(turn.status, turn.message), turn.status, headers=headers)
+        if isinstance(turn, Interrupted):
+            started = _Completion(str(body.get("model", "")), Text(turn.text), 0).chunks(include_usage=False)[:-1]
+            failure = error_body(500, turn.message)
+            return StreamingResponse(self._sse([*started, failure], done=False), media_type="text/event-stream")
         completion = _Completion(str(body.get("model", "")), turn, len(json.dumps(body["messages"])) // 4)
         if not body.get("stream"):
             return JSONResponse(completion.whole())
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return StreamingResponse(self._sse(completion.chunks(include_usage)), media_type="text/event-stream")
 
-    async def _sse(self, chunks: list[dict[str, Any]]) -> AsyncIterator[str]:
+    async def _sse(self, chunks: list[dict[str, Any]], *, done: bool = True) -> AsyncIterator[str]:
         for chunk in chunks:
             if self._keepalive:
                 yield ": keep-alive\n\n"
             yield f"data: {json.dumps(chunk, separators=(',', ':'))}\n\n"
             await asyncio.sleep(0)
-        yield "data: [DONE]\n\n"
+        if done:
+            yield "data: [DONE]\n\n"
 
     async def __aenter__(self) -> FakeOpenAI:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
+from openai import DefaultAsyncHttpxClient
 
 from afo_agent_runtime.adapters.llm_engine import HistoryTurn, LlmEngine, Passage
-from afo_agent_runtime.adapters.openai_chat import ChatProviderError, OpenAIChatClient
+from afo_agent_runtime.adapters.openai_chat import ChatProviderError, OpenAIChatClient, http_client
 from afo_agent_runtime.domain.agent import AgentSpec, LlmConfig, QualificationField
 from afo_agent_runtime.domain.engine import ConversationMemory, Intent, TurnDecision
 from afo_testkit.openai_server import Call, FakeOpenAI, Text, ToolCalls, Turn
@@ -49,14 +49,14 @@ class Deltas:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+async def http() -> AsyncIterator[DefaultAsyncHttpxClient]:
+    async with http_client() as client:
         yield client
 
 
 async def run(
     fake: FakeOpenAI,
-    http: httpx.AsyncClient,
+    http: DefaultAsyncHttpxClient,
     *,
     text: str = "Hi",
     memory: ConversationMemory | None = None,
@@ -64,7 +64,7 @@ async def run(
     max_tool_rounds: int = 4,
     deltas: Deltas | None = None,
 ) -> TurnDecision:
-    client = OpenAIChatClient(http, base_url=fake.base_url, api_key="sk-test", backoff_base_s=0.01)
+    client = OpenAIChatClient(http, base_url=fake.base_url, api_key="sk-test")
     engine = LlmEngine(client, knowledge or FakeKnowledge([]), max_tool_rounds=max_tool_rounds)
     return await engine.respond(
         tenant_id="tenant-1",
@@ -83,7 +83,7 @@ def tool_message(request: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
-async def test_a_plain_answer_streams_deltas_and_sends_the_agent_context(http: httpx.AsyncClient) -> None:
+async def test_a_plain_answer_streams_deltas_and_sends_the_agent_context(http: DefaultAsyncHttpxClient) -> None:
     deltas = Deltas()
     async with FakeOpenAI([Text("Happy to help. What is your email?")]) as fake:
         decision = await run(fake, http, text="What do you sell?", deltas=deltas)
@@ -112,7 +112,7 @@ async def test_a_plain_answer_streams_deltas_and_sends_the_agent_context(http: h
 
 
 async def test_update_lead_keeps_valid_values_and_reports_invalid_ones_to_the_model(
-    http: httpx.AsyncClient,
+    http: DefaultAsyncHttpxClient,
 ) -> None:
     fields = {"company": "acme robotics", "email": "ana@", "favourite_colour": "blue"}
     script: list[Turn] = [
@@ -139,7 +139,7 @@ async def test_update_lead_keeps_valid_values_and_reports_invalid_ones_to_the_mo
     assert result["still_missing"] == ["email"]
 
 
-async def test_the_last_required_field_qualifies_the_lead(http: httpx.AsyncClient) -> None:
+async def test_the_last_required_field_qualifies_the_lead(http: DefaultAsyncHttpxClient) -> None:
     memory = ConversationMemory(lead={"company": "Acme"}, greeted=True, turns=2)
     script: list[Turn] = [
         ToolCalls([Call("update_lead", {"fields": {"email": "Ana@Example.com"}})]),
@@ -155,7 +155,7 @@ async def test_the_last_required_field_qualifies_the_lead(http: httpx.AsyncClien
     assert "company (company, company, required): known: Acme" in fake.requests[0]["messages"][0]["content"]
 
 
-async def test_request_meeting_reads_the_time_in_the_agents_zone(http: httpx.AsyncClient) -> None:
+async def test_request_meeting_reads_the_time_in_the_agents_zone(http: DefaultAsyncHttpxClient) -> None:
     script: list[Turn] = [
         ToolCalls([Call("request_meeting", {"when": "sometime soon"})]),
         ToolCalls([Call("request_meeting", {"when": "Tuesday at 3pm"})]),
@@ -176,7 +176,7 @@ async def test_request_meeting_reads_the_time_in_the_agents_zone(http: httpx.Asy
     assert decision.memory.meeting_start == "2025-03-04T15:00:00-05:00"
 
 
-async def test_handoff_is_reported_with_the_models_reason(http: httpx.AsyncClient) -> None:
+async def test_handoff_is_reported_with_the_models_reason(http: DefaultAsyncHttpxClient) -> None:
     script: list[Turn] = [ToolCalls([Call("handoff", {"reason": "asked for a person"})]), Text("Connecting you.")]
     async with FakeOpenAI(script) as fake:
         decision = await run(fake, http, text="Can I talk to a real person?")
@@ -187,7 +187,7 @@ async def test_handoff_is_reported_with_the_models_reason(http: httpx.AsyncClien
     assert json.loads(tool_message(fake.requests[1])["content"])["ok"] is True
 
 
-async def test_search_results_reach_the_model_as_numbered_passages(http: httpx.AsyncClient) -> None:
+async def test_search_results_reach_the_model_as_numbered_passages(http: DefaultAsyncHttpxClient) -> None:
     knowledge = FakeKnowledge(
         [
             Passage("The Pro plan costs $99 a month.", "Pricing", 2, "doc-1", 0.91),
@@ -206,7 +206,7 @@ async def test_search_results_reach_the_model_as_numbered_passages(http: httpx.A
     assert decision.intent is Intent.PRICING
 
 
-async def test_invalid_tool_arguments_are_reported_back_to_the_model(http: httpx.AsyncClient) -> None:
+async def test_invalid_tool_arguments_are_reported_back_to_the_model(http: DefaultAsyncHttpxClient) -> None:
     script: list[Turn] = [ToolCalls([Call("handoff", '{"reason": ')]), Text("Sorry, let me try again.")]
     async with FakeOpenAI(script) as fake:
         decision = await run(fake, http)
@@ -215,7 +215,7 @@ async def test_invalid_tool_arguments_are_reported_back_to_the_model(http: httpx
     assert decision.handoff_reason is None
 
 
-async def test_tool_rounds_are_capped_and_the_last_call_offers_no_tools(http: httpx.AsyncClient) -> None:
+async def test_tool_rounds_are_capped_and_the_last_call_offers_no_tools(http: DefaultAsyncHttpxClient) -> None:
     def always_search(body: dict[str, Any]) -> Turn:
         return ToolCalls([Call("search_knowledge", {"query": "more"})]) if "tools" in body else Text("Done.")
 
@@ -228,7 +228,7 @@ async def test_tool_rounds_are_capped_and_the_last_call_offers_no_tools(http: ht
     assert decision.reply == "Done."
 
 
-async def test_text_from_several_rounds_is_streamed_and_kept_apart(http: httpx.AsyncClient) -> None:
+async def test_text_from_several_rounds_is_streamed_and_kept_apart(http: DefaultAsyncHttpxClient) -> None:
     script: list[Turn] = [
         ToolCalls([Call("handoff", {"reason": "wants a person"})], text="Let me get someone."),
         Text("A teammate will write to you shortly."),
@@ -242,7 +242,7 @@ async def test_text_from_several_rounds_is_streamed_and_kept_apart(http: httpx.A
     assert fake.requests[1]["messages"][-2]["content"] == "Let me get someone."
 
 
-async def test_provider_errors_propagate(http: httpx.AsyncClient) -> None:
+async def test_provider_errors_propagate(http: DefaultAsyncHttpxClient) -> None:
     async with FakeOpenAI([Text("never")], api_key="sk-other") as fake:
         with pytest.raises(ChatProviderError) as caught:
             await run(fake, http)

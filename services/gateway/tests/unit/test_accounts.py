@@ -115,6 +115,11 @@ async def test_signing_up_twice_with_one_email_is_a_conflict_and_writes_nothing(
         ("not-an-email", PASSWORD, "UTC", "email"),
         ("owner@example", PASSWORD, "UTC", "email"),
         ("two words@example.com", PASSWORD, "UTC", "email"),
+        ("da..na@example.com", PASSWORD, "UTC", "email"),
+        ("dana@-acme.example", PASSWORD, "UTC", "email"),
+        ("dana@acme..example", PASSWORD, "UTC", "email"),
+        ("<script>@example.com", PASSWORD, "UTC", "email"),
+        ("dana@[127.0.0.1]", PASSWORD, "UTC", "email"),
         ("owner@example.com", PASSWORD, "Mars/Olympus_Mons", "timezone"),
         ("owner@example.com", PASSWORD, "", "timezone"),
         ("owner@example.com", PASSWORD, "../../etc/passwd", "timezone"),
@@ -129,6 +134,22 @@ async def test_signup_refuses_bad_input_and_writes_nothing(db: Database, uow: Un
     assert await count(db, tenants) == 0
     assert await count(db, users) == 0
     assert await outbox(db) == []
+
+
+async def test_an_invalid_email_is_refused_saying_what_is_wrong(uow: UnitOfWorkFactory) -> None:
+    with pytest.raises(Invalid) as raised:
+        await accounts_of(uow).signup("dana smith@example.com", PASSWORD, "Acme", "UTC")
+
+    assert raised.value.errors == [{"loc": ["body", "email"], "msg": (
+        "The email address contains invalid characters before the @-sign: SPACE.")}]
+
+
+async def test_an_address_is_stored_in_one_form_whatever_its_case_and_spacing(uow: UnitOfWorkFactory) -> None:
+    signed = await accounts_of(uow).signup("  Dana.Smith+Leads@Mail.ACME.example ", PASSWORD, "Acme", "UTC")
+
+    assert signed.user.email == "dana.smith+leads@mail.acme.example"
+    with pytest.raises(Conflict):
+        await accounts_of(uow).signup("dana.smith+leads@mail.acme.example", PASSWORD, "Acme", "UTC")
 
 
 async def test_login_with_the_right_password_opens_a_session(db: Database, uow: UnitOfWorkFactory) -> None:

@@ -13,7 +13,7 @@ from afo_gateway.adapters.passwords import Passwords
 from afo_gateway.domain.access import ROLE_PERMISSIONS, SECRET_KEY_PERMISSIONS, Principal, hash_secret, new_key
 from afo_gateway.handlers.access_changes import AccessChanges
 from afo_gateway.handlers.accounts import Accounts, SignedUp
-from afo_gateway.handlers.authentication import Authenticator, user_principal
+from afo_gateway.handlers.authentication import CACHE_TTL_S, Authenticator, user_principal
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.owners import Owners
@@ -136,3 +136,34 @@ async def test_a_role_change_applies_at_once_to_cached_sessions(db: Database, uo
 
     assert (await auth.by_session(token)) == Principal(signed.tenant.id, "user", member.id,
                                                        ROLE_PERMISSIONS["operator"])
+
+
+async def test_a_change_another_replica_missed_shows_when_the_cached_principal_expires(
+    db: Database, uow: UnitOfWorkFactory
+) -> None:
+    signed = await sign_up(uow)
+    now = [0.0]
+    auth = Authenticator(db, timer=lambda: now[0])
+    assert await auth.by_key(signed.secret) is not None
+    async with uow() as work:  # revoked elsewhere, its notice lost: nothing told this cache
+        await AccountsRepository(work.session).revoke_key(signed.tenant.id, signed.key.id, datetime.now(UTC))
+
+    now[0] = CACHE_TTL_S - 0.01
+    assert await auth.by_key(signed.secret) is not None
+    now[0] = CACHE_TTL_S
+    assert await auth.by_key(signed.secret) is None
+
+
+async def test_nobody_is_cached_too_and_forgotten_with_the_rest(db: Database, uow: UnitOfWorkFactory) -> None:
+    signed = await sign_up(uow)
+    key = new_key("secret")
+    auth = Authenticator(db, timer=lambda: 0.0)
+    assert await auth.by_key(key.secret) is None
+    row = ApiKeyRow(new_id("key"), signed.tenant.id, "secret", "late", key.secret_hash, key.hint, None, [],
+                    datetime.now(UTC), None)
+    async with uow() as work:
+        await AccountsRepository(work.session).add_key(row)
+
+    assert await auth.by_key(key.secret) is None  # the cached answer still stands
+    auth.forget(key.secret_hash)
+    assert await auth.by_key(key.secret) is not None

@@ -1,7 +1,10 @@
 """RPC contracts of agent-runtime, the owner of agents, conversations, messages and leads.
 
-Agent configurations travel as JSON objects: agent-runtime owns their schema and validates them, and
-answers ``invalid`` with per-field details that the gateway turns into a 422."""
+An agent's configuration has its models in ``agent_spec``: the gateway validates requests with them and
+agent-runtime validates again before it stores one, answering ``invalid`` with per-field details that the
+gateway turns into a 422. A patch travels typed (``AgentPatch``). A whole configuration (create, views)
+travels as a JSON object: typing it would make ``name`` a newly required property of messages recorded
+as free-form objects, which ``tests/contract`` rightly counts as a break."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from afo_common.events.conversation import Channel, Citation, Contact
 from afo_common.messaging.rpc import RpcOperation, TenantRequest
+from afo_common.rpcs.agent_spec import AgentPatch
 from afo_common.rpcs.pages import Page, PageRequest
 
 SERVICE = "agent-runtime"
@@ -43,7 +47,7 @@ class AgentRef(TenantRequest):
 
 
 class UpdateAgent(AgentRef):
-    patch: dict[str, Any]
+    patch: AgentPatch
 
 
 class ListAgents(PageRequest):

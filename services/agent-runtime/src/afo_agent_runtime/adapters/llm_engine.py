@@ -1,11 +1,13 @@
-"""A chat-completions model acting through tools; it decides turns in the embedded engine's TurnDecision."""
+"""A chat-completions model acting through tools: the provider's side of an LLM turn — the prompt, the tool
+schemas, the rounds of streamed calls. What the tools do and the decision they lead to are the domain's
+(``domain.model_turn``), the same transition as the embedded engine's."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from afo_agent_runtime.adapters.openai_chat import (
@@ -17,20 +19,10 @@ from afo_agent_runtime.adapters.openai_chat import (
     tool_result_message,
 )
 from afo_agent_runtime.domain.agent import AgentSpec
-from afo_agent_runtime.domain.engine import (
-    ConversationMemory,
-    FieldInvalid,
-    Intent,
-    MeetingRequest,
-    TurnDecision,
-    classify,
-    parse_meeting,
-    validate_field,
-)
+from afo_agent_runtime.domain.model_turn import ModelTurn
+from afo_agent_runtime.domain.turn import ConversationMemory, TurnDecision
 
 _TOP_K = 4
-# Without a tool outcome the classifier's intent stands, unless it claims an action no tool carried out.
-_CLASSIFIED_INTENTS = frozenset({Intent.GREETING, Intent.QUESTION, Intent.PRICING})
 
 
 @dataclass(frozen=True)
@@ -74,103 +66,13 @@ _HANDOFF = _tool("handoff", "Hand the conversation to a human teammate.", reason
 
 
 @dataclass
-class _Turn:
-    """What the tools did during one user turn; becomes the TurnDecision."""
+class _ToolRun:
+    """One turn's tool calls: what they did (the domain's ModelTurn) and how many passages were cited, so
+    each search numbers its passages after the previous ones."""
 
-    agent: AgentSpec
-    lead: dict[str, str]
-    text: str
-    now: datetime
-    pending_day: date | None
-    changes: dict[str, str] = field(default_factory=dict)
-    invalid: dict[str, str] = field(default_factory=dict)
-    meeting: MeetingRequest | None = None
-    handoff_reason: str | None = None
+    turn: ModelTurn
+    tenant_id: str
     cited: int = 0
-
-    def missing(self) -> list[str]:
-        return [f.name for f in self.agent.qualification_fields if f.required and f.name not in self.lead]
-
-    def update_lead(self, fields: Any) -> dict[str, Any]:
-        if not isinstance(fields, dict):
-            return {"error": "`fields` must be an object of field name to value"}
-        kinds = {f.name: f.kind for f in self.agent.qualification_fields}
-        accepted: dict[str, str] = {}
-        invalid: dict[str, str] = {}
-        for name, value in fields.items():
-            if name not in kinds:
-                invalid[name] = f"unknown field; the fields are: {', '.join(kinds)}"
-                continue
-            try:
-                accepted[name] = validate_field(kinds[name], "" if value is None else str(value))
-            except FieldInvalid as exc:
-                invalid[name] = exc.reason
-        for name, value in accepted.items():
-            if self.lead.get(name) != value:
-                self.changes[name] = value
-            self.lead[name] = value
-            self.invalid.pop(name, None)
-        # Unknown names are the model's mistake, not the lead's, so the decision does not report them.
-        self.invalid.update({name: reason for name, reason in invalid.items() if name in kinds})
-        advice = "Tell the lead what was wrong with each invalid value and ask again." if invalid else None
-        return {"accepted": accepted, "invalid": invalid, "still_missing": self.missing(), "advice": advice}
-
-    def request_meeting(self, when: Any, note: Any) -> dict[str, Any]:
-        wanted = parse_meeting(str(when or ""), self.now, self.agent.tz(), default_day=self.pending_day)
-        if wanted.start is None:
-            if wanted.day is not None and wanted.clock is None:
-                self.pending_day = wanted.day
-                problem = f"that gives a day ({wanted.day:%A %d %B}) but no time; ask what time suits them"
-            elif wanted.in_past:
-                problem = "that time has already passed; ask for a later day and time"
-            else:
-                problem = f"could not understand {when!r} as a time; ask the lead for a day and time"
-            return {"ok": False, "error": problem}
-        self.pending_day = None
-        words = self.text if not note else f"{self.text} (note: {note})"
-        self.meeting = MeetingRequest(start=wanted.start, timezone=self.agent.timezone, text=words)
-        readable = f"{wanted.start:%A %d %B %Y, %H:%M} ({self.agent.timezone})"
-        return {"ok": True, "start": wanted.start.isoformat(), "readable": readable}
-
-    def handoff(self, reason: Any) -> dict[str, Any]:
-        self.handoff_reason = str(reason or "the assistant asked for a person to take over")
-        return {"ok": True, "note": "A teammate will take over; tell the lead a person will follow up."}
-
-    def decision(self, reply: str, memory: ConversationMemory) -> TurnDecision:
-        missing = self.missing()
-        new_memory = replace(
-            memory,
-            lead=self.lead,
-            # The model's question is free text; only the embedded engine reads a bare answer by field.
-            awaiting_field=None,
-            greeted=True,
-            qualified=memory.qualified or not missing,
-            handoff_requested=memory.handoff_requested or self.handoff_reason is not None,
-            turns=memory.turns + 1,
-            pending_meeting_day=self.pending_day.isoformat() if self.pending_day else None,
-            meeting_start=self.meeting.start.isoformat() if self.meeting else memory.meeting_start,
-        )
-        if self.meeting is not None:
-            intent = Intent.SCHEDULING
-        elif self.handoff_reason is not None:
-            intent = Intent.HUMAN
-        elif self.changes:
-            intent = Intent.PROVIDE_INFO
-        else:
-            classified = classify(self.text).intent
-            intent = classified if classified in _CLASSIFIED_INTENTS else Intent.OTHER
-        return TurnDecision(
-            reply=reply,
-            intent=intent,
-            memory=new_memory,
-            lead_changes=self.changes,
-            invalid_fields=self.invalid,
-            missing_fields=missing,
-            became_qualified=not memory.qualified and not missing,
-            meeting_request=self.meeting,
-            handoff_reason=self.handoff_reason,
-            opted_out=False,
-        )
 
 
 def _passages_text(passages: Sequence[Passage], first: int) -> str:
@@ -240,8 +142,7 @@ class LlmEngine:
             raise ChatProviderError("the agent has no LLM model configured", status=None, retryable=False)
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
-        pending_day = date.fromisoformat(memory.pending_meeting_day) if memory.pending_meeting_day else None
-        turn = _Turn(agent=agent, lead=dict(memory.lead), text=text, now=now, pending_day=pending_day)
+        run = _ToolRun(ModelTurn(agent=agent, memory=memory, text=text, now=now), tenant_id)
         tools = [_UPDATE_LEAD, _REQUEST_MEETING, _HANDOFF]
         if agent.knowledge_base_ids:
             tools.insert(0, _SEARCH)
@@ -270,29 +171,29 @@ class LlmEngine:
                 break
             messages.append(assistant_tool_calls_message("".join(content), calls))
             for call in calls:
-                messages.append(tool_result_message(call, await self._run_tool(call, turn, tenant_id)))
+                messages.append(tool_result_message(call, await self._run_tool(call, run)))
         if not "".join(reply).strip():
             raise ChatProviderError("the model returned no reply text", status=None, retryable=False)
-        return turn.decision("".join(reply), memory)
+        return run.turn.decision("".join(reply))
 
-    async def _run_tool(self, call: ToolCall, turn: _Turn, tenant_id: str) -> str:
-        args = call.arguments
+    async def _run_tool(self, call: ToolCall, run: _ToolRun) -> str:
+        args, turn = call.arguments, run.turn
         if not args and call.raw_arguments.strip() not in ("", "{}"):
             return json.dumps({"error": f"arguments were not valid JSON: {call.raw_arguments[:200]}"})
         if call.name == "search_knowledge":
             passages = await self._knowledge.search(
-                tenant_id=tenant_id,
+                tenant_id=run.tenant_id,
                 knowledge_base_ids=list(turn.agent.knowledge_base_ids),
                 query=str(args.get("query", "")),
                 top_k=_TOP_K,
             )
-            text = _passages_text(passages, turn.cited + 1)
-            turn.cited += len(passages)
+            text = _passages_text(passages, run.cited + 1)
+            run.cited += len(passages)
             return text
         if call.name == "update_lead":
-            return json.dumps(turn.update_lead(args.get("fields")))
+            return json.dumps(turn.record_lead(args.get("fields")))
         if call.name == "request_meeting":
             return json.dumps(turn.request_meeting(args.get("when"), args.get("note")))
         if call.name == "handoff":
-            return json.dumps(turn.handoff(args.get("reason")))
+            return json.dumps(turn.hand_off(args.get("reason")))
         return json.dumps({"error": f"unknown tool {call.name!r}"})

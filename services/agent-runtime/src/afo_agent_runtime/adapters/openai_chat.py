@@ -1,17 +1,27 @@
-"""Streaming client for any OpenAI-compatible `/chat/completions` endpoint, with tool calling."""
+"""Streaming chat completions with tool calling from any OpenAI-compatible endpoint, on the openai SDK.
+
+The SDK sends the request, retries it before the response starts (connection errors, 408, 409, 429, 5xx;
+honouring ``Retry-After`` and ``retry-after-ms``), parses the server-sent events and types the errors.
+This module bounds how long a turn waits for a stream to start, turns chunks into the events the LLM
+engine consumes (tool calls whole), and errors into ``ChatProviderError``."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import random
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-import httpx
+import openai
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient, omit
+from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionToolUnionParam
+from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
 
-_MAX_RETRY_DELAY_S = 10.0
+# The SDK refuses to start without a key and, given none, falls back to OPENAI_API_KEY from this process's
+# environment, which would send the operator's key to whatever endpoint a tenant configured. With no key of
+# ours it gets this stand-in, and every request omits the Authorization header.
+_NO_KEY = "no-key-configured"
 
 
 @dataclass(frozen=True)
@@ -61,11 +71,30 @@ class ChatProviderError(Exception):
         self.retryable = retryable
 
 
+def http_client(timeout_s: float = 30.0, connect_timeout_s: float = 5.0) -> DefaultAsyncHttpxClient:
+    """One connection pool for every agent's endpoint. Redirects are not followed: requests go to the URL an
+    admin configured, not wherever that URL points."""
+    return DefaultAsyncHttpxClient(timeout=openai.Timeout(timeout_s, connect=connect_timeout_s),
+                                   follow_redirects=False)
+
+
 @dataclass
 class _PendingCall:
     id: str = ""
     name: str = ""
     arguments: list[str] = field(default_factory=list)
+
+    def add(self, fragment: ChoiceDeltaToolCall) -> None:
+        self.id = self.id or fragment.id or ""
+        function = fragment.function
+        if function is None:
+            return
+        self.name = self.name or function.name or ""
+        arguments: Any = function.arguments
+        if isinstance(arguments, dict):  # some OpenAI-compatible servers send an object, not its JSON
+            arguments = json.dumps(arguments)
+        if arguments:
+            self.arguments.append(arguments)
 
     def complete(self, index: int) -> ToolCall:
         raw = "".join(self.arguments)
@@ -83,22 +112,21 @@ class OpenAIChatClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: DefaultAsyncHttpxClient,
         *,
         base_url: str,
         api_key: str | None,
         timeout_s: float = 30.0,
         max_retries: int = 2,
-        backoff_base_s: float = 0.5,
+        max_wait_s: float = 60.0,
     ) -> None:
-        self._http = http
-        self._url = base_url.rstrip("/") + "/chat/completions"
-        self._headers = {"Accept": "text/event-stream"}
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
-        self._timeout = httpx.Timeout(timeout_s)
-        self._max_retries = max_retries
-        self._backoff_base_s = backoff_base_s
+        self._openai = AsyncOpenAI(base_url=base_url, api_key=api_key or _NO_KEY, http_client=http,
+                                   max_retries=max_retries, timeout=timeout_s)
+        self._headers: dict[str, str | openai.Omit] = {} if api_key else {"Authorization": omit}
+        # The SDK honours a Retry-After of up to two minutes per retry; a lead should not wait that long for a
+        # first word, and the turn's delivery is kept alive only so long: past this the turn is retried
+        # later (NAK backoff) or answered by the embedded engine.
+        self._max_wait_s = max_wait_s
 
     async def stream(
         self,
@@ -112,141 +140,67 @@ class OpenAIChatClient:
 
         A failure after the first delta raises ChatProviderError without retrying.
         """
-        body: dict[str, Any] = {
-            "model": model,
-            "messages": messages,
-            "temperature": temperature,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if tools:
-            body["tools"] = tools
-        response = await self._open(body)
         try:
-            async for event in _events(response):
-                yield event
-        except httpx.RequestError as exc:
-            raise ChatProviderError(f"stream interrupted: {exc!r}", status=None, retryable=True) from exc
-        finally:
-            await response.aclose()
-
-    async def _open(self, body: dict[str, Any]) -> httpx.Response:
-        attempt = 0
-        while True:
-            delay: float | None = None
-            try:
-                request = self._http.build_request(
-                    "POST", self._url, json=body, headers=self._headers, timeout=self._timeout
+            async with asyncio.timeout(self._max_wait_s):
+                chunks = await self._openai.chat.completions.create(
+                    model=model,
+                    # Built as the wire format's JSON, which the SDK's TypedDicts describe.
+                    messages=cast(list[ChatCompletionMessageParam], messages),
+                    tools=cast(list[ChatCompletionToolUnionParam], tools) if tools else omit,
+                    temperature=temperature,
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    extra_headers=self._headers,
                 )
-                response = await self._http.send(request, stream=True)
-            except httpx.TransportError as exc:
-                error = ChatProviderError(f"request failed: {exc!r}", status=None, retryable=True)
-            else:
-                if response.status_code < 400:
-                    return response
-                try:
-                    await response.aread()
-                finally:
-                    await response.aclose()
-                error = _error_from(response)
-                delay = _retry_after(response)
-            if not error.retryable or attempt >= self._max_retries:
-                raise error
-            await asyncio.sleep(delay if delay is not None else self._backoff(attempt))
-            attempt += 1
-
-    def _backoff(self, attempt: int) -> float:
-        # Jitter keeps many conversations that hit the same rate limit from retrying in lockstep.
-        ceiling = min(_MAX_RETRY_DELAY_S, self._backoff_base_s * 2.0**attempt)
-        return ceiling * random.uniform(0.5, 1.0)
+        except TimeoutError:
+            raise ChatProviderError(f"no response within {self._max_wait_s:g} s", status=None,
+                                    retryable=True) from None
+        except openai.OpenAIError as exc:
+            raise _provider_error(exc) from exc
+        async with chunks:
+            try:
+                async for event in _events(chunks):
+                    yield event
+            except openai.OpenAIError as exc:
+                raise _provider_error(exc) from exc
+            except ValueError as exc:  # a data line that is not JSON
+                raise ChatProviderError(f"malformed stream chunk: {exc}", status=None, retryable=True) from exc
 
 
-def _error_from(response: httpx.Response) -> ChatProviderError:
-    status = response.status_code
-    retryable = status in (408, 429) or status >= 500
-    return ChatProviderError(_provider_message(response), status=status, retryable=retryable)
+def _provider_error(exc: openai.OpenAIError) -> ChatProviderError:
+    if isinstance(exc, openai.APIStatusError):
+        status = exc.status_code
+        return ChatProviderError(_message(exc), status=status, retryable=status in (408, 429) or status >= 500)
+    # A connection failure, a timeout, an error reported mid-stream: the next attempt may well succeed.
+    return ChatProviderError(_message(exc), status=None, retryable=True)
 
 
-def _provider_message(response: httpx.Response) -> str:
-    try:
-        payload = response.json()
-    except ValueError:
-        return response.text[:500] or response.reason_phrase
-    error = payload.get("error") if isinstance(payload, dict) else None
-    if isinstance(error, dict) and error.get("message"):
-        return str(error["message"])
-    if isinstance(error, str):
-        return error
-    return response.text[:500] or response.reason_phrase
+def _message(exc: openai.OpenAIError) -> str:
+    body = exc.body if isinstance(exc, openai.APIError) else None
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return str(body["message"])
+    if isinstance(body, str) and body:
+        return body[:500]
+    return str(exc)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    # Some OpenAI-compatible gateways send the finer-grained header alongside or instead of Retry-After.
-    for header, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = response.headers.get(header)
-        if value is None:
-            continue
-        try:
-            seconds = float(value) * scale
-        except ValueError:
-            continue  # an HTTP-date; exponential backoff is a fine substitute
-        return min(max(seconds, 0.0), _MAX_RETRY_DELAY_S)
-    return None
-
-
-async def _sse_data(response: httpx.Response) -> AsyncIterator[str]:
-    """The `data` of each server-sent event; comments and other fields are dropped."""
-    data: list[str] = []
-    async for line in response.aiter_lines():
-        if not line:
-            if data:
-                yield "\n".join(data)
-                data = []
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        if name == "data":
-            data.append(value.removeprefix(" "))
-    if data:
-        yield "\n".join(data)
-
-
-async def _events(response: httpx.Response) -> AsyncIterator[ChatEvent]:
+async def _events(chunks: AsyncIterator[ChatCompletionChunk]) -> AsyncIterator[ChatEvent]:
+    # Parsed leniently by the SDK: a field a server left out is None, whatever the type says.
     pending: dict[int, _PendingCall] = {}
     finish_reason: str | None = None
     usage: dict[str, int] | None = None
-    async for data in _sse_data(response):
-        if data.strip() == "[DONE]":
-            break
-        try:
-            chunk = json.loads(data)
-        except json.JSONDecodeError as exc:
-            raise ChatProviderError(f"malformed stream chunk: {data[:200]}", status=None, retryable=True) from exc
-        if not isinstance(chunk, dict):
-            continue
-        if "error" in chunk:
-            # OpenAI-compatible servers report failures mid-stream as an error object in a data line.
-            error = chunk["error"]
-            message = error.get("message", str(error)) if isinstance(error, dict) else str(error)
-            raise ChatProviderError(str(message), status=None, retryable=True)
-        if chunk.get("usage"):
-            usage = {k: v for k, v in chunk["usage"].items() if isinstance(v, int)}
-        for choice in chunk.get("choices") or []:
-            delta = choice.get("delta") or {}
-            if delta.get("content"):
-                yield ContentDelta(delta["content"])
-            for position, fragment in enumerate(delta.get("tool_calls") or []):
-                call = pending.setdefault(fragment.get("index", position), _PendingCall())
-                call.id = call.id or fragment.get("id") or ""
-                function = fragment.get("function") or {}
-                call.name = call.name or function.get("name") or ""
-                arguments = function.get("arguments")
-                if isinstance(arguments, dict):
-                    arguments = json.dumps(arguments)
-                if arguments:
-                    call.arguments.append(arguments)
-            finish_reason = choice.get("finish_reason") or finish_reason
+    async for chunk in chunks:
+        if chunk.usage is not None:
+            usage = {k: v for k, v in chunk.usage.model_dump().items() if isinstance(v, int)}
+        for choice in chunk.choices or []:
+            delta = choice.delta
+            if delta is not None:
+                if delta.content:
+                    yield ContentDelta(delta.content)
+                for position, fragment in enumerate(delta.tool_calls or []):
+                    index = fragment.index if fragment.index is not None else position
+                    pending.setdefault(index, _PendingCall()).add(fragment)
+            finish_reason = choice.finish_reason or finish_reason
     if finish_reason is None:
         raise ChatProviderError("stream ended before a finish_reason", status=None, retryable=True)
     for index in sorted(pending):

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from afo_agent_runtime.adapters.agent_repository import AgentRepository, AgentRow
-from afo_agent_runtime.domain.agent import AgentPatch, AgentSpec, apply_patch
+from afo_agent_runtime.domain.agent import AgentSpec, apply_patch
 from afo_agent_runtime.domain.errors import Invalid, NotFound
 from afo_agent_runtime.handlers.request_ids import created_once
 from afo_agent_runtime.handlers.views import agent_view, version_view
@@ -79,10 +79,7 @@ class AgentHandlers:
         return Page[AgentView](data=[agent_view(r) for r in rows], next_cursor=next_cursor)
 
     async def update(self, request: UpdateAgent) -> AgentView:
-        try:
-            patch = AgentPatch.model_validate(request.patch)
-        except ValidationError as exc:
-            raise _invalid(exc) from exc
+        patch = request.patch
         now = datetime.now(UTC)
         async with self._uow() as uow:
             repo = AgentRepository(uow.session)

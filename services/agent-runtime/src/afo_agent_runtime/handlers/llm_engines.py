@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import httpx
+from openai import DefaultAsyncHttpxClient
 
 from afo_agent_runtime.adapters.knowledge import NoKnowledgeSearch
 from afo_agent_runtime.adapters.llm_engine import KnowledgeSearch, LlmEngine
-from afo_agent_runtime.adapters.openai_chat import OpenAIChatClient
+from afo_agent_runtime.adapters.openai_chat import OpenAIChatClient, http_client
 from afo_agent_runtime.domain.agent import AgentSpec
 
 
@@ -16,10 +16,10 @@ class LlmEngines:
         # Until the credential vault (issue 4) resolves a tenant's key, one operator key serves all agents.
         self._api_key = api_key
         self._knowledge = knowledge or NoKnowledgeSearch()
-        self._http: httpx.AsyncClient | None = None
+        self._http: DefaultAsyncHttpxClient | None = None
 
     async def start(self) -> None:
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0))
+        self._http = http_client()
 
     async def stop(self) -> None:
         if self._http is not None:

@@ -4,7 +4,11 @@ authenticates, and a database read per call would dominate the gateway's own lat
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime
+
+from cachetools import TTLCache
 
 from afo_common.db import Database
 from afo_gateway.adapters.accounts_repository import AccountsRepository, ApiKeyRow, UserRow
@@ -33,9 +37,11 @@ def user_principal(user: UserRow, session_digest: str = "") -> Principal:
 
 
 class Authenticator:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, timer: Callable[[], float] = time.monotonic) -> None:
         self._db = db
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        # Digest -> principal, or None for "nobody" (an unknown or revoked credential is asked about again
+        # and again too). The least recently used entry makes room when it is full.
+        self._cache: TTLCache[str, Principal | None] = TTLCache(maxsize=CACHE_SIZE, ttl=CACHE_TTL_S, timer=timer)
 
     async def by_key(self, secret: str) -> Principal | None:
         if key_kind_of(secret) is None:
@@ -50,23 +56,22 @@ class Authenticator:
         return await (self._by_session_digest(digest) if kind == "user" else self._by_key_digest(digest))
 
     async def _by_key_digest(self, digest: str) -> Principal | None:
-        hit, cached = self._cached(digest)
-        if hit:
-            return cached
+        # One lookup (not `in`, then a read): an entry may expire between the two.
+        with suppress(KeyError):
+            return self._cache[digest]
         async with self._db.session() as session:
             row = await AccountsRepository(session).key_by_hash(digest)
         principal = key_principal(row) if row is not None and row.revoked_at is None else None
-        self._remember(digest, principal)
+        self._cache[digest] = principal
         return principal
 
     async def _by_session_digest(self, digest: str) -> Principal | None:
-        hit, cached = self._cached(digest)
-        if hit:
-            return cached
+        with suppress(KeyError):
+            return self._cache[digest]
         async with self._db.session() as session:
             user = await AccountsRepository(session).session_user(digest, datetime.now(UTC))
         principal = user_principal(user, digest) if user is not None else None
-        self._remember(digest, principal)
+        self._cache[digest] = principal
         return principal
 
     def forget(self, secret_or_token_hash: str) -> None:
@@ -74,17 +79,6 @@ class Authenticator:
 
     def forget_subject(self, subject_id: str) -> None:
         """Drop every cached principal of one user or key (their role or validity just changed)."""
-        stale = [digest for digest, (_, p) in self._cache.items() if p is not None and p.subject_id == subject_id]
+        stale = [digest for digest, p in self._cache.items() if p is not None and p.subject_id == subject_id]
         for digest in stale:
-            del self._cache[digest]
-
-    def _cached(self, digest: str) -> tuple[bool, Principal | None]:
-        entry = self._cache.get(digest)
-        if entry is None or entry[0] < time.monotonic():
-            return False, None
-        return True, entry[1]
-
-    def _remember(self, digest: str, principal: Principal | None) -> None:
-        if len(self._cache) >= CACHE_SIZE:
-            self._cache.clear()
-        self._cache[digest] = (time.monotonic() + CACHE_TTL_S, principal)
+            self._cache.pop(digest, None)

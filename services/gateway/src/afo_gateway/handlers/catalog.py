@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from afo_common.rpcs import agent_runtime as ar
+from afo_common.rpcs.agent_spec import AgentPatch, AgentSpec
 from afo_common.rpcs.pages import Page
 from afo_gateway.domain.access import Permission, Principal, require
 from afo_gateway.domain.errors import Forbidden
@@ -18,11 +19,14 @@ class Catalog:
         self._owners = owners
         self._accounts = accounts
 
-    async def create_agent(self, principal: Principal, spec: dict[str, Any], request_id: str) -> ar.AgentView:
+    async def create_agent(self, principal: Principal, spec: AgentSpec, request_id: str) -> ar.AgentView:
         require(principal, Permission.WRITE)
-        if "timezone" not in spec:
-            spec = {**spec, "timezone": (await self._accounts.tenant(principal)).timezone}
-        request = ar.CreateAgent(tenant_id=principal.tenant_id, spec=spec, request_id=request_id)
+        # What the client set, in the long form: agent-runtime fills the defaults, so a field added to the
+        # contract later is never sent to an agent-runtime that does not know it yet.
+        sent = spec.model_dump(mode="json", exclude_unset=True)
+        if "timezone" not in sent:
+            sent["timezone"] = (await self._accounts.tenant(principal)).timezone
+        request = ar.CreateAgent(tenant_id=principal.tenant_id, spec=sent, request_id=request_id)
         return await self._owners.create(ar.CREATE_AGENT, request)
 
     async def agent(self, principal: Principal, agent_id: str) -> ar.AgentView:
@@ -34,7 +38,7 @@ class Catalog:
         request = ar.ListAgents(tenant_id=principal.tenant_id, limit=limit, cursor=cursor)
         return await self._owners.call(ar.LIST_AGENTS, request)
 
-    async def update_agent(self, principal: Principal, agent_id: str, patch: dict[str, Any]) -> ar.AgentView:
+    async def update_agent(self, principal: Principal, agent_id: str, patch: AgentPatch) -> ar.AgentView:
         require(principal, Permission.WRITE)
         request = ar.UpdateAgent(tenant_id=principal.tenant_id, agent_id=agent_id, patch=patch)
         return await self._owners.call(ar.UPDATE_AGENT, request)

@@ -3,9 +3,9 @@ into the gateway's problems. Conversation ownership is cached: it never changes 
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any, TypeVar
 
+from cachetools import LRUCache
 from pydantic import BaseModel
 
 from afo_common.messaging.rpc import RpcClient, RpcError, RpcOperation
@@ -45,7 +45,7 @@ def _errors(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class Owners:
     def __init__(self, rpc: RpcClient) -> None:
         self._rpc = rpc
-        self._conversations: OrderedDict[tuple[str, str], ConversationView] = OrderedDict()
+        self._conversations: LRUCache[tuple[str, str], ConversationView] = LRUCache(CONVERSATION_CACHE_SIZE)
 
     async def call(self, op: RpcOperation[Req, Res], request: Req) -> Res:
         try:
@@ -72,8 +72,6 @@ class Owners:
             view = await self.call(CHECK_CONVERSATION, ConversationRef(tenant_id=principal.tenant_id,
                                                                         conversation_id=conversation_id))
             self._conversations[key] = view
-            if len(self._conversations) > CONVERSATION_CACHE_SIZE:
-                self._conversations.popitem(last=False)
         if principal.is_publishable and (view.agent_id != principal.agent_id or view.channel != "web"):
             raise NotFound(f"conversation {conversation_id} not found")
         return view

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from functools import partial
-from typing import Any, TypeVar
 
 from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.engine.fields import extract_fields
@@ -14,94 +12,19 @@ from afo_agent_runtime.domain.engine.intents import Intent, classify
 from afo_agent_runtime.domain.engine.replies import FixedLine, Replies
 from afo_agent_runtime.domain.engine.scheduling import parse_meeting
 from afo_agent_runtime.domain.engine.text import clean
+from afo_agent_runtime.domain.turn import (
+    ConversationMemory,
+    MeetingRequest,
+    TurnDecision,
+    conclude,
+    opt_out,
+    update_lead,
+)
 
-_T = TypeVar("_T")
 _HANDOFF_REASON = "the lead asked to talk to a person"
 # Only an answer-like message may be read as a bare answer to the awaited question; "STOP" or
 # "can I talk to a person" must not become a company name.
 _ANSWER_INTENTS = frozenset({Intent.PROVIDE_INFO, Intent.OTHER})
-
-
-@dataclass(frozen=True)
-class ConversationMemory:
-    """What the engine carries between turns; the caller stores it as JSON."""
-
-    lead: dict[str, str] = field(default_factory=dict)  # field name -> normalised value
-    awaiting_field: str | None = None
-    greeted: bool = False
-    qualified: bool = False
-    opted_out: bool = False
-    handoff_requested: bool = False
-    turns: int = 0
-    pending_meeting_day: str | None = None  # ISO date the lead named without a time, until a time comes
-    meeting_start: str | None = None  # ISO datetime of the last meeting the lead asked for
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "lead": dict(self.lead),
-            "awaiting_field": self.awaiting_field,
-            "greeted": self.greeted,
-            "qualified": self.qualified,
-            "opted_out": self.opted_out,
-            "handoff_requested": self.handoff_requested,
-            "turns": self.turns,
-            "pending_meeting_day": self.pending_meeting_day,
-            "meeting_start": self.meeting_start,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> ConversationMemory:
-        """Missing keys take their defaults and unknown keys are ignored; a wrong type raises ValueError."""
-        lead = data.get("lead") or {}
-        if not isinstance(lead, dict) or not all(isinstance(v, str) for v in lead.values()):
-            raise ValueError("memory.lead must map field names to strings")
-        return cls(
-            lead=dict(lead),
-            awaiting_field=_optional(data, "awaiting_field", str),
-            greeted=_typed(data, "greeted", bool, False),
-            qualified=_typed(data, "qualified", bool, False),
-            opted_out=_typed(data, "opted_out", bool, False),
-            handoff_requested=_typed(data, "handoff_requested", bool, False),
-            turns=_typed(data, "turns", int, 0),
-            pending_meeting_day=_optional(data, "pending_meeting_day", str),
-            meeting_start=_optional(data, "meeting_start", str),
-        )
-
-
-def _typed(data: Mapping[str, Any], key: str, kind: type[_T], default: _T) -> _T:
-    value = data.get(key, default)
-    # type() rather than isinstance(): True must not pass for an int.
-    if type(value) is not kind:
-        raise ValueError(f"memory.{key} must be {kind.__name__}")
-    return value
-
-
-def _optional(data: Mapping[str, Any], key: str, kind: type[_T]) -> _T | None:
-    value = data.get(key)
-    if value is not None and not isinstance(value, kind):
-        raise ValueError(f"memory.{key} must be {kind.__name__} or null")
-    return value
-
-
-@dataclass(frozen=True)
-class MeetingRequest:
-    start: datetime  # aware, in the agent's time zone
-    timezone: str
-    text: str  # the lead's words, for the person confirming the booking
-
-
-@dataclass(frozen=True)
-class TurnDecision:
-    reply: str
-    intent: Intent
-    memory: ConversationMemory  # the updated memory
-    lead_changes: dict[str, str]  # fields newly set or changed this turn
-    invalid_fields: dict[str, str]  # field -> reason
-    missing_fields: list[str]  # required fields still missing after this turn
-    became_qualified: bool  # True only on the turn all required fields became valid
-    meeting_request: MeetingRequest | None
-    handoff_reason: str | None
-    opted_out: bool  # True only on the turn the lead opted out
 
 
 @dataclass
@@ -127,38 +50,18 @@ class EmbeddedEngine:
         by_name = {f.name: f for f in agent.qualification_fields}
         awaiting = memory.awaiting_field if intent in _ANSWER_INTENTS else None
         extraction = extract_fields(message, agent.qualification_fields, awaiting)
-        changes = {
-            name: extraction.values[name]
-            for name in by_name
-            if name in extraction.values and memory.lead.get(name) != extraction.values[name]
-        }
-        lead = memory.lead | changes
-        missing = [f.name for f in agent.qualification_fields if f.required and f.name not in lead]
+        update = update_lead(agent, memory, extraction.values)
+        changes, missing = update.changes, update.missing
         replies = Replies(agent)
-        decision = partial(
-            TurnDecision,
-            intent=intent,
-            lead_changes=changes,
-            invalid_fields=extraction.invalid,
-            missing_fields=missing,
-        )
 
         if memory.opted_out or intent is Intent.OPT_OUT:
             line: FixedLine = "already_opted_out" if memory.opted_out else "opted_out"
-            return decision(
-                reply=replies.line(line),
-                memory=replace(memory, lead=lead, awaiting_field=None, opted_out=True, turns=memory.turns + 1),
-                # Qualifying a lead who just opted out would start follow-ups they declined.
-                became_qualified=False,
-                meeting_request=None,
-                handoff_reason=None,
-                opted_out=not memory.opted_out,
-            )
+            return opt_out(memory, update, reply=replies.line(line), intent=intent, invalid=extraction.invalid)
 
-        turn = _Turn(pending_day=_iso_date(memory.pending_meeting_day))
+        turn = _Turn(pending_day=memory.pending_day())
         if not memory.greeted:
             turn.parts.append(replies.greeting())
-        lead_name = _lead_name(agent, lead)
+        lead_name = _lead_name(agent, update.lead)
         new = [by_name[n] for n in changes if n not in memory.lead]
         updated = [by_name[n] for n in changes if n in memory.lead]
         if changes:
@@ -166,7 +69,6 @@ class EmbeddedEngine:
         self._answer(agent, intent, message, now, turn, replies)
         handoff_reason = _HANDOFF_REASON if intent is Intent.HUMAN else None
         handed_off = memory.handoff_requested or handoff_reason is not None
-        became_qualified = not memory.qualified and not missing
 
         if handed_off:
             # The person taking over asks what is still missing; the engine stops asking.
@@ -180,7 +82,7 @@ class EmbeddedEngine:
             if missing and not turn.asked:
                 turn.awaiting = missing[0]
                 turn.parts.append(replies.question(by_name[missing[0]]))
-            elif became_qualified:
+            elif update.became_qualified:
                 # The name was just used in the thanks; saying it twice in one reply reads oddly.
                 turn.parts.append(replies.all_set(None if changes else lead_name))
                 meeting_known = turn.meeting is not None or memory.meeting_start is not None
@@ -189,23 +91,16 @@ class EmbeddedEngine:
         if not turn.parts:
             turn.parts.append(replies.line("anything_else"))
 
-        return decision(
+        return conclude(
+            memory,
+            update,
             reply=" ".join(turn.parts),
-            memory=replace(
-                memory,
-                lead=lead,
-                awaiting_field=turn.awaiting,
-                greeted=True,
-                qualified=memory.qualified or not missing,
-                handoff_requested=handed_off,
-                turns=memory.turns + 1,
-                pending_meeting_day=turn.pending_day.isoformat() if turn.pending_day else None,
-                meeting_start=turn.meeting.start.isoformat() if turn.meeting else memory.meeting_start,
-            ),
-            became_qualified=became_qualified,
-            meeting_request=turn.meeting,
+            intent=intent,
+            invalid=extraction.invalid,
+            awaiting_field=turn.awaiting,
+            pending_meeting_day=turn.pending_day,
+            meeting=turn.meeting,
             handoff_reason=handoff_reason,
-            opted_out=False,
         )
 
     def _answer(
@@ -241,10 +136,3 @@ class EmbeddedEngine:
 
 def _lead_name(agent: AgentSpec, lead: Mapping[str, str]) -> str | None:
     return next((lead[f.name] for f in agent.qualification_fields if f.kind == "name" and f.name in lead), None)
-
-
-def _iso_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None

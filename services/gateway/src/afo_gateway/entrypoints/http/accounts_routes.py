@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from afo_common.rpcs.pages import Page
 from afo_gateway.adapters.accounts_repository import ApiKeyRow, TenantRow, UserRow
 from afo_gateway.entrypoints.http.dependencies import (
     SESSION_COOKIE,
@@ -18,7 +19,6 @@ from afo_gateway.entrypoints.http.idempotency import ManageUsers, PublicWrite, R
 from afo_gateway.entrypoints.http.schemas import (
     KeyOut,
     LoginBody,
-    PageOut,
     RoleBody,
     SignupBody,
     SignupOut,
@@ -102,11 +102,11 @@ async def add_user(body: UserBody, write: ManageUsers, gw: GatewayDep) -> Respon
     return await write.run(produce)
 
 
-@router.get("/users", response_model=PageOut, tags=["accounts"])
+@router.get("/users", response_model=Page[UserOut], tags=["accounts"])
 async def list_users(principal: CurrentPrincipal, gw: GatewayDep, limit: Limit = 20,
-                     cursor: Cursor = None) -> PageOut:
+                     cursor: Cursor = None) -> Page[UserOut]:
     rows = await gw.accounts.users(principal, limit, cursor)
-    return PageOut(data=[user_out(r) for r in rows], next_cursor=rows[-1].id if len(rows) == limit else None)
+    return Page[UserOut](data=[user_out(r) for r in rows], next_cursor=rows[-1].id if len(rows) == limit else None)
 
 
 @router.patch("/users/{user_id}", response_model=UserOut, tags=["accounts"])

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
 
-from afo_common.rpcs.agent_runtime import AgentView
+from afo_common.rpcs.agent_runtime import AgentVersionView, AgentView
+from afo_common.rpcs.agent_spec import AgentPatch, AgentSpec
+from afo_common.rpcs.pages import Page
 from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, Cursor, GatewayDep, Limit
 from afo_gateway.entrypoints.http.idempotency import Reply, Write
-from afo_gateway.entrypoints.http.schemas import PageOut
+from afo_gateway.entrypoints.http.schemas import AgentOut, AgentVersionOut
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
 
@@ -19,42 +21,51 @@ AGENT_EXAMPLE = {
     "persona": "friendly, concise",
     "greeting": "Hi! I'm Ava from Acme.",
     "goals": ["qualify the lead", "book a demo"],
-    "qualification_fields": [{"name": "email", "kind": "email"}, {"name": "company", "kind": "company"},
-                             {"name": "budget", "kind": "budget", "required": False}],
+    "qualification_fields": ["name", "email", "company", {"name": "budget", "kind": "budget", "required": False}],
     "timezone": "America/New_York",
     "llm": {"provider": "embedded"},
 }
-AgentBody = Annotated[dict[str, Any], Body(openapi_examples={"agent": {"value": AGENT_EXAMPLE}})]
+AgentBody = Annotated[AgentSpec, Body(openapi_examples={"agent": {"value": AGENT_EXAMPLE}})]
+PatchBody = Annotated[AgentPatch, Body(openapi_examples={"rename": {"value": {"name": "Ava 2"}},
+                                                         "clear": {"value": {"greeting": None}}})]
 
 
-def agent_out(view: AgentView) -> dict[str, Any]:
-    return {"id": view.id, **view.spec, "published_version": view.published_version,
-            "created_at": view.created_at.isoformat(), "updated_at": view.updated_at.isoformat()}
+def agent_out(view: AgentView) -> AgentOut:
+    return AgentOut.model_validate({**view.spec, "id": view.id, "published_version": view.published_version,
+                                    "created_at": view.created_at, "updated_at": view.updated_at})
 
 
-@router.post("", status_code=201)
+def version_out(view: AgentVersionView) -> AgentVersionOut:
+    return AgentVersionOut.model_validate(view.model_dump())
+
+
+@router.post("", status_code=201, response_model=AgentOut)
 async def create_agent(body: AgentBody, write: Write, gw: GatewayDep) -> Response:
+    """``qualification_fields`` takes a kind by itself (``"email"`` for ``{"name": "email", "kind":
+    "email"}``) or an object, mixed in one list; answers always hold objects. Without ``timezone`` the
+    agent gets the tenant's."""
     async def produce() -> Reply:
         return Reply(201, agent_out(await gw.catalog.create_agent(write.principal, body, write.request_id)))
 
     return await write.run(produce)
 
 
-@router.get("", response_model=PageOut)
+@router.get("", response_model=Page[AgentOut])
 async def list_agents(principal: CurrentPrincipal, gw: GatewayDep, limit: Limit = 20,
-                      cursor: Cursor = None) -> PageOut:
+                      cursor: Cursor = None) -> Page[AgentOut]:
     page = await gw.catalog.agents(principal, limit, cursor)
-    return PageOut(data=[agent_out(a) for a in page.data], next_cursor=page.next_cursor)
+    return Page[AgentOut](data=[agent_out(a) for a in page.data], next_cursor=page.next_cursor)
 
 
-@router.get("/{agent_id}")
-async def get_agent(agent_id: str, principal: CurrentPrincipal, gw: GatewayDep) -> dict[str, Any]:
+@router.get("/{agent_id}", response_model=AgentOut)
+async def get_agent(agent_id: str, principal: CurrentPrincipal, gw: GatewayDep) -> AgentOut:
     return agent_out(await gw.catalog.agent(principal, agent_id))
 
 
-@router.patch("/{agent_id}")
-async def update_agent(agent_id: str, body: AgentBody, principal: CurrentPrincipal,
-                       gw: GatewayDep) -> dict[str, Any]:
+@router.patch("/{agent_id}", response_model=AgentOut)
+async def update_agent(agent_id: str, body: PatchBody, principal: CurrentPrincipal, gw: GatewayDep) -> AgentOut:
+    """Changes only the fields sent; an explicit null clears a field; ``llm``, ``voice`` and ``channels``
+    are replaced whole."""
     return agent_out(await gw.catalog.update_agent(principal, agent_id, body))
 
 
@@ -64,16 +75,16 @@ async def delete_agent(agent_id: str, principal: CurrentPrincipal, gw: GatewayDe
     return Response(status_code=204)
 
 
-@router.post("/{agent_id}/publish")
+@router.post("/{agent_id}/publish", response_model=AgentVersionOut)
 async def publish_agent(agent_id: str, write: Write, gw: GatewayDep) -> Response:
     async def produce() -> Reply:
-        return Reply(200, await gw.catalog.publish_agent(write.principal, agent_id))
+        return Reply(200, version_out(await gw.catalog.publish_agent(write.principal, agent_id)))
 
     return await write.run(produce)
 
 
-@router.get("/{agent_id}/versions", response_model=PageOut)
+@router.get("/{agent_id}/versions", response_model=Page[AgentVersionOut])
 async def list_versions(agent_id: str, principal: CurrentPrincipal, gw: GatewayDep, limit: Limit = 20,
-                        cursor: Cursor = None) -> PageOut:
+                        cursor: Cursor = None) -> Page[AgentVersionOut]:
     page = await gw.catalog.versions(principal, agent_id, limit, cursor)
-    return PageOut(data=[v.model_dump(mode="json") for v in page.data], next_cursor=page.next_cursor)
+    return Page[AgentVersionOut](data=[version_out(v) for v in page.data], next_cursor=page.next_cursor)

@@ -8,13 +8,13 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from afo_common.rpcs.agent_runtime import ConversationDetail, ConversationView, LeadView
+from afo_common.rpcs.pages import Page
 from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, Cursor, GatewayDep, Limit, StreamPrincipal
 from afo_gateway.entrypoints.http.idempotency import Reply, WidgetWrite
 from afo_gateway.entrypoints.http.schemas import (
     ConversationBody,
     MessageAccepted,
     MessageBody,
-    PageOut,
     StreamTokenOut,
 )
 from afo_gateway.entrypoints.http.sse import conversation_stream
@@ -31,11 +31,10 @@ async def start_conversation(body: ConversationBody, write: WidgetWrite, gw: Gat
     return await write.run(produce)
 
 
-@router.get("/conversations", response_model=PageOut, tags=["conversations"])
+@router.get("/conversations", response_model=Page[ConversationView], tags=["conversations"])
 async def list_conversations(principal: CurrentPrincipal, gw: GatewayDep, limit: Limit = 20, cursor: Cursor = None,
-                             agent_id: Annotated[str | None, Query(max_length=64)] = None) -> PageOut:
-    page = await gw.catalog.conversations(principal, limit, cursor, agent_id)
-    return PageOut(data=page.data, next_cursor=page.next_cursor)
+                             agent_id: Annotated[str | None, Query(max_length=64)] = None) -> Page[ConversationView]:
+    return await gw.catalog.conversations(principal, limit, cursor, agent_id)
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationDetail, tags=["conversations"])
@@ -53,8 +52,9 @@ async def post_message(
     async def produce() -> Reply:
         posted = await gw.messages.post(write.principal, conversation_id, body.text, wait=wait, timeout_s=timeout_s)
         replied = posted.reply is not None
-        out = MessageAccepted(message_id=posted.message_id, conversation_id=posted.conversation_id,
-                              status="replied" if replied else "accepted", reply=posted.reply, lead=posted.lead)
+        out = MessageAccepted.model_validate({
+            "message_id": posted.message_id, "conversation_id": posted.conversation_id,
+            "status": "replied" if replied else "accepted", "reply": posted.reply, "lead": posted.lead})
         return Reply(200 if replied else 202, out)
 
     return await write.run(produce)
@@ -83,11 +83,10 @@ async def stream_token(conversation_id: str, principal: CurrentPrincipal, gw: Ga
     return StreamTokenOut(token=token, expires_at=expires_at)
 
 
-@router.get("/leads", response_model=PageOut, tags=["leads"])
+@router.get("/leads", response_model=Page[LeadView], tags=["leads"])
 async def list_leads(principal: CurrentPrincipal, gw: GatewayDep, limit: Limit = 20, cursor: Cursor = None,
-                     qualified: bool | None = None) -> PageOut:
-    page = await gw.catalog.leads(principal, limit, cursor, qualified)
-    return PageOut(data=page.data, next_cursor=page.next_cursor)
+                     qualified: bool | None = None) -> Page[LeadView]:
+    return await gw.catalog.leads(principal, limit, cursor, qualified)
 
 
 @router.get("/leads/{lead_id}", response_model=LeadView, tags=["leads"])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from afo_common.rpcs.pages import Page
 from afo_common.subjects import tenant_events
 from afo_gateway.adapters.event_credentials_repository import EventCredentialRow
 from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, Cursor, GatewayDep, Limit
 from afo_gateway.entrypoints.http.idempotency import ManageKeys, Reply
-from afo_gateway.entrypoints.http.schemas import EventCredentialBody, EventCredentialOut, PageOut
+from afo_gateway.entrypoints.http.schemas import EventCredentialBody, EventCredentialOut
 
 router = APIRouter(prefix="/v1/event-credentials", tags=["event credentials"])
 
@@ -34,12 +35,12 @@ async def create_event_credential(body: EventCredentialBody, request: Request, w
     return await write.run(produce)
 
 
-@router.get("", response_model=PageOut)
+@router.get("", response_model=Page[EventCredentialOut])
 async def list_event_credentials(request: Request, principal: CurrentPrincipal, gw: GatewayDep, limit: Limit = 20,
-                                 cursor: Cursor = None) -> PageOut:
+                                 cursor: Cursor = None) -> Page[EventCredentialOut]:
     rows = await gw.event_credentials.list(principal, limit, cursor)
-    return PageOut(data=[credential_out(r, _nats_url(request)) for r in rows],
-                   next_cursor=rows[-1].id if len(rows) == limit else None)
+    return Page[EventCredentialOut](data=[credential_out(r, _nats_url(request)) for r in rows],
+                                    next_cursor=rows[-1].id if len(rows) == limit else None)
 
 
 @router.delete("/{credential_id}", status_code=204)

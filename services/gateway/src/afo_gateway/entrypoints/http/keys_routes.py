@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
+from afo_common.rpcs.pages import Page
 from afo_gateway.entrypoints.http.accounts_routes import key_out, minted_key
 from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, Cursor, GatewayDep, Limit
 from afo_gateway.entrypoints.http.idempotency import ManageKeys, Reply
-from afo_gateway.entrypoints.http.schemas import KeyBody, KeyOut, PageOut
+from afo_gateway.entrypoints.http.schemas import KeyBody, KeyOut
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 
@@ -23,11 +24,11 @@ async def create_key(body: KeyBody, write: ManageKeys, gw: GatewayDep) -> Respon
     return await write.run(produce)
 
 
-@router.get("", response_model=PageOut)
+@router.get("", response_model=Page[KeyOut])
 async def list_keys(principal: CurrentPrincipal, gw: GatewayDep, limit: Limit = 20,
-                    cursor: Cursor = None) -> PageOut:
+                    cursor: Cursor = None) -> Page[KeyOut]:
     rows = await gw.keys.list(principal, limit, cursor)
-    return PageOut(data=[key_out(r) for r in rows], next_cursor=rows[-1].id if len(rows) == limit else None)
+    return Page[KeyOut](data=[key_out(r) for r in rows], next_cursor=rows[-1].id if len(rows) == limit else None)
 
 
 @router.delete("/{key_id}", status_code=204)

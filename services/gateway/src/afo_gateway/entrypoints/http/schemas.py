@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from afo_common.events.conversation import Channel, Contact
+from afo_common.events.conversation import Channel, Citation, Contact
+from afo_common.rpcs.agent_runtime import LeadView
+from afo_common.rpcs.agent_spec import AgentSpec
 from afo_gateway.domain.access import KeyKind, Role
 
 
@@ -15,8 +17,12 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# Checked by the accounts handler (email-validator, syntax only); the format is stated for clients.
+EmailAddress = Annotated[str, Field(max_length=254, json_schema_extra={"format": "email"})]
+
+
 class SignupBody(Body):
-    email: str = Field(max_length=254)
+    email: EmailAddress
     password: str = Field(max_length=256)
     company: str = Field(min_length=1, max_length=120)
     timezone: str = Field(default="UTC", max_length=64)
@@ -47,7 +53,7 @@ class UserOut(BaseModel):
 
 
 class UserBody(Body):
-    email: str = Field(max_length=254)
+    email: EmailAddress
     password: str = Field(max_length=256)
     role: Role = "member"
 
@@ -93,22 +99,49 @@ class MessageBody(Body):
     text: str = Field(min_length=1, max_length=8000)
 
 
+class ReplyOut(BaseModel):
+    """The agent's answer to a message."""
+
+    message_id: str
+    in_reply_to: str
+    text: str
+    intent: str | None = None
+    engine: str | None = None
+    citations: list[Citation] = []
+
+
 class MessageAccepted(BaseModel):
     message_id: str
     conversation_id: str
     status: Literal["accepted", "replied"]
-    reply: dict[str, Any] | None = None
-    lead: dict[str, Any] | None = None
+    reply: ReplyOut | None = Field(default=None, description="with ?wait=true, once the agent answered")
+    lead: LeadView | None = Field(default=None, description="the lead after this turn, once one exists")
+
+
+class AgentSpecOut(AgentSpec):
+    """An agent's configuration as stored and answered: qualification fields always in the long form.
+    A field this gateway does not know yet (agent-runtime upgraded first) is left out, not an error."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class AgentOut(AgentSpecOut):
+    id: str
+    published_version: int | None = Field(description="the version new conversations pin; null until published")
+    created_at: datetime
+    updated_at: datetime
+
+
+class AgentVersionOut(BaseModel):
+    agent_id: str
+    version: int
+    spec: AgentSpecOut
+    published_at: datetime
 
 
 class StreamTokenOut(BaseModel):
     token: str = Field(description="pass as ?access_token= to GET /v1/conversations/{id}/stream")
     expires_at: datetime = Field(description="the stream must be opened before then; once open it stays open")
-
-
-class PageOut(BaseModel):
-    data: list[Any]
-    next_cursor: str | None = None
 
 
 class EventCredentialBody(Body):

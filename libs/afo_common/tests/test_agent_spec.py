@@ -3,13 +3,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from afo_agent_runtime.domain.agent import (
+from afo_common.rpcs.agent_spec import (
     DEFAULT_QUALIFICATION_FIELDS,
     AgentPatch,
     AgentSpec,
     LlmConfig,
     QualificationField,
-    apply_patch,
 )
 
 
@@ -116,53 +115,65 @@ def test_a_full_spec_validates_and_survives_a_json_round_trip() -> None:
     assert spec.tz().key == "America/New_York"
 
 
-def test_a_patch_changes_only_the_fields_it_sends() -> None:
-    spec = AgentSpec(name="Ava", persona="Friendly.", greeting="Hey!", timezone="Europe/Berlin")
+def test_a_known_kind_by_itself_is_a_field_of_that_name_and_kind() -> None:
+    spec = AgentSpec.model_validate({"name": "Ava", "qualification_fields": ["name", "email", "company"]})
 
-    patched = apply_patch(spec, AgentPatch.model_validate({"name": "Ava 2", "goals": ["book"]}))
-
-    assert patched.name == "Ava 2" and patched.goals == ["book"]
-    assert patched.persona == "Friendly." and patched.greeting == "Hey!" and patched.timezone == "Europe/Berlin"
-    assert spec.name == "Ava"
-
-
-def test_an_explicit_null_in_a_patch_clears_an_optional_field() -> None:
-    spec = AgentSpec(name="Ava", greeting="Hey!")
-
-    patched = apply_patch(spec, AgentPatch.model_validate({"greeting": None}))
-
-    assert patched.greeting is None
+    assert spec.qualification_fields == [
+        QualificationField(name="name", kind="name"),
+        QualificationField(name="email", kind="email"),
+        QualificationField(name="company", kind="company"),
+    ]
 
 
-def test_a_patch_replaces_nested_objects_whole() -> None:
-    spec = AgentSpec.model_validate(
-        {"name": "Ava", "llm": {"provider": "openai", "model": "m", "base_url": "http://x", "temperature": 1.0}}
-    )
+def test_short_and_long_forms_mix_in_one_list_and_dump_in_the_long_form() -> None:
+    spec = AgentSpec.model_validate({"name": "Ava", "qualification_fields": [
+        "email", {"name": "team_size", "kind": "text", "required": False}, "phone"]})
 
-    patched = apply_patch(spec, AgentPatch.model_validate({"llm": {"temperature": 0.5}}))
-
-    assert patched.llm == LlmConfig(provider="embedded", temperature=0.5)
+    assert [(f.name, f.kind, f.required) for f in spec.qualification_fields] == [
+        ("email", "email", True), ("team_size", "text", False), ("phone", "phone", True)]
+    assert spec.model_dump(mode="json", exclude_unset=True)["qualification_fields"] == [
+        {"name": "email", "kind": "email"}, {"name": "team_size", "kind": "text", "required": False},
+        {"name": "phone", "kind": "phone"}]
+    assert AgentSpec.model_validate_json(spec.model_dump_json()) == spec
 
 
 @pytest.mark.parametrize(
-    ("patch", "location"),
+    ("fields", "location", "message"),
     [
-        ({"timezone": "Nowhere/Special"}, ("timezone",)),
-        ({"name": None}, ("name",)),
-        ({"qualification_fields": [field("a"), field("a")]}, ("qualification_fields",)),
+        (["email", "fax"], ("qualification_fields", 1), "'fax' is not a field kind; name one of email, phone"),
+        (["Email"], ("qualification_fields", 0), "'Email' is not a field kind"),
+        ([""], ("qualification_fields", 0), "'' is not a field kind"),
+        ([42], ("qualification_fields", 0), "valid dictionary"),
+        (["email", {"name": "email", "kind": "email"}], ("qualification_fields",), "repeated: email"),
+        ("email", ("qualification_fields",), "valid list"),
     ],
 )
-def test_a_patch_that_would_make_the_spec_invalid_is_rejected(patch: dict[str, Any], location: tuple[str, ...]) -> None:
+def test_a_bad_short_form_is_rejected_where_it_stands(fields: Any, location: tuple[str | int, ...],
+                                                       message: str) -> None:
     with pytest.raises(ValidationError) as caught:
-        apply_patch(AgentSpec(name="Ava"), AgentPatch.model_validate(patch))
+        AgentSpec.model_validate({"name": "Ava", "qualification_fields": fields})
 
     assert [e["loc"] for e in caught.value.errors()] == [location]
+    assert message in caught.value.errors()[0]["msg"]
 
 
-@pytest.mark.parametrize(
-    "patch",
-    [{"name": "x" * 81}, {"goals": ["g"] * 21}, {"unknown": 1}, {"llm": {"provider": "openai"}}],
-)
-def test_a_malformed_patch_is_rejected_before_it_is_applied(patch: dict[str, Any]) -> None:
-    with pytest.raises(ValidationError):
-        AgentPatch.model_validate(patch)
+def test_the_schema_documents_both_forms_of_a_qualification_field() -> None:
+    schema = AgentSpec.model_json_schema()
+
+    items = schema["properties"]["qualification_fields"]["items"]
+    assert {"$ref": "#/$defs/QualificationField"} in items["anyOf"]
+    assert {"enum": ["email", "phone", "company", "need", "budget", "timeline", "name", "text"],
+            "type": "string"} in items["anyOf"]
+    output = AgentSpec.model_json_schema(mode="serialization")["properties"]["qualification_fields"]["items"]
+    assert output == {"$ref": "#/$defs/QualificationField"}
+
+
+def test_a_patch_takes_the_short_form_too_and_dumps_only_what_it_was_sent() -> None:
+    patch = AgentPatch.model_validate({"qualification_fields": ["email"], "greeting": None})
+
+    assert patch.model_dump() == {"greeting": None, "qualification_fields": [
+        {"name": "email", "kind": "email", "required": True, "question": None, "label": None}]}
+    assert AgentPatch.model_validate_json(patch.model_dump_json()).model_fields_set == {"greeting",
+                                                                                       "qualification_fields"}
+    assert AgentPatch().model_dump() == {}
+

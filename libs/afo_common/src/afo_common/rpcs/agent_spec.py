@@ -1,0 +1,180 @@
+"""An agent's configuration as the public API accepts it: who it is, what it collects, how it talks.
+
+The contract between the gateway, which validates a request with these models and documents them in
+OpenAPI, and agent-runtime, which owns agents and validates again before it stores one."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Annotated, Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    StringConstraints,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+
+FieldKind = Literal["email", "phone", "company", "need", "budget", "timeline", "name", "text"]
+FIELD_KINDS: tuple[str, ...] = get_args(FieldKind)
+
+_FIELD_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+
+AgentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Role = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Persona = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Greeting = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Goal = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+Goals = Annotated[list[Goal], Field(max_length=20)]
+FieldQuestion = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+FieldLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+KnowledgeBaseId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class QualificationField(BaseModel):
+    """One fact the agent collects from a lead; `name` is the key it is stored under."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    kind: FieldKind
+    required: bool = True
+    question: FieldQuestion | None = None
+    label: FieldLabel | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_slug(cls, value: str) -> str:
+        if not re.fullmatch(_FIELD_NAME_PATTERN, value):
+            raise ValueError(
+                "a field name starts with a lowercase letter followed by up to 39 lowercase letters, "
+                f"digits or underscores (got {value!r})"
+            )
+        return value
+
+
+DEFAULT_QUALIFICATION_FIELDS: tuple[QualificationField, ...] = (
+    QualificationField(name="email", kind="email"),
+    QualificationField(name="company", kind="company"),
+    QualificationField(name="need", kind="need"),
+    QualificationField(name="budget", kind="budget"),
+    QualificationField(name="timeline", kind="timeline"),
+)
+
+
+
+def _expand_short_form(value: Any) -> Any:
+    """``"email"`` stands for ``{"name": "email", "kind": "email"}``: how a new user first writes it."""
+    if not isinstance(value, str):
+        return value
+    if value not in FIELD_KINDS:
+        raise ValueError(
+            f"{value!r} is not a field kind; name one of {', '.join(FIELD_KINDS)}, "
+            'or give an object such as {"name": "team_size", "kind": "text"}'
+        )
+    return {"name": value, "kind": value}
+
+
+# The short form is accepted and documented as input; what is stored and answered is always the long form.
+QualificationFieldInput = Annotated[
+    QualificationField,
+    BeforeValidator(_expand_short_form, json_schema_input_type=QualificationField | FieldKind),
+]
+QualificationFields = Annotated[list[QualificationFieldInput], Field(max_length=20)]
+
+
+class LlmConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: Literal["embedded", "openai"] = "embedded"
+    model: str | None = None
+    base_url: str | None = None
+    temperature: float = Field(default=0.3, ge=0.0, le=2.0)
+
+    @model_validator(mode="after")
+    def _openai_needs_model_and_url(self) -> LlmConfig:
+        if self.provider == "openai":
+            missing = [name for name in ("model", "base_url") if not getattr(self, name)]
+            if missing:
+                raise ValueError(f"provider 'openai' needs {' and '.join(missing)}")
+        return self
+
+
+class VoiceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stt: str = "embedded"
+    tts: str = "embedded"
+    voice_id: str | None = None
+    language: str = Field(default="en", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def _check_time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    # A malformed key (empty, "..", a directory such as "America") fails with one of these, not just
+    # ZoneInfoNotFoundError.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'America/New_York'") from None
+    return value
+
+
+def _check_unique_names(fields: list[QualificationField]) -> list[QualificationField]:
+    repeated = sorted(name for name, count in Counter(f.name for f in fields).items() if count > 1)
+    if repeated:
+        raise ValueError(f"qualification field names must be unique; repeated: {', '.join(repeated)}")
+    return fields
+
+
+class AgentSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: AgentName
+    role: Role = "sales assistant"
+    persona: Persona = ""
+    greeting: Greeting | None = None
+    goals: Goals = Field(default_factory=list)
+    qualification_fields: QualificationFields = Field(default_factory=lambda: list(DEFAULT_QUALIFICATION_FIELDS))
+    knowledge_base_ids: list[KnowledgeBaseId] = Field(default_factory=list)
+    llm: LlmConfig = Field(default_factory=LlmConfig)
+    voice: VoiceConfig = Field(default_factory=VoiceConfig)
+    channels: dict[str, Any] = Field(default_factory=dict)
+    timezone: str = "UTC"
+
+    _unique_field_names = field_validator("qualification_fields")(_check_unique_names)
+    _known_time_zone = field_validator("timezone")(_check_time_zone)
+
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class AgentPatch(BaseModel):
+    """A partial AgentSpec: only the fields the client sent are applied; an explicit null clears a field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: AgentName | None = None
+    role: Role | None = None
+    persona: Persona | None = None
+    greeting: Greeting | None = None
+    goals: Goals | None = None
+    qualification_fields: QualificationFields | None = None
+    knowledge_base_ids: list[KnowledgeBaseId] | None = None
+    llm: LlmConfig | None = None
+    voice: VoiceConfig | None = None
+    channels: dict[str, Any] | None = None
+    timezone: str | None = None
+
+    @model_serializer(mode="wrap")
+    def _sent_fields_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A field left out is kept and an explicit null clears it; a dump of every field (an RPC request
+        # carrying this patch) would turn each field left out into a null that clears it.
+        dumped: dict[str, Any] = handler(self)
+        return {name: value for name, value in dumped.items() if name in self.model_fields_set}

@@ -1,0 +1,102 @@
+"""What a language model does during one turn through its tools — records the lead's details, asks for a
+meeting, hands off — checked by the embedded engine's own field validators and time parser, and ended by
+the transition both engines share (``domain.turn``). Each tool answers the model with a JSON-able result
+that tells it what happened and what to do next."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from afo_agent_runtime.domain.agent import AgentSpec
+from afo_agent_runtime.domain.engine import FieldInvalid, Intent, classify, parse_meeting, validate_field
+from afo_agent_runtime.domain.turn import ConversationMemory, MeetingRequest, TurnDecision, conclude, update_lead
+
+# Without a tool outcome the classifier's intent stands, unless it claims an action no tool carried out.
+_CLASSIFIED_INTENTS = frozenset({Intent.GREETING, Intent.QUESTION, Intent.PRICING})
+_DEFAULT_HANDOFF_REASON = "the assistant asked for a person to take over"
+
+
+@dataclass
+class ModelTurn:
+    agent: AgentSpec
+    memory: ConversationMemory
+    text: str  # the lead's message
+    now: datetime
+    values: dict[str, str] = field(init=False, default_factory=dict)  # valid values given; the latest wins
+    invalid: dict[str, str] = field(init=False, default_factory=dict)
+    pending_day: date | None = field(init=False, default=None)
+    meeting: MeetingRequest | None = field(init=False, default=None)
+    handoff_reason: str | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.pending_day = self.memory.pending_day()
+
+    def record_lead(self, fields: Any) -> dict[str, Any]:
+        if not isinstance(fields, dict):
+            return {"error": "`fields` must be an object of field name to value"}
+        kinds = {f.name: f.kind for f in self.agent.qualification_fields}
+        accepted: dict[str, str] = {}
+        invalid: dict[str, str] = {}
+        for name, value in fields.items():
+            if name not in kinds:
+                invalid[name] = f"unknown field; the fields are: {', '.join(kinds)}"
+                continue
+            try:
+                accepted[name] = validate_field(kinds[name], "" if value is None else str(value))
+            except FieldInvalid as exc:
+                invalid[name] = exc.reason
+        self.values.update(accepted)
+        for name in accepted:
+            self.invalid.pop(name, None)
+        # Unknown names are the model's mistake, not the lead's, so the decision does not report them.
+        self.invalid.update({name: reason for name, reason in invalid.items() if name in kinds})
+        advice = "Tell the lead what was wrong with each invalid value and ask again." if invalid else None
+        still_missing = update_lead(self.agent, self.memory, self.values).missing
+        return {"accepted": accepted, "invalid": invalid, "still_missing": still_missing, "advice": advice}
+
+    def request_meeting(self, when: Any, note: Any) -> dict[str, Any]:
+        wanted = parse_meeting(str(when or ""), self.now, self.agent.tz(), default_day=self.pending_day)
+        if wanted.start is None:
+            if wanted.day is not None and wanted.clock is None:
+                self.pending_day = wanted.day
+                problem = f"that gives a day ({wanted.day:%A %d %B}) but no time; ask what time suits them"
+            elif wanted.in_past:
+                problem = "that time has already passed; ask for a later day and time"
+            else:
+                problem = f"could not understand {when!r} as a time; ask the lead for a day and time"
+            return {"ok": False, "error": problem}
+        self.pending_day = None
+        words = self.text if not note else f"{self.text} (note: {note})"
+        self.meeting = MeetingRequest(start=wanted.start, timezone=self.agent.timezone, text=words)
+        readable = f"{wanted.start:%A %d %B %Y, %H:%M} ({self.agent.timezone})"
+        return {"ok": True, "start": wanted.start.isoformat(), "readable": readable}
+
+    def hand_off(self, reason: Any) -> dict[str, Any]:
+        self.handoff_reason = str(reason or _DEFAULT_HANDOFF_REASON)
+        return {"ok": True, "note": "A teammate will take over; tell the lead a person will follow up."}
+
+    def decision(self, reply: str) -> TurnDecision:
+        update = update_lead(self.agent, self.memory, self.values)
+        if self.meeting is not None:
+            intent = Intent.SCHEDULING
+        elif self.handoff_reason is not None:
+            intent = Intent.HUMAN
+        elif update.changes:
+            intent = Intent.PROVIDE_INFO
+        else:
+            classified = classify(self.text).intent
+            intent = classified if classified in _CLASSIFIED_INTENTS else Intent.OTHER
+        return conclude(
+            self.memory,
+            update,
+            reply=reply,
+            intent=intent,
+            invalid=self.invalid,
+            # The model's question is free text; only the embedded engine reads a bare answer by field.
+            awaiting_field=None,
+            pending_meeting_day=self.pending_day,
+            meeting=self.meeting,
+            handoff_reason=self.handoff_reason,
+        )
