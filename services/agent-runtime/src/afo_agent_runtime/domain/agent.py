@@ -21,6 +21,8 @@ Goal = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Goals = Annotated[list[Goal], Field(max_length=20)]
 FieldQuestion = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 FieldLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+# ISO 3166-1 alpha-2, e.g. "US", "FR"; written in capitals so one region has one spelling.
+PhoneRegion = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{2}$")]
 KnowledgeBaseId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
@@ -114,6 +116,8 @@ class AgentSpec(BaseModel):
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
     channels: dict[str, Any] = Field(default_factory=dict)
     timezone: str = "UTC"
+    # Where a phone number written without a country code is read; None: from `timezone` (engine/phone_region.py).
+    phone_region: PhoneRegion | None = None
 
     _unique_field_names = field_validator("qualification_fields")(_check_unique_names)
     _known_time_zone = field_validator("timezone")(_check_time_zone)
@@ -138,6 +142,7 @@ class AgentPatch(BaseModel):
     voice: VoiceConfig | None = None
     channels: dict[str, Any] | None = None
     timezone: str | None = None
+    phone_region: PhoneRegion | None = None
 
 
 def apply_patch(spec: AgentSpec, patch: AgentPatch) -> AgentSpec:
