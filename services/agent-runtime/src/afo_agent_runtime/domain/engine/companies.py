@@ -47,7 +47,7 @@ _CUES = tuple(
         r"from the team at)\s+",
         rf"^(?:(?:hi|hey|hello)[,!]?\s+)?{_PERSON},? (?:here )?(?:from|with|at)\s+",
         rf"\b(?:i'm|i am|im|this is|it's)\s+{_PERSON},? (?:here )?(?:from|with|at)\s+",
-        rf"\b(?:company|business|organi[sz]ation|employer|brand|firm|startup|agency)(?: name)?(?:'s| is|:)"
+        r"\b(?:company|business|organi[sz]ation|employer|brand|firm|startup|agency)(?: name)?(?:'s| is|:)"
         r"(?: called| named)?\s+",
         r"(?<!\bi )(?<!\bwe )\b(?:called|named)\s+",
         rf"\b(?:our|my) (?:[\w-]+ ){{0,2}}?{_BUSINESS},\s+",
@@ -85,7 +85,7 @@ def _span(text: str, start: int, cased: bool) -> str | None:
         end = stop.start()
         break
     words = rest[:end].split()
-    if not words or words[0].lower() in _LEADING_DETERMINERS and not (cased and words[0][0].isupper()):
+    if not words or (words[0].lower() in _LEADING_DETERMINERS and not (cased and words[0][0].isupper())):
         return None
     taken: list[str] = []
     for i, word in enumerate(words[:_MAX_WORDS]):
@@ -104,7 +104,7 @@ def _span(text: str, start: int, cased: bool) -> str | None:
         taken.append(bare)
     while taken and taken[-1].lower() in _CONNECTORS:
         taken.pop()
-    if not taken or not name_like(taken[0], cased) and not taken[0][0].isdigit():
+    if not taken or (not name_like(taken[0], cased) and not taken[0][0].isdigit()):
         return None
     return " ".join(taken)
 

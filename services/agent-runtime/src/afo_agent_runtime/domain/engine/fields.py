@@ -17,7 +17,7 @@ from afo_agent_runtime.domain.engine.needs import find_need, is_not_a_need
 from afo_agent_runtime.domain.engine.phone_region import DEFAULT_PHONE_REGION
 from afo_agent_runtime.domain.engine.text import clean
 from afo_agent_runtime.domain.engine.timeline import find_timeline
-from afo_agent_runtime.domain.engine.words import fix_cue_words
+from afo_agent_runtime.domain.engine.words import SPELLED_ADDRESS, fix_cue_words
 
 __all__ = ["Extraction", "FieldInvalid", "extract_fields", "validate_field"]
 
@@ -59,14 +59,15 @@ _SEARCHED_KINDS: frozenset[FieldKind] = frozenset({"email", "phone", "budget", "
 def _finders(message: str, region: str, name_awaited: bool) -> dict[FieldKind, Callable[[], str | None]]:
     # Misspelt cue words are fixed for the word-driven finders only; addresses are read as written.
     fixed = fix_cue_words(message)
+    unspelled = SPELLED_ADDRESS.sub(" ", fixed)
     return {
         "email": lambda: find_email(message),
         "phone": lambda: find_phone(message, region),
-        "company": lambda: find_company(fixed),
+        "company": lambda: find_company(unspelled),
         "need": lambda: find_need(fixed),
         "budget": lambda: find_budget(fixed),
         "timeline": lambda: find_timeline(fixed),
-        "name": lambda: find_name(fixed, other_field_awaited=not name_awaited),
+        "name": lambda: find_name(unspelled, other_field_awaited=not name_awaited),
     }
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from afo_agent_runtime.domain.engine.words import is_cased, name_like
+from afo_agent_runtime.domain.engine.words import is_cased, name_like, word_set
 
 _TITLE = re.compile(r"^(?:dr|mr|mrs|ms|miss|mx|prof|sir|madam)\.?$", re.IGNORECASE)
 _AFTER_NAME = re.compile(r"^(?:$|[,.!?;:)(-]|\s+(?:from|at|with|here|and|of|by|-|—|in)\b)", re.IGNORECASE)
@@ -44,13 +44,13 @@ _SIGN_OFF = re.compile(
 )
 _SIGNATURE = re.compile(r"^(?P<value>(?-i:[A-Z])[\w'-]+ (?-i:[A-Z])[\w'-]+), (?=(?-i:[A-Z]))")
 # A second word like these makes "Harbor Dental, Boston" a business, not a person.
-_BUSINESS_WORDS = frozenset(
+_BUSINESS_WORDS = word_set(
     """
     agency associates bakery brands builders cafe clinic co company consulting corp creative dental design
     digital energy events fitness foods group health hospital hotels inc industries insurance labs law legal
     llc logistics ltd media partners pharmacy plumbing practice properties realty restaurant roofing salon
     school schools services solar solutions studio systems tech technologies therapy tutoring ventures
-    """.split()
+    """
 )
 
 

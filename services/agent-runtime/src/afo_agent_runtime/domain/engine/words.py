@@ -13,7 +13,12 @@ import re
 _SENTENCE_START = re.compile(r"(?:^|[.!?]\s+|\n)\W*(\w)")
 _PRONOUN_I = re.compile(r"\bI(?:'[a-z]+)?\b")
 
-COMMON_WORDS = frozenset(
+def word_set(text: str) -> frozenset[str]:
+    """A set of words written as a block of text, one or more a line: easier to read and extend than a list."""
+    return frozenset(text.split())
+
+
+COMMON_WORDS = word_set(
     """
     a about above actually after again all also always am an and another any anyone anything anyway
     appreciate appreciated are around as ask asking at available away awesome back based be because been
@@ -38,7 +43,7 @@ COMMON_WORDS = frozenset(
     ceo cto cfo coo cmo vp founder cofounder co-founder director manager head lead partner president
     consultant contractor assistant admin administrator engineer developer designer sales marketing
     support operations ops hr finance it
-    """.split()
+    """
 )
 
 # Cue words leads often misspell; a word one typing slip away from one of these is read as it.
@@ -47,6 +52,10 @@ _CUE_WORDS = ("company", "budget", "email", "timeline")
 _SHORTHAND = {"nxt": "next", "wks": "weeks", "wk": "week", "mos": "months", "mo": "month", "yr": "year"}
 # Words inside an address ("dana@gmail.com") are left alone.
 _WORD = re.compile(r"(?<![@.\w])[A-Za-z]+(?![\w@]|\.\w)")
+
+
+# "dana at acme dot com" spells out an address; its words are neither a name nor a company.
+SPELLED_ADDRESS = re.compile(r"\b[\w.+-]+ (?:at|\[at\]|\(at\)) [\w-]+(?: (?:dot|\[dot\]|\(dot\)) [\w-]+)+\b", re.I)
 
 
 def is_cased(text: str) -> bool:
