@@ -44,7 +44,7 @@ _CUES = tuple(
         rf"\b(?:i|we)(?: (?:currently|also|basically))? {_ACTIVITY}(?: [\w&/-]+){{0,3}}? (?:at|for)\s+",
         r"\b(?:on behalf of|representing|(?:i|we) represent|(?:reaching out|writing|calling|messaging|texting|"
         r"emailing) from|here from|here at|over at|(?:i'm|i am|im|we're|we are) (?:from|with|at)|"
-        r"from the team at)\s+",
+        r"from the team at|(?:part|member) of the (?:[\w&/-]+ ){0,2}?team (?:at|of))\s+",
         rf"^(?:(?:hi|hey|hello)[,!]?\s+)?{_PERSON},? (?:here )?(?:from|with|at)\s+",
         rf"\b(?:i'm|i am|im|this is|it's)\s+{_PERSON},? (?:here )?(?:from|with|at)\s+",
         r"\b(?:company|business|organi[sz]ation|employer|brand|firm|startup|agency)(?: name)?(?:'s| is|:)"

@@ -246,12 +246,12 @@ def _informed(intent: Intent, extraction: Extraction, message: str) -> Intent:
 
     A message that filled a field is information even when its words alone read as small talk ("Acme",
     "hey, rachel here"); a stated budget is not a question about price ("price isn't an issue, we have
-    50k") unless the lead asks one.
+    50k"), nor a statement opening with "what" a question ("what we're after is …"), unless it asks one.
     """
     gave = bool(extraction.values or extraction.invalid)
     if gave and intent in (Intent.OTHER, Intent.GREETING):
         return Intent.PROVIDE_INFO
-    if gave and intent is Intent.PRICING and not message.endswith("?"):
+    if gave and intent in (Intent.PRICING, Intent.QUESTION) and not message.endswith("?"):
         return Intent.PROVIDE_INFO
     return intent
 

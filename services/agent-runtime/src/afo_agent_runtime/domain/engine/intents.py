@@ -42,7 +42,10 @@ def _rule(intent: Intent, pattern: str, weight: float, *, negatable: bool = Fals
 
 # "mon", "sat" and "sun" are words too ("mon portable", "I sat down"): only the full names count for them.
 _WEEKDAY = r"(?:monday|sunday|saturday|tue|tues|tuesday|wed|wednesday|thu|thur|thurs|thursday|fri|friday)"
-_PERSON = r"(?:person|human|agent|representative|rep|someone|somebody|manager|sales ?person|operator)"
+_PERSON = (
+    r"(?:person|human|agent|representative|rep|someone|somebody|manager|sales ?person|operator|"
+    r"(?:sales )?team|sales)"
+)
 
 _RULES: tuple[_Rule, ...] = (
     # Carrier opt-out keywords only count when they are the whole message ("STOP", "cancel").

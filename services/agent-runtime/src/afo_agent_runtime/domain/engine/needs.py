@@ -15,12 +15,25 @@ import re
 from afo_agent_runtime.domain.engine.timeline import find_timeline
 
 _SUBJECT = r"(?:we|i|we're|we are|i'm|i am|im|we'd|i'd|we would|i would)"
+# Someone the lead speaks for: "my manager wants …", "the team needs …", "they asked me to find …".
+_OTHERS = (
+    r"(?:they|he|she|my (?:boss|manager|team|clients?|customers?|partner|owner|ceo|staff)|"
+    r"(?:the|our) (?:team|owner|boss|business|company|office|clinic|practice|staff|clients?|customers?))"
+)
+_VERB = (
+    r"(?:really |just |also |mainly |mostly |basically |currently |kind of |definitely )?"
+    r"(?:need|needs|want|wants|would like|like|love|require|requires|looking for|looking to|after|"
+    r"hoping to get|hoping for|hoping to|trying to|struggle with|struggling with|interested in|keen on|"
+    r"searching for|in need of|in the market for|asked me to (?:find|get|look for|look into)|"
+    r"want me to (?:find|get|look for|look into))"
+)
 _CUE = re.compile(
-    rf"(?:\b{_SUBJECT}(?: \([^)]*\))? (?:really |just |also |mainly |mostly |basically |currently |kind of )?"
-    r"(?:need|want|would like|like|looking for|looking to|after|hoping to get|hoping for|hoping to|"
-    r"trying to|struggle with|struggling with|interested in|searching for|in need of|in the market for)"
-    r"|^(?:(?:hi|hey|hello|so|well|also|and)[,!]?\s+)?(?:looking for|looking to|need|hoping to get|hoping to|"
-    r"interested in|trying to|after)"
+    rf"(?:\b(?:{_SUBJECT}|{_OTHERS})(?: \([^)]*\))? {_VERB}"
+    # "we use Zendesk" names a tool they have; "we could use …" one they lack.
+    r"|\b(?:we|i) could (?:really )?use"
+    r"|(?:^|[,;]\s*|\band\s+)(?:(?:hi|hey|hello|so|well|also)[,!]?\s+)?(?:really |also |just )?"
+    r"(?:need|needs|looking for|looking to|hoping to get|hoping to|interested in|trying to|after)"
+    r"|\bwhat (?:we|i)(?:'re| are|'m| am)? (?:need|want|after|looking for|are after|want most) is"
     r"|\b(?:our|my|the) (?:main |biggest |big |key |primary |real |only )?"
     r"(?:need|goal|problem|challenge|issue|pain point|priority|aim|objective|use case) is)"
     r"\s+(?P<value>[^,;.!?\n]+)",
