@@ -22,17 +22,18 @@ _OTHERS = (
 )
 _VERB = (
     r"(?:really |just |also |mainly |mostly |basically |currently |kind of |definitely )?"
-    r"(?:need|needs|want|wants|would like|like|love|require|requires|looking for|looking to|after|"
+    r"(?:need|needs|want|wants|require|requires|looking for|looking to|after|"
     r"hoping to get|hoping for|hoping to|trying to|struggle with|struggling with|interested in|keen on|"
     r"searching for|in need of|in the market for|asked me to (?:find|get|look for|look into)|"
     r"want me to (?:find|get|look for|look into))"
 )
 _CUE = re.compile(
     rf"(?:\b(?:{_SUBJECT}|{_OTHERS})(?: \([^)]*\))? {_VERB}"
-    # "we use Zendesk" names a tool they have; "we could use …" one they lack.
-    r"|\b(?:we|i) could (?:really )?use"
+    # "we use Zendesk" names a tool they have, "I love your website" praises: a wish is "we could use …",
+    # "we'd like …", "we would love …".
+    r"|\b(?:we|i) could (?:really )?use|\b(?:we|i)(?:'d| would) (?:really )?(?:like|love)"
     r"|(?:^|[,;]\s*|\band\s+)(?:(?:hi|hey|hello|so|well|also)[,!]?\s+)?(?:really |also |just )?"
-    r"(?:need|needs|looking for|looking to|hoping to get|hoping to|interested in|trying to|after)"
+    r"(?:need|needs|looking for|looking to|hoping to get|hoping to|interested in|trying to)"
     r"|\bwhat (?:we|i)(?:'re| are|'m| am)? (?:need|want|after|looking for|are after|want most) is"
     r"|\b(?:our|my|the) (?:main |biggest |big |key |primary |real |only )?"
     r"(?:need|goal|problem|challenge|issue|pain point|priority|aim|objective|use case) is)"
@@ -47,7 +48,8 @@ _CLAUSE_END = re.compile(
 )
 _NOT_A_NEED = re.compile(
     r"^(?:to )?(?:talk|speak|chat|meet|call|reach|contact|unsubscribe|know|ask|see|hear|get in touch|check|"
-    r"think|discuss|consult|confirm|decide|run it by|get approval|learn more|find out|understand|"
+    r"think|discuss|consult|confirm|decide|run it by|get approval|learn more|find out|understand|review|"
+    r"approve|sign off|agree|evaluate|compare|try it|test it|look (?:at|over|into) it|sleep on it|"
     r"book (?:a |an |the )?(?:call|demo|meeting|time|slot|chat)|"
     r"schedule (?:a |an |the )?(?:call|demo|meeting|time|slot|chat)|"
     r"stop(?: (?:it|this|that|texting|messaging|the messages|receiving|contacting))?$)\b"
