@@ -7,7 +7,8 @@ from collections import Counter
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+import phonenumbers
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 FieldKind = Literal["email", "phone", "company", "need", "budget", "timeline", "name", "text"]
 
@@ -21,8 +22,18 @@ Goal = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Goals = Annotated[list[Goal], Field(max_length=20)]
 FieldQuestion = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 FieldLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-# ISO 3166-1 alpha-2, e.g. "US", "FR"; written in capitals so one region has one spelling.
-PhoneRegion = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Z]{2}$")]
+
+
+def _check_phone_region(value: str) -> str:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown phone region {value!r}; use an ISO 3166-1 alpha-2 code such as 'US' or 'FR'")
+    return value
+
+
+# ISO 3166-1 alpha-2, e.g. "US", "FR"; stored in capitals so one region has one spelling.
+PhoneRegion = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True), AfterValidator(_check_phone_region)
+]
 KnowledgeBaseId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 

@@ -43,7 +43,7 @@ _CUES = tuple(
         rf"(?:^|[,(;]\s*|\b(?:i'm|i am|im|as)\s+)(?:a |an |the )?(?:[\w&/-]+ ){{0,3}}?{_ROLE}s? (?:at|for|of|with)\s+",
         rf"\b(?:i|we)(?: (?:currently|also|basically))? {_ACTIVITY}(?: [\w&/-]+){{0,3}}? (?:at|for)\s+",
         r"\b(?:on behalf of|representing|(?:i|we) represent|(?:reaching out|writing|calling|messaging|texting|"
-        r"emailing) from|here from|here at|over at|(?:i'm|i am|im|we're|we are) (?:from|with|at)|"
+        r"emailing) from|here,? from|here,? at|over at|(?:i'm|i am|im|we're|we are) (?:from|with|at)|"
         r"from the team at|(?:part|member) of the (?:[\w&/-]+ ){0,2}?team (?:at|of))\s+",
         rf"^(?:(?:hi|hey|hello)[,!]?\s+)?{_PERSON},? (?:here )?(?:from|with|at)\s+",
         rf"\b(?:i'm|i am|im|this is|it's)\s+{_PERSON},? (?:here )?(?:from|with|at)\s+",

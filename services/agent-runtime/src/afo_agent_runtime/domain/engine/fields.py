@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 
 from afo_agent_runtime.domain.agent import FieldKind, QualificationField
@@ -144,6 +145,14 @@ def extract_fields(
     if message.endswith("?"):
         return extraction
     answer = _bare_answer(awaited, message, found)
-    if answer is not None:
-        _check(awaited, answer, extraction, phone_region)
+    if answer is None:
+        return extraction
+    if found and awaited.kind in _SEARCHED_KINDS:
+        # A message that gave something else ("we can spend 4k" while an email is awaited) answers the
+        # question only if a value for it is in there ("around 20k, and next quarter" for the budget);
+        # it is not a malformed answer to complain about.
+        with suppress(FieldInvalid):
+            extraction.values[awaited.name] = validate_field(awaited.kind, answer, phone_region)
+        return extraction
+    _check(awaited, answer, extraction, phone_region)
     return extraction
