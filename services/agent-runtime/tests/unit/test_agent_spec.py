@@ -166,3 +166,14 @@ def test_a_patch_that_would_make_the_spec_invalid_is_rejected(patch: dict[str, A
 def test_a_malformed_patch_is_rejected_before_it_is_applied(patch: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         AgentPatch.model_validate(patch)
+
+
+def test_a_phone_region_is_optional_upper_cased_and_can_be_patched_or_cleared() -> None:
+    spec = AgentSpec(name="Ava", phone_region=" fr ")
+
+    assert AgentSpec(name="Ava").phone_region is None
+    assert spec.phone_region == "FR"
+    assert apply_patch(spec, AgentPatch.model_validate({"phone_region": "gb"})).phone_region == "GB"
+    assert apply_patch(spec, AgentPatch.model_validate({"phone_region": None})).phone_region is None
+    with pytest.raises(ValidationError, match="phone_region"):
+        AgentPatch.model_validate({"phone_region": "France"})

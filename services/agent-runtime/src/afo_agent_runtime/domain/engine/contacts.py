@@ -26,6 +26,12 @@ _PHONE_CLAIM = re.compile(
     r"ring me|sms me|reached)\b(?: (?:number|on|at|is|:))*\s*:?\s*(?P<value>\+?\(?\d[\d ().-]{5,}\d)",
     re.IGNORECASE,
 )
+# "order number 48213377" is a number, not a phone number.
+_OTHER_NUMBER = re.compile(
+    r"\b(?:order|invoice|account|reference|ref|case|ticket|tracking|policy|customer|member|serial|vat|tax|"
+    r"model|part|confirmation|booking|licen[cs]e|registration|id|house|room|unit|suite)\s+$",
+    re.IGNORECASE,
+)
 _LENGTH_REASONS = {
     ValidationResult.TOO_SHORT: "it has too few digits for a phone number",
     ValidationResult.TOO_LONG: "it has too many digits for a phone number",
@@ -84,9 +90,9 @@ def _email_reason(message: str, local: str) -> str:
 
 
 def find_phone(text: str, region: str) -> str | None:
-    claim = _PHONE_CLAIM.search(text)
-    if claim:
-        return claim.group("value")
+    for claim in _PHONE_CLAIM.finditer(text):
+        if not _OTHER_NUMBER.search(text, 0, claim.start()):
+            return claim.group("value")
     if sum(c.isdigit() for c in text) < 7:
         return None
     for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):

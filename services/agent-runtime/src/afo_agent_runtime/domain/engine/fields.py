@@ -52,6 +52,7 @@ _NON_ANSWER = _rule(
 # Working on one's own is an answer to "what company?", but not a company name.
 _NO_COMPANY = _rule(r"\b(?:just me|self[- ]employed|freelancer|freelance|no company|on my own|independent)\b")
 _DESCRIBED = _rule(r"^(?:a|an|the|my|our)\s[^,]{0,40},\s*(?P<name>\S.*)$")
+_DESCRIPTION = _rule(r"^(?:a|an|the|my|our|some)\s+(?-i:[a-z])")
 _BARE_CUT = re.compile(r"[,;!?\n]| - ")
 _MAX_COMPANY_WORDS = 6
 _SEARCHED_KINDS: frozenset[FieldKind] = frozenset({"email", "phone", "budget", "timeline"})
@@ -95,7 +96,11 @@ def _bare_answer(field: QualificationField, message: str, found: Sequence[str]) 
     if field.kind == "company":
         # "a small agency, Red Kite Creative": the name follows the description.
         described = _DESCRIBED.match(answer)
-        answer = described.group("name") if described else answer
+        if described:
+            answer = described.group("name")
+        elif _DESCRIPTION.match(answer):
+            # "a startup", "the hospital": what the business is, not what it is called.
+            return None
     if field.kind == "company" and _NO_COMPANY.search(answer):
         return None
     if field.kind in ("company", "name"):

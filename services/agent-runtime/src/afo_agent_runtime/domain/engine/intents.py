@@ -148,7 +148,7 @@ _RULES: tuple[_Rule, ...] = (
         r"more info(?:rmation)?|new to this|just (?:browsing|looking|exploring))\b",
         0.55,
     ),
-    _rule(Intent.OTHER, r"\b(?:rather not|prefer not|(?:don't|do not) want to (?:say|share|give))\b", 0.8),
+    _rule(Intent.OTHER, r"\b(?:rather not|prefer not|(?:don't|do not) want to (?:say|share|give))\b", 0.9),
 )
 _EMAIL = re.compile(r"[^\s@]+@[^\s@]+")
 _PHONE = re.compile(r"\+?\(?\d[\d ().-]{6,}\d")

@@ -48,8 +48,8 @@ COMMON_WORDS = word_set(
 
 # Cue words leads often misspell; a word one typing slip away from one of these is read as it.
 _CUE_WORDS = ("company", "budget", "email", "timeline")
-# Chat shorthand for words the time and money rules read.
-_SHORTHAND = {"nxt": "next", "wks": "weeks", "wk": "week", "mos": "months", "mo": "month", "yr": "year"}
+# Chat shorthand for words the time rules read ("mo" and "yr" stay: "Mo" is a name).
+_SHORTHAND = {"nxt": "next", "wks": "weeks", "mos": "months", "yrs": "years"}
 # Words inside an address ("dana@gmail.com") are left alone.
 _WORD = re.compile(r"(?<![@.\w])[A-Za-z]+(?![\w@]|\.\w)")
 
