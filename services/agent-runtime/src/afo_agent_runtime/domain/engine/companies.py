@@ -59,8 +59,8 @@ _CUES = tuple(
 _SIGNATURE = re.compile(r"^(?-i:[A-Z])[\w'-]+ (?-i:[A-Z])[\w'-]+, (?=(?-i:[A-Z]))")
 _FORMER = re.compile(r"\b(?:used to|previously|formerly|no longer|last job|ex-|retired from|left)\b[^,.;!?]*$", re.I)
 _STOP = re.compile(r"[,;!?()\n/]|\.(?:\s|$)| - | — ")
-# "St. Luke's", "Acme Co. Ltd": a period after these ends no name.
-_ABBREVIATION = re.compile(r"(?:^|\s)(?:st|co|inc|ltd|corp|bros|mt|dr|no|intl)$", re.IGNORECASE)
+# "St. Luke's", "Mt. Hood Outfitters": a period after these ends no name ("Acme Corp. We need …" ends).
+_ABBREVIATION = re.compile(r"(?:^|\s)(?:st|mt|ft|dr)$", re.IGNORECASE)
 _CONNECTORS = frozenset({"&", "and", "of", "de", "the", "+", "for", "on"})
 _BOUNDARY_WORDS = COMMON_WORDS | {
     "has", "have", "had", "is", "are", "was", "were", "will", "would", "can", "could", "need", "needs",
