@@ -42,7 +42,7 @@ _SIGN_OFF = re.compile(
     r"|(?:^|[.!?]\s*|\s)[-—~])\s*(?P<value>[^\W\d_][\w'-]*(?: [^\W\d_][\w'-]*){0,2})\s*[.!]*$",
     re.IGNORECASE,
 )
-_SIGNATURE = re.compile(r"^(?P<value>(?-i:[A-Z])[\w'-]+ (?-i:[A-Z])[\w'-]+), (?=(?-i:[A-Z]))")
+_SIGNATURE = re.compile(r"^(?P<value>[A-Z][\w'-]+ [A-Z][\w'-]+), (?=[A-Z])")
 # A second word like these makes "Harbor Dental, Boston" a business, not a person.
 _BUSINESS_WORDS = word_set(
     """
@@ -64,8 +64,8 @@ def _name_at(match: re.Match[str], cased: bool, text: str) -> str | None:
         words.append(word.rstrip("."))
     if not words:
         return None
-    # The name must end where the span ends or at a boundary, else it is the start of a phrase
-    # ("I'm Dana Smith's assistant" is fine, "this is Acme calling" is not a name followed by a verb).
+    # The name must end at a boundary (the end, punctuation, "from", "here", …): in "this is Acme calling"
+    # or "I'm Dana's assistant" the words run on into a phrase, and no name is taken from it.
     consumed = match.group("value").split()[: len(words) + _titles(match.group("value"))]
     end = match.start("value") + len(" ".join(consumed))
     if not _AFTER_NAME.match(text[end:]):
