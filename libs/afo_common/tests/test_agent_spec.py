@@ -177,3 +177,20 @@ def test_a_patch_takes_the_short_form_too_and_dumps_only_what_it_was_sent() -> N
                                                                                        "qualification_fields"}
     assert AgentPatch().model_dump() == {}
 
+
+@pytest.mark.parametrize(
+    "patch",
+    [{"name": "x" * 81}, {"goals": ["g"] * 21}, {"unknown": 1}, {"llm": {"provider": "openai"}}],
+)
+def test_a_malformed_patch_is_rejected_before_it_is_applied(patch: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        AgentPatch.model_validate(patch)
+
+
+def test_a_phone_region_is_optional_and_upper_cased_and_a_patch_may_set_or_clear_it() -> None:
+    assert AgentSpec(name="Ava").phone_region is None
+    assert AgentSpec(name="Ava", phone_region=" fr ").phone_region == "FR"
+    assert AgentPatch.model_validate({"phone_region": "gb"}).phone_region == "GB"
+    assert AgentPatch.model_validate({"phone_region": None}).model_dump() == {"phone_region": None}
+    with pytest.raises(ValidationError, match="phone_region"):
+        AgentPatch.model_validate({"phone_region": "France"})

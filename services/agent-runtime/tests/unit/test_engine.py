@@ -299,3 +299,70 @@ def test_any_input_gets_a_reply_and_never_raises(message: str) -> None:
         memory = decision.memory
         assert decision.reply.strip()
         json.dumps(memory.to_json())
+
+
+def test_ten_turns_with_answers_out_of_order_a_correction_and_two_facts_at_once() -> None:
+    london = ZoneInfo("Europe/London")
+    agent = AgentSpec(
+        name="Ava",
+        timezone="Europe/London",  # no phone_region: numbers are read as British
+        qualification_fields=[
+            QualificationField(name="name", kind="name"),
+            *DEFAULT_QUALIFICATION_FIELDS,
+            QualificationField(name="phone", kind="phone", required=False),
+        ],
+    )
+
+    decisions = converse(
+        [
+            "hi",
+            "we need a chatbot that books viewings",  # asked for a name, answers what they need
+            "Priya here, from Harbour Lettings",  # two facts
+            "we can spend up to £4k a month",  # asked for an email, gives the budget
+            "priya@harbour-lettings.co.uk",
+            "actually it's priya.shah@harbour-lettings.co.uk",  # a correction
+            "how much does it cost?",
+            "mobile is 07700 900321 and we want it live by March",  # two facts
+            "can we do a call next Tuesday at 3pm?",
+            "sorry, the company is Harbour Lettings Ltd",  # another correction
+        ],
+        agent=agent,
+        now=datetime(2026, 1, 14, 10, 0, tzinfo=london),
+    )
+
+    hello, need, intro, budget, email, correction, pricing, contact, meeting, company = decisions
+    assert hello.memory.awaiting_field == "name"
+    assert need.lead_changes == {"need": "a chatbot that books viewings"}
+    assert need.memory.awaiting_field == "name"
+    assert intro.lead_changes == {"name": "Priya", "company": "Harbour Lettings"}
+    assert budget.lead_changes == {"budget": "GBP 4000"} and budget.invalid_fields == {}
+    assert email.lead_changes == {"email": "priya@harbour-lettings.co.uk"}
+    assert correction.lead_changes == {"email": "priya.shah@harbour-lettings.co.uk"}
+    assert "updated your email" in correction.reply
+    assert pricing.intent is Intent.PRICING and pricing.lead_changes == {}
+    assert contact.lead_changes == {"phone": "+447700900321", "timeline": "by March"}
+    assert contact.became_qualified
+    assert meeting.meeting_request is not None
+    assert meeting.meeting_request.start == datetime(2026, 1, 20, 15, 0, tzinfo=london)
+    assert company.lead_changes == {"company": "Harbour Lettings Ltd"}
+    assert company.memory.lead == {
+        "name": "Priya",
+        "email": "priya.shah@harbour-lettings.co.uk",
+        "company": "Harbour Lettings Ltd",
+        "need": "a chatbot that books viewings",
+        "budget": "GBP 4000",
+        "timeline": "by March",
+        "phone": "+447700900321",
+    }
+    assert company.memory.turns == 10 and company.memory.qualified
+
+
+@pytest.mark.parametrize(
+    ("awaiting", "text"),
+    [("company", "Kestrel"), ("name", "hey, rachel here"), ("budget", "price isn't an issue, we have 50k")],
+)
+def test_a_message_that_gave_a_field_is_information_whatever_its_words_alone_suggest(awaiting: str, text: str) -> None:
+    decision = engine.respond(AGENT, ConversationMemory(greeted=True, awaiting_field=awaiting), text, NOW)
+
+    assert decision.lead_changes
+    assert decision.intent is Intent.PROVIDE_INFO

@@ -55,6 +55,28 @@ def test_each_message_gets_its_main_intent(text: str, intent: Intent) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("we have 40 people in two offices", Intent.PROVIDE_INFO),
+        ("I saw your ad on LinkedIn", Intent.PROVIDE_INFO),
+        ("I'm not sure yet", Intent.OTHER),
+        ("I need to check with my partner", Intent.OTHER),
+        ("I'd rather not share my budget", Intent.OTHER),
+        ("is this an AI?", Intent.HUMAN),
+        ("can I speak to your sales team", Intent.HUMAN),
+        ("do you have an annual plan?", Intent.PRICING),
+        ("we plan to launch in the spring", Intent.PROVIDE_INFO),
+        ("we need a demo", Intent.SCHEDULING),
+        ("call me on +34 612 345 678", Intent.PROVIDE_INFO),
+        ("we miss calls on weekends", Intent.PROVIDE_INFO),
+        ("after-hours call answering", Intent.OTHER),
+    ],
+)
+def test_statements_shrugs_and_lookalikes(text: str, intent: Intent) -> None:
+    assert classify(text).intent is intent
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "don't stop",

@@ -10,7 +10,9 @@ from collections import Counter
 from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import phonenumbers
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,6 +30,18 @@ FIELD_KINDS: tuple[str, ...] = get_args(FieldKind)
 _FIELD_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
 
 AgentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+
+
+def _check_phone_region(value: str) -> str:
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"unknown phone region {value!r}; use an ISO 3166-1 alpha-2 code such as 'US' or 'FR'")
+    return value
+
+
+# ISO 3166-1 alpha-2, e.g. "US", "FR"; stored in capitals so one region has one spelling.
+PhoneRegion = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True), AfterValidator(_check_phone_region)
+]
 Role = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Persona = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 Greeting = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -147,6 +161,9 @@ class AgentSpec(BaseModel):
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
     channels: dict[str, Any] = Field(default_factory=dict)
     timezone: str = "UTC"
+    # Where a phone number written without a country code is read; None: from `timezone`
+    # (agent-runtime's engine/phone_region.py).
+    phone_region: PhoneRegion | None = None
 
     _unique_field_names = field_validator("qualification_fields")(_check_unique_names)
     _known_time_zone = field_validator("timezone")(_check_time_zone)
@@ -171,6 +188,7 @@ class AgentPatch(BaseModel):
     voice: VoiceConfig | None = None
     channels: dict[str, Any] | None = None
     timezone: str | None = None
+    phone_region: PhoneRegion | None = None
 
     @model_serializer(mode="wrap")
     def _sent_fields_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.engine import FieldInvalid, Intent, classify, parse_meeting, validate_field
+from afo_agent_runtime.domain.engine.phone_region import phone_region_for
 from afo_agent_runtime.domain.turn import ConversationMemory, MeetingRequest, TurnDecision, conclude, update_lead
 
 # Without a tool outcome the classifier's intent stands, unless it claims an action no tool carried out.
@@ -37,6 +38,7 @@ class ModelTurn:
         if not isinstance(fields, dict):
             return {"error": "`fields` must be an object of field name to value"}
         kinds = {f.name: f.kind for f in self.agent.qualification_fields}
+        region = phone_region_for(self.agent)
         accepted: dict[str, str] = {}
         invalid: dict[str, str] = {}
         for name, value in fields.items():
@@ -44,7 +46,7 @@ class ModelTurn:
                 invalid[name] = f"unknown field; the fields are: {', '.join(kinds)}"
                 continue
             try:
-                accepted[name] = validate_field(kinds[name], "" if value is None else str(value))
+                accepted[name] = validate_field(kinds[name], "" if value is None else str(value), region)
             except FieldInvalid as exc:
                 invalid[name] = exc.reason
         self.values.update(accepted)

@@ -155,3 +155,44 @@ def normalise_budget(value: str) -> str:
     if (money.high or money.low) > _MAX_AMOUNT:
         raise FieldInvalid("that amount looks too large for a budget")
     return money.normalised()
+
+
+# Words that say an amount is what the lead can spend.
+_BUDGET_CUE = re.compile(
+    r"\b(?:budget|spend|spending|invest|afford|allocated?|set aside|ceiling|cap|max|maximum|up to|no more than|"
+    r"tops|stretch to|range|money|willing to pay|(?:can|could|would|will) pay|(?:can|could) do)\b",
+    re.IGNORECASE,
+)
+# Words that make an amount something else: a price seen, a current bill, revenue, a raise.
+_NOT_BUDGET = re.compile(
+    r"\b(?:plan|pricing|price list|costs?|charges?|currently|already|current|revenue|raised|earn|make|made|"
+    r"turnover|sales|salary|saved|lost|per lead)\b",
+    re.IGNORECASE,
+)
+_CLAUSE = re.compile(r"[,;.!?]\s|\s-\s")
+_SHORT_ANSWER_WORDS = 8
+
+
+def _clause_at(text: str, pos: int) -> str:
+    before = max((m.end() for m in _CLAUSE.finditer(text, 0, pos)), default=0)
+    after = next((m.start() for m in _CLAUSE.finditer(text, pos)), len(text))
+    return text[before:after]
+
+
+def find_budget(text: str) -> str | None:
+    """The amount the lead can spend, as written.
+
+    An amount counts when a budget word is within 40 characters, or, when it is marked as money (a currency
+    or a multiplier), when the whole message is short ("around 40 thousand dollars", "we have 100k").
+    Either way not when its own clause says it is a price, a current bill or revenue.
+    """
+    cues = [m.start() for m in _BUDGET_CUE.finditer(text)]
+    short = len(text.split()) <= _SHORT_ANSWER_WORDS
+    chosen: list[Money] = []
+    for pos, money in find_money(text):
+        if _NOT_BUDGET.search(_clause_at(text, pos)):
+            continue
+        if any(abs(pos - cue) <= 40 for cue in cues) or (money.marked and short):
+            chosen.append(money)
+    marked = [money for money in chosen if money.marked]
+    return (marked or chosen)[0].text if chosen else None

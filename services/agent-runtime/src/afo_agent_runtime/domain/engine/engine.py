@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from afo_agent_runtime.domain.agent import AgentSpec
-from afo_agent_runtime.domain.engine.fields import extract_fields
+from afo_agent_runtime.domain.engine.fields import Extraction, extract_fields
 from afo_agent_runtime.domain.engine.intents import Intent, classify
+from afo_agent_runtime.domain.engine.phone_region import phone_region_for
 from afo_agent_runtime.domain.engine.replies import FixedLine, Replies
 from afo_agent_runtime.domain.engine.scheduling import parse_meeting
 from afo_agent_runtime.domain.engine.text import clean
@@ -49,7 +50,8 @@ class EmbeddedEngine:
         intent = classify(message).intent
         by_name = {f.name: f for f in agent.qualification_fields}
         awaiting = memory.awaiting_field if intent in _ANSWER_INTENTS else None
-        extraction = extract_fields(message, agent.qualification_fields, awaiting)
+        extraction = extract_fields(message, agent.qualification_fields, awaiting, phone_region_for(agent))
+        intent = _informed(intent, extraction, message)
         update = update_lead(agent, memory, extraction.values)
         changes, missing = update.changes, update.missing
         replies = Replies(agent)
@@ -132,6 +134,21 @@ class EmbeddedEngine:
             turn.parts.append(replies.ask_time(wanted.day))
         else:
             turn.parts.append(replies.line("ask_day_and_time"))
+
+
+def _informed(intent: Intent, extraction: Extraction, message: str) -> Intent:
+    """The intent, seen with what the message turned out to give.
+
+    A message that filled a field is information even when its words alone read as small talk ("Acme",
+    "hey, rachel here"); a stated budget is not a question about price ("price isn't an issue, we have
+    50k"), nor a statement opening with "what" a question ("what we're after is …"), unless it asks one.
+    """
+    gave = bool(extraction.values or extraction.invalid)
+    if gave and intent in (Intent.OTHER, Intent.GREETING):
+        return Intent.PROVIDE_INFO
+    if gave and intent in (Intent.PRICING, Intent.QUESTION) and not message.endswith("?"):
+        return Intent.PROVIDE_INFO
+    return intent
 
 
 def _lead_name(agent: AgentSpec, lead: Mapping[str, str]) -> str | None:

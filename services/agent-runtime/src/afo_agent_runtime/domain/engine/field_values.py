@@ -7,12 +7,11 @@ from collections.abc import Callable
 
 from afo_agent_runtime.domain.agent import FieldKind
 from afo_agent_runtime.domain.engine.budget import normalise_budget
+from afo_agent_runtime.domain.engine.contacts import normalise_email, normalise_phone
 from afo_agent_runtime.domain.engine.field_invalid import FieldInvalid
+from afo_agent_runtime.domain.engine.phone_region import DEFAULT_PHONE_REGION
 from afo_agent_runtime.domain.engine.timeline import normalise_timeline
 
-_EMAIL_LOCAL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+")
-_DOMAIN_LABEL = re.compile(r"[^\W_](?:[\w-]{0,61}[^\W_])?")
-_PHONE_CHARS = re.compile(r"\+?[\d\s().\-/]+")
 _SPACES = re.compile(r"\s+")
 _GENERIC_COMPANY = re.compile(
     r"^(?:company|business|startup|organi[sz]ation|firm|agency|employer|work|job|none|n/a|na|no|yes|idk|"
@@ -31,56 +30,6 @@ def _capitalised_if_lowercase(value: str) -> str:
     if value != value.lower():
         return value
     return re.sub(r"(^|[\s-])(\w)", lambda m: m.group(1) + m.group(2).upper(), value)
-
-
-def _email(value: str) -> str:
-    email = value.strip().rstrip(".,;:!?").strip("<>")
-    if email.lower().startswith("mailto:"):
-        email = email[len("mailto:") :]
-    if not email:
-        raise FieldInvalid("it is empty")
-    if "@" not in email:
-        raise FieldInvalid("it is missing the @ sign")
-    if any(c.isspace() for c in email):
-        raise FieldInvalid("an email address has no spaces in it")
-    if email.count("@") > 1:
-        raise FieldInvalid("it has more than one @ sign")
-    local, domain = email.split("@")
-    if not local:
-        raise FieldInvalid("it is missing the part before the @")
-    if not domain:
-        raise FieldInvalid("it is missing the domain after the @")
-    if len(email) > 254 or len(local) > 64:
-        raise FieldInvalid("it is longer than an email address can be")
-    if not _EMAIL_LOCAL.fullmatch(local) or local.startswith(".") or local.endswith(".") or ".." in local:
-        raise FieldInvalid("the part before the @ has characters an email address cannot have")
-    labels = domain.lower().split(".")
-    if len(labels) < 2:
-        raise FieldInvalid("it looks incomplete, as the domain needs an ending such as .com")
-    if not all(_DOMAIN_LABEL.fullmatch(label) for label in labels):
-        raise FieldInvalid("the domain after the @ is not valid")
-    if len(labels[-1]) < 2 or labels[-1].isdigit():
-        raise FieldInvalid("the domain ending is not valid")
-    return f"{local}@{'.'.join(labels)}"
-
-
-def _phone(value: str) -> str:
-    phone = value.strip()
-    if not _PHONE_CHARS.fullmatch(phone):
-        raise FieldInvalid("a phone number has only digits, spaces and + ( ) - . characters")
-    digits = re.sub(r"\D", "", phone)
-    if not 7 <= len(digits) <= 15:
-        raise FieldInvalid(f"a phone number has 7 to 15 digits, and that has {len(digits)}")
-    if phone.startswith("+"):
-        return "+" + digits
-    if digits.startswith("00"):
-        return "+" + digits[2:]
-    if len(digits) == 10:
-        return "+1" + digits
-    if len(digits) == 11 and digits.startswith("1"):
-        return "+" + digits
-    # Without a country code the number cannot be made international; keep its digits.
-    return digits
 
 
 def _company(value: str) -> str:
@@ -124,8 +73,7 @@ def _text(value: str) -> str:
 
 
 _VALIDATORS: dict[FieldKind, Callable[[str], str]] = {
-    "email": _email,
-    "phone": _phone,
+    "email": normalise_email,
     "company": _company,
     "need": _need,
     "budget": normalise_budget,
@@ -135,9 +83,12 @@ _VALIDATORS: dict[FieldKind, Callable[[str], str]] = {
 }
 
 
-def validate_field(kind: FieldKind, value: str) -> str:
+def validate_field(kind: FieldKind, value: str, phone_region: str = DEFAULT_PHONE_REGION) -> str:
     """The normalised value, or FieldInvalid whose message says what is wrong in words a lead understands.
 
     Budget and timeline values may carry words around the figure ("about 10k"); the others are the value.
+    A phone number without a country code is read in `phone_region` (ISO 3166-1 alpha-2) and stored in E.164.
     """
+    if kind == "phone":
+        return normalise_phone(value, phone_region)
     return _VALIDATORS[kind](value)

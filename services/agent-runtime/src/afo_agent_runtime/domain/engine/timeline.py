@@ -90,21 +90,37 @@ def _month(match: re.Match[str]) -> str:
 
 def _year(match: re.Match[str]) -> str:
     prefix = match.group("prefix").lower()
-    return f"{'by ' if prefix in ('by', 'before') else ''}{match.group('year')}"
+    prefix = {"in": "", "during": "", "before": "by "}.get(prefix, prefix + " ")
+    return f"{prefix}{match.group('year')}"
+
+
+def _by_season(match: re.Match[str]) -> str:
+    return f"by {match.group('season').lower()}"
+
+
+def _no_rush(_: re.Match[str]) -> str:
+    return "no rush"
 
 
 def _rule(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern, re.IGNORECASE)
 
 
+_HEDGE = r"(?:about |around |roughly |approximately |maybe |probably |like |just )?"
 _IN_TEXT: tuple[tuple[re.Pattern[str], Normaliser], ...] = (
-    (_rule(r"\b(?:asap|a\.s\.a\.p\.?|as soon as possible|right away|immediately|urgently)(?!\w)"), _asap),
-    (_rule(rf"\b(?:(?:with)?in|over|during|next) (?:the )?(?:next )?{_COUNT} {_UNIT}"), _within),
+    (
+        _rule(
+            r"\b(?:asap|a\.s\.a\.p\.?|as soon as (?:possible|we can|you can)|right away|immediately|urgently|"
+            r"(?:the )?sooner the better)(?!\w)"
+        ),
+        _asap,
+    ),
+    (_rule(rf"\b(?:(?:with)?in|over|during|next) (?:the )?(?:next )?{_HEDGE}{_COUNT} {_UNIT}"), _within),
     (
         _rule(rf"\b(?P<when>this|next|the coming|coming|early next|later this|end of (?:the|this)) {_PERIOD}"),
         _period,
     ),
-    (_rule(r"\b(?P<when>eoy|end of year)\b"), lambda _: "end of year"),
+    (_rule(r"\b(?P<when>eoy|end of (?:the )?year)\b"), lambda _: "end of year"),
     (
         _rule(rf"\b(?:(?P<prefix>by|before|in|in the|during|for|early|late|end of) )?q(?P<q>[1-4])\b{_YEAR}"),
         _quarter,
@@ -113,16 +129,25 @@ _IN_TEXT: tuple[tuple[re.Pattern[str], Normaliser], ...] = (
         _rule(rf"\b(?P<prefix>by|before|until|in|around|during|early|mid|late|end of|start of) {_MONTH}{_YEAR}"),
         _month,
     ),
-    (_rule(r"\b(?P<prefix>in|by|before|during) (?P<year>20\d{2})\b"), _year),
+    (_rule(r"\b(?P<prefix>in|by|before|during|early|mid|late|end of) (?P<year>20\d{2})\b"), _year),
+    (_rule(r"\b(?:by|before) (?:the )?(?P<season>spring|summer|fall|autumn|winter)\b"), _by_season),
+    (_rule(r"\b(?:no rush|no hurry|not in a (?:rush|hurry)|whenever)\b"), _no_rush),
+    (_rule(r"\b(?:timeline|timing|deadline|schedule|dates?)\b[^,;.!?]*\bflexible\b"), _no_rush),
 )
-# A bare answer to "when do you want to start?" can be a lone month or a shrug.
+# A bare answer to "when do you want to start?" can be a lone month, a duration or a shrug.
 _BARE_ONLY: tuple[tuple[re.Pattern[str], Normaliser], ...] = (
     (_rule(rf"^(?P<prefix>)\s*{_MONTH}{_YEAR}$"), _month),
+    (_rule(rf"^{_HEDGE}{_COUNT} {_UNIT}"), _within),
     (_rule(r"^(?:now|right now|today|this week)$"), _asap),
-    (_rule(r"\b(?:no rush|no hurry|not urgent|flexible|whenever)\b"), lambda _: "no rush"),
+    (_rule(r"\b(?:not urgent|flexible)\b"), _no_rush),
 )
 _SCHEDULING_CLAUSE = _rule(r"\b(?:meet|meeting|call|demo|chat|talk|speak|available|free|book|schedule)\b")
 _CLAUSE_BREAK = re.compile(r"[,;.!?]")
+# "we signed a contract in 2023" tells history, not when the project should happen.
+_PAST_BEFORE = _rule(
+    r"\b(?:was|were|did|had|signed|tried|started|launched|founded|built|bought|opened|moved|ago|since|last)\b"
+    r"[^,;.!?]{0,25}$"
+)
 
 
 def _first(text: str, rules: tuple[tuple[re.Pattern[str], Normaliser], ...]) -> tuple[re.Match[str], str] | None:
@@ -144,8 +169,11 @@ def find_timeline(text: str) -> str | None:
     """The words stating a timeline in free text, skipping clauses about meeting ("can we talk next week?")."""
     for pattern, _ in _IN_TEXT:
         for match in pattern.finditer(text):
-            if not _SCHEDULING_CLAUSE.search(_clause_around(text, match.start(), match.end())):
-                return match.group()
+            if _SCHEDULING_CLAUSE.search(_clause_around(text, match.start(), match.end())):
+                continue
+            if _PAST_BEFORE.search(text, 0, match.start()):
+                continue
+            return match.group()
     return None
 
 
