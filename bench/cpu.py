@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -15,11 +15,34 @@ def cpu_seconds(pid: int) -> float:
     return sum(int(value) for value in fields[11:15]) / _TICKS
 
 
+def postgres_pids() -> list[int]:
+    """The PostgreSQL server's processes on this machine (its backends do the stores' work)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if stat.read_text().split(" (", 1)[1].startswith("postgres)"):
+                pids.append(int(stat.parent.name))
+        except (OSError, IndexError):
+            continue
+    return pids
+
+
+def _total(pids: list[int]) -> float:
+    seconds = 0.0
+    for pid in pids:
+        try:
+            seconds += cpu_seconds(pid)
+        except OSError:  # a backend that ended meanwhile
+            continue
+    return seconds
+
+
 @dataclass
 class CpuMeter:
-    """CPU used by named processes between ``start`` and ``stop``."""
+    """CPU used by named processes (or groups of processes) between ``start`` and ``stop``."""
 
     pids: dict[str, int]
+    groups: dict[str, list[int]] = field(default_factory=dict)
     _started: dict[str, float] | None = None
     used: dict[str, float] | None = None
 
@@ -32,7 +55,8 @@ class CpuMeter:
         self.used = {name: now[name] - self._started[name] for name in now}
 
     def _now(self) -> dict[str, float]:
-        return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        now = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        return now | {name: _total(pids) for name, pids in self.groups.items()}
 
     def per_message_ms(self, messages: int) -> dict[str, float]:
         assert self.used is not None

@@ -31,7 +31,7 @@ from nats.js.api import StreamConfig
 
 from afo_cli.services import SERVICES
 from afo_testkit.platform import Platform, running_platform
-from bench.cpu import CpuMeter
+from bench.cpu import CpuMeter, postgres_pids
 from bench.raw_http import RawHttp
 from bench.raw_sse import SseStream
 
@@ -201,7 +201,8 @@ async def measure(platform: Platform, args: argparse.Namespace) -> None:
     await asyncio.sleep(2)
     pids = {name: pid for name, pid in platform.pids.items() if pid is not None}
     pids |= {"nats-server": platform.nats_pid or 0, "load generator": os.getpid()}
-    at_rate_cpu, loaded_cpu = CpuMeter(pids), CpuMeter(pids)
+    groups = {"postgresql server": postgres_pids()} if args.postgres else {}
+    at_rate_cpu, loaded_cpu = CpuMeter(pids, groups), CpuMeter(pids, groups)
     at_rate_cpu.start()
     at_rate = await fixed_rate(raw, auth, conversations, timings, args.rate, args.seconds)
     await asyncio.sleep(3)
@@ -234,7 +235,7 @@ async def measure(platform: Platform, args: argparse.Namespace) -> None:
     print()
     print(f"{'CPU ms per answered message':24} {f'at {args.rate:g} msg/s':>14} {'at full load':>14}")
     at_rate_ms, loaded_ms = at_rate_cpu.per_message_ms(len(rate_done)), loaded_cpu.per_message_ms(len(load_done))
-    for name in pids:
+    for name in [*pids, *groups]:
         if at_rate_ms[name] >= 0.05 or loaded_ms[name] >= 0.05:
             print(f"{name:24} {at_rate_ms[name]:14.2f} {loaded_ms[name]:14.2f}")
 

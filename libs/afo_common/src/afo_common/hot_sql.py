@@ -155,6 +155,11 @@ class _PostgresTransaction:
         return value
 
 
+async def _keep_session(_connection: asyncpg.Connection) -> None:
+    """Nothing to undo on release: these statements never LISTEN, SET, lock by advisory lock or leave a
+    cursor open, and asyncpg's default reset is one more round trip on every release."""
+
+
 async def _json_codecs(connection: asyncpg.Connection) -> None:
     for kind in ("json", "jsonb"):
         await connection.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
@@ -192,7 +197,8 @@ class HotDatabase:
             self._sqlite = connection
         else:
             dsn = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
-            self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10, init=_json_codecs)
+            self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10, init=_json_codecs,
+                                                   reset=_keep_session)
 
     async def close(self) -> None:
         if self._sqlite is not None:
