@@ -37,6 +37,15 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
+async def any_db(database_url: str) -> AsyncIterator[Database]:
+    """The outbox on each backend in turn (the relay claims rows differently on PostgreSQL)."""
+    database = Database(database_url)
+    await migrate(database, "afo_testkit.migrations")
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
 async def js(connection: NatsConnection) -> JetStreamContext:
     await ensure_streams(connection.js)
     return connection.js
@@ -170,8 +179,9 @@ async def test_the_running_relay_publishes_soon_after_a_commit_and_flushes_on_st
 
 
 async def test_events_no_stream_takes_yet_stay_in_the_outbox_and_go_out_after_their_backoff(
-    db: Database, connection: NatsConnection
+    any_db: Database, connection: NatsConnection
 ) -> None:
+    db = any_db
     uow = UnitOfWorkFactory(db, messaging, SERVICE, lambda: None)
     emitted = await commit_events(uow, 2)
     relay = OutboxRelay(db, connection, SERVICE)
@@ -213,8 +223,9 @@ async def drain(relay: OutboxRelay) -> None:
 
 
 async def test_rows_that_can_never_be_published_are_set_aside_and_the_rest_go_out_once(
-    db: Database, connection: NatsConnection, js: JetStreamContext
+    any_db: Database, connection: NatsConnection, js: JetStreamContext
 ) -> None:
+    db = any_db
     uow = UnitOfWorkFactory(db, messaging, SERVICE, lambda: None)
     before = await commit_events(uow, 2)
     no_stream = await put_row(db, "afo.ten_a.bogus.happened", b"{}")
@@ -242,7 +253,8 @@ async def test_rows_that_can_never_be_published_are_set_aside_and_the_rest_go_ou
     assert "over the server's limit" in letters[too_large]
 
 
-async def test_the_backlog_gauges_read_the_table_even_while_nats_is_down(db: Database) -> None:
+async def test_the_backlog_gauges_read_the_table_even_while_nats_is_down(any_db: Database) -> None:
+    db = any_db
     uow = UnitOfWorkFactory(db, messaging, SERVICE, lambda: None)
     await commit_events(uow, 500)
     await asyncio.sleep(0.2)

@@ -8,8 +8,11 @@ never be published (no stream captures its subject, larger than the server accep
 outbox's dead letters with the reason. Order holds among rows published in one pass; a row retried later
 lands after rows committed after it.
 
-On PostgreSQL a pass claims its rows (``FOR UPDATE SKIP LOCKED``), so replicas never publish the same
-row; on SQLite one process owns the file and its relay is the only one."""
+On PostgreSQL replicas share the table: a pass claims its rows with one statement that moves their
+``next_attempt_at`` a lease ahead (picked with ``FOR UPDATE SKIP LOCKED``), so no other relay takes them,
+and deletes the published ones with one more — two round trips, no transaction held while publishing. A
+relay that dies holding a claim leaves its rows to the others when the lease ends. On SQLite one process
+owns the file and its relay is the only one."""
 
 from __future__ import annotations
 
@@ -46,12 +49,17 @@ BACKOFF_MAX_S = 30.0
 MEASURE_INTERVAL_S = 1.0
 MAX_ERROR_LENGTH = 500
 
-_DUE = ("SELECT seq, event_id, subject, payload, created_at, attempts FROM outbox "
-        "WHERE next_attempt_at IS NULL OR next_attempt_at <= $1 ORDER BY seq LIMIT $2")
-DUE = Sql(_DUE)
-# Replicas share a PostgreSQL database: each pass claims its rows until it commits.
-DUE_CLAIMED = Sql(_DUE + " FOR UPDATE SKIP LOCKED")
+CLAIM_LEASE_S = 30.0
+DUE = Sql("SELECT seq, event_id, subject, payload, created_at, attempts FROM outbox "
+          "WHERE next_attempt_at IS NULL OR next_attempt_at <= $1 ORDER BY seq LIMIT $2")
+CLAIM = Sql(
+    "UPDATE outbox SET next_attempt_at = $1 WHERE seq IN (SELECT seq FROM outbox "
+    "WHERE next_attempt_at IS NULL OR next_attempt_at <= $2 ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) "
+    "RETURNING seq, event_id, subject, payload, created_at, attempts"
+)
 DELETE = Sql("DELETE FROM outbox WHERE seq = $1")
+# PostgreSQL only (an array parameter): SQLite deletes row by row in its transaction.
+DELETE_MANY = Sql("DELETE FROM outbox WHERE seq = ANY($1::bigint[])")
 RETRY = Sql("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE seq = $3")
 SET_ASIDE = Sql("INSERT INTO outbox_dead_letters (seq, event_id, subject, payload, created_at, attempts, reason, "
                 "failed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
@@ -119,10 +127,19 @@ class OutboxRelay:
                     async with hot.transaction() as tx:
                         await self._settle(tx, rows, outcome)
             else:
-                async with hot.transaction() as tx:
-                    rows = await tx.fetch(DUE_CLAIMED, tx.time(datetime.now(UTC)), BATCH)
-                    outcome = await self._publish(rows)
-                    await self._settle(tx, rows, outcome)
+                now = datetime.now(UTC)
+                async with hot.read() as tx:
+                    claimed = await tx.fetch(CLAIM, tx.time(now + timedelta(seconds=CLAIM_LEASE_S)),
+                                             tx.time(now), BATCH)
+                rows = sorted(claimed, key=lambda row: int(row["seq"]))
+                outcome = await self._publish(rows)
+                if outcome.retry or outcome.dead:
+                    async with hot.transaction() as tx:
+                        await self._settle(tx, rows, outcome)
+                elif outcome.published:
+                    async with hot.read() as tx:
+                        await tx.execute(DELETE_MANY, outcome.published)
+                    EVENTS_PUBLISHED.labels(self._service).inc(len(outcome.published))
         finally:
             await self._measure()
         return len(rows)
