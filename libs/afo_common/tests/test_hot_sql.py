@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import JSON, Boolean, Column, Integer, LargeBinary, String, Table, insert, select
 
 from afo_common.db import Database, UtcDateTime, new_metadata
-from afo_common.hot_sql import Sql
+from afo_common.hot_sql import IntegrityError, Sql
 
 metadata = new_metadata()
 things = Table(
@@ -140,3 +140,26 @@ async def test_sqlite_writes_reach_the_database_file_at_the_checkpoint_not_on_th
         await database.dispose()
 
     assert (before, after) == (0, 6000)
+
+
+async def test_a_read_sees_only_committed_rows_even_while_a_write_is_open(db: Database) -> None:
+    async with db.hot.transaction() as tx:
+        await tx.execute(INSERT, 9, "pending", tx.time(AT), tx.json({}), True, b"")
+        async with db.hot.read() as reader:
+            during = await reader.fetchrow(ONE, 9)
+    async with db.hot.read() as reader:
+        after = await reader.fetchrow(ONE, 9)
+
+    assert during is None
+    assert after is not None and after["name"] == "pending"
+
+
+async def test_autocommit_statements_commit_each_on_their_own(db: Database) -> None:
+    async with db.hot.autocommit() as tx:
+        await tx.execute(INSERT, 10, "a", tx.time(AT), tx.json({}), True, b"")
+        with pytest.raises(IntegrityError):
+            await tx.execute(INSERT, 10, "again", tx.time(AT), tx.json({}), True, b"")
+
+    async with db.hot.read() as reader:
+        row = await reader.fetchrow(ONE, 10)
+    assert row is not None and row["name"] == "a"

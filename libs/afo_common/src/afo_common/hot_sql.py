@@ -174,6 +174,8 @@ class HotDatabase:
         self._url = parsed
         self._write_lock = write_lock
         self._sqlite: sqlite3.Connection | None = None
+        # Reads have a connection of their own: on the writer's they would see a transaction in progress.
+        self._sqlite_reader: sqlite3.Connection | None = None
         self._pool: asyncpg.Pool | None = None
         self._opening = asyncio.Lock()
 
@@ -186,24 +188,33 @@ class HotDatabase:
 
     async def _connect(self) -> None:
         if self.dialect == "sqlite":
-            connection = sqlite3.connect(self._url.database or ":memory:", isolation_level=None)
-            connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA busy_timeout=10000")
-            connection.execute("PRAGMA foreign_keys=ON")
-            # A checkpoint waits for the disk: never on the event loop (see checkpoint()).
-            connection.execute("PRAGMA wal_autocheckpoint=0")
-            self._sqlite = connection
+            self._sqlite = self._sqlite_connect(read_only=False)
+            self._sqlite_reader = self._sqlite_connect(read_only=True)
         else:
             dsn = self._url.set(drivername="postgresql").render_as_string(hide_password=False)
             self._pool = await asyncpg.create_pool(dsn, min_size=1, max_size=10, init=_json_codecs,
                                                    reset=_keep_session)
 
+    def _sqlite_connect(self, *, read_only: bool) -> sqlite3.Connection:
+        path = self._url.database or ":memory:"
+        if read_only:
+            connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        else:
+            connection = sqlite3.connect(path, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            # A checkpoint waits for the disk: never on the event loop (see checkpoint()).
+            connection.execute("PRAGMA wal_autocheckpoint=0")
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA busy_timeout=10000")
+        return connection
+
     async def close(self) -> None:
-        if self._sqlite is not None:
-            self._sqlite.close()
-            self._sqlite = None
+        for connection in (self._sqlite_reader, self._sqlite):
+            if connection is not None:
+                connection.close()
+        self._sqlite = self._sqlite_reader = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -229,13 +240,28 @@ class HotDatabase:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[HotTransaction]:
+        """Reads of committed data, each statement on its own."""
         if self._sqlite is None and self._pool is None:
             await self._open()
         if self._pool is not None:
             async with self._pool.acquire() as connection:
                 yield _PostgresTransaction(connection)
             return
-        yield _SqliteTransaction(self._sqlite_connection())
+        assert self._sqlite_reader is not None
+        yield _SqliteTransaction(self._sqlite_reader)
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[HotTransaction]:
+        """Statements that each commit on their own (one round trip where a transaction takes three)."""
+        if self._sqlite is None and self._pool is None:
+            await self._open()
+        if self._pool is not None:
+            async with self._pool.acquire() as connection:
+                yield _PostgresTransaction(connection)
+            return
+        assert self._write_lock is not None
+        async with self._write_lock:
+            yield _SqliteTransaction(self._sqlite_connection())
 
     async def checkpoint(self) -> None:
         """Move the SQLite write-ahead log into the database file, from a worker thread."""

@@ -128,7 +128,7 @@ class OutboxRelay:
                         await self._settle(tx, rows, outcome)
             else:
                 now = datetime.now(UTC)
-                async with hot.read() as tx:
+                async with hot.autocommit() as tx:
                     claimed = await tx.fetch(CLAIM, tx.time(now + timedelta(seconds=CLAIM_LEASE_S)),
                                              tx.time(now), BATCH)
                 rows = sorted(claimed, key=lambda row: int(row["seq"]))
@@ -137,7 +137,7 @@ class OutboxRelay:
                     async with hot.transaction() as tx:
                         await self._settle(tx, rows, outcome)
                 elif outcome.published:
-                    async with hot.read() as tx:
+                    async with hot.autocommit() as tx:
                         await tx.execute(DELETE_MANY, outcome.published)
                     EVENTS_PUBLISHED.labels(self._service).inc(len(outcome.published))
         finally:
