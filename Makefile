@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 SRC := libs/afo_common/src libs/afo_cli/src libs/afo_testkit/src $(wildcard services/*/src)
 
-.PHONY: install up test lint typecheck unit contract e2e bench bench-extraction schemas clean
+.PHONY: install up test lint typecheck unit contract e2e bench bench-db bench-extraction schemas clean
 
 $(UV):
 	python3 -m venv .tools
@@ -40,6 +40,9 @@ test: lint typecheck
 
 bench: install
 	$(UV) run --frozen python -m bench.text_path
+
+bench-db: install
+	$(UV) run --frozen python -m bench.db_drivers
 
 bench-extraction: install
 	$(UV) run --frozen python -m bench.extraction

@@ -1,10 +1,11 @@
 """The statements every message runs, on the database driver itself.
 
 SQLAlchemy stays the schema's home (tables, Alembic migrations) and serves every other query; but its
-execution layer costs far more than the statements (measured on this machine, three statements and a
-commit: 0.92 ms of CPU through SQLAlchemy's asyncio layer and aiosqlite, 0.011 ms through ``sqlite3``;
-1.26 ms through SQLAlchemy on asyncpg, 0.28 ms on asyncpg alone). A chat turn runs about ten, so the few
-statements on the path of every message are written here once, in PostgreSQL's ``$n`` style, and run:
+execution layer costs far more than the statements (``make bench-db``, on the 2-core machine, an insert,
+an update, a select and a commit: 1.36 ms of CPU through SQLAlchemy's asyncio layer and aiosqlite, 0.014 ms
+through ``sqlite3``; 1.32 ms through SQLAlchemy on asyncpg, 0.31 ms on asyncpg alone). A chat turn runs
+about ten statements, so the few on the path of every message are written here once, in PostgreSQL's
+``$n`` style, and run:
 
 - on SQLite through one ``sqlite3`` connection on the event loop's thread: a statement takes tens of
   microseconds and a commit in WAL mode with ``synchronous=NORMAL`` does not wait for the disk, so there is
