@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -22,13 +23,14 @@ from afo_agent_runtime.handlers.conversations import ConversationHandlers
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.realtime import Realtime
 from afo_agent_runtime.handlers.turns import TurnHandler
-from afo_common.clock import SystemClock
+from afo_common.clock import Clock, SystemClock
 from afo_common.db import Database, migrate
 from afo_common.events import Envelope, Event, envelope_for, parse_envelope
 from afo_common.events.conversation import (
     ConversationOptedOut,
     LeadCreated,
     LeadUpdated,
+    MeetingRequested,
     MessageReceived,
     MessageReplied,
 )
@@ -37,6 +39,7 @@ from afo_common.messaging.consumer import Delivery, DuplicateDelivery, Permanent
 from afo_common.messaging.store import SqlStore
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.agent_runtime import AgentRef, ConversationDetail, ConversationRef, CreateAgent, CreateConversation
+from afo_testkit.clock import FixedClock
 from afo_testkit.openai_server import Call, FakeOpenAI, Text, ToolCalls, Turn
 
 TENANT = "ten_turns"
@@ -84,9 +87,9 @@ class Runtime:
     llm: LlmEngines
     turns: TurnHandler
 
-    def turn_handler(self, order_wait_s: float = 30.0) -> TurnHandler:
-        return TurnHandler("agent-runtime", self.store, SystemClock(), Realtime(self.realtime), self.llm, MAX_DELIVER,
-                           order_wait_s)
+    def turn_handler(self, order_wait_s: float = 30.0, clock: Clock | None = None) -> TurnHandler:
+        return TurnHandler("agent-runtime", self.store, clock or SystemClock(), Realtime(self.realtime), self.llm,
+                           MAX_DELIVER, order_wait_s)
 
     async def conversation(self, **spec: Any) -> str:
         agents = AgentHandlers(self.store, SystemClock())
@@ -397,3 +400,16 @@ async def test_a_create_retried_with_its_request_id_makes_one_agent_and_one_conv
     # Request ids are per tenant: another tenant's request never answers with this tenant's conversation.
     with pytest.raises(NotFound):
         await conversations.create(create_conversation.model_copy(update={"tenant_id": "ten_other"}))
+
+
+async def test_a_turn_reads_the_time_from_its_clock(runtime: Runtime) -> None:
+    """"Next Tuesday" is the Tuesday after the clock's today, in the agent's time zone."""
+    new_york = ZoneInfo("America/New_York")
+    turns = runtime.turn_handler(clock=FixedClock(datetime(2025, 10, 30, 10, 0, tzinfo=new_york)))
+    conversation_id = await runtime.conversation(timezone="America/New_York")
+    before = await runtime.outbox_seq()
+
+    await turns(delivery(runtime, conversation_id, "Can we do a call next Tuesday at 3pm?"))
+
+    (meeting,) = [e for _, _, e in await runtime.events_after(before) if isinstance(e, MeetingRequested)]
+    assert meeting.start == datetime(2025, 11, 4, 15, 0, tzinfo=new_york)
