@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from afo_agent_runtime.adapters.store import sql_store
 from afo_agent_runtime.adapters.tables import messaging
 from afo_agent_runtime.entrypoints.rpc import register_rpc
 from afo_agent_runtime.entrypoints.subscribers import message_received_consumer, register_subscribers
@@ -11,6 +12,7 @@ from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.realtime import Realtime
 from afo_agent_runtime.handlers.turns import TurnHandler
 from afo_agent_runtime.settings import AgentRuntimeSettings
+from afo_common.clock import SystemClock
 from afo_common.service import Service
 
 
@@ -23,7 +25,9 @@ def build(settings: AgentRuntimeSettings | None = None) -> Service:
     service.on_stop(llm.stop)
     realtime = Realtime(service.nats.publish)
     consumer = message_received_consumer(settings)
-    register_rpc(service, AgentHandlers(service.unit_of_work), ConversationHandlers(service.unit_of_work))
-    turns = TurnHandler(service.name, realtime, llm, consumer.max_deliver, settings.turn_order_wait_s)
+    store, clock = sql_store(service.unit_of_work), SystemClock()
+    register_rpc(service, AgentHandlers(store, clock), ConversationHandlers(store, clock))
+    turns = TurnHandler(service.name, store, clock, realtime, llm, consumer.max_deliver,
+                        settings.turn_order_wait_s)
     register_subscribers(service, turns, consumer)
     return service

@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from afo_agent_runtime.adapters.conversation_repository import ConversationRepository, MessageRow
 from afo_agent_runtime.adapters.openai_chat import ChatProviderError
+from afo_agent_runtime.adapters.store import SqlRepositories, sql_store
 from afo_agent_runtime.adapters.tables import messaging
 from afo_agent_runtime.domain.errors import NotFound
 from afo_agent_runtime.handlers.agents import AgentHandlers
@@ -21,19 +23,23 @@ from afo_agent_runtime.handlers.conversations import ConversationHandlers
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.realtime import Realtime
 from afo_agent_runtime.handlers.turns import TurnHandler
+from afo_common.clock import Clock, SystemClock
 from afo_common.db import Database, migrate
 from afo_common.events import Envelope, Event, envelope_for, parse_envelope
 from afo_common.events.conversation import (
     ConversationOptedOut,
     LeadCreated,
     LeadUpdated,
+    MeetingRequested,
     MessageReceived,
     MessageReplied,
 )
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
+from afo_common.messaging.store import SqlStore
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.agent_runtime import AgentRef, ConversationDetail, ConversationRef, CreateAgent, CreateConversation
+from afo_testkit.clock import FixedClock
 from afo_testkit.openai_server import Call, FakeOpenAI, Text, ToolCalls, Turn
 
 TENANT = "ten_turns"
@@ -76,22 +82,27 @@ class RealtimeRecorder:
 class Runtime:
     db: Database
     uow: UnitOfWorkFactory
+    store: SqlStore[SqlRepositories]
     realtime: RealtimeRecorder
     llm: LlmEngines
     turns: TurnHandler
 
+    def turn_handler(self, order_wait_s: float = 30.0, clock: Clock | None = None) -> TurnHandler:
+        return TurnHandler("agent-runtime", self.store, clock or SystemClock(), Realtime(self.realtime), self.llm,
+                           MAX_DELIVER, order_wait_s)
+
     async def conversation(self, **spec: Any) -> str:
-        agents = AgentHandlers(self.uow)
+        agents = AgentHandlers(self.store, SystemClock())
         agent = await agents.create(CreateAgent(tenant_id=TENANT, spec={"name": "Ava", **spec}))
         await agents.publish(AgentRef(tenant_id=TENANT, agent_id=agent.id))
-        view = await ConversationHandlers(self.uow).create(
+        view = await ConversationHandlers(self.store, SystemClock()).create(
             CreateConversation(tenant_id=TENANT, agent_id=agent.id, channel="api")
         )
         return view.id
 
     async def detail(self, conversation_id: str) -> ConversationDetail:
         ref = ConversationRef(tenant_id=TENANT, conversation_id=conversation_id)
-        return await ConversationHandlers(self.uow).get(ref)
+        return await ConversationHandlers(self.store, SystemClock()).get(ref)
 
     async def messages(self, conversation_id: str) -> list[MessageRow]:
         async with self.db.session() as session:
@@ -128,11 +139,13 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'agent-runtime.db'}")
     await migrate(db, "afo_agent_runtime.migrations")
     uow = UnitOfWorkFactory(db, messaging, "agent-runtime", on_commit=lambda: None)
+    store = sql_store(uow)
     recorder = RealtimeRecorder(db)
     llm = LlmEngines(api_key=None)
     await llm.start()
     try:
-        yield Runtime(db, uow, recorder, llm, TurnHandler("agent-runtime", Realtime(recorder), llm, MAX_DELIVER))
+        turns = TurnHandler("agent-runtime", store, SystemClock(), Realtime(recorder), llm, MAX_DELIVER)
+        yield Runtime(db, uow, store, recorder, llm, turns)
     finally:
         await llm.stop()
         await db.dispose()
@@ -357,7 +370,7 @@ async def test_a_message_that_overtakes_an_earlier_one_waits_and_is_answered_aft
 
 async def test_a_message_whose_predecessor_never_comes_is_answered_after_the_wait(tmp_path: Path,
                                                                                   runtime: Runtime) -> None:
-    turns = TurnHandler("agent-runtime", Realtime(runtime.realtime), runtime.llm, MAX_DELIVER, order_wait_s=0.3)
+    turns = runtime.turn_handler(order_wait_s=0.3)
     conversation_id = await runtime.conversation()
     orphan = delivery(runtime, conversation_id, "Hi, I'm Dana", sequence=2)  # #1 was dead-lettered
 
@@ -370,7 +383,8 @@ async def test_a_message_whose_predecessor_never_comes_is_answered_after_the_wai
 
 
 async def test_a_create_retried_with_its_request_id_makes_one_agent_and_one_conversation(runtime: Runtime) -> None:
-    agents, conversations = AgentHandlers(runtime.uow), ConversationHandlers(runtime.uow)
+    clock = SystemClock()
+    agents, conversations = AgentHandlers(runtime.store, clock), ConversationHandlers(runtime.store, clock)
     create_agent = CreateAgent(tenant_id=TENANT, spec={"name": "Ava"}, request_id="req-agent-0001")
 
     agent, again = await agents.create(create_agent), await agents.create(create_agent)
@@ -386,3 +400,16 @@ async def test_a_create_retried_with_its_request_id_makes_one_agent_and_one_conv
     # Request ids are per tenant: another tenant's request never answers with this tenant's conversation.
     with pytest.raises(NotFound):
         await conversations.create(create_conversation.model_copy(update={"tenant_id": "ten_other"}))
+
+
+async def test_a_turn_reads_the_time_from_its_clock(runtime: Runtime) -> None:
+    """"Next Tuesday" is the Tuesday after the clock's today, in the agent's time zone."""
+    new_york = ZoneInfo("America/New_York")
+    turns = runtime.turn_handler(clock=FixedClock(datetime(2025, 10, 30, 10, 0, tzinfo=new_york)))
+    conversation_id = await runtime.conversation(timezone="America/New_York")
+    before = await runtime.outbox_seq()
+
+    await turns(delivery(runtime, conversation_id, "Can we do a call next Tuesday at 3pm?"))
+
+    (meeting,) = [e for _, _, e in await runtime.events_after(before) if isinstance(e, MeetingRequested)]
+    assert meeting.start == datetime(2025, 11, 4, 15, 0, tzinfo=new_york)

@@ -6,12 +6,14 @@ from dataclasses import replace
 
 from fastapi.middleware.cors import CORSMiddleware
 
+from afo_common.clock import Clock, SystemClock
 from afo_common.nats_security.permissions import KICKER
 from afo_common.service import Service
 from afo_gateway.adapters.conversation_feed import ConversationFeed
 from afo_gateway.adapters.nats_kicker import NatsKicker
 from afo_gateway.adapters.passwords import Passwords
 from afo_gateway.adapters.rate_limits import Limit
+from afo_gateway.adapters.store import sql_store
 from afo_gateway.adapters.tables import messaging
 from afo_gateway.entrypoints.access_events import AccessEvents
 from afo_gateway.entrypoints.http import (
@@ -36,6 +38,7 @@ from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.replays import Replays
 from afo_gateway.handlers.stream_tokens import StreamTokens
 from afo_gateway.handlers.throttle import Limits, Throttle
+from afo_gateway.handlers.unit_of_work import Store
 from afo_gateway.settings import GatewaySettings
 
 
@@ -54,32 +57,33 @@ def build(settings: GatewaySettings | None = None) -> Service:
     assert isinstance(settings, GatewaySettings)
     service = Service(settings, messaging, "afo_gateway.migrations")
     owners = Owners(service.rpc)
-    auth = Authenticator(service.db)
+    store, clock = sql_store(service.unit_of_work), SystemClock()
+    auth = Authenticator(store, clock)
     streams = LiveStreams(service.draining)
     feed = ConversationFeed(service.nats)
     for part in (feed, streams):
         service.on_start(part.start)
         service.on_stop(part.stop)
     access = AccessChanges(auth, streams)
-    accounts = Accounts(service.unit_of_work, Passwords(settings.password_hashing_concurrency), access)
-    stream_tokens = StreamTokens(service.db, owners, auth, settings.stream_token_ttl_s)
-    replays = Replays(service.db, ttl_s=settings.idempotency_ttl_s, wait_s=settings.idempotency_wait_s,
-                      lease_s=settings.idempotency_lease_s)
+    accounts = Accounts(store, Passwords(settings.password_hashing_concurrency), access, clock)
+    stream_tokens = StreamTokens(store, owners, auth, settings.stream_token_ttl_s, clock)
+    replays = Replays(store, ttl_s=settings.idempotency_ttl_s, wait_s=settings.idempotency_wait_s,
+                      lease_s=settings.idempotency_lease_s, clock=clock)
     app = service.http
     app.title = "AFO API"
     app.description = "Agents that talk to your leads: conversations, agents, leads and keys."
     app.state.gateway = Gateway(
         accounts=accounts,
-        keys=Keys(service.unit_of_work, owners, access),
+        keys=Keys(store, owners, access, clock),
         owners=owners,
-        messages=Messages(service.unit_of_work, owners, feed),
+        messages=Messages(service.unit_of_work, owners, feed, clock),
         catalog=Catalog(owners, accounts),
         auth=auth,
         replays=replays,
         throttle=Throttle(limits(settings)),
         stream_tokens=stream_tokens,
         streams=streams,
-        event_credentials=integrator_access(service, settings),
+        event_credentials=integrator_access(service, settings, store, clock),
     )
     access_events = AccessEvents(service.nats, access)
     service.on_start(access_events.start)
@@ -98,7 +102,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
     return service
 
 
-def integrator_access(service: Service, settings: GatewaySettings) -> EventCredentials:
+def integrator_access(service: Service, settings: GatewaySettings, store: Store, clock: Clock) -> EventCredentials:
     """Integrators' NATS credentials: the auth callout that admits them (with the callout issuer's seed) and
     the system-account connection that cuts off a revoked one at once (with the system user's seed)."""
     service.http.state.nats_public_url = settings.nats_public_url or settings.nats_url
@@ -108,7 +112,7 @@ def integrator_access(service: Service, settings: GatewaySettings) -> EventCrede
         kicker = NatsKicker(settings.nats_url, auth)
         service.on_start(kicker.start)
         service.on_stop(kicker.stop)
-    credentials = EventCredentials(service.unit_of_work, kicker)
+    credentials = EventCredentials(store, clock, kicker)
     if settings.nats_callout_issuer_seed is not None:
         callout = AuthCallout(service.nats, credentials, settings.nats_callout_issuer_seed.get_secret_value(),
                               settings.event_credential_ttl_s)

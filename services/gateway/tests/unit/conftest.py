@@ -1,9 +1,11 @@
-"""Gateway handler and repository tests run on both backends: a SQLite file, then a throwaway PostgreSQL
-database (skipped, saying why, when none answers at AFO_TEST_POSTGRES_URL). HTTP tests run gateway replicas
-built by the composition root, in-process, on a throwaway nats-server (``gateways``)."""
+"""Gateway handler tests take a ``store``: the in-memory repositories (``adapters/memory.py``), a SQLite file,
+then a throwaway PostgreSQL database (skipped, saying why, when none answers at AFO_TEST_POSTGRES_URL), so a
+fake that answers differently from the database fails the same test. Tests that look at the tables
+themselves take ``db`` and ``uow`` (both databases). HTTP tests run gateway replicas built by the composition
+root, in-process, on a throwaway nats-server (``gateways``)."""
 
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,13 +15,19 @@ import httpx
 import pytest
 
 from afo_common.db import Database, migrate
+from afo_common.events import Envelope, parse_envelope
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.streams import ensure_streams
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.service import Service
+from afo_gateway.adapters.memory import memory_store
+from afo_gateway.adapters.store import sql_store
 from afo_gateway.adapters.tables import messaging
 from afo_gateway.app import build
+from afo_gateway.handlers.unit_of_work import Store
+from afo_testkit.clock import SteppingClock
 from afo_testkit.nats import NatsServer, nats_server
+from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.postgres import database_url as database_url
 from afo_testkit.postgres import postgres_server as postgres_server
 
@@ -37,6 +45,63 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 def uow(db: Database) -> UnitOfWorkFactory:
     """Units of work as the gateway opens them, without an outbox relay to wake."""
     return UnitOfWorkFactory(db, messaging, "gateway", on_commit=lambda: None)
+
+
+Committed = Callable[[], Awaitable[list[Envelope]]]
+
+
+@dataclass
+class Backend:
+    store: Store
+    committed: Committed
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path,
+                  postgres_server: PostgresDatabases | str) -> AsyncIterator[Backend]:
+    if request.param == "memory":
+        memory = memory_store()
+
+        async def memory_events() -> list[Envelope]:
+            return list(memory.outbox)
+
+        yield Backend(memory, memory_events)
+        return
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
+    elif isinstance(postgres_server, str):
+        pytest.skip(postgres_server)
+    else:
+        url = await postgres_server.create()
+    database = Database(url)
+    await migrate(database, "afo_gateway.migrations")
+
+    async def outbox_events() -> list[Envelope]:
+        async with database.session() as session:
+            rows = (await session.execute(messaging.outbox.select().order_by(messaging.outbox.c.seq))).all()
+        return [parse_envelope(row.payload)[0] for row in rows]
+
+    try:
+        yield Backend(sql_store(UnitOfWorkFactory(database, messaging, "gateway", lambda: None)), outbox_events)
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+def store(backend: Backend) -> Store:
+    """The repositories the handlers take, on each backend in turn."""
+    return backend.store
+
+
+@pytest.fixture
+def committed(backend: Backend) -> Committed:
+    """Every event the store committed so far (its outbox), in order."""
+    return backend.committed
+
+
+@pytest.fixture
+def clock() -> SteppingClock:
+    return SteppingClock()
 
 
 @pytest.fixture

@@ -1,14 +1,13 @@
-"""Bearer keys and session cookies become principals; revoked keys and expired sessions do not."""
+"""Bearer keys and session cookies become principals; revoked keys and expired sessions do not. On every
+backend (``conftest.py``): in memory, SQLite, PostgreSQL."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from afo_common.db import Database
 from afo_common.ids import new_id
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import RpcClient
-from afo_common.messaging.unit_of_work import UnitOfWorkFactory
-from afo_gateway.adapters.accounts_repository import AccountsRepository, ApiKeyRow
+from afo_gateway.adapters.accounts_repository import ApiKeyRow
 from afo_gateway.adapters.passwords import Passwords
 from afo_gateway.domain.access import ROLE_PERMISSIONS, SECRET_KEY_PERMISSIONS, Principal, hash_secret, new_key
 from afo_gateway.handlers.access_changes import AccessChanges
@@ -17,42 +16,45 @@ from afo_gateway.handlers.authentication import CACHE_TTL_S, Authenticator, user
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.owners import Owners
+from afo_gateway.handlers.unit_of_work import Store
+from afo_testkit.clock import SteppingClock
 
 PASSWORD = "correct horse battery"
 
 
-def accounts_of(uow: UnitOfWorkFactory, auth: Authenticator | None = None) -> Accounts:
+def accounts_of(store: Store, clock: SteppingClock, auth: Authenticator | None = None) -> Accounts:
     """Accounts as the composition root builds them, on the given principal cache."""
-    return Accounts(uow, Passwords(2), AccessChanges(auth or Authenticator(uow.db), LiveStreams(asyncio.Event())))
+    access = AccessChanges(auth or Authenticator(store, clock), LiveStreams(asyncio.Event()))
+    return Accounts(store, Passwords(2), access, clock)
 
 
-async def sign_up(uow: UnitOfWorkFactory) -> SignedUp:
-    return await accounts_of(uow).signup("owner@example.com", PASSWORD, "Acme", "UTC")
+async def sign_up(store: Store, clock: SteppingClock) -> SignedUp:
+    return await accounts_of(store, clock).signup("owner@example.com", PASSWORD, "Acme", "UTC")
 
 
-def keys(uow: UnitOfWorkFactory, auth: Authenticator) -> Keys:
+def keys(store: Store, clock: SteppingClock, auth: Authenticator) -> Keys:
     # Revoking a key never asks agent-runtime anything, so the RPC client is never connected.
-    return Keys(uow, Owners(RpcClient(NatsConnection("nats://127.0.0.1:1", "unused"))),
-                AccessChanges(auth, LiveStreams(asyncio.Event())))
+    return Keys(store, Owners(RpcClient(NatsConnection("nats://127.0.0.1:1", "unused"))),
+                AccessChanges(auth, LiveStreams(asyncio.Event())), clock)
 
 
-async def test_a_secret_key_is_its_tenants_principal(db: Database, uow: UnitOfWorkFactory) -> None:
-    signed = await sign_up(uow)
+async def test_a_secret_key_is_its_tenants_principal(store: Store, clock: SteppingClock) -> None:
+    signed = await sign_up(store, clock)
 
-    principal = await Authenticator(db).by_key(signed.secret)
+    principal = await Authenticator(store, clock).by_key(signed.secret)
 
     assert principal == Principal(signed.tenant.id, "secret_key", signed.key.id, SECRET_KEY_PERMISSIONS)
 
 
-async def test_a_publishable_key_carries_its_agent_and_origins(db: Database, uow: UnitOfWorkFactory) -> None:
-    signed = await sign_up(uow)
+async def test_a_publishable_key_carries_its_agent_and_origins(store: Store, clock: SteppingClock) -> None:
+    signed = await sign_up(store, clock)
     key = new_key("publishable")
     row = ApiKeyRow(new_id("key"), signed.tenant.id, "publishable", "widget", key.secret_hash, key.hint, "agt_1",
-                    ["https://app.example.com"], datetime.now(UTC), None)
-    async with uow() as work:
-        await AccountsRepository(work.session).add_key(row)
+                    ["https://app.example.com"], clock.now(), None)
+    async with store() as work:
+        await work.keys.add(row)
 
-    principal = await Authenticator(db).by_key(key.secret)
+    principal = await Authenticator(store, clock).by_key(key.secret)
 
     assert principal is not None
     assert principal.is_publishable
@@ -61,9 +63,9 @@ async def test_a_publishable_key_carries_its_agent_and_origins(db: Database, uow
     assert principal.may_use_origin("https://app.example.com")
 
 
-async def test_unknown_and_malformed_keys_are_nobody(db: Database, uow: UnitOfWorkFactory) -> None:
-    signed = await sign_up(uow)
-    auth = Authenticator(db)
+async def test_unknown_and_malformed_keys_are_nobody(store: Store, clock: SteppingClock) -> None:
+    signed = await sign_up(store, clock)
+    auth = Authenticator(store, clock)
 
     assert await auth.by_key(new_key("secret").secret) is None
     assert await auth.by_key(signed.secret[:-1]) is None
@@ -71,51 +73,50 @@ async def test_unknown_and_malformed_keys_are_nobody(db: Database, uow: UnitOfWo
     assert await auth.by_key("") is None
 
 
-async def test_a_revoked_key_is_nobody_at_once_even_when_cached(db: Database, uow: UnitOfWorkFactory) -> None:
-    signed = await sign_up(uow)
-    auth = Authenticator(db)
+async def test_a_revoked_key_is_nobody_at_once_even_when_cached(store: Store, clock: SteppingClock) -> None:
+    signed = await sign_up(store, clock)
+    auth = Authenticator(store, clock)
     assert await auth.by_key(signed.secret) is not None
 
-    await keys(uow, auth).revoke(user_principal(signed.user), signed.key.id)
+    await keys(store, clock, auth).revoke(user_principal(signed.user), signed.key.id)
 
     assert await auth.by_key(signed.secret) is None
-    assert await Authenticator(db).by_key(signed.secret) is None
+    assert await Authenticator(store, clock).by_key(signed.secret) is None
 
 
-async def test_a_session_token_is_its_users_principal(db: Database, uow: UnitOfWorkFactory) -> None:
-    signed = await sign_up(uow)
-    accounts = accounts_of(uow)
+async def test_a_session_token_is_its_users_principal(store: Store, clock: SteppingClock) -> None:
+    signed = await sign_up(store, clock)
+    accounts = accounts_of(store, clock)
     member = await accounts.add_user(user_principal(signed.user), "member@example.com", PASSWORD, "member")
     _user, token = await accounts.login("member@example.com", PASSWORD)
 
-    principal = await Authenticator(db).by_session(token)
+    principal = await Authenticator(store, clock).by_session(token)
 
     assert principal == Principal(signed.tenant.id, "user", member.id, ROLE_PERMISSIONS["member"])
 
 
-async def test_an_expired_session_is_nobody(db: Database, uow: UnitOfWorkFactory) -> None:
-    signed = await sign_up(uow)
-    now = datetime.now(UTC)
-    async with uow() as work:
-        repo = AccountsRepository(work.session)
-        await repo.add_session(hash_secret("live-token"), signed.user, now + timedelta(hours=1))
-        await repo.add_session(hash_secret("expired-token"), signed.user, now - timedelta(seconds=1))
-    auth = Authenticator(db)
+async def test_an_expired_session_is_nobody(store: Store, clock: SteppingClock) -> None:
+    signed = await sign_up(store, clock)
+    now = clock.now()
+    async with store() as work:
+        await work.sessions.add(hash_secret("live-token"), signed.user, now + timedelta(hours=1))
+        await work.sessions.add(hash_secret("expired-token"), signed.user, now - timedelta(seconds=1))
+    auth = Authenticator(store, clock)
 
     assert await auth.by_session("live-token") == user_principal(signed.user)
     assert await auth.by_session("expired-token") is None
 
 
-async def test_an_unknown_session_token_is_nobody(db: Database, uow: UnitOfWorkFactory) -> None:
-    await sign_up(uow)
+async def test_an_unknown_session_token_is_nobody(store: Store, clock: SteppingClock) -> None:
+    await sign_up(store, clock)
 
-    assert await Authenticator(db).by_session("no-such-token") is None
+    assert await Authenticator(store, clock).by_session("no-such-token") is None
 
 
-async def test_logging_out_ends_the_session_at_once_even_when_cached(db: Database, uow: UnitOfWorkFactory) -> None:
-    signed = await sign_up(uow)
-    auth = Authenticator(db)
-    accounts = accounts_of(uow, auth)
+async def test_logging_out_ends_the_session_at_once_even_when_cached(store: Store, clock: SteppingClock) -> None:
+    signed = await sign_up(store, clock)
+    auth = Authenticator(store, clock)
+    accounts = accounts_of(store, clock, auth)
     _user, token = await accounts.login("owner@example.com", PASSWORD)
     assert await auth.by_session(token) == user_principal(signed.user)
 
@@ -124,10 +125,10 @@ async def test_logging_out_ends_the_session_at_once_even_when_cached(db: Databas
     assert await auth.by_session(token) is None
 
 
-async def test_a_role_change_applies_at_once_to_cached_sessions(db: Database, uow: UnitOfWorkFactory) -> None:
-    signed = await sign_up(uow)
-    auth = Authenticator(db)
-    accounts = accounts_of(uow, auth)
+async def test_a_role_change_applies_at_once_to_cached_sessions(store: Store, clock: SteppingClock) -> None:
+    signed = await sign_up(store, clock)
+    auth = Authenticator(store, clock)
+    accounts = accounts_of(store, clock, auth)
     member = await accounts.add_user(user_principal(signed.user), "member@example.com", PASSWORD, "admin")
     _user, token = await accounts.login("member@example.com", PASSWORD)
     assert (await auth.by_session(token)) == Principal(signed.tenant.id, "user", member.id, ROLE_PERMISSIONS["admin"])
@@ -139,14 +140,14 @@ async def test_a_role_change_applies_at_once_to_cached_sessions(db: Database, uo
 
 
 async def test_a_change_another_replica_missed_shows_when_the_cached_principal_expires(
-    db: Database, uow: UnitOfWorkFactory
+    store: Store, clock: SteppingClock
 ) -> None:
-    signed = await sign_up(uow)
+    signed = await sign_up(store, clock)
     now = [0.0]
-    auth = Authenticator(db, timer=lambda: now[0])
+    auth = Authenticator(store, clock, timer=lambda: now[0])
     assert await auth.by_key(signed.secret) is not None
-    async with uow() as work:  # revoked elsewhere, its notice lost: nothing told this cache
-        await AccountsRepository(work.session).revoke_key(signed.tenant.id, signed.key.id, datetime.now(UTC))
+    async with store() as work:  # revoked elsewhere, its notice lost: nothing told this cache
+        await work.keys.revoke(signed.tenant.id, signed.key.id, clock.now())
 
     now[0] = CACHE_TTL_S - 0.01
     assert await auth.by_key(signed.secret) is not None
@@ -154,15 +155,15 @@ async def test_a_change_another_replica_missed_shows_when_the_cached_principal_e
     assert await auth.by_key(signed.secret) is None
 
 
-async def test_nobody_is_cached_too_and_forgotten_with_the_rest(db: Database, uow: UnitOfWorkFactory) -> None:
-    signed = await sign_up(uow)
+async def test_nobody_is_cached_too_and_forgotten_with_the_rest(store: Store, clock: SteppingClock) -> None:
+    signed = await sign_up(store, clock)
     key = new_key("secret")
-    auth = Authenticator(db, timer=lambda: 0.0)
+    auth = Authenticator(store, clock, timer=lambda: 0.0)
     assert await auth.by_key(key.secret) is None
     row = ApiKeyRow(new_id("key"), signed.tenant.id, "secret", "late", key.secret_hash, key.hint, None, [],
-                    datetime.now(UTC), None)
-    async with uow() as work:
-        await AccountsRepository(work.session).add_key(row)
+                    clock.now(), None)
+    async with store() as work:
+        await work.keys.add(row)
 
     assert await auth.by_key(key.secret) is None  # the cached answer still stands
     auth.forget(key.secret_hash)

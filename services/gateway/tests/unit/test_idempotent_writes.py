@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from afo_common.ids import new_id
 from afo_common.service import Service
-from afo_gateway.adapters.accounts_repository import AccountsRepository, ApiKeyRow
+from afo_gateway.adapters.accounts_repository import ApiKeyRow, KeysRepository
 from afo_gateway.adapters.tables import idempotency_records
 from afo_gateway.domain.access import new_key
 
@@ -45,7 +45,7 @@ async def test_a_publishable_key_cannot_replay_a_key_creation(gateways: Any) -> 
     owner = await gateways.sign_up(client)
     widget = new_key("publishable")
     async with gateway.unit_of_work() as work:
-        await AccountsRepository(work.session).add_key(ApiKeyRow(
+        await KeysRepository(work.session).add(ApiKeyRow(
             new_id("key"), owner.tenant_id, "publishable", "widget", widget.secret_hash, widget.hint, "agt_1",
             ["https://shop.example"], owner.signed_at, None))
     minted = await client.post("/v1/api-keys", json=KEY_BODY,

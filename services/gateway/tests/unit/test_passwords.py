@@ -8,13 +8,14 @@ import time
 import pytest
 from argon2 import PasswordHasher
 
-from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_common.clock import SystemClock
 from afo_gateway.adapters.passwords import Passwords
 from afo_gateway.domain.errors import Unauthorized
 from afo_gateway.handlers.access_changes import AccessChanges
 from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.live_streams import LiveStreams
+from afo_gateway.handlers.unit_of_work import Store
 
 PASSWORD = "correct horse battery"
 
@@ -89,16 +90,18 @@ async def test_no_account_is_checked_against_a_dummy_hash_and_never_matches() ->
     assert hasher.verified[0].startswith("$argon2id$")
 
 
-def accounts(uow: UnitOfWorkFactory, hasher: PasswordHasher) -> Accounts:
-    return Accounts(uow, Passwords(2, hasher), AccessChanges(Authenticator(uow.db), LiveStreams(asyncio.Event())))
+def accounts(store: Store, hasher: PasswordHasher) -> Accounts:
+    clock = SystemClock()
+    access = AccessChanges(Authenticator(store, clock), LiveStreams(asyncio.Event()))
+    return Accounts(store, Passwords(2, hasher), access, clock)
 
 
 @pytest.mark.parametrize(("email", "password"), [("nobody@example.com", PASSWORD),
                                                  ("owner@example.com", "wrong horse battery")])
 async def test_a_failed_login_checks_one_password_whether_or_not_the_account_exists(
-        uow: UnitOfWorkFactory, email: str, password: str) -> None:
+        store: Store, email: str, password: str) -> None:
     hasher = CountingHasher()
-    handler = accounts(uow, hasher)
+    handler = accounts(store, hasher)
     await handler.signup("owner@example.com", PASSWORD, "Acme", "UTC")
 
     with pytest.raises(Unauthorized) as raised:

@@ -1,19 +1,18 @@
-"""Idempotency-Key records on both backends: a key is reserved before the write runs, a retry gets the
-stored response, the same key with another request is refused, concurrent duplicates run the write once,
-a failure gives the key back, and records expire after their time to live."""
+"""Idempotency-Key records on every backend (``conftest.py``: in memory, SQLite, PostgreSQL): a key is
+reserved before the write runs, a retry gets the stored response, the same key with another request is
+refused, concurrent duplicates run the write once, a failure gives the key back, and records expire after
+their time to live."""
 
 import asyncio
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
 
-from afo_common.db import Database
-from afo_gateway.adapters.tables import idempotency_records
 from afo_gateway.domain.errors import Conflict, IdempotencyInProgress, Invalid, Unavailable
 from afo_gateway.domain.idempotency import MAX_KEY_LENGTH, Scope
 from afo_gateway.handlers.replays import Answer, Produced, Replays
+from afo_gateway.handlers.unit_of_work import Store
+from afo_testkit.clock import FixedClock
 
 HASH_A = "a" * 64
 HASH_B = "b" * 64
@@ -21,15 +20,9 @@ SCOPE = Scope("ten_1", "secret_key:key_1", "POST", "/v1/agents")
 DAY_S = 86_400.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+class Clock(FixedClock):
+    def advance_s(self, seconds: float) -> None:
+        self.advance(timedelta(seconds=seconds))
 
 
 class Write:
@@ -49,18 +42,19 @@ class Write:
         return Produced(self.status_code, self.body, self.kept)
 
 
-def replays(db: Database, clock: Callable[[], datetime] | None = None, wait_s: float = 2.0) -> Replays:
-    return Replays(db, ttl_s=DAY_S, wait_s=wait_s, lease_s=180.0, clock=clock or Clock())
+def replays(store: Store, clock: Clock | None = None, wait_s: float = 2.0) -> Replays:
+    return Replays(store, ttl_s=DAY_S, wait_s=wait_s, lease_s=180.0, clock=clock or Clock())
 
 
-async def records(db: Database) -> int:
-    async with db.session() as session:
-        return int((await session.execute(select(func.count()).select_from(idempotency_records))).scalar_one())
+async def held(store: Store, key: str = "key-1") -> bool:
+    """Whether a record (running or finished) holds the key."""
+    async with store.reading() as repos:
+        return await repos.idempotency.get(SCOPE, key, Clock().now()) is not None
 
 
-async def test_the_first_request_runs_and_a_retry_gets_what_it_kept(db: Database) -> None:
+async def test_the_first_request_runs_and_a_retry_gets_what_it_kept(store: Store) -> None:
     write = Write(kept=b'{"id":"agt_1","secret":null}')
-    handler = replays(db)
+    handler = replays(store)
 
     first = await handler.run(SCOPE, "key-1", HASH_A, write)
     again = await handler.run(SCOPE, "key-1", HASH_A, write)
@@ -70,8 +64,8 @@ async def test_the_first_request_runs_and_a_retry_gets_what_it_kept(db: Database
     assert write.runs == 1
 
 
-async def test_the_same_key_with_another_request_is_a_conflict(db: Database) -> None:
-    handler = replays(db)
+async def test_the_same_key_with_another_request_is_a_conflict(store: Store) -> None:
+    handler = replays(store)
     await handler.run(SCOPE, "key-1", HASH_A, Write())
 
     with pytest.raises(Conflict):
@@ -85,8 +79,8 @@ async def test_the_same_key_with_another_request_is_a_conflict(db: Database) -> 
     Scope("ten_1", "secret_key:key_1", "POST", "/v1/api-keys"),
     Scope("ten_1", "secret_key:key_1", "PUT", "/v1/agents"),
 ])
-async def test_a_key_is_scoped_to_tenant_principal_method_and_route(db: Database, other: Scope) -> None:
-    handler = replays(db)
+async def test_a_key_is_scoped_to_tenant_principal_method_and_route(store: Store, other: Scope) -> None:
+    handler = replays(store)
     await handler.run(SCOPE, "key-1", HASH_A, Write())
     write = Write(body=b"{}")
 
@@ -96,21 +90,21 @@ async def test_a_key_is_scoped_to_tenant_principal_method_and_route(db: Database
 
 
 @pytest.mark.parametrize("key", ["", "k" * (MAX_KEY_LENGTH + 1)])
-async def test_a_key_must_have_1_to_255_characters(db: Database, key: str) -> None:
+async def test_a_key_must_have_1_to_255_characters(store: Store, key: str) -> None:
     with pytest.raises(Invalid):
-        await replays(db).run(SCOPE, key, HASH_A, Write())
+        await replays(store).run(SCOPE, key, HASH_A, Write())
 
 
-async def test_a_key_of_the_maximum_length_is_accepted(db: Database) -> None:
-    handler = replays(db)
+async def test_a_key_of_the_maximum_length_is_accepted(store: Store) -> None:
+    handler = replays(store)
     key = "k" * MAX_KEY_LENGTH
     await handler.run(SCOPE, key, HASH_A, Write())
 
     assert (await handler.run(SCOPE, key, HASH_A, Write())).replayed
 
 
-async def test_concurrent_duplicates_run_the_write_once_and_get_its_response(db: Database) -> None:
-    handler = replays(db)
+async def test_concurrent_duplicates_run_the_write_once_and_get_its_response(store: Store) -> None:
+    handler = replays(store)
     write = Write()
     write.release.clear()
     first = asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, write))
@@ -124,11 +118,11 @@ async def test_concurrent_duplicates_run_the_write_once_and_get_its_response(db:
     assert write.runs == 1
     assert sorted(a.replayed for a in answers) == [False, True, True, True]
     assert {(a.status_code, a.body) for a in answers} == {(201, b'{"id":"agt_1"}')}
-    assert await records(db) == 1
+    assert await held(store)
 
 
-async def test_a_duplicate_that_waits_too_long_is_told_the_key_is_in_progress(db: Database) -> None:
-    handler = replays(db, wait_s=0.3)
+async def test_a_duplicate_that_waits_too_long_is_told_the_key_is_in_progress(store: Store) -> None:
+    handler = replays(store, wait_s=0.3)
     write = Write()
     write.release.clear()
     first = asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, write))
@@ -143,23 +137,23 @@ async def test_a_duplicate_that_waits_too_long_is_told_the_key_is_in_progress(db
     await first
 
 
-async def test_an_exception_gives_the_key_back_so_a_retry_runs(db: Database) -> None:
-    handler = replays(db)
+async def test_an_exception_gives_the_key_back_so_a_retry_runs(store: Store) -> None:
+    handler = replays(store)
 
     async def failing() -> Produced:
         raise Unavailable("agent-runtime is not answering")
 
     with pytest.raises(Unavailable):
         await handler.run(SCOPE, "key-1", HASH_A, failing)
-    assert await records(db) == 0
+    assert not await held(store)
     write = Write()
 
     assert (await handler.run(SCOPE, "key-1", HASH_A, write)).replayed is False
     assert write.runs == 1
 
 
-async def test_a_server_error_is_answered_but_not_kept(db: Database) -> None:
-    handler = replays(db)
+async def test_a_server_error_is_answered_but_not_kept(store: Store) -> None:
+    handler = replays(store)
 
     broken = await handler.run(SCOPE, "key-1", HASH_A, Write(503, b'{"status":503}'))
     retried = await handler.run(SCOPE, "key-1", HASH_A, Write())
@@ -168,8 +162,8 @@ async def test_a_server_error_is_answered_but_not_kept(db: Database) -> None:
     assert retried == Answer(201, b'{"id":"agt_1"}', replayed=False)
 
 
-async def test_a_duplicate_waiting_on_a_failing_request_runs_the_write_itself(db: Database) -> None:
-    handler = replays(db)
+async def test_a_duplicate_waiting_on_a_failing_request_runs_the_write_itself(store: Store) -> None:
+    handler = replays(store)
     gate = asyncio.Event()
 
     async def failing() -> Produced:
@@ -189,8 +183,8 @@ async def test_a_duplicate_waiting_on_a_failing_request_runs_the_write_itself(db
     assert write.runs == 1
 
 
-async def test_a_cancelled_request_gives_the_key_back(db: Database) -> None:
-    handler = replays(db)
+async def test_a_cancelled_request_gives_the_key_back(store: Store) -> None:
+    handler = replays(store)
     write = Write()
     write.release.clear()
     first = asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, write))
@@ -201,17 +195,17 @@ async def test_a_cancelled_request_gives_the_key_back(db: Database) -> None:
         await first
     await asyncio.sleep(0.05)
 
-    assert await records(db) == 0
+    assert not await held(store)
 
 
-async def test_an_expired_key_may_be_used_again(db: Database) -> None:
+async def test_an_expired_key_may_be_used_again(store: Store) -> None:
     clock = Clock()
-    handler = replays(db, clock)
+    handler = replays(store, clock)
     await handler.run(SCOPE, "key-1", HASH_A, Write())
-    clock.advance(DAY_S - 1)
+    clock.advance_s(DAY_S - 1)
     assert (await handler.run(SCOPE, "key-1", HASH_A, Write())).replayed
 
-    clock.advance(1)
+    clock.advance_s(1)
     write = Write(body=b'{"id":"agt_2"}')
     answer = await handler.run(SCOPE, "key-1", HASH_B, write)
 
@@ -219,34 +213,39 @@ async def test_an_expired_key_may_be_used_again(db: Database) -> None:
     assert write.runs == 1
 
 
-async def test_a_reservation_abandoned_by_a_dead_process_is_taken_over_after_its_lease(db: Database) -> None:
+async def test_a_reservation_abandoned_by_a_dead_process_is_taken_over_after_its_lease(store: Store) -> None:
     clock = Clock()
     # What a process killed in the middle of a write leaves behind: a reservation nobody will finish.
-    async with db.session() as session, session.begin():
-        await session.execute(idempotency_records.insert().values(
-            tenant_id=SCOPE.tenant_id, principal=SCOPE.principal, method=SCOPE.method, route=SCOPE.route,
-            key="key-1", request_hash=HASH_A, status_code=None, body=None, created_at=clock.now,
-            locked_until=clock.now + timedelta(seconds=180), expires_at=clock.now + timedelta(days=1)))
+    now = clock.now()
+    async with store() as uow:
+        await uow.idempotency.reserve(SCOPE, "key-1", HASH_A, now, now + timedelta(seconds=180),
+                                      now + timedelta(days=1))
     with pytest.raises(IdempotencyInProgress):
-        await replays(db, clock, wait_s=0.1).run(SCOPE, "key-1", HASH_A, Write())
+        await replays(store, clock, wait_s=0.1).run(SCOPE, "key-1", HASH_A, Write())
 
-    clock.advance(181)
+    clock.advance_s(181)
     write = Write()
-    answer = await replays(db, clock).run(SCOPE, "key-1", HASH_A, write)
+    answer = await replays(store, clock).run(SCOPE, "key-1", HASH_A, write)
 
     assert (answer.replayed, write.runs) == (False, 1)
 
 
-async def test_purge_removes_expired_records_only(db: Database) -> None:
+async def test_purge_removes_expired_records_only(store: Store) -> None:
     clock = Clock()
-    handler = replays(db, clock)
+    handler = replays(store, clock)
     await handler.run(SCOPE, "old", HASH_A, Write())
-    clock.advance(DAY_S / 2)
+    clock.advance_s(DAY_S / 2)
     await handler.run(SCOPE, "new", HASH_A, Write())
-    clock.advance(DAY_S / 2)
+    clock.advance_s(DAY_S / 2)
 
+    async with store() as uow:
+        assert await uow.idempotency.purge(clock.now()) == 1  # "old" only
+
+    await handler.run(SCOPE, "newer", HASH_A, Write())
+    clock.advance_s(DAY_S / 2)
     await handler.purge()
 
-    async with db.session() as session:
-        left = (await session.execute(select(idempotency_records.c.key))).scalars().all()
-    assert left == ["new"]
+    async with store() as uow:
+        assert await uow.idempotency.purge(clock.now()) == 0
+    assert not await held(store, "new")  # purged
+    assert await held(store, "newer")  # still live, so kept

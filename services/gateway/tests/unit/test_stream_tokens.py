@@ -1,5 +1,5 @@
-"""Stream tokens on both backends: one conversation, a few minutes, and only while the key or session
-they were issued to is valid; stored as digests; expired ones purged."""
+"""Stream tokens, on every backend (``conftest.py``): one conversation, a few minutes, and only while the key
+or session they were issued to is valid; stored as digests (on the databases); expired ones purged."""
 
 import asyncio
 from datetime import UTC, datetime
@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from afo_common.clock import Clock, SystemClock
 from afo_common.db import Database
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import RpcClient
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.agent_runtime import ConversationView
 from afo_gateway.adapters.passwords import Passwords
+from afo_gateway.adapters.store import sql_store
 from afo_gateway.adapters.tables import sessions, stream_tokens
 from afo_gateway.domain.access import STREAM_TOKEN_PREFIX, Principal, hash_secret
 from afo_gateway.domain.errors import Forbidden, NotFound
@@ -23,6 +25,7 @@ from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.stream_tokens import StreamTokens
+from afo_gateway.handlers.unit_of_work import Store
 
 PASSWORD = "correct horse battery"
 NOW = datetime.now(UTC)
@@ -42,12 +45,13 @@ class KnownConversations(Owners):
 
 
 class World:
-    def __init__(self, uow: UnitOfWorkFactory, ttl_s: float = 300.0) -> None:
-        self.auth = Authenticator(uow.db)
+    def __init__(self, store: Store, ttl_s: float = 300.0, clock: Clock | None = None) -> None:
+        clock = clock or SystemClock()
+        self.auth = Authenticator(store, clock)
         self.access = AccessChanges(self.auth, LiveStreams(asyncio.Event()))
-        self.accounts = Accounts(uow, Passwords(2), self.access)
-        self.keys = Keys(uow, KnownConversations(), self.access)
-        self.tokens = StreamTokens(uow.db, KnownConversations(), self.auth, ttl_s)
+        self.accounts = Accounts(store, Passwords(2), self.access, clock)
+        self.keys = Keys(store, KnownConversations(), self.access, clock)
+        self.tokens = StreamTokens(store, KnownConversations(), self.auth, ttl_s, clock)
 
 
 async def owner_key(world: World) -> tuple[SignedUp, Principal]:
@@ -55,8 +59,8 @@ async def owner_key(world: World) -> tuple[SignedUp, Principal]:
     return signed, key_principal(signed.key)
 
 
-async def test_a_token_opens_its_conversation_as_the_principal_it_was_issued_to(uow: UnitOfWorkFactory) -> None:
-    world = World(uow)
+async def test_a_token_opens_its_conversation_as_the_principal_it_was_issued_to(store: Store) -> None:
+    world = World(store)
     _signed, principal = await owner_key(world)
 
     token, expires_at = await world.tokens.issue(principal, "conv_1")
@@ -69,7 +73,7 @@ async def test_a_token_opens_its_conversation_as_the_principal_it_was_issued_to(
 
 
 async def test_a_token_is_stored_as_a_digest(db: Database, uow: UnitOfWorkFactory) -> None:
-    world = World(uow)
+    world = World(sql_store(uow))
     _signed, principal = await owner_key(world)
 
     token, _ = await world.tokens.issue(principal, "conv_1")
@@ -80,8 +84,8 @@ async def test_a_token_is_stored_as_a_digest(db: Database, uow: UnitOfWorkFactor
     assert token not in str(tuple(row))
 
 
-async def test_a_token_is_only_for_a_conversation_the_principal_may_use(uow: UnitOfWorkFactory) -> None:
-    world = World(uow)
+async def test_a_token_is_only_for_a_conversation_the_principal_may_use(store: Store) -> None:
+    world = World(store)
     _signed, principal = await owner_key(world)
     no_permissions = Principal(principal.tenant_id, "user", "usr_x", frozenset(), credential="d")
 
@@ -91,8 +95,8 @@ async def test_a_token_is_only_for_a_conversation_the_principal_may_use(uow: Uni
         await world.tokens.issue(no_permissions, "conv_1")
 
 
-async def test_an_expired_token_opens_nothing(uow: UnitOfWorkFactory) -> None:
-    world = World(uow, ttl_s=0.0)
+async def test_an_expired_token_opens_nothing(store: Store) -> None:
+    world = World(store, ttl_s=0.0)
     _signed, principal = await owner_key(world)
 
     token, _ = await world.tokens.issue(principal, "conv_1")
@@ -100,8 +104,8 @@ async def test_an_expired_token_opens_nothing(uow: UnitOfWorkFactory) -> None:
     assert await world.tokens.redeem(token, "conv_1") is None
 
 
-async def test_a_token_dies_with_the_key_it_was_issued_to(uow: UnitOfWorkFactory) -> None:
-    world = World(uow)
+async def test_a_token_dies_with_the_key_it_was_issued_to(store: Store) -> None:
+    world = World(store)
     signed, principal = await owner_key(world)
     token, _ = await world.tokens.issue(principal, "conv_1")
 
@@ -110,8 +114,8 @@ async def test_a_token_dies_with_the_key_it_was_issued_to(uow: UnitOfWorkFactory
     assert await world.tokens.redeem(token, "conv_1") is None
 
 
-async def test_a_token_dies_with_the_session_it_was_issued_to(uow: UnitOfWorkFactory) -> None:
-    world = World(uow)
+async def test_a_token_dies_with_the_session_it_was_issued_to(store: Store) -> None:
+    world = World(store)
     await owner_key(world)
     _user, session_token = await world.accounts.login("owner@example.com", PASSWORD)
     principal = await world.auth.by_session(session_token)
@@ -125,7 +129,7 @@ async def test_a_token_dies_with_the_session_it_was_issued_to(uow: UnitOfWorkFac
 
 
 async def test_purges_remove_expired_tokens_and_sessions_only(db: Database, uow: UnitOfWorkFactory) -> None:
-    world, expired = World(uow), World(uow, ttl_s=0.0)
+    world, expired = World(sql_store(uow)), World(sql_store(uow), ttl_s=0.0)
     _signed, principal = await owner_key(world)
     live, _ = await world.tokens.issue(principal, "conv_1")
     await expired.tokens.issue(principal, "conv_1")

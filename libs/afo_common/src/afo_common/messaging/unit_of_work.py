@@ -6,13 +6,15 @@ that a rollback could take back).
 
 Two kinds share that contract: ``UnitOfWork`` holds an SQLAlchemy session (every use case), and
 ``HotUnitOfWork`` holds a driver-level transaction (``afo_common.hot_sql``) for the statements on every
-message's path."""
+message's path. Handlers see a service's own unit of work (``afo_common.messaging.store``): its repositories
+as attributes, and ``Events`` — ``emit`` and ``after_commit`` — as here."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,8 +30,24 @@ AfterCommit = Callable[[], Awaitable[None]]
 INSERT_OUTBOX = Sql("INSERT INTO outbox (event_id, subject, payload, created_at) VALUES ($1, $2, $3, $4)")
 
 
-class _Work:
-    """What both kinds of unit of work do besides writing: collect events and after-commit callbacks."""
+class Events(Protocol):
+    """What a handler does with events in its unit of work, whichever kind (real or in memory) it is."""
+
+    async def emit(
+        self,
+        payload: Event,
+        *,
+        tenant_id: str,
+        causation: Envelope | None = None,
+        correlation_id: str | None = None,
+        subject: str | None = None,
+    ) -> Envelope: ...
+
+    def after_commit(self, callback: AfterCommit) -> None: ...
+
+
+class WorkEvents:
+    """What every kind of unit of work does besides writing: collect events and after-commit callbacks."""
 
     def __init__(self, source: str) -> None:
         self._source = source
@@ -67,7 +85,7 @@ class _Work:
             await callback()
 
 
-class UnitOfWork(_Work):
+class UnitOfWork(WorkEvents):
     def __init__(self, session: AsyncSession, tables: MessagingTables, source: str) -> None:
         super().__init__(source)
         self.session = session
@@ -85,7 +103,7 @@ class UnitOfWork(_Work):
         await self.session.execute(insert(self.tables.outbox), rows)
 
 
-class HotUnitOfWork(_Work):
+class HotUnitOfWork(WorkEvents):
     def __init__(self, tx: HotTransaction, source: str) -> None:
         super().__init__(source)
         self.tx = tx

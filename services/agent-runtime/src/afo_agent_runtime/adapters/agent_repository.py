@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_agent_runtime.adapters.tables import agent_versions, agents
+from afo_agent_runtime.domain.errors import AlreadyCreated
 
 
 @dataclass(frozen=True)
@@ -41,12 +43,18 @@ class AgentRepository:
         self._session = session
 
     async def add(self, row: AgentRow) -> None:
-        await self._session.execute(
-            insert(agents).values(
-                id=row.id, tenant_id=row.tenant_id, spec=row.spec, published_version=None, deleted=False,
-                created_at=row.created_at, updated_at=row.updated_at, request_id=row.request_id,
+        """A new agent, unpublished. Raises ``AlreadyCreated`` when the tenant has one with its request id."""
+        try:
+            await self._session.execute(
+                insert(agents).values(
+                    id=row.id, tenant_id=row.tenant_id, spec=row.spec, published_version=None, deleted=False,
+                    created_at=row.created_at, updated_at=row.updated_at, request_id=row.request_id,
+                )
             )
-        )
+        except IntegrityError as exc:
+            if row.request_id is None:
+                raise
+            raise AlreadyCreated("agent", row.request_id) from exc
 
     async def by_request(self, tenant_id: str, request_id: str) -> AgentRow | None:
         """The agent an earlier create with this request id made (deleted or not: the create happened)."""

@@ -7,9 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_agent_runtime.adapters.tables import conversations, leads, messages
+from afo_agent_runtime.domain.errors import AlreadyCreated
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,13 @@ class ConversationRepository:
         self._session = session
 
     async def add(self, row: ConversationRow) -> None:
-        await self._session.execute(insert(conversations).values(**row.__dict__))
+        """Raises ``AlreadyCreated`` when the tenant has a conversation with the row's request id."""
+        try:
+            await self._session.execute(insert(conversations).values(**row.__dict__))
+        except IntegrityError as exc:
+            if row.request_id is None:
+                raise
+            raise AlreadyCreated("conversation", row.request_id) from exc
 
     async def get(self, tenant_id: str, conversation_id: str) -> ConversationRow | None:
         result = await self._session.execute(

@@ -18,3 +18,10 @@ class Invalid(Exception):
 
 class Conflict(Exception):
     pass
+
+
+class AlreadyCreated(Exception):
+    """A create carrying a request id met the row an earlier attempt with that id made (they raced)."""
+
+    def __init__(self, kind: str, request_id: str) -> None:
+        super().__init__(f"{kind} with request id {request_id} exists")

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
 
-from afo_agent_runtime.adapters.agent_repository import AgentRepository, AgentRow
+from afo_agent_runtime.adapters.agent_repository import AgentRow
 from afo_agent_runtime.domain.agent import AgentSpec, apply_patch
 from afo_agent_runtime.domain.errors import Invalid, NotFound
 from afo_agent_runtime.handlers.request_ids import created_once
+from afo_agent_runtime.handlers.unit_of_work import Store
 from afo_agent_runtime.handlers.views import agent_view, version_view
+from afo_common.clock import Clock
 from afo_common.events.agent import AgentCreated, AgentDeleted, AgentPublished, AgentUpdated
 from afo_common.ids import new_id
-from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.agent_runtime import (
     AgentRef,
     AgentVersionView,
@@ -38,90 +38,88 @@ def _spec_json(spec: AgentSpec) -> dict[str, Any]:
 
 
 class AgentHandlers:
-    def __init__(self, unit_of_work: UnitOfWorkFactory) -> None:
-        self._uow = unit_of_work
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
 
     async def create(self, request: CreateAgent) -> AgentView:
         try:
             spec = AgentSpec.model_validate(request.spec)
         except ValidationError as exc:
             raise _invalid(exc) from exc
-        now = datetime.now(UTC)
+        now = self._clock.now()
         row = AgentRow(new_id("agt"), request.tenant_id, _spec_json(spec), None, now, now, request.request_id)
 
         async def create() -> AgentView:
-            async with self._uow() as uow:
-                repo = AgentRepository(uow.session)
-                if request.request_id and (made := await repo.by_request(request.tenant_id, request.request_id)):
+            async with self._store() as uow:
+                if request.request_id and (
+                    made := await uow.agents.by_request(request.tenant_id, request.request_id)
+                ):
                     return agent_view(made)
-                await repo.add(row)
+                await uow.agents.add(row)
                 await uow.emit(AgentCreated(agent_id=row.id, name=spec.name), tenant_id=request.tenant_id)
             return agent_view(row)
 
         async def made_by_request(request_id: str) -> AgentView | None:
-            async with self._uow.db.session() as session:
-                made = await AgentRepository(session).by_request(request.tenant_id, request_id)
+            async with self._store.reading() as repos:
+                made = await repos.agents.by_request(request.tenant_id, request_id)
             return agent_view(made) if made else None
 
         return await created_once(request.request_id, create, made_by_request)
 
     async def get(self, request: AgentRef) -> AgentView:
-        async with self._uow.db.session() as session:
-            row = await AgentRepository(session).get(request.tenant_id, request.agent_id)
+        async with self._store.reading() as repos:
+            row = await repos.agents.get(request.tenant_id, request.agent_id)
         if row is None:
             raise NotFound("agent", request.agent_id)
         return agent_view(row)
 
     async def list(self, request: ListAgents) -> Page[AgentView]:
-        async with self._uow.db.session() as session:
-            rows = await AgentRepository(session).page(request.tenant_id, request.limit, request.cursor)
+        async with self._store.reading() as repos:
+            rows = await repos.agents.page(request.tenant_id, request.limit, request.cursor)
         next_cursor = rows[-1].id if len(rows) == request.limit else None
         return Page[AgentView](data=[agent_view(r) for r in rows], next_cursor=next_cursor)
 
     async def update(self, request: UpdateAgent) -> AgentView:
         patch = request.patch
-        now = datetime.now(UTC)
-        async with self._uow() as uow:
-            repo = AgentRepository(uow.session)
-            row = await repo.get(request.tenant_id, request.agent_id)
+        now = self._clock.now()
+        async with self._store() as uow:
+            row = await uow.agents.get(request.tenant_id, request.agent_id)
             if row is None:
                 raise NotFound("agent", request.agent_id)
             try:
                 spec = apply_patch(AgentSpec.model_validate(row.spec), patch)
             except ValidationError as exc:
                 raise _invalid(exc) from exc
-            await repo.save_spec(request.tenant_id, row.id, _spec_json(spec), now)
+            await uow.agents.save_spec(request.tenant_id, row.id, _spec_json(spec), now)
             changed = sorted(patch.model_fields_set)
             await uow.emit(AgentUpdated(agent_id=row.id, changed=changed), tenant_id=request.tenant_id)
         return agent_view(AgentRow(row.id, row.tenant_id, _spec_json(spec), row.published_version,
                                    row.created_at, now))
 
     async def delete(self, request: AgentRef) -> Deleted:
-        async with self._uow() as uow:
-            repo = AgentRepository(uow.session)
-            if await repo.get(request.tenant_id, request.agent_id) is None:
+        async with self._store() as uow:
+            if await uow.agents.get(request.tenant_id, request.agent_id) is None:
                 raise NotFound("agent", request.agent_id)
-            await repo.mark_deleted(request.tenant_id, request.agent_id, datetime.now(UTC))
+            await uow.agents.mark_deleted(request.tenant_id, request.agent_id, self._clock.now())
             await uow.emit(AgentDeleted(agent_id=request.agent_id), tenant_id=request.tenant_id)
         return Deleted(id=request.agent_id)
 
     async def publish(self, request: AgentRef) -> AgentVersionView:
-        now = datetime.now(UTC)
-        async with self._uow() as uow:
-            repo = AgentRepository(uow.session)
-            row = await repo.get(request.tenant_id, request.agent_id)
+        now = self._clock.now()
+        async with self._store() as uow:
+            row = await uow.agents.get(request.tenant_id, request.agent_id)
             if row is None:
                 raise NotFound("agent", request.agent_id)
-            version = await repo.publish(request.tenant_id, row.id, row.spec, now)
+            version = await uow.agents.publish(request.tenant_id, row.id, row.spec, now)
             await uow.emit(AgentPublished(agent_id=row.id, version=version), tenant_id=request.tenant_id)
         return AgentVersionView(agent_id=row.id, version=version, spec=row.spec, published_at=now)
 
     async def versions(self, request: ListVersions) -> Page[AgentVersionView]:
         below = int(request.cursor) if request.cursor and request.cursor.isdigit() else None
-        async with self._uow.db.session() as session:
-            repo = AgentRepository(session)
-            if await repo.get(request.tenant_id, request.agent_id) is None:
+        async with self._store.reading() as repos:
+            if await repos.agents.get(request.tenant_id, request.agent_id) is None:
                 raise NotFound("agent", request.agent_id)
-            rows = await repo.versions(request.tenant_id, request.agent_id, request.limit, below)
+            rows = await repos.agents.versions(request.tenant_id, request.agent_id, request.limit, below)
         next_cursor = str(rows[-1].version) if len(rows) == request.limit else None
         return Page[AgentVersionView](data=[version_view(r) for r in rows], next_cursor=next_cursor)

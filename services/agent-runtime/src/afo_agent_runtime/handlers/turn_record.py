@@ -3,7 +3,7 @@ delivery's transaction; real-time notices go out only after it commits."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow, LeadRow, MessageRow
@@ -40,9 +40,9 @@ async def record_turn(
     first_delta_ms: float,
     completed_ms: float,
     realtime: Realtime,
+    now: datetime,
 ) -> None:
     tenant_id = conversation.tenant_id
-    now = datetime.now(UTC)
     store = TurnStore(uow.tx)
     await store.add_messages(
         tenant_id,

@@ -13,15 +13,9 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import cast
 
-from afo_agent_runtime.adapters.agent_repository import AgentRepository
-from afo_agent_runtime.adapters.conversation_repository import (
-    ConversationRepository,
-    ConversationRow,
-    MessageRow,
-)
+from afo_agent_runtime.adapters.conversation_repository import ConversationRow, MessageRow
 from afo_agent_runtime.adapters.llm_engine import HistoryTurn
 from afo_agent_runtime.adapters.openai_chat import ChatProviderError
 from afo_agent_runtime.adapters.turn_store import TurnStore
@@ -30,6 +24,8 @@ from afo_agent_runtime.domain.engine import ConversationMemory, EmbeddedEngine, 
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.realtime import DeltaStream, Realtime
 from afo_agent_runtime.handlers.turn_record import record_turn
+from afo_agent_runtime.handlers.unit_of_work import Store
+from afo_common.clock import Clock
 from afo_common.events.conversation import Citation, MessageReceived
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
@@ -52,9 +48,15 @@ class Produced:
 
 
 class TurnHandler:
-    def __init__(self, service: str, realtime: Realtime, llm: LlmEngines, max_deliver: int,
-                 order_wait_s: float = 30.0) -> None:
+    """The turn's own reads and write run on the driver (``TurnStore`` through the delivery's hot
+    transaction); the store serves the rare reads besides (an agent version not cached yet, a stored reply
+    to re-announce)."""
+
+    def __init__(self, service: str, store: Store, clock: Clock, realtime: Realtime, llm: LlmEngines,
+                 max_deliver: int, order_wait_s: float = 30.0) -> None:
         self._service = service
+        self._store = store
+        self._clock = clock
         self._order_wait_s = order_wait_s
         self._realtime = realtime
         self._llm = llm
@@ -125,7 +127,7 @@ class TurnHandler:
             await record_turn(
                 uow, delivery.envelope, message, conversation, lead, produced.decision,
                 reply_id=reply_id, engine=produced.engine, first_delta_ms=stream.first_delta_ms or 0.0,
-                completed_ms=stream.elapsed_ms(), realtime=self._realtime,
+                completed_ms=stream.elapsed_ms(), realtime=self._realtime, now=self._clock.now(),
             )
         self._note_answered(conversation, message)
 
@@ -142,7 +144,7 @@ class TurnHandler:
                        spec: AgentSpec, history: list[MessageRow], message: MessageReceived,
                        stream: DeltaStream) -> Produced:
         memory = ConversationMemory.from_json(conversation.memory)
-        now = datetime.now(UTC)
+        now = self._clock.now()
         llm = self._llm.engine_for(spec)
         # Opting out is decided by rules, never by a model: it must work the same every time.
         if llm is None or memory.opted_out or classify(message.text).intent == Intent.OPT_OUT:
@@ -165,8 +167,8 @@ class TurnHandler:
         key = (conversation.tenant_id, conversation.agent_id, conversation.agent_version)
         spec = self._specs.get(key)
         if spec is None:
-            async with delivery.read_session() as session:
-                version = await AgentRepository(session).version(*key)
+            async with self._store.reading() as repos:
+                version = await repos.agents.version(*key)
             if version is None:
                 raise PermanentError(f"agent {conversation.agent_id} v{conversation.agent_version} is missing")
             spec = AgentSpec.model_validate(version.spec)
@@ -177,8 +179,8 @@ class TurnHandler:
 
     async def _announce_stored_reply(self, delivery: Delivery, tenant_id: str, message: MessageReceived) -> None:
         """A redelivered message was answered before a crash; waiting clients still hear the answer."""
-        async with delivery.read_session() as session:
-            reply = await ConversationRepository(session).reply_to(tenant_id, message.message_id)
+        async with self._store.reading() as repos:
+            reply = await repos.conversations.reply_to(tenant_id, message.message_id)
         if reply is not None:
             await self._realtime.send(tenant_id, message.conversation_id, ReplyCompleted(
                 message_id=reply.id, in_reply_to=message.message_id, text=reply.text, intent=reply.intent,

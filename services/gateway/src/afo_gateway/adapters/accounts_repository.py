@@ -1,4 +1,6 @@
-"""Queries on tenants, users, API keys and sessions. Tenant-owned rows are read per tenant."""
+"""Queries on tenants and users (``AccountsRepository``), API keys (``KeysRepository``), sessions
+(``SessionsRepository``) and the audit log (``AuditLog``). Tenant-owned rows are read per tenant; a key or a
+session is found by its digest alone, which is what tells its tenant."""
 
 from __future__ import annotations
 
@@ -47,6 +49,15 @@ class ApiKeyRow:
     revoked_at: datetime | None
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    tenant_id: str
+    actor: str
+    action: str
+    target: str | None
+    at: datetime
+
+
 def _row(cls: Any, row: Any) -> Any:
     return cls(**{name: getattr(row, name) for name in cls.__dataclass_fields__})
 
@@ -55,7 +66,6 @@ class AccountsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    # tenants
     async def add_tenant(self, row: TenantRow) -> None:
         await self._session.execute(insert(tenants).values(**row.__dict__))
 
@@ -70,7 +80,6 @@ class AccountsRepository:
     async def update_tenant(self, tenant_id: str, values: dict[str, Any]) -> None:
         await self._session.execute(update(tenants).where(tenants.c.id == tenant_id).values(**values))
 
-    # users
     async def add_user(self, row: UserRow) -> None:
         try:
             await self._session.execute(insert(users).values(**row.__dict__))
@@ -103,22 +112,27 @@ class AccountsRepository:
         query = select(users.c.id).where(users.c.tenant_id == tenant_id, users.c.role == "owner")
         return len((await self._session.execute(query)).all())
 
-    # API keys
-    async def add_key(self, row: ApiKeyRow) -> None:
+
+class KeysRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, row: ApiKeyRow) -> None:
         await self._session.execute(insert(api_keys).values(**row.__dict__))
 
-    async def key_by_hash(self, secret_hash: str) -> ApiKeyRow | None:
+    async def by_hash(self, secret_hash: str) -> ApiKeyRow | None:
         row = (await self._session.execute(select(api_keys).where(api_keys.c.secret_hash == secret_hash))).first()
         return _row(ApiKeyRow, row) if row else None
 
-    async def keys(self, tenant_id: str, limit: int, before: str | None) -> list[ApiKeyRow]:
+    async def active(self, tenant_id: str, limit: int, before: str | None) -> list[ApiKeyRow]:
         query = select(api_keys).where(api_keys.c.tenant_id == tenant_id, api_keys.c.revoked_at.is_(None))
         if before:
             query = query.where(api_keys.c.id < before)
         result = await self._session.execute(query.order_by(api_keys.c.id.desc()).limit(limit))
         return [_row(ApiKeyRow, r) for r in result]
 
-    async def revoke_key(self, tenant_id: str, key_id: str, now: datetime) -> ApiKeyRow | None:
+    async def revoke(self, tenant_id: str, key_id: str, now: datetime) -> ApiKeyRow | None:
+        """Marks a live key revoked; returns it as it was, None when there is no such live key."""
         query = select(api_keys).where(
             api_keys.c.tenant_id == tenant_id, api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None)
         )
@@ -129,13 +143,17 @@ class AccountsRepository:
         revoked: ApiKeyRow = _row(ApiKeyRow, row)
         return revoked
 
-    # sessions
-    async def add_session(self, token_hash: str, user: UserRow, expires_at: datetime) -> None:
+
+class SessionsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, token_hash: str, user: UserRow, expires_at: datetime) -> None:
         await self._session.execute(insert(sessions).values(
             token_hash=token_hash, user_id=user.id, tenant_id=user.tenant_id, expires_at=expires_at
         ))
 
-    async def session_user(self, token_hash: str, now: datetime) -> UserRow | None:
+    async def user(self, token_hash: str, now: datetime) -> UserRow | None:
         query = (
             select(users)
             .join(sessions, sessions.c.user_id == users.c.id)
@@ -144,7 +162,7 @@ class AccountsRepository:
         row = (await self._session.execute(query)).first()
         return _row(UserRow, row) if row else None
 
-    async def end_session(self, token_hash: str) -> tuple[str, str] | None:
+    async def end(self, token_hash: str) -> tuple[str, str] | None:
         """Deletes the session; returns its (tenant id, user id), None when there was no such session."""
         query = select(sessions.c.tenant_id, sessions.c.user_id).where(sessions.c.token_hash == token_hash)
         row = (await self._session.execute(query)).first()
@@ -153,13 +171,22 @@ class AccountsRepository:
         await self._session.execute(delete(sessions).where(sessions.c.token_hash == token_hash))
         return row.tenant_id, row.user_id
 
-    async def purge_sessions(self, now: datetime) -> int:
+    async def purge(self, now: datetime) -> int:
         """Housekeeping across tenants: drop expired sessions (indexed on expires_at)."""
         result = await self._session.execute(delete(sessions).where(sessions.c.expires_at <= now))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    # audit
-    async def audit(self, tenant_id: str, actor: str, action: str, target: str | None, at: datetime) -> None:
+
+class AuditLog:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(self, tenant_id: str, actor: str, action: str, target: str | None, at: datetime) -> None:
         await self._session.execute(insert(audit_log).values(
             id=new_id("aud"), tenant_id=tenant_id, actor=actor, action=action, target=target, at=at
         ))
+
+    async def entries(self, tenant_id: str) -> list[AuditEntry]:
+        """The tenant's audit log, oldest first."""
+        query = select(audit_log).where(audit_log.c.tenant_id == tenant_id).order_by(audit_log.c.at, audit_log.c.id)
+        return [_row(AuditEntry, r) for r in await self._session.execute(query)]

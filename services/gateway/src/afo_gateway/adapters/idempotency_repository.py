@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from afo_gateway.adapters.tables import idempotency_records as records
-from afo_gateway.domain.idempotency import Record, Scope
+from afo_gateway.domain.idempotency import KeyHeld, Record, Scope
 
 
 def _one(scope: Scope, key: str) -> ColumnElement[bool]:
@@ -26,14 +27,17 @@ class IdempotencyRepository:
 
     async def reserve(self, scope: Scope, key: str, request_hash: str, now: datetime, locked_until: datetime,
                       expires_at: datetime) -> None:
-        """Raises IntegrityError when the key is held by a live record (finished, or still running)."""
+        """Raises ``KeyHeld`` when the key is held by a live record (finished, or still running)."""
         gone = (records.c.expires_at <= now) | (records.c.status_code.is_(None) & (records.c.locked_until <= now))
         await self._session.execute(delete(records).where(_one(scope, key), gone))
-        await self._session.execute(insert(records).values(
-            tenant_id=scope.tenant_id, principal=scope.principal, method=scope.method, route=scope.route,
-            key=key, request_hash=request_hash, status_code=None, body=None, created_at=now,
-            locked_until=locked_until, expires_at=expires_at,
-        ))
+        try:
+            await self._session.execute(insert(records).values(
+                tenant_id=scope.tenant_id, principal=scope.principal, method=scope.method, route=scope.route,
+                key=key, request_hash=request_hash, status_code=None, body=None, created_at=now,
+                locked_until=locked_until, expires_at=expires_at,
+            ))
+        except IntegrityError as exc:
+            raise KeyHeld(key) from exc
 
     async def get(self, scope: Scope, key: str, now: datetime) -> Record | None:
         query = select(records.c.request_hash, records.c.status_code, records.c.body).where(

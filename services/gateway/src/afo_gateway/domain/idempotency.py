@@ -29,6 +29,10 @@ class Scope:
         return cls(principal.tenant_id, principal.identity, method, route)
 
 
+class KeyHeld(Exception):
+    """A reservation met a live record of the same key (finished, or still running)."""
+
+
 def check_key(key: str) -> str:
     if not key or len(key) > MAX_KEY_LENGTH:
         raise Invalid(f"an Idempotency-Key has 1 to {MAX_KEY_LENGTH} characters")

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
+from afo_common.clock import Clock
 from afo_common.events.tenant import ApiKeyCreated, TenantCreated, UserAdded, UserRoleChanged, UserSessionEnded
 from afo_common.ids import new_id
-from afo_common.messaging.unit_of_work import UnitOfWorkFactory
-from afo_gateway.adapters.accounts_repository import AccountsRepository, ApiKeyRow, TenantRow, UserRow
+from afo_gateway.adapters.accounts_repository import ApiKeyRow, TenantRow, UserRow
 from afo_gateway.adapters.passwords import Passwords
 from afo_gateway.domain.access import Permission, Principal, Role, hash_secret, new_key, new_session_token, require
 from afo_gateway.domain.errors import Conflict, Invalid, NotFound, Unauthorized
 from afo_gateway.handlers.access_changes import AccessChanges
+from afo_gateway.handlers.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 SESSION_DAYS = 14
@@ -56,53 +57,51 @@ def check_timezone(timezone: str) -> str:
 
 
 class Accounts:
-    def __init__(self, unit_of_work: UnitOfWorkFactory, passwords: Passwords, access: AccessChanges) -> None:
-        self._uow = unit_of_work
+    def __init__(self, store: Store, passwords: Passwords, access: AccessChanges, clock: Clock) -> None:
+        self._store = store
         self._passwords = passwords
         self._access = access
+        self._clock = clock
 
     async def signup(self, email: str, password: str, company: str, timezone: str) -> SignedUp:
         email = check_email(email)
         check_password(password)
         check_timezone(timezone)
         password_hash = await self._passwords.hash(password)
-        now = datetime.now(UTC)
+        now = self._clock.now()
         tenant = TenantRow(new_id("ten"), company.strip(), timezone, now)
         user = UserRow(new_id("usr"), tenant.id, email, password_hash, "owner", now)
         key = new_key("secret")
         key_row = ApiKeyRow(new_id("key"), tenant.id, "secret", "default", key.secret_hash, key.hint, None, [],
                             now, None)
-        async with self._uow() as uow:
-            repo = AccountsRepository(uow.session)
-            if await repo.user_by_email(email) is not None:
+        async with self._store() as uow:
+            if await uow.accounts.user_by_email(email) is not None:
                 raise Conflict("an account with this email already exists")
-            await repo.add_tenant(tenant)
-            await repo.add_user(user)
-            await repo.add_key(key_row)
-            await repo.audit(tenant.id, user.id, "tenant.signup", tenant.id, now)
+            await uow.accounts.add_tenant(tenant)
+            await uow.accounts.add_user(user)
+            await uow.keys.add(key_row)
+            await uow.audit.record(tenant.id, user.id, "tenant.signup", tenant.id, now)
             await uow.emit(TenantCreated(name=tenant.name, timezone=timezone), tenant_id=tenant.id)
             await uow.emit(UserAdded(user_id=user.id, role="owner"), tenant_id=tenant.id)
             await uow.emit(ApiKeyCreated(key_id=key_row.id, kind="secret", agent_id=None), tenant_id=tenant.id)
         return SignedUp(tenant, user, key_row, key.secret)
 
     async def login(self, email: str, password: str) -> tuple[UserRow, str]:
-        async with self._uow.db.session() as session:
-            user = await AccountsRepository(session).user_by_email(email.strip().lower())
+        async with self._store.reading() as repos:
+            user = await repos.accounts.user_by_email(email.strip().lower())
         # An unknown email is checked against a dummy hash too: the answer takes as long either way.
         matches = await self._passwords.verify(user.password_hash if user else None, password)
         if user is None or not matches:
             raise Unauthorized("email or password is wrong")
         token = new_session_token()
-        async with self._uow() as uow:
-            await AccountsRepository(uow.session).add_session(
-                hash_secret(token), user, datetime.now(UTC) + timedelta(days=SESSION_DAYS)
-            )
+        async with self._store() as uow:
+            await uow.sessions.add(hash_secret(token), user, self._clock.now() + timedelta(days=SESSION_DAYS))
         return user, token
 
     async def logout(self, token: str) -> None:
         digest = hash_secret(token)
-        async with self._uow() as uow:
-            ended = await AccountsRepository(uow.session).end_session(digest)
+        async with self._store() as uow:
+            ended = await uow.sessions.end(digest)
             if ended is None:
                 return
             tenant_id, user_id = ended
@@ -110,13 +109,13 @@ class Accounts:
         self._access.session_ended(user_id, digest)
 
     async def purge_sessions(self) -> None:
-        async with self._uow.db.write_lock(), self._uow.db.session() as session, session.begin():
-            purged = await AccountsRepository(session).purge_sessions(datetime.now(UTC))
+        async with self._store() as uow:
+            purged = await uow.sessions.purge(self._clock.now())
         log.info("purged %d expired sessions", purged)
 
     async def tenant(self, principal: Principal) -> TenantRow:
-        async with self._uow.db.session() as session:
-            tenant = await AccountsRepository(session).tenant(principal.tenant_id)
+        async with self._store.reading() as repos:
+            tenant = await repos.accounts.tenant(principal.tenant_id)
         if tenant is None:
             raise NotFound("tenant not found")
         return tenant
@@ -128,13 +127,12 @@ class Accounts:
             values["name"] = name.strip()
         if timezone is not None:
             values["timezone"] = check_timezone(timezone)
-        async with self._uow() as uow:
-            repo = AccountsRepository(uow.session)
+        async with self._store() as uow:
             if values:
-                await repo.update_tenant(principal.tenant_id, values)
-                await repo.audit(principal.tenant_id, principal.subject_id, "tenant.update", None,
-                                 datetime.now(UTC))
-            tenant = await repo.tenant(principal.tenant_id)
+                await uow.accounts.update_tenant(principal.tenant_id, values)
+                await uow.audit.record(principal.tenant_id, principal.subject_id, "tenant.update", None,
+                                       self._clock.now())
+            tenant = await uow.accounts.tenant(principal.tenant_id)
         assert tenant is not None
         return tenant
 
@@ -142,36 +140,35 @@ class Accounts:
         require(principal, Permission.MANAGE_USERS)
         email = check_email(email)
         check_password(password)
-        now = datetime.now(UTC)
+        now = self._clock.now()
         user = UserRow(new_id("usr"), principal.tenant_id, email, await self._passwords.hash(password), role, now)
-        async with self._uow() as uow:
-            repo = AccountsRepository(uow.session)
-            if await repo.user_by_email(email) is not None:
+        async with self._store() as uow:
+            if await uow.accounts.user_by_email(email) is not None:
                 raise Conflict("an account with this email already exists")
-            await repo.add_user(user)
-            await repo.audit(principal.tenant_id, principal.subject_id, "user.add", user.id, now)
+            await uow.accounts.add_user(user)
+            await uow.audit.record(principal.tenant_id, principal.subject_id, "user.add", user.id, now)
             await uow.emit(UserAdded(user_id=user.id, role=role), tenant_id=principal.tenant_id)
         return user
 
     async def users(self, principal: Principal, limit: int, cursor: str | None) -> list[UserRow]:
         require(principal, Permission.READ)
-        async with self._uow.db.session() as session:
-            return await AccountsRepository(session).users(principal.tenant_id, limit, cursor)
+        async with self._store.reading() as repos:
+            return await repos.accounts.users(principal.tenant_id, limit, cursor)
 
     async def change_role(self, principal: Principal, user_id: str, role: Role) -> UserRow:
         require(principal, Permission.MANAGE_USERS)
-        async with self._uow() as uow:
-            repo = AccountsRepository(uow.session)
+        async with self._store() as uow:
             # Two owners demoting each other at once must not both see "another owner is left".
-            await repo.lock_tenant(principal.tenant_id)
-            user = await repo.user(principal.tenant_id, user_id)
+            await uow.accounts.lock_tenant(principal.tenant_id)
+            user = await uow.accounts.user(principal.tenant_id, user_id)
             if user is None:
                 raise NotFound(f"user {user_id} not found")
-            if user.role == "owner" and role != "owner" and await repo.count_owners(principal.tenant_id) == 1:
+            if (user.role == "owner" and role != "owner"
+                    and await uow.accounts.count_owners(principal.tenant_id) == 1):
                 raise Conflict("a tenant keeps at least one owner")
-            await repo.set_role(principal.tenant_id, user_id, role)
-            await repo.audit(principal.tenant_id, principal.subject_id, f"user.role.{role}", user_id,
-                             datetime.now(UTC))
+            await uow.accounts.set_role(principal.tenant_id, user_id, role)
+            await uow.audit.record(principal.tenant_id, principal.subject_id, f"user.role.{role}", user_id,
+                                   self._clock.now())
             if role != user.role:
                 await uow.emit(UserRoleChanged(user_id=user_id, role=role, previous_role=user.role),
                                tenant_id=principal.tenant_id)

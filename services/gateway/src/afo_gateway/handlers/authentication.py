@@ -6,12 +6,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import UTC, datetime
 
 from cachetools import TTLCache
 
-from afo_common.db import Database
-from afo_gateway.adapters.accounts_repository import AccountsRepository, ApiKeyRow, UserRow
+from afo_common.clock import Clock
+from afo_gateway.adapters.accounts_repository import ApiKeyRow, UserRow
 from afo_gateway.domain.access import (
     ROLE_PERMISSIONS,
     SECRET_KEY_PERMISSIONS,
@@ -19,6 +18,7 @@ from afo_gateway.domain.access import (
     hash_secret,
     key_kind_of,
 )
+from afo_gateway.handlers.unit_of_work import Store
 
 CACHE_TTL_S = 10.0
 CACHE_SIZE = 10_000
@@ -37,8 +37,9 @@ def user_principal(user: UserRow, session_digest: str = "") -> Principal:
 
 
 class Authenticator:
-    def __init__(self, db: Database, timer: Callable[[], float] = time.monotonic) -> None:
-        self._db = db
+    def __init__(self, store: Store, clock: Clock, timer: Callable[[], float] = time.monotonic) -> None:
+        self._store = store
+        self._clock = clock
         # Digest -> principal, or None for "nobody" (an unknown or revoked credential is asked about again
         # and again too). The least recently used entry makes room when it is full.
         self._cache: TTLCache[str, Principal | None] = TTLCache(maxsize=CACHE_SIZE, ttl=CACHE_TTL_S, timer=timer)
@@ -59,8 +60,8 @@ class Authenticator:
         # One lookup (not `in`, then a read): an entry may expire between the two.
         with suppress(KeyError):
             return self._cache[digest]
-        async with self._db.session() as session:
-            row = await AccountsRepository(session).key_by_hash(digest)
+        async with self._store.reading() as repos:
+            row = await repos.keys.by_hash(digest)
         principal = key_principal(row) if row is not None and row.revoked_at is None else None
         self._cache[digest] = principal
         return principal
@@ -68,8 +69,8 @@ class Authenticator:
     async def _by_session_digest(self, digest: str) -> Principal | None:
         with suppress(KeyError):
             return self._cache[digest]
-        async with self._db.session() as session:
-            user = await AccountsRepository(session).session_user(digest, datetime.now(UTC))
+        async with self._store.reading() as repos:
+            user = await repos.sessions.user(digest, self._clock.now())
         principal = user_principal(user, digest) if user is not None else None
         self._cache[digest] = principal
         return principal

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from afo_common.clock import Clock
 from afo_common.events.conversation import MessageReceived
 from afo_common.ids import new_id
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
@@ -29,8 +29,13 @@ class Posted:
 
 
 class Messages:
-    def __init__(self, unit_of_work: UnitOfWorkFactory, owners: Owners, feed: ConversationFeed) -> None:
+    """On every message's path: the sequence and the outbox row are written on the driver itself
+    (``UnitOfWorkFactory.hot``), not through the store's repositories."""
+
+    def __init__(self, unit_of_work: UnitOfWorkFactory, owners: Owners, feed: ConversationFeed,
+                 clock: Clock) -> None:
         self._uow = unit_of_work
+        self._clock = clock
         self._owners = owners
         self.feed = feed
 
@@ -40,7 +45,7 @@ class Messages:
         conversation = await self._owners.conversation(principal, conversation_id)
         message_id = new_id("msg")
         event = MessageReceived(conversation_id=conversation.id, message_id=message_id,
-                                channel=conversation.channel, text=text, sent_at=datetime.now(UTC))
+                                channel=conversation.channel, text=text, sent_at=self._clock.now())
         if not wait:
             await self._record(principal, event)
             return Posted(message_id, conversation.id, None)

@@ -11,17 +11,14 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy.exc import IntegrityError
-
-from afo_common.db import Database
-from afo_gateway.adapters.idempotency_repository import IdempotencyRepository
+from afo_common.clock import Clock
 from afo_gateway.domain.errors import Conflict, IdempotencyInProgress
-from afo_gateway.domain.idempotency import Record, Scope, check_key
+from afo_gateway.domain.idempotency import KeyHeld, Record, Scope, check_key
+from afo_gateway.handlers.unit_of_work import Store
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 POLL_S = (0.02, 0.05, 0.1, 0.2, 0.5)
 
 
@@ -40,13 +37,9 @@ class Answer:
     replayed: bool
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Replays:
-    def __init__(self, db: Database, *, ttl_s: float, wait_s: float, lease_s: float, clock: Clock = _now) -> None:
-        self._db = db
+    def __init__(self, store: Store, *, ttl_s: float, wait_s: float, lease_s: float, clock: Clock) -> None:
+        self._store = store
         self._ttl = timedelta(seconds=ttl_s)
         self._wait_s = wait_s
         self._lease = timedelta(seconds=lease_s)
@@ -74,8 +67,8 @@ class Replays:
         return await self._produce(scope, key, produce)
 
     async def purge(self) -> None:
-        async with self._db.write_lock(), self._db.session() as session, session.begin():
-            purged = await IdempotencyRepository(session).purge(self._clock())
+        async with self._store() as uow:
+            purged = await uow.idempotency.purge(self._clock.now())
         log.info("purged %d expired idempotency records", purged)
 
     async def _produce(self, scope: Scope, key: str, produce: Callable[[], Awaitable[Produced]]) -> Answer:
@@ -88,24 +81,23 @@ class Replays:
         if produced.status_code >= 500:
             await self._release(scope, key)
         else:
-            async with self._db.write_lock(), self._db.session() as session, session.begin():
-                await IdempotencyRepository(session).finish(scope, key, produced.status_code, produced.kept)
+            async with self._store() as uow:
+                await uow.idempotency.finish(scope, key, produced.status_code, produced.kept)
         return Answer(produced.status_code, produced.body, replayed=False)
 
     async def _reserve(self, scope: Scope, key: str, request_hash: str) -> bool:
-        now = self._clock()
+        now = self._clock.now()
         try:
-            async with self._db.write_lock(), self._db.session() as session, session.begin():
-                await IdempotencyRepository(session).reserve(scope, key, request_hash, now, now + self._lease,
-                                                             now + self._ttl)
-        except IntegrityError:
+            async with self._store() as uow:
+                await uow.idempotency.reserve(scope, key, request_hash, now, now + self._lease, now + self._ttl)
+        except KeyHeld:
             return False
         return True
 
     async def _get(self, scope: Scope, key: str) -> Record | None:
-        async with self._db.session() as session:
-            return await IdempotencyRepository(session).get(scope, key, self._clock())
+        async with self._store.reading() as repos:
+            return await repos.idempotency.get(scope, key, self._clock.now())
 
     async def _release(self, scope: Scope, key: str) -> None:
-        async with self._db.write_lock(), self._db.session() as session, session.begin():
-            await IdempotencyRepository(session).release(scope, key)
+        async with self._store() as uow:
+            await uow.idempotency.release(scope, key)

@@ -1,0 +1,180 @@
+"""agent-runtime's repositories in memory: the same interface and answers as the database's
+(``handlers/unit_of_work.py``), so a handler test runs in milliseconds. The handler tests run on both, so
+this file drifting from ``agent_repository.py`` or ``conversation_repository.py`` fails a test.
+
+Rows are copied in and out (a caller never holds a stored row's dicts) and times kept in UTC, as the
+database gives them back. What a turn writes (messages, leads) is written here by ``MemoryTables``'
+``add_messages`` and ``save_lead``, the ``TurnStore`` statements' counterparts, for tests to set up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, TypeVar
+
+from afo_agent_runtime.adapters.agent_repository import AgentRow, VersionRow
+from afo_agent_runtime.adapters.conversation_repository import ConversationRow, LeadRow, MessageRow
+from afo_agent_runtime.domain.errors import AlreadyCreated
+from afo_agent_runtime.handlers.unit_of_work import Store
+from afo_common.messaging.store import MemoryStore, Repositories
+from afo_common.messaging.store import as_stored as _stored
+from afo_common.messaging.unit_of_work import Events
+
+Row = TypeVar("Row", AgentRow, VersionRow, ConversationRow, MessageRow, LeadRow)
+
+
+@dataclass
+class MemoryTables:
+    agents: dict[str, AgentRow] = field(default_factory=dict)
+    deleted_agents: set[str] = field(default_factory=set)
+    # (agent id, version) -> (tenant id, version)
+    versions: dict[tuple[str, int], tuple[str, VersionRow]] = field(default_factory=dict)
+    conversations: dict[str, ConversationRow] = field(default_factory=dict)
+    # message id -> (tenant id, message)
+    messages: dict[str, tuple[str, MessageRow]] = field(default_factory=dict)
+    leads: dict[str, LeadRow] = field(default_factory=dict)
+
+    def add_messages(self, tenant_id: str, *messages: MessageRow) -> None:
+        for message in messages:
+            if message.id in self.messages or (message.in_reply_to is not None and any(
+                    m.in_reply_to == message.in_reply_to for _, m in self.messages.values())):
+                raise ValueError(f"message {message.id} breaks a unique key")
+            self.messages[message.id] = (tenant_id, _stored(message))
+
+    def save_lead(self, lead: LeadRow, *, exists: bool) -> None:
+        if exists:
+            found = self.leads.get(lead.id)
+            if found is not None and found.tenant_id == lead.tenant_id:
+                self.leads[lead.id] = replace(found, fields=lead.fields, missing_fields=lead.missing_fields,
+                                              qualified=lead.qualified, opted_out=lead.opted_out,
+                                              updated_at=lead.updated_at)
+                self.leads[lead.id] = _stored(self.leads[lead.id])
+            return
+        if lead.id in self.leads or any(row.conversation_id == lead.conversation_id for row in self.leads.values()):
+            raise ValueError(f"lead {lead.id} breaks a unique key")
+        self.leads[lead.id] = _stored(lead)
+
+
+def _newest_first(rows: list[Row], key: Any, limit: int) -> list[Row]:
+    return sorted(rows, key=key, reverse=True)[:limit]
+
+
+class MemoryAgents:
+    def __init__(self, tables: MemoryTables) -> None:
+        self._t = tables
+
+    async def add(self, row: AgentRow) -> None:
+        if row.request_id is not None and await self.by_request(row.tenant_id, row.request_id) is not None:
+            raise AlreadyCreated("agent", row.request_id)
+        self._t.agents[row.id] = _stored(replace(row, published_version=None))
+
+    async def by_request(self, tenant_id: str, request_id: str) -> AgentRow | None:
+        found = [r for r in self._t.agents.values() if r.tenant_id == tenant_id and r.request_id == request_id]
+        return _stored(found[0]) if found else None
+
+    def _live(self, tenant_id: str, agent_id: str) -> AgentRow | None:
+        row = self._t.agents.get(agent_id)
+        if row is None or row.tenant_id != tenant_id or agent_id in self._t.deleted_agents:
+            return None
+        return row
+
+    async def get(self, tenant_id: str, agent_id: str) -> AgentRow | None:
+        row = self._live(tenant_id, agent_id)
+        return _stored(row) if row else None
+
+    async def page(self, tenant_id: str, limit: int, before: str | None) -> list[AgentRow]:
+        rows = [r for r in self._t.agents.values() if self._live(tenant_id, r.id) and (not before or r.id < before)]
+        return [_stored(r) for r in _newest_first(rows, lambda r: r.id, limit)]
+
+    def _change(self, tenant_id: str, agent_id: str, **values: Any) -> None:
+        row = self._t.agents.get(agent_id)
+        if row is not None and row.tenant_id == tenant_id:
+            self._t.agents[agent_id] = _stored(replace(row, **values))
+
+    async def save_spec(self, tenant_id: str, agent_id: str, spec: dict[str, Any], now: datetime) -> None:
+        self._change(tenant_id, agent_id, spec=spec, updated_at=now)
+
+    async def mark_deleted(self, tenant_id: str, agent_id: str, now: datetime) -> None:
+        row = self._t.agents.get(agent_id)
+        if row is not None and row.tenant_id == tenant_id:
+            self._t.deleted_agents.add(agent_id)
+            self._change(tenant_id, agent_id, updated_at=now)
+
+    async def publish(self, tenant_id: str, agent_id: str, spec: dict[str, Any], now: datetime) -> int:
+        version = max((v for a, v in self._t.versions if a == agent_id), default=0) + 1
+        self._t.versions[(agent_id, version)] = (tenant_id, _stored(VersionRow(agent_id, version, spec, now)))
+        self._change(tenant_id, agent_id, published_version=version, updated_at=now)
+        return version
+
+    async def version(self, tenant_id: str, agent_id: str, version: int) -> VersionRow | None:
+        found = self._t.versions.get((agent_id, version))
+        return _stored(found[1]) if found is not None and found[0] == tenant_id else None
+
+    async def versions(self, tenant_id: str, agent_id: str, limit: int, below: int | None) -> list[VersionRow]:
+        rows = [v for (a, n), (t, v) in self._t.versions.items()
+                if a == agent_id and t == tenant_id and (below is None or n < below)]
+        return [_stored(v) for v in _newest_first(rows, lambda v: v.version, limit)]
+
+
+class MemoryConversations:
+    def __init__(self, tables: MemoryTables) -> None:
+        self._t = tables
+
+    async def add(self, row: ConversationRow) -> None:
+        if row.request_id is not None and await self.by_request(row.tenant_id, row.request_id) is not None:
+            raise AlreadyCreated("conversation", row.request_id)
+        self._t.conversations[row.id] = _stored(row)
+
+    async def get(self, tenant_id: str, conversation_id: str) -> ConversationRow | None:
+        row = self._t.conversations.get(conversation_id)
+        return _stored(row) if row is not None and row.tenant_id == tenant_id else None
+
+    async def by_request(self, tenant_id: str, request_id: str) -> ConversationRow | None:
+        found = [r for r in self._t.conversations.values() if r.tenant_id == tenant_id and r.request_id == request_id]
+        return _stored(found[0]) if found else None
+
+    async def page(self, tenant_id: str, limit: int, before: str | None, agent_id: str | None
+                   ) -> list[ConversationRow]:
+        rows = [r for r in self._t.conversations.values() if r.tenant_id == tenant_id
+                and (not agent_id or r.agent_id == agent_id) and (not before or r.id < before)]
+        return [_stored(r) for r in _newest_first(rows, lambda r: r.id, limit)]
+
+    async def messages(self, tenant_id: str, conversation_id: str, limit: int = 200) -> list[MessageRow]:
+        rows = [m for t, m in self._t.messages.values() if t == tenant_id and m.conversation_id == conversation_id]
+        return [_stored(m) for m in reversed(_newest_first(rows, lambda m: (m.created_at, m.id), limit))]
+
+    async def reply_to(self, tenant_id: str, message_id: str) -> MessageRow | None:
+        found = [m for t, m in self._t.messages.values() if t == tenant_id and m.in_reply_to == message_id]
+        return _stored(found[0]) if found else None
+
+
+class MemoryLeads:
+    def __init__(self, tables: MemoryTables) -> None:
+        self._t = tables
+
+    async def get(self, tenant_id: str, lead_id: str) -> LeadRow | None:
+        row = self._t.leads.get(lead_id)
+        return _stored(row) if row is not None and row.tenant_id == tenant_id else None
+
+    async def for_conversation(self, tenant_id: str, conversation_id: str) -> LeadRow | None:
+        found = [r for r in self._t.leads.values() if r.tenant_id == tenant_id and r.conversation_id == conversation_id]
+        return _stored(found[0]) if found else None
+
+    async def page(self, tenant_id: str, limit: int, before: str | None, qualified: bool | None) -> list[LeadRow]:
+        rows = [r for r in self._t.leads.values() if r.tenant_id == tenant_id
+                and (qualified is None or r.qualified == qualified) and (not before or r.id < before)]
+        return [_stored(r) for r in _newest_first(rows, lambda r: r.id, limit)]
+
+
+class MemoryRepositories(Repositories):
+    def __init__(self, tables: MemoryTables, events: Events | None = None) -> None:
+        super().__init__(events)
+        self.agents = MemoryAgents(tables)
+        self.conversations = MemoryConversations(tables)
+        self.leads = MemoryLeads(tables)
+
+
+def memory_store() -> MemoryStore[MemoryTables, MemoryRepositories]:
+    store = MemoryStore(MemoryTables(), MemoryRepositories, "agent-runtime")
+    _: Store = store  # mypy holds these repositories to the handlers' Protocols, as app.py the database's
+    return store

@@ -1,0 +1,132 @@
+"""What the gateway's handlers need of storage: one Protocol per repository, the repositories together
+(``Repositories``, for reads), the unit of work (the same plus ``emit``/``after_commit``) and the store that
+opens both. ``adapters/store.py`` implements them on the database, ``adapters/memory.py`` in memory; the
+handler tests run on both. (A message's sequence is ``adapters/sequence_repository.py``, on the driver.)"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Protocol
+
+from afo_common.messaging.store import Store as GenericStore
+from afo_common.messaging.unit_of_work import Events
+from afo_gateway.adapters.accounts_repository import ApiKeyRow, AuditEntry, TenantRow, UserRow
+from afo_gateway.adapters.event_credentials_repository import EventCredentialRow
+from afo_gateway.adapters.stream_tokens_repository import StreamTokenRow
+from afo_gateway.domain.idempotency import Record, Scope
+
+
+class AccountRecords(Protocol):
+    """Tenants and their users."""
+
+    async def add_tenant(self, row: TenantRow) -> None: ...
+
+    async def tenant(self, tenant_id: str) -> TenantRow | None: ...
+
+    async def lock_tenant(self, tenant_id: str) -> None: ...
+
+    async def update_tenant(self, tenant_id: str, values: dict[str, Any]) -> None: ...
+
+    async def add_user(self, row: UserRow) -> None:
+        """Raises ``Conflict`` when a user has the email already (emails are unique across tenants)."""
+        ...
+
+    async def user_by_email(self, email: str) -> UserRow | None: ...
+
+    async def user(self, tenant_id: str, user_id: str) -> UserRow | None: ...
+
+    async def users(self, tenant_id: str, limit: int, before: str | None) -> list[UserRow]: ...
+
+    async def set_role(self, tenant_id: str, user_id: str, role: str) -> None: ...
+
+    async def count_owners(self, tenant_id: str) -> int: ...
+
+
+class KeyRecords(Protocol):
+    async def add(self, row: ApiKeyRow) -> None: ...
+
+    async def by_hash(self, secret_hash: str) -> ApiKeyRow | None: ...
+
+    async def active(self, tenant_id: str, limit: int, before: str | None) -> list[ApiKeyRow]: ...
+
+    async def revoke(self, tenant_id: str, key_id: str, now: datetime) -> ApiKeyRow | None: ...
+
+
+class SessionRecords(Protocol):
+    async def add(self, token_hash: str, user: UserRow, expires_at: datetime) -> None: ...
+
+    async def user(self, token_hash: str, now: datetime) -> UserRow | None: ...
+
+    async def end(self, token_hash: str) -> tuple[str, str] | None: ...
+
+    async def purge(self, now: datetime) -> int: ...
+
+
+class AuditRecords(Protocol):
+    async def record(self, tenant_id: str, actor: str, action: str, target: str | None, at: datetime) -> None: ...
+
+    async def entries(self, tenant_id: str) -> list[AuditEntry]: ...
+
+
+class IdempotencyRecords(Protocol):
+    async def reserve(self, scope: Scope, key: str, request_hash: str, now: datetime, locked_until: datetime,
+                      expires_at: datetime) -> None:
+        """Raises ``KeyHeld`` when the key is held by a live record."""
+        ...
+
+    async def get(self, scope: Scope, key: str, now: datetime) -> Record | None: ...
+
+    async def finish(self, scope: Scope, key: str, status_code: int, body: bytes) -> None: ...
+
+    async def release(self, scope: Scope, key: str) -> None: ...
+
+    async def purge(self, now: datetime) -> int: ...
+
+
+class StreamTokenRecords(Protocol):
+    async def add(self, row: StreamTokenRow) -> None: ...
+
+    async def live(self, token_hash: str, now: datetime) -> StreamTokenRow | None: ...
+
+    async def purge(self, now: datetime) -> int: ...
+
+
+class EventCredentialRecords(Protocol):
+    async def add(self, row: EventCredentialRow) -> None: ...
+
+    async def by_hash(self, secret_hash: str) -> EventCredentialRow | None: ...
+
+    async def active(self, tenant_id: str, limit: int, before: str | None) -> list[EventCredentialRow]: ...
+
+    async def revoke(self, tenant_id: str, credential_id: str, now: datetime) -> EventCredentialRow | None: ...
+
+
+class Repositories(Protocol):
+    @property
+    def accounts(self) -> AccountRecords: ...
+
+    @property
+    def keys(self) -> KeyRecords: ...
+
+    @property
+    def sessions(self) -> SessionRecords: ...
+
+    @property
+    def audit(self) -> AuditRecords: ...
+
+    @property
+    def idempotency(self) -> IdempotencyRecords: ...
+
+    @property
+    def stream_tokens(self) -> StreamTokenRecords: ...
+
+    @property
+    def event_credentials(self) -> EventCredentialRecords: ...
+
+
+class UnitOfWork(Repositories, Events, Protocol):
+    """The repositories in one transaction, with its events (written to the outbox in it) and after-commit
+    callbacks."""
+
+
+Store = GenericStore[UnitOfWork, Repositories]
