@@ -222,10 +222,9 @@ class HotDatabase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[HotTransaction]:
-        if self._sqlite is None and self._pool is None:
-            await self._open()
-        if self._pool is not None:
-            async with self._pool.acquire() as connection, connection.transaction():
+        pool = await self._postgres()
+        if pool is not None:
+            async with pool.acquire() as connection, connection.transaction():
                 yield _PostgresTransaction(connection)
             return
         connection = self._sqlite_connection()
@@ -242,10 +241,9 @@ class HotDatabase:
     @asynccontextmanager
     async def read(self) -> AsyncIterator[HotTransaction]:
         """Reads of committed data, each statement on its own."""
-        if self._sqlite is None and self._pool is None:
-            await self._open()
-        if self._pool is not None:
-            async with self._pool.acquire() as connection:
+        pool = await self._postgres()
+        if pool is not None:
+            async with pool.acquire() as connection:
                 yield _PostgresTransaction(connection)
             return
         assert self._sqlite_reader is not None
@@ -254,15 +252,20 @@ class HotDatabase:
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[HotTransaction]:
         """Statements that each commit on their own (one round trip where a transaction takes three)."""
-        if self._sqlite is None and self._pool is None:
-            await self._open()
-        if self._pool is not None:
-            async with self._pool.acquire() as connection:
+        pool = await self._postgres()
+        if pool is not None:
+            async with pool.acquire() as connection:
                 yield _PostgresTransaction(connection)
             return
         assert self._write_lock is not None
         async with self._write_lock:
             yield _SqliteTransaction(self._sqlite_connection())
+
+    async def _postgres(self) -> asyncpg.Pool | None:
+        """The pool on PostgreSQL, None on SQLite; either way the connections are open once this returns."""
+        if self._sqlite is None and self._pool is None:
+            await self._open()
+        return self._pool
 
     async def checkpoint(self) -> None:
         """Move the SQLite write-ahead log into the database file, from a worker thread."""

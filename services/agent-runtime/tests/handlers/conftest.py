@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from afo_agent_runtime.adapters.conversation_repository import LeadRow, MessageRow
 from afo_agent_runtime.adapters.memory import memory_store
@@ -14,12 +13,12 @@ from afo_agent_runtime.adapters.store import sql_store
 from afo_agent_runtime.adapters.tables import messaging
 from afo_agent_runtime.adapters.turn_store import TurnStore
 from afo_agent_runtime.handlers.unit_of_work import Store
-from afo_common.db import Database, migrate
-from afo_common.events import Envelope, parse_envelope
+from afo_common.events import Envelope
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_testkit.clock import SteppingClock
 from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.postgres import postgres_server as postgres_server
+from afo_testkit.stores import BACKENDS, committed_events, migrated_database
 
 Committed = Callable[[], Awaitable[list[Envelope]]]
 TurnWriter = Callable[[str, MessageRow | LeadRow], Awaitable[None]]
@@ -35,7 +34,7 @@ class Backend:
         self.written = written
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=BACKENDS)
 async def backend(request: pytest.FixtureRequest, tmp_path: Path,
                   postgres_server: PostgresDatabases | str) -> AsyncIterator[Backend]:
     if request.param == "memory":
@@ -52,19 +51,10 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path,
 
         yield Backend(memory, memory_events, memory_turn)
         return
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'agent-runtime.db'}"
-    elif isinstance(postgres_server, str):
-        pytest.skip(postgres_server)
-    else:
-        url = await postgres_server.create()
-    db = Database(url)
-    await migrate(db, "afo_agent_runtime.migrations")
+    db = await migrated_database(request.param, tmp_path, postgres_server, "afo_agent_runtime.migrations")
 
     async def outbox_events() -> list[Envelope]:
-        async with db.session() as session:
-            rows = (await session.execute(select(messaging.outbox.c.payload).order_by(messaging.outbox.c.seq))).all()
-        return [parse_envelope(row.payload)[0] for row in rows]
+        return await committed_events(db, messaging)
 
     async def turn(tenant_id: str, row: MessageRow | LeadRow) -> None:
         async with db.hot.transaction() as tx:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from afo_common.db import Database, migrate
-from afo_common.events import Envelope, parse_envelope
+from afo_common.events import Envelope
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.streams import ensure_streams
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
@@ -30,6 +30,7 @@ from afo_testkit.nats import NatsServer, nats_server
 from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.postgres import database_url as database_url
 from afo_testkit.postgres import postgres_server as postgres_server
+from afo_testkit.stores import BACKENDS, committed_events, migrated_database
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ class Backend:
     committed: Committed
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=BACKENDS)
 async def backend(request: pytest.FixtureRequest, tmp_path: Path,
                   postgres_server: PostgresDatabases | str) -> AsyncIterator[Backend]:
     if request.param == "memory":
@@ -67,19 +68,10 @@ async def backend(request: pytest.FixtureRequest, tmp_path: Path,
 
         yield Backend(memory, memory_events)
         return
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'gateway.db'}"
-    elif isinstance(postgres_server, str):
-        pytest.skip(postgres_server)
-    else:
-        url = await postgres_server.create()
-    database = Database(url)
-    await migrate(database, "afo_gateway.migrations")
+    database = await migrated_database(request.param, tmp_path, postgres_server, "afo_gateway.migrations")
 
     async def outbox_events() -> list[Envelope]:
-        async with database.session() as session:
-            rows = (await session.execute(messaging.outbox.select().order_by(messaging.outbox.c.seq))).all()
-        return [parse_envelope(row.payload)[0] for row in rows]
+        return await committed_events(database, messaging)
 
     try:
         yield Backend(sql_store(UnitOfWorkFactory(database, messaging, "gateway", lambda: None)), outbox_events)
@@ -113,6 +105,15 @@ async def nats(tmp_path: Path) -> AsyncIterator[NatsServer]:
         await ensure_streams(connection.js)
         await connection.close()
         yield server
+
+
+@pytest.fixture
+async def connection(nats: NatsServer) -> AsyncIterator[NatsConnection]:
+    """A plain NATS connection to the test's nats-server, for a stand-in on the other side of an RPC."""
+    conn = NatsConnection(nats.url, "gateway-test")
+    await conn.connect()
+    yield conn
+    await conn.close()
 
 
 PASSWORD = "correct horse battery"

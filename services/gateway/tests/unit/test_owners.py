@@ -2,9 +2,7 @@
 gateway's cache; the cache never lets a publishable key past its own agent's web conversations. The
 owner is a stand-in on a real nats-server."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from nats.aio.msg import Msg
@@ -15,20 +13,11 @@ from afo_common.rpcs import agent_runtime as ar
 from afo_gateway.domain.access import SECRET_KEY_PERMISSIONS, Principal
 from afo_gateway.domain.errors import NotFound
 from afo_gateway.handlers.owners import Owners
-from afo_testkit.nats import nats_server
 
 SECRET = Principal("ten_a", "secret_key", "key_1", SECRET_KEY_PERMISSIONS)
 WIDGET = Principal("ten_a", "publishable_key", "key_2", frozenset(), "agt_other", ("https://a.example",))
 OTHER_TENANT = Principal("ten_b", "secret_key", "key_3", SECRET_KEY_PERMISSIONS)
 
-
-@pytest.fixture
-async def connection(tmp_path: Path) -> AsyncIterator[NatsConnection]:
-    async with nats_server(tmp_path) as server:
-        conn = NatsConnection(server.url, "gateway-test")
-        await conn.connect()
-        yield conn
-        await conn.close()
 
 
 class Owner:

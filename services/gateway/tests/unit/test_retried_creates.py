@@ -2,9 +2,7 @@
 request id, and the owner answers with what the first attempt made (one agent, not two). The owner here
 is a stand-in on a real nats-server that answers the first attempt too late."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from nats.aio.msg import Msg
@@ -16,19 +14,10 @@ from afo_gateway.domain.access import SECRET_KEY_PERMISSIONS, Principal
 from afo_gateway.domain.errors import UpstreamTimeout
 from afo_gateway.domain.idempotency import Scope, request_id
 from afo_gateway.handlers.owners import Owners
-from afo_testkit.nats import nats_server
 
 TIMEOUT_S = 0.3
 PRINCIPAL = Principal("ten_a", "secret_key", "key_1", SECRET_KEY_PERMISSIONS)
 
-
-@pytest.fixture
-async def connection(tmp_path: Path) -> AsyncIterator[NatsConnection]:
-    async with nats_server(tmp_path) as server:
-        conn = NatsConnection(server.url, "gateway-test")
-        await conn.connect()
-        yield conn
-        await conn.close()
 
 
 class SlowOwner:
