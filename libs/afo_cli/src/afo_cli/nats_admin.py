@@ -10,6 +10,7 @@ import nats
 from nats.js import JetStreamContext
 
 from afo_cli.errors import PlatformError
+from afo_common.messaging.blobs import ensure_buckets
 from afo_common.messaging.streams import ensure_streams
 from afo_common.nats_security.client import NatsAuth
 
@@ -38,7 +39,7 @@ async def ensure_streams_at(url: str, replicas: int = 1, auth: NatsAuth | None =
     """Create or update every stream with the admin credential; their current ``StreamInfo``, for printing."""
     async with jetstream(url, auth) as js:
         try:
-            names = await ensure_streams(js, replicas)
+            names = await ensure_streams(js, replicas) + await ensure_buckets(js, replicas)
             return [await js.stream_info(name) for name in names]
         except nats.errors.Error as exc:
             raise PlatformError(f"cannot provision the JetStream streams on {url}: {exc}") from exc

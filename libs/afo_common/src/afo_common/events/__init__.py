@@ -1,6 +1,6 @@
 """Event schemas. Importing this package registers every event type."""
 
-from afo_common.events import agent, conversation, tenant
+from afo_common.events import agent, conversation, knowledge, tenant
 from afo_common.events.envelope import (
     Envelope,
     Event,
@@ -19,6 +19,7 @@ __all__ = [
     "conversation",
     "envelope_for",
     "event",
+    "knowledge",
     "parse_envelope",
     "registered_events",
     "tenant",

@@ -29,6 +29,9 @@ class Citation(BaseModel):
     document_id: str
     title: str
     page: int | None = None
+    # The sentences of the passage the answer rests on, and the passage itself.
+    snippet: str | None = None
+    chunk_id: str | None = None
 
 
 @event("conversation.started", stream=CONVERSATION)

@@ -12,6 +12,14 @@ NOTIFICATION = "NOTIFICATION"
 TENANT = "TENANT"
 DEAD_LETTER = "DEADLETTER"
 ADVISORIES = "ADVISORIES"
+# Object-store buckets (``messaging.blobs``): each is a stream named ``OBJ_<bucket>`` by nats-py.
+DOCUMENTS_BUCKET = "AFO_DOCUMENTS"
+BUCKETS: tuple[str, ...] = (DOCUMENTS_BUCKET,)
+
+
+def object_stream(bucket: str) -> str:
+    return f"OBJ_{bucket}"
+
 
 # Which event subjects (after ``afo.<tenant>.``) each stream captures. Entities that belong to one
 # context travel in its stream: a lead is born in a conversation, so lead.* is CONVERSATION's.

@@ -22,11 +22,13 @@ from afo_common.events.streams import (
     AGENT,
     CALL,
     CONVERSATION,
+    DOCUMENTS_BUCKET,
     KNOWLEDGE,
     NOTIFICATION,
     STREAM_SUBJECTS,
     TENANT,
     WORKFLOW,
+    object_stream,
 )
 from afo_common.subjects import (
     DEAD_LETTER_PREFIX,
@@ -63,18 +65,23 @@ class ServiceAccess:
     publishes_realtime: bool = False
     subscribes_realtime: bool = False
     answers_auth_callout: bool = False
+    # Object-store buckets and what it does with their blobs: ("put" | "get" | "delete").
+    blobs: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 SERVICE_ACCESS: dict[str, ServiceAccess] = {
     "gateway": ServiceAccess(owns_streams=(TENANT,), publishes_events=("conversation.message_received",),
                              # Who may do what changed: every replica drops its cached principals.
                              listens_to=("apikey.revoked", "user.role_changed", "user.session_ended"),
-                             calls=("agent-runtime",), subscribes_realtime=True, answers_auth_callout=True),
+                             calls=("agent-runtime", "knowledge-ingest"), subscribes_realtime=True,
+                             answers_auth_callout=True,
+                             # Stores uploads; deletes one whose registration failed.
+                             blobs=((DOCUMENTS_BUCKET, ("put", "delete")),)),
     "agent-runtime": ServiceAccess(owns_streams=(CONVERSATION, AGENT),
                                    consumes=(Consumes(CONVERSATION, "agent-runtime-message-received"),),
-                                   publishes_realtime=True),
+                                   calls=("knowledge-ingest",), publishes_realtime=True),
     "voice-media": ServiceAccess(owns_streams=(CALL,)),
-    "knowledge-ingest": ServiceAccess(owns_streams=(KNOWLEDGE,)),
+    "knowledge-ingest": ServiceAccess(owns_streams=(KNOWLEDGE,), blobs=((DOCUMENTS_BUCKET, ("get", "delete")),)),
     "workflow-executor": ServiceAccess(owns_streams=(WORKFLOW,)),
     "notifier": ServiceAccess(owns_streams=(NOTIFICATION,)),
 }
@@ -132,6 +139,28 @@ def _consumer_api(consumer: Consumes) -> list[str]:
     ]
 
 
+def _blob_api(bucket: str, operations: Iterable[str]) -> list[str]:
+    """What nats-py's object store sends for each operation: every one reads the bucket's stream info and
+    an object's metadata; a put writes chunks and metadata and purges a replaced object's chunks; a get
+    reads the chunks through an ordered (ephemeral, flow-controlled) consumer; a delete writes a deletion
+    marker and purges the chunks."""
+    stream = object_stream(bucket)
+    subjects = [f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.MSG.GET.{stream}"]
+    for operation in operations:
+        if operation == "put":
+            subjects += [f"$O.{bucket}.C.>", f"$O.{bucket}.M.>", f"$JS.API.STREAM.PURGE.{stream}"]
+        elif operation == "get":
+            # nats-py finds the chunks' stream by subject (STREAM.NAMES: stream names only, no content).
+            subjects += ["$JS.API.STREAM.NAMES", f"$JS.API.CONSUMER.CREATE.{stream}",
+                         f"$JS.API.CONSUMER.CREATE.{stream}.>",
+                         f"$JS.API.CONSUMER.DELETE.{stream}.>", f"$JS.FC.{stream}.>"]
+        elif operation == "delete":
+            subjects += [f"$O.{bucket}.M.>", f"$JS.API.STREAM.PURGE.{stream}"]
+        else:
+            raise ValueError(f"unknown blob operation {operation!r}")
+    return subjects
+
+
 def _others_events_in(service: str, streams: Iterable[str]) -> list[str]:
     """Events of a stream this service owns that the table gives to another service: denied to this one."""
     owned = set(streams)
@@ -169,6 +198,8 @@ def service_permissions(service: str) -> Permissions:
         publish.append(f"$JS.API.STREAM.MSG.GET.{consumer.stream}")
     if access.consumes:
         publish.append(f"{DEAD_LETTER_PREFIX}.{service}.>")
+    for bucket, operations in access.blobs:
+        publish += _blob_api(bucket, operations)
     subscribe += [_event_pattern(name) for name in access.listens_to]
     if access.publishes_realtime:
         publish.append(f"{REALTIME_PREFIX}.>")
