@@ -160,7 +160,11 @@ class SearchHit(BaseModel):
     document_id: str
     knowledge_base_id: str
     text: str
+    # Rank-fused (RRF): orders the hits of one query, means nothing across queries.
     score: float
+    # Cosine similarity of the query and the passage in the knowledge base's dense space: comparable
+    # across queries, so a caller can decide that nothing found answers the question. None: no dense space.
+    relevance: float | None = None
     source: HitSource
 
 
