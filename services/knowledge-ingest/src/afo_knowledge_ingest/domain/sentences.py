@@ -25,7 +25,7 @@ _ABBREVIATIONS = frozenset({
 _NUMBER_ABBREVIATIONS = frozenset({"no", "nos", "nr", "p", "pp", "fig", "figs", "vol", "ch", "sec", "art", "tel"})
 _ENDS_ANYWAY = frozenset({"etc", "a.m", "p.m"})
 _DOTTED_ACRONYM = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]$")
-_CANDIDATE = re.compile(r"(?:\.{3}|…|[.!?])+[\"'”’)\]]*(?=\s+(\S))")
+_CANDIDATE = re.compile(r"(?:\.{3}|…|[.!?])+[\"'\u201d\u2019)\]]*(?=\s+(\S))")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+•●▪◦‣\u2013]|\(?\d{1,3}[.)]|\(?[A-Za-z][.)])\s+\S")
 _WHITESPACE = re.compile(r"\s+")
 _BLANK_LINE = re.compile(r"\n[^\S\n]*\n")
@@ -73,11 +73,11 @@ def _split_segment(segment: str) -> list[str]:
 
 def _ends_here(segment: str, match: re.Match[str]) -> bool:
     """Whether the punctuation of a candidate really ends the sentence (rules in the module docstring)."""
-    punctuation = match.group(0).rstrip("\"'”’)]")
+    punctuation = match.group(0).rstrip("\"'\u201d\u2019)]")
     if punctuation != ".":
         return True  # "!", "?", an ellipsis, or several marks
     before = segment[:match.start()].rsplit(maxsplit=1)
-    word = before[-1].lstrip("([\"'“‘") if before else ""
+    word = before[-1].lstrip("([\"'\u201c\u2018") if before else ""
     lowered = word.lower()
     if not word or lowered in _ENDS_ANYWAY:
         return True
