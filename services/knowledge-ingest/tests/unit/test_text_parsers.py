@@ -86,7 +86,7 @@ def test_plain_text_starting_with_a_sentence_has_no_title_but_the_file_name():
     [
         (codecs.BOM_UTF8 + "Grüße aus Köln.".encode(), "Grüße aus Köln."),
         ("Grüße aus Köln.".encode("utf-16"), "Grüße aus Köln."),  # with its BOM
-        ("Café “quoted” – 5€.".encode("cp1252"), "Café “quoted” – 5€."),  # not UTF-8, clean cp1252
+        ("Café “quoted” \u2013 5€.".encode("cp1252"), "Café “quoted” \u2013 5€."),  # not UTF-8, clean cp1252
         # a stray control character in valid UTF-8 is dropped; one in every few characters is refused (below)
         (b"Tab\tand NUL\x00 dropped." + b" Filler words." * 10, "Tab and NUL dropped." + " Filler words." * 10),
     ],

@@ -2,12 +2,12 @@
 
 - A sentence ends at ".", "!", "?" or an ellipsis (with any closing quotes or brackets after it), followed by
   whitespace and a character that is not lower case. So "e.g. the", "... and so" and "$1.5" never split.
-- A "." does not end a sentence after a known abbreviation (Dr., Inc., e.g., vs., ...), an initial ("J."),
-  a dotted acronym ("U.S.", "Ph.D."), or "No."/"p."/"Fig." and friends when a number follows ("No. 5").
+- A "." does not end a sentence after a known abbreviation (Dr., Inc., vs., Ph.D., ...), an initial
+  ("J."), a dotted acronym ("U.S.", "e.g."), or "No."/"p."/"Fig." and friends when a number follows ("No. 5").
   "etc.", "a.m." and "p.m." do end one when a capital follows: they usually close the sentence.
-- A line that starts with a bullet or a number ("- ", "• ", "2. ", "b) ") is a list item and is its own
-  sentence, as is every line after it until the next blank line or list marker, if it is indented or starts
-  in lower case (a wrapped item); other lines of a paragraph join into running text.
+- A line that starts with a bullet or a number ("- ", "• ", "2. ", "b) ") starts a list item, never joined
+  to the text before it; its marker ends nothing. A following line continues the item only if it is
+  indented or starts in lower case (a wrapped item). Other lines of a paragraph join into running text.
 - Whitespace inside a sentence is collapsed to single spaces; empty sentences are dropped.
 """
 
@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import re
 
+# Month and day abbreviations that are also words ("sat", "sun", "wed", "mar", "may") are left out: "He sat."
 _ABBREVIATIONS = frozenset({
     "mr", "mrs", "ms", "mx", "dr", "prof", "sr", "jr", "st", "mt", "rev", "hon", "gen", "col", "capt", "lt", "sgt",
-    "gov", "sen", "rep", "pres", "inc", "ltd", "co", "corp", "llc", "plc", "bros", "dept", "univ", "assn",
-    "vs", "cf", "al", "approx", "est", "ave", "blvd", "rd", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
-    "sep", "sept", "oct", "nov", "dec", "mon", "tue", "tues", "wed", "thu", "thurs", "fri", "sat", "sun",
+    "gov", "sen", "pres", "inc", "ltd", "co", "corp", "llc", "plc", "bros", "dept", "univ", "assn",
+    "vs", "cf", "al", "approx", "est", "ph.d", "m.d", "b.sc", "m.sc", "ave", "blvd", "rd",
+    "jan", "feb", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "mon", "tue", "tues", "thu",
+    "thurs", "fri",
 })
 # Abbreviations that only stand before a number: "No. 5", "p. 12", "Fig. 3"; "the answer is no. Then" splits.
 _NUMBER_ABBREVIATIONS = frozenset({"no", "nos", "nr", "p", "pp", "fig", "figs", "vol", "ch", "sec", "art", "tel"})
