@@ -105,12 +105,13 @@ def test_no_chunk_exceeds_max_even_for_huge_sentences_and_words():
 
 
 def test_a_tiny_tail_joins_the_chunk_before_it():
-    document = _doc(_paragraph(0, 6), Block("paragraph", "Short end."))  # 6 x 45 + "Short end." > 300
+    document = _doc(_paragraph(0, 7), Block("paragraph", "Short end."))  # 321 characters, then 12 more: past 300
 
     chunks = chunk(document, target_chars=300, max_chars=450, overlap_chars=0)
 
     assert len(chunks) == 1
-    assert chunks[0].text.endswith(_sentence(5) + "\n\nShort end.")
+    assert chunks[0].text.endswith(_sentence(6) + "\n\nShort end.")
+    assert chunks[0].char_count == 333
 
 
 def test_a_tail_that_is_not_tiny_stays_its_own_chunk():
