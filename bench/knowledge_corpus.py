@@ -11,7 +11,7 @@ DOCX by python-docx (Heading 1-3 styles, bullet and numbered lists, tables).
 `validate` checks the questions (questions.jsonl) against the built files: every evidence string must occur, with
 whitespace normalised, in the text read back from its file (pypdf for PDFs, on the stated page and on no other;
 python-docx for DOCX; the text of the HTML's elements), and inside one block (a paragraph, list item, heading or
-table cell), so any chunker that keeps blocks whole keeps the evidence whole. It also checks ids, splits, kinds,
+table row), so any chunker that keeps blocks whole keeps the evidence whole. It also checks ids, splits, kinds,
 tenants and the counts the benchmark relies on. Run as a module it builds into a temporary folder (or --out), prints
 the counts and every problem, and exits 1 if there is one."""
 
@@ -147,8 +147,8 @@ class SourceBlock:
     rows: tuple[tuple[str, ...], ...] = ()  # tables: header row first
 
     def texts(self) -> list[str]:
-        """The pieces of text a chunker may not split: the block itself, or each table cell."""
-        return [cell for row in self.rows for cell in row] if self.kind == "table" else [self.text]
+        """The pieces of text a chunker keeps whole: the block itself, or each table row (cells joined by a space)."""
+        return [" ".join(row) for row in self.rows] if self.kind == "table" else [self.text]
 
 
 _INLINE = [(re.compile(r"\[([^\]]+)\]\([^)]+\)"), r"\1"), (re.compile(r"\*\*([^*]+)\*\*"), r"\1"),
@@ -213,9 +213,10 @@ def text_blocks(text: str) -> list[str]:
 # HTML: the text of its elements, one block per paragraph, list item, heading, cell and so on.
 
 _BREAKS = frozenset(
-    "p li h1 h2 h3 h4 h5 h6 td th dt dd title caption div section article main nav header footer aside "
+    "p li h1 h2 h3 h4 h5 h6 dt dd title caption div section article main nav header footer aside "
     "ul ol dl table tr thead tbody address blockquote figure figcaption form label button br hr option".split()
 )
+_CELLS = frozenset({"td", "th"})  # the cells of a row are one block, separated by a space
 _SKIP = frozenset({"script", "style", "template", "noscript"})
 
 
@@ -237,6 +238,8 @@ class _HtmlBlocks(HTMLParser):
             self._skipping += 1
         elif tag in _BREAKS:
             self._flush()
+        elif tag in _CELLS:
+            self._buf.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP:
@@ -466,7 +469,7 @@ def read_pages(doc: CorpusDocument) -> list[str]:
 
 
 def blocks_of(entry: ManifestEntry, data: Path = DATA) -> list[str]:
-    """The unsplittable pieces of a document's text (paragraphs, list items, headings, table cells)."""
+    """The unsplittable pieces of a document's text (paragraphs, list items, headings, table rows, cells joined by a space)."""
     text = entry.source_path(data).read_text(encoding="utf-8")
     if entry.format == "html":
         return html_blocks(text)
