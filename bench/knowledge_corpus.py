@@ -127,9 +127,9 @@ def load_questions(path: Path = DATA / "questions.jsonl") -> list[Question]:
         row: dict[str, Any] = json.loads(line)
         try:
             answers = tuple(Answer(a["file"], a.get("page"), a["evidence"]) for a in row["answers"])
-            questions.append(
-                Question(row["id"], row["tenant"], row["question"], row["answerable"], answers, row["split"], row["kind"])
-            )
+            questions.append(Question(
+                row["id"], row["tenant"], row["question"], row["answerable"], answers, row["split"], row["kind"]
+            ))
         except KeyError as e:
             raise ValueError(f"questions line {n}: missing {e}") from e
     return questions
@@ -212,10 +212,11 @@ def text_blocks(text: str) -> list[str]:
 # --------------------------------------------------------------------------------------------------------------
 # HTML: the text of its elements, one block per paragraph, list item, heading, cell and so on.
 
-_BREAKS = frozenset(
-    "p li h1 h2 h3 h4 h5 h6 dt dd title caption div section article main nav header footer aside "
-    "ul ol dl table tr thead tbody address blockquote figure figcaption form label button br hr option".split()
-)
+_BREAKS = frozenset({
+    "p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "title", "caption", "div", "section", "article",
+    "main", "nav", "header", "footer", "aside", "ul", "ol", "dl", "table", "tr", "thead", "tbody", "address",
+    "blockquote", "figure", "figcaption", "form", "label", "button", "br", "hr", "option",
+})
 _CELLS = frozenset({"td", "th"})  # the cells of a row are one block, separated by a space
 _SKIP = frozenset({"script", "style", "template", "noscript"})
 
@@ -366,7 +367,8 @@ def write_pdf(path: Path, title: str, blocks: Sequence[SourceBlock]) -> int:
             y = TOP_Y - slot * LEADING
             for x, text in line.cells:
                 if text:
-                    ops.append(b"BT /%s %g Tf 1 0 0 1 %g %d Tm (%s) Tj ET" % (font.encode(), size, x, y, pdf_escape(text)))
+                    op = b"BT /%s %g Tf 1 0 0 1 %g %d Tm (%s) Tj ET" % (font.encode(), size, x, y, pdf_escape(text))
+                    ops.append(op)
         footer = f"{title} - page {n} of {len(pages)}"
         ops.append(b"BT /F1 8 Tf 1 0 0 1 %d 40 Tm (%s) Tj ET" % (MARGIN_X, pdf_escape(footer)))
         stream = b"\n".join(ops)
@@ -469,7 +471,7 @@ def read_pages(doc: CorpusDocument) -> list[str]:
 
 
 def blocks_of(entry: ManifestEntry, data: Path = DATA) -> list[str]:
-    """The unsplittable pieces of a document's text (paragraphs, list items, headings, table rows, cells joined by a space)."""
+    """The pieces of a document's text a chunker keeps whole: paragraphs, list items, headings, table rows."""
     text = entry.source_path(data).read_text(encoding="utf-8")
     if entry.format == "html":
         return html_blocks(text)
@@ -480,6 +482,14 @@ def blocks_of(entry: ManifestEntry, data: Path = DATA) -> list[str]:
 
 def normalise(text: str) -> str:
     return " ".join(text.split())
+
+
+def holds_answer(chunk_text: str, evidence: str) -> bool:
+    """Whether a retrieved passage holds an answer: it contains the evidence, whitespace normalised and case folded.
+
+    Table rows are labelled with their cells joined by a space, so a chunker's cell separators ("|", tabs,
+    newlines) count as whitespace; no evidence string contains "|"."""
+    return normalise(evidence).casefold() in normalise(chunk_text.replace("|", " ")).casefold()
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -550,6 +560,8 @@ def _check_answer(
     words = len(evidence.split())
     if not EVIDENCE_WORDS[0] <= words <= EVIDENCE_WORDS[1]:
         errors.append(f"{where}: evidence of {words} words, want {EVIDENCE_WORDS[0]}-{EVIDENCE_WORDS[1]}")
+    if "|" in evidence:
+        errors.append(f"{where}: evidence contains '|'")
     if evidence.casefold() in normalise(q.question).casefold():
         errors.append(f"{where}: the question copies its evidence")
     found_on = [n for n, text in enumerate(pages[a.file], 1) if evidence in text]
@@ -585,12 +597,14 @@ def _check_counts(questions: Sequence[Question], tenants: Iterable[str]) -> list
         if mine:
             share = sum(q.split == "dev" for q in mine) / len(mine)
             if not DEV_SHARE[0] <= share <= DEV_SHARE[1]:
-                errors.append(f"{tenant}: {share:.0%} of its questions are dev; want {DEV_SHARE[0]:.0%}-{DEV_SHARE[1]:.0%}")
+                low, high = DEV_SHARE
+                errors.append(f"{tenant}: {share:.0%} of its questions are dev; want {low:.0%}-{high:.0%}")
     return errors
 
 
 def summary(docs: Sequence[CorpusDocument], questions: Sequence[Question]) -> str:
-    lines = [f"{len(docs)} documents: " + ", ".join(f"{n} {f}" for f, n in sorted(Counter(d.format for d in docs).items()))]
+    formats = sorted(Counter(d.format for d in docs).items())
+    lines = [f"{len(docs)} documents: " + ", ".join(f"{n} {f}" for f, n in formats)]
     for tenant in sorted({d.tenant for d in docs}):
         mine = [d for d in docs if d.tenant == tenant]
         qs = [q for q in questions if q.tenant == tenant]
