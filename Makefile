@@ -4,7 +4,7 @@ UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 SRC := libs/afo_common/src libs/afo_cli/src libs/afo_testkit/src $(wildcard services/*/src)
 
-.PHONY: install up test lint typecheck unit contract e2e bench bench-db bench-extraction schemas clean
+.PHONY: install up test lint typecheck unit contract e2e bench bench-db bench-extraction bench-knowledge schemas clean
 
 $(UV):
 	python3 -m venv .tools
@@ -46,6 +46,9 @@ bench-db: install
 
 bench-extraction: install
 	$(UV) run --frozen python -m bench.extraction
+
+bench-knowledge: install
+	$(UV) run --frozen python -m bench.knowledge
 
 schemas: install
 	.venv/bin/afo schemas export --out docs
