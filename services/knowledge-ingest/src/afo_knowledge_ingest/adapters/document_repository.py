@@ -82,7 +82,7 @@ class DocumentRepository:
             select(documents.c.knowledge_base_id, func.count()).where(
                 documents.c.tenant_id == tenant_id, documents.c.knowledge_base_id.in_(list(knowledge_base_ids))
             ).group_by(documents.c.knowledge_base_id))
-        found: dict[str, int] = {kb: n for kb, n in result.tuples()}
+        found: dict[str, int] = {kb: n for kb, n in result.all()}
         return {kb: found.get(kb, 0) for kb in knowledge_base_ids}
 
     async def save(self, row: DocumentRow, holder: str | None = None) -> bool:
