@@ -7,6 +7,7 @@ import pytest
 
 from afo_cli.commands.demo import (
     FIRST_MESSAGE,
+    SECOND_MESSAGE,
     DemoError,
     gateway_url_from_env,
     message_curl,
@@ -18,8 +19,12 @@ from afo_cli.commands.demo import (
 GATEWAY = "http://127.0.0.1:8123"
 
 
-def fake_gateway(requests: list[httpx.Request], fail_on: str | None = None) -> httpx.MockTransport:
+def fake_gateway(requests: list[httpx.Request], fail_on: str | None = None,
+                 document_states: list[dict[str, Any]] | None = None) -> httpx.MockTransport:
+    states = list(document_states or [{"status": "parsing"}, {"status": "ready"}])
     answers: dict[str, tuple[int, dict[str, Any]]] = {
+        "/v1/knowledge-bases": (201, {"id": "kb_1", "name": "Acme Demo Co handbook"}),
+        "/v1/knowledge-bases/kb_1/documents": (202, {"id": "doc_1", "status": "queued"}),
         "/v1/signup": (201, {
             "tenant": {"id": "ten_1", "name": "Acme Demo Co"},
             "user": {"id": "usr_1", "email": "x", "role": "owner"},
@@ -39,6 +44,8 @@ def fake_gateway(requests: list[httpx.Request], fail_on: str | None = None) -> h
                 "detail": "the agent is not valid", "errors": [{"loc": ["body", "timezone"], "msg": "unknown zone"}],
             }
             return httpx.Response(422, json=problem, headers={"content-type": "application/problem+json"})
+        if request.url.path == "/v1/knowledge-bases/kb_1/documents/doc_1":
+            return httpx.Response(200, json={"id": "doc_1", **states.pop(0)})
         status, body = answers[request.url.path]
         return httpx.Response(status, json=body)
 
@@ -49,15 +56,30 @@ def test_seeds_through_the_public_api_with_the_secret_key() -> None:
     requests: list[httpx.Request] = []
     with httpx.Client(base_url=GATEWAY, transport=fake_gateway(requests)) as client:
         demo = seed_demo(client)
+    document = "/v1/knowledge-bases/kb_1/documents"
     assert [r.url.path for r in requests] == [
-        "/v1/signup", "/v1/agents", "/v1/agents/agt_1/publish", "/v1/api-keys", "/v1/conversations",
+        "/v1/signup", "/v1/knowledge-bases", document, f"{document}/doc_1", f"{document}/doc_1", "/v1/agents",
+        "/v1/agents/agt_1/publish", "/v1/api-keys", "/v1/conversations",
     ]
     signup = json.loads(requests[0].content)
     assert signup["company"] == "Acme Demo Co" and signup["email"].startswith("demo+")
     assert len(signup["password"]) == 16
     assert all(r.headers["authorization"] == "Bearer sk_test" for r in requests[1:])
-    assert json.loads(requests[3].content)["allowed_origins"] == ["http://localhost:8123"]
+    upload = requests[2]
+    assert upload.headers["content-type"].startswith("multipart/form-data")
+    assert b"## Plans and pricing" in upload.content and b'filename="acme-plans-and-policies.md"' in upload.content
+    assert json.loads(requests[5].content)["knowledge_base_ids"] == ["kb_1"]
+    assert json.loads(requests[7].content)["allowed_origins"] == ["http://localhost:8123"]
     assert (demo.agent_id, demo.publishable_key, demo.conversation_id) == ("agt_1", "pk_test", "conv_1")
+    assert (demo.knowledge_base_id, demo.document_id) == ("kb_1", "doc_1")
+
+
+def test_a_document_that_fails_to_ingest_stops_the_demo_with_its_reason() -> None:
+    failed = [{"status": "failed", "error": {"code": "embedding_failed", "reason": "model missing"}}]
+    transport = fake_gateway([], document_states=failed)
+    with httpx.Client(base_url=GATEWAY, transport=transport) as client, pytest.raises(DemoError) as raised:
+        seed_demo(client)
+    assert "failed to ingest" in str(raised.value) and "model missing" in str(raised.value)
 
 
 def test_the_printed_curl_lines_are_valid_shell() -> None:
@@ -66,14 +88,16 @@ def test_the_printed_curl_lines_are_valid_shell() -> None:
         demo = seed_demo(client)
     output = render(GATEWAY, demo)
     curls = [line for line in output.splitlines() if line.startswith("curl ")]
-    assert curls == [message_curl(GATEWAY, demo), stream_curl(GATEWAY, demo)]
+    assert curls == [message_curl(GATEWAY, demo), message_curl(GATEWAY, demo, SECOND_MESSAGE),
+                     stream_curl(GATEWAY, demo)]
     args = shlex.split(curls[0])
     assert args[:4] == ["curl", "-sS", "-X", "POST"]
     assert args[4] == f"{GATEWAY}/v1/conversations/conv_1/messages?wait=true"
     assert "Authorization: Bearer sk_test" in args and "Content-Type: application/json" in args
     assert json.loads(args[args.index("-d") + 1]) == {"text": FIRST_MESSAGE}
     assert curls[0].startswith(f"curl -sS -X POST '{GATEWAY}/v1/conversations/conv_1/messages?wait=true'")
-    assert shlex.split(curls[1])[-3:] == [f"{GATEWAY}/v1/conversations/conv_1/stream", "-H",
+    assert json.loads(shlex.split(curls[1])[-1]) == {"text": SECOND_MESSAGE}
+    assert shlex.split(curls[2])[-3:] == [f"{GATEWAY}/v1/conversations/conv_1/stream", "-H",
                                           "Authorization: Bearer sk_test"]
 
 

@@ -1,18 +1,25 @@
-"""A local stand-in for the OpenAI Chat Completions API, speaking its wire format over real HTTP.
+"""A local stand-in for the OpenAI Chat Completions and Embeddings APIs, speaking their wire format over real HTTP.
 
 Tests point an OpenAI-compatible client at `FakeOpenAI.base_url`; e2e tests run it as a process:
 `python -m afo_testkit.openai_server --port 8099 --script turns.json [--api-key KEY]`, where the
 file holds a JSON list of turns: `{"text": "..."}`, `{"tool_calls": [{"name": "...", "arguments":
 {...}}]}` or `{"error": 429, "retry_after": 1, "times": 2}`.
+
+`POST /v1/embeddings` answers every input with `hashed_embedding(text, dimension)`: deterministic, unit
+length, different for different texts; scripted failures (`fail_next`) and the API key apply to it too.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import hashlib
 import json
+import math
 import re
 import socket
+import struct
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -89,6 +96,14 @@ def error_body(status: int, message: str) -> dict[str, Any]:
 def _split(text: str, parts: int) -> list[str]:
     size = max(1, -(-len(text) // parts))
     return [text[i : i + size] for i in range(0, len(text), size)] or [""]
+
+
+def hashed_embedding(text: str, dimension: int) -> list[float]:
+    """A unit vector drawn from the SHA-256 of the text: the same text always gets the same vector."""
+    raw = b"".join(hashlib.sha256(f"{text}\x00{block}".encode()).digest() for block in range(-(-dimension // 8)))
+    values = [(v / 2**31) - 1.0 for v in struct.unpack(f"<{dimension}I", raw[: 4 * dimension])]
+    norm = math.sqrt(sum(v * v for v in values)) or 1.0
+    return [v / norm for v in values]
 
 
 @dataclass
@@ -175,10 +190,20 @@ class FakeOpenAI:
         # the request body that says how long.
         self.delay_s: float | Callable[[dict[str, Any]], float] = 0.0
         self._failures: list[Failure] = []
+        # Embeddings: the length of every vector (unless a request asks for `dimensions`), and whether the
+        # rows come back in reverse order (the wire format orders by `index`, not by position).
+        self.embedding_dimension = 8
+        self.embeddings_reversed = False
+        self.embedding_requests: list[dict[str, Any]] = []
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
         self.port = 0
-        self.app = Starlette(routes=[Route("/v1/chat/completions", self._completions, methods=["POST"])])
+        self.app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self._completions, methods=["POST"]),
+                Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+            ]
+        )
 
     @property
     def base_url(self) -> str:
@@ -196,20 +221,28 @@ class FakeOpenAI:
         self._position += 1
         return turn
 
+    def _refused(self, request: Request) -> Response | None:
+        if self._api_key is not None and request.headers.get("authorization") != f"Bearer {self._api_key}":
+            return JSONResponse(error_body(401, "Incorrect API key provided."), status_code=401)
+        return None
+
+    def _failure(self, turn: Failure) -> Response:
+        if turn.times > 1:
+            self._failures.insert(0, replace(turn, times=turn.times - 1))
+        headers = {"Retry-After": str(turn.retry_after)} if turn.retry_after is not None else None
+        return JSONResponse(error_body(turn.status, turn.message), turn.status, headers=headers)
+
     async def _completions(self, request: Request) -> Response:
         body: dict[str, Any] = await request.json()
         self.requests.append(body)
         self.authorizations.append(request.headers.get("authorization"))
-        if self._api_key is not None and request.headers.get("authorization") != f"Bearer {self._api_key}":
-            return JSONResponse(error_body(401, "Incorrect API key provided."), status_code=401)
+        if refused := self._refused(request):
+            return refused
         turn = self._failures.pop(0) if self._failures else self._next_turn(body)
         if delay := (self.delay_s(body) if callable(self.delay_s) else self.delay_s):
             await asyncio.sleep(delay)
         if isinstance(turn, Failure):
-            if turn.times > 1:
-                self._failures.insert(0, replace(turn, times=turn.times - 1))
-            headers = {"Retry-After": str(turn.retry_after)} if turn.retry_after is not None else None
-            return JSONResponse(error_body(turn.status, turn.message), turn.status, headers=headers)
+            return self._failure(turn)
         if isinstance(turn, Interrupted):
             started = _Completion(str(body.get("model", "")), Text(turn.text), 0).chunks(include_usage=False)[:-1]
             failure = error_body(500, turn.message)
@@ -219,6 +252,29 @@ class FakeOpenAI:
             return JSONResponse(completion.whole())
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         return StreamingResponse(self._sse(completion.chunks(include_usage)), media_type="text/event-stream")
+
+    async def _embeddings(self, request: Request) -> Response:
+        body: dict[str, Any] = await request.json()
+        self.embedding_requests.append(body)
+        self.authorizations.append(request.headers.get("authorization"))
+        if refused := self._refused(request):
+            return refused
+        if self._failures:
+            return self._failure(self._failures.pop(0))
+        inputs = [body["input"]] if isinstance(body["input"], str) else list(body["input"])
+        dimension = int(body.get("dimensions") or self.embedding_dimension)
+        rows: list[dict[str, Any]] = []
+        for index, text in enumerate(inputs):
+            vector = hashed_embedding(str(text), dimension)
+            encoded: list[float] | str = vector
+            if body.get("encoding_format") == "base64":
+                encoded = base64.b64encode(struct.pack(f"<{dimension}f", *vector)).decode()
+            rows.append({"object": "embedding", "index": index, "embedding": encoded})
+        if self.embeddings_reversed:
+            rows.reverse()
+        tokens = sum(len(str(text).split()) for text in inputs)
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        return JSONResponse({"object": "list", "data": rows, "model": str(body.get("model", "")), "usage": usage})
 
     async def _sse(self, chunks: list[dict[str, Any]], *, done: bool = True) -> AsyncIterator[str]:
         for chunk in chunks:
@@ -267,9 +323,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--script", type=Path, required=True)
     parser.add_argument("--api-key", default=None)
+    parser.add_argument("--embedding-dimension", type=int, default=8)
     args = parser.parse_args(argv)
     turns = [turn_from_json(raw) for raw in json.loads(args.script.read_text())]
-    uvicorn.run(FakeOpenAI(turns, api_key=args.api_key).app, host=args.host, port=args.port, log_level="warning")
+    fake = FakeOpenAI(turns, api_key=args.api_key)
+    fake.embedding_dimension = args.embedding_dimension
+    uvicorn.run(fake.app, host=args.host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

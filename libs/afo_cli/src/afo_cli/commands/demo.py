@@ -1,5 +1,6 @@
-"""``afo demo``: seed a demo tenant through the public API (sign-up, an agent, its keys, a conversation)
-and print curl commands that talk to the agent, so a first-time user sees a reply within a minute."""
+"""``afo demo``: seed a demo tenant through the public API (sign-up, a knowledge base with one document, an
+agent that answers from it, its keys, a conversation) and print curl commands that talk to the agent, so a
+first-time user sees a reply citing the document within a minute."""
 
 from __future__ import annotations
 
@@ -10,15 +11,21 @@ import secrets
 import shlex
 import string
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
 COMPANY = "Acme Demo Co"
-FIRST_MESSAGE = "Hi, I am Dana from Acme Corp. We need an AI assistant for our website."
+FIRST_MESSAGE = "Hi! How much does the Growth plan cost?"
+SECOND_MESSAGE = "I am Dana from Acme Corp. We need an AI assistant for our website."
+KNOWLEDGE_DOCUMENT = "acme-plans-and-policies.md"
+# Ingesting the demo's one page takes a second or two; the model loads on the first document.
+INGEST_TIMEOUT_S = 120.0
 AGENT = {
     "name": "Ava",
     "role": "sales assistant",
@@ -44,6 +51,8 @@ class DemoTenant:
     agent_version: int
     publishable_key: str
     conversation_id: str
+    knowledge_base_id: str
+    document_id: str
 
 
 def gateway_url_from_env(environ: Mapping[str, str] = os.environ) -> str:
@@ -69,7 +78,9 @@ def seed_demo(client: httpx.Client) -> DemoTenant:
     secret_key = _field(signup, "api_key", "secret")
     # The widget's page in the demo is served by the gateway itself.
     origin = f"http://localhost:{urlsplit(str(client.base_url)).port or 80}"
-    agent_id = _field(_call(client, "/v1/agents", AGENT, secret_key), "id")
+    knowledge_base_id, document_id = seed_knowledge(client, secret_key)
+    agent = {**AGENT, "knowledge_base_ids": [knowledge_base_id]}
+    agent_id = _field(_call(client, "/v1/agents", agent, secret_key), "id")
     published = _call(client, f"/v1/agents/{agent_id}/publish", None, secret_key)
     widget_key = {"kind": "publishable", "agent_id": agent_id, "allowed_origins": [origin]}
     key = _call(client, "/v1/api-keys", widget_key, secret_key)
@@ -85,13 +96,39 @@ def seed_demo(client: httpx.Client) -> DemoTenant:
         agent_version=int(_field(published, "version")),
         publishable_key=_field(key, "secret"),
         conversation_id=_field(conversation, "id"),
+        knowledge_base_id=knowledge_base_id,
+        document_id=document_id,
     )
 
 
-def message_curl(gateway_url: str, demo: DemoTenant) -> str:
+def seed_knowledge(client: httpx.Client, secret_key: str, timeout_s: float = INGEST_TIMEOUT_S) -> tuple[str, str]:
+    """A knowledge base holding the demo's page, ingested: its id and the document's."""
+    base = {"name": f"{COMPANY} handbook", "description": "Plans, onboarding and policies"}
+    knowledge_base_id = _field(_call(client, "/v1/knowledge-bases", base, secret_key), "id")
+    page = resources.files("afo_cli.demo").joinpath(KNOWLEDGE_DOCUMENT).read_bytes()
+    path = f"/v1/knowledge-bases/{knowledge_base_id}/documents"
+    response = client.post(path, files={"file": (KNOWLEDGE_DOCUMENT, page, "text/markdown")},
+                           headers={"Authorization": f"Bearer {secret_key}"})
+    if response.status_code not in (200, 202):
+        raise DemoError(f"POST {path} failed: {problem_text(response)}")
+    document_id = _field(response.json(), "id")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        status = client.get(f"{path}/{document_id}", headers={"Authorization": f"Bearer {secret_key}"})
+        document = status.json() if status.status_code == 200 else {}
+        if document.get("status") == "ready":
+            return knowledge_base_id, document_id
+        if document.get("status") == "failed":
+            raise DemoError(f"the demo document failed to ingest: {document.get('error')}")
+        if time.monotonic() > deadline:
+            raise DemoError(f"the demo document was not ingested after {timeout_s:.0f} s: {status.text[:300]}")
+        time.sleep(0.25)
+
+
+def message_curl(gateway_url: str, demo: DemoTenant, text: str = FIRST_MESSAGE) -> str:
     """One line that works as printed when pasted into bash: every argument shell-quoted."""
     url = f"{gateway_url}/v1/conversations/{demo.conversation_id}/messages?wait=true"
-    body = json.dumps({"text": FIRST_MESSAGE})
+    body = json.dumps({"text": text})
     auth = f"Authorization: Bearer {demo.secret_key}"
     return _curl("-sS", "-X", "POST", url, "-H", auth, "-H", "Content-Type: application/json", "-d", body)
 
@@ -111,10 +148,15 @@ def render(gateway_url: str, demo: DemoTenant) -> str:
         f"  Agent            Ava ({demo.agent_id}), published version {demo.agent_version}",
         f"  Publishable key  {demo.publishable_key}   (widget key for {demo.agent_id})",
         f"  Conversation     {demo.conversation_id}   (channel api, contact Dana)",
+        f"  Knowledge base   {demo.knowledge_base_id}   (one page: {KNOWLEDGE_DOCUMENT}, {demo.document_id})",
         "",
-        "Talk to Ava (answers with her reply):",
+        "Ask Ava a question her knowledge base answers (her reply cites the page):",
         "",
         message_curl(gateway_url, demo),
+        "",
+        "Then tell her who you are (she qualifies you as a lead):",
+        "",
+        message_curl(gateway_url, demo, SECOND_MESSAGE),
         "",
         "Watch replies stream (reply.delta, reply.completed, lead.updated) in a second terminal:",
         "",
