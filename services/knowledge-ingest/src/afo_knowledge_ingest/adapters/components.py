@@ -1,23 +1,23 @@
-"""The real adapters of ingestion, built in one place: how documents are read (kb-parse), the embedders and
-the vector index (kb-vectors). ``app.build`` takes ``IngestComponents``; tests give it fakes.
-
-The adapter modules are imported when ``build_components`` runs, by name: they arrive on other branches,
-and a missing one must fail the start of the service with its name, not the import of this package."""
+"""The real adapters of ingestion, built in one place: how documents are read (parsers + chunking), the
+embedders (MiniLM in process, the operator's OpenAI-compatible endpoint, BM25) and the vector index
+(embedded qdrant-edge under ``$AFO_HOME/qdrant``, or a Qdrant server when ``AFO_QDRANT_URL`` is set).
+``app.build`` takes ``IngestComponents``; tests give it fakes (``adapters/fakes.py``)."""
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
+from afo_knowledge_ingest.adapters.embeddings.bm25 import Bm25Encoder
+from afo_knowledge_ingest.adapters.embeddings.minilm import MiniLmEmbedder
+from afo_knowledge_ingest.adapters.embeddings.openai_compatible import OpenAIEmbedder
+from afo_knowledge_ingest.adapters.parsers import parse
+from afo_knowledge_ingest.domain.chunking import chunk
 from afo_knowledge_ingest.domain.documents import ChunkDraft, ParsedDocument
 from afo_knowledge_ingest.domain.vectors import DenseEmbedder, VectorIndex
 from afo_knowledge_ingest.handlers.embedders import EmbedderRegistry
 from afo_knowledge_ingest.handlers.ports import DocumentReader
 from afo_knowledge_ingest.settings import KnowledgeIngestSettings
-
-_PACKAGE = "afo_knowledge_ingest.adapters"
 
 
 @dataclass(frozen=True)
@@ -27,39 +27,35 @@ class IngestComponents:
     index: VectorIndex
 
 
-def _load(module: str, name: str) -> Any:
-    return getattr(importlib.import_module(f"{_PACKAGE}.{module}"), name)
+def read_document(data: bytes, media_type: str, filename: str) -> tuple[ParsedDocument, list[ChunkDraft]]:
+    """Parse and chunk: synchronous and CPU-bound, run by the ingest worker in a thread."""
+    document = parse(data, media_type, filename)
+    return document, chunk(document)
 
 
 def build_components(settings: KnowledgeIngestSettings) -> IngestComponents:
-    parse = _load("parsers", "parse")
-    chunk = importlib.import_module("afo_knowledge_ingest.domain.chunking").chunk
-
-    def read(data: bytes, media_type: str, filename: str) -> tuple[ParsedDocument, list[ChunkDraft]]:
-        document: ParsedDocument = parse(data, media_type, filename)
-        drafts: list[ChunkDraft] = chunk(document)
-        return document, drafts
-
-    minilm, bm25 = _load("embeddings.minilm", "MiniLmEmbedder"), _load("embeddings.bm25", "Bm25Encoder")
+    threads = settings.onnx_threads or 2
     openai: Callable[[str], DenseEmbedder] | None = None
     if settings.embeddings_base_url:
-        endpoint = _load("embeddings.openai_compatible", "OpenAIEmbedder")
-        key = settings.embeddings_api_key.get_secret_value() if settings.embeddings_api_key else None
         base_url = settings.embeddings_base_url
+        # The operator's key; tenants' own keys arrive with the credential vault in a later issue.
+        key = settings.embeddings_api_key.get_secret_value() if settings.embeddings_api_key else ""
 
         def openai_for(model: str) -> DenseEmbedder:
-            embedder: DenseEmbedder = endpoint(base_url, key, model, settings.embeddings_dimension)
-            return embedder
+            return OpenAIEmbedder(base_url, key, model, settings.embeddings_dimension)
 
         openai = openai_for
-    # TODO(kb-vectors merge): pass settings.onnx_threads once MiniLmEmbedder's constructor is known.
-    embedders = EmbedderRegistry(lambda: minilm(), openai, bm25())
+    embedders = EmbedderRegistry(lambda: MiniLmEmbedder(intra_op_threads=threads), openai, Bm25Encoder())
+    index: VectorIndex
     if settings.qdrant_url:
         from qdrant_client import AsyncQdrantClient
 
+        from afo_knowledge_ingest.adapters.vectors.qdrant_server_index import QdrantServerIndex
+
         api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        index: VectorIndex = _load("vectors.qdrant_server_index", "QdrantServerIndex")(
-            AsyncQdrantClient(url=settings.qdrant_url, api_key=api_key))
+        index = QdrantServerIndex(AsyncQdrantClient(url=settings.qdrant_url, api_key=api_key))
     else:
-        index = _load("vectors.edge_index", "EdgeVectorIndex")(settings.home / "qdrant")
-    return IngestComponents(read, embedders, index)
+        from afo_knowledge_ingest.adapters.vectors.edge_index import EdgeVectorIndex
+
+        index = EdgeVectorIndex(settings.home / "qdrant")
+    return IngestComponents(read_document, embedders, index)
