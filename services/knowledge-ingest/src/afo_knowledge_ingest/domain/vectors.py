@@ -41,6 +41,10 @@ class Hit:
     title: str
     heading: str | None
     page: int | None
+    # Cosine similarity of the query's dense vector and this chunk's, when the search was given a dense
+    # query: comparable across queries (``score`` is rank-fused and is not). Adapters compute it from the
+    # stored vector (Qdrant: ``with_vectors``); None when the search had no dense query.
+    dense_score: float | None = None
 
 
 class DenseEmbedder(Protocol):
