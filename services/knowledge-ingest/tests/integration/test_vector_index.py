@@ -164,3 +164,18 @@ async def test_a_query_without_terms_finds_nothing_by_bm25_but_hybrid_still_uses
     assert await index.search(SPACE, "tenant-a", ["kb-1"], dense=None, sparse=no_terms, limit=5, mode="sparse") == []
     hybrid = await index.search(SPACE, "tenant-a", ["kb-1"], dense=[1, 0, 0, 0], sparse=no_terms, limit=5)
     assert [h.chunk_id for h in hybrid] == ["c1"]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "sparse"])
+async def test_hits_carry_their_cosine_to_the_query_when_it_has_a_dense_vector(
+    index: VectorIndex, mode: SearchMode,
+) -> None:
+    near, far = [0.6, 0.8, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]
+    await index.upsert(SPACE, 4, [chunk("near", "alpha beta", dense=near), chunk("far", "alpha gamma", dense=far)])
+    hits = await index.search(SPACE, "tenant-a", ["kb-1"], dense=[1.0, 0.0, 0.0, 0.0] if mode != "sparse" else None,
+                              sparse=BM25.encode_query("alpha"), limit=2, mode=mode)
+    scores = {h.chunk_id: h.dense_score for h in hits}
+    if mode == "sparse":
+        assert scores == {"near": None, "far": None}
+    else:
+        assert scores["near"] == pytest.approx(0.6) and scores["far"] == pytest.approx(0.0)

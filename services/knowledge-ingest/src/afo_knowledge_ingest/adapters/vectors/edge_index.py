@@ -93,7 +93,7 @@ class EdgeVectorIndex:
         if shard is None:
             return []
         found = await self._run(partial(shard.query, request))
-        return [shared.hit(p.payload or {}, p.score) for p in found]
+        return [shared.hit(p.payload or {}, p.score, shared.cosine(plan.dense, p.vector)) for p in found]
 
     async def optimize(self) -> None:
         """Builds the HNSW graphs. Freezes the whole process while it runs (see the module docstring)."""

@@ -88,9 +88,12 @@ def search_request(tenant_id: str, where: Filter, plan: shared.Plan, limit: int)
     if plan.sparse is not None:
         idf = SearchParams(idf=IdfParams(corpus=tenant_filter(tenant_id)))  # valid on the IDF vector only
         stages.append((Query.Nearest(_sparse(plan.sparse), using=shared.SPARSE), idf))
+    # The dense vectors come back so each hit gets its cosine to the query (points.cosine).
+    with_vector = [shared.DENSE] if plan.dense is not None else False
     if len(stages) == 1:
         [(query, params)] = stages
-        return QueryRequest(limit=limit, query=query, filter=where, params=params, with_payload=True)
+        return QueryRequest(limit=limit, query=query, filter=where, params=params, with_payload=True,
+                            with_vector=with_vector)
     wide = shared.prefetch_limit(limit)
     return QueryRequest(
         limit=limit,
@@ -98,6 +101,7 @@ def search_request(tenant_id: str, where: Filter, plan: shared.Plan, limit: int)
         query=Fusion.Rrf(k=shared.RRF_K),  # type: ignore[arg-type]  # the stub types Fusion, not its Rrf
         filter=where,
         with_payload=True,
+        with_vector=with_vector,
     )
 
 

@@ -10,6 +10,7 @@ Rules kept here so the embedded and the server index cannot drift apart:
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -58,7 +59,18 @@ def check_dimensions(points: Sequence[ChunkPoint], dimension: int) -> None:
             )
 
 
-def hit(fields: Mapping[str, Any], score: float) -> Hit:
+def cosine(query: Sequence[float] | None, vectors: Any) -> float | None:
+    """The hit's ``dense_score``: cosine of the query and the point's stored dense vector (the fused RRF score
+    only ranks one query's hits; this one compares across queries). None without both vectors."""
+    stored = vectors.get(DENSE) if isinstance(vectors, Mapping) else None
+    if query is None or not stored:
+        return None
+    dot = sum(a * b for a, b in zip(query, stored, strict=True))
+    norms = math.sqrt(sum(a * a for a in query)) * math.sqrt(sum(b * b for b in stored))
+    return dot / norms if norms else 0.0
+
+
+def hit(fields: Mapping[str, Any], score: float, dense_score: float | None = None) -> Hit:
     return Hit(
         chunk_id=str(fields["chunk_id"]),
         knowledge_base_id=str(fields["knowledge_base_id"]),
@@ -68,6 +80,7 @@ def hit(fields: Mapping[str, Any], score: float) -> Hit:
         title=str(fields["title"]),
         heading=fields.get("heading"),
         page=fields.get("page"),
+        dense_score=dense_score,
     )
 
 

@@ -88,6 +88,8 @@ class QdrantServerIndex:
             # IDF over the tenant's own points, as in the embedded index (local mode ignores it).
             idf = models.SearchParams(idf=models.IdfCorpusParams(corpus=tenant_filter(tenant_id)))
             stages.append((_sparse(plan.sparse), shared.SPARSE, idf))
+        # The dense vectors come back so each hit gets its cosine to the query (points.cosine).
+        with_vectors = [shared.DENSE] if plan.dense is not None else False
         if len(stages) == 1:
             [(query, using, params)] = stages
             response = await self._client.query_points(
@@ -98,6 +100,7 @@ class QdrantServerIndex:
                 search_params=params,
                 limit=limit,
                 with_payload=True,
+                with_vectors=with_vectors,
             )
         else:
             wide = shared.prefetch_limit(limit)
@@ -109,8 +112,9 @@ class QdrantServerIndex:
                 query_filter=where,
                 limit=limit,
                 with_payload=True,
+                with_vectors=with_vectors,
             )
-        return [shared.hit(p.payload or {}, p.score) for p in response.points]
+        return [shared.hit(p.payload or {}, p.score, shared.cosine(plan.dense, p.vector)) for p in response.points]
 
     async def close(self) -> None:
         await self._client.close()
