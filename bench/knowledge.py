@@ -204,8 +204,9 @@ async def run(split: str, sizes: Sequence[int], tenants: int, skip_latency: bool
         total = ingested.seconds_parse + ingested.seconds_embed + ingested.seconds_index
         print(f"Ingestion of {len(docs)} documents ({ingested.pages} pages, {ingested.chunks} chunks), in process:")
         print("| step | seconds | pages/s | chunks/s |\n|---|---|---|---|")
-        for step, seconds in (("parse + chunk", ingested.seconds_parse), ("embed (MiniLM int8)", ingested.seconds_embed),
-                              ("index (qdrant-edge)", ingested.seconds_index), ("all", total)):
+        steps = (("parse + chunk", ingested.seconds_parse), ("embed (MiniLM int8)", ingested.seconds_embed),
+                 ("index (qdrant-edge)", ingested.seconds_index), ("all", total))
+        for step, seconds in steps:
             print(f"| {step} | {seconds:.2f} | {ingested.pages / seconds:.0f} | {ingested.chunks / seconds:.0f} |")
         print(f"\nRetrieval on the {split} questions ({sum(q.answerable for q in questions)} answerable):")
         print("\n".join(await retrieval_table(ingested, questions)))
