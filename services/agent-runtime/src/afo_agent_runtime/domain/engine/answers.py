@@ -21,7 +21,8 @@ The rules:
 5. The best sentence answers only when its overlap is at least ``min_overlap`` and its confidence at
    least ``min_confidence``; otherwise there is no answer and the engine says so — it never guesses.
 6. Up to ``max_sentences - 1`` more sentences join it, best first, while they score at least
-   ``follow_ratio`` of it: from at most ``max_passages_used`` passages, none a near-duplicate of one
+   ``follow_ratio`` of it and hold at least ``follow_ratio`` of its overlap (a relevant passage does not
+   make an off-topic sentence of it an answer): from at most ``max_passages_used`` passages, none a near-duplicate of one
    already chosen (Jaccard of content words ≥ ``duplicate_jaccard``: chunks overlap), and within
    ``max_chars`` in all. The best sentence alone longer than that is cut (``sentences.trim``).
 7. Passages keep the order in which they were first chosen and sentences their order in the passage;
@@ -104,10 +105,14 @@ class _Sentence:
     score: float
 
 
+def questions_in(message: str) -> str:
+    """The sentences of a message that end in "?" ("" when none does)."""
+    return " ".join(s for s in split_sentences(message) if s.endswith("?"))
+
+
 def question_of(message: str) -> str:
     """The part of a message that asks: its sentences ending in "?", else all of it."""
-    asked = [s for s in split_sentences(message) if s.rstrip().endswith("?")]
-    return " ".join(asked) if asked else message.strip()
+    return questions_in(message) or message.strip()
 
 
 def question_words(question: str) -> frozenset[str]:
@@ -136,7 +141,8 @@ def compose_answer(message: str, passages: Sequence[Passage], policy: AnswerPoli
         if len(chosen) >= policy.max_sentences or candidate.score < policy.follow_ratio * best.score:
             break
         new_passage = candidate.passage not in used
-        if ((new_passage and len(used) >= policy.max_passages_used)
+        if (candidate.overlap < policy.follow_ratio * best.overlap
+                or (new_passage and len(used) >= policy.max_passages_used)
                 or any(_jaccard(candidate.words, c.words) >= policy.duplicate_jaccard for c in chosen)
                 or length + 1 + len(candidate.text) > policy.max_chars):
             continue

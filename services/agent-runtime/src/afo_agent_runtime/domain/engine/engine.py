@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from afo_agent_runtime.domain.agent import AgentSpec
-from afo_agent_runtime.domain.engine.answers import AnswerPolicy, compose_answer, question_of
+from afo_agent_runtime.domain.engine.answers import AnswerPolicy, compose_answer, question_of, questions_in
 from afo_agent_runtime.domain.engine.fields import Extraction, extract_fields
 from afo_agent_runtime.domain.engine.intents import Intent, accepts, classify
 from afo_agent_runtime.domain.engine.phone_region import phone_region_for
@@ -29,6 +29,8 @@ _HANDOFF_REASON = "the lead asked to talk to a person"
 _ACCEPTED_REASON = "the lead accepted the offer of a person after a question the documents did not answer"
 # What the tenant's documents are searched for; prices are in the documents too.
 KNOWLEDGE_INTENTS = frozenset({Intent.QUESTION, Intent.PRICING})
+# A message read as one of these may still ask a question in a sentence of its own.
+_ASIDE_INTENTS = frozenset({Intent.PROVIDE_INFO, Intent.GREETING, Intent.OTHER})
 # Only an answer-like message may be read as a bare answer to the awaited question; "STOP" or
 # "can I talk to a person" must not become a company name.
 _ANSWER_INTENTS = frozenset({Intent.PROVIDE_INFO, Intent.OTHER})
@@ -63,9 +65,7 @@ class EmbeddedEngine:
         if not agent.knowledge_base_ids or memory.opted_out:
             return None
         message = clean(text)
-        if classify(message).intent not in KNOWLEDGE_INTENTS:
-            return None
-        return question_of(message) or None
+        return _question(message, classify(message).intent)
 
     def respond(self, agent: AgentSpec, memory: ConversationMemory, text: str, now: datetime,
                 knowledge: Lookup | None = None) -> TurnDecision:
@@ -145,8 +145,8 @@ class EmbeddedEngine:
             turn.parts.append(replies.line("handoff"))
         elif intent is Intent.SCHEDULING:
             self._schedule(agent, message, now, turn, replies)
-        elif intent in KNOWLEDGE_INTENTS and agent.knowledge_base_ids and knowledge is not None:
-            self._from_documents(agent, memory, message, turn, replies, knowledge)
+        elif knowledge is not None and agent.knowledge_base_ids and (question := _question(message, intent)):
+            self._from_documents(agent, memory, question, turn, replies, knowledge)
         elif intent is Intent.PRICING:
             turn.parts.append(replies.line("pricing"))
         elif intent is Intent.QUESTION:
@@ -200,6 +200,16 @@ def _informed(intent: Intent, extraction: Extraction, message: str) -> Intent:
     if gave and intent in (Intent.PRICING, Intent.QUESTION) and not message.endswith("?"):
         return Intent.PROVIDE_INFO
     return intent
+
+
+def _question(message: str, intent: Intent) -> str | None:
+    """What the lead asks that the documents may answer: a question (about price too), or the question
+    asked beside information ("I'm Dana from Acme. Do you integrate with Salesforce?")."""
+    if intent in KNOWLEDGE_INTENTS:
+        return question_of(message) or None
+    if intent in _ASIDE_INTENTS and (asked := questions_in(message)):
+        return asked if classify(asked).intent in KNOWLEDGE_INTENTS else None
+    return None
 
 
 def _lead_name(agent: AgentSpec, lead: Mapping[str, str]) -> str | None:
