@@ -78,7 +78,7 @@ def test_light_stemming_makes_the_forms_of_a_word_agree(words: tuple[str, ...], 
 
 def test_content_words_drop_stop_words_and_question_words() -> None:
     assert content_words("What's your refund policy, and how do I get one?") == {"refund", "policy"}
-    assert content_words("Hi! Can you tell me if you’re SOC 2 certified?") == {"soc", "2", "certifi"}
+    assert content_words("Hi! Can you tell me if you\u2019re SOC 2 certified?") == {"soc", "2", "certifi"}
 
 
 def test_trim_cuts_at_a_clause_break_past_half_the_limit_else_at_a_word() -> None:

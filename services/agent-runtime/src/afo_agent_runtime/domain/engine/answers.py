@@ -22,9 +22,9 @@ The rules:
    least ``min_confidence``; otherwise there is no answer and the engine says so — it never guesses.
 6. Up to ``max_sentences - 1`` more sentences join it, best first, while they score at least
    ``follow_ratio`` of it and hold at least ``follow_ratio`` of its overlap (a relevant passage does not
-   make an off-topic sentence of it an answer): from at most ``max_passages_used`` passages, none a near-duplicate of one
-   already chosen (Jaccard of content words ≥ ``duplicate_jaccard``: chunks overlap), and within
-   ``max_chars`` in all. The best sentence alone longer than that is cut (``sentences.trim``).
+   make an off-topic sentence of it an answer): from at most ``max_passages_used`` passages, none a
+   near-duplicate of one already chosen (Jaccard of content words ≥ ``duplicate_jaccard``: chunks
+   overlap), and within ``max_chars`` in all. The best sentence alone longer than that is cut (``sentences.trim``).
 7. Passages keep the order in which they were first chosen and sentences their order in the passage;
    each passage's sentences end with its citation marker ``[n]``, numbered from 1, and its citation
    carries the sentences used as the snippet, with the document, title, page and chunk.
