@@ -60,8 +60,9 @@ class EmbeddedEngine:
         self._answers = answers or AnswerPolicy()
 
     def knowledge_query(self, agent: AgentSpec, memory: ConversationMemory, text: str) -> str | None:
-        """What to search the agent's documents for before ``respond``, or None: only for a question (or a
-        question about price) of a lead who has not opted out, to an agent with knowledge bases."""
+        """What to search the agent's documents for before ``respond``, or None: only for a question (about
+        price too, or asked beside information) of a lead who has not opted out, to an agent with knowledge
+        bases."""
         if not agent.knowledge_base_ids or memory.opted_out:
             return None
         message = clean(text)
