@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from afo_agent_runtime.adapters.knowledge import RpcKnowledgeSearch
 from afo_agent_runtime.adapters.store import sql_store
 from afo_agent_runtime.adapters.tables import messaging
 from afo_agent_runtime.entrypoints.rpc import register_rpc
@@ -20,7 +21,8 @@ def build(settings: AgentRuntimeSettings | None = None) -> Service:
     settings = settings or AgentRuntimeSettings.for_service("agent-runtime")  # type: ignore[assignment]
     assert isinstance(settings, AgentRuntimeSettings)
     service = Service(settings, messaging, "afo_agent_runtime.migrations")
-    llm = LlmEngines(settings.llm_api_key)
+    knowledge = RpcKnowledgeSearch(service.rpc, settings.knowledge_search_timeout_s)
+    llm = LlmEngines(settings.llm_api_key, knowledge)
     service.on_start(llm.start)
     service.on_stop(llm.stop)
     realtime = Realtime(service.nats.publish)
@@ -28,6 +30,6 @@ def build(settings: AgentRuntimeSettings | None = None) -> Service:
     store, clock = sql_store(service.unit_of_work), SystemClock()
     register_rpc(service, AgentHandlers(store, clock), ConversationHandlers(store, clock))
     turns = TurnHandler(service.name, store, clock, realtime, llm, consumer.max_deliver,
-                        settings.turn_order_wait_s)
+                        settings.turn_order_wait_s, knowledge)
     register_subscribers(service, turns, consumer)
     return service

@@ -16,3 +16,5 @@ class AgentRuntimeSettings(ServiceSettings):
     # How long a message waits for an earlier one of its conversation before being answered anyway
     # (longer than a failing turn's retries, 0.2 + 1 + 5 + 15 s).
     turn_order_wait_s: float = 30.0
+    # A lead waits while the documents are searched; past this the reply says it can't look that up now.
+    knowledge_search_timeout_s: float = 1.5

@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from openai import DefaultAsyncHttpxClient
 
-from afo_agent_runtime.adapters.llm_engine import HistoryTurn, LlmEngine, Passage
+from afo_agent_runtime.adapters.llm_engine import HistoryTurn, LlmEngine
 from afo_agent_runtime.adapters.openai_chat import ChatProviderError, OpenAIChatClient, http_client
 from afo_agent_runtime.domain.agent import AgentSpec, LlmConfig, QualificationField
 from afo_agent_runtime.domain.engine import ConversationMemory, Intent, TurnDecision
+from afo_agent_runtime.domain.knowledge import Passage
 from afo_testkit.openai_server import Call, FakeOpenAI, Text, ToolCalls, Turn
 
 NOW = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)  # a Monday; 10:00 in New York

@@ -5,10 +5,11 @@ schemas, the rounds of streamed calls. What the tools do and the decision they l
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from afo_agent_runtime.adapters.openai_chat import (
     ChatProviderError,
@@ -19,25 +20,13 @@ from afo_agent_runtime.adapters.openai_chat import (
     tool_result_message,
 )
 from afo_agent_runtime.domain.agent import AgentSpec
+from afo_agent_runtime.domain.knowledge import KnowledgeSearch, KnowledgeUnavailable
 from afo_agent_runtime.domain.model_turn import ModelTurn
 from afo_agent_runtime.domain.turn import ConversationMemory, TurnDecision
 
+log = logging.getLogger(__name__)
+
 _TOP_K = 4
-
-
-@dataclass(frozen=True)
-class Passage:
-    text: str
-    title: str
-    page: int | None
-    document_id: str
-    score: float
-
-
-class KnowledgeSearch(Protocol):
-    async def search(
-        self, *, tenant_id: str, knowledge_base_ids: list[str], query: str, top_k: int
-    ) -> list[Passage]: ...
 
 
 @dataclass(frozen=True)
@@ -67,22 +56,10 @@ _HANDOFF = _tool("handoff", "Hand the conversation to a human teammate.", reason
 
 @dataclass
 class _ToolRun:
-    """One turn's tool calls: what they did (the domain's ModelTurn) and how many passages were cited, so
-    each search numbers its passages after the previous ones."""
+    """One turn's tool calls: what they did (the domain's ModelTurn) and for which tenant."""
 
     turn: ModelTurn
     tenant_id: str
-    cited: int = 0
-
-
-def _passages_text(passages: Sequence[Passage], first: int) -> str:
-    if not passages:
-        return "No passages found. Say you do not know rather than guessing."
-    blocks = []
-    for number, passage in enumerate(passages, start=first):
-        page = f", page {passage.page}" if passage.page is not None else ""
-        blocks.append(f"[{number}] {passage.title}{page}\n{passage.text}")
-    return "\n\n".join(blocks)
 
 
 def _system_prompt(agent: AgentSpec, memory: ConversationMemory, now: datetime) -> str:
@@ -109,7 +86,8 @@ def _system_prompt(agent: AgentSpec, memory: ConversationMemory, now: datetime) 
         "",
         f"The business's time zone is {agent.timezone}; it is now {local:%A %d %B %Y, %H:%M} there.",
         "Call tools rather than inventing facts. Answer questions about the business from search_knowledge "
-        "and cite the passages you use as [1], [2] by their numbers; if nothing relevant is found, say so.",
+        "and cite the passages you use as [1], [2] by their numbers; if they do not answer the question, say "
+        "you don't know rather than guessing, and offer to connect the lead with someone from the team.",
         "When the lead proposes a meeting time, call request_meeting. Call handoff when they ask for a "
         "human or you cannot help. Keep replies short and conversational.",
     ]
@@ -181,15 +159,18 @@ class LlmEngine:
         if not args and call.raw_arguments.strip() not in ("", "{}"):
             return json.dumps({"error": f"arguments were not valid JSON: {call.raw_arguments[:200]}"})
         if call.name == "search_knowledge":
-            passages = await self._knowledge.search(
-                tenant_id=run.tenant_id,
-                knowledge_base_ids=list(turn.agent.knowledge_base_ids),
-                query=str(args.get("query", "")),
-                top_k=_TOP_K,
-            )
-            text = _passages_text(passages, run.cited + 1)
-            run.cited += len(passages)
-            return text
+            query = str(args.get("query") or "").strip()
+            if not query:
+                return json.dumps({"error": "`query` must say what to look for"})
+            try:
+                passages = await self._knowledge.search(
+                    tenant_id=run.tenant_id, knowledge_base_ids=list(turn.agent.knowledge_base_ids), query=query,
+                    top_k=_TOP_K,
+                )
+            except KnowledgeUnavailable as exc:
+                log.warning("knowledge search failed during an LLM turn: %s", exc)
+                return turn.search_result(None)
+            return turn.search_result(passages)
         if call.name == "update_lead":
             return json.dumps(turn.record_lead(args.get("fields")))
         if call.name == "request_meeting":

@@ -1,10 +1,16 @@
 """What a language model does during one turn through its tools — records the lead's details, asks for a
-meeting, hands off — checked by the embedded engine's own field validators and time parser, and ended by
-the transition both engines share (``domain.turn``). Each tool answers the model with a JSON-able result
-that tells it what happened and what to do next."""
+meeting, hands off, reads the tenant's documents — checked by the embedded engine's own field validators and
+time parser, and ended by the transition both engines share (``domain.turn``). Each tool answers the model
+with a result that tells it what happened and what to do next.
+
+Documents: every passage a search shows the model is numbered for the whole turn ([1], [2], … then [3] for
+the next search), with its title and page; the reply's citations are the passages whose numbers the final
+text uses ("[2]", "[1, 3]", "[1][3]"), in the order of their numbers — a number never shown is dropped."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -12,11 +18,34 @@ from typing import Any
 from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.engine import FieldInvalid, Intent, classify, parse_meeting, validate_field
 from afo_agent_runtime.domain.engine.phone_region import phone_region_for
-from afo_agent_runtime.domain.turn import ConversationMemory, MeetingRequest, TurnDecision, conclude, update_lead
+from afo_agent_runtime.domain.engine.sentences import trim
+from afo_agent_runtime.domain.knowledge import Passage, usable
+from afo_agent_runtime.domain.turn import (
+    ConversationMemory,
+    MeetingRequest,
+    TurnDecision,
+    conclude,
+    update_lead,
+)
+from afo_common.events.conversation import Citation
 
 # Without a tool outcome the classifier's intent stands, unless it claims an action no tool carried out.
 _CLASSIFIED_INTENTS = frozenset({Intent.GREETING, Intent.QUESTION, Intent.PRICING})
 _DEFAULT_HANDOFF_REASON = "the assistant asked for a person to take over"
+_MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+SNIPPET_CHARS = 300
+SEARCH_FAILED = (
+    "The search is unavailable right now. Tell the lead you can't look that up at the moment and offer to "
+    "connect them with someone from the team; do not answer from memory."
+)
+NOTHING_FOUND = (
+    "No passages found. Say you couldn't find that in the documents rather than guessing, and offer to "
+    "connect the lead with someone from the team."
+)
+CITE = (
+    "Answer only from these passages and cite each one you use by its number, as [1]. If they do not "
+    "answer the question, say you don't know rather than guessing."
+)
 
 
 @dataclass
@@ -30,6 +59,7 @@ class ModelTurn:
     pending_day: date | None = field(init=False, default=None)
     meeting: MeetingRequest | None = field(init=False, default=None)
     handoff_reason: str | None = field(init=False, default=None)
+    sources: dict[int, Passage] = field(init=False, default_factory=dict)  # the passages shown, by number
 
     def __post_init__(self) -> None:
         self.pending_day = self.memory.pending_day()
@@ -79,6 +109,29 @@ class ModelTurn:
         self.handoff_reason = str(reason or _DEFAULT_HANDOFF_REASON)
         return {"ok": True, "note": "A teammate will take over; tell the lead a person will follow up."}
 
+    def search_result(self, passages: Sequence[Passage] | None) -> str:
+        """What the model reads from a search: the passages numbered after those already shown, or that
+        nothing was found, or (``None``) that the search failed."""
+        if passages is None:
+            return SEARCH_FAILED
+        found = usable(passages, self.agent.knowledge_base_ids)
+        if not found:
+            return NOTHING_FOUND
+        blocks = []
+        for number, passage in enumerate(found, start=len(self.sources) + 1):
+            self.sources[number] = passage
+            page = f", page {passage.page}" if passage.page is not None else ""
+            blocks.append(f"[{number}] {passage.title}{page}\n{passage.text}")
+        return "\n\n".join([*blocks, CITE])
+
+    def citations(self, reply: str) -> tuple[Citation, ...]:
+        used = {int(n) for marker in _MARKER.finditer(reply) for n in marker.group(1).split(",")}
+        return tuple(
+            Citation(index=n, document_id=p.document_id, title=p.title, page=p.page,
+                     snippet=trim(" ".join(p.text.split()), SNIPPET_CHARS), chunk_id=p.chunk_id)
+            for n, p in sorted(self.sources.items()) if n in used
+        )
+
     def decision(self, reply: str) -> TurnDecision:
         update = update_lead(self.agent, self.memory, self.values)
         if self.meeting is not None:
@@ -101,4 +154,5 @@ class ModelTurn:
             pending_meeting_day=self.pending_day,
             meeting=self.meeting,
             handoff_reason=self.handoff_reason,
+            citations=self.citations(reply),
         )

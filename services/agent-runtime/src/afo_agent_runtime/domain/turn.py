@@ -6,7 +6,8 @@ the turn, the embedded rules or a language model:
 - the required fields still missing are counted after that, and the lead qualifies on the first turn
   that leaves none missing, never again, and never on a turn that opts the lead out;
 - the turn is counted, the lead is greeted, a hand-off once asked for stays asked for, and the last
-  meeting asked for is remembered until another is.
+  meeting asked for is remembered until another is;
+- an offer of a person (made when the documents did not answer) stands for the next turn only.
 
 The engines decide the reply, the intent, which values are valid and what was asked; this module turns
 that into the ``TurnDecision`` the caller records."""
@@ -19,6 +20,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from afo_agent_runtime.domain.agent import AgentSpec
+from afo_common.events.conversation import Citation
 
 if TYPE_CHECKING:
     # Only a type here: the engine package imports this module, so a runtime import would be circular.
@@ -40,6 +42,7 @@ class ConversationMemory:
     turns: int = 0
     pending_meeting_day: str | None = None  # ISO date the lead named without a time, until a time comes
     meeting_start: str | None = None  # ISO datetime of the last meeting the lead asked for
+    handoff_offered: bool = False  # the last reply offered a person: a "yes" now hands off
 
     def pending_day(self) -> date | None:
         """The day the lead named without a time, while it is a readable date."""
@@ -59,6 +62,7 @@ class ConversationMemory:
             "turns": self.turns,
             "pending_meeting_day": self.pending_meeting_day,
             "meeting_start": self.meeting_start,
+            "handoff_offered": self.handoff_offered,
         }
 
     @classmethod
@@ -77,6 +81,7 @@ class ConversationMemory:
             turns=_typed(data, "turns", int, 0),
             pending_meeting_day=_optional(data, "pending_meeting_day", str),
             meeting_start=_optional(data, "meeting_start", str),
+            handoff_offered=_typed(data, "handoff_offered", bool, False),
         )
 
 
@@ -114,6 +119,7 @@ class TurnDecision:
     meeting_request: MeetingRequest | None
     handoff_reason: str | None
     opted_out: bool  # True only on the turn the lead opted out
+    citations: tuple[Citation, ...] = ()  # the documents the reply quotes, numbered as its [n] markers
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,8 @@ def conclude(
     pending_meeting_day: date | None,
     meeting: MeetingRequest | None,
     handoff_reason: str | None,
+    citations: tuple[Citation, ...] = (),
+    handoff_offered: bool = False,
 ) -> TurnDecision:
     """A turn in which the lead did not opt out."""
     return TurnDecision(
@@ -164,6 +172,7 @@ def conclude(
             turns=memory.turns + 1,
             pending_meeting_day=pending_meeting_day.isoformat() if pending_meeting_day else None,
             meeting_start=meeting.start.isoformat() if meeting else memory.meeting_start,
+            handoff_offered=handoff_offered,
         ),
         lead_changes=update.changes,
         invalid_fields=dict(invalid),
@@ -172,6 +181,7 @@ def conclude(
         meeting_request=meeting,
         handoff_reason=handoff_reason,
         opted_out=False,
+        citations=citations,
     )
 
 
@@ -182,7 +192,8 @@ def opt_out(
     return TurnDecision(
         reply=reply,
         intent=intent,
-        memory=replace(memory, lead=update.lead, awaiting_field=None, opted_out=True, turns=memory.turns + 1),
+        memory=replace(memory, lead=update.lead, awaiting_field=None, opted_out=True, turns=memory.turns + 1,
+                       handoff_offered=False),
         lead_changes=update.changes,
         invalid_fields=dict(invalid),
         missing_fields=update.missing,

@@ -6,9 +6,10 @@ from __future__ import annotations
 from openai import DefaultAsyncHttpxClient
 
 from afo_agent_runtime.adapters.knowledge import NoKnowledgeSearch
-from afo_agent_runtime.adapters.llm_engine import KnowledgeSearch, LlmEngine
+from afo_agent_runtime.adapters.llm_engine import LlmEngine
 from afo_agent_runtime.adapters.openai_chat import OpenAIChatClient, http_client
 from afo_agent_runtime.domain.agent import AgentSpec
+from afo_agent_runtime.domain.knowledge import KnowledgeSearch
 
 
 class LlmEngines:

@@ -50,7 +50,8 @@ async def record_turn(
                    created_at=message.sent_at),
         MessageRow(id=reply_id, conversation_id=conversation.id, role="assistant", text=decision.reply,
                    created_at=max(now, message.sent_at), in_reply_to=message.message_id,
-                   intent=str(decision.intent), engine=engine),
+                   intent=str(decision.intent), engine=engine,
+                   citations=tuple(c.model_dump(mode="json") for c in decision.citations)),
     )
 
     async def emit(payload: Any) -> None:
@@ -79,7 +80,7 @@ async def record_turn(
     await emit(MessageReplied(
         conversation_id=conversation.id, message_id=reply_id, in_reply_to=message.message_id,
         text=decision.reply, engine="openai" if engine == "openai" else "embedded",
-        intent=str(decision.intent), first_delta_ms=round(first_delta_ms, 3),
+        intent=str(decision.intent), citations=list(decision.citations), first_delta_ms=round(first_delta_ms, 3),
         completed_ms=round(completed_ms, 3),
     ))
 
@@ -88,7 +89,7 @@ async def record_turn(
     async def announce() -> None:
         await realtime.send(tenant_id, conversation.id, rt.ReplyCompleted(
             message_id=reply_id, in_reply_to=message.message_id, text=decision.reply,
-            intent=str(decision.intent), engine=engine, lead=current_lead))
+            intent=str(decision.intent), engine=engine, citations=list(decision.citations), lead=current_lead))
         if current_lead is not None and decision.lead_changes:
             await realtime.send(tenant_id, conversation.id, rt.LeadUpdated(lead=current_lead))
         if decision.handoff_reason is not None:

@@ -13,14 +13,17 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow, MessageRow
+from afo_agent_runtime.adapters.knowledge import NoKnowledgeSearch
 from afo_agent_runtime.adapters.llm_engine import HistoryTurn
 from afo_agent_runtime.adapters.openai_chat import ChatProviderError
 from afo_agent_runtime.adapters.turn_store import TurnStore
 from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.engine import ConversationMemory, EmbeddedEngine, Intent, TurnDecision, classify
+from afo_agent_runtime.domain.knowledge import KnowledgeSearch, KnowledgeUnavailable, Lookup
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.realtime import DeltaStream, Realtime
 from afo_agent_runtime.handlers.turn_record import record_turn
@@ -39,6 +42,7 @@ HISTORY_TURNS = 20
 ANSWERED_CACHE_SIZE = 50_000
 ORDER_POLL_FIRST_S = 0.01
 ORDER_POLL_MAX_S = 0.2
+KNOWLEDGE_TOP_K = 5
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,8 @@ class TurnHandler:
     to re-announce)."""
 
     def __init__(self, service: str, store: Store, clock: Clock, realtime: Realtime, llm: LlmEngines,
-                 max_deliver: int, order_wait_s: float = 30.0) -> None:
+                 max_deliver: int, order_wait_s: float = 30.0, knowledge: KnowledgeSearch | None = None,
+                 embedded: EmbeddedEngine | None = None) -> None:
         self._service = service
         self._store = store
         self._clock = clock
@@ -61,7 +66,8 @@ class TurnHandler:
         self._realtime = realtime
         self._llm = llm
         self._max_deliver = max_deliver
-        self._embedded = EmbeddedEngine()
+        self._embedded = embedded or EmbeddedEngine()
+        self._knowledge = knowledge or NoKnowledgeSearch()
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
         self._answered: OrderedDict[str, int] = OrderedDict()
@@ -148,7 +154,7 @@ class TurnHandler:
         llm = self._llm.engine_for(spec)
         # Opting out is decided by rules, never by a model: it must work the same every time.
         if llm is None or memory.opted_out or classify(message.text).intent == Intent.OPT_OUT:
-            return Produced(self._embedded.respond(spec, memory, message.text, now), "embedded")
+            return await self._embedded_turn(tenant_id, spec, memory, message.text, now)
         turns = [HistoryTurn(role="user" if m.role == "user" else "assistant", text=m.text) for m in history]
         try:
             decision = await llm.respond(tenant_id=tenant_id, agent=spec, memory=memory, history=turns,
@@ -161,7 +167,23 @@ class TurnHandler:
             # A lead waiting for an answer gets one: the deterministic engine answers instead.
             log.warning("LLM failed for conversation %s (%s); answering with the embedded engine",
                         conversation.id, exc)
-            return Produced(self._embedded.respond(spec, memory, message.text, now), "embedded")
+            return await self._embedded_turn(tenant_id, spec, memory, message.text, now)
+
+    async def _embedded_turn(self, tenant_id: str, spec: AgentSpec, memory: ConversationMemory, text: str,
+                             now: datetime) -> Produced:
+        """The rules answer; a question to an agent with documents is searched first (the engine stays pure)
+        — and a search that fails is an answer too ("I can't look that up right now"), never a failed turn."""
+        knowledge: Lookup | None = None
+        query = self._embedded.knowledge_query(spec, memory, text)
+        if query is not None:
+            try:
+                passages = await self._knowledge.search(tenant_id=tenant_id, query=query, top_k=KNOWLEDGE_TOP_K,
+                                                        knowledge_base_ids=list(spec.knowledge_base_ids))
+                knowledge = Lookup(tuple(passages))
+            except KnowledgeUnavailable as exc:
+                log.warning("knowledge search failed for tenant %s: %s", tenant_id, exc)
+                knowledge = Lookup(failed=True)
+        return Produced(self._embedded.respond(spec, memory, text, now, knowledge), "embedded")
 
     async def _spec(self, delivery: Delivery, conversation: ConversationRow) -> AgentSpec:
         key = (conversation.tenant_id, conversation.agent_id, conversation.agent_version)

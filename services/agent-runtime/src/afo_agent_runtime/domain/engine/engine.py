@@ -7,12 +7,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from afo_agent_runtime.domain.agent import AgentSpec
+from afo_agent_runtime.domain.engine.answers import AnswerPolicy, compose_answer, question_of, questions_in
 from afo_agent_runtime.domain.engine.fields import Extraction, extract_fields
-from afo_agent_runtime.domain.engine.intents import Intent, classify
+from afo_agent_runtime.domain.engine.intents import Intent, accepts, classify
 from afo_agent_runtime.domain.engine.phone_region import phone_region_for
 from afo_agent_runtime.domain.engine.replies import FixedLine, Replies
 from afo_agent_runtime.domain.engine.scheduling import parse_meeting
 from afo_agent_runtime.domain.engine.text import clean
+from afo_agent_runtime.domain.knowledge import Lookup, usable
 from afo_agent_runtime.domain.turn import (
     ConversationMemory,
     MeetingRequest,
@@ -21,8 +23,14 @@ from afo_agent_runtime.domain.turn import (
     opt_out,
     update_lead,
 )
+from afo_common.events.conversation import Citation
 
 _HANDOFF_REASON = "the lead asked to talk to a person"
+_ACCEPTED_REASON = "the lead accepted the offer of a person after a question the documents did not answer"
+# What the tenant's documents are searched for; prices are in the documents too.
+KNOWLEDGE_INTENTS = frozenset({Intent.QUESTION, Intent.PRICING})
+# A message read as one of these may still ask a question in a sentence of its own.
+_ASIDE_INTENTS = frozenset({Intent.PROVIDE_INFO, Intent.GREETING, Intent.OTHER})
 # Only an answer-like message may be read as a bare answer to the awaited question; "STOP" or
 # "can I talk to a person" must not become a company name.
 _ANSWER_INTENTS = frozenset({Intent.PROVIDE_INFO, Intent.OTHER})
@@ -37,17 +45,42 @@ class _Turn:
     awaiting: str | None = None
     meeting: MeetingRequest | None = None
     pending_day: date | None = None
+    citations: tuple[Citation, ...] = ()
+    offered_handoff: bool = False
 
 
 class EmbeddedEngine:
-    """Rule-based and deterministic: it needs no model, no key and no network."""
+    """Rule-based and deterministic: it needs no model, no key and no network.
 
-    def respond(self, agent: AgentSpec, memory: ConversationMemory, text: str, now: datetime) -> TurnDecision:
-        """Never raises for any `text`; raises ValueError only for a naive `now`."""
+    Questions are answered from the tenant's documents when the agent has knowledge bases: the caller asks
+    ``knowledge_query`` whether to search, searches, and passes what it found to ``respond`` (which stays
+    pure). ``answers`` holds the thresholds of the extractive answers (``answers.py``)."""
+
+    def __init__(self, answers: AnswerPolicy | None = None) -> None:
+        self._answers = answers or AnswerPolicy()
+
+    def knowledge_query(self, agent: AgentSpec, memory: ConversationMemory, text: str) -> str | None:
+        """What to search the agent's documents for before ``respond``, or None: only for a question (about
+        price too, or asked beside information) of a lead who has not opted out, to an agent with knowledge
+        bases."""
+        if not agent.knowledge_base_ids or memory.opted_out:
+            return None
+        message = clean(text)
+        return _question(message, classify(message).intent)
+
+    def respond(self, agent: AgentSpec, memory: ConversationMemory, text: str, now: datetime,
+                knowledge: Lookup | None = None) -> TurnDecision:
+        """Never raises for any `text`; raises ValueError only for a naive `now`. ``knowledge``: what the
+        search ``knowledge_query`` asked for found (None: not searched, and questions are answered as
+        without documents)."""
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         message = clean(text)
         intent = classify(message).intent
+        # The last reply offered a person; a bare "yes" takes the offer.
+        accepted = memory.handoff_offered and intent is not Intent.OPT_OUT and accepts(message)
+        if accepted:
+            intent = Intent.HUMAN
         by_name = {f.name: f for f in agent.qualification_fields}
         awaiting = memory.awaiting_field if intent in _ANSWER_INTENTS else None
         extraction = extract_fields(message, agent.qualification_fields, awaiting, phone_region_for(agent))
@@ -68,8 +101,8 @@ class EmbeddedEngine:
         updated = [by_name[n] for n in changes if n in memory.lead]
         if changes:
             turn.parts.append(replies.thanks(new, updated, lead_name))
-        self._answer(agent, intent, message, now, turn, replies)
-        handoff_reason = _HANDOFF_REASON if intent is Intent.HUMAN else None
+        self._answer(agent, memory, intent, message, now, turn, replies, knowledge)
+        handoff_reason = (_ACCEPTED_REASON if accepted else _HANDOFF_REASON) if intent is Intent.HUMAN else None
         handed_off = memory.handoff_requested or handoff_reason is not None
 
         if handed_off:
@@ -103,19 +136,38 @@ class EmbeddedEngine:
             pending_meeting_day=turn.pending_day,
             meeting=turn.meeting,
             handoff_reason=handoff_reason,
+            citations=turn.citations,
+            handoff_offered=turn.offered_handoff,
         )
 
-    def _answer(
-        self, agent: AgentSpec, intent: Intent, message: str, now: datetime, turn: _Turn, replies: Replies
-    ) -> None:
+    def _answer(self, agent: AgentSpec, memory: ConversationMemory, intent: Intent, message: str, now: datetime,
+                turn: _Turn, replies: Replies, knowledge: Lookup | None) -> None:
         if intent is Intent.HUMAN:
             turn.parts.append(replies.line("handoff"))
         elif intent is Intent.SCHEDULING:
             self._schedule(agent, message, now, turn, replies)
+        elif knowledge is not None and agent.knowledge_base_ids and (question := _question(message, intent)):
+            self._from_documents(agent, memory, question, turn, replies, knowledge)
         elif intent is Intent.PRICING:
             turn.parts.append(replies.line("pricing"))
         elif intent is Intent.QUESTION:
             turn.parts.append(replies.line("unknown"))
+
+    def _from_documents(self, agent: AgentSpec, memory: ConversationMemory, message: str, turn: _Turn,
+                        replies: Replies, knowledge: Lookup) -> None:
+        """Quote the documents, or say honestly that they were not found or not searchable and offer a
+        person (unless one is already on the way); the offer is the reply's one question."""
+        answer = None
+        if not knowledge.failed:
+            answer = compose_answer(message, usable(knowledge.passages, agent.knowledge_base_ids), self._answers)
+        if answer is not None:
+            turn.parts.append(replies.answer(answer.text))
+            turn.citations = answer.citations
+        elif memory.handoff_requested:
+            turn.parts.append(replies.line("documents_after_handoff"))
+        else:
+            turn.parts.append(replies.line("lookup_failed" if knowledge.failed else "not_in_documents"))
+            turn.asked = turn.offered_handoff = True
 
     @staticmethod
     def _schedule(agent: AgentSpec, message: str, now: datetime, turn: _Turn, replies: Replies) -> None:
@@ -149,6 +201,16 @@ def _informed(intent: Intent, extraction: Extraction, message: str) -> Intent:
     if gave and intent in (Intent.PRICING, Intent.QUESTION) and not message.endswith("?"):
         return Intent.PROVIDE_INFO
     return intent
+
+
+def _question(message: str, intent: Intent) -> str | None:
+    """What the lead asks that the documents may answer: a question (about price too), or the question
+    asked beside information ("I'm Dana from Acme. Do you integrate with Salesforce?")."""
+    if intent in KNOWLEDGE_INTENTS:
+        return question_of(message) or None
+    if intent in _ASIDE_INTENTS and (asked := questions_in(message)):
+        return asked if classify(asked).intent in KNOWLEDGE_INTENTS else None
+    return None
 
 
 def _lead_name(agent: AgentSpec, lead: Mapping[str, str]) -> str | None:

@@ -192,3 +192,18 @@ def classify(text: str) -> IntentResult:
     scores[Intent.OTHER] = max(_BASELINE_OTHER, scores[Intent.OTHER])
     best = max(_PRIORITY, key=lambda intent: (scores[intent], -_PRIORITY.index(intent)))
     return IntentResult(intent=best, confidence=scores[best], scores=scores)
+
+
+_ACCEPTS = re.compile(
+    r"^(?:(?:oh |ok |okay |well )?(?:yes|yeah|yea|yep|yup|ya|sure|ok|okay|please|please do|go ahead|definitely|"
+    r"absolutely|of course|sounds good|that would be (?:great|good|nice|helpful)|that'd be (?:great|good|nice)|"
+    r"i would|i'd like that|i'd love that|why not|let's do (?:it|that))"
+    r"(?:[ ,]+(?:please|thanks|thank you|that would be great|do it|connect me))*)[ .!]*$",
+    re.IGNORECASE,
+)
+
+
+def accepts(text: str) -> bool:
+    """Whether a message is a bare yes ("yes", "sure, please", "ok thanks"): the answer to an offer the
+    last reply made, not information."""
+    return _ACCEPTS.match(clean(text).strip()) is not None

@@ -13,6 +13,9 @@ from afo_agent_runtime.domain.agent import AgentSpec, FieldKind, QualificationFi
 FixedLine = Literal[
     "pricing",
     "unknown",
+    "not_in_documents",
+    "lookup_failed",
+    "documents_after_handoff",
     "handoff",
     "handoff_pending",
     "opted_out",
@@ -76,6 +79,31 @@ _PHRASES: dict[str, tuple[str, str, str]] = {
         "not guess; I can connect you with a member of the team if you wish.",
         "Great question! I don't have any documents to answer that from yet, so I won't guess — happy "
         "to connect you with someone on the team, though.",
+    ),
+    # The knowledge base has no answer, or could not be searched: say so, never guess, and offer a person
+    # (a "yes" to the offer is a hand-off: engine.py).
+    "not_in_documents": (
+        "I couldn't find that in our documents — would you like me to connect you with someone from the team?",
+        "I could not find that in our documents. Would you like me to connect you with a member of the team?",
+        "Hmm, I couldn't find that in our documents — would you like me to connect you with someone from "
+        "the team?",
+    ),
+    "lookup_failed": (
+        "I can't look that up right now — would you like me to connect you with someone from the team?",
+        "I am unable to look that up at the moment. Would you like me to connect you with a member of the "
+        "team?",
+        "Sorry, I can't look that up right now — would you like me to connect you with someone from the team?",
+    ),
+    "documents_after_handoff": (
+        "I can't answer that from our documents — the person from the team picking this up will help with it.",
+        "I am unable to answer that from our documents; the member of the team taking over will assist you "
+        "with it.",
+        "I can't answer that from our documents, but the person from the team picking this up will help!",
+    ),
+    "answer": (
+        "From our documents: {answer}",
+        "According to our documentation: {answer}",
+        "Good question! From our documents: {answer}",
     ),
     "handoff": (
         "Of course — I'm passing this conversation to a person on the team, and they'll reply here shortly.",
@@ -235,6 +263,10 @@ class Replies:
 
     def all_set(self, to: str | None) -> str:
         return self._say("all_set", to=f", {to}" if to else "")
+
+    def answer(self, text: str) -> str:
+        """Sentences quoted from the tenant's documents, with their citation markers."""
+        return self._say("answer", answer=text)
 
     def line(self, key: FixedLine) -> str:
         return self._say(key)
