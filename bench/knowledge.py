@@ -34,6 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
+from afo_agent_runtime.domain.engine.answers import AnswerPolicy, compose_answer
+from afo_agent_runtime.domain.knowledge import Passage
 from afo_knowledge_ingest.adapters.embeddings.bm25 import Bm25Encoder
 from afo_knowledge_ingest.adapters.embeddings.minilm import MiniLmEmbedder
 from afo_knowledge_ingest.adapters.parsers import parse
@@ -137,6 +139,52 @@ async def retrieval_table(ingested: Ingested, questions: Sequence[Question]) -> 
     return rows
 
 
+def passages(hits: Sequence[Hit]) -> list[Passage]:
+    """Hits as agent-runtime receives them from the search RPC."""
+    return [Passage(text=h.text, title=h.title, page=h.page, document_id=h.document_id, score=h.score,
+                    relevance=h.dense_score, chunk_id=h.chunk_id, knowledge_base_id=h.knowledge_base_id,
+                    heading=h.heading) for h in hits]
+
+
+@dataclass(frozen=True)
+class AnswerScore:
+    answered: float        # answerable questions given an answer
+    cited_right: float     # answerable questions whose first citation's passage holds the answer
+    snippet_right: float   # ... whose first citation's quoted sentences hold it
+    declined: float        # unanswerable questions declined
+
+
+async def answer_score(ingested: Ingested, questions: Sequence[Question], policy: AnswerPolicy) -> AnswerScore:
+    answerable, unanswerable = [q for q in questions if q.answerable], [q for q in questions if not q.answerable]
+    answered = cited = quoted = declined = 0
+    for question in questions:
+        hits = await search(ingested, question, "hybrid", 5)
+        answer = compose_answer(question.question, passages(hits), policy)
+        if not question.answerable:
+            declined += answer is None
+            continue
+        if answer is None:
+            continue
+        answered += 1
+        first = answer.citations[0]
+        passage = next(h for h in hits if h.chunk_id == first.chunk_id)
+        cited += any(holds_answer(passage.text, a.evidence) and passage.document_id == a.file for a in question.answers)
+        quoted += any(holds_answer(first.snippet or "", a.evidence) for a in question.answers)
+    return AnswerScore(answered / len(answerable), cited / len(answerable), quoted / len(answerable),
+                       declined / max(1, len(unanswerable)))
+
+
+async def answer_table(ingested: Ingested, questions: Sequence[Question], thresholds: Sequence[float]) -> list[str]:
+    rows = ["| min_confidence | answered | first citation holds the answer | its quoted sentences hold it "
+            "| unanswerable declined |", "|---|---|---|---|---|"]
+    for threshold in thresholds:
+        score = await answer_score(ingested, questions, AnswerPolicy(min_confidence=threshold))
+        default = " (default)" if threshold == AnswerPolicy().min_confidence else ""
+        rows.append(f"| {threshold:.2f}{default} | {score.answered:.3f} | {score.cited_right:.3f} | "
+                    f"{score.snippet_right:.3f} | {score.declined:.3f} |")
+    return rows
+
+
 # -- latency at scale -----------------------------------------------------------------------------------------
 
 
@@ -196,7 +244,8 @@ async def latency_row(size: int, tenants: int, questions: Sequence[Question], po
             f"{percentile(timings, 0.95):.1f} |")
 
 
-async def run(split: str, sizes: Sequence[int], tenants: int, skip_latency: bool) -> None:
+async def run(split: str, sizes: Sequence[int], tenants: int, skip_latency: bool,
+              thresholds_swept: Sequence[float]) -> None:
     questions = [q for q in load_questions() if split == "all" or q.split == split]
     with tempfile.TemporaryDirectory(prefix="afo-bench-kb-") as work:
         docs = build_corpus(Path(work) / "corpus")
@@ -210,6 +259,11 @@ async def run(split: str, sizes: Sequence[int], tenants: int, skip_latency: bool
             print(f"| {step} | {seconds:.2f} | {ingested.pages / seconds:.0f} | {ingested.chunks / seconds:.0f} |")
         print(f"\nRetrieval on the {split} questions ({sum(q.answerable for q in questions)} answerable):")
         print("\n".join(await retrieval_table(ingested, questions)))
+        print(f"\nAnswers of the embedded engine on the {split} questions (extractive, top 5 hybrid hits; shares of "
+              f"{sum(q.answerable for q in questions)} answerable and {sum(not q.answerable for q in questions)} "
+              "unanswerable questions):")
+        thresholds = sorted({AnswerPolicy().min_confidence, *thresholds_swept})
+        print("\n".join(await answer_table(ingested, questions, thresholds)))
         if not skip_latency:
             rng = random.Random(7)
             pool = await sentence_pool(docs, ingested.embedder)
@@ -228,9 +282,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--tenants", type=int, default=100)
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--sweep", default="", help="min_confidence values to compare with the default, e.g. 0.3,0.4")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
-    asyncio.run(run(args.split, sizes, args.tenants, args.skip_latency))
+    swept = [float(s) for s in args.sweep.split(",") if s]
+    asyncio.run(run(args.split, sizes, args.tenants, args.skip_latency, swept))
 
 
 if __name__ == "__main__":

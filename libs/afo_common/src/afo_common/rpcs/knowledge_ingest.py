@@ -147,12 +147,21 @@ class Search(TenantRequest):
     query: str = Field(min_length=1, max_length=2000)
     top_k: int = Field(default=5, ge=1, le=50)
     mode: SearchMode = "hybrid"
+    # Also score each sentence of every hit against the query (``SearchHit.sentences``): what an extractive
+    # answer picks its sentences by. Sentence vectors are made at ingestion, so this costs no model run.
+    with_sentences: bool = False
 
 
 class HitSource(BaseModel):
     title: str
     page: int | None = None
     heading: str | None = None
+
+
+class SentenceScore(BaseModel):
+    text: str
+    # Cosine similarity of the query and the sentence, in the knowledge base's dense space.
+    relevance: float
 
 
 class SearchHit(BaseModel):
@@ -166,6 +175,9 @@ class SearchHit(BaseModel):
     # across queries, so a caller can decide that nothing found answers the question. None: no dense space.
     relevance: float | None = None
     source: HitSource
+    # The hit's sentences in their order, each scored against the query; only when the search asked for
+    # them (``with_sentences``) and the passage's sentence vectors are in the query's space.
+    sentences: list[SentenceScore] | None = None
 
 
 class SearchResult(BaseModel):
