@@ -15,7 +15,16 @@ from urllib.parse import urljoin
 import httpx
 
 from afo_gateway.domain.errors import DocumentTooLarge, UrlUnreachable
-from afo_gateway.domain.fetch_policy import MAX_REDIRECTS, FetchedPage, FetchTarget, IpAddress, fetch_target, vet
+from afo_gateway.domain.fetch_policy import (
+    MAX_REDIRECTS,
+    FetchedPage,
+    FetchTarget,
+    IpAddress,
+    Judge,
+    fetch_target,
+    refusal,
+    vet,
+)
 
 Resolver = Callable[[str, int], Awaitable[list[IpAddress]]]
 _REDIRECTS = {301, 302, 303, 307, 308}
@@ -37,10 +46,12 @@ async def resolve(host: str, port: int) -> list[IpAddress]:
 
 class PageFetcher:
     def __init__(self, *, max_bytes: int, timeout_s: float, allow_private: bool,
-                 resolver: Resolver = resolve) -> None:
+                 resolver: Resolver = resolve, judge: Judge = refusal) -> None:
+        """``allow_private`` connects to any address (AFO_FETCH_ALLOW_PRIVATE, development and tests);
+        ``resolver`` and ``judge`` let a test name its local server and count it as public."""
         self._max_bytes = max_bytes
         self._timeout_s = timeout_s
-        self._allow_private = allow_private
+        self._judge: Judge | None = None if allow_private else judge
         self._resolve = resolver
 
     async def fetch(self, url: str) -> FetchedPage:
@@ -70,7 +81,7 @@ class PageFetcher:
             addresses = await self._resolve(target.host, target.port)
         except (socket.gaierror, UnicodeError) as exc:
             raise UrlUnreachable(f"{target.host} could not be resolved") from exc
-        return vet(target.host, addresses, allow_private=self._allow_private)
+        return vet(target.host, addresses, self._judge)
 
     async def _get(self, client: httpx.AsyncClient, target: FetchTarget,
                    address: IpAddress) -> tuple[FetchedPage | None, str]:

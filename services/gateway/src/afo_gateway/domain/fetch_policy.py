@@ -13,6 +13,7 @@ IPv6 addresses that carry an IPv4 address (IPv4-mapped, 6to4, Teredo, NAT64) are
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -106,12 +107,17 @@ def refusal(address: IpAddress) -> str | None:
     return None
 
 
-def vet(host: str, addresses: list[IpAddress], *, allow_private: bool) -> IpAddress:
-    """The address to connect to: the first, once every one is allowed; else ``UrlNotAllowed``."""
+Judge = Callable[[IpAddress], str | None]
+
+
+def vet(host: str, addresses: list[IpAddress], judge: Judge | None = refusal) -> IpAddress:
+    """The address to connect to: the first, once ``judge`` (None: any address, for development) has
+    refused none of them; else ``UrlNotAllowed``."""
     if not addresses:
         raise UrlNotAllowed(f"{host} has no address")
-    if not allow_private:
-        for address in addresses:
-            if (reason := refusal(address)) is not None:
-                raise UrlNotAllowed(f"{host} resolves to {reason}; only public addresses can be fetched")
+    if judge is None:
+        return addresses[0]
+    for address in addresses:
+        if (reason := judge(address)) is not None:
+            raise UrlNotAllowed(f"{host} resolves to {reason}; only public addresses can be fetched")
     return addresses[0]
