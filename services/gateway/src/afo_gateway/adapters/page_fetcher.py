@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Awaitable, Callable
 from urllib.parse import urljoin
 
@@ -46,13 +47,15 @@ async def resolve(host: str, port: int) -> list[IpAddress]:
 
 class PageFetcher:
     def __init__(self, *, max_bytes: int, timeout_s: float, allow_private: bool,
-                 resolver: Resolver = resolve, judge: Judge = refusal) -> None:
+                 resolver: Resolver = resolve, judge: Judge = refusal, tls: ssl.SSLContext | None = None) -> None:
         """``allow_private`` connects to any address (AFO_FETCH_ALLOW_PRIVATE, development and tests);
-        ``resolver`` and ``judge`` let a test name its local server and count it as public."""
+        ``resolver`` and ``judge`` let a test name its local server and count it as public, and ``tls``
+        trust its certificate authority (the default: the public ones, certifi's)."""
         self._max_bytes = max_bytes
         self._timeout_s = timeout_s
         self._judge: Judge | None = None if allow_private else judge
         self._resolve = resolver
+        self._tls = tls
 
     async def fetch(self, url: str) -> FetchedPage:
         """The page's bytes, or ``UrlNotAllowed`` / ``UrlUnreachable`` / ``DocumentTooLarge``."""
@@ -67,6 +70,7 @@ class PageFetcher:
         # A client per fetch: pooled connections are keyed by address, and one opened with another name's
         # SNI must not be reused; no proxies from the environment (they would connect by name again).
         async with httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False, trust_env=False,
+                                     verify=self._tls or True,
                                      headers={"User-Agent": USER_AGENT, "Accept": _ACCEPT}) as client:
             for _ in range(MAX_REDIRECTS + 1):
                 address = await self._vetted(target)
