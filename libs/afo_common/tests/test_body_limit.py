@@ -47,3 +47,15 @@ async def test_a_chunked_oversized_body_is_refused_while_it_arrives() -> None:
     assert "content-length" not in response.request.headers
     assert response.status_code == 413
     assert response.json()["title"] == "Payload too large"
+
+
+async def test_an_exempt_route_reads_its_own_body_past_the_limit() -> None:
+    def uploads(scope: dict[str, object]) -> bool:
+        return scope["method"] == "POST" and scope["path"] == "/"
+
+    app = BodyLimit(Starlette(routes=[Route("/", echo_size, methods=["POST"])]), max_bytes=LIMIT, exempt=uploads)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as api:
+        declared = await api.post("/", content=b"x" * (LIMIT * 3))
+        chunked = await api.post("/", content=chunks(LIMIT * 3))
+    assert declared.status_code == chunked.status_code == 200
+    assert declared.json() == chunked.json() == {"size": LIMIT * 3}

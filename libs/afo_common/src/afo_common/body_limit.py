@@ -1,20 +1,29 @@
 """Request body limit answered as RFC 9457 problem+json (413) before any handler runs: by the declared
-Content-Length, or for a chunked body by reading it (up to the limit) before the application does."""
+Content-Length, or for a chunked body by reading it (up to the limit) before the application does.
+
+A route that takes uploads reads its body itself, within its own larger limit, while it arrives; it is
+``exempt`` here (its method and path), since buffering it here would hold the whole upload in memory."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
+def _never(scope: Scope) -> bool:
+    return False
+
+
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt: Callable[[Scope], bool] = _never) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or self.exempt(scope):
             await self.app(scope, receive, send)
             return
         declared = dict(scope["headers"]).get(b"content-length")

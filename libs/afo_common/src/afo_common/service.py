@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from faststream.nats.annotations import NatsMessage
 from nats.js.api import AckPolicy as ServerAckPolicy
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from starlette.types import Scope
 
 from afo_common.body_limit import BodyLimit
 from afo_common.db import Database, migrate
@@ -78,6 +80,7 @@ class Service:
         self._durables: list[DurableSettings] = []
         self._periodic: list[tuple[str, float, Hook]] = []
         self._periodic_tasks: list[asyncio.Task[None]] = []
+        self._own_body_routes: list[tuple[str, re.Pattern[str]]] = []
         self._on_start: list[Hook] = []
         self._on_stop: list[Hook] = []
         self.ready = False
@@ -278,8 +281,17 @@ class Service:
         async def metrics() -> Response:
             return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-        app.add_middleware(BodyLimit, max_bytes=self.settings.max_body_bytes)
+        app.add_middleware(BodyLimit, max_bytes=self.settings.max_body_bytes, exempt=self._reads_own_body)
         app.add_middleware(HttpMetrics, service=self.name)
+
+    def reads_own_body(self, method: str, path: str) -> None:
+        """Exempt a route from ``max_body_bytes``: it reads its body itself, within its own limit, while the
+        body arrives (an upload). ``path`` is a regular expression matched against the whole path."""
+        self._own_body_routes.append((method.upper(), re.compile(path)))
+
+    def _reads_own_body(self, scope: Scope) -> bool:
+        return any(scope["method"] == method and pattern.fullmatch(scope["path"])
+                   for method, pattern in self._own_body_routes)
 
     def run(self) -> None:
         setup_logging(self.settings.log_level, self.name)

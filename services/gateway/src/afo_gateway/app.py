@@ -7,10 +7,12 @@ from dataclasses import replace
 from fastapi.middleware.cors import CORSMiddleware
 
 from afo_common.clock import Clock, SystemClock
+from afo_common.messaging.blobs import BlobStore
 from afo_common.nats_security.permissions import KICKER
 from afo_common.service import Service
 from afo_gateway.adapters.conversation_feed import ConversationFeed
 from afo_gateway.adapters.nats_kicker import NatsKicker
+from afo_gateway.adapters.page_fetcher import PageFetcher
 from afo_gateway.adapters.passwords import Passwords
 from afo_gateway.adapters.rate_limits import Limit
 from afo_gateway.adapters.store import sql_store
@@ -22,6 +24,7 @@ from afo_gateway.entrypoints.http import (
     conversations_routes,
     event_credentials_routes,
     keys_routes,
+    knowledge_routes,
 )
 from afo_gateway.entrypoints.http.dependencies import Gateway
 from afo_gateway.entrypoints.http.problems import install_problem_handlers
@@ -30,8 +33,10 @@ from afo_gateway.handlers.access_changes import AccessChanges
 from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.catalog import Catalog
+from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.event_credentials import EventCredentials
 from afo_gateway.handlers.keys import Keys
+from afo_gateway.handlers.knowledge import KnowledgeBases
 from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.messages import Messages
 from afo_gateway.handlers.owners import Owners
@@ -69,21 +74,28 @@ def build(settings: GatewaySettings | None = None) -> Service:
     stream_tokens = StreamTokens(store, owners, auth, settings.stream_token_ttl_s, clock)
     replays = Replays(store, ttl_s=settings.idempotency_ttl_s, wait_s=settings.idempotency_wait_s,
                       lease_s=settings.idempotency_lease_s, clock=clock)
+    knowledge = KnowledgeBases(owners)
+    fetcher = PageFetcher(max_bytes=settings.max_upload_bytes, timeout_s=settings.fetch_timeout_s,
+                          allow_private=settings.fetch_allow_private)
     app = service.http
     app.title = "AFO API"
-    app.description = "Agents that talk to your leads: conversations, agents, leads and keys."
+    app.description = "Agents that talk to your leads: conversations, agents, knowledge bases, leads and keys."
+    service.reads_own_body("POST", knowledge_routes.DOCUMENTS_PATH)
     app.state.gateway = Gateway(
         accounts=accounts,
         keys=Keys(store, owners, access, clock),
         owners=owners,
         messages=Messages(service.unit_of_work, owners, feed, clock),
-        catalog=Catalog(owners, accounts),
+        catalog=Catalog(owners, accounts, knowledge),
         auth=auth,
         replays=replays,
         throttle=Throttle(limits(settings)),
         stream_tokens=stream_tokens,
         streams=streams,
         event_credentials=integrator_access(service, settings, store, clock),
+        knowledge=knowledge,
+        documents=Documents(owners, BlobStore(service.nats), fetcher),
+        max_upload_bytes=settings.max_upload_bytes,
     )
     access_events = AccessEvents(service.nats, access)
     service.on_start(access_events.start)
@@ -97,7 +109,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
                        allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type",
                                                                      "Idempotency-Key"])
     for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router,
-                   event_credentials_routes.router):
+                   event_credentials_routes.router, knowledge_routes.router):
         app.include_router(router)
     return service
 

@@ -46,3 +46,12 @@ class GatewaySettings(ServiceSettings):
     event_credential_ttl_s: float = 3600.0
     # The NATS address integrators are given (AFO_NATS_URL when unset).
     nats_public_url: str | None = None
+
+    # Documents added to knowledge bases: an upload or a fetched page larger than this is refused (413)
+    # while it arrives. The rest of the API keeps AFO_MAX_BODY_BYTES.
+    max_upload_bytes: int = 20 * 1024 * 1024
+    # Fetching a page for a knowledge base: one deadline for the whole fetch, redirects included.
+    fetch_timeout_s: float = 10.0
+    # Lets pages on loopback and private addresses be fetched: for development and tests only, since it
+    # lets any tenant make the gateway request internal services.
+    fetch_allow_private: bool = False

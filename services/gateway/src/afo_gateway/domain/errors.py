@@ -19,6 +19,11 @@ class ApiProblem(Exception):
     def headers(self) -> dict[str, str]:
         return {}
 
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """Members of the problem beyond RFC 9457's (a limit, the accepted types) for a client to act on."""
+        return {}
+
 
 class _RetryLater(ApiProblem):
     def __init__(self, detail: str, retry_after_s: int) -> None:
@@ -68,3 +73,35 @@ class UpstreamTimeout(ApiProblem):
 
 class UpstreamFailure(ApiProblem):
     status, slug, title = 502, "upstream-failure", "A platform service failed"
+
+
+class DocumentTooLarge(ApiProblem):
+    status, slug, title = 413, "document-too-large", "Document too large"
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"the document is larger than the limit of {max_bytes} bytes")
+        self.max_bytes = max_bytes
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"max_bytes": self.max_bytes}
+
+
+class UnsupportedMediaType(ApiProblem):
+    status, slug, title = 415, "unsupported-media-type", "Unsupported media type"
+
+    def __init__(self, detail: str, accepted: tuple[str, ...]) -> None:
+        super().__init__(detail)
+        self.accepted = accepted
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"accepted": list(self.accepted)}
+
+
+class UrlNotAllowed(ApiProblem):
+    status, slug, title = 422, "url-not-allowed", "URL not allowed"
+
+
+class UrlUnreachable(ApiProblem):
+    status, slug, title = 422, "url-unreachable", "URL unreachable"

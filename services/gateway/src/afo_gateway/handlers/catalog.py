@@ -9,18 +9,32 @@ from afo_common.rpcs import agent_runtime as ar
 from afo_common.rpcs.agent_spec import AgentPatch, AgentSpec
 from afo_common.rpcs.pages import Page
 from afo_gateway.domain.access import Permission, Principal, require
-from afo_gateway.domain.errors import Forbidden
+from afo_gateway.domain.errors import Forbidden, Invalid
 from afo_gateway.handlers.accounts import Accounts
+from afo_gateway.handlers.knowledge import KnowledgeBases
 from afo_gateway.handlers.owners import Owners
 
 
 class Catalog:
-    def __init__(self, owners: Owners, accounts: Accounts) -> None:
+    def __init__(self, owners: Owners, accounts: Accounts, knowledge: KnowledgeBases) -> None:
         self._owners = owners
         self._accounts = accounts
+        self._knowledge = knowledge
+
+    async def _check_knowledge_bases(self, principal: Principal, ids: list[str] | None) -> None:
+        """An agent answers from its tenant's knowledge bases only: an unknown id (or another tenant's)
+        is a 422 naming the entry, before agent-runtime is asked anything."""
+        if not ids:
+            return
+        missing = set(await self._knowledge.missing(principal, ids))
+        if missing:
+            raise Invalid("knowledge_base_ids names knowledge bases that do not exist", [
+                {"loc": ["body", "knowledge_base_ids", i], "msg": f"knowledge base {kb} not found",
+                 "type": "not_found"} for i, kb in enumerate(ids) if kb in missing])
 
     async def create_agent(self, principal: Principal, spec: AgentSpec, request_id: str) -> ar.AgentView:
         require(principal, Permission.WRITE)
+        await self._check_knowledge_bases(principal, spec.knowledge_base_ids)
         # What the client set, in the long form: agent-runtime fills the defaults, so a field added to the
         # contract later is never sent to an agent-runtime that does not know it yet.
         sent = spec.model_dump(mode="json", exclude_unset=True)
@@ -40,6 +54,7 @@ class Catalog:
 
     async def update_agent(self, principal: Principal, agent_id: str, patch: AgentPatch) -> ar.AgentView:
         require(principal, Permission.WRITE)
+        await self._check_knowledge_bases(principal, patch.knowledge_base_ids)
         request = ar.UpdateAgent(tenant_id=principal.tenant_id, agent_id=agent_id, patch=patch)
         return await self._owners.call(ar.UPDATE_AGENT, request)
 

@@ -12,8 +12,10 @@ from afo_gateway.domain.errors import Forbidden, Unauthorized
 from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.catalog import Catalog
+from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.event_credentials import EventCredentials
 from afo_gateway.handlers.keys import Keys
+from afo_gateway.handlers.knowledge import KnowledgeBases
 from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.messages import Messages
 from afo_gateway.handlers.owners import Owners
@@ -37,6 +39,9 @@ class Gateway:
     stream_tokens: StreamTokens
     streams: LiveStreams
     event_credentials: EventCredentials
+    knowledge: KnowledgeBases
+    documents: Documents
+    max_upload_bytes: int
 
 
 def gateway(request: Request) -> Gateway:

@@ -53,7 +53,9 @@ class _Write:
     def _scope(self) -> Scope:
         return Scope.of(self._principal, self._request.method, self._request.scope["route"].path)
 
-    async def run(self, produce: Callable[[], Awaitable[Reply]]) -> Response:
+    async def run(self, produce: Callable[[], Awaitable[Reply]], *, body: bytes | None = None) -> Response:
+        """``body``: what stands for the request body in "the same request", for a route that read the body
+        itself (an upload: the stream is gone, and its multipart framing differs on every attempt)."""
         request = self._request
         key = request.headers.get(HEADER)
         if key is None:
@@ -66,7 +68,7 @@ class _Write:
             return Produced(reply.status_code, body, body if reply.kept is None else _json(reply.kept))
 
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        request_hash = fingerprint(request.method, target, await request.body())
+        request_hash = fingerprint(request.method, target, await request.body() if body is None else body)
         answer = await gateway(request).replays.run(self._scope(), key, request_hash, produced)
         return Response(answer.body, answer.status_code, media_type="application/json",
                         headers={REPLAYED: "true"} if answer.replayed else None)

@@ -21,7 +21,7 @@ _TITLES = {400: "Bad request", 401: "Authentication required", 403: "Not allowed
 
 def problem(status: int, detail: str, *, slug: str | None = None, title: str | None = None,
             instance: str | None = None, errors: list[dict[str, Any]] | None = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:
+            headers: dict[str, str] | None = None, extensions: dict[str, Any] | None = None) -> JSONResponse:
     body: dict[str, Any] = {
         "type": f"https://afo.dev/problems/{slug or _slug(status)}",
         "title": title or _TITLES.get(status, "Error"),
@@ -32,6 +32,7 @@ def problem(status: int, detail: str, *, slug: str | None = None, title: str | N
         body["instance"] = instance
     if errors:
         body["errors"] = errors
+    body.update({k: v for k, v in (extensions or {}).items() if k not in body})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -48,7 +49,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def on_problem(request: Request, exc: ApiProblem) -> JSONResponse:
         return problem(exc.status, exc.detail, slug=exc.slug, title=exc.title, instance=request.url.path,
-                       errors=exc.errors, headers=exc.headers)
+                       errors=exc.errors, headers=exc.headers, extensions=exc.extensions)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

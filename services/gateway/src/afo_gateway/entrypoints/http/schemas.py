@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from afo_common.events.conversation import Channel, Citation, Contact
 from afo_common.rpcs.agent_runtime import LeadView
 from afo_common.rpcs.agent_spec import AgentSpec
+from afo_common.rpcs.knowledge_ingest import Embedding, SearchMode
 from afo_gateway.domain.access import KeyKind, Role
 
 
@@ -160,3 +161,31 @@ class EventCredentialOut(BaseModel):
     secret_withheld: bool = Field(default=False, description=(
         "true when this body is an Idempotency-Key replay of the creation: the secret was in the first "
         "response only and is never stored; if it was lost, revoke the credential and create another"))
+
+
+class KnowledgeBaseBody(Body):
+    name: str = Field(min_length=1, max_length=120)
+    description: str = Field(default="", max_length=2000)
+    embedding: Embedding = Field(default_factory=Embedding, description=(
+        "which model makes the dense vectors: `embedded` (all-MiniLM-L6-v2, offline) or `openai` with a model"))
+
+
+class KnowledgeBasePatch(Body):
+    """Changes only the fields sent. A new ``embedding`` re-embeds every document (status ``reembedding``);
+    search uses the old vectors until that is done."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    description: str | None = Field(default=None, max_length=2000)
+    embedding: Embedding | None = None
+
+
+class DocumentUrlBody(Body):
+    url: str = Field(min_length=1, max_length=2048, description=(
+        "an http or https page (or PDF, DOCX, Markdown, text file) fetched once; public addresses only"))
+
+
+class SearchBody(Body):
+    query: str = Field(min_length=1, max_length=2000)
+    top_k: int = Field(default=5, ge=1, le=50)
+    mode: SearchMode = Field(default="hybrid", description=(
+        "`hybrid` fuses dense and sparse (BM25) rankings; `dense` or `sparse` uses one"))
