@@ -58,6 +58,9 @@ def build(settings: ServiceSettings | None = None, components: IngestComponents 
     documents = DocumentHandlers(store, clock, blobs, components.index, loop.wake)
     register_rpc(service, routes(knowledge_bases, documents, SearchHandler(store, components.embedders,
                                                                            components.index)))
+    if config.qdrant_url is None:
+        # The embedded vector store opens in one process only: no other worker can be alive.
+        service.on_start(workers[0].take_over_leases)
     service.on_start(loop.start)
     service.on_stop(loop.stop)
     service.on_stop(components.index.close)

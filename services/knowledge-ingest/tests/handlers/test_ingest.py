@@ -94,6 +94,27 @@ async def test_a_crash_mid_embedding_is_taken_over_after_the_lease_and_only_the_
     assert (view.status, view.chunks_done, view.chunks_total) == ("ready", 5, 5)
 
 
+async def test_the_only_process_at_start_takes_over_a_dead_ones_lease_at_once(kit: Kit) -> None:
+    kb = await kit.kb()
+    doc = (await kit.upload(kb, FIVE)).document.id
+
+    async def die_on_second_batch(batch: int) -> None:
+        if batch == 2:
+            raise ProcessDied
+
+    kit.embedded.before_batch = die_on_second_batch
+    with contextlib.suppress(ProcessDied):
+        await kit.worker("worker-1", lease_s=60.0).run_once()
+    kit.embedded.before_batch = None
+    restarted = kit.worker("worker-2", lease_s=60.0)
+
+    await restarted.take_over_leases()
+    assert await kit.drain(restarted) == 1  # no wait for the lease to run out
+
+    assert len(kit.index.upserted) == 5 and len(set(kit.index.upserted)) == 5
+    assert (await kit.documents.get(ref(kb, doc))).status == "ready"
+
+
 async def test_a_transient_embedding_failure_is_retried_with_backoff_then_fails_after_max_attempts(kit: Kit) -> None:
     kb = await kit.kb()
     doc = (await kit.upload(kb, b"text")).document.id

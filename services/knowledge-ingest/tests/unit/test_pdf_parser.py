@@ -117,3 +117,10 @@ def test_too_many_pages_is_too_large(make_pdf, monkeypatch):
         parse(make_pdf([["a"], ["b"], ["c"]]), PDF, "big.pdf")
 
     assert raised.value.code == "too_large"
+
+
+def test_a_short_sentence_case_line_before_a_sentence_is_a_heading():
+    blocks = page_blocks("Opening hours\nThe clinic is open Monday to Friday from 8 am to 6 pm.", 2)
+
+    assert blocks == [Block("heading", "Opening hours", 3, 2),
+                      Block("paragraph", "The clinic is open Monday to Friday from 8 am to 6 pm.", 0, 2)]

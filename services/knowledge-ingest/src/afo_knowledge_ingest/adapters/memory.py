@@ -177,6 +177,12 @@ class MemoryQueue:
         kb = self._t.knowledge_bases[doc.knowledge_base_id]
         return Claimed(_stored(doc), kb.embedding_space, kb.pending_space)
 
+    async def release_leases(self) -> int:
+        held = [d for d in self._t.documents.values() if d.lease_owner is not None]
+        for doc in held:
+            self._t.documents[doc.id] = _stored(replace(doc, lease_owner=None, lease_until=None))
+        return len(held)
+
     async def switchable(self) -> list[KnowledgeBaseRow]:
         return [_stored(kb) for kb in self._t.knowledge_bases.values() if kb.pending_space is not None and not any(
             d.tenant_id == kb.tenant_id and d.knowledge_base_id == kb.id and _outside(d, kb.pending_space)

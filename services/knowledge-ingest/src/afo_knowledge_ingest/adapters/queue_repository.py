@@ -50,6 +50,11 @@ class QueueRepository:
             return Claimed(document(row), row.kb_space, row.kb_pending)
         return None
 
+    async def release_leases(self) -> int:
+        freed = await self._session.execute(
+            update(docs).where(docs.c.lease_owner.is_not(None)).values(lease_owner=None, lease_until=None))
+        return int(freed.rowcount)  # type: ignore[attr-defined]
+
     async def switchable(self) -> list[KnowledgeBaseRow]:
         behind = exists().where(
             docs.c.tenant_id == kbs.c.tenant_id, docs.c.knowledge_base_id == kbs.c.id, docs.c.status != "failed",

@@ -64,6 +64,14 @@ class IngestWorker:
                                 timedelta(seconds=config.progress_interval_s))
         self.reembedding = Reembedding(store, clock, index)
 
+    async def take_over_leases(self) -> None:
+        """At start, in the only process that may run (the embedded vector store admits one): every lease
+        still held is a dead process's, so its documents resume now rather than when the lease runs out."""
+        async with self._store() as uow:
+            freed = await uow.queue.release_leases()
+        if freed:
+            log.info("resuming %d document(s) a stopped process was ingesting", freed)
+
     async def run_once(self) -> bool:
         """Work on one document; False when there was none (re-embeddings that are complete switch then)."""
         now = self._clock.now()

@@ -96,6 +96,10 @@ class IngestQueue(Protocol):
         """Knowledge bases re-embedding whose documents are all complete in the pending space."""
         ...
 
+    async def release_leases(self) -> int:
+        """Free every held lease (a retry's backoff, held by no one, stays): how many were freed."""
+        ...
+
 
 class Repositories(Protocol):
     @property

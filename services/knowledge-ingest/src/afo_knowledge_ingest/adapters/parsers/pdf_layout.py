@@ -6,7 +6,10 @@ pypdf gives lines, not structure, so structure is guessed cheaply:
   a paragraph looks on paper).
 - A heading is a short line (at most 80 characters, 12 words) that starts a paragraph, has a letter, does not
   end in punctuation and is numbered ("2.1 Scope"), in capitals ("PRICING") or in title case ("Our Plans").
-  Its level: the depth of its numbering, else 1 for capitals and 2 for title case.
+  Its level: the depth of its numbering, else 1 for capitals and 2 for title case. A shorter line in
+  sentence case ("Opening hours": at most 6 words) is a heading of level 3 when the next line starts a
+  sentence (a capital letter) and it does not end in a word that runs on ("from", "the", "our"): the last
+  line of a paragraph ends in punctuation, so it is not mistaken.
 - A list item starts with a bullet or "1." / "a)"; following lines continue it.
 - A line ending in "-" after a letter, followed by a line starting in lower case, is a word broken in two.
 - A bare page number ("12", "Page 3 of 9") as the first or last line is a running header/footer, dropped.
@@ -21,6 +24,7 @@ from afo_knowledge_ingest.domain.documents import Block, BlockKind
 
 _MAX_HEADING_CHARS = 80
 _MAX_HEADING_WORDS = 12
+_MAX_SENTENCE_CASE_WORDS = 6
 _NUMBERED = re.compile(r"^(\d+(?:\.\d+)*)\.?\s+\S")
 _BULLET = re.compile(r"^(?:[•●▪◦‣∙·\-*\u2013]|\(?\d{1,3}[.)]|\(?[a-z][.)])\s+\S")
 _PAGE_NUMBER = re.compile(r"^(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$", re.IGNORECASE)
@@ -29,6 +33,8 @@ _MINOR_WORDS = frozenset({
     "via", "vs", "with",
 })
 _ENDS_SENTENCE = (".", ",", ";", ":", "!", "?")
+# A line ending in one of these runs on into the next: "We met with the people from / Acme Labs".
+_SENTENCE_WORDS = frozenset({"the", "our", "your", "their", "my", "we", "you", "is", "are", "was", "be", "that"})
 
 
 def page_blocks(text: str, page: int) -> list[Block]:
@@ -45,12 +51,13 @@ def page_blocks(text: str, page: int) -> list[Block]:
             blocks.append(made)
         current.clear()
 
-    for line in lines:
+    for i, line in enumerate(lines):
         if not line:
             flush()
             continue
         starts_paragraph = not current or current[-1].endswith((".", "!", "?", ":"))
-        level = _heading_level(line) if starts_paragraph else 0
+        following = next((later for later in lines[i + 1:] if later), "")
+        level = _heading_level(line, following) if starts_paragraph else 0
         if level:
             flush()
             blocks.append(Block("heading", line, level, page))
@@ -74,7 +81,7 @@ def _without_page_numbers(lines: list[str]) -> list[str]:
     return [line for i, line in enumerate(lines) if i not in drop]
 
 
-def _heading_level(line: str) -> int:
+def _heading_level(line: str, following: str = "") -> int:
     words = line.split()
     if (
         len(line) > _MAX_HEADING_CHARS
@@ -94,6 +101,9 @@ def _heading_level(line: str) -> int:
     significant = [w for w in words if w.lower() not in _MINOR_WORDS and w[:1].isalpha()]
     if words[0][:1].isupper() and all(w[:1].isupper() for w in significant):
         return 2
+    if (words[0][:1].isupper() and len(words) <= _MAX_SENTENCE_CASE_WORDS and following[:1].isupper()
+            and words[-1].lower() not in _MINOR_WORDS | _SENTENCE_WORDS):
+        return 3
     return 0
 
 
