@@ -56,6 +56,10 @@ MAX_SENTENCES = 3
 MAX_PASSAGES = 5
 MAX_PASSAGES_USED = 2
 MAX_CHARS = 400
+# With sentence scores (rule 4b): calibrated on bench/data/knowledge's dev split.
+MIN_RELEVANCE = 0.45  # the best sentence's own relevance below it: no answer
+OVERLAP_WEIGHT = 0.2  # how much word overlap counts beside the sentence's relevance
+MONEY_BONUS = 0.1  # a sentence naming an amount, for a question about price
 
 _MONEY = "<money>"
 _ASKS_PRICE = re.compile(r"\bhow much\b|\bpric(?:e|es|ed|ing)\b|\bcosts?\b|\bfees?\b|\bquotes?\b|\bcharge",
@@ -82,10 +86,16 @@ class AnswerPolicy:
     max_passages: int = MAX_PASSAGES
     max_passages_used: int = MAX_PASSAGES_USED
     max_chars: int = MAX_CHARS
+    min_relevance: float = MIN_RELEVANCE
+    overlap_weight: float = OVERLAP_WEIGHT
+    money_bonus: float = MONEY_BONUS
 
     def confidence(self, overlap: float, relevance: float | None) -> float:
         known = self.neutral_relevance if relevance is None else relevance
         return (1 - self.relevance_weight) * overlap + self.relevance_weight * known
+
+    def sentence_confidence(self, overlap: float, relevance: float, money: bool) -> float:
+        return (1 - self.overlap_weight) * relevance + self.overlap_weight * overlap + self.money_bonus * money
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,7 @@ class _Sentence:
     words: frozenset[str]
     overlap: float
     score: float
+    evidence: float  # what a further sentence must hold a share of: overlap, or relevance with sentence scores
 
 
 def questions_in(message: str) -> str:
@@ -129,9 +140,14 @@ def compose_answer(message: str, passages: Sequence[Passage], policy: AnswerPoli
     considered = list(passages[: policy.max_passages])
     if not wanted or not considered:
         return None
-    sentences = [s for i, p in enumerate(considered) for s in _scored(i, p, wanted, policy)]
+    by_sentence = all(p.sentences is not None for p in considered)
+    sentences = [s for i, p in enumerate(considered) for s in _scored(i, p, wanted, policy, by_sentence)]
     ranked = sorted(sentences, key=lambda s: (-s.score, -s.overlap, s.passage, s.position))
-    if not ranked or ranked[0].overlap < policy.min_overlap or ranked[0].score < policy.min_confidence:
+    if not ranked:
+        return None
+    if by_sentence and ranked[0].evidence < policy.min_relevance:
+        return None
+    if not by_sentence and (ranked[0].overlap < policy.min_overlap or ranked[0].score < policy.min_confidence):
         return None
     best = ranked[0]
     chosen = [best]
@@ -141,7 +157,7 @@ def compose_answer(message: str, passages: Sequence[Passage], policy: AnswerPoli
         if len(chosen) >= policy.max_sentences or candidate.score < policy.follow_ratio * best.score:
             break
         new_passage = candidate.passage not in used
-        if (candidate.overlap < policy.follow_ratio * best.overlap
+        if (candidate.evidence < policy.follow_ratio * best.evidence
                 or (new_passage and len(used) >= policy.max_passages_used)
                 or any(_jaccard(candidate.words, c.words) >= policy.duplicate_jaccard for c in chosen)
                 or length + 1 + len(candidate.text) > policy.max_chars):
@@ -153,11 +169,17 @@ def compose_answer(message: str, passages: Sequence[Passage], policy: AnswerPoli
     return _cited(chosen, used, considered, policy, best.score)
 
 
-def _scored(index: int, passage: Passage, wanted: frozenset[str], policy: AnswerPolicy) -> list[_Sentence]:
-    pieces = split_sentences(passage.text)
+def _scored(index: int, passage: Passage, wanted: frozenset[str], policy: AnswerPolicy,
+            by_sentence: bool) -> list[_Sentence]:
+    if by_sentence and passage.sentences is not None:
+        pieces = [s.text for s in passage.sentences]
+        relevances: list[float | None] = [s.relevance for s in passage.sentences]
+    else:
+        pieces = split_sentences(passage.text)
+        relevances = [None] * len(pieces)
     scored: list[_Sentence] = []
-    asked = 0.0  # the overlap of the question just before, while its answer has not started
-    for position, text in enumerate(pieces):
+    asked, asked_relevance = 0.0, 0.0  # of the question just before, while its answer has not started
+    for position, (text, relevance) in enumerate(zip(pieces, relevances, strict=True)):
         words = frozenset(_words(text))
         overlap = len(words & wanted) / len(wanted)
         question = text.endswith("?")
@@ -165,11 +187,18 @@ def _scored(index: int, passage: Passage, wanted: frozenset[str], policy: Answer
         fragment = text[0].islower() or (position == len(pieces) - 1 and not _CLOSING.search(text))
         if not question and not heading and not fragment and words:
             best = max(overlap, asked)
-            scored.append(_Sentence(index, position, text, words, best, policy.confidence(best, passage.relevance)))
+            if relevance is None:
+                scored.append(_Sentence(index, position, text, words, best, policy.confidence(best, passage.relevance),
+                                        best))
+            else:
+                own = max(relevance, asked_relevance)
+                money = _MONEY in wanted and _MONEY in words
+                scored.append(_Sentence(index, position, text, words, best,
+                                        policy.sentence_confidence(best, own, money), own))
         if question:
-            asked = overlap
+            asked, asked_relevance = overlap, relevance or 0.0
         elif words:  # "Yes." between an FAQ's question and its answer says nothing, so it is passed over
-            asked = 0.0
+            asked, asked_relevance = 0.0, 0.0
     return scored
 
 
