@@ -29,7 +29,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -199,7 +199,8 @@ async def answer_table(ingested: Ingested, questions: Sequence[Question], thresh
     rows = [f"| {name} | answered | first citation holds the answer | its quoted sentences hold it "
             "| unanswerable declined |", "|---|---|---|---|---|"]
     for threshold in thresholds:
-        score = await answer_score(ingested, questions, replace(AnswerPolicy(), **{name: threshold}), with_sentences)
+        policy = AnswerPolicy(min_relevance=threshold) if with_sentences else AnswerPolicy(min_confidence=threshold)
+        score = await answer_score(ingested, questions, policy, with_sentences)
         default = " (default)" if threshold == getattr(AnswerPolicy(), name) else ""
         rows.append(f"| {threshold:.2f}{default} | {score.answered:.3f} | {score.cited_right:.3f} | "
                     f"{score.snippet_right:.3f} | {score.declined:.3f} |")
