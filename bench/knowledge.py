@@ -35,12 +35,13 @@ from pathlib import Path
 import numpy as np
 
 from afo_agent_runtime.domain.engine.answers import AnswerPolicy, compose_answer
-from afo_agent_runtime.domain.knowledge import Passage
+from afo_agent_runtime.domain.knowledge import Passage, ScoredSentence
 from afo_knowledge_ingest.adapters.embeddings.bm25 import Bm25Encoder
 from afo_knowledge_ingest.adapters.embeddings.minilm import MiniLmEmbedder
 from afo_knowledge_ingest.adapters.parsers import parse
 from afo_knowledge_ingest.adapters.vectors.edge_index import EdgeVectorIndex
 from afo_knowledge_ingest.domain.chunking import chunk
+from afo_knowledge_ingest.domain.sentence_vectors import SentenceVectors, quantise, relevances, worth_scoring
 from afo_knowledge_ingest.domain.sentences import split_sentences
 from afo_knowledge_ingest.domain.vectors import ChunkPoint, Hit, SearchMode
 from bench.knowledge_corpus import CorpusDocument, Question, build_corpus, holds_answer, load_questions
@@ -63,6 +64,7 @@ class Ingested:
     embedder: MiniLmEmbedder
     sparse: Bm25Encoder
     files_of_chunk: dict[str, str]
+    sentences: dict[str, SentenceVectors]  # by chunk id, as knowledge-ingest stores them on the chunk's row
     pages: int
     chunks: int
     seconds_parse: float
@@ -87,20 +89,25 @@ async def ingest(docs: Sequence[CorpusDocument], root: Path) -> Ingested:
     await embedder.start()
     points, files_of_chunk = [], {}
     texts = [c.text for _doc, _title, chunks in drafts for c in chunks]
-    dense = await embedder.embed_documents(texts)
+    # As the ingest worker: each chunk's sentences worth scoring are embedded with the chunks.
+    of_chunks = [worth_scoring(t) for t in texts]
+    dense = await embedder.embed_documents(texts + [s for of_chunk in of_chunks for s in of_chunk])
+    rest = iter(dense[len(texts):])
+    stored = [quantise(embedder.space, of_chunk, [next(rest) for _ in of_chunk]) for of_chunk in of_chunks]
     embedded_at = time.perf_counter()
-    vectors = iter(dense)
+    vectors, sentences, by_chunk = iter(dense[:len(texts)]), iter(stored), {}
     for doc, title, chunks in drafts:
         for c in chunks:
             chunk_id = f"chk_{doc.file}#{c.ordinal}"
             files_of_chunk[chunk_id] = doc.file
+            by_chunk[chunk_id] = next(sentences)
             points.append(ChunkPoint(chunk_id=chunk_id, tenant_id=doc.tenant, knowledge_base_id=tenant_kb(doc.tenant),
                                      document_id=doc.file, dense=next(vectors), sparse=sparse.encode_document(c.text),
                                      text=c.text, title=title, heading=c.heading, page=c.page))
     index = EdgeVectorIndex(root)
     await index.upsert(embedder.space, embedder.dimension, points)
     indexed_at = time.perf_counter()
-    return Ingested(index, embedder, sparse, files_of_chunk, pages, len(points), parsed_at - started,
+    return Ingested(index, embedder, sparse, files_of_chunk, by_chunk, pages, len(points), parsed_at - started,
                     embedded_at - parsed_at, indexed_at - embedded_at)
 
 
@@ -139,11 +146,19 @@ async def retrieval_table(ingested: Ingested, questions: Sequence[Question]) -> 
     return rows
 
 
-def passages(hits: Sequence[Hit]) -> list[Passage]:
-    """Hits as agent-runtime receives them from the search RPC."""
+def passages(hits: Sequence[Hit], ingested: Ingested | None = None, query: list[float] | None = None
+             ) -> list[Passage]:
+    """Hits as agent-runtime receives them from the search RPC; with ``ingested`` and the dense ``query``, with
+    their sentences scored as the search handler scores them (``with_sentences``)."""
+    def scored(chunk_id: str) -> tuple[ScoredSentence, ...] | None:
+        if ingested is None or query is None:
+            return None
+        stored = ingested.sentences[chunk_id]
+        return tuple(ScoredSentence(t, r) for t, r in zip(stored.texts, relevances(query, stored), strict=True))
+
     return [Passage(text=h.text, title=h.title, page=h.page, document_id=h.document_id, score=h.score,
                     relevance=h.dense_score, chunk_id=h.chunk_id, knowledge_base_id=h.knowledge_base_id,
-                    heading=h.heading) for h in hits]
+                    heading=h.heading, sentences=scored(h.chunk_id)) for h in hits]
 
 
 @dataclass(frozen=True)
@@ -154,12 +169,14 @@ class AnswerScore:
     declined: float        # unanswerable questions declined
 
 
-async def answer_score(ingested: Ingested, questions: Sequence[Question], policy: AnswerPolicy) -> AnswerScore:
+async def answer_score(ingested: Ingested, questions: Sequence[Question], policy: AnswerPolicy,
+                       with_sentences: bool) -> AnswerScore:
     answerable, unanswerable = [q for q in questions if q.answerable], [q for q in questions if not q.answerable]
     answered = cited = quoted = declined = 0
     for question in questions:
         hits = await search(ingested, question, "hybrid", 5)
-        answer = compose_answer(question.question, passages(hits), policy)
+        query = await ingested.embedder.embed_query(question.question) if with_sentences else None
+        answer = compose_answer(question.question, passages(hits, ingested, query), policy)
         if not question.answerable:
             declined += answer is None
             continue
@@ -174,12 +191,17 @@ async def answer_score(ingested: Ingested, questions: Sequence[Question], policy
                        declined / max(1, len(unanswerable)))
 
 
-async def answer_table(ingested: Ingested, questions: Sequence[Question], thresholds: Sequence[float]) -> list[str]:
-    rows = ["| min_confidence | answered | first citation holds the answer | its quoted sentences hold it "
+async def answer_table(ingested: Ingested, questions: Sequence[Question], thresholds: Sequence[float],
+                       with_sentences: bool = False) -> list[str]:
+    """Without sentence scores the threshold swept is ``min_confidence`` (passage relevance and word overlap);
+    with them, ``min_relevance`` (the best sentence's own relevance)."""
+    name = "min_relevance" if with_sentences else "min_confidence"
+    rows = [f"| {name} | answered | first citation holds the answer | its quoted sentences hold it "
             "| unanswerable declined |", "|---|---|---|---|---|"]
     for threshold in thresholds:
-        score = await answer_score(ingested, questions, AnswerPolicy(min_confidence=threshold))
-        default = " (default)" if threshold == AnswerPolicy().min_confidence else ""
+        policy = AnswerPolicy(min_relevance=threshold) if with_sentences else AnswerPolicy(min_confidence=threshold)
+        score = await answer_score(ingested, questions, policy, with_sentences)
+        default = " (default)" if threshold == getattr(AnswerPolicy(), name) else ""
         rows.append(f"| {threshold:.2f}{default} | {score.answered:.3f} | {score.cited_right:.3f} | "
                     f"{score.snippet_right:.3f} | {score.declined:.3f} |")
     return rows
@@ -244,8 +266,21 @@ async def latency_row(size: int, tenants: int, questions: Sequence[Question], po
             f"{percentile(timings, 0.95):.1f} |")
 
 
+async def sentence_cost(ingested: Ingested, questions: Sequence[Question]) -> float:
+    """Milliseconds to score the sentences of a search's five hits (the numpy part of ``with_sentences``)."""
+    timings = []
+    for question in questions:
+        hits = await search(ingested, question, "hybrid", 5)
+        query = await ingested.embedder.embed_query(question.question)
+        started = time.perf_counter()
+        for hit in hits:
+            relevances(query, ingested.sentences[hit.chunk_id])
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
 async def run(split: str, sizes: Sequence[int], tenants: int, skip_latency: bool,
-              thresholds_swept: Sequence[float]) -> None:
+              thresholds_swept: Sequence[float], relevances_swept: Sequence[float]) -> None:
     questions = [q for q in load_questions() if split == "all" or q.split == split]
     with tempfile.TemporaryDirectory(prefix="afo-bench-kb-") as work:
         docs = build_corpus(Path(work) / "corpus")
@@ -263,7 +298,13 @@ async def run(split: str, sizes: Sequence[int], tenants: int, skip_latency: bool
               f"{sum(q.answerable for q in questions)} answerable and {sum(not q.answerable for q in questions)} "
               "unanswerable questions):")
         thresholds = sorted({AnswerPolicy().min_confidence, *thresholds_swept})
+        print("Without sentence scores (passage relevance and word overlap; the LLM path, data ingested before):")
         print("\n".join(await answer_table(ingested, questions, thresholds)))
+        print(f"With sentence scores (with_sentences; {sum(len(s.texts) for s in ingested.sentences.values())} "
+              f"sentences scored at ingestion, {await sentence_cost(ingested, questions):.2f} ms median to "
+              "score a search's five hits):")
+        thresholds = sorted({AnswerPolicy().min_relevance, *relevances_swept})
+        print("\n".join(await answer_table(ingested, questions, thresholds, with_sentences=True)))
         if not skip_latency:
             rng = random.Random(7)
             pool = await sentence_pool(docs, ingested.embedder)
@@ -283,10 +324,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tenants", type=int, default=100)
     parser.add_argument("--skip-latency", action="store_true")
     parser.add_argument("--sweep", default="", help="min_confidence values to compare with the default, e.g. 0.3,0.4")
+    parser.add_argument("--sweep-relevance", default="",
+                        help="min_relevance values (answers with sentence scores) to compare with the default")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",") if s]
     swept = [float(s) for s in args.sweep.split(",") if s]
-    asyncio.run(run(args.split, sizes, args.tenants, args.skip_latency, swept))
+    relevances_swept = [float(s) for s in args.sweep_relevance.split(",") if s]
+    asyncio.run(run(args.split, sizes, args.tenants, args.skip_latency, swept, relevances_swept))
 
 
 if __name__ == "__main__":

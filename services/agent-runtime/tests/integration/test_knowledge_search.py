@@ -10,10 +10,10 @@ import pytest
 from nats.aio.msg import Msg
 
 from afo_agent_runtime.adapters.knowledge import RpcKnowledgeSearch
-from afo_agent_runtime.domain.knowledge import KnowledgeUnavailable, Passage
+from afo_agent_runtime.domain.knowledge import KnowledgeUnavailable, Passage, ScoredSentence
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import RpcClient, encode_error, encode_result
-from afo_common.rpcs.knowledge_ingest import SEARCH, HitSource, Search, SearchHit, SearchResult
+from afo_common.rpcs.knowledge_ingest import SEARCH, HitSource, Search, SearchHit, SearchResult, SentenceScore
 from afo_testkit.nats import nats_server
 
 TIMEOUT_S = 0.3
@@ -51,7 +51,8 @@ async def test_hits_come_back_as_passages_and_the_request_names_the_tenant_and_b
         asked.append(Search.model_validate_json(msg.data))
         await msg.respond(encode_result(SearchResult(hits=[
             SearchHit(chunk_id="chk_1", document_id="doc_1", knowledge_base_id="kb_1", text="All data is encrypted.",
-                      score=0.033, relevance=0.61, source=HitSource(title="Security", page=3, heading="Data")),
+                      score=0.033, relevance=0.61, source=HitSource(title="Security", page=3, heading="Data"),
+                      sentences=[SentenceScore(text="All data is encrypted.", relevance=0.72)]),
             SearchHit(chunk_id="chk_2", document_id="doc_2", knowledge_base_id="kb_2", text="We are SOC 2 certified.",
                       score=0.016, source=HitSource(title="Trust")),
         ])))
@@ -61,10 +62,11 @@ async def test_hits_come_back_as_passages_and_the_request_names_the_tenant_and_b
     passages = await search(searcher(connection))
 
     assert asked == [Search(tenant_id="ten_1", knowledge_base_ids=["kb_1", "kb_2"], query="Is my data encrypted?",
-                            top_k=5, mode="hybrid")]
+                            top_k=5, mode="hybrid", with_sentences=True)]
     assert passages == [
         Passage("All data is encrypted.", "Security", 3, "doc_1", 0.033, relevance=0.61, chunk_id="chk_1",
-                knowledge_base_id="kb_1", heading="Data"),
+                knowledge_base_id="kb_1", heading="Data",
+                sentences=(ScoredSentence("All data is encrypted.", 0.72),)),
         Passage("We are SOC 2 certified.", "Trust", None, "doc_2", 0.016, relevance=None, chunk_id="chk_2",
                 knowledge_base_id="kb_2"),
     ]

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from afo_agent_runtime.domain.engine.answers import AnswerPolicy, compose_answer, question_of
-from afo_agent_runtime.domain.knowledge import Passage
+from afo_agent_runtime.domain.knowledge import Passage, ScoredSentence
 from afo_common.events.conversation import Citation
 
 PRICING = Passage(
@@ -170,3 +170,46 @@ def test_a_passage_without_relevance_needs_more_words_in_common() -> None:
 def test_the_question_is_the_part_of_the_message_that_asks() -> None:
     assert question_of("I'm Dana from Acme. Is my data encrypted? Thanks") == "Is my data encrypted?"
     assert question_of("tell me about your pricing") == "tell me about your pricing"
+
+
+ALIGNERS = Passage(
+    "We offer Invisalign clear aligners for adults and teens. Treatment usually lasts 6 to 18 months.",
+    "Orthodontics", None, "doc_ortho", 0.03, relevance=0.55, chunk_id="chk_ortho",
+    sentences=(ScoredSentence("We offer Invisalign clear aligners for adults and teens.", 0.41),
+               ScoredSentence("Treatment usually lasts 6 to 18 months.", 0.63)),
+)
+
+
+def test_a_sentences_own_relevance_picks_it_over_one_with_more_words_in_common() -> None:
+    answer = compose_answer("roughly how long would I be wearing clear aligners?", [ALIGNERS])
+
+    assert answer is not None
+    assert answer.text == "Treatment usually lasts 6 to 18 months [1]."
+    assert answer.citations[0].chunk_id == "chk_ortho"
+
+
+def test_without_sentence_scores_the_word_overlap_rules_as_before() -> None:
+    plain = replace(ALIGNERS, sentences=None)
+
+    answer = compose_answer("roughly how long would I be wearing clear aligners?", [plain])
+
+    assert answer is not None and answer.text.startswith("We offer Invisalign clear aligners")
+
+
+def test_declines_when_the_best_sentence_is_not_relevant_enough_even_with_a_relevant_passage() -> None:
+    heaters = Passage("We repair and replace gas and electric tank water heaters.", "Services", None, "doc_s", 0.03,
+                      relevance=0.6, sentences=(ScoredSentence(
+                          "We repair and replace gas and electric tank water heaters.", 0.39),))
+
+    assert compose_answer("Do you pump septic tanks?", [heaters]) is None
+    assert compose_answer("Do you pump septic tanks?", [heaters], AnswerPolicy(min_relevance=0.35)) is not None
+
+
+def test_with_sentence_scores_a_price_row_is_quoted_for_a_price_question() -> None:
+    prices = Passage("Fees\nAdult cleaning $125\nPorcelain crown $1,395", "Fees", None, "doc_fees", 0.03,
+                     relevance=0.5, sentences=(ScoredSentence("Adult cleaning $125", 0.42),
+                                               ScoredSentence("Porcelain crown $1,395", 0.58)))
+
+    answer = compose_answer("price of a crown", [prices])
+
+    assert answer is not None and answer.text.startswith("Porcelain crown $1,395")

@@ -6,7 +6,7 @@ answer cannot be looked up right now. A lead waits for the reply, so the timeout
 
 from __future__ import annotations
 
-from afo_agent_runtime.domain.knowledge import KnowledgeUnavailable, Passage
+from afo_agent_runtime.domain.knowledge import KnowledgeUnavailable, Passage, ScoredSentence
 from afo_common.messaging.rpc import RpcClient, RpcError
 from afo_common.rpcs.knowledge_ingest import SEARCH, Search, SearchMode
 
@@ -30,7 +30,7 @@ class RpcKnowledgeSearch:
         if not query or not knowledge_base_ids:
             return []
         request = Search(tenant_id=tenant_id, knowledge_base_ids=knowledge_base_ids[:MAX_KNOWLEDGE_BASES],
-                         query=query, top_k=max(1, min(top_k, MAX_TOP_K)), mode=self._mode)
+                         query=query, top_k=max(1, min(top_k, MAX_TOP_K)), mode=self._mode, with_sentences=True)
         try:
             result = await self._rpc.call(SEARCH, request, timeout_s=self._timeout_s)
         except RpcError as exc:
@@ -38,7 +38,9 @@ class RpcKnowledgeSearch:
         return [
             Passage(text=hit.text, title=hit.source.title, page=hit.source.page, document_id=hit.document_id,
                     score=hit.score, relevance=hit.relevance, chunk_id=hit.chunk_id,
-                    knowledge_base_id=hit.knowledge_base_id, heading=hit.source.heading)
+                    knowledge_base_id=hit.knowledge_base_id, heading=hit.source.heading,
+                    sentences=None if hit.sentences is None else tuple(
+                        ScoredSentence(s.text, s.relevance) for s in hit.sentences))
             for hit in result.hits
         ]
 

@@ -9,6 +9,14 @@ from typing import Protocol
 
 
 @dataclass(frozen=True)
+class ScoredSentence:
+    """A sentence of a passage with its own relevance to the question (cosine, as ``Passage.relevance``)."""
+
+    text: str
+    relevance: float
+
+
+@dataclass(frozen=True)
 class Passage:
     """A chunk of a document, as ranked by a search."""
 
@@ -22,6 +30,9 @@ class Passage:
     chunk_id: str | None = None
     knowledge_base_id: str | None = None
     heading: str | None = None
+    # The passage's sentences worth scoring, in order, each with its relevance to the question; None when the
+    # search gives none (no sentence vectors in the searched space, or an engine that does not ask).
+    sentences: tuple[ScoredSentence, ...] | None = None
 
 
 class KnowledgeUnavailable(Exception):

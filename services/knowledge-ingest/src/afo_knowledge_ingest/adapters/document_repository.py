@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +13,7 @@ from afo_common.events.knowledge import DocumentStatus
 from afo_knowledge_ingest.adapters.tables import chunks, documents
 from afo_knowledge_ingest.domain.errors import DuplicateDocument
 from afo_knowledge_ingest.domain.records import ChunkRow, DocumentRow
+from afo_knowledge_ingest.domain.sentence_vectors import SentenceVectors
 
 # Columns a document changes over its life (the rest is fixed at upload).
 _CHANGING = ("name", "blob", "source_url", "title", "pages", "status", "chunks_total", "chunks_done", "error_code",
@@ -26,6 +27,11 @@ def document(row: Any) -> DocumentRow:
         row.chunks_total, row.chunks_done, row.error_code, row.error_reason, row.embedding_space,
         row.lease_owner, row.lease_until, row.attempts,
     )
+
+
+# A chunk's row without its sentences, which only search reads.
+_CHUNK_COLUMNS = (chunks.c.id, chunks.c.tenant_id, chunks.c.document_id, chunks.c.knowledge_base_id, chunks.c.ordinal,
+                  chunks.c.text, chunks.c.heading, chunks.c.page, chunks.c.char_count, chunks.c.embedded_space)
 
 
 def _chunk(row: Any) -> ChunkRow:
@@ -122,7 +128,7 @@ class ChunkRepository:
                  "embedded_space": r.embedded_space} for r in rows])
 
     async def unembedded(self, tenant_id: str, document_id: str, space: str, limit: int) -> list[ChunkRow]:
-        result = await self._session.execute(select(chunks).where(
+        result = await self._session.execute(select(*_CHUNK_COLUMNS).where(
             chunks.c.tenant_id == tenant_id, chunks.c.document_id == document_id,
             or_(chunks.c.embedded_space.is_(None), chunks.c.embedded_space != space),
         ).order_by(chunks.c.ordinal).limit(limit))
@@ -131,6 +137,26 @@ class ChunkRepository:
     async def mark_embedded(self, tenant_id: str, chunk_ids: Sequence[str], space: str) -> None:
         await self._session.execute(update(chunks).where(
             chunks.c.tenant_id == tenant_id, chunks.c.id.in_(list(chunk_ids))).values(embedded_space=space))
+
+    async def write_sentences(self, tenant_id: str, sentences: Mapping[str, SentenceVectors]) -> None:
+        if not sentences:
+            return
+        await self._session.execute(
+            update(chunks).where(chunks.c.tenant_id == tenant_id, chunks.c.id == bindparam("chunk_id"))
+            .values(sentence_space=bindparam("space"), sentence_texts=bindparam("texts"),
+                    sentence_vectors=bindparam("vectors")),
+            [{"chunk_id": chunk_id, "space": s.space, "texts": s.texts_json(), "vectors": s.vectors}
+             for chunk_id, s in sentences.items()],
+            execution_options={"synchronize_session": False})
+
+    async def sentences(self, tenant_id: str, chunk_ids: Sequence[str]) -> dict[str, SentenceVectors]:
+        if not chunk_ids:
+            return {}
+        result = await self._session.execute(
+            select(chunks.c.id, chunks.c.sentence_space, chunks.c.sentence_texts, chunks.c.sentence_vectors).where(
+                chunks.c.tenant_id == tenant_id, chunks.c.id.in_(list(chunk_ids)),
+                chunks.c.sentence_space.is_not(None)))
+        return {r.id: SentenceVectors.stored(r.sentence_space, r.sentence_texts, r.sentence_vectors) for r in result}
 
     async def embedded(self, tenant_id: str, document_id: str, space: str) -> int:
         result = await self._session.execute(select(func.count()).select_from(chunks).where(

@@ -4,7 +4,7 @@ this file drifting from the SQL repositories fails a test. Rows are copied in an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -14,6 +14,7 @@ from afo_common.messaging.store import as_stored as _stored
 from afo_common.messaging.unit_of_work import Events
 from afo_knowledge_ingest.domain.errors import AlreadyCreated, DuplicateDocument
 from afo_knowledge_ingest.domain.records import IN_PROGRESS, ChunkRow, Claimed, DocumentRow, KnowledgeBaseRow
+from afo_knowledge_ingest.domain.sentence_vectors import SentenceVectors
 from afo_knowledge_ingest.handlers.unit_of_work import Store
 
 
@@ -22,6 +23,7 @@ class MemoryTables:
     knowledge_bases: dict[str, KnowledgeBaseRow] = field(default_factory=dict)
     documents: dict[str, DocumentRow] = field(default_factory=dict)
     chunks: dict[str, ChunkRow] = field(default_factory=dict)
+    sentences: dict[str, SentenceVectors] = field(default_factory=dict)  # by chunk id, a column of its row there
 
 
 def _outside(doc: DocumentRow, space: str) -> bool:
@@ -142,17 +144,29 @@ class MemoryChunks:
             if row is not None and row.tenant_id == tenant_id:
                 self._t.chunks[chunk_id] = replace(row, embedded_space=space)
 
+    async def write_sentences(self, tenant_id: str, sentences: Mapping[str, SentenceVectors]) -> None:
+        for chunk_id, written in sentences.items():
+            row = self._t.chunks.get(chunk_id)
+            if row is not None and row.tenant_id == tenant_id:
+                self._t.sentences[chunk_id] = written
+
+    async def sentences(self, tenant_id: str, chunk_ids: Sequence[str]) -> dict[str, SentenceVectors]:
+        return {i: self._t.sentences[i] for i in dict.fromkeys(chunk_ids)
+                if i in self._t.sentences and (row := self._t.chunks.get(i)) is not None and row.tenant_id == tenant_id}
+
     async def embedded(self, tenant_id: str, document_id: str, space: str) -> int:
         return sum(c.embedded_space == space for c in self._of(tenant_id, document_id))
 
     async def delete_of_document(self, tenant_id: str, document_id: str) -> None:
         for row in self._of(tenant_id, document_id):
             del self._t.chunks[row.id]
+            self._t.sentences.pop(row.id, None)
 
     async def delete_of_knowledge_base(self, tenant_id: str, knowledge_base_id: str) -> None:
         for row in list(self._t.chunks.values()):
             if row.tenant_id == tenant_id and row.knowledge_base_id == knowledge_base_id:
                 del self._t.chunks[row.id]
+                self._t.sentences.pop(row.id, None)
 
 
 class MemoryQueue:

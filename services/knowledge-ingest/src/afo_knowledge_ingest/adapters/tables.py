@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Integer, LargeBinary, String, Table, Text, UniqueConstraint
 
 from afo_common.db import UtcDateTime, new_metadata
 from afo_common.messaging.tables import messaging_tables
@@ -78,6 +78,12 @@ chunks = Table(
     Column("char_count", Integer, nullable=False),
     # Null until its vector is written; then the space it was written in.
     Column("embedded_space", String(400), nullable=True),
+    # Its sentences worth scoring (a JSON list of texts, in order) and their vectors, int8 of the unit
+    # vector, one after another (``domain/sentence_vectors.py``), in ``sentence_space``; written with the
+    # chunk's vector, null before.
+    Column("sentence_space", String(400), nullable=True),
+    Column("sentence_texts", Text, nullable=True),
+    Column("sentence_vectors", LargeBinary, nullable=True),
     Index("ix_chunks_document_id_ordinal", "document_id", "ordinal"),
     Index("ix_chunks_tenant_id_knowledge_base_id", "tenant_id", "knowledge_base_id"),
 )

@@ -1,5 +1,9 @@
 """The two writing steps of ingestion under a lease: storing a parsed document's chunks, and embedding its
-chunks batch by batch into a space (``handlers/ingest.py`` says the rules)."""
+chunks batch by batch into a space (``handlers/ingest.py`` says the rules).
+
+A batch embeds its chunks and their sentences worth scoring (``domain/sentence_vectors.py``) in one call of
+the space's embedder; a chunk counts as embedded (progress, ``mark_embedded``) when its vector is in the index
+and its sentences' vectors are on its row, both written before the transaction that marks it."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from afo_common.clock import Clock
 from afo_common.events.knowledge import DocumentProgress
 from afo_knowledge_ingest.domain.documents import ChunkDraft, ParsedDocument
 from afo_knowledge_ingest.domain.records import ChunkRow, DocumentRow, chunk_id, progress
+from afo_knowledge_ingest.domain.sentence_vectors import SentenceVectors, quantise, worth_scoring
 from afo_knowledge_ingest.domain.vectors import ChunkPoint, VectorIndex
 from afo_knowledge_ingest.handlers.ports import Embedders
 from afo_knowledge_ingest.handlers.unit_of_work import Store
@@ -67,22 +72,29 @@ class Batches:
             if not batch:
                 break
             texts = [c.text for c in batch]
-            dense = await embedder.embed_documents(texts)
+            sentences = [worth_scoring(t) for t in texts]
+            vectors = await embedder.embed_documents(texts + [s for of_chunk in sentences for s in of_chunk])
+            dense, rest = vectors[:len(texts)], iter(vectors[len(texts):])
             sparse = [self._embedders.sparse.encode_document(t) for t in texts]
             await self._index.upsert(space, embedder.dimension, [
                 ChunkPoint(c.id, c.tenant_id, c.knowledge_base_id, c.document_id, d, s, c.text, title, c.heading,
                            c.page) for c, d, s in zip(batch, dense, sparse, strict=True)])
-            document = await self._written(document, space, [c.id for c in batch], announce)
+            scored = {c.id: quantise(space, of_chunk, [next(rest) for _ in of_chunk])
+                      for c, of_chunk in zip(batch, sentences, strict=True)}
+            document = await self._written(document, space, scored, announce)
         self._announced.pop(document.id, None)
         return document
 
-    async def _written(self, document: DocumentRow, space: str, ids: list[str], announce: bool) -> DocumentRow:
-        """Mark a batch embedded and renew the lease in one transaction, with a progress event when the
-        last one is a second old. A lost lease undoes the marks; a deleted document loses the vectors too."""
+    async def _written(self, document: DocumentRow, space: str, sentences: dict[str, SentenceVectors],
+                       announce: bool) -> DocumentRow:
+        """Write a batch's sentence vectors, mark its chunks embedded and renew the lease in one transaction,
+        with a progress event when the last one is a second old. A lost lease undoes the marks; a deleted
+        document loses the vectors too."""
         now = self._clock.now()
         try:
             async with self._store() as uow:
-                await uow.chunks.mark_embedded(document.tenant_id, ids, space)
+                await uow.chunks.write_sentences(document.tenant_id, sentences)
+                await uow.chunks.mark_embedded(document.tenant_id, list(sentences), space)
                 if announce:
                     done = await uow.chunks.embedded(document.tenant_id, document.id, space)
                     document = replace(document, chunks_done=min(done, document.chunks_total))

@@ -9,7 +9,7 @@ what it hands out carries its tenant, which every later call then uses."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -17,6 +17,7 @@ from afo_common.events.knowledge import DocumentStatus
 from afo_common.messaging.store import Store as GenericStore
 from afo_common.messaging.unit_of_work import Events
 from afo_knowledge_ingest.domain.records import ChunkRow, Claimed, DocumentRow, KnowledgeBaseRow
+from afo_knowledge_ingest.domain.sentence_vectors import SentenceVectors
 
 
 class KnowledgeBases(Protocol):
@@ -77,6 +78,14 @@ class Chunks(Protocol):
         ...
 
     async def mark_embedded(self, tenant_id: str, chunk_ids: Sequence[str], space: str) -> None: ...
+
+    async def write_sentences(self, tenant_id: str, sentences: Mapping[str, SentenceVectors]) -> None:
+        """Each chunk's (by id) sentences and their vectors, replacing any of another space."""
+        ...
+
+    async def sentences(self, tenant_id: str, chunk_ids: Sequence[str]) -> dict[str, SentenceVectors]:
+        """The sentences of those of the tenant's chunks that have them written, by chunk id."""
+        ...
 
     async def embedded(self, tenant_id: str, document_id: str, space: str) -> int: ...
 
