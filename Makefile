@@ -3,6 +3,11 @@
 UV_VERSION := 0.13.9
 UV := .tools/bin/uv
 SRC := libs/afo_common/src libs/afo_cli/src libs/afo_testkit/src $(wildcard services/*/src)
+# Every service process imports a few thousand modules: without compiled bytecode each start compiles them
+# all again (measured: 6 s to import agent-runtime, 0.7 s with it). Dependencies are compiled when they are
+# installed; our own modules are written as they are first imported, even where the environment asks
+# Python not to (PYTHONDONTWRITEBYTECODE=1 on some CI machines: an empty value turns it off).
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: install up test lint typecheck unit contract e2e bench bench-db bench-extraction bench-knowledge schemas clean
 
@@ -11,7 +16,7 @@ $(UV):
 	.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
 .venv/.synced: $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --compile-bytecode
 	touch $@
 
 install: .venv/.synced
