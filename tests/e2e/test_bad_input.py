@@ -7,18 +7,11 @@ from typing import Any, cast
 import httpx
 import pytest
 
+from afo_testkit.problems import assert_problem
 from tests.e2e.journey import conversation, published_agent, sign_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, object]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, object] = response.json()
-    assert {"type", "title", "status", "detail"} <= body.keys()
-    assert body["status"] == status
-    return body
 
 
 async def test_malformed_bodies_are_422_problems(api: httpx.AsyncClient) -> None:
@@ -46,7 +39,7 @@ async def test_an_invalid_agent_configuration_names_the_fields(api: httpx.AsyncC
         "name": "", "timezone": "Mars/Olympus", "llm": {"provider": "openai"},
         "qualification_fields": [{"name": "email", "kind": "email"}, {"name": "email", "kind": "email"}],
     }), 422)
-    located = {tuple(error["loc"])[:2] for error in body["errors"]}  # type: ignore[attr-defined]
+    located = {tuple(error["loc"])[:2] for error in body["errors"]}
     assert ("body", "name") in located and ("body", "timezone") in located
     assert ("body", "llm") in located and ("body", "qualification_fields") in located
     assert_problem(await api.post("/v1/agents", headers=tenant.auth, json={"name": "A", "colour": "red"}), 422)

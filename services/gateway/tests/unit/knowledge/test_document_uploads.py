@@ -16,6 +16,7 @@ from afo_common.messaging.rpc import RpcError
 from afo_common.rpcs import knowledge_ingest as ki
 from afo_gateway.adapters.accounts_repository import ApiKeyRow, KeysRepository
 from afo_gateway.domain.access import new_key
+from afo_testkit.problems import assert_problem
 
 MIB = 1024 * 1024
 PDF = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
@@ -31,14 +32,6 @@ def zipped(*names: str) -> bytes:
             archive.writestr(name, "<xml/>")
     return buffer.getvalue()
 
-
-def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem: dict[str, Any] = response.json()
-    assert problem["type"] == f"https://afo.dev/problems/{slug}"
-    assert problem["status"] == status and problem["title"] and problem["detail"]
-    return problem
 
 
 @pytest.mark.parametrize(

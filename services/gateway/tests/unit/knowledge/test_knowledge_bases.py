@@ -10,17 +10,10 @@ from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import encode_result
 from afo_common.rpcs import agent_runtime as ar
 from afo_common.rpcs import knowledge_ingest as ki
+from afo_testkit.problems import assert_problem
 
 PDF = b"%PDF-1.4\n%%EOF\n"
 
-
-def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem: dict[str, Any] = response.json()
-    assert problem["type"] == f"https://afo.dev/problems/{slug}"
-    assert problem["status"] == status and problem["title"] and problem["detail"]
-    return problem
 
 
 async def test_knowledge_bases_are_created_listed_changed_and_deleted(kb: Any) -> None:

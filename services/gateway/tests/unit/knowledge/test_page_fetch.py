@@ -12,18 +12,11 @@ from afo_common.rpcs import knowledge_ingest as ki
 from afo_gateway.adapters.page_fetcher import PageFetcher
 from afo_gateway.domain.errors import DocumentTooLarge, UrlNotAllowed, UrlUnreachable
 from afo_gateway.domain.fetch_policy import IpAddress, refusal
+from afo_testkit.problems import assert_problem
 
 PAGE = b"<!doctype html><html><head><title>Pricing</title></head><body><h1>Plans</h1></body></html>"
 LOCAL = ipaddress.ip_address("127.0.0.1")
 
-
-def assert_problem(response: Any, status: int, slug: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem: dict[str, Any] = response.json()
-    assert problem["type"] == f"https://afo.dev/problems/{slug}"
-    assert problem["status"] == status and problem["title"] and problem["detail"]
-    return problem
 
 
 async def test_a_page_is_fetched_once_stored_and_registered(kb: Any, site: Any,
