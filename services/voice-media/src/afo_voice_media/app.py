@@ -1,4 +1,4 @@
-"""Composition root of voice-media. Phone and browser calls (Twilio, WebRTC) on pipecat arrive with issue 5.
+"""Composition root of voice-media. Phone and browser calls (Twilio, WebRTC) on pipecat arrive with issue 14.
 Today it owns and migrates its store and answers its health RPC; it consumes nothing yet."""
 
 from afo_common.service import Service

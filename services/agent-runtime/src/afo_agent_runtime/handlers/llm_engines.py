@@ -14,7 +14,7 @@ from afo_agent_runtime.domain.knowledge import KnowledgeSearch
 
 class LlmEngines:
     def __init__(self, api_key: str | None, knowledge: KnowledgeSearch | None = None) -> None:
-        # Until the credential vault (issue 4) resolves a tenant's key, one operator key serves all agents.
+        # Until the credential vault (issue 12) resolves a tenant's key, one operator key serves all agents.
         self._api_key = api_key
         self._knowledge = knowledge or NoKnowledgeSearch()
         self._http: DefaultAsyncHttpxClient | None = None
