@@ -73,3 +73,10 @@ def test_berlin_fall_back() -> None:
     assert len(day_slots(repeated, BERLIN_FALL)) == 7
     now = utc(BERLIN_FALL, 0) - timedelta(days=1)
     assert check_request(repeated, [], now, utc(BERLIN_FALL, 1, 30)).__class__.__name__ == "Accepted"
+
+
+def test_ranges_meeting_across_the_gap_are_joined_once() -> None:
+    calendar = open_on("America/New_York", NEW_YORK_SPRING, "01:00-02:30", "03:00-04:00")
+    # 01:00 EST is 06:00 UTC; 02:30 is 03:30 EDT (07:30 UTC), past 03:00 EDT (07:00 UTC): one opening to 08:00.
+    slots = day_slots(calendar, NEW_YORK_SPRING)
+    assert slots == [utc(NEW_YORK_SPRING, 6) + timedelta(minutes=15 * i) for i in range(7)]

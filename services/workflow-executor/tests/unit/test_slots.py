@@ -137,3 +137,12 @@ def test_settings_are_checked_and_survive_json() -> None:
         settings(buffer_after_minutes=10)
     with pytest.raises(InvalidSettings):
         settings(weekly={"mon": (TimeRange.parse("09:00-12:00"), TimeRange.parse("11:00-13:00"))})
+
+
+def test_touching_ranges_are_one_opening_and_midnight_ends_a_day() -> None:
+    calendar = settings(weekly={"mon": (TimeRange.parse("09:00-12:00"), TimeRange.parse("12:00-13:00")),
+                                "tue": (TimeRange.parse("23:00-00:00"),)})
+    assert check_request(calendar, [], NOW, at(0, 11, 45)) == Accepted(free_slots(calendar, [], NOW, at(0, 11, 45),
+                                                                                   1)[0])
+    late = free_slots(calendar, [], at(1, 20), at(1, 20), 5)
+    assert starts(late) == [at(1, 23), at(1, 23, 15), at(1, 23, 30), at(7, 9), at(7, 9, 15)]

@@ -9,6 +9,8 @@ Rules:
 - A local time that does not exist (the spring-forward gap) moves forward by the gap, as clocks do:
   02:30 on a New York spring-forward day is 03:30 EDT. A local time that occurs twice (fall back) is its
   first occurrence (the earlier instant, still summer time).
+- Ranges of a date that touch (``09:00-12:00`` and ``12:00-13:00``) are one opening: a slot may span them.
+  A slot lies inside one opening.
 - Slot starts lie on the step grid: instants whose minutes since the Unix epoch are a multiple of the step
   (the step divides an hour, so in every zone with a whole-hour offset the grid is the local quarter hours,
   for a 15-minute step). Inside a range the first start is the first grid instant at or after the range's
@@ -81,6 +83,18 @@ def local_range(settings: CalendarSettings, day: date, span: TimeRange) -> Inter
     return Interval(instant(start_minute), instant(end_minute))
 
 
+def openings(settings: CalendarSettings, day: date) -> list[Interval]:
+    """The date's ranges as instants, in order, touching (or, across a gap, overlapping) ones joined."""
+    joined: list[Interval] = []
+    for opening in sorted((local_range(settings, day, span) for span in settings.ranges_on(day)),
+                          key=lambda i: i.start):
+        if joined and opening.start <= joined[-1].end:
+            joined[-1] = Interval(joined[-1].start, max(joined[-1].end, opening.end))
+        else:
+            joined.append(opening)
+    return joined
+
+
 def _window(settings: CalendarSettings, now: datetime) -> tuple[datetime, datetime]:
     earliest = now + timedelta(minutes=settings.minimum_notice_minutes)
     return earliest.astimezone(UTC), (now + timedelta(days=settings.horizon_days)).astimezone(UTC)
@@ -91,16 +105,13 @@ def _free(settings: CalendarSettings, busy: Sequence[Interval], lo: datetime, hi
     step, length, zone = settings.step, settings.length, settings.zone
     day, last = lo.astimezone(zone).date() - timedelta(days=1), hi.astimezone(zone).date()
     while day <= last:
-        starts: set[datetime] = set()
-        for span in settings.ranges_on(day):
-            opening = local_range(settings, day, span)
+        for opening in openings(settings, day):
             start = grid_ceil(max(opening.start, lo), step)
             while start + length <= opening.end and start <= hi:
                 held = settings.held(start)
                 if not any(held.overlaps(b) for b in busy):
-                    starts.add(start)
+                    yield Slot(start, start + length)
                 start += step
-        yield from (Slot(s, s + length) for s in sorted(starts))
         day += timedelta(days=1)
 
 
@@ -114,8 +125,7 @@ def free_slots(settings: CalendarSettings, busy: Sequence[Interval], now: dateti
 def _within_hours(settings: CalendarSettings, start: datetime) -> bool:
     day = start.astimezone(settings.zone).date()
     return any(opening.start <= start and start + settings.length <= opening.end
-               for d in (day - timedelta(days=1), day)
-               for opening in (local_range(settings, d, span) for span in settings.ranges_on(d)))
+               for d in (day - timedelta(days=1), day) for opening in openings(settings, d))
 
 
 def check_request(settings: CalendarSettings, busy: Sequence[Interval], now: datetime,
