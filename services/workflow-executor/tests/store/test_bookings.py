@@ -61,7 +61,10 @@ async def test_twenty_racing_requests_for_overlapping_times_book_once(store: Sto
                 await gate.wait()
             return await uow.bookings.book(row, STEP)
 
-    results = await asyncio.gather(*(attempt(r) for r in rows))
+    # The PostgreSQL pool holds 20 connections (afo_common.db): all 20 transactions are open at once. The
+    # timeout turns a pool made smaller into a failure rather than a hang at the barrier.
+    async with asyncio.timeout(60):
+        results = await asyncio.gather(*(attempt(r) for r in rows))
     booked = [r for r in results if isinstance(r, BookingRow)]
     assert len(booked) == 1 and sum(isinstance(r, Taken) for r in results) == 19
     async with store.reading() as repos:
