@@ -1,5 +1,6 @@
 """Composition root of workflow-executor. Booking, CRM sync and plain-language workflows arrive with issue 4.
-Today it owns and migrates its store and answers its health RPC; it consumes nothing yet."""
+Today it owns and migrates its store (outbox and inbox; calendars and bookings, whose domain and repositories
+exist but are not yet wired) and answers its health RPC; it consumes nothing yet."""
 
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings

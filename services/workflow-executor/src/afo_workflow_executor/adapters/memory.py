@@ -1,0 +1,101 @@
+"""workflow-executor's repositories in memory: the same interface and answers as the database's
+(``handlers/unit_of_work.py``), so a handler test runs in milliseconds. The repository tests run on both, so
+this file drifting from the SQL repositories fails a test. The cells are a dict keyed as the table's unique
+key, so a second booking of a cell is refused here as there. Rows are copied in and out, times kept in UTC."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+from afo_common.messaging.store import MemoryStore, Repositories
+from afo_common.messaging.store import as_stored as _stored
+from afo_common.messaging.unit_of_work import Events
+from afo_workflow_executor.domain.calendar import Interval
+from afo_workflow_executor.domain.records import BookingRow, CalendarRow, Taken
+from afo_workflow_executor.domain.slots import cells
+from afo_workflow_executor.handlers.unit_of_work import Store
+
+
+@dataclass
+class MemoryTables:
+    calendars: dict[str, CalendarRow] = field(default_factory=dict)
+    bookings: dict[str, BookingRow] = field(default_factory=dict)
+    cells: dict[tuple[str, datetime], str] = field(default_factory=dict)  # (calendar, cell start) -> booking
+
+
+class MemoryCalendars:
+    def __init__(self, tables: MemoryTables) -> None:
+        self._t = tables
+
+    async def add(self, row: CalendarRow) -> None:
+        if row.id in self._t.calendars:
+            raise ValueError(f"calendar {row.id} exists")
+        self._t.calendars[row.id] = _stored(row)
+
+    async def get(self, tenant_id: str, calendar_id: str) -> CalendarRow | None:
+        row = self._t.calendars.get(calendar_id)
+        return _stored(row) if row is not None and row.tenant_id == tenant_id else None
+
+    async def page(self, tenant_id: str, limit: int, before: str | None) -> list[CalendarRow]:
+        rows = [r for r in self._t.calendars.values() if r.tenant_id == tenant_id and (not before or r.id < before)]
+        return [_stored(r) for r in sorted(rows, key=lambda r: r.id, reverse=True)[:limit]]
+
+    async def save(self, row: CalendarRow) -> None:
+        found = self._t.calendars.get(row.id)
+        if found is not None and found.tenant_id == row.tenant_id:
+            self._t.calendars[row.id] = _stored(replace(found, settings=row.settings, updated_at=row.updated_at))
+
+
+class MemoryBookings:
+    def __init__(self, tables: MemoryTables) -> None:
+        self._t = tables
+
+    async def book(self, row: BookingRow, step: timedelta) -> BookingRow | Taken:
+        first = [b for b in self._t.bookings.values() if (b.tenant_id, b.request_id) == (row.tenant_id, row.request_id)]
+        if first:
+            return _stored(first[0])
+        keys = [(row.calendar_id, cell) for cell in cells(row.held, step)]
+        if any(key in self._t.cells for key in keys):
+            return Taken()
+        self._t.bookings[row.id] = _stored(row)
+        self._t.cells.update(dict.fromkeys(keys, row.id))
+        return _stored(row)
+
+    async def cancel(self, tenant_id: str, booking_id: str, now: datetime) -> BookingRow | None:
+        found = await self.get(tenant_id, booking_id)
+        if found is None or found.status == "cancelled":
+            return found
+        self._t.bookings[booking_id] = _stored(replace(found, status="cancelled", updated_at=now))
+        for key in [k for k, holder in self._t.cells.items() if holder == booking_id]:
+            del self._t.cells[key]
+        return await self.get(tenant_id, booking_id)
+
+    async def busy(self, tenant_id: str, calendar_id: str, start: datetime, end: datetime) -> list[Interval]:
+        window = Interval(start, end)
+        held = [b.held for b in self._t.bookings.values()
+                if (b.tenant_id, b.calendar_id, b.status) == (tenant_id, calendar_id, "booked")
+                and b.held.overlaps(window)]
+        return sorted(held, key=lambda i: i.start)
+
+    async def get(self, tenant_id: str, booking_id: str) -> BookingRow | None:
+        row = self._t.bookings.get(booking_id)
+        return _stored(row) if row is not None and row.tenant_id == tenant_id else None
+
+    async def page(self, tenant_id: str, calendar_id: str, limit: int, before: str | None) -> list[BookingRow]:
+        rows = [b for b in self._t.bookings.values()
+                if (b.tenant_id, b.calendar_id) == (tenant_id, calendar_id) and (not before or b.id < before)]
+        return [_stored(b) for b in sorted(rows, key=lambda b: b.id, reverse=True)[:limit]]
+
+
+class MemoryRepositories(Repositories):
+    def __init__(self, tables: MemoryTables, events: Events | None = None) -> None:
+        super().__init__(events)
+        self.calendars = MemoryCalendars(tables)
+        self.bookings = MemoryBookings(tables)
+
+
+def memory_store() -> MemoryStore[MemoryTables, MemoryRepositories]:
+    store = MemoryStore(MemoryTables(), MemoryRepositories, "workflow-executor")
+    _: Store = store  # mypy holds these repositories to the handlers' Protocols
+    return store

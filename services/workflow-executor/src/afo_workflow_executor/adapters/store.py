@@ -1,0 +1,22 @@
+"""workflow-executor's repositories on its database, as its handlers take them (``handlers/unit_of_work.py``):
+``uow.calendars``, ``uow.bookings``."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from afo_common.messaging.store import Repositories, SqlStore
+from afo_common.messaging.unit_of_work import Events, UnitOfWorkFactory
+from afo_workflow_executor.adapters.booking_repository import BookingRepository
+from afo_workflow_executor.adapters.calendar_repository import CalendarRepository
+
+
+class SqlRepositories(Repositories):
+    def __init__(self, session: AsyncSession, events: Events | None = None) -> None:
+        super().__init__(events)
+        self.calendars = CalendarRepository(session)
+        self.bookings = BookingRepository(session)
+
+
+def sql_store(units: UnitOfWorkFactory) -> SqlStore[SqlRepositories]:
+    return SqlStore(units, SqlRepositories)

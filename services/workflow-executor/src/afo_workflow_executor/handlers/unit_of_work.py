@@ -1,0 +1,70 @@
+"""What workflow-executor's handlers need of storage: one Protocol per repository, the repositories together
+(``Repositories``, for reads), the unit of work (the same plus ``emit``/``after_commit``) and the store that
+opens both. ``adapters/store.py`` implements them on the database, ``adapters/memory.py`` in memory; the
+repository tests run on both.
+
+Every method takes the tenant and filters by it.
+
+No double booking is a constraint of the store, not a check before writing: a booking occupies the slot-step
+cells its held time (buffers included) touches, one row per cell, unique per calendar; ``book`` writes the
+booking and its cells together and answers ``Taken`` when any cell is already occupied."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from afo_common.messaging.store import Store as GenericStore
+from afo_common.messaging.unit_of_work import Events
+from afo_workflow_executor.domain.calendar import Interval
+from afo_workflow_executor.domain.records import BookingRow, CalendarRow, Taken
+
+
+class Calendars(Protocol):
+    async def add(self, row: CalendarRow) -> None: ...
+
+    async def get(self, tenant_id: str, calendar_id: str) -> CalendarRow | None: ...
+
+    async def page(self, tenant_id: str, limit: int, before: str | None) -> list[CalendarRow]: ...
+
+    async def save(self, row: CalendarRow) -> None:
+        """Writes the settings and updated_at of the tenant's calendar."""
+        ...
+
+
+class Bookings(Protocol):
+    async def book(self, row: BookingRow, step: timedelta) -> BookingRow | Taken:
+        """The booking written with the cells (of ``step``) its held time touches; the tenant's earlier
+        booking when ``row.request_id`` was seen already (whatever its time); ``Taken`` when a cell is
+        occupied. Run it in a unit of work of its own: on ``Taken`` nothing of it is written."""
+        ...
+
+    async def cancel(self, tenant_id: str, booking_id: str, now: datetime) -> BookingRow | None:
+        """The booking cancelled and its cells freed (already cancelled: unchanged); None when unknown."""
+        ...
+
+    async def busy(self, tenant_id: str, calendar_id: str, start: datetime, end: datetime) -> list[Interval]:
+        """What the calendar's live bookings hold (buffers included) overlapping [start, end), in order."""
+        ...
+
+    async def get(self, tenant_id: str, booking_id: str) -> BookingRow | None: ...
+
+    async def page(self, tenant_id: str, calendar_id: str, limit: int, before: str | None) -> list[BookingRow]:
+        """Newest first (by id), those with an id below ``before``."""
+        ...
+
+
+class Repositories(Protocol):
+    @property
+    def calendars(self) -> Calendars: ...
+
+    @property
+    def bookings(self) -> Bookings: ...
+
+
+class UnitOfWork(Repositories, Events, Protocol):
+    """The repositories in one transaction, with its events (written to the outbox in it) and after-commit
+    callbacks."""
+
+
+Store = GenericStore[UnitOfWork, Repositories]
