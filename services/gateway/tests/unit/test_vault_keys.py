@@ -16,6 +16,9 @@ def b64(key: bytes) -> str:
 def test_keys_are_listed_current_first_and_a_bare_key_is_k0() -> None:
     assert list(parse_keys(f" new:{b64(K2)} , old:{b64(K1)}")) == ["new", "old"]
     assert parse_keys(b64(K1)) == {DEFAULT_KEY_ID: K1}
+    # As `afo vault rotate` writes $AFO_HOME/vault.key: v<UTC time><4 hex>.
+    assert list(parse_keys(f"v20261202211500ab12:{b64(K2)},v20261101000000cd34:{b64(K1)}")) == [
+        "v20261202211500ab12", "v20261101000000cd34"]
 
 
 @pytest.mark.parametrize("raw", ["", "k1:not base64!", f"k1:{b64(bytes(16))}", f"k 1:{b64(K1)}",
