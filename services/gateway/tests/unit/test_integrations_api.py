@@ -153,3 +153,28 @@ async def test_no_plaintext_secret_reaches_the_database_the_outbox_or_nats(
     for secret in (OPENAI_KEY, TWILIO_TOKEN, SMTP_PASSWORD):
         assert secret.encode() not in database, secret
         assert not [m for m in published if secret.encode() in m], secret
+
+
+async def test_a_gateway_started_after_a_rotation_reencrypts_and_the_old_key_can_then_go(
+    gateways: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = "t1:" + base64.b64encode(bytes(range(32))).decode()
+    new = "t2:" + base64.b64encode(bytes(range(32, 64))).decode()
+    monkeypatch.setenv("AFO_VAULT_KEY", old)
+    first = await gateways.client(await gateways.start())
+    owner = await gateways.sign_up(first)
+    put = await first.put("/v1/integrations/openai", json={"api_key": OPENAI_KEY}, headers=owner.auth)
+    assert put.json()["key_id"] == "t1"
+
+    monkeypatch.setenv("AFO_VAULT_KEY", f"{new},{old}")  # `afo vault rotate`, then a restart
+    rotated = await gateways.client(await gateways.start())
+    for _ in range(100):
+        if (await rotated.get("/v1/integrations/openai", headers=owner.auth)).json()["key_id"] == "t2":
+            break
+        await asyncio.sleep(0.05)
+    monkeypatch.setenv("AFO_VAULT_KEY", new)  # `afo vault retire`, then a restart
+    retired = await gateways.client(await gateways.start())
+
+    shown = await retired.get("/v1/integrations/openai", headers=owner.auth)
+    assert shown.status_code == 200, shown.text
+    assert (shown.json()["key_id"], shown.json()["fields"]["api_key"]) == ("t2", "••••9999")
