@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from afo_common.nats_security.permissions import SERVICE_ACCESS, Consumes, covers, service_permissions
+from afo_common.subjects import rpc_subject
+from afo_common.vault import PROVIDERS_OF, VAULT_OWNER, resolve_operation_name
 
 
 @pytest.mark.parametrize("service", list(SERVICE_ACCESS))
@@ -34,8 +36,11 @@ def test_every_consumer_and_rpc_a_service_declares_is_granted(service: str, tmp_
 def test_no_service_may_publish_to_an_rpc_it_does_not_call_nor_read_another_inbox() -> None:
     for service, access in SERVICE_ACCESS.items():
         permissions = service_permissions(service)
-        rpc_targets = {p.split(".")[2] for p in permissions.publish_allow if p.startswith("afo.rpc.")}
-        assert rpc_targets == set(access.calls)
+        rpc = [p for p in permissions.publish_allow if p.startswith("afo.rpc.")]
+        # Besides the services it calls, only its own credential-vault subject (the gateway knows who asks).
+        vault = [rpc_subject(VAULT_OWNER, resolve_operation_name(service))] if service in PROVIDERS_OF else []
+        assert {p.split(".")[2] for p in rpc if p not in vault} == set(access.calls)
+        assert [p for p in rpc if ".credentials.resolve." in p] == vault
         inboxes = [p for p in permissions.subscribe_allow if p.startswith("_INBOX")]
         assert inboxes == [f"_INBOX_{service}.>"]
         assert ">" not in permissions.publish_allow and ">" not in permissions.subscribe_allow

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from afo_cli.commands import demo, down, nats, schemas, status, streams, up
+from afo_cli.commands import demo, down, nats, schemas, status, streams, up, vault
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ensure.set_defaults(command=streams.run)
     nats.add_commands(commands)
+    vault.add_commands(commands)
     return parser
 
 

@@ -23,6 +23,8 @@ from afo_cli.processes import rotate_log
 from afo_cli.run_state import RunState, ServiceState, pid_alive, read_state, remove_state, write_state
 from afo_cli.service_slot import ServiceSlot
 from afo_cli.services import GATEWAY, port_variable
+from afo_cli.vault_keys import VARIABLE as VAULT_KEY_VARIABLE
+from afo_cli.vault_keys import ensure_key
 from afo_common.nats_security.client import NatsAuth
 from afo_common.nats_security.credentials import NatsCredentials
 
@@ -269,6 +271,10 @@ class Platform:
         )
         env[port_variable(svc.name)] = str(svc.port)
         env.update(service_environment(self.nats_credentials, svc.name))
+        # The credential vault's keys are the gateway's alone.
+        env.pop(VAULT_KEY_VARIABLE, None)
+        if svc.name == GATEWAY:
+            env[VAULT_KEY_VARIABLE] = ensure_key(self.home, {**os.environ, **self.config.env})
         if self.config.nats_tls is not None and self.config.nats_tls.ca_file is not None:
             env[CA_VARIABLE] = str(self.config.nats_tls.ca_file)
         return env

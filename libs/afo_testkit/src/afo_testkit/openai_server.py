@@ -7,6 +7,7 @@ file holds a JSON list of turns: `{"text": "..."}`, `{"tool_calls": [{"name": ".
 
 `POST /v1/embeddings` answers every input with `hashed_embedding(text, dimension)`: deterministic, unit
 length, different for different texts; scripted failures (`fail_next`) and the API key apply to it too.
+`GET /v1/models` lists one model (the API key applies): what a credentials check calls.
 """
 
 from __future__ import annotations
@@ -202,6 +203,7 @@ class FakeOpenAI:
             routes=[
                 Route("/v1/chat/completions", self._completions, methods=["POST"]),
                 Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+                Route("/v1/models", self._models, methods=["GET"]),
             ]
         )
 
@@ -275,6 +277,14 @@ class FakeOpenAI:
         tokens = sum(len(str(text).split()) for text in inputs)
         usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         return JSONResponse({"object": "list", "data": rows, "model": str(body.get("model", "")), "usage": usage})
+
+    async def _models(self, request: Request) -> Response:
+        """``GET /v1/models``: what a credentials check asks; the API key applies."""
+        self.authorizations.append(request.headers.get("authorization"))
+        if refused := self._refused(request):
+            return refused
+        return JSONResponse({"object": "list", "data": [{"id": "fake-model", "object": "model", "created": 0,
+                                                         "owned_by": "afo-testkit"}]})
 
     async def _sse(self, chunks: list[dict[str, Any]], *, done: bool = True) -> AsyncIterator[str]:
         for chunk in chunks:

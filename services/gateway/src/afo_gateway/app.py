@@ -14,27 +14,32 @@ from afo_gateway.adapters.conversation_feed import ConversationFeed
 from afo_gateway.adapters.nats_kicker import NatsKicker
 from afo_gateway.adapters.page_fetcher import PageFetcher
 from afo_gateway.adapters.passwords import Passwords
+from afo_gateway.adapters.provider_probes import ProviderProbes
 from afo_gateway.adapters.rate_limits import Limit
 from afo_gateway.adapters.store import sql_store
 from afo_gateway.adapters.tables import messaging
+from afo_gateway.domain.vault import Keyring
 from afo_gateway.entrypoints.access_events import AccessEvents
 from afo_gateway.entrypoints.http import (
     accounts_routes,
     agents_routes,
     conversations_routes,
     event_credentials_routes,
+    integrations_routes,
     keys_routes,
     knowledge_routes,
 )
 from afo_gateway.entrypoints.http.dependencies import Gateway
 from afo_gateway.entrypoints.http.problems import install_problem_handlers
 from afo_gateway.entrypoints.nats_callout import AuthCallout
+from afo_gateway.entrypoints.rpc import register_rpc
 from afo_gateway.handlers.access_changes import AccessChanges
 from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.catalog import Catalog
 from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.event_credentials import EventCredentials
+from afo_gateway.handlers.integrations import Integrations
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.knowledge import KnowledgeBases
 from afo_gateway.handlers.live_streams import LiveStreams
@@ -75,6 +80,9 @@ def build(settings: GatewaySettings | None = None) -> Service:
     replays = Replays(store, ttl_s=settings.idempotency_ttl_s, wait_s=settings.idempotency_wait_s,
                       lease_s=settings.idempotency_lease_s, clock=clock)
     knowledge = KnowledgeBases(owners)
+    keyring = Keyring.from_setting(settings.vault_key.get_secret_value()) if settings.vault_key else None
+    integrations = Integrations(store, keyring, clock, ProviderProbes(settings.twilio_api_base_url))
+    register_rpc(service, integrations)
     fetcher = PageFetcher(max_bytes=settings.max_upload_bytes, timeout_s=settings.fetch_timeout_s,
                           allow_private=settings.fetch_allow_private)
     app = service.http
@@ -93,6 +101,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
         stream_tokens=stream_tokens,
         streams=streams,
         event_credentials=integrator_access(service, settings, store, clock),
+        integrations=integrations,
         knowledge=knowledge,
         documents=Documents(owners, BlobStore(service.nats), fetcher),
         max_upload_bytes=settings.max_upload_bytes,
@@ -103,13 +112,15 @@ def build(settings: GatewaySettings | None = None) -> Service:
     service.every(settings.purge_interval_s, replays.purge, "purge-idempotency-records")
     service.every(settings.purge_interval_s, accounts.purge_sessions, "purge-sessions")
     service.every(settings.purge_interval_s, stream_tokens.purge, "purge-stream-tokens")
+    # After `afo vault rotate` (and a restart with the new key first): records under older keys sealed again.
+    service.every(settings.vault_reseal_interval_s, integrations.reseal, "reseal-vault-records")
     install_problem_handlers(app)
     # Publishable keys are used from tenants' websites; each key's own origin allow-list is the real check.
     app.add_middleware(CORSMiddleware, allow_origin_regex=r"https?://.*", allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type",
                                                                      "Idempotency-Key"])
     for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router,
-                   event_credentials_routes.router, knowledge_routes.router):
+                   event_credentials_routes.router, integrations_routes.router, knowledge_routes.router):
         app.include_router(router)
     return service
 

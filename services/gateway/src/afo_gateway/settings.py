@@ -55,3 +55,11 @@ class GatewaySettings(ServiceSettings):
     # Lets pages on loopback and private addresses be fetched: for development and tests only, since it
     # lets any tenant make the gateway request internal services.
     fetch_allow_private: bool = False
+
+    # The credential vault's keys (``AFO_VAULT_KEY``): ``id1:base64,id2:base64`` of 32 bytes each, the first
+    # current. ``afo up`` makes one in $AFO_HOME/vault.key; ``afo vault rotate`` adds a new current one.
+    vault_key: SecretStr | None = None
+    # Where connection tests reach Twilio: overridden by tests only.
+    twilio_api_base_url: str = "https://api.twilio.com"
+    # How often records still sealed under an older vault key are sealed again (also once at start).
+    vault_reseal_interval_s: float = 3600.0

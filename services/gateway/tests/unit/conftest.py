@@ -4,6 +4,7 @@ fake that answers differently from the database fails the same test. Tests that 
 themselves take ``db`` and ``uow`` (both databases). HTTP tests run gateway replicas built by the composition
 root, in-process, on a throwaway nats-server (``gateways``)."""
 
+import base64
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -117,6 +118,8 @@ async def connection(nats: NatsServer) -> AsyncIterator[NatsConnection]:
 
 
 PASSWORD = "correct horse battery"
+# The vault key of the gateways tests start (``AFO_VAULT_KEY``).
+VAULT_KEY = "t1:" + base64.b64encode(bytes(range(32))).decode()
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,7 @@ async def gateways(tmp_path: Path, nats: NatsServer, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("AFO_NATS_URL", nats.url)
     monkeypatch.setenv("AFO_DRAIN_TIMEOUT_S", "5")
     monkeypatch.delenv("AFO_GATEWAY_DATABASE_URL", raising=False)
+    monkeypatch.setenv("AFO_VAULT_KEY", VAULT_KEY)
     async with AsyncExitStack() as stack:
         yield Gateways(stack)
 

@@ -30,7 +30,7 @@ STREAM_SUBJECTS: dict[str, tuple[str, ...]] = {
     CALL: ("call.>",),
     WORKFLOW: ("workflow.>", "meeting.booked", "meeting.failed", "meeting.cancelled", "crm.>", "action.>"),
     NOTIFICATION: ("notification.>", "webhook.>"),
-    TENANT: ("tenant.>", "user.>", "apikey.>", "event_credential.>"),
+    TENANT: ("tenant.>", "user.>", "apikey.>", "event_credential.>", "integration.>"),
 }
 
 

@@ -61,3 +61,18 @@ class EventCredentialCreated(Event):
 @event("event_credential.revoked", stream=TENANT)
 class EventCredentialRevoked(Event):
     credential_id: str
+
+
+@event("integration.connected", stream=TENANT)
+class IntegrationConnected(Event):
+    """A provider's credentials were stored (or replaced) in the gateway's vault. Carries the names of the
+    fields, never their values: a service that needs them resolves them over RPC."""
+
+    provider: str
+    key_id: str
+    fields: list[str]
+
+
+@event("integration.removed", stream=TENANT)
+class IntegrationRemoved(Event):
+    provider: str

@@ -3,6 +3,7 @@
 The table is derived from what is already declared elsewhere in afo_common: the streams and the event
 subjects each captures (``events.streams``), the subject grammar (``subjects``) and the RPC prefix. A service
 publishes the events of the streams it owns, answers its own RPC subjects, calls the services it names,
+resolves provider credentials only on its own vault subject (``vault``),
 and reads only the durable consumers it declares here (``tests/contract/test_nats_permissions.py`` fails when
 a service's code consumes, serves or calls anything the table does not grant).
 
@@ -36,8 +37,10 @@ from afo_common.subjects import (
     REALTIME_PREFIX,
     RPC_PREFIX,
     advisory_durable,
+    rpc_subject,
     tenant_events,
 )
+from afo_common.vault import PROVIDERS_OF, VAULT_OWNER, resolve_operation_name
 
 SERVICE_ACCOUNT = "AFO"
 INTEGRATOR_ACCOUNT = "INTEGRATORS"
@@ -191,6 +194,9 @@ def service_permissions(service: str) -> Permissions:
     publish: list[str] = [subject for stream in access.owns_streams for subject in event_subjects(stream)]
     publish += [_event_pattern(name) for name in access.publishes_events]
     publish += [f"{RPC_PREFIX}.{target}.>" for target in access.calls]
+    if service in PROVIDERS_OF:
+        # The credential vault: only its own resolve subject, which is how the gateway knows who asks.
+        publish.append(rpc_subject(VAULT_OWNER, resolve_operation_name(service)))
     subscribe = [f"{inbox_prefix(service)}.>", f"{RPC_PREFIX}.{service}.>"]
     consumers = [*access.consumes, *(advisory_consumer(c) for c in access.consumes)]
     for consumer in consumers:

@@ -14,6 +14,7 @@ from afo_common.messaging.store import as_stored as _stored
 from afo_common.messaging.unit_of_work import Events
 from afo_gateway.adapters.accounts_repository import ApiKeyRow, AuditEntry, TenantRow, UserRow
 from afo_gateway.adapters.event_credentials_repository import EventCredentialRow
+from afo_gateway.adapters.integrations_repository import IntegrationRow
 from afo_gateway.adapters.stream_tokens_repository import StreamTokenRow
 from afo_gateway.domain.errors import Conflict
 from afo_gateway.domain.idempotency import KeyHeld, Record, Scope
@@ -47,6 +48,7 @@ class MemoryTables:
     idempotency: dict[tuple[str, str, str, str, str], IdempotencyRow] = field(default_factory=dict)
     stream_tokens: dict[str, StreamTokenRow] = field(default_factory=dict)
     event_credentials: dict[str, EventCredentialRow] = field(default_factory=dict)
+    integrations: dict[tuple[str, str], IntegrationRow] = field(default_factory=dict)
 
 
 def _newest_first(rows: list[Any], before: str | None, limit: int) -> list[Any]:
@@ -238,6 +240,37 @@ class MemoryEventCredentials:
         return _stored(row)
 
 
+class MemoryIntegrations:
+    def __init__(self, tables: MemoryTables) -> None:
+        self._t = tables
+
+    async def get(self, tenant_id: str, provider: str) -> IntegrationRow | None:
+        row = self._t.integrations.get((tenant_id, provider))
+        return _stored(row) if row is not None else None
+
+    async def all(self, tenant_id: str) -> list[IntegrationRow]:
+        return [_stored(r) for k, r in sorted(self._t.integrations.items()) if k[0] == tenant_id]
+
+    async def put(self, row: IntegrationRow) -> None:
+        existing = self._t.integrations.get((row.tenant_id, row.provider))
+        kept = row if existing is None else replace(row, created_at=existing.created_at)
+        self._t.integrations[(row.tenant_id, row.provider)] = _stored(kept)
+
+    async def reseal(self, tenant_id: str, provider: str, old_key_id: str, key_id: str, nonce: bytes,
+                     ciphertext: bytes) -> bool:
+        row = self._t.integrations.get((tenant_id, provider))
+        if row is None or row.key_id != old_key_id:
+            return False
+        self._t.integrations[(tenant_id, provider)] = replace(row, key_id=key_id, nonce=nonce, ciphertext=ciphertext)
+        return True
+
+    async def remove(self, tenant_id: str, provider: str) -> bool:
+        return self._t.integrations.pop((tenant_id, provider), None) is not None
+
+    async def not_under(self, key_id: str, limit: int) -> list[IntegrationRow]:
+        return [_stored(r) for _, r in sorted(self._t.integrations.items()) if r.key_id != key_id][:limit]
+
+
 class MemoryRepositories(Repositories):
     def __init__(self, tables: MemoryTables, events: Events | None = None) -> None:
         super().__init__(events)
@@ -248,6 +281,7 @@ class MemoryRepositories(Repositories):
         self.idempotency = MemoryIdempotency(tables)
         self.stream_tokens = MemoryStreamTokens(tables)
         self.event_credentials = MemoryEventCredentials(tables)
+        self.integrations = MemoryIntegrations(tables)
 
 
 def memory_store() -> MemoryStore[MemoryTables, MemoryRepositories]:

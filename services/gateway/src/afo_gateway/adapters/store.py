@@ -1,6 +1,6 @@
 """The gateway's repositories on its database, as its handlers take them (``handlers/unit_of_work.py``):
 ``uow.accounts``, ``uow.keys``, ``uow.sessions``, ``uow.audit``, ``uow.idempotency``, ``uow.stream_tokens``,
-``uow.event_credentials``."""
+``uow.event_credentials``, ``uow.integrations``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from afo_common.messaging.unit_of_work import Events, UnitOfWorkFactory
 from afo_gateway.adapters.accounts_repository import AccountsRepository, AuditLog, KeysRepository, SessionsRepository
 from afo_gateway.adapters.event_credentials_repository import EventCredentialsRepository
 from afo_gateway.adapters.idempotency_repository import IdempotencyRepository
+from afo_gateway.adapters.integrations_repository import IntegrationsRepository
 from afo_gateway.adapters.stream_tokens_repository import StreamTokensRepository
 
 
@@ -24,6 +25,7 @@ class SqlRepositories(Repositories):
         self.idempotency = IdempotencyRepository(session)
         self.stream_tokens = StreamTokensRepository(session)
         self.event_credentials = EventCredentialsRepository(session)
+        self.integrations = IntegrationsRepository(session)
 
 
 def sql_store(units: UnitOfWorkFactory) -> SqlStore[SqlRepositories]:

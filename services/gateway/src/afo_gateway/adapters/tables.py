@@ -118,3 +118,17 @@ event_credentials = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("revoked_at", UtcDateTime(), nullable=True),
 )
+
+# Providers' credentials (the vault): each tenant's fields for a provider sealed with AES-GCM as one blob,
+# with the nonce and the id of the key that sealed it (``domain/vault.py``). Nothing here is plaintext.
+integrations = Table(
+    "integrations",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("provider", String(40), primary_key=True),
+    Column("key_id", String(32), nullable=False, index=True),
+    Column("nonce", LargeBinary(), nullable=False),
+    Column("ciphertext", LargeBinary(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)

@@ -24,6 +24,7 @@ class Permission(StrEnum):
     MANAGE_KEYS = "manage_keys"
     MANAGE_USERS = "manage_users"
     MANAGE_TENANT = "manage_tenant"
+    MANAGE_INTEGRATIONS = "manage_integrations"  # providers' credentials in the vault
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -34,7 +35,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 # A secret key acts for the whole tenant, like an admin, but cannot manage people.
 SECRET_KEY_PERMISSIONS = frozenset({Permission.READ, Permission.WRITE, Permission.MANAGE_KEYS,
-                                    Permission.MANAGE_TENANT})
+                                    Permission.MANAGE_TENANT, Permission.MANAGE_INTEGRATIONS})
 
 
 @dataclass(frozen=True)

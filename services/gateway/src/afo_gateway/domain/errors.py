@@ -105,3 +105,15 @@ class UrlNotAllowed(ApiProblem):
 
 class UrlUnreachable(ApiProblem):
     status, slug, title = 422, "url-unreachable", "URL unreachable"
+
+
+class VaultUnavailable(ApiProblem):
+    status, slug, title = 503, "vault-unavailable", "The credential vault is not configured"
+
+
+class VaultLocked(ApiProblem):
+    status, slug, title = 500, "vault-locked", "Stored credentials cannot be decrypted"
+
+
+class NoConnectionTest(ApiProblem):
+    status, slug, title = 501, "test-not-available", "No connection test for this provider"

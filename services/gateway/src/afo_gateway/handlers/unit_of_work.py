@@ -12,6 +12,7 @@ from afo_common.messaging.store import Store as GenericStore
 from afo_common.messaging.unit_of_work import Events
 from afo_gateway.adapters.accounts_repository import ApiKeyRow, AuditEntry, TenantRow, UserRow
 from afo_gateway.adapters.event_credentials_repository import EventCredentialRow
+from afo_gateway.adapters.integrations_repository import IntegrationRow
 from afo_gateway.adapters.stream_tokens_repository import StreamTokenRow
 from afo_gateway.domain.idempotency import Record, Scope
 
@@ -101,6 +102,27 @@ class EventCredentialRecords(Protocol):
     async def revoke(self, tenant_id: str, credential_id: str, now: datetime) -> EventCredentialRow | None: ...
 
 
+class IntegrationRecords(Protocol):
+    """The vault's sealed records (``domain/vault.py``)."""
+
+    async def get(self, tenant_id: str, provider: str) -> IntegrationRow | None: ...
+
+    async def all(self, tenant_id: str) -> list[IntegrationRow]: ...
+
+    async def put(self, row: IntegrationRow) -> None:
+        """Adds or replaces the tenant's record of the provider; a replacement keeps its ``created_at``."""
+        ...
+
+    async def reseal(self, tenant_id: str, provider: str, old_key_id: str, key_id: str, nonce: bytes,
+                     ciphertext: bytes) -> bool:
+        """Seals the record again if it is still under ``old_key_id``; whether it was."""
+        ...
+
+    async def remove(self, tenant_id: str, provider: str) -> bool: ...
+
+    async def not_under(self, key_id: str, limit: int) -> list[IntegrationRow]: ...
+
+
 class Repositories(Protocol):
     @property
     def accounts(self) -> AccountRecords: ...
@@ -122,6 +144,9 @@ class Repositories(Protocol):
 
     @property
     def event_credentials(self) -> EventCredentialRecords: ...
+
+    @property
+    def integrations(self) -> IntegrationRecords: ...
 
 
 class UnitOfWork(Repositories, Events, Protocol):

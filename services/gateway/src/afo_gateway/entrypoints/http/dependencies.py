@@ -14,6 +14,7 @@ from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.catalog import Catalog
 from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.event_credentials import EventCredentials
+from afo_gateway.handlers.integrations import Integrations
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.knowledge import KnowledgeBases
 from afo_gateway.handlers.live_streams import LiveStreams
@@ -39,6 +40,7 @@ class Gateway:
     stream_tokens: StreamTokens
     streams: LiveStreams
     event_credentials: EventCredentials
+    integrations: Integrations
     knowledge: KnowledgeBases
     documents: Documents
     max_upload_bytes: int

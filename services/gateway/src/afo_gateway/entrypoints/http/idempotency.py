@@ -99,6 +99,7 @@ async def _public(request: Request) -> Public:
 
 
 ManageKeys = Annotated[Authorized, authorized(Permission.MANAGE_KEYS)]
+ManageIntegrations = Annotated[Authorized, authorized(Permission.MANAGE_INTEGRATIONS)]
 ManageUsers = Annotated[Authorized, authorized(Permission.MANAGE_USERS)]
 Write = Annotated[Authorized, authorized(Permission.WRITE)]
 # Publishable keys pass here; the handler then holds them to their own agent's web conversations.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -189,3 +189,24 @@ class SearchBody(Body):
     top_k: int = Field(default=5, ge=1, le=50)
     mode: SearchMode = Field(default="hybrid", description=(
         "`hybrid` fuses dense and sparse (BM25) rankings; `dense` or `sparse` uses one"))
+
+
+class IntegrationOut(BaseModel):
+    provider: str
+    configured: bool = True
+    fields: dict[str, Any] = Field(description=(
+        "the stored fields: secret ones masked (`••••` and their last four characters), the others as sent"))
+    secret_fields: list[str]
+    key_id: str = Field(description="the id of the vault key the credentials are encrypted under")
+    created_at: datetime
+    updated_at: datetime
+
+
+class IntegrationList(BaseModel):
+    data: list[IntegrationOut]
+
+
+class IntegrationTestOut(BaseModel):
+    ok: bool
+    error: str | None = None
+    status: int | None = Field(default=None, description="the provider's HTTP status, when it answered")

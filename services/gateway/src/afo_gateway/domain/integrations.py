@@ -1,0 +1,111 @@
+"""The providers a tenant can connect and what each needs: one pydantic model per provider, with the fields
+that are secret declared on it. Secrets are shown masked (the last four characters) and never echoed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from afo_gateway.domain.errors import Invalid, NotFound
+
+MASK = "••••"
+
+
+class ProviderFields(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    SECRETS: ClassVar[frozenset[str]] = frozenset()
+
+
+class Twilio(ProviderFields):
+    SECRETS = frozenset({"auth_token"})
+    account_sid: str = Field(pattern=r"^AC[0-9a-zA-Z]{10,64}$")
+    auth_token: str = Field(min_length=8, max_length=200)
+    from_number: str | None = Field(default=None, pattern=r"^\+[1-9][0-9]{6,15}$")
+
+
+class OpenAI(ProviderFields):
+    SECRETS = frozenset({"api_key"})
+    api_key: str = Field(min_length=8, max_length=500)
+    base_url: str | None = Field(default=None, pattern=r"^https?://", max_length=500)
+
+
+class ApiKeyOnly(ProviderFields):
+    SECRETS = frozenset({"api_key"})
+    api_key: str = Field(min_length=8, max_length=500)
+
+
+class AccessToken(ProviderFields):
+    SECRETS = frozenset({"access_token"})
+    access_token: str = Field(min_length=8, max_length=2000)
+
+
+class Pipedrive(ProviderFields):
+    SECRETS = frozenset({"api_token"})
+    api_token: str = Field(min_length=8, max_length=500)
+    company_domain: str = Field(min_length=1, max_length=200)
+
+
+class Salesforce(ProviderFields):
+    SECRETS = frozenset({"client_secret", "refresh_token"})
+    instance_url: str = Field(pattern=r"^https://", max_length=500)
+    client_id: str = Field(min_length=1, max_length=500)
+    client_secret: str = Field(min_length=8, max_length=500)
+    refresh_token: str = Field(min_length=8, max_length=2000)
+
+
+class Smtp(ProviderFields):
+    SECRETS = frozenset({"password"})
+    host: str = Field(min_length=1, max_length=253)
+    port: int = Field(ge=1, le=65535)
+    username: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=500)
+    from_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)
+    starttls: bool = True
+
+
+PROVIDERS: dict[str, type[ProviderFields]] = {
+    "twilio": Twilio,
+    "openai": OpenAI,
+    "deepgram": ApiKeyOnly,
+    "elevenlabs": ApiKeyOnly,
+    "hubspot": AccessToken,
+    "pipedrive": Pipedrive,
+    "salesforce": Salesforce,
+    "calendly": AccessToken,
+    "smtp": Smtp,
+}
+
+
+def model_of(provider: str) -> type[ProviderFields]:
+    model = PROVIDERS.get(provider)
+    if model is None:
+        raise NotFound(f"unknown provider {provider!r}; known: {', '.join(sorted(PROVIDERS))}")
+    return model
+
+
+def validated(provider: str, body: Any) -> dict[str, Any]:
+    """The provider's fields, checked by its model: a 422 naming each bad field otherwise."""
+    model = model_of(provider)
+    try:
+        fields = model.model_validate(body)
+    except ValidationError as exc:
+        raise Invalid(f"these are not valid {provider} credentials",
+                      [{"loc": ["body", *exc_loc], "msg": e["msg"], "type": e["type"]}
+                       for e in exc.errors(include_input=False) for exc_loc in [list(e["loc"])]]) from None
+    return fields.model_dump(mode="json", exclude_none=True)
+
+
+def mask(value: str) -> str:
+    return MASK + value[-4:] if len(value) >= 12 else MASK
+
+
+def masked(provider: str, fields: dict[str, Any]) -> dict[str, Any]:
+    secrets = model_of(provider).SECRETS
+    return {name: mask(str(value)) if name in secrets else value for name, value in fields.items()}
+
+
+def as_strings(fields: dict[str, Any]) -> dict[str, str]:
+    """What a service resolves: every value as a string (JSON for numbers and booleans)."""
+    return {name: value if isinstance(value, str) else json.dumps(value) for name, value in fields.items()}
