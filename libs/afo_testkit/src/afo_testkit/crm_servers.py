@@ -9,22 +9,22 @@ anything, or after doing the work (`after_processing=True`: the client never hea
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from afo_testkit.local_server import serving
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -52,8 +52,7 @@ class _StandIn:
     requests: list[Recorded] = field(default_factory=list)
     failures: list[ScriptedFailure] = field(default_factory=list)
     port: int = 0
-    _server: uvicorn.Server | None = None
-    _task: asyncio.Task[None] | None = None
+    _serving: AbstractAsyncContextManager[int] | None = None
 
     def fail_next(
         self, times: int, status: int, *, retry_after: str | None = None, path: str | None = None,
@@ -103,23 +102,15 @@ class _StandIn:
         return f"http://127.0.0.1:{self.port}"
 
     async def __aenter__(self) -> Self:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn.Server(uvicorn.Config(self.app(), log_level="warning", lifespan="off"))
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.01)
+        self._serving = serving(self.app())
+        self.port = await self._serving.__aenter__()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = self._server.force_exit = True
-            await self._task
+        if self._serving is not None:
+            await self._serving.__aexit__(exc_type, exc, tb)
 
 
 def _now_iso() -> str:

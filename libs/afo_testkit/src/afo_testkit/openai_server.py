@@ -19,11 +19,11 @@ import hashlib
 import json
 import math
 import re
-import socket
 import struct
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +34,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
+
+from afo_testkit.local_server import serving
 
 
 @dataclass(frozen=True)
@@ -196,8 +198,7 @@ class FakeOpenAI:
         self.embedding_dimension = 8
         self.embeddings_reversed = False
         self.embedding_requests: list[dict[str, Any]] = []
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._serving: AbstractAsyncContextManager[int] | None = None
         self.port = 0
         self.app = Starlette(
             routes=[
@@ -296,25 +297,15 @@ class FakeOpenAI:
             yield "data: [DONE]\n\n"
 
     async def __aenter__(self) -> FakeOpenAI:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            await asyncio.sleep(0.01)
+        self._serving = serving(self.app)
+        self.port = await self._serving.__aenter__()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._server is not None and self._task is not None:
-            # A test server need not drain: a request still sleeping out its delay is dropped.
-            self._server.should_exit = self._server.force_exit = True
-            await self._task
+        if self._serving is not None:
+            await self._serving.__aexit__(exc_type, exc, tb)
 
 
 def turn_from_json(raw: dict[str, Any]) -> Turn:

@@ -5,20 +5,19 @@ no plaintext secret in the database file, the outbox or any event published on N
 import asyncio
 import base64
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from afo_common.messaging.connection import NatsConnection
+from afo_testkit.local_server import serving
 from afo_testkit.openai_server import FakeOpenAI
 from afo_testkit.problems import assert_problem
 
@@ -38,20 +37,8 @@ async def fake_twilio() -> AsyncIterator[str]:
             return JSONResponse({"code": 20003, "message": "Authenticate", "status": 401}, status_code=401)
         return JSONResponse({"sid": sid, "status": "active"})
 
-    app = Starlette(routes=[Route("/2010-04-01/Accounts/{sid}.json", account)])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(Starlette(routes=[Route("/2010-04-01/Accounts/{sid}.json", account)])) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 async def test_credentials_are_written_masked_listed_replayed_and_removed(gateways: Any) -> None:

@@ -2,9 +2,7 @@
 a dict (``ki``), the documents bucket of the JetStream object store (``bucket``), a gateway replica built by
 the composition root (``kb``), and a local web site for page fetches (``site``)."""
 
-import asyncio
 import hashlib
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from nats.aio.msg import Msg
 from nats.js.errors import ObjectNotFoundError
 from nats.js.object_store import ObjectStore
@@ -28,6 +25,7 @@ from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import RpcError, RpcOperation, serve_request
 from afo_common.rpcs import knowledge_ingest as ki
 from afo_common.rpcs.pages import Page
+from afo_testkit.local_server import serving
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -170,19 +168,9 @@ class LocalSite:
 @pytest.fixture
 async def site() -> AsyncIterator[LocalSite]:
     local = LocalSite()
-    app = Starlette(routes=[Route("/{path:path}", local._serve)])
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    local.port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            raise RuntimeError("the local site did not start") from task.exception()
-        await asyncio.sleep(0.01)
-    yield local
-    server.should_exit = True
-    await task
+    async with serving(Starlette(routes=[Route("/{path:path}", local._serve)])) as port:
+        local.port = port
+        yield local
 
 
 @dataclass
