@@ -32,6 +32,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
+from afo_testkit.documents import pdf_escape, pdf_file
+
 DATA = Path(__file__).parent / "data" / "knowledge"
 
 Format = Literal["md", "html", "txt", "pdf", "docx"]
@@ -288,12 +290,6 @@ class _Line:
     cells: tuple[tuple[float, str], ...]  # (x, text) pieces on this line; empty for a blank line
 
 
-def pdf_escape(text: str) -> bytes:
-    """A PDF literal string's body: WinAnsi (cp1252) bytes with backslash and parentheses escaped."""
-    data = text.encode("cp1252")
-    return data.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
-
-
 def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
 
@@ -380,17 +376,7 @@ def write_pdf(path: Path, title: str, blocks: Sequence[SourceBlock]) -> int:
         )
         kids.append(b"%d 0 R" % len(objects))
     objects[1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (b" ".join(kids), len(kids))
-
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R /Info 5 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    path.write_bytes(bytes(out))
+    path.write_bytes(pdf_file(objects, info=5))
     return len(pages)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -47,7 +48,10 @@ class ScriptedFailure:
 
 
 @dataclass
-class _StandIn:
+class _StandIn(ABC):
+    """What both stand-ins share: recorded requests, scripted failures, serving; each says how it
+    authenticates, how it words an error and which routes it has."""
+
     secret: str
     requests: list[Recorded] = field(default_factory=list)
     failures: list[ScriptedFailure] = field(default_factory=list)
@@ -63,11 +67,11 @@ class _StandIn:
     def calls(self, method: str, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.method == method and r.path == path]
 
-    def _authorized(self, request: Request) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def _authorized(self, request: Request) -> bool: ...
 
-    def _error(self, status: int, message: str) -> Response:
-        raise NotImplementedError
+    @abstractmethod
+    def _error(self, status: int, message: str) -> Response: ...
 
     def _wrap(self, handler: Handler) -> Handler:
         async def endpoint(request: Request) -> Response:
@@ -94,8 +98,8 @@ class _StandIn:
             response.headers["Retry-After"] = failure.retry_after
         return response
 
-    def app(self) -> Starlette:
-        raise NotImplementedError
+    @abstractmethod
+    def app(self) -> Starlette: ...
 
     @property
     def base_url(self) -> str:
