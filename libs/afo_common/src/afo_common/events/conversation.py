@@ -122,3 +122,41 @@ class MeetingRequested(Event):
     start: datetime
     timezone: str
     text: str
+    # A reschedule: the lead's booked meeting this one replaces, cancelled once the new time is booked.
+    replaces_meeting_id: str | None = None
+
+
+@event("meeting.cancel_requested", stream=CONVERSATION)
+class MeetingCancelRequested(Event):
+    """The lead asked in the conversation to cancel their meeting; workflow-executor cancels it."""
+
+    request_id: str
+    meeting_id: str
+    conversation_id: str
+    agent_id: str
+    lead_id: str | None
+
+
+Outcome = Literal["qualified", "booked", "handoff", "not_interested", "lost"]
+
+
+@event("conversation.closed", stream=CONVERSATION)
+class ConversationClosed(Event):
+    conversation_id: str
+    agent_id: str
+    # ``idle``: no message for longer than the agent's idle timeout (found by a scheduled check).
+    reason: Literal["closed", "opted_out", "idle"]
+
+
+@event("conversation.analyzed", stream=CONVERSATION)
+class ConversationAnalyzed(Event):
+    """What a finished conversation came to; the CRM record receives the summary."""
+
+    conversation_id: str
+    agent_id: str
+    lead_id: str | None
+    summary: str = Field(max_length=2000)
+    outcome: Outcome
+    facts: dict[str, str]
+    next_step: str | None = Field(default=None, max_length=500)
+    engine: Literal["embedded", "openai"]

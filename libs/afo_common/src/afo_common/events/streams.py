@@ -24,7 +24,7 @@ def object_stream(bucket: str) -> str:
 # Which event subjects (after ``afo.<tenant>.``) each stream captures. Entities that belong to one
 # context travel in its stream: a lead is born in a conversation, so lead.* is CONVERSATION's.
 STREAM_SUBJECTS: dict[str, tuple[str, ...]] = {
-    CONVERSATION: ("conversation.>", "lead.>", "handoff.>", "meeting.requested"),
+    CONVERSATION: ("conversation.>", "lead.>", "handoff.>", "meeting.requested", "meeting.cancel_requested"),
     AGENT: ("agent.>",),
     KNOWLEDGE: ("knowledge.>",),
     CALL: ("call.>",),
