@@ -52,3 +52,9 @@ class ExternalCalendar(Protocol):
     async def cancel(self, external_id: str) -> None:
         """Cancel the provider's event; an event that is already gone is not an error."""
         ...
+
+
+class ExternalCalendars(Protocol):
+    async def for_tenant(self, tenant_id: str) -> ExternalCalendar | None:
+        """The tenant's connected outside calendar (Google before Calendly), or None for the built-in one."""
+        ...
