@@ -9,7 +9,7 @@ SRC := libs/afo_common/src libs/afo_cli/src libs/afo_testkit/src $(wildcard serv
 # Python not to (PYTHONDONTWRITEBYTECODE=1 on some CI machines: an empty value turns it off).
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: install up test lint typecheck unit contract e2e bench bench-db bench-extraction bench-knowledge schemas clean
+.PHONY: install up test test-long lint typecheck unit contract e2e bench bench-db bench-extraction bench-knowledge schemas clean
 
 $(UV):
 	python3 -m venv .tools
@@ -40,8 +40,13 @@ contract: install
 e2e: install
 	$(UV) run --frozen pytest tests/e2e -q
 
+# `make test` stays under ten minutes on two cores; the crash-and-restart tests that take tens of seconds
+# each are marked `long` and run by `make test-long` (CI runs both).
 test: lint typecheck
-	$(UV) run --frozen pytest -q
+	$(UV) run --frozen pytest -q -m "not long"
+
+test-long: install
+	$(UV) run --frozen pytest -q -m long
 
 bench: install
 	$(UV) run --frozen python -m bench.text_path

@@ -97,6 +97,7 @@ async def crash_and_restart(platform: Platform) -> float:
     return crashed_at
 
 
+@pytest.mark.long
 async def test_messages_held_by_a_crashed_agent_runtime_are_answered_within_seconds(
     platform: Platform, api: httpx.AsyncClient, fake: FakeOpenAI
 ) -> None:
@@ -161,6 +162,7 @@ async def test_messages_held_by_a_crashed_agent_runtime_are_answered_within_seco
         assert len(replies) == len(set(replies)), "a message was answered twice"
 
 
+@pytest.mark.long
 async def test_sigterm_with_a_turn_stuck_in_the_model_exits_within_the_budget_and_loses_nothing(
     platform: Platform, api: httpx.AsyncClient, fake: FakeOpenAI
 ) -> None:

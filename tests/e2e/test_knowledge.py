@@ -226,6 +226,7 @@ async def test_deleting_a_document_removes_it_from_search(
     assert after["hits"] == []
 
 
+@pytest.mark.long
 async def test_killed_mid_ingest_knowledge_ingest_resumes_and_finishes(
     api: httpx.AsyncClient, platform: Platform,
 ) -> None:

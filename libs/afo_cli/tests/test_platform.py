@@ -93,6 +93,7 @@ async def test_a_second_run_in_the_same_home_is_refused(tmp_path: Path) -> None:
         await platform.start()
 
 
+@pytest.mark.long
 async def test_gives_up_on_a_service_that_keeps_crashing_and_says_so(tmp_path: Path) -> None:
     env: dict[str, str] = {}
     reports: list[str] = []

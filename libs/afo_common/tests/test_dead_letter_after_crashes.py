@@ -7,6 +7,7 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
 from nats.js import JetStreamContext
 
 from afo_common.events import Envelope, envelope_for
@@ -26,6 +27,7 @@ async def start(nats: NatsServer, home: Path) -> asyncio.subprocess.Process:
                                                 stdout=asyncio.subprocess.PIPE)
 
 
+@pytest.mark.long
 async def test_a_process_that_dies_on_every_delivery_ends_in_exactly_one_dead_letter(
     tmp_path: Path, nats: NatsServer, connection: NatsConnection
 ) -> None:

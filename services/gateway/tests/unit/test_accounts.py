@@ -18,6 +18,7 @@ from afo_gateway.handlers.authentication import Authenticator, key_principal, us
 from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.unit_of_work import Store
 from afo_testkit.clock import T0, SteppingClock
+from afo_testkit.passwords import CHEAP_HASHER
 
 PASSWORD = "correct horse battery"
 Committed = Callable[[], Awaitable[list[Envelope]]]
@@ -26,7 +27,7 @@ Committed = Callable[[], Awaitable[list[Envelope]]]
 def accounts_of(store: Store, clock: SteppingClock, auth: Authenticator | None = None) -> Accounts:
     """Accounts as the composition root builds them, on the given principal cache."""
     access = AccessChanges(auth or Authenticator(store, clock), LiveStreams(asyncio.Event()))
-    return Accounts(store, Passwords(2), access, clock)
+    return Accounts(store, Passwords(2, CHEAP_HASHER), access, clock)
 
 
 async def outbox(committed: Committed) -> list[tuple[str, Any]]:
@@ -65,7 +66,7 @@ async def test_signup_writes_the_tenant_its_owner_and_a_first_secret_key(store: 
         actions = await repos.audit.entries(signed.tenant.id)
     assert tenant == signed.tenant
     assert user == signed.user and user.password_hash != PASSWORD
-    assert await Passwords(1).verify(user.password_hash, PASSWORD)
+    assert await Passwords(1, CHEAP_HASHER).verify(user.password_hash, PASSWORD)
     assert key == signed.key and keys == [signed.key]
     assert (key.kind, key.revoked_at) == ("secret", None)
     assert signed.secret not in (key.secret_hash, key.hint)

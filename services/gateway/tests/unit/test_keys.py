@@ -23,6 +23,7 @@ from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.unit_of_work import Store
 from afo_testkit.clock import T0, SteppingClock
+from afo_testkit.passwords import CHEAP_HASHER
 
 Committed = Callable[[], Awaitable[list[Envelope]]]
 PASSWORD = "correct horse battery"
@@ -47,7 +48,7 @@ class World:
     def __init__(self, store: Store, clock: SteppingClock) -> None:
         self.auth = Authenticator(store, clock)
         access = AccessChanges(self.auth, LiveStreams(asyncio.Event()))
-        self.accounts = Accounts(store, Passwords(2), access, clock)
+        self.accounts = Accounts(store, Passwords(2, CHEAP_HASHER), access, clock)
         self.agents = KnownAgents()
         self.keys = Keys(store, self.agents, access, clock)
 

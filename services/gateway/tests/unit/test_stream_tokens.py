@@ -26,6 +26,7 @@ from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.stream_tokens import StreamTokens
 from afo_gateway.handlers.unit_of_work import Store
+from afo_testkit.passwords import CHEAP_HASHER
 
 PASSWORD = "correct horse battery"
 NOW = datetime.now(UTC)
@@ -49,7 +50,7 @@ class World:
         clock = clock or SystemClock()
         self.auth = Authenticator(store, clock)
         self.access = AccessChanges(self.auth, LiveStreams(asyncio.Event()))
-        self.accounts = Accounts(store, Passwords(2), self.access, clock)
+        self.accounts = Accounts(store, Passwords(2, CHEAP_HASHER), self.access, clock)
         self.keys = Keys(store, KnownConversations(), self.access, clock)
         self.tokens = StreamTokens(store, KnownConversations(), self.auth, ttl_s, clock)
 
