@@ -19,6 +19,7 @@ from tests.e2e.journey import Tenant, conversation, llm_agent, say, sign_up
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 API_KEY = "sk-test"
+TENANT_KEY = "sk-tenant-own-key-0001"  # a tenant's own key, kept in the gateway's vault
 MODEL_REPLY = "Thanks Dana! What would you like the assistant on your website to do?"
 LEAD_FIELDS = {"email": "dana@northwind.example", "company": "Northwind Traders"}
 ACK_WAIT_S = 1.0  # short, so a model slower than it is quick to arrange
@@ -33,9 +34,9 @@ def model(body: dict[str, Any]) -> Turn:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def fake() -> AsyncIterator[FakeOpenAI]:
-    # It answers 401 unless the request carries "Authorization: Bearer sk-test": agent-runtime reaches it over
-    # HTTP with the operator's AFO_LLM_API_KEY, so a model reply proves the header arrived.
-    async with FakeOpenAI(model, api_key=API_KEY) as server:
+    # It answers 401 unless the request carries the operator's AFO_LLM_API_KEY or the tenant's own key: a
+    # model reply proves the header arrived, and the recorded header says which key it was.
+    async with FakeOpenAI(model, api_key=(API_KEY, TENANT_KEY)) as server:
         yield server
 
 
@@ -63,6 +64,7 @@ async def test_the_models_tool_call_fills_the_lead_and_its_words_are_the_reply(
 
     assert answer["reply"]["text"] == MODEL_REPLY
     assert answer["reply"]["engine"] == "openai"
+    assert set(fake.authorizations[-2:]) == {f"Bearer {API_KEY}"}  # no key of its own: the operator's
     assert answer["reply"]["intent"] == "provide_info"
     assert answer["lead"]["fields"] == LEAD_FIELDS
     assert "email" not in answer["lead"]["missing_fields"]
@@ -136,3 +138,17 @@ async def test_a_model_slower_than_ack_wait_is_answered_once_without_a_redeliver
     assert after.num_redelivered == before.num_redelivered
     history = (await api.get(f"/v1/conversations/{conversation_id}", headers=tenant.auth)).json()
     assert [m["role"] for m in history["messages"]] == ["user", "assistant"]
+
+
+async def test_a_tenant_that_connected_its_own_key_is_answered_with_it_not_the_operators(
+    platform: Platform, api: httpx.AsyncClient, fake: FakeOpenAI
+) -> None:
+    tenant, conversation_id = await llm_conversation(api, fake)
+    put = await api.put("/v1/integrations/openai", json={"api_key": TENANT_KEY}, headers=tenant.auth)
+    assert put.status_code == 200, put.text
+    fake.authorizations.clear()
+
+    answer = await say(api, tenant, conversation_id, "Hi, I'm Dana from Northwind Traders, dana@northwind.example")
+
+    assert answer["reply"]["engine"] == "openai"
+    assert fake.authorizations and set(fake.authorizations) == {f"Bearer {TENANT_KEY}"}

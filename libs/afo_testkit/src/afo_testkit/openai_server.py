@@ -182,12 +182,14 @@ class _Completion:
 class FakeOpenAI:
     """Serves scripted turns in order (or as chosen by a callable) and records every request body."""
 
-    def __init__(self, script: Script, *, api_key: str | None = None, keepalive_comments: bool = False) -> None:
+    def __init__(self, script: Script, *, api_key: str | tuple[str, ...] | None = None,
+                 keepalive_comments: bool = False) -> None:
         self.requests: list[dict[str, Any]] = []
         self.authorizations: list[str | None] = []  # the Authorization header of each request
         self._script = script
         self._position = 0
-        self._api_key = api_key
+        # The keys it accepts (every other Authorization is a 401), or None for any.
+        self._api_keys = (api_key,) if isinstance(api_key, str) else api_key
         self._keepalive = keepalive_comments
         # Seconds before the first byte of each answer (a slow model, a busy provider), or a function of
         # the request body that says how long.
@@ -225,7 +227,8 @@ class FakeOpenAI:
         return turn
 
     def _refused(self, request: Request) -> Response | None:
-        if self._api_key is not None and request.headers.get("authorization") != f"Bearer {self._api_key}":
+        accepted = self._api_keys
+        if accepted is not None and request.headers.get("authorization") not in {f"Bearer {k}" for k in accepted}:
             return JSONResponse(error_body(401, "Incorrect API key provided."), status_code=401)
         return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from afo_agent_runtime.adapters.knowledge import RpcKnowledgeSearch
 from afo_agent_runtime.adapters.store import sql_store
 from afo_agent_runtime.adapters.tables import messaging
+from afo_agent_runtime.adapters.tenant_keys import VaultTenantKeys
 from afo_agent_runtime.entrypoints.rpc import register_rpc
 from afo_agent_runtime.entrypoints.subscribers import message_received_consumer, register_subscribers
 from afo_agent_runtime.handlers.agents import AgentHandlers
@@ -22,7 +23,7 @@ def build(settings: AgentRuntimeSettings | None = None) -> Service:
     assert isinstance(settings, AgentRuntimeSettings)
     service = Service(settings, messaging, "afo_agent_runtime.migrations")
     knowledge = RpcKnowledgeSearch(service.rpc, settings.knowledge_search_timeout_s)
-    llm = LlmEngines(settings.llm_api_key, knowledge)
+    llm = LlmEngines(settings.llm_api_key, knowledge, VaultTenantKeys(service.rpc))
     service.on_start(llm.start)
     service.on_stop(llm.stop)
     realtime = Realtime(service.nats.publish)

@@ -151,7 +151,7 @@ class TurnHandler:
                        stream: DeltaStream) -> Produced:
         memory = ConversationMemory.from_json(conversation.memory)
         now = self._clock.now()
-        llm = self._llm.engine_for(spec)
+        llm = await self._llm.engine_for(tenant_id, spec)
         # Opting out is decided by rules, never by a model: it must work the same every time.
         if llm is None or memory.opted_out or classify(message.text).intent == Intent.OPT_OUT:
             return await self._embedded_turn(tenant_id, spec, memory, message.text, now)
