@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from afo_workflow_executor.adapters.providers.http import ProviderError, ProviderHttp, RetryPolicy
 from afo_workflow_executor.domain.calendar import Interval
 from afo_workflow_executor.domain.external_calendars import MeetingDraft, SchedulingLink
@@ -58,9 +60,11 @@ class CalendlyCalendar:
         base_url: str = CALENDLY_API,
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         auth = {"Authorization": f"Bearer {access_token}"}
-        self._http = ProviderHttp("calendly", base_url, secret=access_token, headers=auth, policy=policy)
+        self._http = ProviderHttp("calendly", base_url, secret=access_token, headers=auth, policy=policy,
+                                  transport=transport)
         self._event_type_uri = event_type_uri or None
         self._clock = clock
         self._user_uri: str | None = None

@@ -29,6 +29,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import httpx
+
 from afo_workflow_executor.adapters.providers.http import ProviderError, ProviderHttp, RetryPolicy
 from afo_workflow_executor.domain.calendar import Interval
 from afo_workflow_executor.domain.external_calendars import ExternalEvent, MeetingDraft
@@ -135,6 +137,7 @@ class GoogleCalendar:
         oauth_base: str = GOOGLE_OAUTH,
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._credentials = credentials
         self._tokens = tokens
@@ -142,8 +145,10 @@ class GoogleCalendar:
         self._clock = clock
         # ProviderHttp redacts one secret; our requests carry tokens only in headers and form bodies, never in
         # a path, and Google's error bodies do not echo them.
-        self._api = ProviderHttp("google", api_base, secret=credentials.refresh_token, policy=policy)
-        self._oauth = ProviderHttp("google", oauth_base, secret=credentials.client_secret, policy=policy)
+        self._api = ProviderHttp("google", api_base, secret=credentials.refresh_token, policy=policy,
+                                 transport=transport)
+        self._oauth = ProviderHttp("google", oauth_base, secret=credentials.client_secret, policy=policy,
+                                   transport=transport)
 
     async def aclose(self) -> None:
         await self._api.aclose()
