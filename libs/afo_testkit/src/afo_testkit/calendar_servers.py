@@ -3,10 +3,10 @@ their documented JSON over real HTTP, with their state in memory for tests to re
 
 `FakeGoogle` serves on one port what Google serves on two hosts: ``POST /token`` (oauth2.googleapis.com:
 ``refresh_token`` and ``authorization_code`` grants, form-encoded, access tokens that expire) and
-``/calendar/v3/...`` (www.googleapis.com: freeBusy, events insert/get/delete). A call with a missing, unknown
-or expired access token gets Google's 401. An event id must follow Google's rule (base32hex: ``a-v`` and
-``0-9``, 5 to 1024 characters); a second insert with a known id gets 409 ``duplicate``; a deleted event stays
-readable with ``status: cancelled`` and a second delete gets 410.
+``/calendar/v3/...`` (www.googleapis.com: freeBusy over at most 90 days, events insert/get/delete). A call
+with a missing, unknown or expired access token gets Google's 401. An event id must follow Google's rule
+(base32hex: ``a-v`` and ``0-9``, 5 to 1024 characters); a second insert with a known id gets 409
+``duplicate``; a deleted event stays readable with ``status: cancelled`` and a second delete gets 410.
 
 `FakeCalendly` checks a personal access token (``Authorization: Bearer``) and serves ``/users/me``,
 ``/event_types``, ``/user_busy_times`` (a range of at most 7 days, starting no earlier than now, as Calendly
@@ -35,6 +35,7 @@ from afo_testkit.crm_servers import _StandIn
 GOOGLE_EVENT_ID = re.compile(r"^[a-v0-9]{5,1024}$")
 CALENDLY_API = "https://api.calendly.com"
 TOKEN_PATH = "/token"
+FREE_BUSY_MAX = timedelta(days=90)  # longer freeBusy ranges are refused
 
 
 def _parse(text: str) -> datetime:
@@ -140,6 +141,8 @@ class FakeGoogle(_StandIn):
             return self._error(400, "Bad Request")
         if end <= start:
             return self._error(400, "The specified time range is empty.")
+        if end - start > FREE_BUSY_MAX:
+            return self._error(400, "The requested time range is too long.")
         calendars: dict[str, Any] = {}
         for item in body.get("items", []):
             calendar_id = item["id"]

@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from afo_testkit.calendar_servers import FakeCalendly
-from afo_workflow_executor.adapters.providers.calendly import CalendlyCalendar, windows
+from afo_workflow_executor.adapters.providers.calendly import MAX_WINDOW, CalendlyCalendar
 from afo_workflow_executor.adapters.providers.http import ProviderError, RetryPolicy
+from afo_workflow_executor.adapters.providers.time_windows import windows
 from afo_workflow_executor.domain.calendar import Interval
 from afo_workflow_executor.domain.external_calendars import MeetingDraft, SchedulingLink
 
@@ -45,10 +46,10 @@ async def calendar(calendly: FakeCalendly) -> AsyncIterator[CalendlyCalendar]:
 
 def test_windows_cut_a_range_into_seven_days_at_most() -> None:
     start = datetime(2026, 6, 1, tzinfo=UTC)
-    assert windows(start, start + timedelta(days=15)) == [
+    assert windows(start, start + timedelta(days=15), MAX_WINDOW) == [
         (start, start + timedelta(days=7)), (start + timedelta(days=7), start + timedelta(days=14)),
         (start + timedelta(days=14), start + timedelta(days=15))]
-    assert windows(start, start) == []
+    assert windows(start, start, MAX_WINDOW) == []
 
 
 async def test_the_stand_in_refuses_more_than_seven_days_as_calendly_does(calendly: FakeCalendly) -> None:

@@ -66,6 +66,15 @@ async def test_busy_reports_the_calendars_busy_times_in_order(google: FakeGoogle
     assert google.token_grants == ["refresh_token"]  # no access token was stored: one refresh, then cached
 
 
+async def test_busy_over_a_long_horizon_is_asked_in_windows_google_accepts(
+    google: FakeGoogle, calendar: GoogleCalendar
+) -> None:
+    google.busy["primary"] = [(START + timedelta(days=100), START + timedelta(days=100, hours=1))]
+    busy = await calendar.busy(START, START + timedelta(days=120))
+    assert busy == [Interval(START + timedelta(days=100), START + timedelta(days=100, hours=1))]
+    assert [r.status for r in google.calls("POST", "/calendar/v3/freeBusy")] == [200, 200]
+
+
 async def test_book_creates_the_event_with_the_attendee(google: FakeGoogle, calendar: GoogleCalendar) -> None:
     event = await calendar.book(DRAFT)
     stored = google.events["primary"][event.external_id]

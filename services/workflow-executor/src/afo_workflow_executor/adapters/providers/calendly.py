@@ -24,6 +24,7 @@ from urllib.parse import quote
 import httpx
 
 from afo_workflow_executor.adapters.providers.http import ProviderError, ProviderHttp, RetryPolicy
+from afo_workflow_executor.adapters.providers.time_windows import windows
 from afo_workflow_executor.domain.calendar import Interval
 from afo_workflow_executor.domain.external_calendars import MeetingDraft, SchedulingLink
 
@@ -38,15 +39,6 @@ def _instant(text: str) -> datetime:
 
 def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def windows(start: datetime, end: datetime, size: timedelta = MAX_WINDOW) -> list[tuple[datetime, datetime]]:
-    """[start, end) cut into consecutive windows of at most `size`."""
-    cuts: list[tuple[datetime, datetime]] = []
-    while start < end:
-        cuts.append((start, min(start + size, end)))
-        start = cuts[-1][1]
-    return cuts
 
 
 class CalendlyCalendar:
@@ -113,7 +105,7 @@ class CalendlyCalendar:
             return []
         user = await self._user()
         found: set[Interval] = set()
-        for window_start, window_end in windows(start, end):
+        for window_start, window_end in windows(start, end, MAX_WINDOW):
             params: dict[str, str | int] = {"user": user, "start_time": _iso(window_start),
                                             "end_time": _iso(window_end)}
             answer = await self._http.request("GET", "/user_busy_times", params=params)

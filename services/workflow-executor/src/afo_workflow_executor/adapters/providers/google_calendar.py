@@ -1,7 +1,8 @@
 """Google Calendar v3 behind the `ExternalCalendar` port, with OAuth 2.0 tokens from the tenant's vault record.
 
 Endpoints and fields used (base `https://www.googleapis.com`, configurable):
-- `POST /calendar/v3/freeBusy` `{timeMin, timeMax, items: [{id}]}` → `calendars[id].busy[{start, end}]`; a
+- `POST /calendar/v3/freeBusy` `{timeMin, timeMax, items: [{id}]}` → `calendars[id].busy[{start, end}]`, in
+  windows of at most 60 days (Google refuses a range much longer, "The requested time range is too long"); a
   calendar answered with `errors` (e.g. `notFound`) fails for good.
 - `POST /calendar/v3/calendars/{calendarId}/events?sendUpdates=all` with a client-chosen `id`: the event id is
   derived from the draft's idempotency key (base32hex of its SHA-256, as Google's id rule allows: `a-v0-9`, 5 to 1024
@@ -32,12 +33,14 @@ from urllib.parse import quote
 import httpx
 
 from afo_workflow_executor.adapters.providers.http import ProviderError, ProviderHttp, RetryPolicy
+from afo_workflow_executor.adapters.providers.time_windows import windows
 from afo_workflow_executor.domain.calendar import Interval
 from afo_workflow_executor.domain.external_calendars import ExternalEvent, MeetingDraft
 
 GOOGLE_API = "https://www.googleapis.com"
 GOOGLE_OAUTH = "https://oauth2.googleapis.com"
 EARLY_REFRESH = timedelta(seconds=60)
+FREE_BUSY_WINDOW = timedelta(days=60)
 T = TypeVar("T")
 
 
@@ -159,6 +162,12 @@ class GoogleCalendar:
         return f"/calendar/v3/calendars/{quote(self._credentials.calendar_id, safe='@')}/events"
 
     async def busy(self, start: datetime, end: datetime) -> list[Interval]:
+        found: set[Interval] = set()
+        for window_start, window_end in windows(start, end, FREE_BUSY_WINDOW):
+            found.update(await self._free_busy(window_start, window_end))
+        return sorted(found, key=lambda i: (i.start, i.end))
+
+    async def _free_busy(self, start: datetime, end: datetime) -> list[Interval]:
         calendar_id = self._credentials.calendar_id
         body = {"timeMin": _rfc3339(start), "timeMax": _rfc3339(end), "items": [{"id": calendar_id}]}
         answer = await self._authorized(
@@ -167,8 +176,7 @@ class GoogleCalendar:
         if calendar.get("errors"):
             reasons = ", ".join(str(e.get("reason")) for e in calendar["errors"])
             raise ProviderError("google", None, f"freeBusy of calendar {calendar_id!r}: {reasons}", retryable=False)
-        intervals = [Interval(_instant(b["start"]), _instant(b["end"])) for b in calendar.get("busy", [])]
-        return sorted(intervals, key=lambda i: (i.start, i.end))
+        return [Interval(_instant(b["start"]), _instant(b["end"])) for b in calendar.get("busy", [])]
 
     async def book(self, draft: MeetingDraft) -> ExternalEvent:
         event_id = event_id_for(draft.idempotency_key)
