@@ -286,7 +286,7 @@ class FakeCalendly(_StandIn):
             return self._error(400, "The supplied parameters are invalid.",
                                [{"parameter": "start_time", "message": "must be a valid ISO 8601 time"}])
         problem = ("end_time", "must be after start_time") if end <= start else \
-            ("start_time", "cannot be in the past") if start < datetime.now(UTC) - timedelta(minutes=1) else \
+            ("start_time", "cannot be in the past") if start < datetime.now(UTC) else \
             ("end_time", "date range can be no greater than 1 week (7 days)") if end - start > timedelta(days=7) \
             else None
         if problem is not None:

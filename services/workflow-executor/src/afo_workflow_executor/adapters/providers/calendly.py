@@ -6,7 +6,8 @@ finishes the booking on. Endpoints and fields used (base `https://api.calendly.c
 - `GET /event_types?user=…&count=100[&page_token=…]` → the event type whose `uri` is the vault's
   `event_type_uri` when set (it must be one of the user's), else the first `active` one.
 - `GET /user_busy_times?user&start_time&end_time` → `collection[{start_time, end_time}]`. Calendly takes at
-  most 7 days per request and no start in the past: a range is cut to start now and split into 7-day windows.
+  most 7 days per request and no start in the past: a range is cut to start a minute from now and split into
+  7-day windows.
 - `POST /scheduling_links {max_event_count: 1, owner: <event type uri>, owner_type: "EventType"}` →
   `resource.booking_url`. A retried create makes a second unused link at worst (Calendly has no idempotency
   key), which is harmless: the lead gets one.
@@ -30,6 +31,7 @@ from afo_workflow_executor.domain.external_calendars import MeetingDraft, Schedu
 
 CALENDLY_API = "https://api.calendly.com"
 MAX_WINDOW = timedelta(days=7)
+START_MARGIN = timedelta(minutes=1)
 CANCEL_REASON = "Cancelled by the organiser"
 
 
@@ -100,7 +102,9 @@ class CalendlyCalendar:
         return first_active
 
     async def busy(self, start: datetime, end: datetime) -> list[Interval]:
-        start = max(start, self._clock())  # Calendly refuses a start in the past; what is past is not bookable
+        # Calendly refuses a start in the past, as it judges when the request arrives; the next minute is far
+        # inside any notice a booking keeps, so nothing bookable is left out.
+        start = max(start, self._clock() + START_MARGIN)
         if start >= end:
             return []
         user = await self._user()
