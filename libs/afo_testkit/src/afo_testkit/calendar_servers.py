@@ -67,6 +67,7 @@ class FakeGoogle(_StandIn):
     busy: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)
     events: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # calendar → id → event
     token_grants: list[str] = field(default_factory=list)  # grant_type of every accepted token request
+    send_updates: dict[str, str | None] = field(default_factory=dict)  # event id → its insert's sendUpdates
 
     def issue_access_token(self, lifetime_s: float | None = None) -> str:
         token = "ya29." + secrets.token_urlsafe(24)
@@ -172,8 +173,8 @@ class FakeGoogle(_StandIn):
         calendar[event_id] = {
             **body, "kind": "calendar#event", "id": event_id, "status": "confirmed", "created": now, "updated": now,
             "htmlLink": f"https://www.google.com/calendar/event?eid={event_id}",
-            "sendUpdates": request.query_params.get("sendUpdates"),
         }
+        self.send_updates[event_id] = request.query_params.get("sendUpdates")
         return JSONResponse(calendar[event_id])
 
     def _event(self, request: Request) -> dict[str, Any] | None:

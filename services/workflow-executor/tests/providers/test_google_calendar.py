@@ -82,7 +82,7 @@ async def test_book_creates_the_event_with_the_attendee(google: FakeGoogle, cale
     assert event.url == f"https://www.google.com/calendar/event?eid={event.external_id}"
     assert stored["attendees"] == [{"email": "lee@example.com", "displayName": "Lee Lead"}]
     assert stored["start"] == {"dateTime": "2026-06-01T09:00:00Z", "timeZone": "Europe/Berlin"}
-    assert (stored["summary"], stored["sendUpdates"]) == ("Demo with Acme", "all")
+    assert (stored["summary"], google.send_updates[event.external_id]) == ("Demo with Acme", "all")
     assert await calendar.busy(START, START + timedelta(hours=1)) == [Interval(DRAFT.start, DRAFT.end)]
 
 
