@@ -11,6 +11,7 @@ from afo_common.messaging.blobs import BlobStore
 from afo_common.nats_security.permissions import KICKER
 from afo_common.service import Service
 from afo_gateway.adapters.conversation_feed import ConversationFeed
+from afo_gateway.adapters.google_tokens import GoogleTokens
 from afo_gateway.adapters.nats_kicker import NatsKicker
 from afo_gateway.adapters.page_fetcher import PageFetcher
 from afo_gateway.adapters.passwords import Passwords
@@ -18,6 +19,7 @@ from afo_gateway.adapters.provider_probes import ProviderProbes
 from afo_gateway.adapters.rate_limits import Limit
 from afo_gateway.adapters.store import sql_store
 from afo_gateway.adapters.tables import messaging
+from afo_gateway.domain.google_oauth import OAuthClient
 from afo_gateway.domain.vault import Keyring
 from afo_gateway.entrypoints.access_events import AccessEvents
 from afo_gateway.entrypoints.http import (
@@ -39,6 +41,7 @@ from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.catalog import Catalog
 from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.event_credentials import EventCredentials
+from afo_gateway.handlers.google_connect import GoogleConnect
 from afo_gateway.handlers.integrations import Integrations
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.knowledge import KnowledgeBases
@@ -82,6 +85,8 @@ def build(settings: GatewaySettings | None = None) -> Service:
     knowledge = KnowledgeBases(owners)
     keyring = Keyring.from_setting(settings.vault_key.get_secret_value()) if settings.vault_key else None
     integrations = Integrations(store, keyring, clock, ProviderProbes(settings.twilio_api_base_url))
+    google = GoogleConnect(store, integrations, GoogleTokens(settings.google_oauth_base_url), clock,
+                           google_client(settings), settings.google_consent_url)
     register_rpc(service, integrations)
     fetcher = PageFetcher(max_bytes=settings.max_upload_bytes, timeout_s=settings.fetch_timeout_s,
                           allow_private=settings.fetch_allow_private)
@@ -105,6 +110,8 @@ def build(settings: GatewaySettings | None = None) -> Service:
         knowledge=knowledge,
         documents=Documents(owners, BlobStore(service.nats), fetcher),
         max_upload_bytes=settings.max_upload_bytes,
+        google=google,
+        google_redirect_uri=settings.google_redirect_uri,
     )
     access_events = AccessEvents(service.nats, access)
     service.on_start(access_events.start)
@@ -112,6 +119,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
     service.every(settings.purge_interval_s, replays.purge, "purge-idempotency-records")
     service.every(settings.purge_interval_s, accounts.purge_sessions, "purge-sessions")
     service.every(settings.purge_interval_s, stream_tokens.purge, "purge-stream-tokens")
+    service.every(settings.purge_interval_s, google.purge, "purge-oauth-states")
     # After `afo vault rotate` (and a restart with the new key first): records under older keys sealed again.
     service.every(settings.vault_reseal_interval_s, integrations.reseal, "reseal-vault-records")
     install_problem_handlers(app)
@@ -123,6 +131,13 @@ def build(settings: GatewaySettings | None = None) -> Service:
                    event_credentials_routes.router, integrations_routes.router, knowledge_routes.router):
         app.include_router(router)
     return service
+
+
+def google_client(settings: GatewaySettings) -> OAuthClient | None:
+    """The platform's Google OAuth client, when both halves are set."""
+    if settings.google_client_id and settings.google_client_secret:
+        return OAuthClient(settings.google_client_id, settings.google_client_secret.get_secret_value())
+    return None
 
 
 def integrator_access(service: Service, settings: GatewaySettings, store: Store, clock: Clock) -> EventCredentials:

@@ -63,3 +63,11 @@ class GatewaySettings(ServiceSettings):
     twilio_api_base_url: str = "https://api.twilio.com"
     # How often records still sealed under an older vault key are sealed again (also once at start).
     vault_reseal_interval_s: float = 3600.0
+    # Google Calendar connections (GET /v1/integrations/google/connect): the platform's OAuth client, used for
+    # a tenant that has not stored its own; the callback URL registered with it (derived from the request
+    # when unset: set it behind a proxy that rewrites hosts); and where Google is (overridden by tests only).
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_redirect_uri: str | None = None
+    google_consent_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_oauth_base_url: str = "https://oauth2.googleapis.com"

@@ -80,6 +80,9 @@ async def test_a_replaced_record_keeps_its_creation_and_a_removed_one_is_gone(
     ("twilio", {**TWILIO, "account_sid": "nope"}, "account_sid"),
     ("openai", {**OPENAI, "colour": "red"}, "colour"),
     ("smtp", {"host": "mail", "port": 70000, "username": "u", "password": "p", "from_address": "a@b.c"}, "port"),
+    ("calendly", {"access_token": "calendly-token-1", "event_type_uri": "https://evil.test/event_types/X"},
+     "event_type_uri"),
+    ("google", {"calendar_id": ""}, "calendar_id"),
 ])
 async def test_fields_are_checked_by_the_providers_model(store: Store, clock: SteppingClock, provider: str,
                                                          body: dict[str, Any], field: str) -> None:
@@ -90,6 +93,21 @@ async def test_fields_are_checked_by_the_providers_model(store: Store, clock: St
 
     assert ["body", field] in [e["loc"] for e in raised.value.errors]
     assert "secret" not in str(raised.value.errors)
+
+
+async def test_a_google_record_holds_a_whole_client_and_calendly_an_event_type(
+    store: Store, clock: SteppingClock
+) -> None:
+    vault = Integrations(store, Keyring.from_setting(key("k1")), clock)
+    for half in ({"client_id": "id.apps.googleusercontent.com"}, {"refresh_token": "1//0g-refresh-secret"}):
+        with pytest.raises(Invalid):
+            await vault.put(principal(), "google", half)
+    view = await vault.put(principal(), "google", {"client_id": "id.apps.googleusercontent.com",
+                                                   "client_secret": "GOCSPX-client-secret-1234"})
+    assert view.fields == {"client_id": "id.apps.googleusercontent.com", "client_secret": "••••1234"}
+    uri = "https://api.calendly.com/event_types/ET0001"
+    shown = await vault.put(principal(), "calendly", {"access_token": "calendly-token-5678", "event_type_uri": uri})
+    assert shown.fields == {"access_token": "••••5678", "event_type_uri": uri}
 
 
 async def test_an_unknown_provider_is_not_found(store: Store, clock: SteppingClock) -> None:

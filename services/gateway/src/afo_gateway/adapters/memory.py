@@ -15,6 +15,7 @@ from afo_common.messaging.unit_of_work import Events
 from afo_gateway.adapters.accounts_repository import ApiKeyRow, AuditEntry, TenantRow, UserRow
 from afo_gateway.adapters.event_credentials_repository import EventCredentialRow
 from afo_gateway.adapters.integrations_repository import IntegrationRow
+from afo_gateway.adapters.oauth_states_repository import OAuthStateRow
 from afo_gateway.adapters.stream_tokens_repository import StreamTokenRow
 from afo_gateway.domain.errors import Conflict
 from afo_gateway.domain.idempotency import KeyHeld, Record, Scope
@@ -49,6 +50,7 @@ class MemoryTables:
     stream_tokens: dict[str, StreamTokenRow] = field(default_factory=dict)
     event_credentials: dict[str, EventCredentialRow] = field(default_factory=dict)
     integrations: dict[tuple[str, str], IntegrationRow] = field(default_factory=dict)
+    oauth_states: dict[str, OAuthStateRow] = field(default_factory=dict)
 
 
 def _newest_first(rows: list[Any], before: str | None, limit: int) -> list[Any]:
@@ -271,6 +273,24 @@ class MemoryIntegrations:
         return [_stored(r) for _, r in sorted(self._t.integrations.items()) if r.key_id != key_id][:limit]
 
 
+class MemoryOAuthStates:
+    def __init__(self, tables: MemoryTables) -> None:
+        self._t = tables
+
+    async def add(self, row: OAuthStateRow) -> None:
+        self._t.oauth_states[row.state_hash] = _stored(row)
+
+    async def take(self, state_hash: str) -> OAuthStateRow | None:
+        row = self._t.oauth_states.pop(state_hash, None)
+        return _stored(row) if row is not None else None
+
+    async def purge(self, now: datetime) -> int:
+        expired = [h for h, row in self._t.oauth_states.items() if row.expires_at <= now]
+        for state_hash in expired:
+            del self._t.oauth_states[state_hash]
+        return len(expired)
+
+
 class MemoryRepositories(Repositories):
     def __init__(self, tables: MemoryTables, events: Events | None = None) -> None:
         super().__init__(events)
@@ -282,6 +302,7 @@ class MemoryRepositories(Repositories):
         self.stream_tokens = MemoryStreamTokens(tables)
         self.event_credentials = MemoryEventCredentials(tables)
         self.integrations = MemoryIntegrations(tables)
+        self.oauth_states = MemoryOAuthStates(tables)
 
 
 def memory_store() -> MemoryStore[MemoryTables, MemoryRepositories]:

@@ -1,6 +1,6 @@
 """The gateway's repositories on its database, as its handlers take them (``handlers/unit_of_work.py``):
 ``uow.accounts``, ``uow.keys``, ``uow.sessions``, ``uow.audit``, ``uow.idempotency``, ``uow.stream_tokens``,
-``uow.event_credentials``, ``uow.integrations``."""
+``uow.event_credentials``, ``uow.integrations``, ``uow.oauth_states``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from afo_gateway.adapters.accounts_repository import AccountsRepository, AuditLo
 from afo_gateway.adapters.event_credentials_repository import EventCredentialsRepository
 from afo_gateway.adapters.idempotency_repository import IdempotencyRepository
 from afo_gateway.adapters.integrations_repository import IntegrationsRepository
+from afo_gateway.adapters.oauth_states_repository import OAuthStatesRepository
 from afo_gateway.adapters.stream_tokens_repository import StreamTokensRepository
 
 
@@ -26,6 +27,7 @@ class SqlRepositories(Repositories):
         self.stream_tokens = StreamTokensRepository(session)
         self.event_credentials = EventCredentialsRepository(session)
         self.integrations = IntegrationsRepository(session)
+        self.oauth_states = OAuthStatesRepository(session)
 
 
 def sql_store(units: UnitOfWorkFactory) -> SqlStore[SqlRepositories]:

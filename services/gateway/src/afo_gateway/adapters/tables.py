@@ -1,4 +1,5 @@
-"""The gateway's database: tenants, users, API keys, sessions, stream tokens, idempotency records, audit log."""
+"""The gateway's database: tenants, users, API keys, sessions, stream tokens, idempotency records, audit log,
+the vault and pending OAuth consents."""
 
 from __future__ import annotations
 
@@ -131,4 +132,17 @@ integrations = Table(
     Column("ciphertext", LargeBinary(), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# Pending OAuth consents (``GET /v1/integrations/{provider}/connect``): the `state` sent through the provider's
+# consent page, stored as a SHA-256 digest, taken (deleted) by the callback, so it works once, on any replica.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("provider", String(40), nullable=False),
+    Column("subject_id", String(40), nullable=False),  # who started it: the audit entry of the connection
+    Column("redirect_uri", String(500), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
 )

@@ -117,3 +117,19 @@ class VaultLocked(ApiProblem):
 
 class NoConnectionTest(ApiProblem):
     status, slug, title = 501, "test-not-available", "No connection test for this provider"
+
+
+class OAuthStateInvalid(ApiProblem):
+    status, slug, title = 400, "invalid-oauth-state", "The connection link is not valid"
+
+
+class OAuthRefused(ApiProblem):
+    status, slug, title = 400, "oauth-refused", "The provider's consent was not given"
+
+
+class OAuthNotConfigured(ApiProblem):
+    status, slug, title = 409, "oauth-client-missing", "No OAuth client is configured"
+
+
+class ProviderFailed(ApiProblem):
+    status, slug, title = 502, "provider-error", "The provider failed"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from afo_gateway.domain.errors import Invalid, NotFound
 
@@ -55,6 +55,36 @@ class Salesforce(ProviderFields):
     refresh_token: str = Field(min_length=8, max_length=2000)
 
 
+class Calendly(ProviderFields):
+    SECRETS = frozenset({"access_token"})
+    access_token: str = Field(min_length=8, max_length=2000)
+    # The event type scheduling links are made for; the user's first active one when unset.
+    event_type_uri: str | None = Field(default=None, pattern=r"^https://api\.calendly\.com/event_types/[^/?#]+$",
+                                       max_length=500)
+
+
+class Google(ProviderFields):
+    """Google Calendar through OAuth. A tenant may store its own OAuth client (`client_id`, `client_secret`)
+    before connecting; `GET /v1/integrations/google/connect` then fills in the tokens. Every field is
+    optional so that both steps validate; workflow-executor uses the record once it has a refresh token."""
+
+    SECRETS = frozenset({"client_secret", "refresh_token", "access_token"})
+    client_id: str | None = Field(default=None, min_length=1, max_length=500)
+    client_secret: str | None = Field(default=None, min_length=8, max_length=500)
+    refresh_token: str | None = Field(default=None, min_length=8, max_length=2000)
+    access_token: str | None = Field(default=None, min_length=8, max_length=4000)
+    expires_at: str | None = Field(default=None, max_length=40)  # ISO 8601, UTC
+    calendar_id: str | None = Field(default=None, min_length=1, max_length=300)  # "primary" when unset
+
+    @model_validator(mode="after")
+    def _a_client_is_whole(self) -> Google:
+        if (self.client_id is None) != (self.client_secret is None):
+            raise ValueError("client_id and client_secret go together")
+        if self.refresh_token is not None and self.client_id is None:
+            raise ValueError("a refresh_token needs the client_id and client_secret it was issued to")
+        return self
+
+
 class Smtp(ProviderFields):
     SECRETS = frozenset({"password"})
     host: str = Field(min_length=1, max_length=253)
@@ -73,7 +103,8 @@ PROVIDERS: dict[str, type[ProviderFields]] = {
     "hubspot": AccessToken,
     "pipedrive": Pipedrive,
     "salesforce": Salesforce,
-    "calendly": AccessToken,
+    "calendly": Calendly,
+    "google": Google,
     "smtp": Smtp,
 }
 

@@ -84,18 +84,30 @@ class Integrations:
 
     async def put(self, principal: Principal, provider: str, body: Any) -> IntegrationView:
         require(principal, Permission.MANAGE_INTEGRATIONS)
+        return await self.write(principal.tenant_id, principal.subject_id, provider, body, "integration.put")
+
+    async def write(self, tenant_id: str, subject_id: str, provider: str, body: Any, action: str) -> IntegrationView:
+        """Seals and stores the tenant's record of the provider, audited as ``action`` by ``subject_id``, and
+        emits integration.connected: what a PUT does, and what an OAuth callback does with the tokens."""
         fields = validated(provider, body)
-        sealed = self.keys.seal(principal.tenant_id, provider, fields)
+        sealed = self.keys.seal(tenant_id, provider, fields)
         now = self._clock.now()
-        row = IntegrationRow(principal.tenant_id, provider, sealed.key_id, sealed.nonce, sealed.ciphertext, now, now)
+        row = IntegrationRow(tenant_id, provider, sealed.key_id, sealed.nonce, sealed.ciphertext, now, now)
         async with self._store() as uow:
             await uow.integrations.put(row)
-            await uow.audit.record(principal.tenant_id, principal.subject_id, "integration.put", provider, now)
+            await uow.audit.record(tenant_id, subject_id, action, provider, now)
             await uow.emit(IntegrationConnected(provider=provider, key_id=sealed.key_id, fields=sorted(fields)),
-                           tenant_id=principal.tenant_id)
-            stored = await uow.integrations.get(principal.tenant_id, provider)
+                           tenant_id=tenant_id)
+            stored = await uow.integrations.get(tenant_id, provider)
         assert stored is not None
         return self._view(stored)
+
+    async def fields(self, tenant_id: str, provider: str) -> dict[str, Any] | None:
+        """The tenant's stored fields of the provider in the clear, for the gateway's own use (an OAuth
+        connect); None when there is no record."""
+        async with self._store.reading() as repos:
+            row = await repos.integrations.get(tenant_id, provider)
+        return None if row is None else self._open(row)
 
     async def get(self, principal: Principal, provider: str) -> IntegrationView:
         require(principal, Permission.READ)

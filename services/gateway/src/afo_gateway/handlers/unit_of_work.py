@@ -13,6 +13,7 @@ from afo_common.messaging.unit_of_work import Events
 from afo_gateway.adapters.accounts_repository import ApiKeyRow, AuditEntry, TenantRow, UserRow
 from afo_gateway.adapters.event_credentials_repository import EventCredentialRow
 from afo_gateway.adapters.integrations_repository import IntegrationRow
+from afo_gateway.adapters.oauth_states_repository import OAuthStateRow
 from afo_gateway.adapters.stream_tokens_repository import StreamTokenRow
 from afo_gateway.domain.idempotency import Record, Scope
 
@@ -123,6 +124,18 @@ class IntegrationRecords(Protocol):
     async def not_under(self, key_id: str, limit: int) -> list[IntegrationRow]: ...
 
 
+class OAuthStateRecords(Protocol):
+    """Pending OAuth consents, by the digest of their ``state``."""
+
+    async def add(self, row: OAuthStateRow) -> None: ...
+
+    async def take(self, state_hash: str) -> OAuthStateRow | None:
+        """Removes the pending consent and returns it, expired or not; None when there is none (any more)."""
+        ...
+
+    async def purge(self, now: datetime) -> int: ...
+
+
 class Repositories(Protocol):
     @property
     def accounts(self) -> AccountRecords: ...
@@ -147,6 +160,9 @@ class Repositories(Protocol):
 
     @property
     def integrations(self) -> IntegrationRecords: ...
+
+    @property
+    def oauth_states(self) -> OAuthStateRecords: ...
 
 
 class UnitOfWork(Repositories, Events, Protocol):

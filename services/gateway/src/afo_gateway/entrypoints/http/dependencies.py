@@ -14,6 +14,7 @@ from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.catalog import Catalog
 from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.event_credentials import EventCredentials
+from afo_gateway.handlers.google_connect import GoogleConnect
 from afo_gateway.handlers.integrations import Integrations
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.knowledge import KnowledgeBases
@@ -44,6 +45,8 @@ class Gateway:
     knowledge: KnowledgeBases
     documents: Documents
     max_upload_bytes: int
+    google: GoogleConnect
+    google_redirect_uri: str | None = None
 
 
 def gateway(request: Request) -> Gateway:

@@ -4,25 +4,42 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 
 from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, GatewayDep
 from afo_gateway.entrypoints.http.idempotency import ManageIntegrations, Reply
-from afo_gateway.entrypoints.http.schemas import IntegrationList, IntegrationOut, IntegrationTestOut
+from afo_gateway.entrypoints.http.schemas import IntegrationList, IntegrationOut, IntegrationTestOut, OAuthConnectOut
 from afo_gateway.handlers.integrations import IntegrationView
 
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
 PROVIDER_FIELDS = (
     "the provider's fields: `twilio` {account_sid, auth_token, from_number?}, `openai` {api_key, base_url?}, "
-    "`deepgram` / `elevenlabs` {api_key}, `hubspot` / `calendly` {access_token}, `pipedrive` {api_token, "
-    "company_domain}, `salesforce` {instance_url, client_id, client_secret, refresh_token}, `smtp` {host, port, "
-    "username, password, from_address, starttls}"
+    "`deepgram` / `elevenlabs` {api_key}, `hubspot` {access_token}, `calendly` {access_token, event_type_uri?}, "
+    "`google` {client_id?, client_secret?, calendar_id?} (then GET /v1/integrations/google/connect), `pipedrive` "
+    "{api_token, company_domain}, `salesforce` {instance_url, client_id, client_secret, refresh_token}, `smtp` "
+    "{host, port, username, password, from_address, starttls}"
 )
 
 
 def integration_out(view: IntegrationView) -> IntegrationOut:
     return IntegrationOut(provider=view.provider, fields=view.fields, secret_fields=view.secret_fields,
                           key_id=view.key_id, created_at=view.created_at, updated_at=view.updated_at)
+
+
+@router.get("/google/connect", response_model=OAuthConnectOut)
+async def connect_google(request: Request, principal: CurrentPrincipal, gw: GatewayDep) -> OAuthConnectOut:
+    """Google's consent URL for connecting the tenant's Google Calendar; Google sends the browser back to
+    the callback below."""
+    redirect_uri = gw.google_redirect_uri or str(request.url_for("google_callback"))
+    return OAuthConnectOut(url=await gw.google.start(principal, redirect_uri))
+
+
+@router.get("/google/callback", response_model=IntegrationOut, name="google_callback")
+async def google_callback(gw: GatewayDep, state: Annotated[str | None, Query(max_length=200)] = None,
+                          code: Annotated[str | None, Query(max_length=2000)] = None,
+                          error: Annotated[str | None, Query(max_length=200)] = None) -> IntegrationOut:
+    """Where Google sends the browser back: no key or session, the single-use `state` names the tenant."""
+    return integration_out(await gw.google.finish(state, code, error))
 
 
 @router.put("/{provider}", response_model=IntegrationOut)

@@ -202,6 +202,11 @@ class IntegrationOut(BaseModel):
     updated_at: datetime
 
 
+class OAuthConnectOut(BaseModel):
+    url: str = Field(description="the provider's consent page: open it in the browser of the user who connects; "
+                                 "it comes back to the callback within 10 minutes, once")
+
+
 class IntegrationList(BaseModel):
     data: list[IntegrationOut]
 
