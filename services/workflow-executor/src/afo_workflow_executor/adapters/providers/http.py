@@ -135,9 +135,12 @@ class ProviderHttp:
         json: Any = None,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
     ) -> Any:
-        """One request, retried as the rules say; returns the decoded JSON body (`None` when empty)."""
-        return await self.retrying(lambda: self.attempt(method, path, json=json, params=params, headers=headers))
+        """One request, retried as the rules say; returns the decoded JSON body (`None` when empty). `data` is
+        sent form-encoded (an OAuth token endpoint), `json` as JSON."""
+        return await self.retrying(
+            lambda: self.attempt(method, path, json=json, params=params, headers=headers, data=data))
 
     async def attempt(
         self,
@@ -147,10 +150,12 @@ class ProviderHttp:
         json: Any = None,
         params: Mapping[str, str | int] | None = None,
         headers: Mapping[str, str] | None = None,
+        data: Mapping[str, str] | None = None,
     ) -> Any:
         """One try: the decoded body, or `_Retryable` (for `retrying`), or a final `ProviderError`."""
         try:
-            response = await self._client.request(method, path, json=json, params=params, headers=headers)
+            response = await self._client.request(method, path, json=json, params=params, headers=headers,
+                                                  data=data)
         except httpx.TransportError as exc:
             reason = f"{method} {path}: {type(exc).__name__}: {exc}"
             raise _Retryable(self._error(None, reason, retryable=True), None) from None
@@ -169,11 +174,14 @@ class ProviderHttp:
 
 
 def _reason(response: httpx.Response) -> str:
-    """The provider's own words when its error body has them (`message`, `error`), else the status phrase."""
+    """The provider's own words when its error body has them (`message`, `error`), else the status phrase.
+    Salesforce answers a list of errors (`[{"message", "errorCode"}]`): the first one is taken."""
     try:
         body = response.json()
     except ValueError:
         body = None
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        body = body[0]
     if isinstance(body, dict):
         for key in ("message", "error", "error_info"):
             if isinstance(body.get(key), str) and body[key]:
