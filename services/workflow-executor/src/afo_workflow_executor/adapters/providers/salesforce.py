@@ -22,6 +22,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
 from afo_workflow_executor.adapters.providers.http import ProviderError, ProviderHttp, RetryPolicy
 from afo_workflow_executor.domain.crm import CrmLead, CrmRecord, note_lines
 
@@ -43,12 +45,14 @@ class SalesforceCrm:
         external_id_field: str = EXTERNAL_ID_FIELD,
         api_version: str = API_VERSION,
         policy: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._base = f"/services/data/{api_version}"
+        self._transport = transport
         self._form = {"grant_type": "refresh_token", "client_id": client_id, "client_secret": client_secret,
                       "refresh_token": refresh_token}
         self._policy = policy
-        self._login = ProviderHttp("salesforce", login_url, secret=refresh_token, policy=policy)
+        self._login = ProviderHttp("salesforce", login_url, secret=refresh_token, policy=policy, transport=transport)
         self._field = external_id_field
         self._api: ProviderHttp | None = None
         self._instance_url = ""
@@ -113,7 +117,8 @@ class SalesforceCrm:
             await self._api.aclose()
         access_token, self._instance_url = str(token["access_token"]), str(token["instance_url"]).rstrip("/")
         self._api = ProviderHttp("salesforce", self._instance_url, secret=access_token,
-                                 headers={"Authorization": f"Bearer {access_token}"}, policy=self._policy)
+                                 headers={"Authorization": f"Bearer {access_token}"}, policy=self._policy,
+                                 transport=self._transport)
         return self._api
 
 
