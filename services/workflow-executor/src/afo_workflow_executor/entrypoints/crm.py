@@ -25,10 +25,11 @@ CONSUMED: tuple[tuple[str, str, type[Event]], ...] = (
 
 
 def crm_consumers() -> list[ConsumerSpec]:
-    # A sync waits out a provider's Retry-After inside the delivery (the heartbeat keeps it alive); the
-    # backoff between deliveries gives a provider that is down a minute to come back before crm.failed.
+    # A sync waits out a provider's Retry-After inside the delivery (the heartbeat keeps it alive, up to
+    # max_handle_s: two steps of three attempts with Retry-After capped at 30 s fit); the backoff between
+    # deliveries gives a provider that is down a minute to come back before crm.failed.
     return [ConsumerSpec(durable=durable, stream=stream, event=event, max_deliver=MAX_DELIVER,
-                         backoff_s=(1.0, 5.0, 15.0, 40.0), max_workers=8)
+                         backoff_s=(1.0, 5.0, 15.0, 40.0), max_workers=8, max_handle_s=300.0)
             for durable, stream, event in CONSUMED]
 
 

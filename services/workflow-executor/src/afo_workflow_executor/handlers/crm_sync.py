@@ -73,6 +73,7 @@ class RetryLater(Exception):
 class _Failure:
     error: ProviderError
     attempts: int
+    record: CrmRecord | None = None  # the contact, when its step was done before another failed
 
 
 class CrmSync:
@@ -159,6 +160,8 @@ class CrmSync:
                          http_status=outcome.error.status)
         if not final:
             async with self._store() as uow:
+                if outcome.record is not None:  # the next delivery updates the contact by its id
+                    failed = await self._link(uow, failed, outcome.record)
                 await self._record(uow, failed, calls)
             raise RetryLater(f"{provider} may answer later (HTTP {outcome.error.status})")
         async with self._store.handling(delivery) as uow:
@@ -203,13 +206,14 @@ class CrmSync:
         except ProviderError as error:  # the stored credential lacks a field the provider needs
             await recorder.close()
             return calls, _Failure(error, 0)
+        record: CrmRecord | None = None
         try:
             record = await step("contact", lambda: crm.upsert_contact(lead, link.record_id if link else None))
             note = held["note"]
             if note is None or not note.done:  # sent on an earlier delivery: a second note would be a duplicate
                 await step("note", lambda: crm.add_note(lead, record))
         except ProviderError as error:
-            return calls, _Failure(error, calls[-1].attempts if calls else 0)
+            return calls, _Failure(error, calls[-1].attempts if calls else 0, record)
         finally:
             await crm.aclose()
             await recorder.close()
@@ -235,18 +239,24 @@ class CrmSync:
         tenant_id = delivery.envelope.tenantid
         async with self._store.handling(delivery) as uow:
             lead, _ = await self._project(uow, delivery, lead_id)
-            link = await uow.crm_syncs.link(tenant_id, lead_id, record.provider)
-            action = sync.action or ("updated" if link is not None else "created")
-            now = self._clock.now()
-            await uow.crm_syncs.save_link(CrmLinkRow(tenant_id, lead_id, record.provider, record.record_id,
-                                                     record.url, now, now))
-            done = replace(sync, status="synced", action=action, record_id=record.record_id, url=record.url,
-                           reason=None, http_status=calls[-1].http_status if calls else None, updated_at=now)
+            linked = await self._link(uow, sync, record)
+            done = replace(linked, status="synced", reason=None,
+                           http_status=calls[-1].http_status if calls else None)
             await self._record(uow, done, calls)
             await uow.emit(CrmSynced(lead_id=lead_id, conversation_id=lead.conversation_id,
                                      provider=cast(CrmProvider, record.provider), record_id=record.record_id,
-                                     url=record.url, action=action),
+                                     url=record.url, action=done.action or "created"),
                            tenant_id=tenant_id, causation=delivery.envelope)
+
+    async def _link(self, uow: UnitOfWork, sync: CrmSyncRow, record: CrmRecord) -> CrmSyncRow:
+        """The lead's record in the CRM kept; the sync with its action: ``created`` when this sync is the first
+        to reach the CRM with the lead (decided once, on the delivery that made the contact)."""
+        link = await uow.crm_syncs.link(sync.tenant_id, sync.lead_id, record.provider)
+        action = sync.action or ("updated" if link is not None else "created")
+        now = self._clock.now()
+        await uow.crm_syncs.save_link(CrmLinkRow(sync.tenant_id, sync.lead_id, record.provider, record.record_id,
+                                                 record.url, now, now))
+        return replace(sync, action=action, record_id=record.record_id, url=record.url, updated_at=now)
 
 
 def applied(lead: LeadRecord | None, delivery: Delivery, lead_id: str, now: datetime) -> LeadRecord:
