@@ -249,6 +249,12 @@ async def test_a_provider_down_naks_then_fails_for_good_on_the_last_delivery(syn
     assert (failed.status, failed.attempts) == (503, FAST.attempts * MAX_DELIVER)
     [run] = sync.syncs()
     assert (run.status, run.deliveries) == ("failed", MAX_DELIVER) and len(hubspot.contacts) == 1
+    [contact_id] = hubspot.contacts
+    assert run.record_id == contact_id  # the contact exists though its note never landed
+    hubspot.failures.clear()
+    await sync.deliver(analyzed())
+    assert list(hubspot.contacts) == [contact_id] and len(hubspot.notes) == 1
+    assert [(s.record_id, s.action) for _, s in sync.events(CrmSynced)] == [(contact_id, "updated")]
 
 
 async def test_a_note_sent_on_an_earlier_delivery_is_not_sent_again(sync: Sync, hubspot: FakeHubSpot) -> None:

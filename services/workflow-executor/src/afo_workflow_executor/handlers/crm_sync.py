@@ -166,6 +166,8 @@ class CrmSync:
             raise RetryLater(f"{provider} may answer later (HTTP {outcome.error.status})")
         async with self._store.handling(delivery) as uow:
             await self._project(uow, delivery, lead_id)
+            if outcome.record is not None:  # the contact exists though its note failed: later syncs update it
+                failed = await self._link(uow, failed, outcome.record)
             await self._record(uow, failed, calls)
             await uow.emit(CrmFailed(lead_id=lead_id, conversation_id=lead.conversation_id,
                                      provider=cast(CrmProvider, provider), reason=failed.reason or "",
