@@ -8,15 +8,15 @@ another server than the provider's own (a sandbox, or a local stand-in in tests)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import httpx
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from afo_common.messaging.rpc import RpcClient, RpcError
 from afo_common.rpcs.gateway import RESOLVE_CREDENTIAL, ResolveCredential
 from afo_workflow_executor.adapters.providers.http import RetryPolicy
 from afo_workflow_executor.adapters.providers.hubspot import HUBSPOT_API, HubSpotCrm
 from afo_workflow_executor.adapters.providers.pipedrive import PipedriveCrm
+from afo_workflow_executor.adapters.providers.recording import CallRecorder
 from afo_workflow_executor.adapters.providers.salesforce import EXTERNAL_ID_FIELD, LOGIN_URL, SalesforceCrm
 from afo_workflow_executor.domain.crm import CrmSteps
 from afo_workflow_executor.domain.providers import ProviderError
@@ -39,13 +39,34 @@ class VaultCredentials:
         return reply.fields
 
 
+@dataclass(frozen=True)
+class RecordedCrm:
+    """An adapter whose requests go through a ``CallRecorder``."""
+
+    crm: CrmSteps
+    recorder: CallRecorder
+
+    @property
+    def sent(self) -> Sequence[int | None]:
+        return [call.status for call in self.recorder.calls]
+
+    async def close(self) -> None:
+        await self.crm.aclose()
+        await self.recorder.close()
+
+
 class CrmOpener:
-    """Opens the adapter for a provider's fields; a field missing is a final ``ProviderError``."""
+    """Opens the adapter for a provider's fields, recording its requests; a field missing is a final
+    ``ProviderError``."""
 
     def __init__(self, policy: RetryPolicy | None = None) -> None:
         self._policy = policy
 
-    def __call__(self, provider: str, fields: Mapping[str, str], transport: httpx.AsyncBaseTransport) -> CrmSteps:
+    def __call__(self, provider: str, fields: Mapping[str, str]) -> RecordedCrm:
+        recorder = CallRecorder()  # opens no connection until the adapter's first request
+        return RecordedCrm(self._open(provider, fields, recorder), recorder)
+
+    def _open(self, provider: str, fields: Mapping[str, str], transport: CallRecorder) -> CrmSteps:
         def need(name: str) -> str:
             value = fields.get(name)
             if not value:

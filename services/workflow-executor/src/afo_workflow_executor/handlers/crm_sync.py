@@ -23,20 +23,17 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol, TypeVar, cast
-
-import httpx
 
 from afo_common.clock import Clock
 from afo_common.events.conversation import ConversationAnalyzed, LeadCreated, LeadQualified, LeadUpdated
 from afo_common.events.workflow import CrmFailed, CrmProvider, CrmSynced, MeetingBooked, MeetingCancelled
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery
-from afo_workflow_executor.adapters.providers.recording import CallRecorder
 from afo_workflow_executor.domain import crm_leads as projection
 from afo_workflow_executor.domain.crm import CrmLead, CrmRecord, CrmSteps
 from afo_workflow_executor.domain.crm_leads import LeadRecord
@@ -62,7 +59,22 @@ class Credentials(Protocol):
         ...
 
 
-OpenCrm = Callable[[str, Mapping[str, str], httpx.AsyncBaseTransport], CrmSteps]
+class OpenedCrm(Protocol):
+    """A provider's adapter opened on a tenant's fields, and what it sent: how a step counts its attempts."""
+
+    @property
+    def crm(self) -> CrmSteps: ...
+
+    @property
+    def sent(self) -> Sequence[int | None]:
+        """The HTTP status of every request sent so far, in order (None: no answer came)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+# Opens the adapter for a provider and its fields; raises a final ProviderError when the fields will not do.
+OpenCrm = Callable[[str, Mapping[str, str]], OpenedCrm]
 
 
 class RetryLater(Exception):
@@ -190,24 +202,22 @@ class CrmSync:
             keys = {step: idempotency_key(sync.tenant_id, sync.event_id, sync.provider, step)
                     for step in ("contact", "note")}
             held = {step: await repos.crm_syncs.call(sync.tenant_id, key) for step, key in keys.items()}
-        recorder = CallRecorder()
-        calls: list[ProviderCallRow] = []
+        try:
+            opened = self._open_crm(sync.provider, fields)
+        except ProviderError as error:  # the stored credential lacks a field the provider needs
+            return [], _Failure(error, 0)
+        crm, calls = opened.crm, []
 
         async def step(name: str, run: Callable[[], Awaitable[T]]) -> T:
-            seen = len(recorder.calls)
+            seen = len(opened.sent)
             try:
                 result = await run()
             except ProviderError as error:
-                calls.append(self._call_row(sync, name, keys[name], held[name], recorder, seen, error))
+                calls.append(self._call_row(sync, name, keys[name], held[name], opened.sent[seen:], error))
                 raise
-            calls.append(self._call_row(sync, name, keys[name], held[name], recorder, seen, None))
+            calls.append(self._call_row(sync, name, keys[name], held[name], opened.sent[seen:], None))
             return result
 
-        try:
-            crm = self._open_crm(sync.provider, fields, recorder)
-        except ProviderError as error:  # the stored credential lacks a field the provider needs
-            await recorder.close()
-            return calls, _Failure(error, 0)
         record: CrmRecord | None = None
         try:
             record = await step("contact", lambda: crm.upsert_contact(lead, link.record_id if link else None))
@@ -217,15 +227,13 @@ class CrmSync:
         except ProviderError as error:
             return calls, _Failure(error, calls[-1].attempts if calls else 0, record)
         finally:
-            await crm.aclose()
-            await recorder.close()
+            await opened.close()
         return calls, record
 
     def _call_row(self, sync: CrmSyncRow, step: str, key: str, previous: ProviderCallRow | None,
-                  recorder: CallRecorder, seen: int, error: ProviderError | None) -> ProviderCallRow:
-        sent = recorder.calls[seen:]
+                  sent: Sequence[int | None], error: ProviderError | None) -> ProviderCallRow:
         now = self._clock.now()
-        status = sent[-1].status if sent else (error.status if error else None)
+        status = sent[-1] if sent else (error.status if error else None)
         attempts = (previous.attempts if previous else 0) + len(sent)
         return ProviderCallRow(key, sync.tenant_id, sync.id, step, attempts, error is None,
                                previous.created_at if previous else now, now, status,

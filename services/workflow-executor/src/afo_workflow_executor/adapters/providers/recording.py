@@ -20,10 +20,12 @@ class SeenCall:
 
 class CallRecorder(httpx.AsyncBaseTransport):
     def __init__(self, inner: httpx.AsyncBaseTransport | None = None) -> None:
-        self._inner = inner or httpx.AsyncHTTPTransport()
+        self._inner = inner
         self.calls: list[SeenCall] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._inner is None:  # made at the first request: an adapter never used opens nothing
+            self._inner = httpx.AsyncHTTPTransport()
         try:
             response = await self._inner.handle_async_request(request)
         except Exception:
@@ -36,4 +38,5 @@ class CallRecorder(httpx.AsyncBaseTransport):
         """Left open for the adapter's other clients: see ``close``."""
 
     async def close(self) -> None:
-        await self._inner.aclose()
+        if self._inner is not None:
+            await self._inner.aclose()
