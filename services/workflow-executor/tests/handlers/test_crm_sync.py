@@ -283,3 +283,19 @@ async def test_out_of_order_lead_snapshots_keep_the_newest(sync: Sync) -> None:
                                 older, 1, "crm", cast(Any, None)))
     lead = sync.store.tables.crm_leads[(TENANT, "lead_1")]
     assert lead.fields == {"email": "new@example.com"} and lead.agent_id == "agt_1"
+
+
+async def test_a_lead_another_replica_is_syncing_waits_for_its_claim(sync: Sync, hubspot: FakeHubSpot) -> None:
+    impatient = CrmSync(sync.store, sync.vault, CrmOpener(FAST), sync.clock, MAX_DELIVER, claim_wait_s=0.0)
+    async with sync.store() as uow:  # another replica's claim, for two more minutes
+        assert await uow.crm_syncs.claim(TENANT, "lead_1", "replica-b", sync.clock.now(),
+                                         sync.clock.now() + timedelta(minutes=2))
+    delivery = Delivery(envelope_for(qualified(), tenant_id=TENANT, source="agent-runtime"), qualified(), 1, "crm",
+                        cast(Any, None))
+    with pytest.raises(RetryLater):
+        await impatient(delivery)
+    assert hubspot.requests == [] and sync.store.outbox == []
+    sync.clock.advance(timedelta(minutes=2))  # replica-b died: its claim lapses
+    await impatient(sync.again(delivery, 2))
+    assert len(hubspot.contacts) == 1 and len(sync.events(CrmSynced)) == 1
+    assert sync.store.tables.crm_claims == {}  # released once done

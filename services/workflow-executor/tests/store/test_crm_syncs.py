@@ -92,3 +92,24 @@ async def test_a_link_keeps_when_it_was_made(store: Store) -> None:
         assert kept == replace(link, record_id="202", updated_at=T0 + timedelta(days=1))
         assert await repos.crm_syncs.link("t2", "lead_1", "hubspot") is None
         assert await repos.crm_syncs.link("t1", "lead_1", "pipedrive") is None
+
+
+async def test_a_claim_on_a_lead_is_held_by_one_owner_until_it_lapses(store: Store) -> None:
+    lease = timedelta(minutes=2)
+
+    async def claim(owner: str, now: datetime, tenant: str = "t1") -> bool:
+        async with store() as uow:
+            return await uow.crm_syncs.claim(tenant, "lead_1", owner, now, now + lease)
+
+    assert await claim("a", T0)
+    assert not await claim("b", T0 + timedelta(minutes=1))  # a holds it
+    assert await claim("a", T0 + timedelta(minutes=1))  # a renews its own: until T0 + 3 min
+    assert await claim("b", T0, tenant="t2")  # another tenant's lead of the same id
+    assert not await claim("b", T0 + timedelta(minutes=2))
+    assert await claim("b", T0 + timedelta(minutes=3))  # a's claim lapsed (a crashed holder's does too)
+    async with store() as uow:
+        await uow.crm_syncs.release("t1", "lead_1", "a")  # not a's any more: left alone
+    assert not await claim("c", T0 + timedelta(minutes=3))
+    async with store() as uow:
+        await uow.crm_syncs.release("t1", "lead_1", "b")
+    assert await claim("c", T0 + timedelta(minutes=3))

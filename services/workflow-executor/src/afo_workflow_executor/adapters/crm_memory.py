@@ -4,6 +4,7 @@ on both). Rows live in ``MemoryTables`` (``adapters/memory.py``) under their tab
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Protocol
 
 from afo_common.messaging.store import as_stored as _stored
@@ -16,6 +17,7 @@ class CrmTables(Protocol):
     crm_syncs: dict[str, CrmSyncRow]
     provider_calls: dict[tuple[str, str], ProviderCallRow]
     crm_links: dict[tuple[str, str, str], CrmLinkRow]
+    crm_claims: dict[tuple[str, str], tuple[str, datetime]]
 
 
 class MemoryCrmLeads:
@@ -71,3 +73,15 @@ class MemoryCrmSyncs:
         held = self._t.crm_links.get(key)
         kept = row if held is None else replace(held, record_id=row.record_id, url=row.url, updated_at=row.updated_at)
         self._t.crm_links[key] = _stored(kept)
+
+    async def claim(self, tenant_id: str, lead_id: str, owner: str, now: datetime, until: datetime) -> bool:
+        held = self._t.crm_claims.get((tenant_id, lead_id))
+        if held is not None and held[0] != owner and held[1] > now:
+            return False
+        self._t.crm_claims[(tenant_id, lead_id)] = (owner, until)
+        return True
+
+    async def release(self, tenant_id: str, lead_id: str, owner: str) -> None:
+        held = self._t.crm_claims.get((tenant_id, lead_id))
+        if held is not None and held[0] == owner:
+            del self._t.crm_claims[(tenant_id, lead_id)]

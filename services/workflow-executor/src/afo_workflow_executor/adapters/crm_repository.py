@@ -5,12 +5,14 @@ second row whatever happens."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from afo_workflow_executor.adapters.tables import crm_leads, crm_links, crm_syncs, provider_calls
+from afo_workflow_executor.adapters.tables import crm_claims, crm_leads, crm_links, crm_syncs, provider_calls
 from afo_workflow_executor.domain.crm_leads import LeadRecord
 from afo_workflow_executor.domain.crm_records import CrmLinkRow, CrmSyncRow, ProviderCallRow
 
@@ -114,6 +116,27 @@ class CrmSyncRepository:
         updated = await self._session.execute(update(crm_links).where(*where).values(**changed))
         if not getattr(updated, "rowcount", 0):
             await self._session.execute(insert(crm_links).values(**key, **changed, created_at=row.created_at))
+
+    async def claim(self, tenant_id: str, lead_id: str, owner: str, now: datetime, until: datetime) -> bool:
+        taken = await self._session.execute(
+            update(crm_claims)
+            .where(crm_claims.c.tenant_id == tenant_id, crm_claims.c.lead_id == lead_id,
+                   or_(crm_claims.c.owner == owner, crm_claims.c.until <= now))
+            .values(owner=owner, until=until))
+        if getattr(taken, "rowcount", 0):
+            return True
+        try:
+            async with self._session.begin_nested():
+                await self._session.execute(
+                    insert(crm_claims).values(tenant_id=tenant_id, lead_id=lead_id, owner=owner, until=until))
+        except IntegrityError:  # held by another, whose claim has not lapsed
+            return False
+        return True
+
+    async def release(self, tenant_id: str, lead_id: str, owner: str) -> None:
+        await self._session.execute(
+            delete(crm_claims).where(crm_claims.c.tenant_id == tenant_id, crm_claims.c.lead_id == lead_id,
+                                     crm_claims.c.owner == owner))
 
 
 async def _upsert(session: AsyncSession, table: Table, where: tuple[Any, ...], key: dict[str, Any],

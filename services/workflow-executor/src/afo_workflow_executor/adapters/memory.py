@@ -29,6 +29,7 @@ class MemoryTables:
     crm_syncs: dict[str, CrmSyncRow] = field(default_factory=dict)
     provider_calls: dict[tuple[str, str], ProviderCallRow] = field(default_factory=dict)  # (tenant, key)
     crm_links: dict[tuple[str, str, str], CrmLinkRow] = field(default_factory=dict)  # (tenant, lead, provider)
+    crm_claims: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)  # -> (owner, until)
 
 
 class MemoryCalendars:

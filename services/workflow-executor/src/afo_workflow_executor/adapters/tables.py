@@ -131,3 +131,13 @@ provider_calls = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_provider_calls_sync_id", "sync_id"),
 )
+
+# Who is syncing a lead right now, across replicas: a claim that lapses at ``until`` (a crashed holder's too).
+crm_claims = Table(
+    "crm_claims",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("lead_id", String(40), primary_key=True),
+    Column("owner", String(40), nullable=False),
+    Column("until", UtcDateTime(), nullable=False),
+)

@@ -3,6 +3,7 @@ implements them on the database, ``adapters/crm_memory.py`` in memory. Every met
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from afo_workflow_executor.domain.crm_leads import LeadRecord
@@ -42,4 +43,13 @@ class CrmSyncs(Protocol):
 
     async def save_link(self, row: CrmLinkRow) -> None:
         """Inserts the link, or replaces its record id and url (keeping when it was created)."""
+        ...
+
+    async def claim(self, tenant_id: str, lead_id: str, owner: str, now: datetime, until: datetime) -> bool:
+        """Whether ``owner`` holds the lead until ``until`` now: it did already, or nobody did, or the holder's
+        claim lapsed before ``now``. Run it in a unit of work of its own."""
+        ...
+
+    async def release(self, tenant_id: str, lead_id: str, owner: str) -> None:
+        """Ends ``owner``'s claim on the lead (another's is left alone)."""
         ...

@@ -10,8 +10,10 @@ Rules:
 - Idempotent: the sync is keyed by the event (``crm_syncs``), each step by an idempotency key
   (``provider_calls``); a step done is not sent again (no second note on a redelivery or replay), and the record
   id a CRM gave the first time (``crm_links``) is updated by id ever after (no second contact).
-- Provider calls run outside any transaction; the lead's syncs run one at a time in this process (``_held``),
-  so two events of one lead never race to create its contact.
+- Provider calls run outside any transaction; the lead's syncs run one at a time: in this process under a
+  lock (``_held``), across replicas under a claim in the store (``crm_claims``) renewed before each step and
+  lapsing by itself if its holder dies — so two events of one lead never race to create its contact. A sync
+  that cannot get the claim in ``claim_wait_s`` is tried again later (NAK).
 - A failure that may pass (429, 5xx, no answer) is recorded ``retrying`` and the delivery is NAKed with the
   consumer's backoff (``RetryLater``); a final one (other 4xx), or any failure on the last delivery, ends the
   sync ``failed`` with ``crm.failed`` (reason, HTTP status, attempts). Neither event nor record holds the
@@ -23,10 +25,11 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol, TypeVar, cast
 
 from afo_common.clock import Clock
@@ -90,8 +93,11 @@ class _Failure:
 
 class CrmSync:
     def __init__(self, store: Store, credentials: Credentials, open_crm: OpenCrm, clock: Clock,
-                 max_deliver: int) -> None:
+                 max_deliver: int, *, claim_s: float = 120.0, claim_wait_s: float = 130.0,
+                 claim_poll_s: float = 0.5) -> None:
         self._store = store
+        self._owner = uuid.uuid4().hex  # this replica, in crm_claims
+        self._claim_s, self._claim_wait_s, self._claim_poll_s = claim_s, claim_wait_s, claim_poll_s
         self._credentials = credentials
         self._open_crm = open_crm
         self._clock = clock
@@ -163,6 +169,31 @@ class CrmSync:
                 await self._project(uow, delivery, lead_id)
                 await uow.crm_syncs.save(replace(sync, status="skipped", reason=NO_EMAIL))
             return
+        await self._claim(tenant_id, lead_id, wait_s=self._claim_wait_s)
+        try:
+            await self._sync_with(delivery, lead_id, lead, sync, crm_lead, fields)
+        finally:
+            async with self._store() as uow:
+                await uow.crm_syncs.release(tenant_id, lead_id, self._owner)
+
+    async def _claim(self, tenant_id: str, lead_id: str, *, wait_s: float) -> None:
+        """The lead's claim taken or renewed for ``claim_s``, waiting up to ``wait_s`` for another replica's
+        to end or lapse; ``RetryLater`` when it does not."""
+        waited = 0.0
+        while True:
+            now = self._clock.now()
+            async with self._store() as uow:
+                if await uow.crm_syncs.claim(tenant_id, lead_id, self._owner, now,
+                                             now + timedelta(seconds=self._claim_s)):
+                    return
+            if waited >= wait_s:
+                raise RetryLater(f"another replica is syncing lead {lead_id}")
+            await asyncio.sleep(self._claim_poll_s)
+            waited += self._claim_poll_s
+
+    async def _sync_with(self, delivery: Delivery, lead_id: str, lead: LeadRecord, sync: CrmSyncRow,
+                         crm_lead: CrmLead, fields: Mapping[str, str]) -> None:
+        tenant_id, provider = delivery.envelope.tenantid, sync.provider
         calls, outcome = await self._call(sync, crm_lead, fields)
         if isinstance(outcome, CrmRecord):
             await self._finish(delivery, lead_id, sync, outcome, calls)
@@ -209,6 +240,7 @@ class CrmSync:
         crm, calls = opened.crm, []
 
         async def step(name: str, run: Callable[[], Awaitable[T]]) -> T:
+            await self._claim(sync.tenant_id, sync.lead_id, wait_s=0.0)  # renewed: still ours
             seen = len(opened.sent)
             try:
                 result = await run()

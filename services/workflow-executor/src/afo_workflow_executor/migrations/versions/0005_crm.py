@@ -1,4 +1,5 @@
-"""CRM sync: the lead projection, each lead's record per CRM, the run record of syncs and their provider calls
+"""CRM sync: the lead projection, each lead's record per CRM, the run record of syncs and their provider calls,
+and the claim a replica holds on a lead while it syncs it
 
 Revision ID: 0005
 Revises: 0003
@@ -15,6 +16,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('crm_claims',
+    sa.Column('tenant_id', sa.String(length=40), nullable=False),
+    sa.Column('lead_id', sa.String(length=40), nullable=False),
+    sa.Column('owner', sa.String(length=40), nullable=False),
+    sa.Column('until', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('tenant_id', 'lead_id', name=op.f('pk_crm_claims'))
+    )
     op.create_table('crm_leads',
     sa.Column('tenant_id', sa.String(length=40), nullable=False),
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -94,3 +102,4 @@ def downgrade() -> None:
     op.drop_table('crm_syncs')
     op.drop_table('crm_links')
     op.drop_table('crm_leads')
+    op.drop_table('crm_claims')
