@@ -1,10 +1,13 @@
-"""Local stand-ins for the HubSpot CRM v3 and Pipedrive v1 APIs, speaking their documented JSON over real HTTP.
+"""Local stand-ins for the HubSpot CRM v3, Pipedrive v1 and Salesforce REST APIs, speaking their documented JSON
+over real HTTP.
 
 Each keeps its records in memory, checks the credential (HubSpot: `Authorization: Bearer`; Pipedrive:
-`x-api-token` header or `api_token` query parameter), and records every request with its arrival time
-(`time.monotonic()`), so tests can measure the waits a client kept. `fail_next` answers the next requests
-(optionally only those to one path) with an error — 429 with `Retry-After`, 500, … — either before doing
-anything, or after doing the work (`after_processing=True`: the client never hears that its create landed).
+`x-api-token` header or `api_token` query parameter; Salesforce: a bearer access token its OAuth token endpoint
+issued for the refresh token, answered 401 `INVALID_SESSION_ID` once `expire_sessions` ran), and records
+every request with its arrival time (`time.monotonic()`), so tests can measure the waits a client kept.
+`fail_next` answers the next requests (optionally only those to one path) with an error — 429 with
+`Retry-After`, 500, … — either before doing anything, or after doing the work (`after_processing=True`: the
+client never hears that its create landed).
 """
 
 from __future__ import annotations
@@ -279,3 +282,109 @@ class FakePipedrive(_StandIn):
         note_id = next(self._ids)
         self.notes[note_id] = {**body, "id": note_id, "add_time": _now_iso()}
         return self._ok(self.notes[note_id], 201)
+
+
+@dataclass
+class FakeSalesforce(_StandIn):
+    """The OAuth token endpoint (refresh-token grant; `secret` is the refresh token) and the instance's REST API:
+    Leads upserted by an external id field, Tasks on a Lead. Errors are Salesforce's list of
+    `{message, errorCode}`. `instance_url` in the token answer is this server."""
+
+    client_id: str = "3MVG9-client-id"
+    client_secret: str = "client-secret-0123"
+    external_id_field: str = "AFO_Email__c"
+    leads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sessions: set[str] = field(default_factory=set)
+    tokens_issued: int = 0
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    TOKEN_PATH = "/services/oauth2/token"
+
+    def expire_sessions(self) -> None:
+        """Every access token issued so far is refused from now on, as after a session timeout."""
+        self.sessions.clear()
+
+    def _authorized(self, request: Request) -> bool:
+        if request.url.path == self.TOKEN_PATH:
+            return True  # the grant's own fields are checked by the endpoint
+        header = request.headers.get("authorization", "")
+        return header.startswith("Bearer ") and header.removeprefix("Bearer ") in self.sessions
+
+    def _error(self, status: int, message: str) -> Response:
+        code = {401: "INVALID_SESSION_ID", 404: "NOT_FOUND", 429: "REQUEST_LIMIT_EXCEEDED"}.get(status, "ERROR")
+        if status == 401:
+            message = "Session expired or invalid"
+        return JSONResponse([{"message": message, "errorCode": code}], status)
+
+    def app(self) -> Starlette:
+        lead = "/services/data/{version}/sobjects/Lead/{field}/{value}"
+        return Starlette(routes=[
+            Route(self.TOKEN_PATH, self._wrap(self._token), methods=["POST"]),
+            Route(lead, self._wrap(self._upsert), methods=["PATCH"]),
+            Route(lead, self._wrap(self._get_lead), methods=["GET"]),
+            Route("/services/data/{version}/sobjects/Task", self._wrap(self._task), methods=["POST"]),
+        ])
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._ids):015d}"
+
+    async def _token(self, request: Request) -> Response:
+        form = await request.form()
+        grant = (form.get("grant_type"), form.get("client_id"), form.get("client_secret"), form.get("refresh_token"))
+        if grant != ("refresh_token", self.client_id, self.client_secret, self.secret):
+            return JSONResponse({"error": "invalid_grant", "error_description": "expired access/refresh token"}, 400)
+        self.tokens_issued += 1
+        token = f"00Dxx0000001!{uuid.uuid4().hex}"
+        self.sessions.add(token)
+        return JSONResponse({"access_token": token, "instance_url": self.base_url, "token_type": "Bearer",
+                             "id": f"{self.base_url}/id/00Dxx0000001/005xx0000001",
+                             "issued_at": str(int(time.time() * 1000)), "signature": "c2lnbmF0dXJl"})
+
+    def _find(self, request: Request) -> tuple[str | None, Response | None]:
+        if request.path_params["field"] != self.external_id_field:
+            message = f"Provided external ID field does not exist or is not accessible: {request.path_params['field']}"
+            return None, self._error(404, message)
+        value = request.path_params["value"]
+        found = [i for i, lead in self.leads.items() if lead.get(self.external_id_field) == value]
+        return (found[0] if found else None), None
+
+    async def _upsert(self, request: Request) -> Response:
+        lead_id, refused = self._find(request)
+        if refused is not None:
+            return refused
+        body: dict[str, Any] = await request.json()
+        if self.external_id_field in body:
+            return self._error(400, f"The external id field {self.external_id_field} belongs in the URL")
+        if lead_id is not None:
+            self.leads[lead_id].update(body)
+            if float(request.path_params["version"].lstrip("v")) < 46.0:
+                return Response(status_code=204)
+            return JSONResponse({"id": lead_id, "success": True, "errors": [], "created": False}, 200)
+        missing = [name for name in ("LastName", "Company") if not body.get(name)]
+        if missing:
+            return JSONResponse([{"message": f"Required fields are missing: {missing}",
+                                  "errorCode": "REQUIRED_FIELD_MISSING", "fields": missing}], 400)
+        lead_id = self._new_id("00Q")
+        self.leads[lead_id] = {**body, self.external_id_field: request.path_params["value"], "Id": lead_id}
+        return JSONResponse({"id": lead_id, "success": True, "errors": [], "created": True}, 201)
+
+    async def _get_lead(self, request: Request) -> Response:
+        lead_id, refused = self._find(request)
+        if refused is not None:
+            return refused
+        if lead_id is None:
+            return self._error(404, "The requested resource does not exist")
+        wanted = request.query_params.get("fields", "Id").split(",")
+        record = {name: self.leads[lead_id].get(name) for name in wanted}
+        url = f"/services/data/{request.path_params['version']}/sobjects/Lead/{lead_id}"
+        return JSONResponse({"attributes": {"type": "Lead", "url": url}, **record})
+
+    async def _task(self, request: Request) -> Response:
+        body: dict[str, Any] = await request.json()
+        if body.get("WhoId") not in self.leads:
+            return JSONResponse([{"message": "Who ID: id value of incorrect type", "errorCode":
+                                  "FIELD_INTEGRITY_EXCEPTION", "fields": ["WhoId"]}], 400)
+        task_id = self._new_id("00T")
+        self.tasks[task_id] = {**body, "Id": task_id}
+        return JSONResponse({"id": task_id, "success": True, "errors": []}, 201)

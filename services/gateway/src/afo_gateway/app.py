@@ -26,6 +26,7 @@ from afo_gateway.entrypoints.http import (
     accounts_routes,
     agents_routes,
     conversations_routes,
+    crm_routes,
     event_credentials_routes,
     integrations_routes,
     keys_routes,
@@ -128,7 +129,8 @@ def build(settings: GatewaySettings | None = None) -> Service:
                        allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type",
                                                                      "Idempotency-Key"])
     for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router,
-                   event_credentials_routes.router, integrations_routes.router, knowledge_routes.router):
+                   event_credentials_routes.router, integrations_routes.router, knowledge_routes.router,
+                   crm_routes.router):
         app.include_router(router)
     return service
 

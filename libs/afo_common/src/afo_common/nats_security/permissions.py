@@ -76,7 +76,8 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
     "gateway": ServiceAccess(owns_streams=(TENANT,), publishes_events=("conversation.message_received",),
                              # Who may do what changed: every replica drops its cached principals.
                              listens_to=("apikey.revoked", "user.role_changed", "user.session_ended"),
-                             calls=("agent-runtime", "knowledge-ingest"), subscribes_realtime=True,
+                             calls=("agent-runtime", "knowledge-ingest", "workflow-executor"),
+                             subscribes_realtime=True,
                              answers_auth_callout=True,
                              # Stores uploads; deletes one whose registration failed.
                              blobs=((DOCUMENTS_BUCKET, ("put", "delete")),)),
@@ -85,7 +86,16 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                                    calls=("knowledge-ingest",), publishes_realtime=True),
     "voice-media": ServiceAccess(owns_streams=(CALL,)),
     "knowledge-ingest": ServiceAccess(owns_streams=(KNOWLEDGE,), blobs=((DOCUMENTS_BUCKET, ("get", "delete")),)),
-    "workflow-executor": ServiceAccess(owns_streams=(WORKFLOW,)),
+    # CRM sync: the lead projection from agent-runtime's lead and analysis events and the booking flow's
+    # meetings (one durable per event); credentials resolved on its own vault subject (derived below).
+    "workflow-executor": ServiceAccess(owns_streams=(WORKFLOW,), consumes=(
+        Consumes(CONVERSATION, "workflow-executor-crm-lead-created"),
+        Consumes(CONVERSATION, "workflow-executor-crm-lead-updated"),
+        Consumes(CONVERSATION, "workflow-executor-crm-lead-qualified"),
+        Consumes(CONVERSATION, "workflow-executor-crm-conversation-analyzed"),
+        Consumes(WORKFLOW, "workflow-executor-crm-meeting-booked"),
+        Consumes(WORKFLOW, "workflow-executor-crm-meeting-cancelled"),
+    )),
     "notifier": ServiceAccess(owns_streams=(NOTIFICATION,)),
 }
 SERVICES: tuple[str, ...] = tuple(SERVICE_ACCESS)

@@ -41,10 +41,16 @@ class AccessToken(ProviderFields):
     access_token: str = Field(min_length=8, max_length=2000)
 
 
+class HubSpot(AccessToken):
+    # Another server speaking HubSpot's API than api.hubapi.com (a proxy, or a local stand-in in tests).
+    base_url: str | None = Field(default=None, pattern=r"^https?://", max_length=500)
+
+
 class Pipedrive(ProviderFields):
     SECRETS = frozenset({"api_token"})
     api_token: str = Field(min_length=8, max_length=500)
     company_domain: str = Field(min_length=1, max_length=200)
+    base_url: str | None = Field(default=None, pattern=r"^https?://", max_length=500)
 
 
 class Salesforce(ProviderFields):
@@ -53,6 +59,10 @@ class Salesforce(ProviderFields):
     client_id: str = Field(min_length=1, max_length=500)
     client_secret: str = Field(min_length=8, max_length=500)
     refresh_token: str = Field(min_length=8, max_length=2000)
+    # Where the refresh-token grant goes (a sandbox: https://test.salesforce.com); the Lead field, marked
+    # External ID, that holds the lead's email (workflow-executor upserts by it).
+    login_url: str | None = Field(default=None, pattern=r"^https?://", max_length=500)
+    external_id_field: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,37}__c$")
 
 
 class Calendly(ProviderFields):
@@ -100,7 +110,7 @@ PROVIDERS: dict[str, type[ProviderFields]] = {
     "openai": OpenAI,
     "deepgram": ApiKeyOnly,
     "elevenlabs": ApiKeyOnly,
-    "hubspot": AccessToken,
+    "hubspot": HubSpot,
     "pipedrive": Pipedrive,
     "salesforce": Salesforce,
     "calendly": Calendly,

@@ -11,7 +11,10 @@ from datetime import datetime, timedelta
 from afo_common.messaging.store import MemoryStore, Repositories
 from afo_common.messaging.store import as_stored as _stored
 from afo_common.messaging.unit_of_work import Events
+from afo_workflow_executor.adapters.crm_memory import MemoryCrmLeads, MemoryCrmSyncs
 from afo_workflow_executor.domain.calendar import Interval
+from afo_workflow_executor.domain.crm_leads import LeadRecord
+from afo_workflow_executor.domain.crm_records import CrmLinkRow, CrmSyncRow, ProviderCallRow
 from afo_workflow_executor.domain.records import BookingRow, CalendarRow, Taken
 from afo_workflow_executor.domain.slots import cells
 from afo_workflow_executor.handlers.unit_of_work import Store
@@ -22,6 +25,11 @@ class MemoryTables:
     calendars: dict[str, CalendarRow] = field(default_factory=dict)
     bookings: dict[str, BookingRow] = field(default_factory=dict)
     cells: dict[tuple[str, datetime], str] = field(default_factory=dict)  # (calendar, cell start) -> booking
+    crm_leads: dict[tuple[str, str], LeadRecord] = field(default_factory=dict)  # (tenant, lead)
+    crm_syncs: dict[str, CrmSyncRow] = field(default_factory=dict)
+    provider_calls: dict[tuple[str, str], ProviderCallRow] = field(default_factory=dict)  # (tenant, key)
+    crm_links: dict[tuple[str, str, str], CrmLinkRow] = field(default_factory=dict)  # (tenant, lead, provider)
+    crm_claims: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)  # -> (owner, until)
 
 
 class MemoryCalendars:
@@ -93,6 +101,8 @@ class MemoryRepositories(Repositories):
         super().__init__(events)
         self.calendars = MemoryCalendars(tables)
         self.bookings = MemoryBookings(tables)
+        self.crm_leads = MemoryCrmLeads(tables)
+        self.crm_syncs = MemoryCrmSyncs(tables)
 
 
 def memory_store() -> MemoryStore[MemoryTables, MemoryRepositories]:

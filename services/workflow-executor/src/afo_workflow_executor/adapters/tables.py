@@ -3,7 +3,7 @@ inbox."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text, UniqueConstraint
 
 from afo_common.db import UtcDateTime, new_metadata
 from afo_common.messaging.tables import messaging_tables
@@ -56,4 +56,88 @@ booking_cells = Table(
     Column("tenant_id", String(40), nullable=False),
     Column("booking_id", String(40), nullable=False),
     Index("ix_booking_cells_booking_id", "booking_id"),
+)
+
+# CRM sync: what workflow-executor knows of each lead (a projection of agent-runtime's events), the record a
+# lead has in each CRM, and the run record of every sync with its provider calls.
+crm_leads = Table(
+    "crm_leads",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("id", String(40), primary_key=True),
+    Column("conversation_id", String(40), nullable=True),
+    Column("agent_id", String(40), nullable=True),
+    Column("fields", JSON, nullable=False),
+    Column("fields_at", UtcDateTime(), nullable=True),
+    Column("qualified", Boolean, nullable=False),
+    Column("summary", Text, nullable=True),
+    Column("outcome", String(32), nullable=True),
+    Column("next_step", Text, nullable=True),
+    Column("analyzed_at", UtcDateTime(), nullable=True),
+    Column("meeting_id", String(40), nullable=True),
+    Column("meeting_start", UtcDateTime(), nullable=True),
+    Column("meeting_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+crm_links = Table(
+    "crm_links",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("lead_id", String(40), primary_key=True),
+    Column("provider", String(16), primary_key=True),
+    Column("record_id", String(64), nullable=False),
+    Column("url", String(500), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+crm_syncs = Table(
+    "crm_syncs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("lead_id", String(40), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("trigger", String(40), nullable=False),
+    Column("provider", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("deliveries", Integer, nullable=False),
+    Column("action", String(8), nullable=True),
+    Column("record_id", String(64), nullable=True),
+    Column("url", String(500), nullable=True),
+    Column("reason", String(500), nullable=True),
+    Column("http_status", Integer, nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    # A redelivered or replayed event continues its sync, never starts a second.
+    UniqueConstraint("tenant_id", "event_id", name="uq_crm_syncs_tenant_id_event_id"),
+    Index("ix_crm_syncs_tenant_id_lead_id_id", "tenant_id", "lead_id", "id"),
+)
+
+provider_calls = Table(
+    "provider_calls",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("idempotency_key", String(64), primary_key=True),
+    Column("sync_id", String(40), nullable=False),
+    Column("step", String(32), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("done", Boolean, nullable=False),
+    Column("http_status", Integer, nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_provider_calls_sync_id", "sync_id"),
+)
+
+# Who is syncing a lead right now, across replicas: a claim that lapses at ``until`` (a crashed holder's too).
+crm_claims = Table(
+    "crm_claims",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("lead_id", String(40), primary_key=True),
+    Column("owner", String(40), nullable=False),
+    Column("until", UtcDateTime(), nullable=False),
 )

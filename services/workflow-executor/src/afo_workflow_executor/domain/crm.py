@@ -5,6 +5,8 @@ Rules:
   none exists. Calling it twice with the same lead leaves one contact (the same `record_id`), never two.
 - Properties a lead does not carry (`None`) are left as the CRM has them, never blanked.
 - The qualification fields, the summary and the meeting go into a note on the contact, written by `note_lines`.
+- A sync runs as two steps (`CrmSteps`), each recorded on its own: the contact (`upsert_contact`, updated by the
+  record id a first sync kept when there is one) and the note (`add_note`); `upsert_lead` is both in one call.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class CrmLead:
 
 @dataclass(frozen=True)
 class CrmRecord:
-    provider: str  # "hubspot", "pipedrive"
+    provider: str  # "hubspot", "pipedrive", "salesforce", "builtin"
     record_id: str
     url: str
 
@@ -45,6 +47,19 @@ class Crm(Protocol):
     async def upsert_lead(self, lead: CrmLead) -> CrmRecord:
         """Create or update the contact with the lead's email and attach a note; raises `ProviderError`."""
         ...
+
+
+class CrmSteps(Crm, Protocol):
+    async def upsert_contact(self, lead: CrmLead, record_id: str | None = None) -> CrmRecord:
+        """The contact created or updated: by `record_id` when a first sync kept one (and it still exists),
+        else found by the lead's email, else created; raises `ProviderError`."""
+        ...
+
+    async def add_note(self, lead: CrmLead, record: CrmRecord) -> None:
+        """One note with `note_lines` on the record; raises `ProviderError`."""
+        ...
+
+    async def aclose(self) -> None: ...
 
 
 def note_lines(lead: CrmLead) -> list[str]:

@@ -18,6 +18,7 @@ from afo_common.messaging.store import Store as GenericStore
 from afo_common.messaging.unit_of_work import Events
 from afo_workflow_executor.domain.calendar import Interval
 from afo_workflow_executor.domain.records import BookingRow, CalendarRow, Taken
+from afo_workflow_executor.handlers.crm_repositories import CrmLeads, CrmSyncs
 
 
 class Calendars(Protocol):
@@ -60,6 +61,12 @@ class Repositories(Protocol):
 
     @property
     def bookings(self) -> Bookings: ...
+
+    @property
+    def crm_leads(self) -> CrmLeads: ...
+
+    @property
+    def crm_syncs(self) -> CrmSyncs: ...
 
 
 class UnitOfWork(Repositories, Events, Protocol):

@@ -14,10 +14,11 @@ from afo_gateway.handlers.integrations import IntegrationView
 router = APIRouter(prefix="/v1/integrations", tags=["integrations"])
 PROVIDER_FIELDS = (
     "the provider's fields: `twilio` {account_sid, auth_token, from_number?}, `openai` {api_key, base_url?}, "
-    "`deepgram` / `elevenlabs` {api_key}, `hubspot` {access_token}, `calendly` {access_token, event_type_uri?}, "
-    "`google` {client_id?, client_secret?, calendar_id?} (then GET /v1/integrations/google/connect), `pipedrive` "
-    "{api_token, company_domain}, `salesforce` {instance_url, client_id, client_secret, refresh_token}, `smtp` "
-    "{host, port, username, password, from_address, starttls}"
+    "`deepgram` / `elevenlabs` {api_key}, `hubspot` {access_token, base_url?}, `calendly` {access_token, "
+    "event_type_uri?}, `google` {client_id?, client_secret?, calendar_id?} (then GET "
+    "/v1/integrations/google/connect), `pipedrive` {api_token, company_domain, base_url?}, `salesforce` "
+    "{instance_url, client_id, client_secret, refresh_token, login_url?, external_id_field?}, `smtp` {host, "
+    "port, username, password, from_address, starttls}"
 )
 
 

@@ -174,12 +174,15 @@ class ProviderHttp:
 
 
 def _reason(response: httpx.Response) -> str:
-    """The provider's own words when its error body has them (`message`, `error`, Google's
-    `error.message`), else the status phrase."""
+    """The provider's own words when its error body has them (`message`, `error`, Google's `error.message`),
+    else the status phrase. Salesforce answers a list of errors (`[{"message", "errorCode"}]`): the first
+    one is taken."""
     try:
         body = response.json()
     except ValueError:
         body = None
+    if isinstance(body, list) and body and isinstance(body[0], dict):
+        body = body[0]
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         body = body["error"]  # Google: {"error": {"code", "message", "errors": [...]}}
     if isinstance(body, dict):

@@ -12,6 +12,8 @@ Endpoints and fields used:
 - `POST /crm/v3/objects/notes` `{properties: {hs_note_body, hs_timestamp}, associations: [{to: {id},
   types: [{associationCategory: "HUBSPOT_DEFINED", associationTypeId: 202}]}]}` (202 = note to contact):
   the summary, the meeting and the qualification fields. Each upsert adds one note.
+- A contact whose id a first sync kept is updated by it (`PATCH …/contacts/{id}`); one deleted since (404) is
+  looked up by email again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+import httpx
 
 from afo_workflow_executor.adapters.providers.http import ProviderError, ProviderHttp, RetryPolicy
 from afo_workflow_executor.domain.crm import CrmLead, CrmRecord, note_lines
@@ -38,9 +42,11 @@ class HubSpotCrm:
         base_url: str = HUBSPOT_API,
         policy: RetryPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         auth = {"Authorization": f"Bearer {access_token}"}
-        self._http = ProviderHttp("hubspot", base_url, secret=access_token, headers=auth, policy=policy)
+        self._http = ProviderHttp("hubspot", base_url, secret=access_token, headers=auth, policy=policy,
+                                  transport=transport)
         self._clock = clock
         self._portal_id: int | None = None
 
@@ -48,11 +54,18 @@ class HubSpotCrm:
         await self._http.aclose()
 
     async def upsert_lead(self, lead: CrmLead) -> CrmRecord:
+        record = await self.upsert_contact(lead)
+        await self.add_note(lead, record)
+        return record
+
+    async def upsert_contact(self, lead: CrmLead, record_id: str | None = None) -> CrmRecord:
         portal_id = await self._portal()
-        contact_id = await self._http.retrying(lambda: self._upsert_contact(lead))
-        await self._http.request("POST", "/crm/v3/objects/notes", json=self._note(lead, contact_id))
+        contact_id = await self._http.retrying(lambda: self._upsert_contact(lead, record_id))
         url = f"https://app.hubspot.com/contacts/{portal_id}/record/0-1/{contact_id}"
         return CrmRecord("hubspot", contact_id, url)
+
+    async def add_note(self, lead: CrmLead, record: CrmRecord) -> None:
+        await self._http.request("POST", "/crm/v3/objects/notes", json=self._note(lead, record.record_id))
 
     async def _portal(self) -> int:
         if self._portal_id is None:
@@ -60,9 +73,17 @@ class HubSpotCrm:
             self._portal_id = int(details["portalId"])
         return self._portal_id
 
-    async def _upsert_contact(self, lead: CrmLead) -> str:
+    async def _upsert_contact(self, lead: CrmLead, known_id: str | None) -> str:
         """One try at search, then create or update; `retrying` runs it again from the search."""
         properties = _properties(lead)
+        if known_id is not None:
+            try:
+                path = f"/crm/v3/objects/contacts/{known_id}"
+                await self._http.attempt("PATCH", path, json={"properties": properties})
+                return known_id
+            except ProviderError as error:
+                if error.status != 404:
+                    raise
         found = await self._http.attempt("POST", "/crm/v3/objects/contacts/search", json=_search(lead.email))
         results = found.get("results") or []
         if results:

@@ -10,7 +10,8 @@ Endpoints and fields used (every answer is `{"success": true, "data": ...}`):
   `POST /v1/leads` `{title, person_id}` → `data.id` (a UUID).
 - `POST /v1/notes` `{content, lead_id}`: the summary, the meeting and the qualification fields (HTML).
 Record URL `https://{company_domain}.pipedrive.com/person/{id}`. The person and the lead are each found
-again before being created on a retry, so a retried create makes no second person or lead.
+again before being created on a retry, so a retried create makes no second person or lead. A person whose id
+a first sync kept is updated by it (`PUT /v1/persons/{id}`); one deleted since (404) is searched for again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from afo_workflow_executor.adapters.providers.http import ProviderHttp, RetryPolicy
+import httpx
+
+from afo_workflow_executor.adapters.providers.http import ProviderError, ProviderHttp, RetryPolicy
 from afo_workflow_executor.domain.crm import CrmLead, CrmRecord, note_lines
 
 
@@ -30,23 +33,40 @@ class PipedriveCrm:
         *,
         base_url: str | None = None,
         policy: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._domain = company_domain
         base = base_url or f"https://{company_domain}.pipedrive.com/api"
         auth = {"x-api-token": api_token}
-        self._http = ProviderHttp("pipedrive", base, secret=api_token, headers=auth, policy=policy)
+        self._http = ProviderHttp("pipedrive", base, secret=api_token, headers=auth, policy=policy,
+                                  transport=transport)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
     async def upsert_lead(self, lead: CrmLead) -> CrmRecord:
-        person_id = await self._http.retrying(lambda: self._upsert_person(lead))
+        record = await self.upsert_contact(lead)
+        await self.add_note(lead, record)
+        return record
+
+    async def upsert_contact(self, lead: CrmLead, record_id: str | None = None) -> CrmRecord:
+        person_id = await self._http.retrying(lambda: self._upsert_person(lead, record_id))
+        return CrmRecord("pipedrive", str(person_id), f"https://{self._domain}.pipedrive.com/person/{person_id}")
+
+    async def add_note(self, lead: CrmLead, record: CrmRecord) -> None:
+        person_id = int(record.record_id)
         lead_id = await self._http.retrying(lambda: self._open_lead(lead, person_id))
         content = "<br>".join(html.escape(line) for line in note_lines(lead))
         await self._http.request("POST", "/v1/notes", json={"content": content, "lead_id": lead_id})
-        return CrmRecord("pipedrive", str(person_id), f"https://{self._domain}.pipedrive.com/person/{person_id}")
 
-    async def _upsert_person(self, lead: CrmLead) -> int:
+    async def _upsert_person(self, lead: CrmLead, known_id: str | None) -> int:
+        if known_id is not None and known_id.isdigit():
+            try:
+                await self._http.attempt("PUT", f"/v1/persons/{known_id}", json=_person(lead, creating=False))
+                return int(known_id)
+            except ProviderError as error:
+                if error.status != 404:
+                    raise
         params: dict[str, str | int] = {"term": lead.email, "fields": "email", "exact_match": "true", "limit": 1}
         found = await self._http.attempt("GET", "/v1/persons/search", params=params)
         items = ((found.get("data") or {}).get("items")) or []
