@@ -138,16 +138,20 @@ class ConversationRepository:
         row = result.first()
         return _message(row) if row else None
 
-    async def close(self, tenant_id: str, conversation_id: str, reason: str, now: datetime) -> bool:
-        """Ends the conversation unless it already ended; True for the one caller that ended it. The
-        revision moves, so a turn that read the conversation before is retried on the closed state."""
+    async def close(self, tenant_id: str, conversation_id: str, reason: str, now: datetime,
+                    idle_by: datetime | None = None) -> bool:
+        """Ends the conversation unless it already ended (or, given ``idle_by``, is no longer idle by then: a
+        message came since it was found); True for the one caller that ended it. The revision moves, so a
+        turn that read the conversation before is retried on the closed state."""
         c = conversations.c
+        query = update(conversations).where(c.tenant_id == tenant_id, c.id == conversation_id, c.closed_at.is_(None))
+        if idle_by is not None:
+            query = query.where(c.idle_at <= idle_by)
         result = await self._session.execute(
-            update(conversations)
-            .where(c.tenant_id == tenant_id, c.id == conversation_id, c.closed_at.is_(None))
+            query
             .values(closed_at=now, close_reason=reason, revision=c.revision + 1, updated_at=now)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def idle(self, now: datetime, limit: int) -> list[ConversationRow]:
         """Open conversations of every tenant whose idle time has come, oldest first (the scheduled check;
@@ -166,7 +170,7 @@ class ConversationRepository:
             .where(c.tenant_id == tenant_id, c.id == conversation_id, c.analysis.is_(None))
             .values(analysis=analysis)
         )
-        return result.rowcount == 1  # type: ignore[attr-defined]
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 class LeadRepository:

@@ -147,9 +147,12 @@ class MemoryConversations:
         found = [m for t, m in self._t.messages.values() if t == tenant_id and m.in_reply_to == message_id]
         return _stored(found[0]) if found else None
 
-    async def close(self, tenant_id: str, conversation_id: str, reason: str, now: datetime) -> bool:
+    async def close(self, tenant_id: str, conversation_id: str, reason: str, now: datetime,
+                    idle_by: datetime | None = None) -> bool:
         row = self._t.conversations.get(conversation_id)
         if row is None or row.tenant_id != tenant_id or row.closed_at is not None:
+            return False
+        if idle_by is not None and (row.idle_at is None or row.idle_at > idle_by):
             return False
         self._t.conversations[row.id] = _stored(replace(row, closed_at=now, close_reason=reason,
                                                         revision=row.revision + 1, updated_at=now))

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow, MessageRow
@@ -134,6 +134,7 @@ class TurnHandler:
                 uow, delivery.envelope, message, conversation, lead, produced.decision,
                 reply_id=reply_id, engine=produced.engine, first_delta_ms=stream.first_delta_ms or 0.0,
                 completed_ms=stream.elapsed_ms(), realtime=self._realtime, now=self._clock.now(),
+                idle_after=timedelta(minutes=spec.idle_timeout_minutes),
             )
         self._note_answered(conversation, message)
 

@@ -52,8 +52,10 @@ class Conversations(Protocol):
 
     async def reply_to(self, tenant_id: str, message_id: str) -> MessageRow | None: ...
 
-    async def close(self, tenant_id: str, conversation_id: str, reason: str, now: datetime) -> bool:
-        """Ends it unless it already ended: True for the one caller that ended it."""
+    async def close(self, tenant_id: str, conversation_id: str, reason: str, now: datetime,
+                    idle_by: datetime | None = None) -> bool:
+        """Ends it unless it already ended (or, given ``idle_by``, is no longer idle by then): True for the
+        one caller that ended it."""
         ...
 
     async def idle(self, now: datetime, limit: int) -> list[ConversationRow]:

@@ -67,15 +67,15 @@ def choose_offer(text: str, offered: list[datetime], now: datetime, tz: ZoneInfo
     wanted = parse_meeting(message, now, tz)
     local = [start.astimezone(tz) for start in offered]
     if wanted.clock is not None:
-        hits = [o for o, l in zip(offered, local, strict=True)
-                if (l.hour, l.minute) == (wanted.clock.hour, wanted.clock.minute)
-                and (wanted.day is None or l.date() == wanted.day)]
+        hits = [o for o, at in zip(offered, local, strict=True)
+                if (at.hour, at.minute) == (wanted.clock.hour, wanted.clock.minute)
+                and (wanted.day is None or at.date() == wanted.day)]
         if len(hits) == 1:
             return Chosen(hits[0])
         # A whole day and time that was not offered is a new request; a bare clock time is a missed pick.
         return None if wanted.day is not None and not hits else Unmatched()
     if wanted.day is not None:
-        hits = [o for o, l in zip(offered, local, strict=True) if l.date() == wanted.day]
+        hits = [o for o, at in zip(offered, local, strict=True) if at.date() == wanted.day]
         return Chosen(hits[0]) if len(hits) == 1 else Unmatched()
     return None
 
