@@ -42,6 +42,17 @@ async def get_conversation(conversation_id: str, principal: CurrentPrincipal, gw
     return await gw.catalog.conversation(principal, conversation_id)
 
 
+@router.post("/conversations/{conversation_id}/close", response_model=ConversationView, tags=["conversations"])
+async def close_conversation(conversation_id: str, write: WidgetWrite, gw: GatewayDep) -> Response:
+    """Ends the conversation: ``conversation.closed``, then its analysis (in ``GET …/{id}`` once done).
+    Closing an ended conversation again changes nothing and answers it as it is."""
+
+    async def produce() -> Reply:
+        return Reply(200, await gw.catalog.close_conversation(write.principal, conversation_id))
+
+    return await write.run(produce)
+
+
 @router.post("/conversations/{conversation_id}/messages", status_code=202, response_model=MessageAccepted,
              tags=["conversations"])
 async def post_message(
