@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from afo_agent_runtime.domain.engine.scheduling import parse_meeting
+from afo_agent_runtime.domain.engine.scheduling import named_day, parse_meeting
 from afo_agent_runtime.domain.engine.text import clean
 
 _ORDINALS = {"first": 0, "1st": 0, "one": 0, "second": 1, "2nd": 1, "two": 1, "third": 2, "3rd": 2, "three": 2,
@@ -64,18 +64,18 @@ def choose_offer(text: str, offered: list[datetime], now: datetime, tz: ZoneInfo
         return Chosen(offered[position]) if 0 <= position < len(offered) else Unmatched()
     if _YES.match(message):
         return Chosen(offered[0]) if len(offered) == 1 else Unmatched()
-    wanted = parse_meeting(message, now, tz)
+    clock = parse_meeting(message, now, tz).clock
+    day = named_day(message, now, tz)
     local = [start.astimezone(tz) for start in offered]
-    if wanted.clock is not None:
+    if clock is not None:
         hits = [o for o, at in zip(offered, local, strict=True)
-                if (at.hour, at.minute) == (wanted.clock.hour, wanted.clock.minute)
-                and (wanted.day is None or at.date() == wanted.day)]
+                if (at.hour, at.minute) == (clock.hour, clock.minute) and (day is None or at.date() == day)]
         if len(hits) == 1:
             return Chosen(hits[0])
         # A whole day and time that was not offered is a new request; a bare clock time is a missed pick.
-        return None if wanted.day is not None and not hits else Unmatched()
-    if wanted.day is not None:
-        hits = [o for o, at in zip(offered, local, strict=True) if at.date() == wanted.day]
+        return None if day is not None and not hits else Unmatched()
+    if day is not None:
+        hits = [o for o, at in zip(offered, local, strict=True) if at.date() == day]
         return Chosen(hits[0]) if len(hits) == 1 else Unmatched()
     return None
 
