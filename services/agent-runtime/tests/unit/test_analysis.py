@@ -44,7 +44,8 @@ def test_the_outcome_is_what_the_conversation_recorded(memory: ConversationMemor
 def test_a_booked_meeting_is_the_next_step_in_the_agents_time() -> None:
     memory = ConversationMemory(lead=FACTS, meeting_id="mtg_1", booked_start="2026-12-09T15:00:00+00:00")
 
-    assert analyze(AGENT, memory, SAID).next_step == "Hold the meeting on Wednesday, Dec 9 at 10:00 AM (America/New_York)."
+    expected = "Hold the meeting on Wednesday, Dec 9 at 10:00 AM (America/New_York)."
+    assert analyze(AGENT, memory, SAID).next_step == expected
 
 
 def test_a_conversation_without_the_leads_words_still_has_a_summary() -> None:
