@@ -59,7 +59,7 @@ conversations = Table(
     # Set once, by whoever ends it first (closed, opted_out, idle); its analysis follows once.
     Column("closed_at", UtcDateTime(), nullable=True),
     Column("close_reason", String(16), nullable=True),
-    Column("analysis", JSON, nullable=True),
+    Column("analysis", JSON(none_as_null=True), nullable=True),  # SQL NULL until analysed, not JSON null
     Index("ix_conversations_tenant_id_id", "tenant_id", "id"),
     UniqueConstraint("tenant_id", "request_id", name="uq_conversations_tenant_id_request_id"),
 )
