@@ -75,7 +75,7 @@ async def test_a_booking_is_confirmed_in_the_conversation_and_the_closed_convers
             start=request.start, end=request.start + timedelta(minutes=30), timezone=request.timezone)
         envelope = envelope_for(booked, tenant_id=tenant.id, source="workflow-executor")
         for _ in range(2):  # published twice (a relay that re-published): said once
-            await executor.jetstream().publish(envelope.nats_subject(), envelope.to_bytes(),
+            await executor.jetstream().publish(envelope.nats_subject, envelope.to_bytes(),
                                                headers={"Nats-Msg-Id": f"{envelope.id}"})
         await reader.ended(WAIT_S)
     finally:
