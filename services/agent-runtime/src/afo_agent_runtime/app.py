@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from afo_agent_runtime.adapters.credentials import VaultOpenAIKeys
 from afo_agent_runtime.adapters.knowledge import RpcKnowledgeSearch
 from afo_agent_runtime.adapters.store import sql_store
 from afo_agent_runtime.adapters.tables import messaging
@@ -25,7 +26,7 @@ def build(settings: AgentRuntimeSettings | None = None) -> Service:
     assert isinstance(settings, AgentRuntimeSettings)
     service = Service(settings, messaging, "afo_agent_runtime.migrations")
     knowledge = RpcKnowledgeSearch(service.rpc, settings.knowledge_search_timeout_s)
-    llm = LlmEngines(settings.llm_api_key, knowledge)
+    llm = LlmEngines(settings.llm_api_key, knowledge, VaultOpenAIKeys(service.rpc))
     service.on_start(llm.start)
     service.on_stop(llm.stop)
     realtime = Realtime(service.nats.publish)

@@ -39,7 +39,7 @@ class ConversationAnalyses:
         said = [Said("user" if m.role == "user" else "assistant", m.text) for m in messages]
         result = analyze(spec, ConversationMemory.from_json(row.memory), said)
         engine = "embedded"
-        analyzer = self._llm.analyzer_for(spec)
+        analyzer = await self._llm.analyzer_for(spec, tenant_id)
         if analyzer is not None and (better := await analyzer.analyze(spec, said, result)) is not None:
             result, engine = better, "openai"
         async with self._store.handling(delivery) as uow:

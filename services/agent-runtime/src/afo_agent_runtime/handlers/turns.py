@@ -152,9 +152,10 @@ class TurnHandler:
                        stream: DeltaStream) -> Produced:
         memory = ConversationMemory.from_json(conversation.memory)
         now = self._clock.now()
-        llm = self._llm.engine_for(spec)
         # Opting out is decided by rules, never by a model: it must work the same every time.
-        if llm is None or memory.opted_out or classify(message.text).intent == Intent.OPT_OUT:
+        rules_only = memory.opted_out or classify(message.text).intent == Intent.OPT_OUT
+        llm = None if rules_only or spec.llm.provider != "openai" else await self._llm.engine_for(spec, tenant_id)
+        if llm is None:
             return await self._embedded_turn(tenant_id, spec, memory, message.text, now)
         turns = [HistoryTurn(role="user" if m.role == "user" else "assistant", text=m.text) for m in history]
         try:
