@@ -31,7 +31,8 @@ def test_yes_takes_the_only_time_offered() -> None:
     assert choose_offer("Yes, thanks", WED[:1], NOW, TZ) == Chosen(WED[0])
 
 
-@pytest.mark.parametrize("text", ["Thursday at 2pm instead", "what does it cost?", "my email is a@b.example"])
+@pytest.mark.parametrize("text", ["Thursday at 2pm instead", "what does it cost?", "my email is a@b.example",
+                                  "First, what does it cost for three clinics?"])
 def test_a_new_day_and_time_or_anything_else_is_not_a_pick(text: str) -> None:
     assert choose_offer(text, WED, NOW, TZ) is None
 

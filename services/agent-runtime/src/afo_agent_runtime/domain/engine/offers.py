@@ -2,7 +2,8 @@
 
 Rules:
 - With times on offer, an ordinal picks one: "the second one", "2nd", "option 2", "#2", "the last one",
-  or a bare "2"; "yes"/"ok"/"sure" alone picks the only one offered ("yes the first" is the ordinal).
+  or a bare "2" (an ordinal without "the" or "one" only in a short answer: "First, what does it cost?" is
+  no pick); "yes"/"ok"/"sure" alone picks the only one offered ("yes the first" is the ordinal).
 - A clock time ("10:30", "half past ten" is not read) picks the offered time at that clock; with a day
   ("Wednesday at 10:30") the day must match too; a day alone picks the only offered time on that day.
 - Words that try to choose but match nothing offered ("the fifth one", "11:45" with none at 11:45) are
@@ -26,9 +27,12 @@ from afo_agent_runtime.domain.engine.text import clean
 _ORDINALS = {"first": 0, "1st": 0, "one": 0, "second": 1, "2nd": 1, "two": 1, "third": 2, "3rd": 2, "three": 2,
              "fourth": 3, "4th": 3, "four": 3, "fifth": 4, "5th": 4, "five": 4}
 _ORDINAL = re.compile(
-    r"\b(?:the\s+)?(?P<word>first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\b(?:\s+(?:one|option|slot|time))?"
+    r"\b(?P<the>the\s+)?(?P<word>first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)\b"
+    r"(?P<noun>\s+(?:one|option|slot|time))?"
     r"|\b(?:option|slot|number|no\.?|#)\s*(?P<number>\d)\b|^#?(?P<bare>\d)[.!]?$"
 )
+# "First, what does it cost?" is no pick: a bare ordinal counts only in a short answer.
+_SHORT_ANSWER_WORDS = 4
 _YES = re.compile(r"^(?:yes|yeah|yep|yup|ok|okay|sure|sounds good|perfect|great|that works|works for me)"
                   r"(?:[,.! ]+(?:please|thanks|thank you))?[.!]?$")
 _MEETING_WORD = r"(?:meeting|call|appointment|booking|demo|session|slot)"
@@ -57,7 +61,10 @@ def choose_offer(text: str, offered: list[datetime], now: datetime, tz: ZoneInfo
     if not offered:
         return None
     message = clean(text).lower().strip()
-    if match := _ORDINAL.search(message):
+    match = _ORDINAL.search(message)
+    if match and match["word"] and not (match["the"] or match["noun"]) and len(message.split()) > _SHORT_ANSWER_WORDS:
+        match = None
+    if match:
         if match["word"] == "last":
             return Chosen(offered[-1])
         position = _ORDINALS[match["word"]] if match["word"] else int(match["number"] or match["bare"]) - 1
