@@ -1,10 +1,12 @@
-"""The calendar's answer said in the conversation, and the conversation's end, over the real platform.
+"""The calendar's answers said in the conversation, and the conversation's end, over the real platform.
 
 The booking side (workflow-executor answering ``meeting.requested``) is built elsewhere, so this test plays
 it: it reads the ``meeting.requested`` the chat produced and publishes ``meeting.booked`` on JetStream with
 workflow-executor's own NATS user, as the service would. The confirmation then shows in the conversation's
 history, on its SSE stream (``reply.completed`` and ``meeting.booked``) and on the lead; closing the
-conversation (twice) gives it one analysis, shown in ``GET /v1/conversations/{id}`` and on the lead."""
+conversation (twice) gives it one analysis, shown in ``GET /v1/conversations/{id}`` and on the lead. A taken
+time (``meeting.failed`` with three free times) is offered back, and the lead's pick ("the second one")
+becomes a new ``meeting.requested`` for that time."""
 
 from __future__ import annotations
 
@@ -17,9 +19,9 @@ import nats
 import pytest
 from nats.aio.msg import Msg
 
-from afo_common.events import envelope_for, parse_envelope
+from afo_common.events import Event, envelope_for, parse_envelope
 from afo_common.events.conversation import MeetingRequested
-from afo_common.events.workflow import MeetingBooked
+from afo_common.events.workflow import MeetingBooked, MeetingFailed, SlotOffer
 from afo_testkit.platform import Platform
 from tests.e2e.journey import Tenant, conversation, published_agent, say, sign_up
 from tests.e2e.sse import SseReader
@@ -113,3 +115,51 @@ async def test_a_booking_is_confirmed_in_the_conversation_and_the_closed_convers
     assert analysis["next_step"].startswith("Hold the meeting on Wednesday")
     lead = (await api.get(f"/v1/leads/{history['lead_id']}", headers=tenant.auth)).json()
     assert lead["summary"] == analysis["summary"]
+
+
+async def publish_as_executor(platform: Platform, tenant: Tenant, event: Event) -> None:
+    executor = await nats.connect(platform.nats_url, **platform.nats_auth("workflow-executor").connect_options())
+    try:
+        envelope = envelope_for(event, tenant_id=tenant.id, source="workflow-executor")
+        await executor.jetstream().publish(envelope.nats_subject, envelope.to_bytes(),
+                                           headers={"Nats-Msg-Id": envelope.id})
+    finally:
+        await executor.close()
+
+
+async def test_a_taken_time_offers_three_and_the_leads_pick_goes_back_to_the_calendar(
+    platform: Platform, api: httpx.AsyncClient
+) -> None:
+    tenant = await sign_up(api)
+    agent_id = await published_agent(api, tenant, timezone="America/New_York")
+    conversation_id = await conversation(api, tenant, agent_id)
+    requested: asyncio.Queue[MeetingRequested] = asyncio.Queue()
+    admin = await nats.connect(platform.nats_url, **platform.nats_auth().connect_options())
+
+    async def on_request(msg: Msg) -> None:
+        _, event = parse_envelope(msg.data)
+        assert isinstance(event, MeetingRequested)
+        requested.put_nowait(event)
+
+    await admin.subscribe(f"afo.{tenant.id}.meeting.requested", cb=on_request)
+    try:
+        await say(api, tenant, conversation_id, "Can we meet next Wednesday at 10am?")
+        first = await asyncio.wait_for(requested.get(), WAIT_S)
+        slots = [first.start + timedelta(minutes=30 * n) for n in (1, 2, 3)]
+        await publish_as_executor(platform, tenant, MeetingFailed(
+            request_id=first.request_id, conversation_id=conversation_id, agent_id=agent_id, lead_id=first.lead_id,
+            reason="slot_taken", detail="the calendar is busy then", timezone=first.timezone,
+            alternatives=[SlotOffer(start=s, end=s + timedelta(minutes=30)) for s in slots]))
+        offered = await eventually(api, tenant, f"/v1/conversations/{conversation_id}",
+                                   lambda body: body["messages"][-1]["intent"] == "meeting_failed")
+        assert offered["messages"][-1]["text"].startswith("That time is taken — I can offer Wednesday")
+        assert "10:30 AM, 11:00 AM or 11:30 AM (America/New_York)" in offered["messages"][-1]["text"]
+
+        picked = await say(api, tenant, conversation_id, "the second one")
+        second = await asyncio.wait_for(requested.get(), WAIT_S)
+    finally:
+        await admin.close()
+
+    assert "11:00 AM" in picked["reply"]["text"]
+    assert second.start == slots[1] and second.request_id != first.request_id
+    assert second.replaces_meeting_id is None
