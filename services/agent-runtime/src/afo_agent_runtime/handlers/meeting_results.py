@@ -12,7 +12,8 @@ outside any) has nothing to say here."""
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow, LeadRow, MessageRow
@@ -29,8 +30,6 @@ from afo_common.events.conversation import LeadCreated, LeadUpdated, MessageRepl
 from afo_common.events.workflow import MeetingBooked, MeetingCancelled, MeetingFailed
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
-
-log = logging.getLogger(__name__)
 
 Result = MeetingBooked | MeetingFailed | MeetingCancelled
 
@@ -98,7 +97,7 @@ class MeetingResults:
             uow.after_commit(self._announcer(delivery, conversation, lead, event, news, reply_id))
 
     def _announcer(self, delivery: Delivery, conversation: ConversationRow, lead: LeadRow | None, event: Result,
-                   news: MeetingNews, reply_id: str | None) -> Any:
+                   news: MeetingNews, reply_id: str | None) -> Callable[[], Awaitable[None]]:
         tenant_id, view = conversation.tenant_id, lead_view(lead) if lead else None
 
         async def announce() -> None:
@@ -138,8 +137,8 @@ def _intent(event: Result) -> str:
     return {MeetingBooked: "meeting_booked", MeetingFailed: "meeting_failed"}.get(type(event), "meeting_cancelled")
 
 
-async def _save_lead(store: TurnStore, emit: Any, conversation: ConversationRow, existing: LeadRow | None,
-                     spec: AgentSpec, news: MeetingNews, now: Any) -> LeadRow:
+async def _save_lead(store: TurnStore, emit: Callable[[Any], Awaitable[None]], conversation: ConversationRow,
+                     existing: LeadRow | None, spec: AgentSpec, news: MeetingNews, now: datetime) -> LeadRow:
     fields = dict(news.memory.lead)
     changed = sorted({*news.lead_changes, *news.lead_removed})
     if existing is None:
