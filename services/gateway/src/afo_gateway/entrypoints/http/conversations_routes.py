@@ -75,7 +75,9 @@ async def post_message(
             response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
 async def stream(conversation_id: str, request: Request, principal: StreamPrincipal,
                  gw: GatewayDep) -> StreamingResponse:
-    """Server-sent events: ``reply.delta``, ``reply.completed``, ``lead.updated``, ``handoff``; finally
+    """Server-sent events: ``reply.delta``, ``reply.completed``, ``lead.updated``, ``handoff``,
+    ``meeting.booked``, ``meeting.failed``, ``meeting.cancelled`` (the agent's message about it comes as a
+    ``reply.completed`` too); finally
     ``revoked`` when the key or session loses access, or ``reconnect`` (with a ``retry:`` hint) when this
     gateway restarts. EventSource cannot send headers: a browser passes ``?access_token=`` with the
     widget's publishable key or a stream token, never a secret key."""
