@@ -6,6 +6,7 @@ travels in the subject, so a relay needs no parsing: it forwards the bytes as th
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel
@@ -14,8 +15,10 @@ from afo_common.events.conversation import Citation
 from afo_common.rpcs.agent_runtime import LeadView
 from afo_common.subjects import REALTIME_PREFIX, realtime_subject
 
-NoticeKind = Literal["reply.delta", "reply.completed", "lead.updated", "handoff"]
-KINDS: tuple[NoticeKind, ...] = ("reply.delta", "reply.completed", "lead.updated", "handoff")
+NoticeKind = Literal["reply.delta", "reply.completed", "lead.updated", "handoff", "meeting.booked",
+                     "meeting.failed", "meeting.cancelled"]
+KINDS: tuple[NoticeKind, ...] = ("reply.delta", "reply.completed", "lead.updated", "handoff", "meeting.booked",
+                                 "meeting.failed", "meeting.cancelled")
 _BY_TOKEN: dict[str, NoticeKind] = {kind.replace(".", "_"): kind for kind in KINDS}
 
 
@@ -61,6 +64,37 @@ class Handoff(Notice):
     kind: ClassVar[NoticeKind] = "handoff"
     type: Literal["handoff"] = "handoff"
     reason: str
+
+
+class MeetingBookedNotice(Notice):
+    """The lead's meeting is booked; ``message_id`` is the agent's message that says so."""
+
+    kind: ClassVar[NoticeKind] = "meeting.booked"
+    type: Literal["meeting.booked"] = "meeting.booked"
+    meeting_id: str
+    start: datetime
+    end: datetime
+    timezone: str
+    message_id: str | None = None
+
+
+class MeetingFailedNotice(Notice):
+    """The time asked for could not be booked: the free times offered instead, or a scheduling link."""
+
+    kind: ClassVar[NoticeKind] = "meeting.failed"
+    type: Literal["meeting.failed"] = "meeting.failed"
+    reason: str
+    alternatives: list[datetime] = []
+    scheduling_url: str | None = None
+    message_id: str | None = None
+
+
+class MeetingCancelledNotice(Notice):
+    kind: ClassVar[NoticeKind] = "meeting.cancelled"
+    type: Literal["meeting.cancelled"] = "meeting.cancelled"
+    meeting_id: str
+    by: str
+    message_id: str | None = None
 
 
 def notice_subject(tenant_id: str, conversation_id: str, notice: Notice) -> str:

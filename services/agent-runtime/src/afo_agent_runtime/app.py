@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from afo_agent_runtime.adapters.credentials import VaultOpenAIKeys
 from afo_agent_runtime.adapters.knowledge import RpcKnowledgeSearch
 from afo_agent_runtime.adapters.store import sql_store
 from afo_agent_runtime.adapters.tables import messaging
-from afo_agent_runtime.adapters.tenant_keys import VaultTenantKeys
 from afo_agent_runtime.entrypoints.rpc import register_rpc
 from afo_agent_runtime.entrypoints.subscribers import message_received_consumer, register_subscribers
 from afo_agent_runtime.handlers.agents import AgentHandlers
+from afo_agent_runtime.handlers.analyses import ConversationAnalyses
 from afo_agent_runtime.handlers.conversations import ConversationHandlers
+from afo_agent_runtime.handlers.endings import ConversationEndings
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
+from afo_agent_runtime.handlers.meeting_results import MeetingResults
 from afo_agent_runtime.handlers.realtime import Realtime
 from afo_agent_runtime.handlers.turns import TurnHandler
 from afo_agent_runtime.settings import AgentRuntimeSettings
@@ -23,14 +26,18 @@ def build(settings: AgentRuntimeSettings | None = None) -> Service:
     assert isinstance(settings, AgentRuntimeSettings)
     service = Service(settings, messaging, "afo_agent_runtime.migrations")
     knowledge = RpcKnowledgeSearch(service.rpc, settings.knowledge_search_timeout_s)
-    llm = LlmEngines(settings.llm_api_key, knowledge, VaultTenantKeys(service.rpc))
+    llm = LlmEngines(settings.llm_api_key, knowledge, VaultOpenAIKeys(service.rpc))
     service.on_start(llm.start)
     service.on_stop(llm.stop)
     realtime = Realtime(service.nats.publish)
     consumer = message_received_consumer(settings)
     store, clock = sql_store(service.unit_of_work), SystemClock()
-    register_rpc(service, AgentHandlers(store, clock), ConversationHandlers(store, clock))
+    endings = ConversationEndings(store, clock)
+    register_rpc(service, AgentHandlers(store, clock), ConversationHandlers(store, clock), endings)
     turns = TurnHandler(service.name, store, clock, realtime, llm, consumer.max_deliver,
                         settings.turn_order_wait_s, knowledge)
-    register_subscribers(service, turns, consumer)
+    register_subscribers(service, turns, consumer, MeetingResults(store, clock, realtime),
+                         ConversationAnalyses(store, llm))
+    # Every replica runs the check; each conversation is claimed by a conditional update, so ended once.
+    service.every(settings.idle_check_interval_s, endings.check_idle, "close-idle-conversations")
     return service

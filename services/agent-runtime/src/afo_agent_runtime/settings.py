@@ -18,3 +18,5 @@ class AgentRuntimeSettings(ServiceSettings):
     turn_order_wait_s: float = 30.0
     # A lead waits while the documents are searched; past this the reply says it can't look that up now.
     knowledge_search_timeout_s: float = 1.5
+    # How often the conversations idle past their agent's timeout are looked for and ended.
+    idle_check_interval_s: float = 60.0

@@ -27,6 +27,7 @@ from afo_common.clock import Clock, SystemClock
 from afo_common.db import Database, migrate
 from afo_common.events import Envelope, Event, envelope_for, parse_envelope
 from afo_common.events.conversation import (
+    ConversationClosed,
     ConversationOptedOut,
     LeadCreated,
     LeadUpdated,
@@ -341,8 +342,12 @@ async def test_stop_on_an_llm_agent_never_calls_the_model_and_opts_the_lead_out(
     assert detail.lead.opted_out is True
     assert (await runtime.messages(conversation_id))[-1].engine == "embedded"
     events = [event for _, _, event in await runtime.events_after(before)]
-    assert [type(e) for e in events] == [LeadUpdated, ConversationOptedOut, MessageReplied]
+    assert [type(e) for e in events] == [LeadUpdated, ConversationOptedOut, ConversationClosed, MessageReplied]
     assert events[1] == ConversationOptedOut(conversation_id=conversation_id, lead_id=detail.lead.id, channel="api")
+    # Opting out ends the conversation.
+    assert events[2] == ConversationClosed(conversation_id=conversation_id, agent_id=detail.agent_id,
+                                           reason="opted_out")
+    assert (detail.closed_at, detail.close_reason) == (detail.updated_at, "opted_out")
     (completed,) = runtime.realtime.of("reply_completed")
     assert completed.payload["engine"] == "embedded"
     assert completed.payload["lead"]["opted_out"] is True

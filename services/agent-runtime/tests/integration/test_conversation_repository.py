@@ -233,3 +233,62 @@ async def test_a_turn_reads_its_conversation_lead_and_inbox_in_one_statement(tx:
     assert after == TurnState(row, lead, already_processed=True)
     assert other_consumer is not None and not other_consumer.already_processed
     assert other_tenant is None
+
+
+async def test_a_conversation_ends_once_whoever_closes_it_and_its_turns_then_retry(tx: Tx, hot: HotStore) -> None:
+    row = conversation()
+    await add(tx, row)
+
+    async with hot() as store:
+        assert await store.close("ten_b", row.id, "opted_out", T0) is False  # another tenant's: untouched
+        assert await store.close("ten_a", row.id, "opted_out", T0) is True
+    async with tx() as session:
+        assert await ConversationRepository(session).close("ten_a", row.id, "closed", T0 + timedelta(1)) is False
+        stored = await ConversationRepository(session).get("ten_a", row.id)
+    assert stored is not None and (stored.closed_at, stored.close_reason) == (T0, "opted_out")
+
+    other = conversation()
+    await add(tx, other)
+    async with tx() as session:
+        assert await ConversationRepository(session).close("ten_a", other.id, "closed", T0) is True
+    # A turn that read the conversation before it was closed is refused (the close moved the revision).
+    with pytest.raises(StaleConversation):
+        async with hot() as store:
+            await store.save_turn_state(other, memory={}, status="open", lead_id=None, last_sequence=0, now=T0)
+
+
+async def test_idle_conversations_are_found_by_their_time_and_claimed_once(tx: Tx, hot: HotStore) -> None:
+    soon, later, closed = conversation(), conversation(tenant="ten_b"), conversation()
+    await add(tx, replace(soon, idle_at=T0 + timedelta(minutes=5)), replace(later, idle_at=T0 + timedelta(minutes=30)),
+              replace(closed, idle_at=T0, closed_at=T0, close_reason="closed"))
+    # A turn moves a conversation's idle time on.
+    async with hot() as store:
+        await store.save_turn_state(replace(later, idle_at=T0 + timedelta(minutes=30)), memory={}, status="open",
+                                    lead_id=None, last_sequence=0, now=T0, idle_at=T0 + timedelta(minutes=40))
+    at = T0 + timedelta(minutes=35)
+
+    async with tx() as session:
+        due = await ConversationRepository(session).idle(at, 10)
+    assert [r.id for r in due] == [soon.id]
+    async with tx() as session:
+        repository = ConversationRepository(session)
+        # Not idle by then (a message came since it was found): not ended.
+        assert await repository.close("ten_b", later.id, "idle", at, idle_by=at) is False
+        assert await repository.close("ten_a", soon.id, "idle", at, idle_by=at) is True
+        assert await repository.close("ten_a", soon.id, "idle", at, idle_by=at) is False
+        assert await repository.idle(at, 10) == []
+
+
+async def test_an_analysis_is_stored_once(tx: Tx) -> None:
+    row = conversation()
+    await add(tx, row)
+    first = {"summary": "Dana needs a booking system.", "outcome": "lost", "facts": {}, "next_step": None,
+             "engine": "embedded"}
+
+    async with tx() as session:
+        repository = ConversationRepository(session)
+        assert (await repository.get("ten_a", row.id)).analysis is None  # type: ignore[union-attr]
+        assert await repository.save_analysis("ten_b", row.id, first) is False
+        assert await repository.save_analysis("ten_a", row.id, first) is True
+        assert await repository.save_analysis("ten_a", row.id, first | {"summary": "again"}) is False
+        assert (await repository.get("ten_a", row.id)).analysis == first  # type: ignore[union-attr]

@@ -60,3 +60,18 @@ def test_a_patch_that_would_make_the_spec_invalid_is_rejected(patch: dict[str, A
 def test_a_malformed_patch_is_rejected_before_it_is_applied(patch: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         AgentPatch.model_validate(patch)
+
+
+def test_the_idle_timeout_defaults_to_thirty_minutes_is_bounded_and_a_null_restores_the_default() -> None:
+    spec = AgentSpec(name="Ava")
+    assert spec.idle_timeout_minutes == 30
+
+    shorter = apply_patch(spec, AgentPatch.model_validate({"idle_timeout_minutes": 5}))
+    restored = apply_patch(shorter, AgentPatch.model_validate({"idle_timeout_minutes": None}))
+
+    assert (shorter.idle_timeout_minutes, restored.idle_timeout_minutes) == (5, 30)
+    for bad in (0, -1, 7 * 24 * 60 + 1, "soon"):
+        with pytest.raises(ValidationError):
+            AgentSpec.model_validate({"name": "Ava", "idle_timeout_minutes": bad})
+    # A configuration stored before the setting existed reads with the default.
+    assert AgentSpec.model_validate({"name": "Ava"}).idle_timeout_minutes == 30

@@ -177,6 +177,33 @@ async def test_request_meeting_reads_the_time_in_the_agents_zone(http: DefaultAs
     assert decision.memory.meeting_start == "2025-03-04T15:00:00-05:00"
 
 
+async def test_the_model_sees_offered_times_and_its_pick_is_asked_for(http: DefaultAsyncHttpxClient) -> None:
+    ny = ZoneInfo("America/New_York")
+    offered = [datetime(2025, 3, 5, 10, 0, tzinfo=ny), datetime(2025, 3, 5, 10, 30, tzinfo=ny)]
+    memory = ConversationMemory(offered_slots=tuple(o.isoformat() for o in offered))
+    script: list[Turn] = [ToolCalls([Call("request_meeting", {"when": "the second one"})]), Text("Booking 10:30.")]
+    async with FakeOpenAI(script) as fake:
+        decision = await run(fake, http, text="the second one please", memory=memory)
+
+    system = fake.requests[0]["messages"][0]["content"]
+    assert "Wednesday, Mar 5 at 10:00 AM or 10:30 AM" in system
+    assert "cancel_meeting" not in [t["function"]["name"] for t in fake.requests[0]["tools"]]
+    assert decision.meeting_request is not None and decision.meeting_request.start == offered[1]
+    assert decision.memory.offered_slots == ()
+
+
+async def test_with_a_meeting_booked_the_model_can_move_or_cancel_it(http: DefaultAsyncHttpxClient) -> None:
+    memory = ConversationMemory(meeting_id="mtg_1", booked_start="2025-03-05T15:00:00+00:00")
+    script: list[Turn] = [ToolCalls([Call("cancel_meeting", {})]), Text("Cancelling it now.")]
+    async with FakeOpenAI(script) as fake:
+        decision = await run(fake, http, text="please cancel my meeting", memory=memory)
+
+    assert "cancel_meeting" in [t["function"]["name"] for t in fake.requests[0]["tools"]]
+    assert "has a meeting booked for Wednesday 05 March 2025, 10:00" in fake.requests[0]["messages"][0]["content"]
+    assert json.loads(tool_message(fake.requests[1])["content"])["ok"] is True
+    assert decision.cancel_meeting_id == "mtg_1" and decision.intent is Intent.SCHEDULING
+
+
 async def test_handoff_is_reported_with_the_models_reason(http: DefaultAsyncHttpxClient) -> None:
     script: list[Turn] = [ToolCalls([Call("handoff", {"reason": "asked for a person"})]), Text("Connecting you.")]
     async with FakeOpenAI(script) as fake:

@@ -1,8 +1,10 @@
 """Reply deltas: a whole reply is one delta; a model's pieces go out first at once, then gathered."""
 
 import json
+from datetime import UTC, datetime
 
 from afo_agent_runtime.handlers.realtime import COALESCE_S, DeltaStream, Realtime
+from afo_common.realtime import MeetingBookedNotice, MeetingCancelledNotice, MeetingFailedNotice, parse_subject
 
 
 class Clock:
@@ -70,3 +72,19 @@ async def test_finish_sends_nothing_when_nothing_waits() -> None:
     await deltas.delta("")
 
     assert published.texts() == ["Hello."]
+
+
+async def test_meeting_notices_go_out_on_subjects_the_gateway_relays_by_kind() -> None:
+    published = Published()
+    realtime = Realtime(published)
+    start = datetime(2026, 12, 9, 15, 0, tzinfo=UTC)
+    await realtime.send("ten_1", "conv_1", MeetingBookedNotice(meeting_id="mtg_1", start=start, end=start,
+                                                               timezone="America/New_York", message_id="msg_1"))
+    await realtime.send("ten_1", "conv_1", MeetingFailedNotice(reason="slot_taken", alternatives=[start]))
+    await realtime.send("ten_1", "conv_1", MeetingCancelledNotice(meeting_id="mtg_1", by="lead"))
+
+    subjects = [subject for subject, _ in published.notices]
+    assert [parse_subject(s) for s in subjects] == [("ten_1", "conv_1", "meeting.booked"),
+                                                    ("ten_1", "conv_1", "meeting.failed"),
+                                                    ("ten_1", "conv_1", "meeting.cancelled")]
+    assert [n["type"] for _, n in published.notices] == ["meeting.booked", "meeting.failed", "meeting.cancelled"]

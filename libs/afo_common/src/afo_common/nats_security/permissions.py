@@ -82,7 +82,13 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                              # Stores uploads; deletes one whose registration failed.
                              blobs=((DOCUMENTS_BUCKET, ("put", "delete")),)),
     "agent-runtime": ServiceAccess(owns_streams=(CONVERSATION, AGENT),
-                                   consumes=(Consumes(CONVERSATION, "agent-runtime-message-received"),),
+                                   consumes=(Consumes(CONVERSATION, "agent-runtime-message-received"),
+                                             # Each ended conversation analysed once.
+                                             Consumes(CONVERSATION, "agent-runtime-conversation-closed"),
+                                             # The calendar's answers, said in the conversation.
+                                             Consumes(WORKFLOW, "agent-runtime-meeting-booked"),
+                                             Consumes(WORKFLOW, "agent-runtime-meeting-failed"),
+                                             Consumes(WORKFLOW, "agent-runtime-meeting-cancelled")),
                                    calls=("knowledge-ingest",), publishes_realtime=True),
     "voice-media": ServiceAccess(owns_streams=(CALL,)),
     "knowledge-ingest": ServiceAccess(owns_streams=(KNOWLEDGE,), blobs=((DOCUMENTS_BUCKET, ("get", "delete")),)),

@@ -84,6 +84,18 @@ class LeadView(BaseModel):
     opted_out: bool
     created_at: datetime
     updated_at: datetime
+    # The summary of its conversation, once that ended and was analysed.
+    summary: str | None = None
+
+
+class ConversationAnalysis(BaseModel):
+    """What a finished conversation came to (``conversation.analyzed``)."""
+
+    summary: str
+    outcome: Literal["qualified", "booked", "handoff", "not_interested", "lost"]
+    facts: dict[str, str]
+    next_step: str | None = None
+    engine: Literal["embedded", "openai"]
 
 
 class ConversationView(BaseModel):
@@ -96,11 +108,15 @@ class ConversationView(BaseModel):
     lead_id: str | None
     created_at: datetime
     updated_at: datetime
+    # Set once it ended: closed over the API, the lead opted out, or idle past the agent's timeout.
+    closed_at: datetime | None = None
+    close_reason: Literal["closed", "opted_out", "idle"] | None = None
 
 
 class ConversationDetail(ConversationView):
     messages: list[MessageView]
     lead: LeadView | None
+    analysis: ConversationAnalysis | None = None
 
 
 class CreateConversation(TenantRequest):
@@ -152,10 +168,14 @@ CHECK_CONVERSATION: RpcOperation[ConversationRef, ConversationView] = _op(
 LIST_CONVERSATIONS: RpcOperation[ListConversations, Page[ConversationView]] = _op(
     "conversations.list", ListConversations, Page[ConversationView]
 )
+CLOSE_CONVERSATION: RpcOperation[ConversationRef, ConversationView] = _op(
+    "conversations.close", ConversationRef, ConversationView
+)
 GET_LEAD: RpcOperation[LeadRef, LeadView] = _op("leads.get", LeadRef, LeadView)
 LIST_LEADS: RpcOperation[ListLeads, Page[LeadView]] = _op("leads.list", ListLeads, Page[LeadView])
 
 OPERATIONS: list[RpcOperation[Any, Any]] = [
     CREATE_AGENT, GET_AGENT, LIST_AGENTS, UPDATE_AGENT, DELETE_AGENT, PUBLISH_AGENT, LIST_VERSIONS,
-    CREATE_CONVERSATION, GET_CONVERSATION, CHECK_CONVERSATION, LIST_CONVERSATIONS, GET_LEAD, LIST_LEADS,
+    CREATE_CONVERSATION, GET_CONVERSATION, CHECK_CONVERSATION, LIST_CONVERSATIONS, CLOSE_CONVERSATION, GET_LEAD,
+    LIST_LEADS,
 ]

@@ -147,6 +147,11 @@ def _check_unique_names(fields: list[QualificationField]) -> list[QualificationF
     return fields
 
 
+DEFAULT_IDLE_TIMEOUT_MINUTES = 30
+# One minute to one week.
+IdleTimeout = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+
+
 class AgentSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -164,6 +169,8 @@ class AgentSpec(BaseModel):
     # Where a phone number written without a country code is read; None: from `timezone`
     # (agent-runtime's engine/phone_region.py).
     phone_region: PhoneRegion | None = None
+    # A conversation with no message from the lead for this long ends (and is analysed).
+    idle_timeout_minutes: IdleTimeout = DEFAULT_IDLE_TIMEOUT_MINUTES
 
     _unique_field_names = field_validator("qualification_fields")(_check_unique_names)
     _known_time_zone = field_validator("timezone")(_check_time_zone)
@@ -189,6 +196,7 @@ class AgentPatch(BaseModel):
     channels: dict[str, Any] | None = None
     timezone: str | None = None
     phone_region: PhoneRegion | None = None
+    idle_timeout_minutes: IdleTimeout | None = None
 
     @model_serializer(mode="wrap")
     def _sent_fields_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

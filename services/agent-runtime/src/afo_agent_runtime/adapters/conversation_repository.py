@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +30,10 @@ class ConversationRow:
     updated_at: datetime
     last_sequence: int = 0
     request_id: str | None = None
+    idle_at: datetime | None = None
+    closed_at: datetime | None = None
+    close_reason: str | None = None
+    analysis: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -57,12 +61,13 @@ class LeadRow:
     opted_out: bool
     created_at: datetime
     updated_at: datetime
+    summary: str | None = None
 
 
 def _conversation(r: Any) -> ConversationRow:
     return ConversationRow(r.id, r.tenant_id, r.agent_id, r.agent_version, r.channel, r.contact, r.status,
                            r.lead_id, r.memory, r.revision, r.created_at, r.updated_at, r.last_sequence,
-                           r.request_id)
+                           r.request_id, r.idle_at, r.closed_at, r.close_reason, r.analysis)
 
 
 def _message(r: Any) -> MessageRow:
@@ -72,7 +77,7 @@ def _message(r: Any) -> MessageRow:
 
 def _lead(r: Any) -> LeadRow:
     return LeadRow(r.id, r.tenant_id, r.conversation_id, r.agent_id, r.fields, r.missing_fields, r.qualified,
-                   r.opted_out, r.created_at, r.updated_at)
+                   r.opted_out, r.created_at, r.updated_at, r.summary)
 
 
 class ConversationRepository:
@@ -133,6 +138,40 @@ class ConversationRepository:
         row = result.first()
         return _message(row) if row else None
 
+    async def close(self, tenant_id: str, conversation_id: str, reason: str, now: datetime,
+                    idle_by: datetime | None = None) -> bool:
+        """Ends the conversation unless it already ended (or, given ``idle_by``, is no longer idle by then: a
+        message came since it was found); True for the one caller that ended it. The revision moves, so a
+        turn that read the conversation before is retried on the closed state."""
+        c = conversations.c
+        query = update(conversations).where(c.tenant_id == tenant_id, c.id == conversation_id, c.closed_at.is_(None))
+        if idle_by is not None:
+            query = query.where(c.idle_at <= idle_by)
+        result = await self._session.execute(
+            query
+            .values(closed_at=now, close_reason=reason, revision=c.revision + 1, updated_at=now)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def idle(self, now: datetime, limit: int) -> list[ConversationRow]:
+        """Open conversations of every tenant whose idle time has come, oldest first (the scheduled check;
+        each is then claimed with ``close``, so two replicas never end one twice)."""
+        c = conversations.c
+        result = await self._session.execute(
+            select(conversations).where(c.closed_at.is_(None), c.idle_at <= now).order_by(c.idle_at).limit(limit)
+        )
+        return [_conversation(r) for r in result]
+
+    async def save_analysis(self, tenant_id: str, conversation_id: str, analysis: dict[str, Any]) -> bool:
+        """Stores the analysis unless one is stored; True for the one caller that stored it."""
+        c = conversations.c
+        result = await self._session.execute(
+            update(conversations)
+            .where(c.tenant_id == tenant_id, c.id == conversation_id, c.analysis.is_(None))
+            .values(analysis=analysis)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
 
 class LeadRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -151,6 +190,11 @@ class LeadRepository:
         )
         row = result.first()
         return _lead(row) if row else None
+
+    async def save_summary(self, tenant_id: str, lead_id: str, summary: str) -> None:
+        await self._session.execute(
+            update(leads).where(leads.c.tenant_id == tenant_id, leads.c.id == lead_id).values(summary=summary)
+        )
 
     async def page(self, tenant_id: str, limit: int, before: str | None, qualified: bool | None) -> list[LeadRow]:
         query = select(leads).where(leads.c.tenant_id == tenant_id)

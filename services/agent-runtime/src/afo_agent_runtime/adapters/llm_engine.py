@@ -49,8 +49,11 @@ _SEARCH = _tool("search_knowledge", "Search the business's documents for facts a
 _FIELDS = {"type": "object", "additionalProperties": _TEXT}
 _UPDATE_LEAD = _tool("update_lead", "Record details the lead gave, keyed by field name.", fields=_FIELDS)
 _REQUEST_MEETING = _tool(
-    "request_meeting", "Ask to meet at the time the lead proposed.", "note", when=_TEXT, note=_TEXT
+    "request_meeting",
+    "Ask to meet at the time the lead proposed or picked among the offered ones (moves a booked meeting).",
+    "note", when=_TEXT, note=_TEXT,
 )
+_CANCEL_MEETING = _tool("cancel_meeting", "Cancel the lead's booked meeting, when they ask to.")
 _HANDOFF = _tool("handoff", "Hand the conversation to a human teammate.", reason=_TEXT)
 
 
@@ -62,7 +65,8 @@ class _ToolRun:
     tenant_id: str
 
 
-def _system_prompt(agent: AgentSpec, memory: ConversationMemory, now: datetime) -> str:
+def _system_prompt(agent: AgentSpec, memory: ConversationMemory, now: datetime,
+                   meetings: str | None = None) -> str:
     local = now.astimezone(agent.tz())
     lines = [f"You are {agent.name}, {agent.role}.", agent.persona]
     if agent.goals:
@@ -91,6 +95,8 @@ def _system_prompt(agent: AgentSpec, memory: ConversationMemory, now: datetime) 
         "When the lead proposes a meeting time, call request_meeting. Call handoff when they ask for a "
         "human or you cannot help. Keep replies short and conversational.",
     ]
+    if meetings:
+        lines += ["", meetings]
     return "\n".join(lines)
 
 
@@ -122,9 +128,12 @@ class LlmEngine:
             raise ValueError("now must be timezone-aware")
         run = _ToolRun(ModelTurn(agent=agent, memory=memory, text=text, now=now), tenant_id)
         tools = [_UPDATE_LEAD, _REQUEST_MEETING, _HANDOFF]
+        if memory.meeting_id is not None:
+            tools.append(_CANCEL_MEETING)
         if agent.knowledge_base_ids:
             tools.insert(0, _SEARCH)
-        messages: list[dict[str, Any]] = [{"role": "system", "content": _system_prompt(agent, memory, now)}]
+        messages: list[dict[str, Any]] = [{"role": "system", "content": _system_prompt(
+            agent, memory, now, run.turn.context())}]
         messages += [{"role": h.role, "content": h.text} for h in history]
         messages.append({"role": "user", "content": text})
         reply: list[str] = []
@@ -177,4 +186,6 @@ class LlmEngine:
             return json.dumps(turn.request_meeting(args.get("when"), args.get("note")))
         if call.name == "handoff":
             return json.dumps(turn.hand_off(args.get("reason")))
+        if call.name == "cancel_meeting":
+            return json.dumps(turn.cancel_meeting())
         return json.dumps({"error": f"unknown tool {call.name!r}"})

@@ -147,6 +147,29 @@ class MemoryConversations:
         found = [m for t, m in self._t.messages.values() if t == tenant_id and m.in_reply_to == message_id]
         return _stored(found[0]) if found else None
 
+    async def close(self, tenant_id: str, conversation_id: str, reason: str, now: datetime,
+                    idle_by: datetime | None = None) -> bool:
+        row = self._t.conversations.get(conversation_id)
+        if row is None or row.tenant_id != tenant_id or row.closed_at is not None:
+            return False
+        if idle_by is not None and (row.idle_at is None or row.idle_at > idle_by):
+            return False
+        self._t.conversations[row.id] = _stored(replace(row, closed_at=now, close_reason=reason,
+                                                        revision=row.revision + 1, updated_at=now))
+        return True
+
+    async def idle(self, now: datetime, limit: int) -> list[ConversationRow]:
+        rows = [r for r in self._t.conversations.values()
+                if r.closed_at is None and r.idle_at is not None and r.idle_at <= now]
+        return [_stored(r) for r in sorted(rows, key=lambda r: (r.idle_at, r.id))[:limit]]
+
+    async def save_analysis(self, tenant_id: str, conversation_id: str, analysis: dict[str, Any]) -> bool:
+        row = self._t.conversations.get(conversation_id)
+        if row is None or row.tenant_id != tenant_id or row.analysis is not None:
+            return False
+        self._t.conversations[row.id] = _stored(replace(row, analysis=analysis))
+        return True
+
 
 class MemoryLeads:
     def __init__(self, tables: MemoryTables) -> None:
@@ -159,6 +182,11 @@ class MemoryLeads:
     async def for_conversation(self, tenant_id: str, conversation_id: str) -> LeadRow | None:
         found = [r for r in self._t.leads.values() if r.tenant_id == tenant_id and r.conversation_id == conversation_id]
         return _stored(found[0]) if found else None
+
+    async def save_summary(self, tenant_id: str, lead_id: str, summary: str) -> None:
+        row = self._t.leads.get(lead_id)
+        if row is not None and row.tenant_id == tenant_id:
+            self._t.leads[lead_id] = _stored(replace(row, summary=summary))
 
     async def page(self, tenant_id: str, limit: int, before: str | None, qualified: bool | None) -> list[LeadRow]:
         rows = [r for r in self._t.leads.values() if r.tenant_id == tenant_id

@@ -167,6 +167,33 @@ class OpenAIChatClient:
                 raise ChatProviderError(f"malformed stream chunk: {exc}", status=None, retryable=True) from exc
 
 
+    async def complete_json(self, *, model: str, messages: list[dict[str, Any]], schema_name: str,
+                            schema: dict[str, Any], temperature: float = 0.0) -> str | None:
+        """One whole completion asked to follow ``schema`` (structured output); its text, or None when the
+        model refused or said nothing. The caller validates the text: a model may not honour the schema."""
+        try:
+            async with asyncio.timeout(self._max_wait_s):
+                completion = await self._openai.chat.completions.create(
+                    model=model,
+                    messages=cast(list[ChatCompletionMessageParam], messages),
+                    temperature=temperature,
+                    response_format={"type": "json_schema",
+                                     "json_schema": {"name": schema_name, "schema": schema, "strict": True}},
+                    extra_headers=self._headers,
+                )
+        except TimeoutError:
+            raise ChatProviderError(f"no response within {self._max_wait_s:g} s", status=None,
+                                    retryable=True) from None
+        except openai.OpenAIError as exc:
+            raise _provider_error(exc) from exc
+        if not completion.choices:
+            return None
+        message = completion.choices[0].message
+        if getattr(message, "refusal", None):
+            return None
+        return message.content or None
+
+
 def _provider_error(exc: openai.OpenAIError) -> ChatProviderError:
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code

@@ -54,6 +54,12 @@ conversations = Table(
     # The highest message sequence answered: a message further ahead waits for the ones before it.
     Column("last_sequence", Integer, nullable=False, server_default=text("0")),
     Column("request_id", String(64), nullable=True),
+    # When the conversation ends for want of a message (the agent's idle timeout after the last turn).
+    Column("idle_at", UtcDateTime(), nullable=True, index=True),
+    # Set once, by whoever ends it first (closed, opted_out, idle); its analysis follows once.
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("close_reason", String(16), nullable=True),
+    Column("analysis", JSON(none_as_null=True), nullable=True),  # SQL NULL until analysed, not JSON null
     Index("ix_conversations_tenant_id_id", "tenant_id", "id"),
     UniqueConstraint("tenant_id", "request_id", name="uq_conversations_tenant_id_request_id"),
 )
@@ -89,5 +95,7 @@ leads = Table(
     Column("opted_out", Boolean, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # The conversation's summary, once it was analysed.
+    Column("summary", Text, nullable=True),
     Index("ix_leads_tenant_id_id", "tenant_id", "id"),
 )

@@ -24,11 +24,12 @@ class StaleConversation(Exception):
 
 
 _CONVERSATION = ("c.id, c.tenant_id, c.agent_id, c.agent_version, c.channel, c.contact, c.status, c.lead_id, "
-                 "c.memory, c.revision, c.created_at, c.updated_at, c.last_sequence, c.request_id")
+                 "c.memory, c.revision, c.created_at, c.updated_at, c.last_sequence, c.request_id, c.idle_at, "
+                 "c.closed_at, c.close_reason")
 _LEAD = ("l.id AS l_id, l.tenant_id AS l_tenant_id, l.conversation_id AS l_conversation_id, "
          "l.agent_id AS l_agent_id, l.fields AS l_fields, l.missing_fields AS l_missing_fields, "
          "l.qualified AS l_qualified, l.opted_out AS l_opted_out, l.created_at AS l_created_at, "
-         "l.updated_at AS l_updated_at")
+         "l.updated_at AS l_updated_at, l.summary AS l_summary")
 TURN_STATE = Sql(
     f"SELECT {_CONVERSATION}, {_LEAD}, "
     "EXISTS (SELECT 1 FROM inbox WHERE inbox.consumer = $1 AND inbox.event_id = $2) AS already_processed "
@@ -55,7 +56,12 @@ UPDATE_LEAD = Sql(
 # Optimistic concurrency: written only if nobody wrote since the turn read the conversation.
 SAVE_TURN = Sql(
     "UPDATE conversations SET memory = $1, status = $2, lead_id = $3, revision = $4, last_sequence = $5, "
-    "updated_at = $6 WHERE tenant_id = $7 AND id = $8 AND revision = $9"
+    "updated_at = $6, idle_at = $7 WHERE tenant_id = $8 AND id = $9 AND revision = $10"
+)
+# Ends a conversation once: only the first of the closers (an opt-out, the close RPC, the idle check) sets it.
+CLOSE = Sql(
+    "UPDATE conversations SET closed_at = $1, close_reason = $2 WHERE tenant_id = $3 AND id = $4 "
+    "AND closed_at IS NULL"
 )
 
 
@@ -104,23 +110,38 @@ class TurnStore:
                          tx.time(lead.updated_at))
 
     async def save_turn_state(self, row: ConversationRow, *, memory: dict[str, Any], status: str,
-                              lead_id: str | None, last_sequence: int, now: datetime) -> None:
-        """Write the state a turn produced, only if nobody else wrote since ``row`` was read."""
+                              lead_id: str | None, last_sequence: int, now: datetime,
+                              idle_at: datetime | None = None) -> None:
+        """Write the state a turn produced, only if nobody else wrote since ``row`` was read. ``idle_at``:
+        when the conversation ends for want of a message (None keeps the one it has)."""
         tx = self._tx
+        idle = idle_at or row.idle_at
         changed = await tx.execute(SAVE_TURN, tx.json(memory), status, lead_id, row.revision + 1, last_sequence,
-                                   tx.time(now), row.tenant_id, row.id, row.revision)
+                                   tx.time(now), tx.time(idle) if idle else None, row.tenant_id, row.id,
+                                   row.revision)
         if changed != 1:
             raise StaleConversation(row.id)
+
+    async def close(self, tenant_id: str, conversation_id: str, reason: str, now: datetime) -> bool:
+        """True when this call ended the conversation (it had not ended)."""
+        tx = self._tx
+        return await tx.execute(CLOSE, tx.time(now), reason, tenant_id, conversation_id) == 1
 
     def _conversation(self, r: Row) -> ConversationRow:
         tx = self._tx
         return ConversationRow(r["id"], r["tenant_id"], r["agent_id"], r["agent_version"], r["channel"],
                                tx.read_json(r["contact"]), r["status"], r["lead_id"], tx.read_json(r["memory"]),
                                r["revision"], tx.read_time(r["created_at"]), tx.read_time(r["updated_at"]),
-                               r["last_sequence"], r["request_id"])
+                               r["last_sequence"], r["request_id"], _maybe_time(tx, r["idle_at"]),
+                               _maybe_time(tx, r["closed_at"]), r["close_reason"])
 
     def _lead(self, r: Row) -> LeadRow:
         tx = self._tx
         return LeadRow(r["l_id"], r["l_tenant_id"], r["l_conversation_id"], r["l_agent_id"],
                        tx.read_json(r["l_fields"]), tx.read_json(r["l_missing_fields"]), bool(r["l_qualified"]),
-                       bool(r["l_opted_out"]), tx.read_time(r["l_created_at"]), tx.read_time(r["l_updated_at"]))
+                       bool(r["l_opted_out"]), tx.read_time(r["l_created_at"]), tx.read_time(r["l_updated_at"]),
+                       r["l_summary"])
+
+
+def _maybe_time(tx: HotTransaction, value: Any) -> datetime | None:
+    return tx.read_time(value) if value is not None else None

@@ -29,4 +29,6 @@ def apply_patch(spec: AgentSpec, patch: AgentPatch) -> AgentSpec:
     Nested objects (llm, voice, channels) are replaced whole, not merged.
     """
     merged = spec.model_dump() | patch.model_dump()
+    if merged.get("idle_timeout_minutes") is None:
+        merged.pop("idle_timeout_minutes", None)  # cleared: back to the default
     return AgentSpec.model_validate(merged)

@@ -17,7 +17,9 @@ from typing import Any
 
 from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.engine import FieldInvalid, Intent, classify, parse_meeting, validate_field
+from afo_agent_runtime.domain.engine.offers import Chosen, Unmatched, choose_offer
 from afo_agent_runtime.domain.engine.phone_region import phone_region_for
+from afo_agent_runtime.domain.engine.replies import describe_times
 from afo_agent_runtime.domain.engine.sentences import trim
 from afo_agent_runtime.domain.knowledge import Passage, usable
 from afo_agent_runtime.domain.turn import (
@@ -59,6 +61,7 @@ class ModelTurn:
     pending_day: date | None = field(init=False, default=None)
     meeting: MeetingRequest | None = field(init=False, default=None)
     handoff_reason: str | None = field(init=False, default=None)
+    cancel_meeting_id: str | None = field(init=False, default=None)
     sources: dict[int, Passage] = field(init=False, default_factory=dict)  # the passages shown, by number
 
     def __post_init__(self) -> None:
@@ -89,7 +92,17 @@ class ModelTurn:
         return {"accepted": accepted, "invalid": invalid, "still_missing": still_missing, "advice": advice}
 
     def request_meeting(self, when: Any, note: Any) -> dict[str, Any]:
-        wanted = parse_meeting(str(when or ""), self.now, self.agent.tz(), default_day=self.pending_day)
+        """A time asked for — one of the offered times picked by position or clock ("the second one",
+        "10:30") or any other — and, with a meeting booked, a move of that meeting."""
+        tz = self.agent.tz()
+        offered = self.memory.offered_starts()
+        choice = choose_offer(str(when or ""), offered, self.now, tz)
+        if isinstance(choice, Unmatched):
+            times = describe_times([o.astimezone(tz) for o in offered])
+            return {"ok": False, "error": f"that matches none of the offered times ({times}); ask which one"}
+        if isinstance(choice, Chosen):
+            return self._meeting_at(choice.start.astimezone(tz), note)
+        wanted = parse_meeting(str(when or ""), self.now, tz, default_day=self.pending_day)
         if wanted.start is None:
             if wanted.day is not None and wanted.clock is None:
                 self.pending_day = wanted.day
@@ -99,11 +112,40 @@ class ModelTurn:
             else:
                 problem = f"could not understand {when!r} as a time; ask the lead for a day and time"
             return {"ok": False, "error": problem}
+        return self._meeting_at(wanted.start, note)
+
+    def _meeting_at(self, start: datetime, note: Any) -> dict[str, Any]:
         self.pending_day = None
         words = self.text if not note else f"{self.text} (note: {note})"
-        self.meeting = MeetingRequest(start=wanted.start, timezone=self.agent.timezone, text=words)
-        readable = f"{wanted.start:%A %d %B %Y, %H:%M} ({self.agent.timezone})"
-        return {"ok": True, "start": wanted.start.isoformat(), "readable": readable}
+        replaces = self.memory.meeting_id
+        self.meeting = MeetingRequest(start=start, timezone=self.agent.timezone, text=words,
+                                      replaces_meeting_id=replaces)
+        readable = f"{start:%A %d %B %Y, %H:%M} ({self.agent.timezone})"
+        result: dict[str, Any] = {"ok": True, "start": start.isoformat(), "readable": readable,
+                                  "note": "Tell the lead you are booking it and will confirm once it is booked."}
+        if replaces:
+            result["moves_meeting"] = replaces
+        return result
+
+    def cancel_meeting(self) -> dict[str, Any]:
+        if self.memory.meeting_id is None:
+            return {"ok": False, "error": "the lead has no booked meeting; tell them so"}
+        self.cancel_meeting_id = self.memory.meeting_id
+        return {"ok": True, "note": "Tell the lead you are cancelling it and will confirm once it is done."}
+
+    def context(self) -> str | None:
+        """What the model must know about meetings before it answers: times on offer, the booked one."""
+        tz = self.agent.tz()
+        lines = []
+        if offered := self.memory.offered_starts():
+            lines.append(f"The calendar offered these free times (the requested one was taken): "
+                         f"{describe_times([o.astimezone(tz) for o in offered])}. If the lead picks one, call "
+                         f"request_meeting with it (\"the second one\" is fine).")
+        if self.memory.meeting_id and self.memory.booked_start:
+            start = datetime.fromisoformat(self.memory.booked_start).astimezone(tz)
+            lines.append(f"The lead has a meeting booked for {start:%A %d %B %Y, %H:%M} ({self.agent.timezone}). "
+                         "To move it call request_meeting with the new time; to cancel it call cancel_meeting.")
+        return "\n".join(lines) or None
 
     def hand_off(self, reason: Any) -> dict[str, Any]:
         self.handoff_reason = str(reason or _DEFAULT_HANDOFF_REASON)
@@ -134,7 +176,7 @@ class ModelTurn:
 
     def decision(self, reply: str) -> TurnDecision:
         update = update_lead(self.agent, self.memory, self.values)
-        if self.meeting is not None:
+        if self.meeting is not None or self.cancel_meeting_id is not None:
             intent = Intent.SCHEDULING
         elif self.handoff_reason is not None:
             intent = Intent.HUMAN
@@ -155,4 +197,5 @@ class ModelTurn:
             meeting=self.meeting,
             handoff_reason=self.handoff_reason,
             citations=self.citations(reply),
+            cancel_meeting_id=self.cancel_meeting_id,
         )

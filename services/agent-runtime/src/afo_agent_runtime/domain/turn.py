@@ -43,6 +43,13 @@ class ConversationMemory:
     pending_meeting_day: str | None = None  # ISO date the lead named without a time, until a time comes
     meeting_start: str | None = None  # ISO datetime of the last meeting the lead asked for
     handoff_offered: bool = False  # the last reply offered a person: a "yes" now hands off
+    # Free times the calendar offered back after a failed booking (ISO datetimes, earliest first): the
+    # lead's next words may pick one ("the second one", "10:30").
+    offered_slots: tuple[str, ...] = ()
+    meeting_id: str | None = None  # the lead's booked meeting, once the calendar confirmed it
+    booked_start: str | None = None  # its start (ISO)
+    # Meetings known to be cancelled: a confirmation that arrives after its cancellation is not announced.
+    cancelled_meetings: tuple[str, ...] = ()
 
     def pending_day(self) -> date | None:
         """The day the lead named without a time, while it is a readable date."""
@@ -63,6 +70,10 @@ class ConversationMemory:
             "pending_meeting_day": self.pending_meeting_day,
             "meeting_start": self.meeting_start,
             "handoff_offered": self.handoff_offered,
+            "offered_slots": list(self.offered_slots),
+            "meeting_id": self.meeting_id,
+            "booked_start": self.booked_start,
+            "cancelled_meetings": list(self.cancelled_meetings),
         }
 
     @classmethod
@@ -82,7 +93,23 @@ class ConversationMemory:
             pending_meeting_day=_optional(data, "pending_meeting_day", str),
             meeting_start=_optional(data, "meeting_start", str),
             handoff_offered=_typed(data, "handoff_offered", bool, False),
+            offered_slots=_strings(data, "offered_slots"),
+            meeting_id=_optional(data, "meeting_id", str),
+            booked_start=_optional(data, "booked_start", str),
+            cancelled_meetings=_strings(data, "cancelled_meetings"),
         )
+
+    def offered_starts(self) -> list[datetime]:
+        """The offered slots that are readable aware datetimes, in the order offered."""
+        starts = []
+        for slot in self.offered_slots:
+            try:
+                start = datetime.fromisoformat(slot)
+            except ValueError:
+                continue
+            if start.tzinfo is not None:
+                starts.append(start)
+        return starts
 
 
 def _typed(data: Mapping[str, Any], key: str, kind: type[_T], default: _T) -> _T:
@@ -91,6 +118,13 @@ def _typed(data: Mapping[str, Any], key: str, kind: type[_T], default: _T) -> _T
     if type(value) is not kind:
         raise ValueError(f"memory.{key} must be {kind.__name__}")
     return value
+
+
+def _strings(data: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = data.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"memory.{key} must be a list of strings")
+    return tuple(value)
 
 
 def _optional(data: Mapping[str, Any], key: str, kind: type[_T]) -> _T | None:
@@ -105,6 +139,8 @@ class MeetingRequest:
     start: datetime  # aware, in the agent's time zone
     timezone: str
     text: str  # the lead's words, for the person confirming the booking
+    # A reschedule: the booked meeting this one replaces (cancelled once the new time is booked).
+    replaces_meeting_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +156,7 @@ class TurnDecision:
     handoff_reason: str | None
     opted_out: bool  # True only on the turn the lead opted out
     citations: tuple[Citation, ...] = ()  # the documents the reply quotes, numbered as its [n] markers
+    cancel_meeting_id: str | None = None  # the lead asked to cancel this booked meeting
 
 
 @dataclass(frozen=True)
@@ -157,8 +194,10 @@ def conclude(
     handoff_reason: str | None,
     citations: tuple[Citation, ...] = (),
     handoff_offered: bool = False,
+    cancel_meeting_id: str | None = None,
 ) -> TurnDecision:
-    """A turn in which the lead did not opt out."""
+    """A turn in which the lead did not opt out. Asking for a time (a pick among the offered ones or
+    another) ends the offer."""
     return TurnDecision(
         reply=reply,
         intent=intent,
@@ -173,6 +212,7 @@ def conclude(
             pending_meeting_day=pending_meeting_day.isoformat() if pending_meeting_day else None,
             meeting_start=meeting.start.isoformat() if meeting else memory.meeting_start,
             handoff_offered=handoff_offered,
+            offered_slots=() if meeting is not None else memory.offered_slots,
         ),
         lead_changes=update.changes,
         invalid_fields=dict(invalid),
@@ -182,6 +222,7 @@ def conclude(
         handoff_reason=handoff_reason,
         opted_out=False,
         citations=citations,
+        cancel_meeting_id=cancel_meeting_id,
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from afo_agent_runtime.domain.errors import Conflict, Invalid, NotFound
 from afo_agent_runtime.handlers.agents import AgentHandlers
 from afo_agent_runtime.handlers.conversations import ConversationHandlers
+from afo_agent_runtime.handlers.endings import ConversationEndings
 from afo_common.messaging.rpc import RpcError
 from afo_common.rpcs import agent_runtime as ops
 from afo_common.service import Service
@@ -27,7 +28,8 @@ def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitab
     return call
 
 
-def register_rpc(service: Service, agents: AgentHandlers, conversations: ConversationHandlers) -> None:
+def register_rpc(service: Service, agents: AgentHandlers, conversations: ConversationHandlers,
+                 endings: ConversationEndings) -> None:
     routes: list[tuple[Any, Callable[[Any], Awaitable[Any]]]] = [
         (ops.CREATE_AGENT, agents.create),
         (ops.GET_AGENT, agents.get),
@@ -40,6 +42,7 @@ def register_rpc(service: Service, agents: AgentHandlers, conversations: Convers
         (ops.GET_CONVERSATION, conversations.get),
         (ops.CHECK_CONVERSATION, conversations.check),
         (ops.LIST_CONVERSATIONS, conversations.list),
+        (ops.CLOSE_CONVERSATION, endings.close),
         (ops.GET_LEAD, conversations.lead),
         (ops.LIST_LEADS, conversations.leads),
     ]

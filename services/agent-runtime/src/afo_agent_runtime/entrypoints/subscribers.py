@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from afo_agent_runtime.handlers.analyses import ConversationAnalyses
+from afo_agent_runtime.handlers.meeting_results import MeetingResults
 from afo_agent_runtime.handlers.turns import TurnHandler
 from afo_agent_runtime.settings import AgentRuntimeSettings
-from afo_common.events.conversation import MessageReceived
-from afo_common.events.streams import CONVERSATION
+from afo_common.events.conversation import ConversationClosed, MessageReceived
+from afo_common.events.streams import CONVERSATION, WORKFLOW
+from afo_common.events.workflow import MeetingBooked, MeetingCancelled, MeetingFailed
 from afo_common.messaging.consumer import ConsumerSpec
 from afo_common.service import Service
+
+# One consumer per event (a ConsumerSpec reads one event type); the handler copes with any order among them.
+MEETING_RESULT_CONSUMERS = (
+    ConsumerSpec(durable="agent-runtime-meeting-booked", stream=WORKFLOW, event=MeetingBooked, max_workers=8),
+    ConsumerSpec(durable="agent-runtime-meeting-failed", stream=WORKFLOW, event=MeetingFailed, max_workers=8),
+    ConsumerSpec(durable="agent-runtime-meeting-cancelled", stream=WORKFLOW, event=MeetingCancelled, max_workers=8),
+)
+# A model's analysis may take a while; the heartbeat keeps the delivery alive meanwhile.
+CLOSED_CONSUMER = ConsumerSpec(durable="agent-runtime-conversation-closed", stream=CONVERSATION,
+                               event=ConversationClosed, max_workers=4)
 
 
 def message_received_consumer(settings: AgentRuntimeSettings) -> ConsumerSpec:
@@ -16,5 +29,9 @@ def message_received_consumer(settings: AgentRuntimeSettings) -> ConsumerSpec:
                         max_handle_s=settings.turn_max_s, max_workers=32)
 
 
-def register_subscribers(service: Service, turns: TurnHandler, spec: ConsumerSpec) -> None:
+def register_subscribers(service: Service, turns: TurnHandler, spec: ConsumerSpec, meetings: MeetingResults,
+                         analyses: ConversationAnalyses) -> None:
     service.consume(spec, turns)
+    for consumer in MEETING_RESULT_CONSUMERS:
+        service.consume(consumer, meetings)
+    service.consume(CLOSED_CONSUMER, analyses)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow
+from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.engine import ConversationMemory
 from afo_agent_runtime.domain.errors import Conflict, NotFound
 from afo_agent_runtime.handlers.request_ids import created_once
@@ -12,6 +15,7 @@ from afo_common.clock import Clock
 from afo_common.events.conversation import ConversationStarted
 from afo_common.ids import new_id
 from afo_common.rpcs.agent_runtime import (
+    ConversationAnalysis,
     ConversationDetail,
     ConversationRef,
     ConversationView,
@@ -49,12 +53,15 @@ class ConversationHandlers:
                 raise NotFound("agent", request.agent_id)
             if agent.published_version is None:
                 raise Conflict(f"agent {agent.id} has no published version: publish it first")
+            version = await uow.agents.version(request.tenant_id, agent.id, agent.published_version)
+            idle_after = AgentSpec.model_validate(version.spec).idle_timeout_minutes if version else None
             row = ConversationRow(
                 id=new_id("conv"), tenant_id=request.tenant_id, agent_id=agent.id,
                 agent_version=agent.published_version, channel=request.channel,
                 contact=request.contact.model_dump(mode="json"), status="open", lead_id=None,
                 memory=ConversationMemory().to_json(), revision=0, created_at=now, updated_at=now,
                 request_id=request.request_id,
+                idle_at=now + timedelta(minutes=idle_after) if idle_after else None,
             )
             await uow.conversations.add(row)
             await uow.emit(
@@ -82,6 +89,7 @@ class ConversationHandlers:
             **conversation_view(row).model_dump(),
             messages=[message_view(m) for m in messages],
             lead=lead_view(lead) if lead else None,
+            analysis=ConversationAnalysis.model_validate(row.analysis) if row.analysis else None,
         )
 
     async def list(self, request: ListConversations) -> Page[ConversationView]:

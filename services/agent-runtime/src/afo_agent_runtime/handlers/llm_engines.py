@@ -1,38 +1,34 @@
 """Which engine answers for an agent: its own OpenAI-compatible endpoint when configured, else none
-(the embedded engine answers).
-
-The key sent to the endpoint is the tenant's own from the credential vault when it has connected one, else
-the operator's ``AFO_LLM_API_KEY`` (an endpoint of the operator's, or a local one that needs none). When the
-vault cannot be asked, the agent answers with the embedded engine rather than bill the operator's key for a
-tenant that may have its own — and the lead still gets an answer."""
+(the embedded engine answers). The key sent there is the tenant's own from the vault when it has one
+(``TenantKeys``), else the operator's."""
 
 from __future__ import annotations
 
-import logging
 from typing import Protocol
 
 from openai import DefaultAsyncHttpxClient
 
+from afo_agent_runtime.adapters.credentials import OpenAIKey
 from afo_agent_runtime.adapters.knowledge import NoKnowledgeSearch
+from afo_agent_runtime.adapters.llm_analysis import LlmAnalyzer
 from afo_agent_runtime.adapters.llm_engine import LlmEngine
 from afo_agent_runtime.adapters.openai_chat import OpenAIChatClient, http_client
-from afo_agent_runtime.adapters.tenant_keys import KeyUnavailable, NoTenantKeys
 from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.knowledge import KnowledgeSearch
 
-log = logging.getLogger(__name__)
-
 
 class TenantKeys(Protocol):
-    async def openai_key(self, tenant_id: str) -> str | None: ...
+    async def openai(self, tenant_id: str) -> OpenAIKey | None:
+        """The tenant's own key, or None (then the operator's serves)."""
+        ...
 
 
 class LlmEngines:
     def __init__(self, api_key: str | None, knowledge: KnowledgeSearch | None = None,
-                 tenant_keys: TenantKeys | None = None) -> None:
-        self._api_key = api_key
+                 keys: TenantKeys | None = None) -> None:
+        self._api_key = api_key  # the operator's, for tenants without a key of their own
         self._knowledge = knowledge or NoKnowledgeSearch()
-        self._tenant_keys = tenant_keys or NoTenantKeys()
+        self._keys = keys
         self._http: DefaultAsyncHttpxClient | None = None
 
     async def start(self) -> None:
@@ -42,13 +38,23 @@ class LlmEngines:
         if self._http is not None:
             await self._http.aclose()
 
-    async def engine_for(self, tenant_id: str, spec: AgentSpec) -> LlmEngine | None:
-        if spec.llm.provider != "openai" or not spec.llm.base_url or self._http is None:
+    async def _client(self, spec: AgentSpec, tenant_id: str) -> OpenAIChatClient | None:
+        if spec.llm.provider != "openai" or self._http is None:
             return None
-        try:
-            key = await self._tenant_keys.openai_key(tenant_id) or self._api_key
-        except KeyUnavailable as exc:
-            log.warning("tenant %s: %s; answering with the embedded engine", tenant_id, exc)
+        own = await self._keys.openai(tenant_id) if self._keys is not None else None
+        # The agent's endpoint; without one, the endpoint stored with the tenant's key.
+        base_url = spec.llm.base_url or (own.base_url if own else None)
+        if not base_url:
             return None
-        client = OpenAIChatClient(self._http, base_url=spec.llm.base_url, api_key=key)
-        return LlmEngine(client, self._knowledge)
+        return OpenAIChatClient(self._http, base_url=base_url, api_key=own.api_key if own else self._api_key)
+
+    async def engine_for(self, spec: AgentSpec, tenant_id: str) -> LlmEngine | None:
+        client = await self._client(spec, tenant_id)
+        return LlmEngine(client, self._knowledge) if client is not None else None
+
+    async def analyzer_for(self, spec: AgentSpec, tenant_id: str) -> LlmAnalyzer | None:
+        """The agent's model analyses its finished conversations, when it has one."""
+        if not spec.llm.model:
+            return None
+        client = await self._client(spec, tenant_id)
+        return LlmAnalyzer(client, spec.llm.model) if client is not None else None

@@ -3,7 +3,7 @@ delivery's transaction; real-time notices go out only after it commits."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow, LeadRow, MessageRow
@@ -14,11 +14,13 @@ from afo_agent_runtime.handlers.views import lead_view
 from afo_common import realtime as rt
 from afo_common.events import Envelope
 from afo_common.events.conversation import (
+    ConversationClosed,
     ConversationOptedOut,
     HandoffRequested,
     LeadCreated,
     LeadQualified,
     LeadUpdated,
+    MeetingCancelRequested,
     MeetingRequested,
     MessageReceived,
     MessageReplied,
@@ -41,6 +43,7 @@ async def record_turn(
     completed_ms: float,
     realtime: Realtime,
     now: datetime,
+    idle_after: timedelta | None = None,
 ) -> None:
     tenant_id = conversation.tenant_id
     store = TurnStore(uow.tx)
@@ -65,6 +68,12 @@ async def record_turn(
         await emit(MeetingRequested(
             request_id=new_id("mreq"), conversation_id=conversation.id, agent_id=conversation.agent_id,
             lead_id=lead_id, start=request.start, timezone=request.timezone, text=request.text,
+            replaces_meeting_id=request.replaces_meeting_id,
+        ))
+    if decision.cancel_meeting_id is not None:
+        await emit(MeetingCancelRequested(
+            request_id=new_id("mcan"), meeting_id=decision.cancel_meeting_id, conversation_id=conversation.id,
+            agent_id=conversation.agent_id, lead_id=lead_id,
         ))
     if decision.handoff_reason is not None:
         status = "handed_off"
@@ -75,8 +84,13 @@ async def record_turn(
         await emit(ConversationOptedOut(conversation_id=conversation.id, lead_id=lead_id,
                                         channel=message.channel))
     await store.save_turn_state(conversation, memory=decision.memory.to_json(), status=status,
-                                        lead_id=lead_id, now=now,
-                                        last_sequence=max(conversation.last_sequence, message.sequence or 0))
+                                lead_id=lead_id, now=now,
+                                last_sequence=max(conversation.last_sequence, message.sequence or 0),
+                                idle_at=now + idle_after if idle_after is not None else None)
+    # Opting out ends the conversation (once: it may have been closed already).
+    if decision.opted_out and await store.close(tenant_id, conversation.id, "opted_out", now):
+        await emit(ConversationClosed(conversation_id=conversation.id, agent_id=conversation.agent_id,
+                                      reason="opted_out"))
     await emit(MessageReplied(
         conversation_id=conversation.id, message_id=reply_id, in_reply_to=message.message_id,
         text=decision.reply, engine="openai" if engine == "openai" else "embedded",

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import cast
 
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow, MessageRow
@@ -134,6 +134,7 @@ class TurnHandler:
                 uow, delivery.envelope, message, conversation, lead, produced.decision,
                 reply_id=reply_id, engine=produced.engine, first_delta_ms=stream.first_delta_ms or 0.0,
                 completed_ms=stream.elapsed_ms(), realtime=self._realtime, now=self._clock.now(),
+                idle_after=timedelta(minutes=spec.idle_timeout_minutes),
             )
         self._note_answered(conversation, message)
 
@@ -151,9 +152,10 @@ class TurnHandler:
                        stream: DeltaStream) -> Produced:
         memory = ConversationMemory.from_json(conversation.memory)
         now = self._clock.now()
-        llm = await self._llm.engine_for(tenant_id, spec)
         # Opting out is decided by rules, never by a model: it must work the same every time.
-        if llm is None or memory.opted_out or classify(message.text).intent == Intent.OPT_OUT:
+        rules_only = memory.opted_out or classify(message.text).intent == Intent.OPT_OUT
+        llm = None if rules_only or spec.llm.provider != "openai" else await self._llm.engine_for(spec, tenant_id)
+        if llm is None:
             return await self._embedded_turn(tenant_id, spec, memory, message.text, now)
         turns = [HistoryTurn(role="user" if m.role == "user" else "assistant", text=m.text) for m in history]
         try:

@@ -52,11 +52,27 @@ class Conversations(Protocol):
 
     async def reply_to(self, tenant_id: str, message_id: str) -> MessageRow | None: ...
 
+    async def close(self, tenant_id: str, conversation_id: str, reason: str, now: datetime,
+                    idle_by: datetime | None = None) -> bool:
+        """Ends it unless it already ended (or, given ``idle_by``, is no longer idle by then): True for the
+        one caller that ended it."""
+        ...
+
+    async def idle(self, now: datetime, limit: int) -> list[ConversationRow]:
+        """Open conversations of every tenant whose idle time has come, oldest first."""
+        ...
+
+    async def save_analysis(self, tenant_id: str, conversation_id: str, analysis: dict[str, Any]) -> bool:
+        """Stores it unless one is stored: True for the one caller that stored it."""
+        ...
+
 
 class Leads(Protocol):
     async def get(self, tenant_id: str, lead_id: str) -> LeadRow | None: ...
 
     async def for_conversation(self, tenant_id: str, conversation_id: str) -> LeadRow | None: ...
+
+    async def save_summary(self, tenant_id: str, lead_id: str, summary: str) -> None: ...
 
     async def page(self, tenant_id: str, limit: int, before: str | None, qualified: bool | None
                    ) -> list[LeadRow]: ...

@@ -29,6 +29,7 @@ def conversation_view(row: ConversationRow) -> ConversationView:
         id=row.id, agent_id=row.agent_id, agent_version=row.agent_version, channel=row.channel,
         contact=Contact.model_validate(row.contact), status=row.status,
         lead_id=row.lead_id, created_at=row.created_at, updated_at=row.updated_at,
+        closed_at=row.closed_at, close_reason=row.close_reason,
     )
 
 
@@ -44,5 +45,5 @@ def lead_view(row: LeadRow) -> LeadView:
     return LeadView(
         id=row.id, conversation_id=row.conversation_id, agent_id=row.agent_id, fields=row.fields,
         missing_fields=row.missing_fields, qualified=row.qualified, opted_out=row.opted_out,
-        created_at=row.created_at, updated_at=row.updated_at,
+        created_at=row.created_at, updated_at=row.updated_at, summary=row.summary,
     )

@@ -92,6 +92,14 @@ class Catalog:
         request = ar.ConversationRef(tenant_id=principal.tenant_id, conversation_id=conversation_id)
         return await self._owners.call(ar.GET_CONVERSATION, request)
 
+    async def close_conversation(self, principal: Principal, conversation_id: str) -> ar.ConversationView:
+        """Ends the conversation (its analysis follows); closing it again answers it as it is. A publishable
+        key may close its own agent's conversations (the widget's "end chat")."""
+        require(principal, Permission.WRITE, publishable=True)
+        await self._owners.conversation(principal, conversation_id)
+        request = ar.ConversationRef(tenant_id=principal.tenant_id, conversation_id=conversation_id)
+        return await self._owners.call(ar.CLOSE_CONVERSATION, request)
+
     async def conversations(self, principal: Principal, limit: int, cursor: str | None,
                             agent_id: str | None) -> Page[ar.ConversationView]:
         require(principal, Permission.READ)

@@ -10,6 +10,7 @@ from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.engine.answers import AnswerPolicy, compose_answer, question_of, questions_in
 from afo_agent_runtime.domain.engine.fields import Extraction, extract_fields
 from afo_agent_runtime.domain.engine.intents import Intent, accepts, classify
+from afo_agent_runtime.domain.engine.offers import Chosen, Unmatched, asks_to_cancel, asks_to_move, choose_offer
 from afo_agent_runtime.domain.engine.phone_region import phone_region_for
 from afo_agent_runtime.domain.engine.replies import FixedLine, Replies
 from afo_agent_runtime.domain.engine.scheduling import parse_meeting
@@ -47,6 +48,7 @@ class _Turn:
     pending_day: date | None = None
     citations: tuple[Citation, ...] = ()
     offered_handoff: bool = False
+    cancel_meeting_id: str | None = None
 
 
 class EmbeddedEngine:
@@ -94,6 +96,8 @@ class EmbeddedEngine:
             return opt_out(memory, update, reply=replies.line(line), intent=intent, invalid=extraction.invalid)
 
         turn = _Turn(pending_day=memory.pending_day())
+        if intent is not Intent.HUMAN and _about_meetings(agent, memory, message, intent, now):
+            intent = Intent.SCHEDULING
         if not memory.greeted:
             turn.parts.append(replies.greeting())
         lead_name = _lead_name(agent, update.lead)
@@ -138,6 +142,7 @@ class EmbeddedEngine:
             handoff_reason=handoff_reason,
             citations=turn.citations,
             handoff_offered=turn.offered_handoff,
+            cancel_meeting_id=turn.cancel_meeting_id,
         )
 
     def _answer(self, agent: AgentSpec, memory: ConversationMemory, intent: Intent, message: str, now: datetime,
@@ -145,7 +150,8 @@ class EmbeddedEngine:
         if intent is Intent.HUMAN:
             turn.parts.append(replies.line("handoff"))
         elif intent is Intent.SCHEDULING:
-            self._schedule(agent, message, now, turn, replies)
+            if not _meetings(agent, memory, message, now, turn, replies):
+                self._schedule(agent, message, now, turn, replies, replaces=memory.meeting_id)
         elif knowledge is not None and agent.knowledge_base_ids and (question := _question(message, intent)):
             self._from_documents(agent, memory, question, turn, replies, knowledge)
         elif intent is Intent.PRICING:
@@ -170,13 +176,17 @@ class EmbeddedEngine:
             turn.asked = turn.offered_handoff = True
 
     @staticmethod
-    def _schedule(agent: AgentSpec, message: str, now: datetime, turn: _Turn, replies: Replies) -> None:
+    def _schedule(agent: AgentSpec, message: str, now: datetime, turn: _Turn, replies: Replies,
+                  replaces: str | None = None) -> None:
+        """A time asked for; with a meeting booked, a move of that meeting."""
         tz = agent.tz()
         wanted = parse_meeting(message, now, tz, default_day=turn.pending_day)
         if wanted.start is not None:
-            turn.meeting = MeetingRequest(start=wanted.start, timezone=agent.timezone, text=message)
+            turn.meeting = MeetingRequest(start=wanted.start, timezone=agent.timezone, text=message,
+                                          replaces_meeting_id=replaces)
             turn.pending_day = None
-            turn.parts.append(replies.meeting(wanted.start, agent.timezone))
+            say = replies.moving if replaces else replies.meeting
+            turn.parts.append(say(wanted.start, agent.timezone))
             return
         turn.asked = True
         if wanted.in_past:
@@ -186,6 +196,44 @@ class EmbeddedEngine:
             turn.parts.append(replies.ask_time(wanted.day))
         else:
             turn.parts.append(replies.line("ask_day_and_time"))
+
+
+def _about_meetings(agent: AgentSpec, memory: ConversationMemory, message: str, intent: Intent,
+                    now: datetime) -> bool:
+    """Whether the message answers the times on offer, or asks to move or cancel the booked meeting."""
+    if asks_to_cancel(message):
+        return True
+    if memory.meeting_id is not None and asks_to_move(message):
+        return True
+    return choose_offer(message, memory.offered_starts(), now, agent.tz()) is not None
+
+
+def _meetings(agent: AgentSpec, memory: ConversationMemory, message: str, now: datetime, turn: _Turn,
+              replies: Replies) -> bool:
+    """A cancel, or a pick among the offered times (a missed pick lists them again); False: neither, the
+    message is read as a time asked for."""
+    tz = agent.tz()
+    if asks_to_cancel(message):
+        if memory.meeting_id is None:
+            turn.parts.append(replies.line("no_meeting_to_cancel"))
+        else:
+            turn.cancel_meeting_id = memory.meeting_id
+            turn.parts.append(replies.line("cancel_requested"))
+        return True
+    offered = memory.offered_starts()
+    choice = choose_offer(message, offered, now, tz)
+    if isinstance(choice, Chosen):
+        start = choice.start.astimezone(tz)
+        turn.meeting = MeetingRequest(start=start, timezone=agent.timezone, text=message,
+                                      replaces_meeting_id=memory.meeting_id)
+        turn.pending_day = None
+        turn.parts.append(replies.picked(start, agent.timezone))
+        return True
+    if isinstance(choice, Unmatched):
+        turn.parts.append(replies.offer_again([o.astimezone(tz) for o in offered]))
+        turn.asked = True
+        return True
+    return False
 
 
 def _informed(intent: Intent, extraction: Extraction, message: str) -> Intent:

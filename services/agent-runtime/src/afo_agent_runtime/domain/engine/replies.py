@@ -25,6 +25,8 @@ FixedLine = Literal[
     "offer_meeting",
     "meeting_follows",
     "anything_else",
+    "cancel_requested",
+    "no_meeting_to_cancel",
 ]
 
 
@@ -160,6 +162,31 @@ _PHRASES: dict[str, tuple[str, str, str]] = {
         "The team will be in touch regarding your meeting.",
         "The team will be in touch about your meeting!",
     ),
+    "picked": (
+        "Great — I'm booking {when} ({zone}) for you now.",
+        "Very good. I am booking {when} ({zone}) for you now.",
+        "Great choice — booking {when} ({zone}) for you now!",
+    ),
+    "offer_again": (
+        "I can offer {times} — which suits you?",
+        "I am able to offer {times}. Which would suit you?",
+        "I've got {times} — which one works for you?",
+    ),
+    "moving": (
+        "I'm moving your meeting to {when} ({zone}); I'll confirm once it's booked.",
+        "I am moving your meeting to {when} ({zone}) and will confirm once it is booked.",
+        "On it — moving your meeting to {when} ({zone}); I'll confirm once it's booked!",
+    ),
+    "cancel_requested": (
+        "I'm cancelling your meeting now; I'll confirm once it's done.",
+        "I am cancelling your meeting now and will confirm once it is done.",
+        "No problem — I'm cancelling your meeting now and will confirm once it's done.",
+    ),
+    "no_meeting_to_cancel": (
+        "I don't see a booked meeting to cancel.",
+        "I do not see a booked meeting to cancel.",
+        "I don't see a booked meeting to cancel!",
+    ),
     "anything_else": (
         "Is there anything else I can help with?",
         "Is there anything else I may assist you with?",
@@ -228,6 +255,21 @@ def describe_start(start: datetime) -> str:
     return f"{describe_day(start.date())} at {hour}:{start.minute:02d} {'PM' if start.hour >= 12 else 'AM'}"
 
 
+def describe_times(starts: Sequence[datetime]) -> str:
+    """"Wed, Dec 9 at 10:00 AM, 10:30 AM or 11:00 AM": the day said once when all share it."""
+    if not starts:
+        return ""
+    days = {s.date() for s in starts}
+    if len(days) == 1:
+        clocks = [f"{s.hour % 12 or 12}:{s.minute:02d} {'PM' if s.hour >= 12 else 'AM'}" for s in starts]
+        head = f"{describe_day(starts[0].date())} at "
+    else:
+        clocks = [describe_start(s) for s in starts]
+        head = ""
+    listed = clocks[0] if len(clocks) == 1 else f"{', '.join(clocks[:-1])} or {clocks[-1]}"
+    return head + listed
+
+
 class Replies:
     def __init__(self, agent: AgentSpec) -> None:
         self._agent = agent
@@ -257,6 +299,15 @@ class Replies:
 
     def meeting(self, start: datetime, zone: str) -> str:
         return self._say("meeting", when=describe_start(start), zone=zone)
+
+    def picked(self, start: datetime, zone: str) -> str:
+        return self._say("picked", when=describe_start(start), zone=zone)
+
+    def offer_again(self, starts: Sequence[datetime]) -> str:
+        return self._say("offer_again", times=describe_times(starts))
+
+    def moving(self, start: datetime, zone: str) -> str:
+        return self._say("moving", when=describe_start(start), zone=zone)
 
     def ask_time(self, day: date) -> str:
         return self._say("ask_time", day=describe_day(day))

@@ -161,6 +161,11 @@ def parse_meeting(text: str, now: datetime, tz: ZoneInfo, *, default_day: date |
     return MeetingTime(day=day, clock=clock, start=start if start > now else None)
 
 
+def named_day(text: str, now: datetime, tz: ZoneInfo) -> date | None:
+    """The day the text names itself ("Wednesday", "Dec 9", "tomorrow"), None when it names none."""
+    return _find_day(clean(text).lower(), now.astimezone(tz).date())[0]
+
+
 def parse_meeting_time(text: str, now: datetime, tz: ZoneInfo) -> datetime | None:
     """The meeting start the text names, or None when a day or time is missing or it has passed."""
     return parse_meeting(text, now, tz).start

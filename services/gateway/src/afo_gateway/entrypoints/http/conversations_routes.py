@@ -42,6 +42,17 @@ async def get_conversation(conversation_id: str, principal: CurrentPrincipal, gw
     return await gw.catalog.conversation(principal, conversation_id)
 
 
+@router.post("/conversations/{conversation_id}/close", response_model=ConversationView, tags=["conversations"])
+async def close_conversation(conversation_id: str, write: WidgetWrite, gw: GatewayDep) -> Response:
+    """Ends the conversation: ``conversation.closed``, then its analysis (in ``GET …/{id}`` once done).
+    Closing an ended conversation again changes nothing and answers it as it is."""
+
+    async def produce() -> Reply:
+        return Reply(200, await gw.catalog.close_conversation(write.principal, conversation_id))
+
+    return await write.run(produce)
+
+
 @router.post("/conversations/{conversation_id}/messages", status_code=202, response_model=MessageAccepted,
              tags=["conversations"])
 async def post_message(
@@ -64,7 +75,9 @@ async def post_message(
             response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
 async def stream(conversation_id: str, request: Request, principal: StreamPrincipal,
                  gw: GatewayDep) -> StreamingResponse:
-    """Server-sent events: ``reply.delta``, ``reply.completed``, ``lead.updated``, ``handoff``; finally
+    """Server-sent events: ``reply.delta``, ``reply.completed``, ``lead.updated``, ``handoff``,
+    ``meeting.booked``, ``meeting.failed``, ``meeting.cancelled`` (the agent's message about it comes as a
+    ``reply.completed`` too); finally
     ``revoked`` when the key or session loses access, or ``reconnect`` (with a ``retry:`` hint) when this
     gateway restarts. EventSource cannot send headers: a browser passes ``?access_token=`` with the
     widget's publishable key or a stream token, never a secret key."""
