@@ -76,7 +76,7 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
     "gateway": ServiceAccess(owns_streams=(TENANT,), publishes_events=("conversation.message_received",),
                              # Who may do what changed: every replica drops its cached principals.
                              listens_to=("apikey.revoked", "user.role_changed", "user.session_ended"),
-                             calls=("agent-runtime", "knowledge-ingest"), subscribes_realtime=True,
+                             calls=("agent-runtime", "knowledge-ingest", "workflow-executor"), subscribes_realtime=True,
                              answers_auth_callout=True,
                              # Stores uploads; deletes one whose registration failed.
                              blobs=((DOCUMENTS_BUCKET, ("put", "delete")),)),
@@ -85,7 +85,9 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                                    calls=("knowledge-ingest",), publishes_realtime=True),
     "voice-media": ServiceAccess(owns_streams=(CALL,)),
     "knowledge-ingest": ServiceAccess(owns_streams=(KNOWLEDGE,), blobs=((DOCUMENTS_BUCKET, ("get", "delete")),)),
-    "workflow-executor": ServiceAccess(owns_streams=(WORKFLOW,)),
+    "workflow-executor": ServiceAccess(owns_streams=(WORKFLOW,),
+                                       consumes=(Consumes(CONVERSATION, "workflow-executor-meeting-requested"),
+                                                 Consumes(CONVERSATION, "workflow-executor-meeting-cancel-requested"))),
     "notifier": ServiceAccess(owns_streams=(NOTIFICATION,)),
 }
 SERVICES: tuple[str, ...] = tuple(SERVICE_ACCESS)

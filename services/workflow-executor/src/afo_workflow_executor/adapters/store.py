@@ -1,5 +1,5 @@
 """workflow-executor's repositories on its database, as its handlers take them (``handlers/unit_of_work.py``):
-``uow.calendars``, ``uow.bookings``."""
+``uow.calendars``, ``uow.bookings``, ``uow.failures``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from afo_common.messaging.store import Repositories, SqlStore
 from afo_common.messaging.unit_of_work import Events, UnitOfWorkFactory
 from afo_workflow_executor.adapters.booking_repository import BookingRepository
 from afo_workflow_executor.adapters.calendar_repository import CalendarRepository
+from afo_workflow_executor.adapters.failure_repository import FailureRepository
 
 
 class SqlRepositories(Repositories):
@@ -16,6 +17,7 @@ class SqlRepositories(Repositories):
         super().__init__(events)
         self.calendars = CalendarRepository(session)
         self.bookings = BookingRepository(session)
+        self.failures = FailureRepository(session)
 
 
 def sql_store(units: UnitOfWorkFactory) -> SqlStore[SqlRepositories]:
