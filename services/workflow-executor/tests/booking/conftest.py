@@ -143,3 +143,10 @@ async def flow(request: pytest.FixtureRequest, tmp_path: Path,
 
 def later(start: datetime, minutes: int) -> datetime:
     return start + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def google(flow: Flow) -> FakeCalendar:
+    """The tenant's outside calendar (a Google one unless the test changes it)."""
+    flow.outside.calendars[TENANT] = FakeCalendar()
+    return flow.outside.calendars[TENANT]
