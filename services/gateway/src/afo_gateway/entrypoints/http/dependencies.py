@@ -18,6 +18,7 @@ from afo_gateway.handlers.integrations import Integrations
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.knowledge import KnowledgeBases
 from afo_gateway.handlers.live_streams import LiveStreams
+from afo_gateway.handlers.meetings import Meetings
 from afo_gateway.handlers.messages import Messages
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.replays import Replays
@@ -44,6 +45,7 @@ class Gateway:
     knowledge: KnowledgeBases
     documents: Documents
     max_upload_bytes: int
+    meetings: Meetings
 
 
 def gateway(request: Request) -> Gateway:
