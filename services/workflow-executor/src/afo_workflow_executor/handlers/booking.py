@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import cast
 
 from afo_common.clock import Clock
@@ -121,9 +121,14 @@ class MeetingRequests:
                                                           default_settings(request.timezone), now, now))
 
     async def _busy(self, tenant: str, calendar: CalendarRow, outside: ExternalCalendar | None,
-                    replaced: BookingRow | None = None) -> list[Interval]:
+                    replaced: BookingRow | None = None, around: datetime | None = None) -> list[Interval]:
+        """What the calendar holds (its bookings, and the outside calendar's events) within a day of ``around``
+        (enough to check one start), or over the whole bookable window (to choose alternatives)."""
         now, settings = self._clock.now(), calendar.settings
-        start, end = now - timedelta(days=1), now + timedelta(days=settings.horizon_days + 1)
+        if around is not None:
+            start, end = around - timedelta(days=1), around + timedelta(days=1)
+        else:
+            start, end = now - timedelta(days=1), now + timedelta(days=settings.horizon_days + 1)
         async with self._store.reading() as repos:
             busy = await repos.bookings.busy(tenant, calendar.id, start, end)
         if replaced is not None:  # a reschedule may move into the time it frees
@@ -144,7 +149,7 @@ class MeetingRequests:
     async def _attempt(self, delivery: Delivery, request: MeetingRequested, calendar: CalendarRow,
                        outside: ExternalCalendar | None, replaced: BookingRow | None) -> None:
         tenant, settings = delivery.envelope.tenantid, calendar.settings
-        busy = await self._busy(tenant, calendar, outside, replaced)
+        busy = await self._busy(tenant, calendar, outside, replaced, around=request.start)
         verdict = check_request(settings, busy, self._clock.now(), request.start)
         if isinstance(verdict, Refused):
             raise _Refusal(REASONS[verdict.reason], _detail(settings, verdict.reason))
