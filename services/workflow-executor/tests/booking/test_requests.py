@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from afo_common.events.conversation import MeetingRequested
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import DuplicateDelivery, PermanentError
 from afo_common.rpcs import workflow_executor as wx
@@ -162,3 +163,32 @@ async def test_a_reschedule_of_an_unknown_or_other_tenants_meeting_is_dead_lette
         with pytest.raises(PermanentError):
             await flow.request(ny(3, 11), replaces=meeting_id)
     assert len(await flow.events("meeting.booked")) == 1
+
+
+async def test_a_time_without_an_offset_is_read_in_the_leads_zone(flow: Any) -> None:
+    await flow.request(datetime(2026, 3, 3, 10, 0))  # no offset: 10:00 in New York
+
+    [booked] = await flow.events("meeting.booked")
+    assert parse(booked["start"]) == ny(3, 10)
+
+
+async def test_an_unknown_zone_gets_a_default_calendar_in_utc(flow: Any) -> None:
+    payload = MeetingRequested(request_id=new_id("req"), conversation_id="conv_1", agent_id=AGENT, lead_id=None,
+                               start=ny(3, 10), timezone="Mars/Olympus", text="tuesday 3pm UTC")
+    await flow.requests(flow.delivery(payload))
+
+    [booked] = await flow.events("meeting.booked")
+    calendar = await flow.calendars.get(wx.AgentCalendarRef(tenant_id=TENANT, agent_id=AGENT))
+    assert calendar.settings.time_zone == "UTC" and booked["timezone"] == "Mars/Olympus"
+
+
+async def test_a_duplicated_reschedule_answers_both_events_again(flow: Any) -> None:
+    await flow.request(ny(3, 10))
+    [old] = await flow.events("meeting.booked")
+    await flow.request(ny(3, 11), request_id="req_move", replaces=old["meeting_id"])
+    await flow.request(ny(3, 11), request_id="req_move", replaces=old["meeting_id"])
+
+    moved = (await flow.events("meeting.booked"))[1:]
+    assert len(moved) == 2 and moved[0]["meeting_id"] == moved[1]["meeting_id"]
+    assert [c["meeting_id"] for c in await flow.events("meeting.cancelled")] == [old["meeting_id"]] * 2
+    assert len((await flow.meetings.list(wx.ListMeetings(tenant_id=TENANT))).data) == 2

@@ -111,7 +111,7 @@ class MemoryBookings:
                               url: str | None) -> None:
         found = self._t.bookings.get(booking_id)
         if found is not None and found.tenant_id == tenant_id:
-            self._t.bookings[booking_id] = replace(found, provider=provider, external_id=external_id, url=url)
+            self._t.bookings[booking_id] = _stored(replace(found, provider=provider, external_id=external_id, url=url))
 
     async def search(self, tenant_id: str, limit: int, before: str | None, *, agent_id: str | None = None,
                      lead_id: str | None = None, status: BookingStatus | None = None) -> list[BookingRow]:

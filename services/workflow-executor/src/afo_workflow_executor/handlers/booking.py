@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from afo_common.clock import Clock
 from afo_common.events.conversation import MeetingRequested
@@ -90,6 +91,9 @@ class MeetingRequests:
         if earlier is not None:
             async with self._store.handling(delivery) as uow:
                 await uow.emit(booked_event(earlier), tenant_id=tenant, causation=delivery.envelope)
+                moved = await uow.bookings.get(tenant, earlier.rescheduled_from) if earlier.rescheduled_from else None
+                if moved is not None and moved.cancelled_by == "rescheduled":
+                    await uow.emit(_cancelled(moved), tenant_id=tenant, causation=delivery.envelope)
             return
         if failed is not None:
             async with self._store.handling(delivery) as uow:
@@ -149,8 +153,8 @@ class MeetingRequests:
     async def _attempt(self, delivery: Delivery, request: MeetingRequested, calendar: CalendarRow,
                        outside: ExternalCalendar | None, replaced: BookingRow | None) -> None:
         tenant, settings = delivery.envelope.tenantid, calendar.settings
-        busy = await self._busy(tenant, calendar, outside, replaced, around=request.start)
-        verdict = check_request(settings, busy, self._clock.now(), request.start)
+        busy = await self._busy(tenant, calendar, outside, replaced, around=asked_start(request))
+        verdict = check_request(settings, busy, self._clock.now(), asked_start(request))
         if isinstance(verdict, Refused):
             raise _Refusal(REASONS[verdict.reason], _detail(settings, verdict.reason))
         now = self._clock.now()
@@ -177,9 +181,7 @@ class MeetingRequests:
                     await _cancel_outside(outside, replaced.external_id)
             await uow.emit(booked_event(row), tenant_id=tenant, causation=delivery.envelope)
             if moving and replaced is not None:
-                await uow.emit(MeetingCancelled(meeting_id=replaced.id, conversation_id=replaced.conversation_id,
-                                                agent_id=request.agent_id, lead_id=replaced.lead_id, by="rescheduled"),
-                               tenant_id=tenant, causation=delivery.envelope)
+                await uow.emit(_cancelled(replaced), tenant_id=tenant, causation=delivery.envelope)
 
     async def _book_outside(self, outside: ExternalCalendar, row: BookingRow, request: MeetingRequested) -> BookingRow:
         draft = MeetingDraft(start=row.start, end=row.end, time_zone=request.timezone, title=row.title or TITLE,
@@ -194,7 +196,7 @@ class MeetingRequests:
     async def _fail(self, delivery: Delivery, request: MeetingRequested, calendar: CalendarRow, refusal: _Refusal,
                     busy: list[Interval]) -> None:
         settings, now = calendar.settings, self._clock.now()
-        offers = [] if refusal.scheduling_url else nearest_alternatives(settings, busy, now, request.start)
+        offers = [] if refusal.scheduling_url else nearest_alternatives(settings, busy, now, asked_start(request))
         failed = MeetingFailed(request_id=request.request_id, conversation_id=request.conversation_id,
                                agent_id=request.agent_id, lead_id=request.lead_id, reason=refusal.reason,
                                detail=refusal.detail, timezone=settings.time_zone,
@@ -204,6 +206,22 @@ class MeetingRequests:
         async with self._store.handling(delivery) as uow:
             await uow.failures.add(tenant, request.request_id, failed.model_dump(mode="json"), now)
             await uow.emit(failed, tenant_id=tenant, causation=delivery.envelope)
+
+
+def _cancelled(replaced: BookingRow) -> MeetingCancelled:
+    return MeetingCancelled(meeting_id=replaced.id, conversation_id=replaced.conversation_id,
+                            agent_id=replaced.agent_id or "", lead_id=replaced.lead_id, by="rescheduled")
+
+
+def asked_start(request: MeetingRequested) -> datetime:
+    """The asked start as an instant: a time without an offset is read in the request's zone (UTC when the zone
+    is unknown)."""
+    if request.start.tzinfo is not None:
+        return request.start
+    try:
+        return request.start.replace(tzinfo=ZoneInfo(request.timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return request.start.replace(tzinfo=UTC)
 
 
 async def _cancel_outside(outside: ExternalCalendar, external_id: str) -> None:
