@@ -22,9 +22,9 @@ SETTINGS = CalendarSettings(time_zone="Europe/Paris", weekly={"mon": (TimeRange.
 def booking(start: datetime, *, tenant: str = "t1", agent: str = "agt_1", lead: str = "lead_1",
             meeting_id: str | None = None) -> BookingRow:
     held = SETTINGS.held(start)
-    return BookingRow(meeting_id or new_id("mtg"), tenant, "cal_1", start, start + SETTINGS.length, held.start, held.end, "booked",
-                      new_id("req"), lead, "conv_1", T0, T0, agent_id=agent, time_zone="Europe/Paris",
-                      title="Intro call", rescheduled_from="mtg_before")
+    return BookingRow(meeting_id or new_id("mtg"), tenant, "cal_1", start, start + SETTINGS.length, held.start,
+                      held.end, "booked", new_id("req"), lead, "conv_1", T0, T0, agent_id=agent,
+                      time_zone="Europe/Paris", title="Intro call", rescheduled_from="mtg_before")
 
 
 async def test_racing_first_requests_make_one_calendar_per_owner(store: Store, backend: str) -> None:
