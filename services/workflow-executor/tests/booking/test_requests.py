@@ -192,3 +192,20 @@ async def test_a_duplicated_reschedule_answers_both_events_again(flow: Any) -> N
     assert len(moved) == 2 and moved[0]["meeting_id"] == moved[1]["meeting_id"]
     assert [c["meeting_id"] for c in await flow.events("meeting.cancelled")] == [old["meeting_id"]] * 2
     assert len((await flow.meetings.list(wx.ListMeetings(tenant_id=TENANT))).data) == 2
+
+
+async def test_rescheduling_a_meeting_already_cancelled_books_without_cancelling_again(flow: Any) -> None:
+    await flow.request(ny(3, 10))
+    [old] = await flow.events("meeting.booked")
+    await flow.cancel_request(old["meeting_id"])
+    await flow.request(ny(3, 10))  # someone else takes the freed time
+    taken = (await flow.events("meeting.booked"))[-1]
+
+    await flow.request(ny(3, 10), replaces=old["meeting_id"])
+    await flow.request(ny(3, 11), replaces=old["meeting_id"])
+
+    [failed] = await flow.events("meeting.failed")
+    assert failed["reason"] == "slot_taken" and taken["meeting_id"] != old["meeting_id"]
+    moved = (await flow.events("meeting.booked"))[-1]
+    assert moved["rescheduled_from"] == old["meeting_id"] and parse(moved["start"]) == ny(3, 11)
+    assert [c["by"] for c in await flow.events("meeting.cancelled")] == ["lead"]

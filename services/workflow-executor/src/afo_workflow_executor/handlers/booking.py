@@ -135,11 +135,12 @@ class MeetingRequests:
             start, end = now - timedelta(days=1), now + timedelta(days=settings.horizon_days + 1)
         async with self._store.reading() as repos:
             busy = await repos.bookings.busy(tenant, calendar.id, start, end)
-        if replaced is not None:  # a reschedule may move into the time it frees
+        moving = replaced is not None and replaced.status == "booked"
+        if moving and replaced is not None:  # a reschedule may move into the time it frees
             busy = [b for b in busy if b != replaced.held]
         if outside is not None:
             busy += await outside.busy(start, end)
-            if replaced is not None and replaced.external_id:
+            if moving and replaced is not None and replaced.external_id:
                 busy = [b for b in busy if b != Interval(replaced.start, replaced.end)]
         return sorted(busy, key=lambda b: b.start)
 
