@@ -2,12 +2,13 @@
 and on PostgreSQL, and the race every booking store must win: many concurrent requests for one slot.
 
     uv run python -m bench.booking [--bookings 400] [--concurrency 1,8] [--racers 50] [--rounds 5]
-                                   [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432]
+                                   [--through-nats 200] [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432]
 
 The handler is called as its consumer calls it (a ``Delivery`` per request, its inbox row, its outbox event, one
 transaction), with the store of ``afo_workflow_executor.app`` and no outside calendar, so times are the
 handler's own: reads of the calendar and its bookings, the slot check, the booking with its cells, the commit.
-NATS is not in them (the e2e test covers that path).
+NATS is not in them; ``--through-nats`` then measures the whole path on a running service: publish on JetStream,
+consume, handle, outbox relay, ``meeting.booked`` received.
 
 Throughput: ``--bookings`` requests for distinct free slots of one calendar (one contended calendar: every
 booking writes cells of the same calendar), ``--concurrency`` at a time (one run per value); bookings/s over
@@ -19,12 +20,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import nats
+from nats.aio.msg import Msg
 from sqlalchemy import and_, func, select
 
 from afo_common.db import Database, migrate
@@ -34,6 +38,7 @@ from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_testkit.clock import FixedClock
+from afo_testkit.platform import running_platform
 from afo_testkit.postgres import PostgresDatabases, PostgresUnavailable
 from afo_workflow_executor.adapters.no_external_calendars import NoExternalCalendars
 from afo_workflow_executor.adapters.store import sql_store
@@ -116,6 +121,43 @@ async def race(bench: Bench, racers: int, rounds: int, offset: int) -> tuple[int
     return booked, failed, await bench.doubles()
 
 
+async def through_nats(requests: int) -> list[float]:
+    """The same request published on JetStream as agent-runtime publishes it, to a running workflow-executor (its
+    own process, its SQLite store): milliseconds from the publish to ``meeting.booked`` arriving, one at a time."""
+    latencies: list[float] = []
+    with tempfile.TemporaryDirectory() as home:
+        async with running_platform(Path(home), services=("workflow-executor",), supervise=False) as platform:
+            nc = await nats.connect(platform.nats_url, **platform.nats_auth().connect_options())
+            answered: dict[str, asyncio.Future[float]] = {}
+
+            async def on_answer(msg: Msg) -> None:
+                request_id = json.loads(msg.data)["data"]["request_id"]
+                if (waiting := answered.get(request_id)) is not None and not waiting.done():
+                    if msg.subject.endswith(".failed"):  # every request asks a free slot: a failure is a bug
+                        waiting.set_exception(RuntimeError(f"{request_id} failed: {msg.data[:300]!r}"))
+                    else:
+                        waiting.set_result(time.perf_counter())
+
+            # Only the answers: the request itself travels on afo.<tenant>.meeting.requested.
+            for answer in ("booked", "failed"):
+                await nc.subscribe(f"afo.{TENANT}.meeting.{answer}", cb=on_answer)
+            js = nc.jetstream()
+            try:
+                for n in range(requests + 10):  # the first ten warm the service up
+                    payload = MeetingRequested(request_id=new_id("req"), conversation_id="conv_bench", agent_id=AGENT,
+                                               lead_id=None, start=slot(n), timezone="UTC", text="bench")
+                    envelope = envelope_for(payload, tenant_id=TENANT, source="agent-runtime")
+                    answered[payload.request_id] = asyncio.get_running_loop().create_future()
+                    began = time.perf_counter()
+                    await js.publish(envelope.nats_subject, envelope.to_bytes(), headers={"Nats-Msg-Id": envelope.id})
+                    arrived = await asyncio.wait_for(answered[payload.request_id], timeout=10)
+                    if n >= 10:
+                        latencies.append((arrived - began) * 1000)
+            finally:
+                await nc.drain()
+    return latencies
+
+
 def p(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
@@ -147,6 +189,7 @@ def main() -> None:
                         help="requests handled at a time, one run each (comma-separated)")
     parser.add_argument("--racers", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--through-nats", type=int, default=200, help="requests through a running service (0: none)")
     parser.add_argument("--postgres", default=None, help="a database URL (default: a throwaway database on the "
                                                          "server at AFO_TEST_POSTGRES_URL, or the local one)")
     args = parser.parse_args()
@@ -161,14 +204,18 @@ def main() -> None:
             servers = PostgresDatabases.open()
         except PostgresUnavailable as exc:
             print(f"PostgreSQL  skipped: {exc}")
-            return
     try:
-        url = args.postgres or asyncio.run(servers.create())  # type: ignore[union-attr]
-        for line in asyncio.run(run(url, "PostgreSQL", args)):
-            print(line)
+        if args.postgres or servers is not None:
+            url = args.postgres or asyncio.run(servers.create())  # type: ignore[union-attr]
+            for line in asyncio.run(run(url, "PostgreSQL", args)):
+                print(line)
     finally:
         if servers is not None:
             servers.close()
+    if args.through_nats:
+        latencies = asyncio.run(through_nats(args.through_nats))
+        print(f"through NATS (publish meeting.requested -> meeting.booked received, one at a time, SQLite): "
+              f"p50 {p(latencies, 50):.1f} ms, p95 {p(latencies, 95):.1f} ms over {len(latencies)} requests")
 
 
 if __name__ == "__main__":
