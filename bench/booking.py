@@ -37,6 +37,7 @@ from afo_common.events.conversation import MeetingRequested
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_common.rpcs import workflow_executor as wx
 from afo_testkit.clock import FixedClock
 from afo_testkit.platform import running_platform
 from afo_testkit.postgres import PostgresDatabases, PostgresUnavailable
@@ -46,6 +47,7 @@ from afo_workflow_executor.adapters.tables import bookings, messaging
 from afo_workflow_executor.domain.calendar import CalendarSettings, TimeRange
 from afo_workflow_executor.domain.records import CalendarRow
 from afo_workflow_executor.handlers.booking import MeetingRequests
+from afo_workflow_executor.handlers.views import settings_body
 
 TENANT, AGENT = "t_bench", "agt_bench"
 NOW = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # a Monday
@@ -142,10 +144,16 @@ async def through_nats(requests: int) -> list[float]:
             for answer in ("booked", "failed"):
                 await nc.subscribe(f"afo.{TENANT}.meeting.{answer}", cb=on_answer)
             js = nc.jetstream()
+            # The agent's calendar, open around the clock from now on (the service runs on the real clock).
+            put = wx.PutCalendar(tenant_id=TENANT, agent_id=AGENT, settings=settings_body(SETTINGS))
+            reply = await nc.request(wx.PUT_CALENDAR.subject, put.model_dump_json().encode(), timeout=10)
+            assert json.loads(reply.data)["ok"], reply.data
+            first = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
             try:
                 for n in range(requests + 10):  # the first ten warm the service up
                     payload = MeetingRequested(request_id=new_id("req"), conversation_id="conv_bench", agent_id=AGENT,
-                                               lead_id=None, start=slot(n), timezone="UTC", text="bench")
+                                               lead_id=None, start=first + timedelta(minutes=15 * n), timezone="UTC",
+                                               text="bench")
                     envelope = envelope_for(payload, tenant_id=TENANT, source="agent-runtime")
                     answered[payload.request_id] = asyncio.get_running_loop().create_future()
                     began = time.perf_counter()

@@ -62,12 +62,19 @@ class BookingRepository:
 
     async def cancel(self, tenant_id: str, booking_id: str, now: datetime,
                      by: CancelledBy | None = None) -> BookingRow | None:
-        found = await self.get(tenant_id, booking_id)
-        if found is None or found.status == "cancelled":
-            return found
-        await self._session.execute(
-            update(bookings).where(bookings.c.tenant_id == tenant_id, bookings.c.id == booking_id)
+        released = await self.release(tenant_id, booking_id, now, by)
+        return released if released is not None else await self.get(tenant_id, booking_id)
+
+    async def release(self, tenant_id: str, booking_id: str, now: datetime,
+                      by: CancelledBy | None = None) -> BookingRow | None:
+        # Conditional on the status: of two concurrent cancels the second waits for the first's row lock, then
+        # finds it cancelled and changes nothing.
+        result = await self._session.execute(
+            update(bookings).where(bookings.c.tenant_id == tenant_id, bookings.c.id == booking_id,
+                                   bookings.c.status == "booked")
             .values(status="cancelled", updated_at=now, cancelled_by=by))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
         await self._session.execute(
             delete(booking_cells).where(booking_cells.c.tenant_id == tenant_id,
                                         booking_cells.c.booking_id == booking_id))

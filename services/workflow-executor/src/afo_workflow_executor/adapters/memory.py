@@ -82,9 +82,14 @@ class MemoryBookings:
 
     async def cancel(self, tenant_id: str, booking_id: str, now: datetime,
                      by: CancelledBy | None = None) -> BookingRow | None:
+        released = await self.release(tenant_id, booking_id, now, by)
+        return released if released is not None else await self.get(tenant_id, booking_id)
+
+    async def release(self, tenant_id: str, booking_id: str, now: datetime,
+                      by: CancelledBy | None = None) -> BookingRow | None:
         found = await self.get(tenant_id, booking_id)
         if found is None or found.status == "cancelled":
-            return found
+            return None
         self._t.bookings[booking_id] = _stored(replace(found, status="cancelled", updated_at=now, cancelled_by=by))
         for key in [k for k, holder in self._t.cells.items() if holder == booking_id]:
             del self._t.cells[key]

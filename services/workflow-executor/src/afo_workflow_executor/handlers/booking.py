@@ -73,6 +73,11 @@ class _Refusal(Exception):
         self.reason, self.detail, self.scheduling_url = reason, detail, scheduling_url
 
 
+class _Moved(Exception):
+    """The meeting to reschedule was cancelled while this request was handled: the delivery is retried (NAK), and
+    then books the new time without cancelling anything."""
+
+
 class MeetingRequests:
     def __init__(self, store: Store, clock: Clock, outside: ExternalCalendars, max_deliver: int) -> None:
         self._store = store
@@ -168,7 +173,8 @@ class MeetingRequests:
             moving = replaced is not None and replaced.status == "booked"
             if moving:
                 assert replaced is not None
-                await uow.bookings.cancel(tenant, replaced.id, now, by="rescheduled")
+                if await uow.bookings.release(tenant, replaced.id, now, by="rescheduled") is None:
+                    raise _Moved()  # cancelled meanwhile: tried again, it books without cancelling
             result = await uow.bookings.book(row, settings.step)
             if isinstance(result, Taken):
                 raise _Refusal("slot_taken", _detail(settings, "taken"))

@@ -62,7 +62,9 @@ class Meetings:
         if row.status == "booked":
             await self._cancel_outside(row)
             async with self._store() as uow:
-                row = await self._cancel(uow, row, "tenant")
+                released = await self._release(uow, row, "tenant")
+            # None: cancelled meanwhile (by the lead, or a concurrent call), which announced it.
+            row = released or await self._found(row.tenant_id, row.id)
         return meeting_view(row)
 
     async def invite(self, request: wx.MeetingRef) -> wx.Invite:
@@ -87,13 +89,11 @@ class Meetings:
         if row.status == "booked":
             await self._cancel_outside(row)
         async with self._store.handling(delivery) as uow:
-            current = await uow.bookings.get(tenant, row.id)
-            assert current is not None
-            if current.status == "cancelled":
+            if await self._release(uow, row, "lead", delivery) is None:  # cancelled already: answered as it was
+                current = await uow.bookings.get(tenant, row.id)
+                assert current is not None
                 await uow.emit(_cancelled(current, current.cancelled_by or "lead"), tenant_id=tenant,
                                causation=delivery.envelope)
-                return
-            await self._cancel(uow, current, "lead", delivery)
 
     async def _cancel_outside(self, row: BookingRow) -> None:
         if row.external_id is None:
@@ -102,12 +102,13 @@ class Meetings:
         if outside is not None and outside.provider == row.provider:
             await outside.cancel(row.external_id)
 
-    async def _cancel(self, uow: UnitOfWork, row: BookingRow, by: CancelledBy,
-                      delivery: Delivery | None = None) -> BookingRow:
-        cancelled = await uow.bookings.cancel(row.tenant_id, row.id, self._clock.now(), by=by)
-        assert cancelled is not None
-        await uow.emit(_cancelled(cancelled, by), tenant_id=row.tenant_id,
-                       causation=delivery.envelope if delivery else None)
+    async def _release(self, uow: UnitOfWork, row: BookingRow, by: CancelledBy,
+                       delivery: Delivery | None = None) -> BookingRow | None:
+        """Cancelled and announced by this call, or None when it was not booked any more."""
+        cancelled = await uow.bookings.release(row.tenant_id, row.id, self._clock.now(), by=by)
+        if cancelled is not None:
+            await uow.emit(_cancelled(cancelled, by), tenant_id=row.tenant_id,
+                           causation=delivery.envelope if delivery else None)
         return cancelled
 
 

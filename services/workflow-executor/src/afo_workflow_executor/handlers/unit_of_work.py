@@ -51,6 +51,12 @@ class Bookings(Protocol):
         """The booking cancelled and its cells freed (already cancelled: unchanged); None when unknown."""
         ...
 
+    async def release(self, tenant_id: str, booking_id: str, now: datetime,
+                      by: CancelledBy | None = None) -> BookingRow | None:
+        """The booking cancelled and its cells freed by this call; None when it was unknown or already cancelled
+        (by an earlier or a concurrent call): the one call that cancels is the one that announces it."""
+        ...
+
     async def by_request(self, tenant_id: str, request_id: str) -> BookingRow | None: ...
 
     async def record_external(self, tenant_id: str, booking_id: str, provider: str, external_id: str,
