@@ -4,6 +4,7 @@ meeting's state, and calendar settings are put only when they hold together."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -151,3 +152,13 @@ async def test_a_put_calendar_decides_the_next_booking(flow: Any) -> None:
     [failed] = await flow.events("meeting.failed")
     assert failed["reason"] == "outside_hours"
     assert [a["start"][11:16] for a in failed["alternatives"]] == ["18:00", "18:15", "18:30"]  # 13:00 in New York
+
+
+async def test_racing_cancels_announce_the_cancellation_once(flow: Any) -> None:
+    await flow.request(ny(3, 10))
+    [booked] = await flow.events("meeting.booked")
+
+    answers = await asyncio.gather(*(flow.meetings.cancel(ref(booked["meeting_id"])) for _ in range(6)))
+
+    assert {a.status for a in answers} == {"cancelled"} and {a.cancelled_by for a in answers} == {"tenant"}
+    assert len(await flow.events("meeting.cancelled")) == 1

@@ -103,3 +103,16 @@ async def test_a_failed_requests_answer_is_kept_once_per_tenant(store: Store) ->
     async with store.reading() as repos:
         assert await repos.failures.get("t1", "req_1") == answer
         assert await repos.failures.get("t2", "req_1") is None
+
+
+async def test_release_answers_only_the_call_that_cancelled(store: Store) -> None:
+    row = booking(datetime(2026, 3, 9, 10, tzinfo=UTC))
+    async with store() as uow:
+        await uow.bookings.book(row, SETTINGS.step)
+    async with store() as uow:
+        assert await uow.bookings.release("t2", row.id, T0, by="tenant") is None  # another tenant's: unknown
+        released = await uow.bookings.release("t1", row.id, T0, by="tenant")
+        assert await uow.bookings.release("t1", row.id, T0, by="lead") is None
+    assert released is not None and (released.status, released.cancelled_by) == ("cancelled", "tenant")
+    async with store() as uow:  # its time is free again
+        assert isinstance(await uow.bookings.book(booking(row.start), SETTINGS.step), BookingRow)
