@@ -21,7 +21,7 @@ from afo_common.events import envelope_for
 from afo_common.events.conversation import MeetingRequested
 from afo_common.ids import new_id
 from afo_testkit.platform import Platform
-from tests.e2e.journey import Tenant, conversation, published_agent, sign_up
+from tests.e2e.journey import Tenant, conversation, published_agent, say, sign_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
@@ -111,3 +111,22 @@ async def test_a_requested_meeting_is_booked_shown_invited_refused_when_taken_an
     assert [m["id"] for m in listed.json()["data"]] == [rebooked["meeting_id"]]
     other = await sign_up(api)
     assert (await api.get(f"/v1/meetings/{booked['meeting_id']}", headers=other.auth)).status_code == 404
+
+
+async def test_a_time_the_lead_proposes_in_the_chat_is_booked(api: httpx.AsyncClient) -> None:
+    tenant = await sign_up(api)
+    agent_id = await published_agent(api, tenant, timezone=ZONE)
+    conversation_id = await conversation(api, tenant, agent_id)
+
+    body = await say(api, tenant, conversation_id, "Can we meet next Tuesday at 3pm?")
+    deadline = asyncio.get_running_loop().time() + 15
+    while not (listed := (await api.get("/v1/meetings", headers=tenant.auth,
+                                        params={"agent_id": agent_id})).json()["data"]):
+        assert asyncio.get_running_loop().time() < deadline, "no meeting booked"
+        await asyncio.sleep(0.1)
+
+    assert body["reply"]["intent"] == "scheduling"
+    [meeting] = listed
+    start = datetime.fromisoformat(meeting["start"]).astimezone(ZoneInfo(ZONE))
+    assert (start.weekday(), start.hour, start.minute) == (1, 15, 0)  # a Tuesday, 15:00 in New York
+    assert (meeting["status"], meeting["conversation_id"], meeting["timezone"]) == ("booked", conversation_id, ZONE)
