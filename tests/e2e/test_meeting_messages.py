@@ -1,34 +1,44 @@
 """The calendar's answers said in the conversation, and the conversation's end, over the real platform.
 
-The booking side (workflow-executor answering ``meeting.requested``) is built elsewhere, so this test plays
-it: it reads the ``meeting.requested`` the chat produced and publishes ``meeting.booked`` on JetStream with
-workflow-executor's own NATS user, as the service would. The confirmation then shows in the conversation's
-history, on its SSE stream (``reply.completed`` and ``meeting.booked``) and on the lead; closing the
-conversation (twice) gives it one analysis, shown in ``GET /v1/conversations/{id}`` and on the lead. A taken
-time (``meeting.failed`` with three free times) is offered back, and the lead's pick ("the second one")
-becomes a new ``meeting.requested`` for that time."""
+workflow-executor does not run here: this test plays it, so it can script each answer (in
+tests/e2e/test_booking.py the real one answers). It reads the ``meeting.requested`` the chat produced and
+publishes ``meeting.booked`` on JetStream with workflow-executor's own NATS user, as the service would. The
+confirmation then shows in the conversation's history, on its SSE stream (``reply.completed`` and
+``meeting.booked``) and on the lead; closing the conversation (twice) gives it one analysis, shown in
+``GET /v1/conversations/{id}`` and on the lead. A taken time (``meeting.failed`` with three free times) is
+offered back, and the lead's pick ("the second one") becomes a new ``meeting.requested`` for that time."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import nats
 import pytest
+import pytest_asyncio
 from nats.aio.msg import Msg
 
 from afo_common.events import Event, envelope_for, parse_envelope
 from afo_common.events.conversation import MeetingRequested
 from afo_common.events.workflow import MeetingBooked, MeetingFailed, SlotOffer
-from afo_testkit.platform import Platform
+from afo_testkit.platform import Platform, running_platform
 from tests.e2e.journey import Tenant, conversation, published_agent, say, sign_up
 from tests.e2e.sse import SseReader
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 WAIT_S = 30.0
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+    home: Path = tmp_path_factory.mktemp("meeting-messages")
+    async with running_platform(home, services=("gateway", "agent-runtime"), supervise=False) as running:
+        yield running
 
 
 async def eventually(api: httpx.AsyncClient, tenant: Tenant, path: str, holds: Any) -> dict[str, Any]:

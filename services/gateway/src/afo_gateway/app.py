@@ -25,12 +25,14 @@ from afo_gateway.entrypoints.access_events import AccessEvents
 from afo_gateway.entrypoints.http import (
     accounts_routes,
     agents_routes,
+    calendars_routes,
     conversations_routes,
     crm_routes,
     event_credentials_routes,
     integrations_routes,
     keys_routes,
     knowledge_routes,
+    meetings_routes,
 )
 from afo_gateway.entrypoints.http.dependencies import Gateway
 from afo_gateway.entrypoints.http.problems import install_problem_handlers
@@ -47,6 +49,7 @@ from afo_gateway.handlers.integrations import Integrations
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.knowledge import KnowledgeBases
 from afo_gateway.handlers.live_streams import LiveStreams
+from afo_gateway.handlers.meetings import Meetings
 from afo_gateway.handlers.messages import Messages
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.replays import Replays
@@ -110,6 +113,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
         integrations=integrations,
         knowledge=knowledge,
         documents=Documents(owners, BlobStore(service.nats), fetcher),
+        meetings=Meetings(owners),
         max_upload_bytes=settings.max_upload_bytes,
         google=google,
         google_redirect_uri=settings.google_redirect_uri,
@@ -130,7 +134,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
                                                                      "Idempotency-Key"])
     for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router,
                    event_credentials_routes.router, integrations_routes.router, knowledge_routes.router,
-                   crm_routes.router):
+                   crm_routes.router, calendars_routes.router, meetings_routes.router):
         app.include_router(router)
     return service
 

@@ -1,26 +1,59 @@
-"""Composition root of workflow-executor. It owns and migrates its store (outbox and inbox; calendars and
-bookings; the CRM lead projection and the run record of CRM syncs), answers its health RPC, and syncs leads
-into each tenant's CRM (``entrypoints/crm.py``)."""
+"""Composition root of workflow-executor: its store (outbox and inbox; calendars, bookings, failed requests'
+answers; the CRM lead projection and the run record of CRM syncs), the booking flow (``meeting.requested`` →
+``meeting.booked`` / ``meeting.failed``, on the built-in calendar and the tenant's Google Calendar or Calendly
+when connected), cancellations (``meeting.cancel_requested``), the calendar and meeting RPCs the gateway
+serves, and the sync of leads into each tenant's CRM (``entrypoints/crm.py``)."""
 
-from afo_common.clock import SystemClock
+from __future__ import annotations
+
+from afo_common.clock import Clock, SystemClock
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings
 from afo_workflow_executor.adapters.crm_providers import CrmOpener, VaultCredentials
+from afo_workflow_executor.adapters.external_calendars import CalendarEndpoints, VaultExternalCalendars
 from afo_workflow_executor.adapters.providers.http import RetryPolicy
 from afo_workflow_executor.adapters.store import sql_store
 from afo_workflow_executor.adapters.tables import messaging
+from afo_workflow_executor.domain.external_calendars import ExternalCalendars
 from afo_workflow_executor.entrypoints.crm import MAX_DELIVER, register_crm
+from afo_workflow_executor.entrypoints.rpc import register_rpc, routes
+from afo_workflow_executor.entrypoints.subscribers import MEETING_CANCEL_REQUESTED, MEETING_REQUESTED
+from afo_workflow_executor.handlers.booking import MeetingRequests
+from afo_workflow_executor.handlers.calendars import Calendars
 from afo_workflow_executor.handlers.crm_runs import CrmRuns
 from afo_workflow_executor.handlers.crm_sync import CrmSync
+from afo_workflow_executor.handlers.meetings import Meetings
+from afo_workflow_executor.settings import WorkflowExecutorSettings
 
+SERVICE = "workflow-executor"
 # Retries within one delivery; a provider still failing after them is tried again on the next delivery.
 CRM_RETRIES = RetryPolicy(attempts=3, max_retry_after_s=30.0)
 
 
-def build(settings: ServiceSettings | None = None) -> Service:
-    settings = settings or ServiceSettings.for_service("workflow-executor")
-    service = Service(settings, messaging, "afo_workflow_executor.migrations")
-    store = sql_store(service.unit_of_work)
-    sync = CrmSync(store, VaultCredentials(service.rpc), CrmOpener(CRM_RETRIES), SystemClock(), MAX_DELIVER)
+def _settings(settings: ServiceSettings | None) -> WorkflowExecutorSettings:
+    if settings is None:
+        settings = WorkflowExecutorSettings.for_service(SERVICE)
+    if isinstance(settings, WorkflowExecutorSettings):
+        return settings
+    return WorkflowExecutorSettings.model_validate({**settings.model_dump(), "service": settings.service})
+
+
+def build(settings: ServiceSettings | None = None, *, outside: ExternalCalendars | None = None,
+          clock: Clock | None = None) -> Service:
+    """``outside`` defaults to the tenants' calendars connected in the vault; tests pass their own."""
+    config = _settings(settings)
+    service = Service(config, messaging, "afo_workflow_executor.migrations")
+    store, clock = sql_store(service.unit_of_work), clock or SystemClock()
+    if outside is None:
+        calendars = VaultExternalCalendars(service.rpc, endpoints=CalendarEndpoints(
+            google_api=config.google_api_base_url, google_oauth=config.google_oauth_base_url,
+            calendly_api=config.calendly_api_base_url))
+        service.on_stop(calendars.aclose)
+        outside = calendars
+    meetings = Meetings(store, clock, outside)
+    service.consume(MEETING_REQUESTED, MeetingRequests(store, clock, outside, MEETING_REQUESTED.max_deliver))
+    service.consume(MEETING_CANCEL_REQUESTED, meetings.cancel_requested)
+    register_rpc(service, routes(Calendars(store, clock), meetings))
+    sync = CrmSync(store, VaultCredentials(service.rpc), CrmOpener(CRM_RETRIES), clock, MAX_DELIVER)
     register_crm(service, sync, CrmRuns(store))
     return service

@@ -92,9 +92,12 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                                    calls=("knowledge-ingest",), publishes_realtime=True),
     "voice-media": ServiceAccess(owns_streams=(CALL,)),
     "knowledge-ingest": ServiceAccess(owns_streams=(KNOWLEDGE,), blobs=((DOCUMENTS_BUCKET, ("get", "delete")),)),
-    # CRM sync: the lead projection from agent-runtime's lead and analysis events and the booking flow's
-    # meetings (one durable per event); credentials resolved on its own vault subject (derived below).
+    # The booking flow (meeting requests and cancellations) and the CRM sync's lead projection from
+    # agent-runtime's lead and analysis events and the booking flow's meetings (one durable per event);
+    # credentials resolved on its own vault subject (derived below).
     "workflow-executor": ServiceAccess(owns_streams=(WORKFLOW,), consumes=(
+        Consumes(CONVERSATION, "workflow-executor-meeting-requested"),
+        Consumes(CONVERSATION, "workflow-executor-meeting-cancel-requested"),
         Consumes(CONVERSATION, "workflow-executor-crm-lead-created"),
         Consumes(CONVERSATION, "workflow-executor-crm-lead-updated"),
         Consumes(CONVERSATION, "workflow-executor-crm-lead-qualified"),

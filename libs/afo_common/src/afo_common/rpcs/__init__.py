@@ -8,7 +8,14 @@ from afo_common.messaging.rpc import RpcOperation
 
 
 def all_operations() -> list[RpcOperation[Any, Any]]:
-    from afo_common.rpcs import agent_runtime, gateway, health, knowledge_ingest, workflow_executor_crm
+    from afo_common.rpcs import (
+        agent_runtime,
+        gateway,
+        health,
+        knowledge_ingest,
+        workflow_executor,
+        workflow_executor_crm,
+    )
 
     return [*health.HEALTH.values(), *agent_runtime.OPERATIONS, *knowledge_ingest.OPERATIONS,
-            *gateway.OPERATIONS, *workflow_executor_crm.OPERATIONS]
+            *gateway.OPERATIONS, *workflow_executor.OPERATIONS, *workflow_executor_crm.OPERATIONS]

@@ -17,27 +17,30 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_workflow_executor.adapters.tables import booking_cells, bookings
 from afo_workflow_executor.domain.calendar import Interval
-from afo_workflow_executor.domain.records import BookingRow, Taken
+from afo_workflow_executor.domain.records import BookingRow, BookingStatus, CancelledBy, Taken
 from afo_workflow_executor.domain.slots import cells
 
 
 def booking(row: Any) -> BookingRow:
     return BookingRow(row.id, row.tenant_id, row.calendar_id, row.start, row.end, row.held_from, row.held_until,
-                      row.status, row.request_id, row.lead_id, row.conversation_id, row.created_at, row.updated_at)
+                      row.status, row.request_id, row.lead_id, row.conversation_id, row.created_at, row.updated_at,
+                      agent_id=row.agent_id, time_zone=row.time_zone, title=row.title, provider=row.provider,
+                      external_id=row.external_id, url=row.url, rescheduled_from=row.rescheduled_from,
+                      cancelled_by=row.cancelled_by)
 
 
 class BookingRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def _by_request(self, tenant_id: str, request_id: str) -> BookingRow | None:
+    async def by_request(self, tenant_id: str, request_id: str) -> BookingRow | None:
         result = await self._session.execute(
             select(bookings).where(bookings.c.tenant_id == tenant_id, bookings.c.request_id == request_id))
         row = result.first()
         return booking(row) if row else None
 
     async def book(self, row: BookingRow, step: timedelta) -> BookingRow | Taken:
-        if (first := await self._by_request(row.tenant_id, row.request_id)) is not None:
+        if (first := await self.by_request(row.tenant_id, row.request_id)) is not None:
             return first
         occupied = [{"calendar_id": row.calendar_id, "cell_start": cell, "tenant_id": row.tenant_id,
                      "booking_id": row.id} for cell in cells(row.held, step)]
@@ -47,21 +50,31 @@ class BookingRepository:
                     id=row.id, tenant_id=row.tenant_id, calendar_id=row.calendar_id, start=row.start, end=row.end,
                     held_from=row.held_from, held_until=row.held_until, status=row.status,
                     request_id=row.request_id, lead_id=row.lead_id, conversation_id=row.conversation_id,
-                    created_at=row.created_at, updated_at=row.updated_at))
+                    created_at=row.created_at, updated_at=row.updated_at, agent_id=row.agent_id,
+                    time_zone=row.time_zone, title=row.title, provider=row.provider, external_id=row.external_id,
+                    url=row.url, rescheduled_from=row.rescheduled_from, cancelled_by=row.cancelled_by))
                 await self._session.execute(insert(booking_cells), occupied)
         except IntegrityError:
             # The same request committed meanwhile (its booking is the answer), or a cell is occupied.
-            first = await self._by_request(row.tenant_id, row.request_id)
+            first = await self.by_request(row.tenant_id, row.request_id)
             return first if first is not None else Taken()
         return row
 
-    async def cancel(self, tenant_id: str, booking_id: str, now: datetime) -> BookingRow | None:
-        found = await self.get(tenant_id, booking_id)
-        if found is None or found.status == "cancelled":
-            return found
-        await self._session.execute(
-            update(bookings).where(bookings.c.tenant_id == tenant_id, bookings.c.id == booking_id)
-            .values(status="cancelled", updated_at=now))
+    async def cancel(self, tenant_id: str, booking_id: str, now: datetime,
+                     by: CancelledBy | None = None) -> BookingRow | None:
+        released = await self.release(tenant_id, booking_id, now, by)
+        return released if released is not None else await self.get(tenant_id, booking_id)
+
+    async def release(self, tenant_id: str, booking_id: str, now: datetime,
+                      by: CancelledBy | None = None) -> BookingRow | None:
+        # Conditional on the status: of two concurrent cancels the second waits for the first's row lock, then
+        # finds it cancelled and changes nothing.
+        result = await self._session.execute(
+            update(bookings).where(bookings.c.tenant_id == tenant_id, bookings.c.id == booking_id,
+                                   bookings.c.status == "booked")
+            .values(status="cancelled", updated_at=now, cancelled_by=by))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
         await self._session.execute(
             delete(booking_cells).where(booking_cells.c.tenant_id == tenant_id,
                                         booking_cells.c.booking_id == booking_id))
@@ -83,6 +96,24 @@ class BookingRepository:
 
     async def page(self, tenant_id: str, calendar_id: str, limit: int, before: str | None) -> list[BookingRow]:
         query = select(bookings).where(bookings.c.tenant_id == tenant_id, bookings.c.calendar_id == calendar_id)
+        if before:
+            query = query.where(bookings.c.id < before)
+        result = await self._session.execute(query.order_by(bookings.c.id.desc()).limit(limit))
+        return [booking(r) for r in result]
+
+    async def record_external(self, tenant_id: str, booking_id: str, provider: str, external_id: str,
+                              url: str | None) -> None:
+        await self._session.execute(
+            update(bookings).where(bookings.c.tenant_id == tenant_id, bookings.c.id == booking_id)
+            .values(provider=provider, external_id=external_id, url=url))
+
+    async def search(self, tenant_id: str, limit: int, before: str | None, *, agent_id: str | None = None,
+                     lead_id: str | None = None, status: BookingStatus | None = None) -> list[BookingRow]:
+        query = select(bookings).where(bookings.c.tenant_id == tenant_id)
+        for column, wanted in ((bookings.c.agent_id, agent_id),
+                               (bookings.c.lead_id, lead_id), (bookings.c.status, status)):
+            if wanted is not None:
+                query = query.where(column == wanted)
         if before:
             query = query.where(bookings.c.id < before)
         result = await self._session.execute(query.order_by(bookings.c.id.desc()).limit(limit))

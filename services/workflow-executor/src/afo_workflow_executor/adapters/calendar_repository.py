@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_workflow_executor.adapters.tables import calendars
@@ -43,3 +44,24 @@ class CalendarRepository:
         await self._session.execute(
             update(calendars).where(calendars.c.tenant_id == row.tenant_id, calendars.c.id == row.id)
             .values(settings=row.settings.to_json(), updated_at=row.updated_at))
+
+    async def of_owner(self, tenant_id: str, owner_kind: str, owner_id: str) -> CalendarRow | None:
+        result = await self._session.execute(
+            select(calendars).where(calendars.c.tenant_id == tenant_id, calendars.c.owner_kind == owner_kind,
+                                    calendars.c.owner_id == owner_id))
+        row = result.first()
+        return calendar(row) if row else None
+
+    async def ensure(self, row: CalendarRow) -> CalendarRow:
+        if (found := await self.of_owner(row.tenant_id, row.owner_kind, row.owner_id)) is not None:
+            return found
+        try:
+            async with self._session.begin_nested():
+                await self.add(row)
+        except IntegrityError:
+            # Another request made the owner's calendar meanwhile: the unique owner key refused this one.
+            found = await self.of_owner(row.tenant_id, row.owner_kind, row.owner_id)
+            if found is None:
+                raise
+            return found
+        return row

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from afo_common.messaging.store import MemoryStore, Repositories
 from afo_common.messaging.store import as_stored as _stored
@@ -15,7 +16,7 @@ from afo_workflow_executor.adapters.crm_memory import MemoryCrmLeads, MemoryCrmS
 from afo_workflow_executor.domain.calendar import Interval
 from afo_workflow_executor.domain.crm_leads import LeadRecord
 from afo_workflow_executor.domain.crm_records import CrmLinkRow, CrmSyncRow, ProviderCallRow
-from afo_workflow_executor.domain.records import BookingRow, CalendarRow, Taken
+from afo_workflow_executor.domain.records import BookingRow, BookingStatus, CalendarRow, CancelledBy, Taken
 from afo_workflow_executor.domain.slots import cells
 from afo_workflow_executor.handlers.unit_of_work import Store
 
@@ -30,6 +31,7 @@ class MemoryTables:
     provider_calls: dict[tuple[str, str], ProviderCallRow] = field(default_factory=dict)  # (tenant, key)
     crm_links: dict[tuple[str, str, str], CrmLinkRow] = field(default_factory=dict)  # (tenant, lead, provider)
     crm_claims: dict[tuple[str, str], tuple[str, datetime]] = field(default_factory=dict)  # -> (owner, until)
+    failures: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (tenant, request) -> answer
 
 
 class MemoryCalendars:
@@ -39,7 +41,20 @@ class MemoryCalendars:
     async def add(self, row: CalendarRow) -> None:
         if row.id in self._t.calendars:
             raise ValueError(f"calendar {row.id} exists")
+        if await self.of_owner(row.tenant_id, row.owner_kind, row.owner_id) is not None:
+            raise ValueError(f"{row.owner_kind} {row.owner_id} has a calendar")
         self._t.calendars[row.id] = _stored(row)
+
+    async def of_owner(self, tenant_id: str, owner_kind: str, owner_id: str) -> CalendarRow | None:
+        found = [r for r in self._t.calendars.values() if (r.tenant_id, r.owner_kind, r.owner_id)
+                 == (tenant_id, owner_kind, owner_id)]
+        return _stored(found[0]) if found else None
+
+    async def ensure(self, row: CalendarRow) -> CalendarRow:
+        if (found := await self.of_owner(row.tenant_id, row.owner_kind, row.owner_id)) is not None:
+            return found
+        await self.add(row)
+        return _stored(row)
 
     async def get(self, tenant_id: str, calendar_id: str) -> CalendarRow | None:
         row = self._t.calendars.get(calendar_id)
@@ -59,10 +74,13 @@ class MemoryBookings:
     def __init__(self, tables: MemoryTables) -> None:
         self._t = tables
 
+    async def by_request(self, tenant_id: str, request_id: str) -> BookingRow | None:
+        first = [b for b in self._t.bookings.values() if (b.tenant_id, b.request_id) == (tenant_id, request_id)]
+        return _stored(first[0]) if first else None
+
     async def book(self, row: BookingRow, step: timedelta) -> BookingRow | Taken:
-        first = [b for b in self._t.bookings.values() if (b.tenant_id, b.request_id) == (row.tenant_id, row.request_id)]
-        if first:
-            return _stored(first[0])
+        if (first := await self.by_request(row.tenant_id, row.request_id)) is not None:
+            return first
         keys = [(row.calendar_id, cell) for cell in cells(row.held, step)]
         if any(key in self._t.cells for key in keys):
             return Taken()
@@ -70,11 +88,17 @@ class MemoryBookings:
         self._t.cells.update(dict.fromkeys(keys, row.id))
         return _stored(row)
 
-    async def cancel(self, tenant_id: str, booking_id: str, now: datetime) -> BookingRow | None:
+    async def cancel(self, tenant_id: str, booking_id: str, now: datetime,
+                     by: CancelledBy | None = None) -> BookingRow | None:
+        released = await self.release(tenant_id, booking_id, now, by)
+        return released if released is not None else await self.get(tenant_id, booking_id)
+
+    async def release(self, tenant_id: str, booking_id: str, now: datetime,
+                      by: CancelledBy | None = None) -> BookingRow | None:
         found = await self.get(tenant_id, booking_id)
         if found is None or found.status == "cancelled":
-            return found
-        self._t.bookings[booking_id] = _stored(replace(found, status="cancelled", updated_at=now))
+            return None
+        self._t.bookings[booking_id] = _stored(replace(found, status="cancelled", updated_at=now, cancelled_by=by))
         for key in [k for k, holder in self._t.cells.items() if holder == booking_id]:
             del self._t.cells[key]
         return await self.get(tenant_id, booking_id)
@@ -96,6 +120,33 @@ class MemoryBookings:
         return [_stored(b) for b in sorted(rows, key=lambda b: b.id, reverse=True)[:limit]]
 
 
+    async def record_external(self, tenant_id: str, booking_id: str, provider: str, external_id: str,
+                              url: str | None) -> None:
+        found = self._t.bookings.get(booking_id)
+        if found is not None and found.tenant_id == tenant_id:
+            self._t.bookings[booking_id] = _stored(replace(found, provider=provider, external_id=external_id, url=url))
+
+    async def search(self, tenant_id: str, limit: int, before: str | None, *, agent_id: str | None = None,
+                     lead_id: str | None = None, status: BookingStatus | None = None) -> list[BookingRow]:
+        rows = [b for b in self._t.bookings.values() if b.tenant_id == tenant_id and (not before or b.id < before)
+                and agent_id in (None, b.agent_id) and lead_id in (None, b.lead_id) and status in (None, b.status)]
+        return [_stored(b) for b in sorted(rows, key=lambda b: b.id, reverse=True)[:limit]]
+
+
+class MemoryFailures:
+    def __init__(self, tables: MemoryTables) -> None:
+        self._t = tables
+
+    async def get(self, tenant_id: str, request_id: str) -> dict[str, Any] | None:
+        answer = self._t.failures.get((tenant_id, request_id))
+        return dict(answer) if answer is not None else None
+
+    async def add(self, tenant_id: str, request_id: str, answer: dict[str, Any], now: datetime) -> None:
+        if (tenant_id, request_id) in self._t.failures:
+            raise ValueError(f"request {request_id} has an answer")
+        self._t.failures[(tenant_id, request_id)] = dict(answer)
+
+
 class MemoryRepositories(Repositories):
     def __init__(self, tables: MemoryTables, events: Events | None = None) -> None:
         super().__init__(events)
@@ -103,6 +154,7 @@ class MemoryRepositories(Repositories):
         self.bookings = MemoryBookings(tables)
         self.crm_leads = MemoryCrmLeads(tables)
         self.crm_syncs = MemoryCrmSyncs(tables)
+        self.failures = MemoryFailures(tables)
 
 
 def memory_store() -> MemoryStore[MemoryTables, MemoryRepositories]:

@@ -1,5 +1,5 @@
 """workflow-executor's repositories on its database, as its handlers take them (``handlers/unit_of_work.py``):
-``uow.calendars``, ``uow.bookings``, ``uow.crm_leads``, ``uow.crm_syncs``."""
+``uow.calendars``, ``uow.bookings``, ``uow.failures``, ``uow.crm_leads``, ``uow.crm_syncs``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from afo_common.messaging.unit_of_work import Events, UnitOfWorkFactory
 from afo_workflow_executor.adapters.booking_repository import BookingRepository
 from afo_workflow_executor.adapters.calendar_repository import CalendarRepository
 from afo_workflow_executor.adapters.crm_repository import CrmLeadRepository, CrmSyncRepository
+from afo_workflow_executor.adapters.failure_repository import FailureRepository
 
 
 class SqlRepositories(Repositories):
@@ -19,6 +20,7 @@ class SqlRepositories(Repositories):
         self.bookings = BookingRepository(session)
         self.crm_leads = CrmLeadRepository(session)
         self.crm_syncs = CrmSyncRepository(session)
+        self.failures = FailureRepository(session)
 
 
 def sql_store(units: UnitOfWorkFactory) -> SqlStore[SqlRepositories]:

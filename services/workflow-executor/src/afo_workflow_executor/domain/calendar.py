@@ -135,3 +135,29 @@ class CalendarSettings:
                    weekly={day: ranges(texts) for day, texts in data.get("weekly", {}).items()},
                    exceptions={date.fromisoformat(d): ranges(t) for d, t in data.get("exceptions", {}).items()},
                    **numbers)
+
+
+OFFICE_HOURS = (TimeRange(time(9), time(17)),)
+
+
+def default_settings(time_zone: str) -> CalendarSettings:
+    """The calendar an agent gets on its first booking request when none was put: Monday to Friday 09:00-17:00
+    in the lead's zone (UTC when that zone is unknown), 30-minute meetings on a 15-minute grid, no buffers,
+    two hours' notice, 60 days ahead."""
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        time_zone = "UTC"
+    return CalendarSettings(time_zone=time_zone, weekly=dict.fromkeys(WEEKDAYS[:5], OFFICE_HOURS))
+
+
+def parse_settings(data: dict[str, Any]) -> CalendarSettings:
+    """Settings from their JSON form, or ``InvalidSettings`` saying what is wrong with it."""
+    try:
+        return CalendarSettings.from_json(data)
+    except InvalidSettings:
+        raise
+    except KeyError as exc:
+        raise InvalidSettings(f"missing {exc.args[0]!r}") from exc
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise InvalidSettings(f"malformed settings: {exc}") from exc

@@ -6,7 +6,7 @@ Rules:
 - The UID is the booking id at ``afo``: stable across reschedules, which raise ``SEQUENCE`` instead
   (a cancellation must carry a sequence above the last invitation's).
 - DTSTART, DTEND and DTSTAMP are in UTC; DTSTAMP is when the message is made, passed in (no clock here).
-- ORGANIZER is the calendar's owner; the one ATTENDEE is the lead, RSVP requested.
+- ORGANIZER is the calendar's owner; the one ATTENDEE is the lead, RSVP requested (none when no address).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class Meeting:
     description: str
     organizer_email: str
     organizer_name: str
-    attendee_email: str
+    attendee_email: str | None  # None: the lead left no address, and the invitation names no attendee
     attendee_name: str | None
     stamped_at: datetime
     sequence: int = 0
@@ -59,8 +59,9 @@ def _ics(meeting: Meeting, method: str) -> bytes:
     event.add("summary", meeting.summary)
     event.add("description", meeting.description)
     event.add("organizer", _address(meeting.organizer_email, meeting.organizer_name))
-    event.add("attendee", _address(meeting.attendee_email, meeting.attendee_name, ROLE="REQ-PARTICIPANT",
-                                   PARTSTAT="NEEDS-ACTION", RSVP="TRUE"))
+    if meeting.attendee_email:
+        event.add("attendee", _address(meeting.attendee_email, meeting.attendee_name, ROLE="REQ-PARTICIPANT",
+                                       PARTSTAT="NEEDS-ACTION", RSVP="TRUE"))
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     calendar.add_component(event)
     return bytes(calendar.to_ical())

@@ -10,6 +10,7 @@ from afo_workflow_executor.domain.calendar import CalendarSettings, Interval
 
 OwnerKind = Literal["agent", "team"]
 BookingStatus = Literal["booked", "cancelled"]
+CancelledBy = Literal["lead", "tenant", "rescheduled"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,14 @@ class BookingRow:
     conversation_id: str | None
     created_at: datetime
     updated_at: datetime
+    agent_id: str | None = None
+    time_zone: str = "UTC"  # the lead's zone when asked, to show the meeting in
+    title: str | None = None
+    provider: str = "builtin"  # or the outside calendar that holds the event too ("google")
+    external_id: str | None = None
+    url: str | None = None
+    rescheduled_from: str | None = None  # the meeting this one replaced
+    cancelled_by: CancelledBy | None = None
 
     @property
     def held(self) -> Interval:

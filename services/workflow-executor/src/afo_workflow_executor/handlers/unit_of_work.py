@@ -12,12 +12,12 @@ booking and its cells together and answers ``Taken`` when any cell is already oc
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from afo_common.messaging.store import Store as GenericStore
 from afo_common.messaging.unit_of_work import Events
 from afo_workflow_executor.domain.calendar import Interval
-from afo_workflow_executor.domain.records import BookingRow, CalendarRow, Taken
+from afo_workflow_executor.domain.records import BookingRow, BookingStatus, CalendarRow, CancelledBy, Taken
 from afo_workflow_executor.handlers.crm_repositories import CrmLeads, CrmSyncs
 
 
@@ -32,6 +32,13 @@ class Calendars(Protocol):
         """Writes the settings and updated_at of the tenant's calendar."""
         ...
 
+    async def of_owner(self, tenant_id: str, owner_kind: str, owner_id: str) -> CalendarRow | None: ...
+
+    async def ensure(self, row: CalendarRow) -> CalendarRow:
+        """``row`` added, unless its owner has a calendar already (one per owner): then that one. Run it in a
+        unit of work of its own."""
+        ...
+
 
 class Bookings(Protocol):
     async def book(self, row: BookingRow, step: timedelta) -> BookingRow | Taken:
@@ -40,8 +47,27 @@ class Bookings(Protocol):
         occupied. Run it in a unit of work of its own: on ``Taken`` nothing of it is written."""
         ...
 
-    async def cancel(self, tenant_id: str, booking_id: str, now: datetime) -> BookingRow | None:
+    async def cancel(self, tenant_id: str, booking_id: str, now: datetime,
+                     by: CancelledBy | None = None) -> BookingRow | None:
         """The booking cancelled and its cells freed (already cancelled: unchanged); None when unknown."""
+        ...
+
+    async def release(self, tenant_id: str, booking_id: str, now: datetime,
+                      by: CancelledBy | None = None) -> BookingRow | None:
+        """The booking cancelled and its cells freed by this call; None when it was unknown or already cancelled
+        (by an earlier or a concurrent call): the one call that cancels is the one that announces it."""
+        ...
+
+    async def by_request(self, tenant_id: str, request_id: str) -> BookingRow | None: ...
+
+    async def record_external(self, tenant_id: str, booking_id: str, provider: str, external_id: str,
+                              url: str | None) -> None:
+        """Notes the outside calendar's event that mirrors the booking."""
+        ...
+
+    async def search(self, tenant_id: str, limit: int, before: str | None, *, agent_id: str | None = None,
+                     lead_id: str | None = None, status: BookingStatus | None = None) -> list[BookingRow]:
+        """The tenant's bookings, newest first (by id), those with an id below ``before``, filtered."""
         ...
 
     async def busy(self, tenant_id: str, calendar_id: str, start: datetime, end: datetime) -> list[Interval]:
@@ -53,6 +79,14 @@ class Bookings(Protocol):
     async def page(self, tenant_id: str, calendar_id: str, limit: int, before: str | None) -> list[BookingRow]:
         """Newest first (by id), those with an id below ``before``."""
         ...
+
+
+class MeetingFailures(Protocol):
+    """The answer (``meeting.failed``'s fields) given to a booking request that failed, by request id."""
+
+    async def get(self, tenant_id: str, request_id: str) -> dict[str, Any] | None: ...
+
+    async def add(self, tenant_id: str, request_id: str, answer: dict[str, Any], now: datetime) -> None: ...
 
 
 class Repositories(Protocol):
@@ -67,6 +101,9 @@ class Repositories(Protocol):
 
     @property
     def crm_syncs(self) -> CrmSyncs: ...
+
+    @property
+    def failures(self) -> MeetingFailures: ...
 
 
 class UnitOfWork(Repositories, Events, Protocol):

@@ -19,6 +19,7 @@ from afo_gateway.handlers.integrations import Integrations
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.knowledge import KnowledgeBases
 from afo_gateway.handlers.live_streams import LiveStreams
+from afo_gateway.handlers.meetings import Meetings
 from afo_gateway.handlers.messages import Messages
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.replays import Replays
@@ -46,6 +47,7 @@ class Gateway:
     documents: Documents
     max_upload_bytes: int
     google: GoogleConnect
+    meetings: Meetings
     google_redirect_uri: str | None = None
 
 
