@@ -2,13 +2,17 @@
 and on PostgreSQL, and the race every booking store must win: many concurrent requests for one slot.
 
     uv run python -m bench.booking [--bookings 400] [--concurrency 1,8] [--racers 50] [--rounds 5]
-                                   [--through-nats 200] [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432]
+                                   [--through-nats 200] [--from-message 100]
+                                   [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432]
 
 The handler is called as its consumer calls it (a ``Delivery`` per request, its inbox row, its outbox event, one
 transaction), with the store of ``afo_workflow_executor.app`` and no outside calendar, so times are the
 handler's own: reads of the calendar and its bookings, the slot check, the booking with its cells, the commit.
 NATS is not in them; ``--through-nats`` then measures the whole path on a running service: publish on JetStream,
-consume, handle, outbox relay, ``meeting.booked`` received.
+consume, handle, outbox relay, ``meeting.booked`` received. ``--from-message`` measures what a lead waits for:
+from its message leaving the client (``POST /v1/conversations/{id}/messages``, each in a new conversation) to
+``meeting.booked`` on NATS, through the gateway, agent-runtime (the embedded engine reads "on <date> at
+<time>" and emits ``meeting.requested``) and workflow-executor on the built-in calendar, each on SQLite.
 
 Throughput: ``--bookings`` requests for distinct free slots of one calendar (one contended calendar: every
 booking writes cells of the same calendar), ``--concurrency`` at a time (one run per value); bookings/s over
@@ -27,6 +31,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import nats
 from nats.aio.msg import Msg
 from sqlalchemy import and_, func, select
@@ -125,10 +130,12 @@ async def race(bench: Bench, racers: int, rounds: int, offset: int) -> tuple[int
 
 async def through_nats(requests: int) -> list[float]:
     """The same request published on JetStream as agent-runtime publishes it, to a running workflow-executor (its
-    own process, its SQLite store): milliseconds from the publish to ``meeting.booked`` arriving, one at a time."""
+    own process, its SQLite store): milliseconds from the publish to ``meeting.booked`` arriving, one at a time.
+    The gateway runs too: it is the vault workflow-executor asks whether the tenant has an outside calendar."""
     latencies: list[float] = []
     with tempfile.TemporaryDirectory() as home:
-        async with running_platform(Path(home), services=("workflow-executor",), supervise=False) as platform:
+        async with running_platform(Path(home), services=("gateway", "workflow-executor"),
+                                    supervise=False) as platform:
             nc = await nats.connect(platform.nats_url, **platform.nats_auth().connect_options())
             answered: dict[str, asyncio.Future[float]] = {}
 
@@ -159,6 +166,56 @@ async def through_nats(requests: int) -> list[float]:
                     began = time.perf_counter()
                     await js.publish(envelope.nats_subject, envelope.to_bytes(), headers={"Nats-Msg-Id": envelope.id})
                     arrived = await asyncio.wait_for(answered[payload.request_id], timeout=10)
+                    if n >= 10:
+                        latencies.append((arrived - began) * 1000)
+            finally:
+                await nc.drain()
+    return latencies
+
+
+async def from_message(requests: int) -> list[float]:
+    """Milliseconds from a lead's message leaving the client to ``meeting.booked`` arriving, one at a time."""
+    latencies: list[float] = []
+    with tempfile.TemporaryDirectory() as home:
+        services = ("gateway", "agent-runtime", "workflow-executor")
+        async with (running_platform(Path(home), services=services, supervise=False) as platform,
+                    httpx.AsyncClient(base_url=platform.gateway_url, timeout=30.0) as api):
+            signup = await api.post("/v1/signup", json={"email": "bench@example.com", "password": "bench password 1",
+                                                        "company": "Bench", "timezone": "UTC"})
+            account = signup.raise_for_status().json()
+            tenant, auth = account["tenant"]["id"], {"Authorization": f"Bearer {account['api_key']['secret']}"}
+            agent = await api.post("/v1/agents", headers=auth, json={"name": "Ava", "timezone": "UTC"})
+            agent_id = agent.raise_for_status().json()["id"]
+            (await api.post(f"/v1/agents/{agent_id}/publish", headers=auth)).raise_for_status()
+            calendar = await api.put(f"/v1/agents/{agent_id}/calendar", headers=auth, json=settings_body(SETTINGS)
+                                     .model_dump(mode="json"))
+            calendar.raise_for_status()
+            nc = await nats.connect(platform.nats_url, **platform.nats_auth().connect_options())
+            booked: dict[str, asyncio.Future[float]] = {}
+
+            async def on_answer(msg: Msg) -> None:
+                data = json.loads(msg.data)["data"]
+                if (waiting := booked.get(data["conversation_id"])) is not None and not waiting.done():
+                    if msg.subject.endswith(".failed"):
+                        waiting.set_exception(RuntimeError(f"failed: {msg.data[:300]!r}"))
+                    else:
+                        waiting.set_result(time.perf_counter())
+
+            for answer in ("booked", "failed"):
+                await nc.subscribe(f"afo.{tenant}.meeting.{answer}", cb=on_answer)
+            first = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+            try:
+                for n in range(requests + 10):  # the first ten warm the services up
+                    created = await api.post("/v1/conversations", headers=auth,
+                                             json={"agent_id": agent_id, "channel": "api"})
+                    conversation_id = created.raise_for_status().json()["id"]
+                    at = first + timedelta(minutes=15 * n)
+                    booked[conversation_id] = asyncio.get_running_loop().create_future()
+                    began = time.perf_counter()
+                    sent = await api.post(f"/v1/conversations/{conversation_id}/messages", headers=auth,
+                                          json={"text": f"Can we meet on {at:%Y-%m-%d} at {at:%H:%M}?"})
+                    sent.raise_for_status()
+                    arrived = await asyncio.wait_for(booked[conversation_id], timeout=10)
                     if n >= 10:
                         latencies.append((arrived - began) * 1000)
             finally:
@@ -198,6 +255,8 @@ def main() -> None:
     parser.add_argument("--racers", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--through-nats", type=int, default=200, help="requests through a running service (0: none)")
+    parser.add_argument("--from-message", type=int, default=100,
+                        help="lead messages through the public API to meeting.booked (0: none)")
     parser.add_argument("--postgres", default=None, help="a database URL (default: a throwaway database on the "
                                                          "server at AFO_TEST_POSTGRES_URL, or the local one)")
     args = parser.parse_args()
@@ -224,6 +283,11 @@ def main() -> None:
         latencies = asyncio.run(through_nats(args.through_nats))
         print(f"through NATS (publish meeting.requested -> meeting.booked received, one at a time, SQLite): "
               f"p50 {p(latencies, 50):.1f} ms, p95 {p(latencies, 95):.1f} ms over {len(latencies)} requests")
+    if args.from_message:
+        latencies = asyncio.run(from_message(args.from_message))
+        print(f"from the lead's message (HTTP POST -> gateway -> agent-runtime -> workflow-executor -> meeting.booked, "
+              f"built-in calendar, one at a time, SQLite): p50 {p(latencies, 50):.1f} ms, "
+              f"p95 {p(latencies, 95):.1f} ms over {len(latencies)} messages")
 
 
 if __name__ == "__main__":
