@@ -61,3 +61,13 @@ def test_the_schema_refuses_what_a_model_might_invent() -> None:
         AnalysisResult.model_validate({"summary": "", "outcome": "lost", "facts": {}})
     with pytest.raises(ValueError):
         AnalysisResult.model_validate({"summary": "ok", "outcome": "lost", "facts": {}, "extra": 1})
+
+
+def test_chat_messages_without_a_full_stop_do_not_run_into_each_other() -> None:
+    said = [Said("user", "I'm Dana from Northwind Traders, dana@northwind.example"),
+            Said("user", "We need an assistant for our website")]
+
+    result = analyze(AGENT, ConversationMemory(lead={"company": "Northwind Traders"}), said)
+
+    assert result.summary == ("I'm Dana from Northwind Traders, dana@northwind.example. "
+                              "We need an assistant for our website.")

@@ -45,7 +45,8 @@ class WorkflowExecutor:
     async def agent(self, r: ar.AgentRef) -> ar.AgentView:
         if self.agents.get(r.agent_id) != r.tenant_id:
             raise RpcError("not_found", f"agent {r.agent_id} not found")
-        return ar.AgentView(id=r.agent_id, spec={}, published_version=1, created_at=NOW, updated_at=NOW)
+        return ar.AgentView(id=r.agent_id, spec={"timezone": "Europe/Paris"}, published_version=1, created_at=NOW,
+                            updated_at=NOW)
 
     async def get_calendar(self, r: wx.AgentCalendarRef) -> wx.CalendarView:
         default = wx.CalendarView(id=None, agent_id=r.agent_id, is_default=True, created_at=None, updated_at=None,
@@ -123,6 +124,8 @@ async def test_an_agents_calendar_is_read_and_put(tenants: Any, wx_stand_in: Wor
     read = await client.get("/v1/agents/agt_ours/calendar", headers=ours.auth)
 
     assert default.status_code == 200 and default.json()["is_default"] is True
+    asked = next(r for name, r in wx_stand_in.calls if name == wx.GET_CALENDAR.name)
+    assert isinstance(asked, wx.AgentCalendarRef) and asked.time_zone == "Europe/Paris"  # the agent's own zone
     assert put.status_code == 200, put.text
     assert read.json()["settings"]["weekly"] == settings["weekly"] and read.json()["id"] == "cal_1"
     sent = [r for name, r in wx_stand_in.calls if name == wx.PUT_CALENDAR.name][-1]

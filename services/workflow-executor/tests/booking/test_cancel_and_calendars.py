@@ -125,6 +125,14 @@ async def test_calendar_settings_are_put_when_they_hold_together(flow: Any) -> N
     assert theirs.is_default
 
 
+async def test_an_agents_calendar_starts_in_the_agents_time_zone_or_utc(flow: Any) -> None:
+    in_tokyo = await flow.calendars.get(wx.AgentCalendarRef(tenant_id=TENANT, agent_id="agt_t", time_zone="Asia/Tokyo"))
+    unknown = await flow.calendars.get(wx.AgentCalendarRef(tenant_id=TENANT, agent_id="agt_t", time_zone="Mars/Base"))
+
+    assert (in_tokyo.is_default, in_tokyo.settings.time_zone) == (True, "Asia/Tokyo")
+    assert unknown.settings.time_zone == "UTC"
+
+
 @pytest.mark.parametrize(("change", "says"), [
     ({"time_zone": "Mars/Olympus"}, "unknown time zone"),
     ({"weekly": {"mon": ["12:00-09:00"]}}, "ordered"),

@@ -57,6 +57,8 @@ class CalendarView(BaseModel):
 
 class AgentCalendarRef(TenantRequest):
     agent_id: str = Field(max_length=64)
+    # The agent's own time zone, which an agent's calendar starts in before one is put (else UTC).
+    time_zone: str | None = Field(default=None, max_length=64)
 
 
 class PutCalendar(AgentCalendarRef):

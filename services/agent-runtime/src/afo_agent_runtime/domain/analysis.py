@@ -94,7 +94,8 @@ def summarize(said: Sequence[Said], facts: dict[str, str]) -> str:
             score = 2.0 * sum(value in lowered for value in values) + 0.1 * len(content_words(sentence))
             scored.append((score, position, sentence.strip()))
     chosen = sorted(sorted(scored, key=lambda s: (-s[0], s[1]))[:SUMMARY_SENTENCES], key=lambda s: s[1])
-    summary = " ".join(text for _, _, text in chosen)
+    # Chat messages often end without a full stop: without one the sentences would run into each other.
+    summary = " ".join(text if text[-1] in ".!?" else f"{text}." for _, _, text in chosen)
     return trim(summary, SUMMARY_CHARS) if summary else "The lead gave no details."
 
 

@@ -15,14 +15,15 @@ class Meetings:
     def __init__(self, owners: Owners) -> None:
         self._owners = owners
 
-    async def _agent(self, principal: Principal, agent_id: str) -> None:
-        await self._owners.call(ar.GET_AGENT, ar.AgentRef(tenant_id=principal.tenant_id, agent_id=agent_id))
+    async def _agent(self, principal: Principal, agent_id: str) -> ar.AgentView:
+        return await self._owners.call(ar.GET_AGENT, ar.AgentRef(tenant_id=principal.tenant_id, agent_id=agent_id))
 
     async def calendar(self, principal: Principal, agent_id: str) -> wx.CalendarView:
         require(principal, Permission.READ)
-        await self._agent(principal, agent_id)
-        return await self._owners.call(wx.GET_CALENDAR, wx.AgentCalendarRef(tenant_id=principal.tenant_id,
-                                                                             agent_id=agent_id))
+        agent = await self._agent(principal, agent_id)
+        zone = agent.spec.get("timezone")
+        return await self._owners.call(wx.GET_CALENDAR, wx.AgentCalendarRef(
+            tenant_id=principal.tenant_id, agent_id=agent_id, time_zone=zone if isinstance(zone, str) else None))
 
     async def put_calendar(self, principal: Principal, agent_id: str,
                            settings: wx.CalendarSettingsBody) -> wx.CalendarView:

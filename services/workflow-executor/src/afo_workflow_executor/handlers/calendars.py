@@ -21,7 +21,7 @@ class Calendars:
     async def get(self, request: wx.AgentCalendarRef) -> wx.CalendarView:
         async with self._store.reading() as repos:
             row = await repos.calendars.of_owner(request.tenant_id, "agent", request.agent_id)
-        return calendar_view(request.agent_id, row, default_settings("UTC"))
+        return calendar_view(request.agent_id, row, default_settings(request.time_zone or "UTC"))
 
     async def put(self, request: wx.PutCalendar) -> wx.CalendarView:
         try:
