@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import Reply, RpcClient, RpcError
+from afo_common.messaging.rpc import Reply, RpcClient, RpcError, check_routes
 from afo_common.rpcs import knowledge_ingest as ops
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings
@@ -17,7 +17,7 @@ from afo_knowledge_ingest.adapters.components import IngestComponents
 from afo_knowledge_ingest.adapters.fakes import FakeBlobs, FakeEmbedder, FakeSparseEncoder, FakeVectorIndex, read_text
 from afo_knowledge_ingest.adapters.memory import memory_store
 from afo_knowledge_ingest.app import build
-from afo_knowledge_ingest.entrypoints.rpc import check_complete, routes
+from afo_knowledge_ingest.entrypoints.rpc import routes
 from afo_knowledge_ingest.handlers.embedders import EmbedderRegistry
 from afo_knowledge_ingest.testing import Kit
 from afo_testkit.bare_service import BareServiceChecks
@@ -82,4 +82,4 @@ def test_start_up_fails_when_an_operation_has_no_handler() -> None:
     assert len(complete) == len(ops.OPERATIONS)
 
     with pytest.raises(RuntimeError, match=r"documents\.add"):
-        check_complete([route for route in complete if route[0] is not ops.ADD_DOCUMENT])
+        check_routes("knowledge-ingest", ops.OPERATIONS, [r for r in complete if r[0] is not ops.ADD_DOCUMENT])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,7 +35,16 @@ from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, Handler,
 from afo_common.messaging.dead_letters import MaxDeliveriesAdvisories, publish_dead_letter
 from afo_common.messaging.inbox import prune_inbox
 from afo_common.messaging.outbox_relay import OutboxRelay
-from afo_common.messaging.rpc import Req, Res, RpcClient, RpcOperation, serve_request
+from afo_common.messaging.rpc import (
+    Req,
+    Res,
+    RpcClient,
+    RpcHandler,
+    RpcOperation,
+    RpcRoute,
+    check_routes,
+    serve_request,
+)
 from afo_common.messaging.streams import DurableSettings, reconcile_consumer
 from afo_common.messaging.tables import MessagingTables
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
@@ -175,6 +184,14 @@ class Service:
 
         subscriber(on_request)
         self._subscribers.append(subscriber)
+
+    def serve_rpcs(self, operations: Sequence[RpcOperation[Any, Any]], routes: Sequence[RpcRoute],
+                   wrap: Callable[[RpcHandler], RpcHandler] | None = None) -> None:
+        """Serve every operation of a contract, each handler through ``wrap`` (which maps the service's domain
+        errors to typed RPC errors); refuses to start when the contract has an operation without a handler."""
+        check_routes(self.name, operations, routes)
+        for op, handler in routes:
+            self.serve_rpc(op, wrap(handler) if wrap is not None else handler)
 
     def on_start(self, hook: Hook) -> None:
         self._on_start.append(hook)

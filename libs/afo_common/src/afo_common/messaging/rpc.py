@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
@@ -139,3 +139,14 @@ async def serve_request(
     RPC_REQUESTS.labels(service, op.name, outcome).inc()
     RPC_SECONDS.labels(service, op.name).observe(time.perf_counter() - started)
     return reply
+
+
+RpcHandler = Callable[[Any], Awaitable[Any]]
+RpcRoute = tuple[RpcOperation[Any, Any], RpcHandler]
+
+
+def check_routes(service: str, operations: Sequence[RpcOperation[Any, Any]], routes: Sequence[RpcRoute]) -> None:
+    """Refuse to start a service whose contract has an operation it has no handler for."""
+    missing = {op.name for op in operations} - {op.name for op, _ in routes}
+    if missing:
+        raise RuntimeError(f"{service} serves no handler for {sorted(missing)}")

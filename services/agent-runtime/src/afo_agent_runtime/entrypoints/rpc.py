@@ -9,7 +9,7 @@ from afo_agent_runtime.domain.errors import Conflict, Invalid, NotFound
 from afo_agent_runtime.handlers.agents import AgentHandlers
 from afo_agent_runtime.handlers.conversations import ConversationHandlers
 from afo_agent_runtime.handlers.endings import ConversationEndings
-from afo_common.messaging.rpc import RpcError
+from afo_common.messaging.rpc import RpcError, RpcRoute
 from afo_common.rpcs import agent_runtime as ops
 from afo_common.service import Service
 
@@ -30,7 +30,7 @@ def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitab
 
 def register_rpc(service: Service, agents: AgentHandlers, conversations: ConversationHandlers,
                  endings: ConversationEndings) -> None:
-    routes: list[tuple[Any, Callable[[Any], Awaitable[Any]]]] = [
+    routes: list[RpcRoute] = [
         (ops.CREATE_AGENT, agents.create),
         (ops.GET_AGENT, agents.get),
         (ops.LIST_AGENTS, agents.list),
@@ -46,8 +46,4 @@ def register_rpc(service: Service, agents: AgentHandlers, conversations: Convers
         (ops.GET_LEAD, conversations.lead),
         (ops.LIST_LEADS, conversations.leads),
     ]
-    missing = {op.name for op in ops.OPERATIONS} - {op.name for op, _ in routes}
-    if missing:
-        raise RuntimeError(f"agent-runtime serves no handler for {sorted(missing)}")
-    for op, handler in routes:
-        service.serve_rpc(op, _mapped(handler))
+    service.serve_rpcs(ops.OPERATIONS, routes, _mapped)

@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from afo_common.messaging.rpc import RpcError, RpcOperation
+from afo_common.messaging.rpc import RpcError, RpcRoute
 from afo_common.rpcs import knowledge_ingest as ops
 from afo_common.service import Service
 from afo_knowledge_ingest.domain.errors import Conflict, Invalid, NotFound
 from afo_knowledge_ingest.handlers.documents import DocumentHandlers
 from afo_knowledge_ingest.handlers.knowledge_bases import KnowledgeBaseHandlers
 from afo_knowledge_ingest.handlers.search import SearchHandler
-
-Route = tuple[RpcOperation[Any, Any], Callable[[Any], Awaitable[Any]]]
 
 
 def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
@@ -30,9 +28,10 @@ def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitab
     return call
 
 
-def routes(knowledge_bases: KnowledgeBaseHandlers, documents: DocumentHandlers, search: SearchHandler) -> list[Route]:
-    """Every operation with its handler; raises at start-up when the contract has one this service lacks."""
-    table: list[Route] = [
+def routes(knowledge_bases: KnowledgeBaseHandlers, documents: DocumentHandlers,
+           search: SearchHandler) -> list[RpcRoute]:
+    """Every operation with its handler (the service refuses to start when the contract has one without)."""
+    table: list[RpcRoute] = [
         (ops.CREATE_KNOWLEDGE_BASE, knowledge_bases.create),
         (ops.GET_KNOWLEDGE_BASE, knowledge_bases.get),
         (ops.LIST_KNOWLEDGE_BASES, knowledge_bases.list),
@@ -45,16 +44,8 @@ def routes(knowledge_bases: KnowledgeBaseHandlers, documents: DocumentHandlers, 
         (ops.DELETE_DOCUMENT, documents.delete),
         (ops.SEARCH, search.search),
     ]
-    check_complete(table)
     return table
 
 
-def check_complete(table: list[Route]) -> None:
-    missing = {op.name for op in ops.OPERATIONS} - {op.name for op, _ in table}
-    if missing:
-        raise RuntimeError(f"knowledge-ingest serves no handler for {sorted(missing)}")
-
-
-def register_rpc(service: Service, table: list[Route]) -> None:
-    for op, handler in table:
-        service.serve_rpc(op, _mapped(handler))
+def register_rpc(service: Service, table: list[RpcRoute]) -> None:
+    service.serve_rpcs(ops.OPERATIONS, table, _mapped)

@@ -36,7 +36,4 @@ def crm_consumers() -> list[ConsumerSpec]:
 def register_crm(service: Service, sync: CrmSync, runs: CrmRuns) -> None:
     for spec in crm_consumers():
         service.consume(spec, sync)
-    served = {op.name for op in OPERATIONS}
-    if served != {LIST_CRM_SYNCS.name}:
-        raise RuntimeError(f"workflow-executor serves no handler for {sorted(served - {LIST_CRM_SYNCS.name})}")
-    service.serve_rpc(LIST_CRM_SYNCS, runs.list)
+    service.serve_rpcs(OPERATIONS, [(LIST_CRM_SYNCS, runs.list)])

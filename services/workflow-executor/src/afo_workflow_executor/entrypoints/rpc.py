@@ -5,15 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from afo_common.messaging.rpc import RpcError, RpcOperation
+from afo_common.messaging.rpc import RpcError, RpcRoute
 from afo_common.rpcs import workflow_executor as ops
 from afo_common.service import Service
 from afo_workflow_executor.domain.providers import ProviderError
 from afo_workflow_executor.handlers.calendars import Calendars
 from afo_workflow_executor.handlers.errors import Invalid, NotFound
 from afo_workflow_executor.handlers.meetings import Meetings
-
-Route = tuple[RpcOperation[Any, Any], Callable[[Any], Awaitable[Any]]]
 
 
 def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
@@ -31,9 +29,9 @@ def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitab
     return call
 
 
-def routes(calendars: Calendars, meetings: Meetings) -> list[Route]:
-    """Every operation with its handler; raises at start-up when the contract has one this service lacks."""
-    table: list[Route] = [
+def routes(calendars: Calendars, meetings: Meetings) -> list[RpcRoute]:
+    """Every operation with its handler (the service refuses to start when the contract has one without)."""
+    table: list[RpcRoute] = [
         (ops.GET_CALENDAR, calendars.get),
         (ops.PUT_CALENDAR, calendars.put),
         (ops.LIST_MEETINGS, meetings.list),
@@ -41,12 +39,8 @@ def routes(calendars: Calendars, meetings: Meetings) -> list[Route]:
         (ops.CANCEL_MEETING, meetings.cancel),
         (ops.MEETING_INVITE, meetings.invite),
     ]
-    missing = {op.name for op in ops.OPERATIONS} - {op.name for op, _ in table}
-    if missing:
-        raise RuntimeError(f"workflow-executor serves no handler for {sorted(missing)}")
     return table
 
 
-def register_rpc(service: Service, table: list[Route]) -> None:
-    for op, handler in table:
-        service.serve_rpc(op, _mapped(handler))
+def register_rpc(service: Service, table: list[RpcRoute]) -> None:
+    service.serve_rpcs(ops.OPERATIONS, table, _mapped)
