@@ -10,6 +10,7 @@ block in Google at the asked time makes the agent offer three other times instea
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -69,6 +70,7 @@ def google(google_server: FakeGoogle) -> FakeGoogle:
     google_server.events.clear()
     google_server.busy.clear()
     google_server.busy["primary"] = []
+    google_server.token_grants.clear()
     return google_server
 
 
@@ -77,6 +79,11 @@ def next_wednesday_at_ten() -> datetime:
     today: date = datetime.now(ZONE).date()
     wednesday = today + timedelta(days=7 - today.weekday() + 2)
     return datetime.combine(wednesday, time(10), ZONE).astimezone(UTC)
+
+
+def note_lines(note: dict[str, Any]) -> list[str]:
+    """A HubSpot note's body (HTML, one ``<br>`` between lines) as its plain-text lines."""
+    return [html.unescape(line) for line in note["properties"]["hs_note_body"].split("<br>")]
 
 
 def instant(text: str) -> datetime:
@@ -144,6 +151,7 @@ async def test_a_qualified_lead_books_in_google_and_lands_in_hubspot_with_its_su
 ) -> None:
     tenant = await sign_up(api)
     await connect_google(api, tenant, google)
+    google.expire_access_tokens()  # the access token stored at connect is no longer good: refreshed on a 401
     async with FakeHubSpot(secret=HUBSPOT_TOKEN) as hubspot:
         put = await api.put("/v1/integrations/hubspot", headers=tenant.auth,
                             json={"access_token": HUBSPOT_TOKEN, "base_url": hubspot.base_url})
@@ -168,25 +176,24 @@ async def test_a_qualified_lead_books_in_google_and_lands_in_hubspot_with_its_su
             start, instant(meeting["end"]))
         assert [a["email"] for a in event.get("attendees", [])] == [EMAIL]
         assert google.send_updates[event["id"]] == "all"
+        assert google.token_grants[0] == "authorization_code" and "refresh_token" in google.token_grants[1:]
 
         closed = await api.post(f"/v1/conversations/{conversation_id}/close", headers=tenant.auth)
         assert closed.status_code == 200, closed.text
 
         async def analysed() -> dict[str, Any] | None:
-            body: dict[str, Any] = (await api.get(f"/v1/conversations/{conversation_id}", headers=tenant.auth)).json()
-            return body["analysis"]
+            body = (await api.get(f"/v1/conversations/{conversation_id}", headers=tenant.auth)).json()
+            analysis: dict[str, Any] | None = body["analysis"]
+            return analysis
 
         analysis = await eventually("the analysis", analysed)
         assert analysis["outcome"] == "booked"
 
-        def summary_note() -> list[dict[str, Any]]:
-            return [note for note in hubspot.notes.values()
-                    if f"Summary: {analysis['summary']}" in note["properties"]["hs_note_body"]]
+        async def note_with_summary() -> list[list[str]]:
+            return [lines for lines in map(note_lines, hubspot.notes.values())
+                    if f"Summary: {analysis['summary']}" in lines and any(x.startswith("Meeting: ") for x in lines)]
 
-        async def note_with_summary() -> list[dict[str, Any]]:
-            return summary_note()
-
-        [note] = await eventually("a HubSpot note with the summary", note_with_summary)
+        lines = (await eventually("a HubSpot note with the summary and the meeting", note_with_summary))[-1]
 
         async def all_synced() -> list[dict[str, Any]] | None:
             runs = await api.get(f"/v1/leads/{lead['id']}/crm-syncs", headers=tenant.auth)
@@ -200,9 +207,10 @@ async def test_a_qualified_lead_books_in_google_and_lands_in_hubspot_with_its_su
     [(contact_id, contact)] = hubspot.contacts.items()  # one contact, however many syncs
     assert contact["email"] == EMAIL
     assert len(hubspot.calls("POST", "/crm/v3/objects/contacts")) == 1
-    assert [a["to"]["id"] for a in note["associations"]] in ([contact_id], [int(contact_id)])
-    assert f"Meeting: {start.astimezone(ZONE).isoformat()}" in note["properties"]["hs_note_body"] or \
-        f"Meeting: {start.isoformat()}" in note["properties"]["hs_note_body"]
+    note = next(n for n in hubspot.notes.values() if note_lines(n) == lines)
+    assert [str(a["to"]["id"]) for a in note["associations"]] == [contact_id]
+    [meeting_line] = [line for line in lines if line.startswith("Meeting: ")]
+    assert instant(meeting_line.removeprefix("Meeting: ")) == start
     assert {(run["provider"], run["status"], run["record_id"]) for run in runs} == {("hubspot", "synced", contact_id)}
     assert HUBSPOT_TOKEN not in str(runs) and REFRESH not in str(runs)
 

@@ -39,13 +39,13 @@ from afo_common.events.workflow import FailureReason, MeetingCancelled, MeetingF
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, PermanentError
 from afo_workflow_executor.domain.calendar import CalendarSettings, Interval, default_settings
+from afo_workflow_executor.domain.crm_leads import LeadRecord
 from afo_workflow_executor.domain.external_calendars import (
     ExternalCalendar,
     ExternalCalendars,
     MeetingDraft,
     SchedulingLink,
 )
-from afo_workflow_executor.domain.crm_leads import LeadRecord
 from afo_workflow_executor.domain.providers import ProviderError
 from afo_workflow_executor.domain.records import BookingRow, CalendarRow, Taken
 from afo_workflow_executor.domain.slots import RefusalReason, Refused, check_request, nearest_alternatives
