@@ -240,6 +240,8 @@ async def test_google_busy_time_is_respected_with_three_other_times(
     assert all(end <= block[0] or block[1] <= begin for begin, end in alternatives), alternatives
     assert message["text"].startswith("That time is taken — I can offer Wednesday"), message["text"]
     assert "(America/New_York)" in message["text"]
+    for begin, _ in alternatives:  # each offered time said in the agent's zone, e.g. "11:00 AM"
+        assert begin.astimezone(ZONE).strftime("%I:%M %p").lstrip("0") in message["text"], message["text"]
     listed = await api.get("/v1/meetings", headers=tenant.auth, params={"agent_id": agent_id})
     assert listed.json()["data"] == []
     assert google.events.get("primary", {}) == {}
