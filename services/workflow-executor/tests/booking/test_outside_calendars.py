@@ -11,9 +11,11 @@ import pytest
 
 from afo_common.rpcs import workflow_executor as wx
 from afo_workflow_executor.domain.calendar import Interval
+from afo_workflow_executor.domain.crm_leads import LeadRecord
 from afo_workflow_executor.domain.providers import ProviderError
 
 TENANT = "t_acme"
+NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 
 
 def ny(day: int, hour: int, minute: int = 0) -> datetime:
@@ -34,6 +36,28 @@ async def test_the_outside_calendar_receives_the_meeting(flow: Any, google: Any)
     assert (draft.start, draft.end, draft.time_zone) == (ny(3, 10), ny(3, 10, 30), "America/New_York")
     meeting = await flow.meetings.get(wx.MeetingRef(tenant_id=TENANT, meeting_id=booked["meeting_id"]))
     assert (meeting.provider, meeting.external_id) == ("google", "ev_req_ext")
+
+
+async def test_the_lead_known_by_email_is_the_events_attendee(flow: Any, google: Any) -> None:
+    async with flow.store() as uow:
+        await uow.crm_leads.save(LeadRecord("lead_1", TENANT, "conv_1", "agt_1", NOW, NOW,
+                                            fields={"email": "lee@example.com", "name": "Lee Lead"}))
+        await uow.crm_leads.save(LeadRecord("lead_1", "t_other", "conv_9", "agt_9", NOW, NOW,
+                                            fields={"email": "someone@else.example"}))
+
+    await flow.request(ny(3, 10), request_id="req_known")
+
+    draft = google.booked["req_known"]
+    assert (draft.attendee_email, draft.attendee_name) == ("lee@example.com", "Lee Lead")
+
+
+async def test_a_lead_without_an_email_is_not_invited(flow: Any, google: Any) -> None:
+    async with flow.store() as uow:
+        await uow.crm_leads.save(LeadRecord("lead_1", TENANT, "conv_1", "agt_1", NOW, NOW, fields={"name": "Lee"}))
+
+    await flow.request(ny(3, 10), request_id="req_nameless")
+
+    assert (google.booked["req_nameless"].attendee_email, google.booked["req_nameless"].attendee_name) == (None, None)
 
 
 async def test_the_outside_calendars_busy_times_are_refused_and_not_offered(flow: Any, google: Any) -> None:

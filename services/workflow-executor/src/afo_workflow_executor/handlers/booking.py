@@ -15,6 +15,8 @@ Rules:
   A provider that books only through its own page (Calendly's ``SchedulingLink``) holds nothing here: the answer
   is ``meeting.failed`` with reason ``no_calendar`` (no calendar of ours can hold it) and ``scheduling_url``,
   which the agent passes on. A retried create reuses the provider's event (the idempotency key is the request's).
+  The lead is the event's attendee when the tenant's lead projection (``crm_leads``, fed by lead.created/updated)
+  holds its email, with its name when known.
 - Idempotent by ``request_id``: a request seen before is answered as it was the first time — its booking, or the
   stored failure — and never books twice.
 - A reschedule (``replaces_meeting_id``) frees the old meeting and books the new time in one transaction, so
@@ -37,6 +39,7 @@ from afo_common.events.workflow import FailureReason, MeetingCancelled, MeetingF
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, PermanentError
 from afo_workflow_executor.domain.calendar import CalendarSettings, Interval, default_settings
+from afo_workflow_executor.domain.crm_leads import LeadRecord
 from afo_workflow_executor.domain.external_calendars import (
     ExternalCalendar,
     ExternalCalendars,
@@ -182,7 +185,8 @@ class MeetingRequests:
                 await uow.emit(booked_event(result), tenant_id=tenant, causation=delivery.envelope)
                 return
             if outside is not None:
-                row = await self._book_outside(outside, row, request)
+                lead = await uow.crm_leads.get(tenant, request.lead_id) if request.lead_id else None
+                row = await self._book_outside(outside, row, request, lead)
                 await uow.bookings.record_external(tenant, row.id, row.provider, row.external_id or "", row.url)
                 if moving and replaced is not None and replaced.external_id and replaced.provider == outside.provider:
                     await _cancel_outside(outside, replaced.external_id)
@@ -190,10 +194,16 @@ class MeetingRequests:
             if moving and replaced is not None:
                 await uow.emit(_cancelled(replaced), tenant_id=tenant, causation=delivery.envelope)
 
-    async def _book_outside(self, outside: ExternalCalendar, row: BookingRow, request: MeetingRequested) -> BookingRow:
+    async def _book_outside(self, outside: ExternalCalendar, row: BookingRow, request: MeetingRequested,
+                            lead: LeadRecord | None) -> BookingRow:
+        """The lead is invited when the lead projection (kept from lead.created/updated) knows its email."""
+        fields = lead.fields if lead is not None else {}
+        email = (fields.get("email") or "").strip() or None
+        name = (fields.get("name") or "").strip() or None
         draft = MeetingDraft(start=row.start, end=row.end, time_zone=request.timezone, title=row.title or TITLE,
                              description=f"Booked by the agent in conversation {request.conversation_id}.",
-                             attendee_email=None, attendee_name=None, idempotency_key=request.request_id)
+                             attendee_email=email, attendee_name=name if email else None,
+                             idempotency_key=request.request_id)
         answer = await outside.book(draft)
         if isinstance(answer, SchedulingLink):
             raise _Refusal("no_calendar", f"{outside.provider} books through its own page: the lead finishes there",
