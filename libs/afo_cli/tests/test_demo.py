@@ -7,9 +7,11 @@ import pytest
 
 from afo_cli.commands.demo import (
     FIRST_MESSAGE,
+    MEETING_MESSAGE,
     SECOND_MESSAGE,
     DemoError,
     gateway_url_from_env,
+    meetings_curl,
     message_curl,
     render,
     seed_demo,
@@ -89,6 +91,7 @@ def test_the_printed_curl_lines_are_valid_shell() -> None:
     output = render(GATEWAY, demo)
     curls = [line for line in output.splitlines() if line.startswith("curl ")]
     assert curls == [message_curl(GATEWAY, demo), message_curl(GATEWAY, demo, SECOND_MESSAGE),
+                     message_curl(GATEWAY, demo, MEETING_MESSAGE), meetings_curl(GATEWAY, demo),
                      stream_curl(GATEWAY, demo)]
     args = shlex.split(curls[0])
     assert args[:4] == ["curl", "-sS", "-X", "POST"]
@@ -97,7 +100,9 @@ def test_the_printed_curl_lines_are_valid_shell() -> None:
     assert json.loads(args[args.index("-d") + 1]) == {"text": FIRST_MESSAGE}
     assert curls[0].startswith(f"curl -sS -X POST '{GATEWAY}/v1/conversations/conv_1/messages?wait=true'")
     assert json.loads(shlex.split(curls[1])[-1]) == {"text": SECOND_MESSAGE}
-    assert shlex.split(curls[2])[-3:] == [f"{GATEWAY}/v1/conversations/conv_1/stream", "-H",
+    assert json.loads(shlex.split(curls[2])[-1]) == {"text": MEETING_MESSAGE}
+    assert shlex.split(curls[3]) == ["curl", "-sS", f"{GATEWAY}/v1/meetings", "-H", "Authorization: Bearer sk_test"]
+    assert shlex.split(curls[4])[-3:] == [f"{GATEWAY}/v1/conversations/conv_1/stream", "-H",
                                           "Authorization: Bearer sk_test"]
 
 

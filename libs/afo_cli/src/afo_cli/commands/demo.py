@@ -23,6 +23,7 @@ import httpx
 COMPANY = "Acme Demo Co"
 FIRST_MESSAGE = "Hi! How much does the Growth plan cost?"
 SECOND_MESSAGE = "I am Dana from Acme Corp. We need an AI assistant for our website."
+MEETING_MESSAGE = "Can we meet next Wednesday at 10am?"
 KNOWLEDGE_DOCUMENT = "acme-plans-and-policies.md"
 # Ingesting the demo's one page takes a second or two; the model loads on the first document.
 INGEST_TIMEOUT_S = 120.0
@@ -138,6 +139,10 @@ def stream_curl(gateway_url: str, demo: DemoTenant) -> str:
     return _curl("-sS", "-N", url, "-H", f"Authorization: Bearer {demo.secret_key}")
 
 
+def meetings_curl(gateway_url: str, demo: DemoTenant) -> str:
+    return _curl("-sS", f"{gateway_url}/v1/meetings", "-H", f"Authorization: Bearer {demo.secret_key}")
+
+
 def render(gateway_url: str, demo: DemoTenant) -> str:
     return "\n".join([
         f"Demo tenant created on {gateway_url}",
@@ -157,6 +162,11 @@ def render(gateway_url: str, demo: DemoTenant) -> str:
         "Then tell her who you are (she qualifies you as a lead):",
         "",
         message_curl(gateway_url, demo, SECOND_MESSAGE),
+        "",
+        "Ask her for a meeting (booked on her calendar, or she offers the nearest free times), then see it:",
+        "",
+        message_curl(gateway_url, demo, MEETING_MESSAGE),
+        meetings_curl(gateway_url, demo),
         "",
         "Watch replies stream (reply.delta, reply.completed, lead.updated) in a second terminal:",
         "",
