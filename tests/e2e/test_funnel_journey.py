@@ -126,7 +126,7 @@ async def test_a_qualified_lead_books_next_wednesday_at_10am_and_lands_in_the_bu
     for run in runs["data"]:
         assert (run["provider"], run["status"], run["record_id"], run["url"], run["steps"]) == (
             "builtin", "synced", lead["id"], f"/v1/leads/{lead['id']}", []), run
-    assert [r["action"] for r in sorted(runs["data"], key=lambda r: r["created_at"])][0] == "created"
+    assert sorted(r["action"] for r in runs["data"]) == ["created", "updated", "updated"]  # one record
 
 
 async def test_a_taken_time_is_answered_with_three_alternatives_and_the_leads_pick_is_booked(
@@ -213,6 +213,7 @@ async def test_bad_calendar_settings_foreign_meetings_and_unknown_or_repeated_cl
     assert (await api.get("/v1/meetings", headers=stranger.auth, params={"agent_id": agent_id})).json()["data"] == []
     assert_problem(await api.post(f"/v1/conversations/{conversation_id}/close", headers=stranger.auth), 404)
     assert_problem(await api.post("/v1/conversations/cnv_nosuchconversation/close", headers=tenant.auth), 404)
+    assert_problem(await api.post(f"/v1/conversations/{'c' * 65}/close", headers=tenant.auth), 422)
     still = (await api.get(f"/v1/meetings/{meeting['id']}", headers=tenant.auth)).json()
     assert still["status"] == "booked"
     assert (await api.get(f"/v1/conversations/{conversation_id}", headers=tenant.auth)).json()["closed_at"] is None
