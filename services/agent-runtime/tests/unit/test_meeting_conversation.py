@@ -1,6 +1,7 @@
 """Meetings in the conversation, pure: the calendar's answers (domain/meetings.py) and the lead's replies to
 them in the embedded engine and the model's tools (pick an offered time, move, cancel)."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -116,6 +117,17 @@ def test_the_lead_picks_an_offered_time_and_the_engine_asks_for_it() -> None:
     assert decision.meeting_request is not None and decision.meeting_request.start == WED[1]
     assert "Wednesday, Dec 9 at 10:30 AM" in decision.reply
     assert decision.memory.offered_slots == ()
+
+
+def test_a_pick_while_a_field_is_awaited_books_the_time_and_is_not_read_as_the_fields_value() -> None:
+    agent = AgentSpec(name="Ava", timezone="America/New_York", qualification_fields=["email"])
+    memory = replace(offered(), awaiting_field="email")
+
+    decision = engine.respond(agent, memory, "the third one", NOW)
+
+    assert decision.meeting_request is not None and decision.meeting_request.start == WED[2]
+    assert "@" not in decision.reply and "doesn't look right" not in decision.reply
+    assert decision.memory.awaiting_field == "email"  # asked again, after the pick
 
 
 def test_a_pick_that_matches_nothing_lists_the_times_again_and_asks_for_nothing() -> None:

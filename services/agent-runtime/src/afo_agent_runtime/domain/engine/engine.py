@@ -84,7 +84,10 @@ class EmbeddedEngine:
         if accepted:
             intent = Intent.HUMAN
         by_name = {f.name: f for f in agent.qualification_fields}
-        awaiting = memory.awaiting_field if intent in _ANSWER_INTENTS else None
+        # A pick among the offered times ("the third one"), a move or a cancel answers the meeting, not the
+        # field the last reply asked for: it is not read as that field's (invalid) value.
+        about_meetings = intent is not Intent.HUMAN and _about_meetings(agent, memory, message, now)
+        awaiting = memory.awaiting_field if intent in _ANSWER_INTENTS and not about_meetings else None
         extraction = extract_fields(message, agent.qualification_fields, awaiting, phone_region_for(agent))
         intent = _informed(intent, extraction, message)
         update = update_lead(agent, memory, extraction.values)
@@ -96,7 +99,7 @@ class EmbeddedEngine:
             return opt_out(memory, update, reply=replies.line(line), intent=intent, invalid=extraction.invalid)
 
         turn = _Turn(pending_day=memory.pending_day())
-        if intent is not Intent.HUMAN and _about_meetings(agent, memory, message, intent, now):
+        if about_meetings:
             intent = Intent.SCHEDULING
         if not memory.greeted:
             turn.parts.append(replies.greeting())
@@ -198,8 +201,7 @@ class EmbeddedEngine:
             turn.parts.append(replies.line("ask_day_and_time"))
 
 
-def _about_meetings(agent: AgentSpec, memory: ConversationMemory, message: str, intent: Intent,
-                    now: datetime) -> bool:
+def _about_meetings(agent: AgentSpec, memory: ConversationMemory, message: str, now: datetime) -> bool:
     """Whether the message answers the times on offer, or asks to move or cancel the booked meeting."""
     if asks_to_cancel(message):
         return True
