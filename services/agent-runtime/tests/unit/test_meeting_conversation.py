@@ -149,6 +149,18 @@ def test_moving_a_booked_meeting_asks_for_the_new_time_replacing_it() -> None:
     assert "moving your meeting" in decision.reply
 
 
+def test_asking_again_for_the_time_already_booked_says_so_and_asks_the_calendar_nothing() -> None:
+    memory = booked(ConversationMemory(greeted=True), booking()).memory  # Wednesday 10:00 (NOW is a Monday)
+
+    decision = engine.respond(AGENT, memory, "Can we meet Wednesday at 10am?", NOW)
+    other = engine.respond(AGENT, memory, "Can we meet Wednesday at 11am?", NOW)
+
+    assert decision.meeting_request is None
+    assert "already booked for Wednesday, Dec 9 at 10:00 AM (America/New_York)" in decision.reply
+    assert decision.memory.meeting_id == "mtg_1"
+    assert other.meeting_request is not None and other.meeting_request.replaces_meeting_id == "mtg_1"
+
+
 def test_cancelling_asks_for_the_booked_meeting_and_without_one_says_so() -> None:
     memory = booked(ConversationMemory(greeted=True), booking()).memory
 

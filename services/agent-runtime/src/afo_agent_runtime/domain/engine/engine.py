@@ -154,7 +154,8 @@ class EmbeddedEngine:
             turn.parts.append(replies.line("handoff"))
         elif intent is Intent.SCHEDULING:
             if not _meetings(agent, memory, message, now, turn, replies):
-                self._schedule(agent, message, now, turn, replies, replaces=memory.meeting_id)
+                self._schedule(agent, message, now, turn, replies, replaces=memory.meeting_id,
+                               booked=memory.booked_at())
         elif knowledge is not None and agent.knowledge_base_ids and (question := _question(message, intent)):
             self._from_documents(agent, memory, question, turn, replies, knowledge)
         elif intent is Intent.PRICING:
@@ -180,10 +181,15 @@ class EmbeddedEngine:
 
     @staticmethod
     def _schedule(agent: AgentSpec, message: str, now: datetime, turn: _Turn, replies: Replies,
-                  replaces: str | None = None) -> None:
-        """A time asked for; with a meeting booked, a move of that meeting."""
+                  replaces: str | None = None, booked: datetime | None = None) -> None:
+        """A time asked for; with a meeting booked, a move of that meeting — unless it is the time already
+        booked (``booked``), which is said and not asked of the calendar again."""
         tz = agent.tz()
         wanted = parse_meeting(message, now, tz, default_day=turn.pending_day)
+        if wanted.start is not None and replaces and booked == wanted.start:
+            turn.pending_day = None
+            turn.parts.append(replies.already_booked(wanted.start, agent.timezone))
+            return
         if wanted.start is not None:
             turn.meeting = MeetingRequest(start=wanted.start, timezone=agent.timezone, text=message,
                                           replaces_meeting_id=replaces)
