@@ -102,6 +102,10 @@ async def test_a_qualified_lead_books_next_wednesday_at_10am_and_lands_in_the_bu
     [event] = Calendar.from_ical(invite.content).walk("VEVENT")
     assert event["UID"] == f"{meeting['id']}@afo" and event.decoded("DTSTART") == start
 
+    # The same time asked again is the meeting already booked: said, not booked a second time.
+    again = await say(api, tenant, conversation_id, ASK)
+    assert f"already booked for Wednesday, {local:%b} {local.day} at 10:00 AM ({ZONE})" in again["reply"]["text"]
+
     closed = await api.post(f"/v1/conversations/{conversation_id}/close", headers=tenant.auth)
     assert closed.status_code == 200, closed.text
     ended = await eventually(api, tenant, f"/v1/conversations/{conversation_id}",
@@ -141,7 +145,7 @@ async def test_a_taken_time_is_answered_with_three_alternatives_and_the_leads_pi
     taken_start = datetime.fromisoformat(taken["start"])
 
     second = await conversation(api, tenant, agent_id)
-    await say(api, tenant, second, "I'm Lee from Contoso, lee@contoso.example")
+    await say(api, tenant, second, "I'm Lee from Contoso")  # the agent asks for an email next
     offered_reader = stream(api, tenant, second, until="meeting.failed")
     await offered_reader.opened()
     await say(api, tenant, second, ASK)
@@ -169,6 +173,9 @@ async def test_a_taken_time_is_answered_with_three_alternatives_and_the_leads_pi
     await booked_reader.ended(WAIT_S)
 
     assert clock(starts[1]) in picked["reply"]["text"]
+    assert "doesn't look right" not in picked["reply"]["text"]
+    # "the second one" picked a time; it answered no question of the agent's (no field holds it).
+    assert "the second one" not in picked["lead"]["fields"].values()
     [booked] = [data for kind, data in booked_reader.events if kind == "meeting.booked"]
     assert datetime.fromisoformat(booked["start"]) == starts[1]
     live = await booked_meetings(api, tenant, 2, agent_id=agent_id)
