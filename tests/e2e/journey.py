@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,3 +72,19 @@ async def exited(platform: Platform, service: str, within_s: float = 30.0) -> fl
         assert loop.time() - started < within_s, f"{service} did not exit within {within_s:.0f} s"
         await asyncio.sleep(0.05)
     return loop.time() - started
+
+
+async def eventually(api: httpx.AsyncClient, tenant: Tenant, path: str, holds: Callable[[Any], bool], *,
+                     params: Mapping[str, str] | None = None, within_s: float = 15.0) -> Any:
+    """GET ``path`` until ``holds(body)``; the body that held (AssertionError with the last one past
+    ``within_s``)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while True:
+        response = await api.get(path, headers=tenant.auth, params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if holds(body):
+            return body
+        assert loop.time() < deadline, f"{path} never came to the expected state within {within_s:.0f} s: {body}"
+        await asyncio.sleep(0.1)

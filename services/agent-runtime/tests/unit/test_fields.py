@@ -149,6 +149,8 @@ def test_fields_are_found_in_free_text(text: str, values: dict[str, str]) -> Non
     [
         ("I need to talk to a human", {}),
         ("can we meet next Tuesday at 3pm", {}),
+        ("Actually can we do next Thursday at 2pm instead?", {}),  # "we do … at" is no workplace here
+        ("can we do Thursday at 2 instead?", {}),
         ("We need a demo", {}),
         ("I'm looking at options", {}),
         ("I am Interested in pricing", {}),

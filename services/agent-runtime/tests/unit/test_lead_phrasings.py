@@ -71,6 +71,7 @@ FIELDS = [
         ("reach me at (415) 867-5309 or sam@quill.co", {"phone": "+14158675309", "email": "sam@quill.co"}),
         ("I'm Sam from Brightway Inc. We need a CRM", {"name": "Sam", "company": "Brightway Inc", "need": "a CRM"}),
         ("i work at mt. hood outfitters", {"company": "Mt. Hood Outfitters"}),
+        ("I work at 24 Hour Fitness", {"company": "24 Hour Fitness"}),  # a number that is no clock time
     ],
 )
 def test_facts_said_in_passing_are_found(text: str, values: dict[str, str]) -> None:

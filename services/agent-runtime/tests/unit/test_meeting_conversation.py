@@ -1,6 +1,7 @@
 """Meetings in the conversation, pure: the calendar's answers (domain/meetings.py) and the lead's replies to
 them in the embedded engine and the model's tools (pick an offered time, move, cancel)."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -118,6 +119,17 @@ def test_the_lead_picks_an_offered_time_and_the_engine_asks_for_it() -> None:
     assert decision.memory.offered_slots == ()
 
 
+def test_a_pick_while_a_field_is_awaited_books_the_time_and_is_not_read_as_the_fields_value() -> None:
+    agent = AgentSpec(name="Ava", timezone="America/New_York", qualification_fields=["email"])
+    memory = replace(offered(), awaiting_field="email")
+
+    decision = engine.respond(agent, memory, "the third one", NOW)
+
+    assert decision.meeting_request is not None and decision.meeting_request.start == WED[2]
+    assert "@" not in decision.reply and "doesn't look right" not in decision.reply
+    assert decision.memory.awaiting_field == "email"  # asked again, after the pick
+
+
 def test_a_pick_that_matches_nothing_lists_the_times_again_and_asks_for_nothing() -> None:
     decision = engine.respond(AGENT, offered(), "the fifth one", NOW)
 
@@ -135,6 +147,18 @@ def test_moving_a_booked_meeting_asks_for_the_new_time_replacing_it() -> None:
     assert decision.meeting_request.start == datetime(2026, 12, 10, 14, 0, tzinfo=TZ)
     assert decision.meeting_request.replaces_meeting_id == "mtg_1"
     assert "moving your meeting" in decision.reply
+
+
+def test_asking_again_for_the_time_already_booked_says_so_and_asks_the_calendar_nothing() -> None:
+    memory = booked(ConversationMemory(greeted=True), booking()).memory  # Wednesday 10:00 (NOW is a Monday)
+
+    decision = engine.respond(AGENT, memory, "Can we meet Wednesday at 10am?", NOW)
+    other = engine.respond(AGENT, memory, "Can we meet Wednesday at 11am?", NOW)
+
+    assert decision.meeting_request is None
+    assert "already booked for Wednesday, Dec 9 at 10:00 AM (America/New_York)" in decision.reply
+    assert decision.memory.meeting_id == "mtg_1"
+    assert other.meeting_request is not None and other.meeting_request.replaces_meeting_id == "mtg_1"
 
 
 def test_cancelling_asks_for_the_booked_meeting_and_without_one_says_so() -> None:

@@ -97,3 +97,23 @@ async def test_closing_needs_a_caller(gateways: Any, connection: NatsConnection)
 
     assert response.status_code == 401
     assert stand_in.closes == []
+
+
+async def test_an_id_longer_than_any_conversation_or_lead_has_is_a_422_on_every_route(
+    gateways: Any, connection: NatsConnection
+) -> None:
+    stand_in = await runtime(connection)
+    gateway = await gateways.start()
+    client = await gateways.client(gateway)
+    owner = await gateways.sign_up(client)
+    long = "c" * 65  # agent-runtime's and workflow-executor's requests take ids of up to 64 characters
+
+    for method, path in (("POST", f"/v1/conversations/{long}/close"), ("GET", f"/v1/conversations/{long}"),
+                         ("POST", f"/v1/conversations/{long}/messages"), ("GET", f"/v1/conversations/{long}/stream"),
+                         ("POST", f"/v1/conversations/{long}/stream-token"), ("GET", f"/v1/leads/{long}"),
+                         ("GET", f"/v1/leads/{long}/crm-syncs")):
+        response = await client.request(method, path, headers=owner.auth,
+                                        json={"text": "hi"} if path.endswith("/messages") else None)
+        assert response.status_code == 422, (method, path, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    assert stand_in.closes == []

@@ -99,6 +99,14 @@ class ConversationMemory:
             cancelled_meetings=_strings(data, "cancelled_meetings"),
         )
 
+    def booked_at(self) -> datetime | None:
+        """The booked meeting's start when it is a readable aware datetime."""
+        try:
+            start = datetime.fromisoformat(self.booked_start) if self.booked_start else None
+        except ValueError:
+            return None
+        return start if start is not None and start.tzinfo is not None else None
+
     def offered_starts(self) -> list[datetime]:
         """The offered slots that are readable aware datetimes, in the order offered."""
         starts = []

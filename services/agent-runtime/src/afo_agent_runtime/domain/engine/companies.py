@@ -8,7 +8,8 @@ A cue says a company name follows; the name is read from there (`_span`). Cues:
 - naming it: "our company is (called) …", "company: …", "… called|named …", "our shop, Petal & Stem, …",
   "I run a small bakery, Sweet Crumbs", "We're Harbor Dental" (capitals only), "we (Blue Harbor Realty)";
 - a signature: "Greg Olsen, Olsen Plumbing".
-Not a cue: a former employer ("I used to work at …"), a tool they use, a friend's company.
+Not a cue: a former employer ("I used to work at …"), a tool they use, a friend's company; nor a clock time
+after one ("can we do Thursday at 2pm": when, not where).
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ _BOUNDARY_WORDS = COMMON_WORDS | {
 _LEADING_DETERMINERS = frozenset({"a", "an", "the", "my", "our", "some", "this", "that", "your", "their", "his", "her"})
 _APPOSITIVE = re.compile(r"^(?:my|our) [\w-]+(?: [\w-]+)?,\s+", re.IGNORECASE)
 _MAX_WORDS = 6
+# "can we do Thursday at 2pm", "we could do at 3 instead": a clock time after a cue is when, not where.
+_CLOCK_TIME = re.compile(
+    r"\d{1,2}(?:[:.]\d{2})?\s*(?:am|pm|a\.m\.|p\.m\.|o'?clock)(?!\w)|\d{1,2}:\d{2}(?!\w)|"
+    r"\d{1,2}(?=\s*(?:[,;!?]|\.(?:\s|$)|$|\s(?:instead|then|tomorrow|today|tonight|on|next|this)\b))",
+    re.IGNORECASE,
+)
 
 
 def _span(text: str, start: int, cased: bool) -> str | None:
@@ -118,6 +125,8 @@ def find_company(text: str) -> str | None:
                 continue
             person = match.groupdict().get("person")
             if person and not all(name_like(word, cased) for word in person.split()):
+                continue
+            if _CLOCK_TIME.match(text, match.end()):
                 continue
             company = _span(text, match.end(), cased)
             if company:

@@ -84,7 +84,10 @@ class EmbeddedEngine:
         if accepted:
             intent = Intent.HUMAN
         by_name = {f.name: f for f in agent.qualification_fields}
-        awaiting = memory.awaiting_field if intent in _ANSWER_INTENTS else None
+        # A pick among the offered times ("the third one"), a move or a cancel answers the meeting, not the
+        # field the last reply asked for: it is not read as that field's (invalid) value.
+        about_meetings = intent is not Intent.HUMAN and _about_meetings(agent, memory, message, now)
+        awaiting = memory.awaiting_field if intent in _ANSWER_INTENTS and not about_meetings else None
         extraction = extract_fields(message, agent.qualification_fields, awaiting, phone_region_for(agent))
         intent = _informed(intent, extraction, message)
         update = update_lead(agent, memory, extraction.values)
@@ -96,7 +99,7 @@ class EmbeddedEngine:
             return opt_out(memory, update, reply=replies.line(line), intent=intent, invalid=extraction.invalid)
 
         turn = _Turn(pending_day=memory.pending_day())
-        if intent is not Intent.HUMAN and _about_meetings(agent, memory, message, intent, now):
+        if about_meetings:
             intent = Intent.SCHEDULING
         if not memory.greeted:
             turn.parts.append(replies.greeting())
@@ -151,7 +154,8 @@ class EmbeddedEngine:
             turn.parts.append(replies.line("handoff"))
         elif intent is Intent.SCHEDULING:
             if not _meetings(agent, memory, message, now, turn, replies):
-                self._schedule(agent, message, now, turn, replies, replaces=memory.meeting_id)
+                self._schedule(agent, message, now, turn, replies, replaces=memory.meeting_id,
+                               booked=memory.booked_at())
         elif knowledge is not None and agent.knowledge_base_ids and (question := _question(message, intent)):
             self._from_documents(agent, memory, question, turn, replies, knowledge)
         elif intent is Intent.PRICING:
@@ -177,10 +181,15 @@ class EmbeddedEngine:
 
     @staticmethod
     def _schedule(agent: AgentSpec, message: str, now: datetime, turn: _Turn, replies: Replies,
-                  replaces: str | None = None) -> None:
-        """A time asked for; with a meeting booked, a move of that meeting."""
+                  replaces: str | None = None, booked: datetime | None = None) -> None:
+        """A time asked for; with a meeting booked, a move of that meeting — unless it is the time already
+        booked (``booked``), which is said and not asked of the calendar again."""
         tz = agent.tz()
         wanted = parse_meeting(message, now, tz, default_day=turn.pending_day)
+        if wanted.start is not None and replaces and booked == wanted.start:
+            turn.pending_day = None
+            turn.parts.append(replies.already_booked(wanted.start, agent.timezone))
+            return
         if wanted.start is not None:
             turn.meeting = MeetingRequest(start=wanted.start, timezone=agent.timezone, text=message,
                                           replaces_meeting_id=replaces)
@@ -198,8 +207,7 @@ class EmbeddedEngine:
             turn.parts.append(replies.line("ask_day_and_time"))
 
 
-def _about_meetings(agent: AgentSpec, memory: ConversationMemory, message: str, intent: Intent,
-                    now: datetime) -> bool:
+def _about_meetings(agent: AgentSpec, memory: ConversationMemory, message: str, now: datetime) -> bool:
     """Whether the message answers the times on offer, or asks to move or cancel the booked meeting."""
     if asks_to_cancel(message):
         return True

@@ -177,6 +177,11 @@ _PHRASES: dict[str, tuple[str, str, str]] = {
         "I am moving your meeting to {when} ({zone}) and will confirm once it is booked.",
         "On it — moving your meeting to {when} ({zone}); I'll confirm once it's booked!",
     ),
+    "already_booked": (
+        "You're already booked for {when} ({zone}).",
+        "You are already booked for {when} ({zone}).",
+        "Good news — you're already booked for {when} ({zone})!",
+    ),
     "cancel_requested": (
         "I'm cancelling your meeting now; I'll confirm once it's done.",
         "I am cancelling your meeting now and will confirm once it is done.",
@@ -308,6 +313,9 @@ class Replies:
 
     def moving(self, start: datetime, zone: str) -> str:
         return self._say("moving", when=describe_start(start), zone=zone)
+
+    def already_booked(self, start: datetime, zone: str) -> str:
+        return self._say("already_booked", when=describe_start(start), zone=zone)
 
     def ask_time(self, day: date) -> str:
         return self._say("ask_time", day=describe_day(day))

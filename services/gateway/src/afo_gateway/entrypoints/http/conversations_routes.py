@@ -9,7 +9,15 @@ from fastapi.responses import StreamingResponse
 
 from afo_common.rpcs.agent_runtime import ConversationDetail, ConversationView, LeadView
 from afo_common.rpcs.pages import Page
-from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, Cursor, GatewayDep, Limit, StreamPrincipal
+from afo_gateway.entrypoints.http.dependencies import (
+    ConversationId,
+    CurrentPrincipal,
+    Cursor,
+    GatewayDep,
+    LeadId,
+    Limit,
+    StreamPrincipal,
+)
 from afo_gateway.entrypoints.http.idempotency import Reply, WidgetWrite
 from afo_gateway.entrypoints.http.schemas import (
     ConversationBody,
@@ -38,12 +46,13 @@ async def list_conversations(principal: CurrentPrincipal, gw: GatewayDep, limit:
 
 
 @router.get("/conversations/{conversation_id}", response_model=ConversationDetail, tags=["conversations"])
-async def get_conversation(conversation_id: str, principal: CurrentPrincipal, gw: GatewayDep) -> ConversationDetail:
+async def get_conversation(conversation_id: ConversationId, principal: CurrentPrincipal,
+                           gw: GatewayDep) -> ConversationDetail:
     return await gw.catalog.conversation(principal, conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/close", response_model=ConversationView, tags=["conversations"])
-async def close_conversation(conversation_id: str, write: WidgetWrite, gw: GatewayDep) -> Response:
+async def close_conversation(conversation_id: ConversationId, write: WidgetWrite, gw: GatewayDep) -> Response:
     """Ends the conversation: ``conversation.closed``, then its analysis (in ``GET …/{id}`` once done).
     Closing an ended conversation again changes nothing and answers it as it is."""
 
@@ -56,7 +65,7 @@ async def close_conversation(conversation_id: str, write: WidgetWrite, gw: Gatew
 @router.post("/conversations/{conversation_id}/messages", status_code=202, response_model=MessageAccepted,
              tags=["conversations"])
 async def post_message(
-    conversation_id: str, body: MessageBody, write: WidgetWrite, gw: GatewayDep,
+    conversation_id: ConversationId, body: MessageBody, write: WidgetWrite, gw: GatewayDep,
     wait: Annotated[bool, Query(description="answer with the agent's reply instead of 202")] = False,
     timeout_s: Annotated[float, Query(alias="timeout", gt=0, le=120, description="seconds to wait")] = 30.0,
 ) -> Response:
@@ -73,7 +82,7 @@ async def post_message(
 
 @router.get("/conversations/{conversation_id}/stream", tags=["conversations"],
             response_class=StreamingResponse, responses={200: {"content": {"text/event-stream": {}}}})
-async def stream(conversation_id: str, request: Request, principal: StreamPrincipal,
+async def stream(conversation_id: ConversationId, request: Request, principal: StreamPrincipal,
                  gw: GatewayDep) -> StreamingResponse:
     """Server-sent events: ``reply.delta``, ``reply.completed``, ``lead.updated``, ``handoff``,
     ``meeting.booked``, ``meeting.failed``, ``meeting.cancelled`` (the agent's message about it comes as a
@@ -89,7 +98,8 @@ async def stream(conversation_id: str, request: Request, principal: StreamPrinci
 
 @router.post("/conversations/{conversation_id}/stream-token", status_code=201, response_model=StreamTokenOut,
              tags=["conversations"])
-async def stream_token(conversation_id: str, principal: CurrentPrincipal, gw: GatewayDep) -> StreamTokenOut:
+async def stream_token(conversation_id: ConversationId, principal: CurrentPrincipal,
+                       gw: GatewayDep) -> StreamTokenOut:
     """A token for ``GET …/stream?access_token=``: this conversation only, valid for five minutes, and only
     while the key or session that asked for it is."""
     token, expires_at = await gw.stream_tokens.issue(principal, conversation_id)
@@ -103,5 +113,5 @@ async def list_leads(principal: CurrentPrincipal, gw: GatewayDep, limit: Limit =
 
 
 @router.get("/leads/{lead_id}", response_model=LeadView, tags=["leads"])
-async def get_lead(lead_id: str, principal: CurrentPrincipal, gw: GatewayDep) -> LeadView:
+async def get_lead(lead_id: LeadId, principal: CurrentPrincipal, gw: GatewayDep) -> LeadView:
     return await gw.catalog.lead(principal, lead_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from afo_gateway.domain.access import STREAM_TOKEN_PREFIX, Principal, key_kind_of
 from afo_gateway.domain.errors import Forbidden, Unauthorized
@@ -79,9 +79,15 @@ async def current_principal(request: Request) -> Principal:
     raise Unauthorized("send 'Authorization: Bearer <key>' or log in")
 
 
+# Ids in a path that go on to another service's RPC, bounded as its request is (a longer one is a 422 here,
+# not a request the RPC's own model refuses: a 500).
+ConversationId = Annotated[str, Path(max_length=64)]
+LeadId = Annotated[str, Path(max_length=64)]
+
+
 async def stream_principal(
     request: Request,
-    conversation_id: str,
+    conversation_id: ConversationId,
     access_token: Annotated[str | None, Query(
         description="for EventSource, which cannot set headers: a publishable key (pk_…) or a stream token "
                     "(st_…) from POST /v1/conversations/{id}/stream-token; never a secret key or session")] = None,
