@@ -101,10 +101,11 @@ def test_check_request_gives_the_first_failing_rule() -> None:
                                                                                     at(0, 10, 30), 1)[0])
 
 
-def test_alternatives_are_nearest_first_and_earlier_on_a_tie() -> None:
+def test_alternatives_are_the_nearest_earlier_on_a_tie_in_the_order_of_the_day() -> None:
     busy = [Interval(at(0, 10), at(0, 10, 30))]
     found = nearest_alternatives(settings(), busy, NOW, at(0, 10))
-    assert starts(found) == [at(0, 9, 30), at(0, 10, 30), at(0, 9, 15)]
+    # 9:30 and 10:30 are 30 minutes away, 9:15 and 10:45 both 45: the earlier one is kept.
+    assert starts(found) == [at(0, 9, 15), at(0, 9, 30), at(0, 10, 30)]
 
 
 def test_alternatives_are_never_under_the_notice_nor_the_requested_start() -> None:
@@ -113,12 +114,12 @@ def test_alternatives_are_never_under_the_notice_nor_the_requested_start() -> No
     found = nearest_alternatives(calendar, busy, at(0, 8), at(0, 10), count=4)
     assert starts(found) == [at(0, 9, 30), at(0, 10, 30), at(0, 10, 45), at(0, 11)]
     late = nearest_alternatives(calendar, [], at(0, 8), at(0, 11, 45), count=2)  # refused: outside hours
-    assert starts(late) == [at(0, 11, 30), at(0, 11, 15)]
+    assert starts(late) == [at(0, 11, 15), at(0, 11, 30)]
 
 
 def test_alternatives_after_the_horizon_look_back() -> None:
     calendar = settings(horizon_days=1)
-    assert starts(nearest_alternatives(calendar, [], NOW, at(3, 10), count=2)) == [at(0, 16, 30), at(0, 16, 15)]
+    assert starts(nearest_alternatives(calendar, [], NOW, at(3, 10), count=2)) == [at(0, 16, 15), at(0, 16, 30)]
 
 
 def test_cells_cover_what_a_booking_holds() -> None:

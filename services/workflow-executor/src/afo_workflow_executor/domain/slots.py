@@ -22,7 +22,7 @@ Rules:
 - A request is checked in this order, the first failure being the reason: not_on_step, too_soon, too_far,
   outside_hours, taken.
 - Alternatives to a request are free slots before and after it (never the requested start itself, never
-  under the notice or past the horizon), nearest first; at equal distance the earlier comes first.
+  under the notice or past the horizon): the nearest (the earlier at equal distance), in the order of the day.
 """
 
 from __future__ import annotations
@@ -152,4 +152,6 @@ def nearest_alternatives(settings: CalendarSettings, busy: Sequence[Interval], n
     earliest, latest = _window(settings, now)
     after = [s for s in islice(_free(settings, busy, max(start, earliest), latest), count + 1) if s.start != start]
     before = [s for s in _free(settings, busy, earliest, min(start, latest)) if s.start < start][-count:]
-    return sorted([*before, *after[:count]], key=lambda s: (abs(s.start - start), s.start))[:count]
+    nearest = sorted([*before, *after[:count]], key=lambda s: (abs(s.start - start), s.start))[:count]
+    # Offered in the order of the day: a lead reads "9:15, 9:30 or 10:30", not "9:30, 10:30 or 9:15".
+    return sorted(nearest, key=lambda s: s.start)
