@@ -11,10 +11,8 @@ starts it; ``server.auth(user)`` then tells a client how to connect as that user
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
-import socket
 import sysconfig
 import time
 from collections.abc import AsyncIterator
@@ -23,11 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from afo_cli.ports import LOCALHOST, free_port
 from afo_common.nats_security.client import NatsAuth
 from afo_common.nats_security.credentials import NatsCredentials
 from afo_common.nats_security.server_config import ServerTls, local_server_config
 
-LOCALHOST = "127.0.0.1"
+READY_LINE = "Server is ready"
 
 
 def nats_server_binary() -> Path:
@@ -41,21 +40,15 @@ def nats_server_binary() -> Path:
     return Path(on_path)
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOCALHOST, 0))
-        return int(sock.getsockname()[1])
-
-
-async def _accepts(port: int) -> bool:
-    try:
-        _reader, writer = await asyncio.open_connection(LOCALHOST, port)
-    except OSError:
+def _ready(log_path: Path, offset: int) -> bool:
+    """Our own server said it listens. Not "the port accepts connections": had another process taken the
+    port between free_port and the bind, that would hold while ours exits, and the test would talk to
+    someone else's server."""
+    if not log_path.exists():
         return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True
+    with log_path.open("rb") as log:
+        log.seek(offset)
+        return READY_LINE.encode() in log.read()
 
 
 @dataclass(frozen=True)
@@ -93,12 +86,13 @@ async def nats_server(work_dir: Path, timeout_s: float = 15.0, credentials: Nats
         config.write_text(local_server_config(keys, host=LOCALHOST, port=server.port, store_dir=server.store_dir,
                                               tls=tls))
         command = [str(nats_server_binary()), "-c", str(config), "-l", str(server.log_path)]
+    log_offset = server.log_path.stat().st_size if server.log_path.exists() else 0  # nats-server appends
     process = await asyncio.create_subprocess_exec(
         *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
     )
     try:
         deadline = time.monotonic() + timeout_s
-        while not await _accepts(server.port):
+        while process.returncode is not None or not _ready(server.log_path, log_offset):
             if process.returncode is not None or time.monotonic() > deadline:
                 log = server.log_path.read_text() if server.log_path.exists() else ""
                 raise RuntimeError(f"nats-server did not start on port {server.port}:\n{log[-2000:]}")
