@@ -12,6 +12,16 @@ import httpx
 
 from afo_testkit.platform import Platform
 
+# A lead who gives every default qualification field in five turns: the agent qualifies them on the last.
+LEAD_EMAIL = "dana@northwind.example"
+FIVE_TURNS = [
+    "Hi there!",
+    f"I'm Dana from Northwind Traders, you can reach me at {LEAD_EMAIL}",
+    "We need an assistant that answers questions on our website",
+    "Our budget is about $20k",
+    "We'd like to launch next quarter",
+]
+
 
 @dataclass(frozen=True)
 class Tenant:

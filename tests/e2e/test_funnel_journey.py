@@ -18,7 +18,7 @@ import pytest
 from icalendar import Calendar
 
 from afo_testkit.problems import assert_problem
-from tests.e2e.journey import Tenant, conversation, eventually, published_agent, say, sign_up
+from tests.e2e.journey import FIVE_TURNS, Tenant, conversation, eventually, published_agent, say, sign_up
 from tests.e2e.sse import SseReader
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -26,13 +26,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 ZONE = "America/New_York"
 NEW_YORK = ZoneInfo(ZONE)
 WAIT_S = 15.0
-FIVE_TURNS = [
-    "Hi there!",
-    "I'm Dana from Northwind Traders, you can reach me at dana@northwind.example",
-    "We need an assistant that answers questions on our website",
-    "Our budget is about $20k",
-    "We'd like to launch next quarter",
-]
 ASK = "Can we meet next Wednesday at 10am?"
 
 

@@ -27,21 +27,14 @@ import pytest_asyncio
 from afo_testkit.calendar_servers import FakeGoogle
 from afo_testkit.crm_servers import FakeHubSpot
 from afo_testkit.platform import Platform, running_platform
-from tests.e2e.journey import Tenant, conversation, published_agent, say, sign_up
+from tests.e2e.journey import FIVE_TURNS, LEAD_EMAIL, Tenant, conversation, published_agent, say, sign_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 ZONE = ZoneInfo("America/New_York")
 REFRESH = "1//0e2e-google-refresh-token-4242"
 HUBSPOT_TOKEN = "pat-na1-e2e-provider-journey-5151"
-EMAIL = "dana@northwind.example"
-FIVE_TURNS = [
-    "Hi there!",
-    f"I'm Dana from Northwind Traders, you can reach me at {EMAIL}",
-    "We need an assistant that answers questions on our website",
-    "Our budget is about $20k",
-    "We'd like to launch next quarter",
-]
+EMAIL = LEAD_EMAIL
 ASK = "Can we meet next Wednesday at 10am?"
 WAIT_S = 20.0
 

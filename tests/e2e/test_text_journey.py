@@ -17,17 +17,10 @@ import pytest
 from nats.aio.msg import Msg
 
 from afo_testkit.platform import Platform, permission_violations
-from tests.e2e.journey import conversation, published_agent, say, sign_up
+from tests.e2e.journey import FIVE_TURNS, conversation, published_agent, say, sign_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
-FIVE_TURNS = [
-    "Hi there!",
-    "I'm Dana from Northwind Traders, you can reach me at dana@northwind.example",
-    "We need an assistant that answers questions on our website",
-    "Our budget is about $20k",
-    "We'd like to launch next quarter",
-]
 
 
 async def test_five_turn_chat_qualifies_the_lead_and_integrators_see_it(

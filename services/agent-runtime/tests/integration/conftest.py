@@ -1,14 +1,18 @@
 """Repositories and migrations run on both backends: SQLite (a file per test) and PostgreSQL (a throwaway
-database per test on the server AFO_TEST_POSTGRES_URL names, skipped with the reason when none answers)."""
+database per test on the server AFO_TEST_POSTGRES_URL names, skipped with the reason when none answers); RPC
+clients on a NATS connection to a nats-server of the test's own."""
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_agent_runtime.adapters.turn_store import TurnStore
 from afo_common.db import Database, migrate
+from afo_common.messaging.connection import NatsConnection
+from afo_testkit.nats import nats_server
 from afo_testkit.postgres import database_url as database_url
 from afo_testkit.postgres import postgres_server as postgres_server
 
@@ -50,3 +54,13 @@ def hot(db: Database) -> HotStore:
             yield TurnStore(tx)
 
     return transaction
+
+
+@pytest.fixture
+async def connection(tmp_path: Path) -> AsyncIterator[NatsConnection]:
+    """A NATS connection to a nats-server of the test's own."""
+    async with nats_server(tmp_path) as server:
+        conn = NatsConnection(server.url, "agent-runtime-test")
+        await conn.connect()
+        yield conn
+        await conn.close()

@@ -3,8 +3,7 @@ the passages it returns, and every way a search can fail turned into KnowledgeUn
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
 from nats.aio.msg import Msg
@@ -14,19 +13,9 @@ from afo_agent_runtime.domain.knowledge import KnowledgeUnavailable, Passage, Sc
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import RpcClient, encode_error, encode_result
 from afo_common.rpcs.knowledge_ingest import SEARCH, HitSource, Search, SearchHit, SearchResult, SentenceScore
-from afo_testkit.nats import nats_server
 
 TIMEOUT_S = 0.3
 Responder = Callable[[Msg], Awaitable[None]]
-
-
-@pytest.fixture
-async def connection(tmp_path: Path) -> AsyncIterator[NatsConnection]:
-    async with nats_server(tmp_path) as server:
-        conn = NatsConnection(server.url, "agent-runtime-test")
-        await conn.connect()
-        yield conn
-        await conn.close()
 
 
 async def serve(connection: NatsConnection, responder: Responder) -> None:

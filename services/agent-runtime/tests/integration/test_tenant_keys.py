@@ -2,11 +2,8 @@
 nats-server, cached, and sent to the agent's endpoint (a local OpenAI-compatible server) in place of the
 operator's; a tenant without one, or a vault that does not answer, gets the operator's key."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
-import pytest
 from nats.aio.msg import Msg
 
 from afo_agent_runtime.adapters.credentials import OpenAIKey, VaultOpenAIKeys
@@ -16,7 +13,6 @@ from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import RpcClient, encode_error, encode_result
 from afo_common.rpcs.gateway import RESOLVE_CREDENTIAL, ResolveCredential, ResolvedCredential
-from afo_testkit.nats import nats_server
 from afo_testkit.openai_server import FakeOpenAI, Text
 
 
@@ -43,15 +39,6 @@ class Vault:
             await msg.respond(encode_error("not_found", "no openai credential"))
             return
         await msg.respond(encode_result(ResolvedCredential(provider="openai", fields=fields, key_id="k1")))
-
-
-@pytest.fixture
-async def connection(tmp_path: Path) -> AsyncIterator[NatsConnection]:
-    async with nats_server(tmp_path) as server:
-        conn = NatsConnection(server.url, "agent-runtime-test")
-        await conn.connect()
-        yield conn
-        await conn.close()
 
 
 async def serve(connection: NatsConnection, vault: Vault) -> None:
