@@ -418,3 +418,16 @@ async def test_a_turn_reads_the_time_from_its_clock(runtime: Runtime) -> None:
 
     (meeting,) = [e for _, _, e in await runtime.events_after(before) if isinstance(e, MeetingRequested)]
     assert meeting.start == datetime(2025, 11, 4, 15, 0, tzinfo=new_york)
+
+
+async def test_a_meeting_asked_for_before_any_fact_makes_the_lead_it_is_booked_for(runtime: Runtime) -> None:
+    turns = runtime.turn_handler(clock=FixedClock(datetime(2025, 10, 30, 10, 0, tzinfo=UTC)))
+    conversation_id = await runtime.conversation()
+    before = await runtime.outbox_seq()
+
+    await turns(delivery(runtime, conversation_id, "Can we do a call next Tuesday at 3pm?"))
+
+    events = [e for _, _, e in await runtime.events_after(before)]
+    (created,) = [e for e in events if isinstance(e, LeadCreated)]
+    (meeting,) = [e for e in events if isinstance(e, MeetingRequested)]
+    assert meeting.lead_id == created.lead_id and created.conversation_id == conversation_id

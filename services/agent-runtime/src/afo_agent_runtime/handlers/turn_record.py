@@ -114,10 +114,12 @@ async def record_turn(
 
 async def _record_lead(store: TurnStore, emit: Any, conversation: ConversationRow, existing: LeadRow | None,
                        decision: TurnDecision, now: datetime) -> LeadRow | None:
-    """Create the lead on the first fact learned, update it on every change, and say so in events.
-    ``existing`` was read before the transaction; the conversation's revision check guards it."""
+    """Create the lead on the first fact learned — or on a meeting asked for before any, so the meeting has its
+    lead from the start — update it on every change, and say so in events. ``existing`` was read before the
+    transaction; the conversation's revision check guards it."""
     memory = decision.memory
-    changed = bool(decision.lead_changes) or (existing is not None and existing.opted_out != memory.opted_out)
+    changed = (bool(decision.lead_changes) or (existing is not None and existing.opted_out != memory.opted_out)
+               or (existing is None and decision.meeting_request is not None))
     if not changed:
         return existing
     lead = LeadRow(
