@@ -1,0 +1,72 @@
+"""The scheduler: sends what is due. Each poll reads the due index, claims each row with a conditional update
+(one scheduler wins a row, across replicas and restarts), checks the lead has not opted out since, sends
+(several at once), and records the outcome with ``notification.sent`` / ``notification.failed`` in the same
+transaction.
+
+A scheduler that stops between its claim and the outcome leaves the row ``sending``; once the claim's lease
+runs out another takes it again: a notification is sent at least once, and exactly once unless a process dies
+in the middle of a send."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta
+
+from afo_common.clock import Clock
+from afo_common.events.notification import NotificationFailed, NotificationSent
+from afo_notifier.domain.channels import Channels, SendError
+from afo_notifier.domain.planning import OPTED_OUT, mask
+from afo_notifier.domain.records import NotificationRow
+from afo_notifier.handlers.unit_of_work import Store
+
+
+class Scheduler:
+    def __init__(self, store: Store, channels: Channels, clock: Clock, owner: str, *, batch: int = 200,
+                 concurrency: int = 20, lease: timedelta = timedelta(seconds=120)) -> None:
+        self._store, self._channels, self._clock, self._owner = store, channels, clock, owner
+        self._batch, self._lease = batch, lease
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def tick(self) -> int:
+        """One poll; how many rows this scheduler claimed."""
+        now = self._clock.now()
+        async with self._store.reading() as repos:
+            due = await repos.notifications.due(now, self._batch)
+        claimed: list[NotificationRow] = []
+        for row in due:
+            async with self._store() as uow:
+                if await uow.notifications.claim(row, self._owner, now + self._lease, now):
+                    claimed.append(row)
+        await asyncio.gather(*(self._send(row) for row in claimed))
+        return len(claimed)
+
+    async def _send(self, row: NotificationRow) -> None:
+        async with self._slots:
+            async with self._store.reading() as repos:
+                contact = await repos.contacts.get(row.tenant_id, row.lead_id) if row.lead_id else None
+            if contact is not None and contact.opted_out:
+                await self._finish(replace(row, status="skipped", error=OPTED_OUT), None)
+                return
+            try:
+                sent = await self._channels.send(row)
+            except SendError as exc:
+                await self._finish(replace(row, status="failed", error=exc.reason, provider=exc.provider),
+                                   NotificationFailed(**self._fields(row), provider=exc.provider,
+                                                      error=exc.reason))
+                return
+            now = self._clock.now()
+            await self._finish(replace(row, status="sent", error=None, provider=sent.provider,
+                                       provider_id=sent.provider_id, sent_at=now),
+                               NotificationSent(**self._fields(row), provider=sent.provider, sent_at=now))
+
+    @staticmethod
+    def _fields(row: NotificationRow) -> dict[str, object]:
+        return {"notification_id": row.id, "meeting_id": row.meeting_id, "lead_id": row.lead_id,
+                "kind": row.kind, "channel": row.channel, "to": mask(row.channel, row.to)}
+
+    async def _finish(self, row: NotificationRow, event: NotificationSent | NotificationFailed | None) -> None:
+        async with self._store() as uow:
+            await uow.notifications.finish(replace(row, claimed_until=None, updated_at=self._clock.now()))
+            if event is not None:
+                await uow.emit(event, tenant_id=row.tenant_id)
