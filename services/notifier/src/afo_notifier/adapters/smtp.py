@@ -45,6 +45,8 @@ async def send_email(server: SmtpServer, to: str, subject: str, body: str, ics: 
                               start_tls=server.security == "starttls", timeout=server.timeout_s)
     except aiosmtplib.SMTPResponseException as exc:
         raise SendError("smtp", exc.code, f"SMTP {exc.code}: {exc.message}") from exc
+    except ValueError as exc:  # an address SMTP cannot carry (aiosmtplib refuses it before sending)
+        raise SendError("smtp", None, str(exc)) from exc
     except (aiosmtplib.SMTPException, OSError) as exc:
         raise SendError("smtp", None, f"{type(exc).__name__}: {exc}") from exc
     return str(mail["Message-ID"])
