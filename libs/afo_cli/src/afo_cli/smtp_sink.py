@@ -11,7 +11,6 @@ import itertools
 from email.message import Message
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -22,7 +21,7 @@ class _Keep:
     def __init__(self, sink: SmtpSink) -> None:
         self._sink = sink
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         self._sink.keep(envelope.mail_from or "", list(envelope.rcpt_tos), content)
         return "250 Message accepted for delivery"
