@@ -46,7 +46,9 @@ async def test_confirmation_carries_the_invitation(sink: SmtpSink) -> None:
     [(_, _, mail)] = sink.received
     [attachment] = [part for part in mail.walk() if part.get_content_type() == "text/calendar"]
     assert attachment.get_filename() == "invite.ics" and attachment.get_param("method") == "REQUEST"
-    event = Calendar.from_ical(attachment.get_payload(decode=True)).walk("VEVENT")[0]
+    payload = attachment.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    event = Calendar.from_ical(payload).walk("VEVENT")[0]
     assert str(event["uid"]) == "mtg_1@afo" and event.decoded("dtstart") == START
 
 
