@@ -4,10 +4,13 @@ invitation reaches the SMTP sink and its reminders are scheduled (24 h before on
 about an hour ahead (``meeting.booked`` published as workflow-executor would) with a reminder offset set just
 under it (``AFO_REMINDER_OFFSETS_S``): its SMS reminder is sent (to the SMS sink) once its time comes, and
 ``GET /v1/notifications`` shows it sent; the 24 h one, already past, is recorded skipped. Another tenant's
-notification is a 404, a bad filter a 422."""
+notification is a 404, a bad filter a 422. A reminder that comes due while notifier is stopped is sent after it
+starts again, once, with a second replica polling the same database."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +20,7 @@ import httpx
 import nats
 import pytest
 import pytest_asyncio
+from nats.errors import TimeoutError as NoMessage
 
 from afo_common.events import envelope_for
 from afo_common.events.workflow import MeetingBooked
@@ -109,3 +113,59 @@ async def test_reminders_of_a_meeting_booked_in_the_chat_reach_the_sinks(platfor
     assert (await api.get("/v1/notifications", headers=other.auth)).json()["data"] == []
     assert_problem(await api.get("/v1/notifications", params={"status": "lost"}, headers=tenant.auth), 422)
     assert_problem(await api.get(f"/v1/notifications/{'x' * 65}", headers=tenant.auth), 422)
+
+
+async def sent_events(platform: Platform, tenant: Tenant, notification_id: str) -> int:
+    """How many ``notification.sent`` of this notification the NOTIFICATION stream holds."""
+    admin = await nats.connect(platform.nats_url, **platform.nats_auth().connect_options())
+    try:
+        js = admin.jetstream()
+        subscription = await js.subscribe(f"afo.{tenant.id}.notification.sent", ordered_consumer=True)
+        count = 0
+        while True:
+            try:
+                message = await subscription.next_msg(timeout=1.0)
+            except NoMessage:
+                return count
+            count += json.loads(message.data)["data"]["notification_id"] == notification_id
+    finally:
+        await admin.drain()
+
+
+async def test_a_reminder_due_while_notifier_is_down_is_sent_once_by_two_replicas_after_it_restarts(
+        platform: Platform, api: httpx.AsyncClient) -> None:
+    tenant = await sign_up(api)
+    agent_id = await published_agent(api, tenant, timezone=ZONE, qualification_fields=["phone", "company"])
+    conversation_id = await conversation(api, tenant, agent_id)
+    reply = await say(api, tenant, conversation_id, f"I'm Dana from Northwind Traders, call me on {PHONE}")
+    lead_id = reply["lead"]["id"]
+    await eventually(api, tenant, f"/v1/leads/{lead_id}", lambda b: b["fields"].get("phone"), within_s=WAIT_S)
+
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=OFFSETS_S[1] + 6)
+    booked = MeetingBooked(meeting_id="mtg_e2e_restart", request_id="req_e2e_restart",
+                           conversation_id=conversation_id, agent_id=agent_id, lead_id=lead_id,
+                           calendar_id="cal_e2e", provider="builtin", start=soon, end=soon + timedelta(minutes=30),
+                           timezone=ZONE)
+    envelope = envelope_for(booked, tenant_id=tenant.id, source="workflow-executor")
+    admin = await nats.connect(platform.nats_url, **platform.nats_auth().connect_options())
+    try:
+        await admin.jetstream().publish(envelope.nats_subject, envelope.to_bytes(),
+                                        headers={"Nats-Msg-Id": envelope.id})
+    finally:
+        await admin.drain()
+    [scheduled] = await notifications(api, tenant, lambda d: any(r["status"] == "scheduled" for r in d),
+                                      meeting_id="mtg_e2e_restart", status="scheduled")
+    await platform.stop_service("notifier")
+    send_at = datetime.fromisoformat(scheduled["send_at"])
+    # Its time passes while no notifier runs.
+    await asyncio.sleep(max((send_at - datetime.now(UTC)).total_seconds(), 0.0) + 0.5)
+    await asyncio.gather(platform.start_service("notifier"), platform.start_replica("notifier"))
+
+    [sent] = await notifications(api, tenant, lambda d: any(r["status"] == "sent" for r in d),
+                                 meeting_id="mtg_e2e_restart", status="sent")
+    assert sent["id"] == scheduled["id"] and sent["provider"] == "sink"
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_S
+    while (count := await sent_events(platform, tenant, sent["id"])) == 0:
+        assert loop.time() < deadline, "notification.sent never reached the NOTIFICATION stream"
+    assert count == 1
