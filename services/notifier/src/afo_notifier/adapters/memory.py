@@ -68,6 +68,14 @@ class MemoryNotifications:
                 or (r.status == "sending" and r.claimed_until is not None and r.claimed_until < now)]
         return [_stored(r) for r in sorted(rows, key=lambda r: r.send_at)[:limit]]
 
+    async def claim_due(self, now: datetime, owner: str, until: datetime, limit: int) -> list[NotificationRow]:
+        claimed = []
+        for row in await self.due(now, limit):
+            self._t.notifications[row.id] = _stored(replace(row, status="sending", claimed_by=owner,
+                                                            claimed_until=until, updated_at=now))
+            claimed.append(_stored(self._t.notifications[row.id]))
+        return claimed
+
     async def claim(self, row: NotificationRow, owner: str, until: datetime, now: datetime) -> bool:
         found = self._t.notifications.get(row.id)
         if found is None or found.status != row.status or (

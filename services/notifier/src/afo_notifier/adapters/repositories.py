@@ -8,7 +8,7 @@ from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_notifier.adapters.tables import contacts, notifications
@@ -20,6 +20,12 @@ _CONTACT_COLUMNS = tuple(f.name for f in fields(ContactRow))
 
 def _notification(r: Any) -> NotificationRow:
     return NotificationRow(**{name: getattr(r, name) for name in _NOTIFICATION_COLUMNS})
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Scheduled and due, or claimed by a scheduler whose claim ran out."""
+    return or_(and_(notifications.c.status == "scheduled", notifications.c.send_at <= now),
+               and_(notifications.c.status == "sending", notifications.c.claimed_until < now))
 
 
 class ContactRepository:
@@ -77,11 +83,20 @@ class NotificationRepository:
         return int(getattr(result, "rowcount", 0))
 
     async def due(self, now: datetime, limit: int) -> list[NotificationRow]:
-        query = select(notifications).where(or_(
-            and_(notifications.c.status == "scheduled", notifications.c.send_at <= now),
-            and_(notifications.c.status == "sending", notifications.c.claimed_until < now),
-        )).order_by(notifications.c.send_at).limit(limit)
+        query = select(notifications).where(_due(now)).order_by(notifications.c.send_at).limit(limit)
         return [_notification(r) for r in await self._session.execute(query)]
+
+    async def claim_due(self, now: datetime, owner: str, until: datetime, limit: int) -> list[NotificationRow]:
+        ids = select(notifications.c.id).where(_due(now)).order_by(notifications.c.send_at).limit(limit)
+        found = [r.id for r in await self._session.execute(ids)]
+        if not found:
+            return []
+        await self._session.execute(update(notifications).where(notifications.c.id.in_(found), _due(now)).values(
+            status="sending", claimed_by=owner, claimed_until=until, updated_at=now))
+        claimed = await self._session.execute(select(notifications).where(
+            notifications.c.id.in_(found), notifications.c.claimed_by == owner,
+            notifications.c.status == "sending").order_by(notifications.c.send_at))
+        return [_notification(r) for r in claimed]
 
     async def claim(self, row: NotificationRow, owner: str, until: datetime, now: datetime) -> bool:
         query = update(notifications).where(notifications.c.id == row.id, notifications.c.status == row.status)

@@ -1,7 +1,7 @@
-"""The scheduler: sends what is due. Each poll reads the due index, claims each row with a conditional update
-(one scheduler wins a row, across replicas and restarts), checks the lead has not opted out since, sends
-(several at once), and records the outcome with ``notification.sent`` / ``notification.failed`` in the same
-transaction.
+"""The scheduler: sends what is due. Each poll claims the due rows in one transaction with a conditional
+update (one scheduler wins a row, across replicas and restarts; the claim's owner is unique per poll), checks
+the lead has not opted out since, sends (several at once), and records the outcome with ``notification.sent`` /
+``notification.failed`` in the same transaction.
 
 A scheduler that stops between its claim and the outcome leaves the row ``sending``; once the claim's lease
 runs out another takes it again: a notification is sent at least once, and exactly once unless a process dies
@@ -27,17 +27,15 @@ class Scheduler:
         self._store, self._channels, self._clock, self._owner = store, channels, clock, owner
         self._batch, self._lease = batch, lease
         self._slots = asyncio.Semaphore(concurrency)
+        self._ticks = 0
 
     async def tick(self) -> int:
         """One poll; how many rows this scheduler claimed."""
         now = self._clock.now()
-        async with self._store.reading() as repos:
-            due = await repos.notifications.due(now, self._batch)
-        claimed: list[NotificationRow] = []
-        for row in due:
-            async with self._store() as uow:
-                if await uow.notifications.claim(row, self._owner, now + self._lease, now):
-                    claimed.append(row)
+        self._ticks += 1
+        async with self._store() as uow:
+            claimed = await uow.notifications.claim_due(now, f"{self._owner}.{self._ticks}", now + self._lease,
+                                                        self._batch)
         await asyncio.gather(*(self._send(row) for row in claimed))
         return len(claimed)
 

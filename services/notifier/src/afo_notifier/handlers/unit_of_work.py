@@ -45,6 +45,11 @@ class Notifications(Protocol):
         the one caller that did."""
         ...
 
+    async def claim_due(self, now: datetime, owner: str, until: datetime, limit: int) -> list[NotificationRow]:
+        """``due`` and ``claim`` at once for up to ``limit`` rows, in one statement's conditional update:
+        the rows this call claimed for ``owner`` (unique per call), as claimed, earliest first."""
+        ...
+
     async def finish(self, row: NotificationRow) -> None:
         """Writes the outcome (status, error, provider, provider_id, sent_at) of a claimed row."""
         ...
