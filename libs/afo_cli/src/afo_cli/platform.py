@@ -23,12 +23,15 @@ from afo_cli.processes import rotate_log
 from afo_cli.run_state import RunState, ServiceState, pid_alive, read_state, remove_state, write_state
 from afo_cli.service_slot import ServiceSlot
 from afo_cli.services import GATEWAY, port_variable
+from afo_cli.smtp_sink import SmtpSink
 from afo_cli.vault_keys import VARIABLE as VAULT_KEY_VARIABLE
 from afo_cli.vault_keys import ensure_key
 from afo_common.nats_security.client import NatsAuth
 from afo_common.nats_security.credentials import NatsCredentials
 
 log = logging.getLogger("afo.platform")
+NOTIFIER = "notifier"
+SMTP_RELAY_VARIABLE = "AFO_SMTP_RELAY_PORT"  # an explicit one (a real relay) is kept
 SUPERVISE_POLL_S = 0.2
 
 __all__ = ["Platform", "PlatformConfig", "PlatformError"]
@@ -46,6 +49,8 @@ class Platform:
         self._recoveries: dict[str, asyncio.Task[None]] = {}
         self._started_at: str | None = None
         self._credentials: NatsCredentials | None = None
+        # The local SMTP relay notifier sends email to when a tenant has no SMTP credentials of its own.
+        self.smtp_sink: SmtpSink | None = None
 
     # -- what is running where ------------------------------------------------------------------------
     @property
@@ -120,6 +125,9 @@ class Platform:
         self._refuse_second_run()
         try:
             await self._start_nats()
+            if NOTIFIER in self.config.services:
+                self.smtp_sink = SmtpSink(self.home / "mail")
+                await self.smtp_sink.start()
             await ensure_streams_at(self.nats_url, self.config.stream_replicas, self.nats_auth())
             self._assign_ports()
             for name in self._services:
@@ -153,6 +161,9 @@ class Platform:
         slots = [*self._replicas, *self._services.values()]
         await asyncio.gather(*(svc.terminate(self.config.stop_timeout_s) for svc in slots))
         self._replicas.clear()
+        if self.smtp_sink is not None:
+            await self.smtp_sink.stop()
+            self.smtp_sink = None
         if self._nats_server is not None:
             await self._nats_server.stop()
             self._nats_server, self._nats_url = None, self.config.nats_url
@@ -275,6 +286,8 @@ class Platform:
         env.pop(VAULT_KEY_VARIABLE, None)
         if svc.name == GATEWAY:
             env[VAULT_KEY_VARIABLE] = ensure_key(self.home, {**os.environ, **self.config.env})
+        if svc.name == NOTIFIER and self.smtp_sink is not None:
+            env.setdefault(SMTP_RELAY_VARIABLE, str(self.smtp_sink.port))
         if self.config.nats_tls is not None and self.config.nats_tls.ca_file is not None:
             env[CA_VARIABLE] = str(self.config.nats_tls.ca_file)
         return env

@@ -1,11 +1,62 @@
-"""Composition root of notifier. Reminders (SMS, email) and integrator webhooks arrive with issue 4.
-Today it owns and migrates its store and answers its health RPC; it consumes nothing yet."""
+"""Composition root of notifier: its store (outbox and inbox; the contacts it knows of leads and the
+notifications it sends them), the consumers that schedule and cancel a meeting's reminders and confirmation,
+the scheduler that sends what is due (SMS through Twilio, email through SMTP, or the local sinks without the
+tenant's credentials) and the notification RPCs the gateway serves."""
 
+from __future__ import annotations
+
+from datetime import timedelta
+
+from afo_common.clock import Clock, SystemClock
+from afo_common.ids import new_id
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings
+from afo_notifier.adapters.channels import TenantChannels, VaultCredentials
+from afo_notifier.adapters.smtp import SmtpServer
+from afo_notifier.adapters.store import sql_store
 from afo_notifier.adapters.tables import messaging
+from afo_notifier.domain.channels import Channels
+from afo_notifier.entrypoints import subscribers as s
+from afo_notifier.entrypoints.rpc import register_rpc, routes
+from afo_notifier.handlers.reminders import Reminders
+from afo_notifier.handlers.scheduler import Scheduler
+from afo_notifier.handlers.views import NotificationViews
+from afo_notifier.settings import NotifierSettings
+
+SERVICE = "notifier"
 
 
-def build(settings: ServiceSettings | None = None) -> Service:
-    settings = settings or ServiceSettings.for_service("notifier")
-    return Service(settings, messaging, "afo_notifier.migrations")
+def _settings(settings: ServiceSettings | None) -> NotifierSettings:
+    if settings is None:
+        settings = NotifierSettings.for_service(SERVICE)
+    if isinstance(settings, NotifierSettings):
+        return settings
+    return NotifierSettings.model_validate({**settings.model_dump(), "service": settings.service})
+
+
+def build(settings: ServiceSettings | None = None, *, channels: Channels | None = None,
+          clock: Clock | None = None) -> Service:
+    """``channels`` defaults to the tenants' credentials in the vault with the local sinks; tests pass theirs."""
+    config = _settings(settings)
+    service = Service(config, messaging, "afo_notifier.migrations")
+    store, clock = sql_store(service.unit_of_work), clock or SystemClock()
+    if channels is None:
+        relay = (SmtpServer(config.smtp_relay_host, config.smtp_relay_port, config.email_from)
+                 if config.smtp_relay_port else None)
+        channels = TenantChannels(VaultCredentials(service.rpc), relay=relay,
+                                  twilio_api=config.twilio_api_base_url)
+    reminders = Reminders(store, clock, [timedelta(seconds=s_) for s_ in config.reminder_offsets_s])
+    service.consume(s.MEETING_BOOKED, reminders.booked)
+    service.consume(s.MEETING_CANCELLED, reminders.cancelled)
+    service.consume(s.LEAD_CREATED, reminders.lead)
+    service.consume(s.LEAD_UPDATED, reminders.lead)
+    service.consume(s.OPTED_OUT, reminders.opted_out)
+    scheduler = Scheduler(store, channels, clock, new_id("sch"), batch=config.scheduler_batch,
+                          concurrency=config.scheduler_concurrency, lease=timedelta(seconds=config.claim_lease_s))
+
+    async def send_due() -> None:
+        await scheduler.tick()
+
+    service.every(config.scheduler_interval_s, send_due, "send-due-notifications")
+    register_rpc(service, routes(NotificationViews(store)))
+    return service

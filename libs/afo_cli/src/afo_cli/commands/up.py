@@ -69,6 +69,10 @@ def banner(platform: Platform) -> str:
     lines += [
         f"  NATS           {platform.nats_url}",
         f"  Logs           {platform.logs_dir}/",
+    ]
+    if platform.smtp_sink is not None:
+        lines += [f"  SMTP sink      127.0.0.1:{platform.smtp_sink.port} (mail kept in {platform.home / 'mail'}/)"]
+    lines += [
         "",
         "  Health (each also serves /readyz and /metrics):",
     ]

@@ -1,6 +1,6 @@
 """Event schemas. Importing this package registers every event type."""
 
-from afo_common.events import agent, conversation, knowledge, tenant, workflow
+from afo_common.events import agent, conversation, knowledge, notification, tenant, workflow
 from afo_common.events.envelope import (
     Envelope,
     Event,
@@ -20,6 +20,7 @@ __all__ = [
     "envelope_for",
     "event",
     "knowledge",
+    "notification",
     "parse_envelope",
     "registered_events",
     "tenant",

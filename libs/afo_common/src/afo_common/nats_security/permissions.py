@@ -76,7 +76,7 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
     "gateway": ServiceAccess(owns_streams=(TENANT,), publishes_events=("conversation.message_received",),
                              # Who may do what changed: every replica drops its cached principals.
                              listens_to=("apikey.revoked", "user.role_changed", "user.session_ended"),
-                             calls=("agent-runtime", "knowledge-ingest", "workflow-executor"),
+                             calls=("agent-runtime", "knowledge-ingest", "workflow-executor", "notifier"),
                              subscribes_realtime=True,
                              answers_auth_callout=True,
                              # Stores uploads; deletes one whose registration failed.
@@ -105,7 +105,14 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         Consumes(WORKFLOW, "workflow-executor-crm-meeting-booked"),
         Consumes(WORKFLOW, "workflow-executor-crm-meeting-cancelled"),
     )),
-    "notifier": ServiceAccess(owns_streams=(NOTIFICATION,)),
+    # Reminders and confirmations: the booked and cancelled meetings, and the lead's contact and opt-out.
+    "notifier": ServiceAccess(owns_streams=(NOTIFICATION,), consumes=(
+        Consumes(WORKFLOW, "notifier-meeting-booked"),
+        Consumes(WORKFLOW, "notifier-meeting-cancelled"),
+        Consumes(CONVERSATION, "notifier-lead-created"),
+        Consumes(CONVERSATION, "notifier-lead-updated"),
+        Consumes(CONVERSATION, "notifier-conversation-opted-out"),
+    )),
 }
 SERVICES: tuple[str, ...] = tuple(SERVICE_ACCESS)
 

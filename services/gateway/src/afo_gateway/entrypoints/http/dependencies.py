@@ -21,6 +21,7 @@ from afo_gateway.handlers.knowledge import KnowledgeBases
 from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.meetings import Meetings
 from afo_gateway.handlers.messages import Messages
+from afo_gateway.handlers.notifications import Notifications
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.replays import Replays
 from afo_gateway.handlers.stream_tokens import StreamTokens
@@ -48,6 +49,7 @@ class Gateway:
     max_upload_bytes: int
     google: GoogleConnect
     meetings: Meetings
+    notifications: Notifications
     google_redirect_uri: str | None = None
 
 

@@ -1,0 +1,89 @@
+"""Which way a notification leaves, per tenant: with the tenant's vault credentials when it has them (``twilio``:
+account_sid, auth_token, from_number, base_url?; ``smtp``: host, port, username?, password?, from_email,
+security?), else the local default.
+
+The local SMS default is the ``sink``: the message is recorded as sent, with ``provider: sink``, in notifier's
+own store, where ``GET /v1/notifications`` shows it. Chosen over a Twilio stand-in process that ``afo up``
+would start: the row already holds everything a stand-in would keep (to, body, time), and a stand-in would add
+a process and a port to prove nothing the Twilio adapter's tests (against a local server speaking the Messages
+API) do not. The local email default is the SMTP relay ``afo up`` starts (``AFO_SMTP_RELAY_PORT``); with no
+relay configured either, email goes to the sink too."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from afo_common.messaging.rpc import RpcClient, RpcError
+from afo_common.rpcs.gateway import RESOLVE_CREDENTIAL, ResolveCredential
+from afo_notifier.adapters.smtp import SmtpServer, send_email
+from afo_notifier.adapters.twilio import TWILIO_API, TwilioMessages, TwilioRetry
+from afo_notifier.domain.channels import SendError, Sent
+from afo_notifier.domain.records import NotificationRow
+
+SERVICE = "notifier"
+
+
+class Credentials(Protocol):
+    async def resolve(self, tenant_id: str, provider: str) -> Mapping[str, str] | None: ...
+
+
+class VaultCredentials:
+    def __init__(self, rpc: RpcClient) -> None:
+        self._rpc = rpc
+
+    async def resolve(self, tenant_id: str, provider: str) -> Mapping[str, str] | None:
+        request = ResolveCredential(tenant_id=tenant_id, provider=provider, purpose="lead notification")
+        try:
+            reply = await self._rpc.call(RESOLVE_CREDENTIAL[SERVICE], request)
+        except RpcError as exc:
+            if exc.code == "not_found":
+                return None
+            raise SendError(provider, None, f"the vault did not answer: {exc.code}") from exc
+        return reply.fields
+
+
+def _need(provider: str, fields: Mapping[str, str], name: str) -> str:
+    value = fields.get(name)
+    if not value:
+        raise SendError(provider, None, f"the stored credential has no {name}")
+    return value
+
+
+class TenantChannels:
+    def __init__(self, credentials: Credentials, *, relay: SmtpServer | None, twilio_api: str = TWILIO_API,
+                 twilio_retry: TwilioRetry | None = None) -> None:
+        self._credentials = credentials
+        self._relay = relay
+        self._twilio_api = twilio_api
+        self._twilio_retry = twilio_retry
+
+    async def send(self, row: NotificationRow) -> Sent:
+        if row.channel == "sms":
+            return await self._sms(row)
+        return await self._email(row)
+
+    async def _sms(self, row: NotificationRow) -> Sent:
+        fields = await self._credentials.resolve(row.tenant_id, "twilio")
+        if fields is None:
+            return Sent("sink", None)
+        twilio = TwilioMessages(_need("twilio", fields, "account_sid"), _need("twilio", fields, "auth_token"),
+                                _need("twilio", fields, "from_number"),
+                                base_url=fields.get("base_url") or self._twilio_api, retry=self._twilio_retry)
+        return Sent("twilio", await twilio.send(row.to, row.body))
+
+    async def _email(self, row: NotificationRow) -> Sent:
+        fields = await self._credentials.resolve(row.tenant_id, "smtp")
+        if fields is not None:
+            port = _need("smtp", fields, "port")
+            if not port.isdigit():
+                raise SendError("smtp", None, "the stored credential's port is not a number")
+            server = SmtpServer(host=_need("smtp", fields, "host"), port=int(port),
+                                from_email=_need("smtp", fields, "from_email"), username=fields.get("username"),
+                                password=fields.get("password"), security=fields.get("security") or "starttls")
+            provider = "smtp"
+        elif self._relay is not None:
+            server, provider = self._relay, "relay"
+        else:
+            return Sent("sink", None)
+        return Sent(provider, await send_email(server, row.to, row.subject or "", row.body, row.ics))

@@ -1,0 +1,83 @@
+"""What a booked meeting sends its lead, and when. A pure function of the meeting, the contact, the reminder
+offsets and ``now``.
+
+Rules:
+- One reminder per offset (default 24 h and 1 h before the start, ``NotifierSettings.reminder_offsets_s``)
+  on each channel the lead can be reached on: SMS when a phone is known, email when an email is known.
+- A confirmation email, with the meeting's invitation (ICS) attached, due right away when an email is known.
+- A reminder whose time to send has already passed (a meeting booked less than its offset ahead) is recorded
+  ``skipped``, not sent late.
+- An opted-out lead gets nothing: every row recorded ``skipped`` with the reason.
+- A lead with neither a phone nor an email gets no row at all (there is nobody to write to).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from afo_common.invites import Meeting, invite_ics
+from afo_notifier.domain import templates
+from afo_notifier.domain.records import ChannelName, ContactRow, Kind, NotificationRow, Status
+
+DEFAULT_OFFSETS = (timedelta(hours=24), timedelta(hours=1))
+OPTED_OUT = "the lead opted out"
+TOO_LATE = "its send time had passed when the meeting was booked"
+
+
+@dataclass(frozen=True)
+class BookedMeeting:
+    tenant_id: str
+    meeting_id: str
+    lead_id: str | None
+    agent_id: str
+    start: datetime
+    end: datetime
+    timezone: str
+
+
+def plan(meeting: BookedMeeting, contact: ContactRow | None, offsets: Sequence[timedelta], now: datetime,
+         new_id: Callable[[], str]) -> list[NotificationRow]:
+    if contact is None:
+        return []
+    rows: list[NotificationRow] = []
+
+    def add(kind: Kind, channel: ChannelName, to: str, subject: str | None, body: str, send_at: datetime,
+            ics: str | None = None) -> None:
+        status: Status = "scheduled"
+        error = None
+        if contact.opted_out:
+            status, error = "skipped", OPTED_OUT
+        elif kind == "reminder" and send_at <= now:
+            status, error = "skipped", TOO_LATE
+        rows.append(NotificationRow(
+            id=new_id(), tenant_id=meeting.tenant_id, meeting_id=meeting.meeting_id, lead_id=meeting.lead_id,
+            kind=kind, channel=channel, to=to, subject=subject, body=body, ics=ics, send_at=send_at,
+            status=status, error=error, provider=None, provider_id=None, claimed_by=None, claimed_until=None,
+            sent_at=None, created_at=now, updated_at=now))
+
+    if contact.email:
+        subject, body = templates.confirmation_email(meeting.start, meeting.timezone, contact.name)
+        ics = invite_ics(Meeting(
+            booking_id=meeting.meeting_id, start=meeting.start, end=meeting.end, summary="Meeting",
+            description=body, organizer_email="meetings@afo.local", organizer_name="AFO",
+            attendee_email=contact.email, attendee_name=contact.name, stamped_at=now)).decode()
+        add("confirmation", "email", contact.email, subject, body, now, ics)
+    for offset in offsets:
+        send_at = meeting.start - offset
+        if contact.phone:
+            add("reminder", "sms", contact.phone, None,
+                templates.reminder_sms(meeting.start, meeting.timezone, offset), send_at)
+        if contact.email:
+            subject, body = templates.reminder_email(meeting.start, meeting.timezone, offset, contact.name)
+            add("reminder", "email", contact.email, subject, body, send_at)
+    return rows
+
+
+def mask(channel: str, to: str) -> str:
+    """``+33•••••5678``; ``j•••@example.com``."""
+    if channel == "email" and "@" in to:
+        local, _, domain = to.partition("@")
+        return f"{local[:1]}•••@{domain}"
+    return f"{to[:3]}{'•' * max(len(to) - 7, 0)}{to[-4:]}" if len(to) > 7 else "•" * len(to)

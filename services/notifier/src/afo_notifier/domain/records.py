@@ -1,0 +1,48 @@
+"""What notifier stores: the contact it knows of each lead (a projection of agent-runtime's lead events and
+opt-outs) and each notification, from scheduled to sent (or failed, cancelled, skipped)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+Status = Literal["scheduled", "sending", "sent", "failed", "cancelled", "skipped"]
+ChannelName = Literal["sms", "email"]
+Kind = Literal["reminder", "confirmation"]
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    tenant_id: str
+    lead_id: str
+    name: str | None
+    email: str | None
+    phone: str | None
+    opted_out: bool
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class NotificationRow:
+    id: str
+    tenant_id: str
+    meeting_id: str | None
+    lead_id: str | None
+    kind: Kind
+    channel: ChannelName
+    to: str
+    subject: str | None
+    body: str
+    # The iCalendar invitation attached to a confirmation email (text), None otherwise.
+    ics: str | None
+    send_at: datetime
+    status: Status
+    error: str | None
+    provider: str | None
+    provider_id: str | None
+    claimed_by: str | None
+    claimed_until: datetime | None
+    sent_at: datetime | None
+    created_at: datetime
+    updated_at: datetime

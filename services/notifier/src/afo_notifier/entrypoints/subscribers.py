@@ -1,0 +1,16 @@
+"""Event entrypoints: the durable consumers notifier reads."""
+
+from __future__ import annotations
+
+from afo_common.events.conversation import ConversationOptedOut, LeadCreated, LeadUpdated
+from afo_common.events.streams import CONVERSATION, WORKFLOW
+from afo_common.events.workflow import MeetingBooked, MeetingCancelled
+from afo_common.messaging.consumer import ConsumerSpec
+
+MEETING_BOOKED = ConsumerSpec(durable="notifier-meeting-booked", stream=WORKFLOW, event=MeetingBooked)
+MEETING_CANCELLED = ConsumerSpec(durable="notifier-meeting-cancelled", stream=WORKFLOW, event=MeetingCancelled)
+LEAD_CREATED = ConsumerSpec(durable="notifier-lead-created", stream=CONVERSATION, event=LeadCreated)
+LEAD_UPDATED = ConsumerSpec(durable="notifier-lead-updated", stream=CONVERSATION, event=LeadUpdated)
+OPTED_OUT = ConsumerSpec(durable="notifier-conversation-opted-out", stream=CONVERSATION,
+                         event=ConversationOptedOut)
+CONSUMERS = (MEETING_BOOKED, MEETING_CANCELLED, LEAD_CREATED, LEAD_UPDATED, OPTED_OUT)

@@ -1,0 +1,87 @@
+"""What notifier does with the events it consumes: keeps the lead's contact (``lead.created`` /
+``lead.updated``; ``conversation.opted_out``), schedules a booked meeting's notifications (``meeting.booked``;
+a reschedule cancels the replaced meeting's first), cancels them with the meeting (``meeting.cancelled``).
+
+An opt-out also turns every still-scheduled notification of the lead to ``skipped``; the scheduler checks the
+contact again at send time, so nothing reaches an opted-out lead whichever event came first."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+
+from afo_common.clock import Clock
+from afo_common.events.conversation import ConversationOptedOut, LeadCreated, LeadUpdated
+from afo_common.events.workflow import MeetingBooked, MeetingCancelled
+from afo_common.ids import new_id
+from afo_common.messaging.consumer import Delivery
+from afo_notifier.domain.planning import OPTED_OUT, BookedMeeting, plan
+from afo_notifier.domain.records import ContactRow
+from afo_notifier.handlers.unit_of_work import Store
+
+MOVED = "the meeting was moved to another time"
+CANCELLED = "the meeting was cancelled"
+
+
+def _clean(value: str | None, limit: int) -> str | None:
+    value = (value or "").strip()
+    return value[:limit] if value else None
+
+
+class Reminders:
+    def __init__(self, store: Store, clock: Clock, offsets: Sequence[timedelta]) -> None:
+        self._store, self._clock, self._offsets = store, clock, tuple(offsets)
+
+    async def lead(self, delivery: Delivery) -> None:
+        event = delivery.payload
+        assert isinstance(event, LeadCreated | LeadUpdated)
+        tenant = delivery.envelope.tenantid
+        async with self._store.handling(delivery) as uow:
+            found = await uow.contacts.get(tenant, event.lead_id)
+            fields = event.fields
+            await uow.contacts.save(ContactRow(
+                tenant_id=tenant, lead_id=event.lead_id,
+                name=_clean(fields.get("name"), 120) or (found.name if found else None),
+                email=_clean(fields.get("email"), 254) or (found.email if found else None),
+                phone=_clean(fields.get("phone"), 32) or (found.phone if found else None),
+                opted_out=found.opted_out if found else False, updated_at=self._clock.now()))
+
+    async def opted_out(self, delivery: Delivery) -> None:
+        event = delivery.payload
+        assert isinstance(event, ConversationOptedOut)
+        if event.lead_id is None:
+            return
+        tenant, now = delivery.envelope.tenantid, self._clock.now()
+        async with self._store.handling(delivery) as uow:
+            found = await uow.contacts.get(tenant, event.lead_id)
+            contact = (replace(found, opted_out=True, updated_at=now) if found else ContactRow(
+                tenant_id=tenant, lead_id=event.lead_id, name=None, email=None, phone=None, opted_out=True,
+                updated_at=now))
+            await uow.contacts.save(contact)
+            await uow.notifications.close_scheduled(tenant, lead_id=event.lead_id, status="skipped",
+                                                    error=OPTED_OUT, now=now)
+
+    async def booked(self, delivery: Delivery) -> None:
+        event = delivery.payload
+        assert isinstance(event, MeetingBooked)
+        tenant, now = delivery.envelope.tenantid, self._clock.now()
+        async with self._store.handling(delivery) as uow:
+            if event.rescheduled_from:
+                await uow.notifications.close_scheduled(tenant, meeting_id=event.rescheduled_from,
+                                                        status="cancelled", error=MOVED, now=now)
+            if event.lead_id is None:
+                return
+            contact = await uow.contacts.get(tenant, event.lead_id)
+            meeting = BookedMeeting(tenant_id=tenant, meeting_id=event.meeting_id, lead_id=event.lead_id,
+                                    agent_id=event.agent_id, start=event.start, end=event.end,
+                                    timezone=event.timezone)
+            for row in plan(meeting, contact, self._offsets, now, lambda: new_id("ntf")):
+                await uow.notifications.add(row)
+
+    async def cancelled(self, delivery: Delivery) -> None:
+        event = delivery.payload
+        assert isinstance(event, MeetingCancelled)
+        async with self._store.handling(delivery) as uow:
+            await uow.notifications.close_scheduled(delivery.envelope.tenantid, meeting_id=event.meeting_id,
+                                                    status="cancelled", error=CANCELLED, now=self._clock.now())

@@ -1,0 +1,64 @@
+"""The pure parts: what a booked meeting plans for which contact, the words (in the lead's time zone, DST
+included) and the masked addresses."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from afo_notifier.domain import templates
+from afo_notifier.domain.planning import DEFAULT_OFFSETS, OPTED_OUT, TOO_LATE, BookedMeeting, mask, plan
+from afo_notifier.domain.records import ContactRow
+
+NOW = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)
+MEETING = BookedMeeting(tenant_id="ten_a", meeting_id="mtg_1", lead_id="lead_1", agent_id="agt_1",
+                        start=datetime(2026, 3, 30, 8, 0, tzinfo=UTC), end=datetime(2026, 3, 30, 8, 30, tzinfo=UTC),
+                        timezone="Europe/Paris")
+
+
+def contact(**fields: object) -> ContactRow:
+    base: dict[str, object] = {"tenant_id": "ten_a", "lead_id": "lead_1", "name": None, "email": None,
+                               "phone": None, "opted_out": False, "updated_at": NOW}
+    return ContactRow(**{**base, **fields})  # type: ignore[arg-type]
+
+
+def ids() -> Callable[[], str]:
+    counter = itertools.count(1)
+    return lambda: f"ntf_{next(counter)}"
+
+
+def test_no_contact_or_no_address_plans_nothing() -> None:
+    assert plan(MEETING, None, DEFAULT_OFFSETS, NOW, ids()) == []
+    assert plan(MEETING, contact(name="Lee"), DEFAULT_OFFSETS, NOW, ids()) == []
+
+
+def test_phone_only_plans_sms_reminders_and_no_confirmation() -> None:
+    rows = plan(MEETING, contact(phone="+33612345678"), DEFAULT_OFFSETS, NOW, ids())
+    assert [(r.kind, r.channel, r.send_at) for r in rows] == [
+        ("reminder", "sms", MEETING.start - timedelta(hours=24)),
+        ("reminder", "sms", MEETING.start - timedelta(hours=1))]
+
+
+def test_opted_out_and_too_late_are_recorded_skipped() -> None:
+    opted = plan(MEETING, contact(email="lee@example.com", opted_out=True), DEFAULT_OFFSETS, NOW, ids())
+    assert {(r.status, r.error) for r in opted} == {("skipped", OPTED_OUT)} and len(opted) == 3
+    late = plan(MEETING, contact(phone="+33612345678"), DEFAULT_OFFSETS, MEETING.start - timedelta(minutes=30),
+                ids())
+    assert {(r.status, r.error) for r in late} == {("skipped", TOO_LATE)}
+
+
+def test_times_are_said_in_the_leads_zone_across_a_dst_change() -> None:
+    # Paris moves to summer time on 29 March 2026: 08:00 UTC is 09:00 the day before, 10:00 the day after.
+    assert templates.local_time(datetime(2026, 3, 28, 8, 0, tzinfo=UTC), "Europe/Paris") == (
+        "Sat 28 Mar, 09:00 (Europe/Paris)")
+    assert templates.local_time(MEETING.start, "Europe/Paris") == "Mon 30 Mar, 10:00 (Europe/Paris)"
+    assert templates.local_time(MEETING.start, "Nowhere/Land") == "Mon 30 Mar, 08:00 (UTC)"
+    assert templates.lead_in(timedelta(hours=24)) == "tomorrow" and templates.lead_in(timedelta(hours=2)) == (
+        "in 2 hours") and templates.lead_in(timedelta(seconds=3590)) == "in 59 minutes"
+
+
+def test_addresses_are_masked() -> None:
+    assert mask("sms", "+33612345678") == "+33•••••5678"
+    assert mask("email", "lee@example.com") == "l•••@example.com"
+    assert mask("sms", "+3361") == "•••••"
