@@ -105,7 +105,12 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         Consumes(WORKFLOW, "workflow-executor-crm-meeting-booked"),
         Consumes(WORKFLOW, "workflow-executor-crm-meeting-cancelled"),
     )),
-    "notifier": ServiceAccess(owns_streams=(NOTIFICATION,)),
+    # Integrator webhooks: every event of the streams integrators may subscribe to, one durable per stream.
+    "notifier": ServiceAccess(owns_streams=(NOTIFICATION,), consumes=(
+        Consumes(CONVERSATION, "notifier-webhooks-conversation"),
+        Consumes(WORKFLOW, "notifier-webhooks-workflow"),
+        Consumes(KNOWLEDGE, "notifier-webhooks-knowledge"),
+    )),
 }
 SERVICES: tuple[str, ...] = tuple(SERVICE_ACCESS)
 

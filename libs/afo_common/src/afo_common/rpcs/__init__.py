@@ -13,9 +13,11 @@ def all_operations() -> list[RpcOperation[Any, Any]]:
         gateway,
         health,
         knowledge_ingest,
+        notifier_webhooks,
         workflow_executor,
         workflow_executor_crm,
     )
 
     return [*health.HEALTH.values(), *agent_runtime.OPERATIONS, *knowledge_ingest.OPERATIONS,
-            *gateway.OPERATIONS, *workflow_executor.OPERATIONS, *workflow_executor_crm.OPERATIONS]
+            *gateway.OPERATIONS, *workflow_executor.OPERATIONS, *workflow_executor_crm.OPERATIONS,
+            *notifier_webhooks.OPERATIONS]

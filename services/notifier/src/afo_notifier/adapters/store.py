@@ -1,0 +1,19 @@
+"""notifier's repositories on its database, as its handlers take them: ``uow.webhooks``."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from afo_common.messaging.store import Repositories, SqlStore
+from afo_common.messaging.unit_of_work import Events, UnitOfWorkFactory
+from afo_notifier.adapters.webhook_repository import WebhookRepository
+
+
+class SqlRepositories(Repositories):
+    def __init__(self, session: AsyncSession, events: Events | None = None) -> None:
+        super().__init__(events)
+        self.webhooks = WebhookRepository(session)
+
+
+def sql_store(units: UnitOfWorkFactory) -> SqlStore[SqlRepositories]:
+    return SqlStore(units, SqlRepositories)

@@ -1,0 +1,46 @@
+"""RPC entrypoints: each webhook operation to its handler, domain errors to typed replies."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from afo_common.messaging.rpc import RpcError, RpcRoute
+from afo_common.rpcs import notifier_webhooks as ops
+from afo_common.service import Service
+from afo_notifier.domain.endpoints import EndpointNotAllowed
+from afo_notifier.domain.webhooks import InvalidSubscription
+from afo_notifier.handlers.subscriptions import Conflict, NotFound, Subscriptions
+
+
+def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
+    async def call(request: Any) -> Any:
+        try:
+            return await handler(request)
+        except NotFound as exc:
+            raise RpcError("not_found", str(exc)) from exc
+        except EndpointNotAllowed as exc:
+            raise RpcError("invalid", str(exc), [{"loc": ["body", "url"], "msg": str(exc),
+                                                  "type": "url_not_allowed"}]) from exc
+        except InvalidSubscription as exc:
+            raise RpcError("invalid", str(exc), [{"loc": ["body", "events"], "msg": str(exc),
+                                                  "type": "unknown_event_type"}]) from exc
+        except Conflict as exc:
+            raise RpcError("conflict", str(exc)) from exc
+
+    return call
+
+
+def routes(subscriptions: Subscriptions) -> list[RpcRoute]:
+    return [
+        (ops.CREATE_SUBSCRIPTION, subscriptions.create),
+        (ops.LIST_SUBSCRIPTIONS, subscriptions.list),
+        (ops.GET_SUBSCRIPTION, subscriptions.get),
+        (ops.DELETE_SUBSCRIPTION, subscriptions.delete),
+        (ops.LIST_DELIVERIES, subscriptions.deliveries),
+        (ops.REPLAY_DELIVERY, subscriptions.replay),
+    ]
+
+
+def register_rpc(service: Service, table: list[RpcRoute]) -> None:
+    service.serve_rpcs(ops.OPERATIONS, table, _mapped)
