@@ -17,6 +17,7 @@ from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.postgres import postgres_server as postgres_server
 from afo_testkit.stores import migrated_database
 
+
 @pytest.fixture(params=["sqlite", "postgres"])
 async def database(request: pytest.FixtureRequest, tmp_path: Path,
                    postgres_server: PostgresDatabases | str) -> AsyncIterator[Database]:
