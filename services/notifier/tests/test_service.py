@@ -71,8 +71,8 @@ async def test_an_event_on_jetstream_reaches_the_subscribers_endpoint_signed(run
                                               fields={}), tenant_id="ten_a", source="agent-runtime")
         await client.js.publish(envelope.nats_subject, envelope.to_bytes(), headers={"Nats-Msg-Id": envelope.id})
 
-        while not receiver.received:
-            await asyncio.sleep(0.02)
+        async with asyncio.timeout(10):
+            await receiver.wait_for(1)
         page = await rpc.call(ops.LIST_DELIVERIES, ops.ListDeliveries(tenant_id="ten_a",
                                                                       subscription_id=created.id))
         while page.data[0].status != "delivered":

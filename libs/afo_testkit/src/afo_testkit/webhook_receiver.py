@@ -46,6 +46,14 @@ class Receiver:
     hang: bool = False
     received: list[Received] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    async def wait_for(self, count: int) -> list[Received]:
+        """Waits until ``count`` requests have arrived (the caller bounds the wait)."""
+        while len(self.received) < count:
+            self._arrived.clear()
+            await self._arrived.wait()
+        return self.received
 
     async def handle(self, request: Request) -> Response:
         body = await request.body()
@@ -58,6 +66,7 @@ class Receiver:
             except WebhookVerificationError:
                 valid = False
         self.received.append(Received(request.url.path, headers, body, valid))
+        self._arrived.set()
         if self.hang:
             await self.release.wait()
         if self.redirect_to is not None:

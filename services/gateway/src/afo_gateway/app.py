@@ -33,6 +33,7 @@ from afo_gateway.entrypoints.http import (
     keys_routes,
     knowledge_routes,
     meetings_routes,
+    webhooks_routes,
 )
 from afo_gateway.entrypoints.http.dependencies import Gateway
 from afo_gateway.entrypoints.http.problems import install_problem_handlers
@@ -56,6 +57,7 @@ from afo_gateway.handlers.replays import Replays
 from afo_gateway.handlers.stream_tokens import StreamTokens
 from afo_gateway.handlers.throttle import Limits, Throttle
 from afo_gateway.handlers.unit_of_work import Store
+from afo_gateway.handlers.webhooks import Webhooks
 from afo_gateway.settings import GatewaySettings
 
 
@@ -114,6 +116,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
         knowledge=knowledge,
         documents=Documents(owners, BlobStore(service.nats), fetcher),
         meetings=Meetings(owners),
+        webhooks=Webhooks(owners),
         max_upload_bytes=settings.max_upload_bytes,
         google=google,
         google_redirect_uri=settings.google_redirect_uri,
@@ -134,7 +137,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
                                                                      "Idempotency-Key"])
     for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router,
                    event_credentials_routes.router, integrations_routes.router, knowledge_routes.router,
-                   crm_routes.router, calendars_routes.router, meetings_routes.router):
+                   crm_routes.router, calendars_routes.router, meetings_routes.router, webhooks_routes.router):
         app.include_router(router)
     return service
 

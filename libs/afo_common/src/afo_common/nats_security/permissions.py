@@ -76,7 +76,7 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
     "gateway": ServiceAccess(owns_streams=(TENANT,), publishes_events=("conversation.message_received",),
                              # Who may do what changed: every replica drops its cached principals.
                              listens_to=("apikey.revoked", "user.role_changed", "user.session_ended"),
-                             calls=("agent-runtime", "knowledge-ingest", "workflow-executor"),
+                             calls=("agent-runtime", "knowledge-ingest", "workflow-executor", "notifier"),
                              subscribes_realtime=True,
                              answers_auth_callout=True,
                              # Stores uploads; deletes one whose registration failed.

@@ -43,7 +43,9 @@ class SubscriptionView(BaseModel):
 
 
 class CreatedSubscription(SubscriptionView):
-    secret: str = Field(description="the signing secret, answered only now")
+    secret: str | None = Field(description="the signing secret, answered only now (null in a replay of the "
+                                           "create by its Idempotency-Key)")
+    secret_withheld: bool = False
 
 
 class CreateSubscription(TenantRequest):

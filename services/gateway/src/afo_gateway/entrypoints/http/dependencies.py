@@ -25,6 +25,7 @@ from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.replays import Replays
 from afo_gateway.handlers.stream_tokens import StreamTokens
 from afo_gateway.handlers.throttle import Throttle
+from afo_gateway.handlers.webhooks import Webhooks
 
 SESSION_COOKIE = "afo_session"
 
@@ -48,6 +49,7 @@ class Gateway:
     max_upload_bytes: int
     google: GoogleConnect
     meetings: Meetings
+    webhooks: Webhooks
     google_redirect_uri: str | None = None
 
 
