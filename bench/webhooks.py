@@ -139,7 +139,7 @@ def main() -> None:
                                      ok.getsockname()[1], hanging.getsockname()[1]))
             rows.append(("1 hanging" if with_hang else "none hanging", result))
     finally:
-        receivers.terminate()
+        receivers.kill()  # a graceful stop would wait for the hanging request forever
         receivers.join()
     print(f"\nwebhook delivery: {args.subscribers} subscribers, {args.events} events each, SQLite, "
           f"timeout {args.timeout:g} s\n")
