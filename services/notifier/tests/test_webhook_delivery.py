@@ -117,6 +117,7 @@ async def test_failures_are_retried_until_the_endpoint_recovers_and_the_log_show
     assert all(a.response_ms is not None for a in delivery.log)
     events = await committed_events(hooks.units.db, messaging)
     assert [e.type for e in events] == ["afo.webhook.failed.v1", "afo.webhook.failed.v1", "afo.webhook.delivered.v1"]
+    assert sub.secret is not None
     assert all(sub.secret not in e.to_bytes().decode() and "Ada" not in e.to_bytes().decode() for e in events)
 
 
@@ -271,7 +272,7 @@ async def test_a_subscription_to_an_unknown_event_or_a_refused_url_is_not_made(
 
 async def test_the_secret_is_answered_on_create_only(hooks: Webhooks) -> None:
     created = await hooks.subscribe("https://hooks.example.com/afo", ["lead.qualified", "lead.qualified", "*"])
-    assert created.secret.startswith("whsec_") and created.id.startswith("whk_")
+    assert created.secret is not None and created.secret.startswith("whsec_") and created.id.startswith("whk_")
     assert created.events == ["lead.qualified", "*"]
     view = await hooks.subscriptions.get(ops.SubscriptionRef(tenant_id=TENANT, subscription_id=created.id))
     assert "secret" not in view.model_dump()
