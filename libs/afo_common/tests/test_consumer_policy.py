@@ -272,3 +272,36 @@ async def test_concurrent_deliveries_of_one_event_are_handled_once(
     assert list(outcomes) == ["ack", "duplicate"]
     assert handler.handled == [envelope.id] and handler.calls == [1, 1]
     assert (await rows(uow))[0] == [envelope.id]
+
+
+WHOLE_AGENT_STREAM = ConsumerSpec.whole_stream("test-svc-agent-events", AGENT)
+
+
+async def test_a_whole_stream_consumer_takes_every_event_its_stream_captures(
+    uow: UnitOfWorkFactory, dead_letters: list[dict[str, Any]]
+) -> None:
+    handler = Recorder()
+    deleted = envelope_for(AgentDeleted(agent_id="agt_1"), tenant_id="ten_a", source="agent-runtime")
+    created_event = created()
+    first, second = message(created_event), message(deleted)
+
+    consumer = policy(handler, uow, dead_letters, WHOLE_AGENT_STREAM)
+    assert [await consumer.process(first), await consumer.process(second)] == ["ack", "ack"]
+
+    assert handler.handled == [created_event.id, deleted.id]
+    assert dead_letters == []
+    assert WHOLE_AGENT_STREAM.filter_subject == "afo.*.>"
+
+
+async def test_a_whole_stream_consumer_dead_letters_an_event_of_another_stream(
+    uow: UnitOfWorkFactory, dead_letters: list[dict[str, Any]]
+) -> None:
+    handler = Recorder()
+    msg = message(created())  # an AGENT event, read by a consumer of KNOWLEDGE
+
+    spec = ConsumerSpec.whole_stream("test-svc-knowledge-events", "KNOWLEDGE")
+    assert await policy(handler, uow, dead_letters, spec).process(msg) == "dead_letter"
+
+    assert handler.calls == []
+    [letter] = dead_letters
+    assert "afo.agent.created.v1 is not KNOWLEDGE.*" in letter["reason"]

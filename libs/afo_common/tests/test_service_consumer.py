@@ -11,7 +11,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from afo_common.events import Envelope, envelope_for
-from afo_common.events.agent import AgentCreated
+from afo_common.events.agent import AgentCreated, AgentDeleted
 from afo_common.events.streams import AGENT, DEAD_LETTER
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.consumer import ConsumerSpec, Delivery, PermanentError
@@ -327,3 +327,26 @@ async def test_an_existing_consumer_is_brought_to_the_settings_in_code(
         info = await js.consumer_info(AGENT, SPEC.durable)
 
     assert (info.config.ack_wait, info.config.max_ack_pending) == (SPEC.ack_wait_s, SPEC.max_workers)
+
+
+async def test_a_whole_stream_consumer_on_nats_receives_every_event_type_of_its_stream(
+        tmp_path: Path, nats: NatsServer, js: JetStreamContext) -> None:
+    spec = ConsumerSpec.whole_stream("test-svc-agent-events", AGENT, ack_wait_s=30.0)
+    received: list[str] = []
+
+    class TypeRecorder(Handler):
+        async def __call__(self, delivery: Delivery) -> None:
+            async with delivery.transaction():
+                received.append(delivery.envelope.type)
+
+    async for service in run_service(tmp_path, nats, spec, TypeRecorder()):
+        async with service.unit_of_work() as uow:
+            await uow.emit(AgentCreated(agent_id="agt_1", name="ok"), tenant_id="ten_a")
+            await uow.emit(AgentDeleted(agent_id="agt_1"), tenant_id="ten_b")
+
+        async def both() -> bool:
+            return sorted(received) == ["afo.agent.created.v1", "afo.agent.deleted.v1"]
+
+        await eventually(both)
+        await eventually(lambda: settled(js, spec.durable))
+        assert await dead_letters(js) == []

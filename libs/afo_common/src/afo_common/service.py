@@ -50,7 +50,6 @@ from afo_common.messaging.tables import MessagingTables
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.health import HealthReply, health_operation
 from afo_common.settings import ServiceSettings
-from afo_common.subjects import events_of_kind
 from afo_common.telemetry import setup_logging, setup_tracing
 
 log = logging.getLogger(__name__)
@@ -114,7 +113,7 @@ class Service:
         async def on_message() -> None:
             await policy.process(RawMessage(self._current_message()))
 
-        self._durable_subscriber(events_of_kind(spec.event.event_name), spec.stream, spec.durable,
+        self._durable_subscriber(spec.filter_subject, spec.stream, spec.durable,
                                  max_deliver=spec.max_deliver, ack_wait_s=spec.ack_wait_s,
                                  max_workers=spec.max_workers, on_message=on_message)
         advisories = MaxDeliveriesAdvisories(self.nats, service=self.name, stream=spec.stream,

@@ -34,6 +34,7 @@ from afo_gateway.entrypoints.http import (
     knowledge_routes,
     meetings_routes,
     notifications_routes,
+    webhooks_routes,
 )
 from afo_gateway.entrypoints.http.dependencies import Gateway
 from afo_gateway.entrypoints.http.problems import install_problem_handlers
@@ -58,6 +59,7 @@ from afo_gateway.handlers.replays import Replays
 from afo_gateway.handlers.stream_tokens import StreamTokens
 from afo_gateway.handlers.throttle import Limits, Throttle
 from afo_gateway.handlers.unit_of_work import Store
+from afo_gateway.handlers.webhooks import Webhooks
 from afo_gateway.settings import GatewaySettings
 
 
@@ -117,6 +119,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
         documents=Documents(owners, BlobStore(service.nats), fetcher),
         meetings=Meetings(owners),
         notifications=Notifications(owners),
+        webhooks=Webhooks(owners),
         max_upload_bytes=settings.max_upload_bytes,
         google=google,
         google_redirect_uri=settings.google_redirect_uri,
@@ -138,7 +141,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
     for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router,
                    event_credentials_routes.router, integrations_routes.router, knowledge_routes.router,
                    crm_routes.router, calendars_routes.router, meetings_routes.router,
-                   notifications_routes.router):
+                   notifications_routes.router, webhooks_routes.router):
         app.include_router(router)
     return service
 

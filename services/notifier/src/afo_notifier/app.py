@@ -1,10 +1,13 @@
 """Composition root of notifier: its store (outbox and inbox; the contacts it knows of leads and the
-notifications it sends them), the consumers that schedule and cancel a meeting's reminders and confirmation,
-the scheduler that sends what is due (SMS through Twilio, email through SMTP, or the local sinks without the
-tenant's credentials) and the notification RPCs the gateway serves."""
+notifications it sends them; webhook subscriptions, deliveries and their attempts), the consumers that schedule
+and cancel a meeting's reminders and confirmation, the scheduler that sends what is due (SMS through Twilio,
+email through SMTP, or the local sinks without the tenant's credentials), the consumers that turn the events
+integrators may subscribe to into webhook deliveries, the delivery worker that sends them (signed, behind the
+SSRF guard, retried on a schedule kept in the rows), and the RPCs the gateway serves."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from afo_common.clock import Clock, SystemClock
@@ -15,11 +18,16 @@ from afo_notifier.adapters.channels import TenantChannels, VaultCredentials
 from afo_notifier.adapters.smtp import SmtpServer
 from afo_notifier.adapters.store import sql_store
 from afo_notifier.adapters.tables import messaging
+from afo_notifier.adapters.webhook_sender import WebhookSender
 from afo_notifier.domain.channels import Channels
+from afo_notifier.domain.webhooks import RetrySchedule
 from afo_notifier.entrypoints import subscribers as s
-from afo_notifier.entrypoints.rpc import register_rpc, routes
+from afo_notifier.entrypoints.rpc import notification_routes, register_rpc, webhook_routes
+from afo_notifier.handlers.dispatch import Dispatcher
+from afo_notifier.handlers.fanout import EventFanout
 from afo_notifier.handlers.reminders import Reminders
 from afo_notifier.handlers.scheduler import Scheduler
+from afo_notifier.handlers.subscriptions import Subscriptions
 from afo_notifier.handlers.views import NotificationViews
 from afo_notifier.settings import NotifierSettings
 
@@ -35,11 +43,15 @@ def _settings(settings: ServiceSettings | None) -> NotifierSettings:
 
 
 def build(settings: ServiceSettings | None = None, *, channels: Channels | None = None,
+          sender: WebhookSender | None = None, schedule: RetrySchedule | None = None,
           clock: Clock | None = None) -> Service:
-    """``channels`` defaults to the tenants' credentials in the vault with the local sinks; tests pass theirs."""
+    """``channels`` default to the tenants' credentials in the vault with the local sinks, ``sender`` and
+    ``schedule`` to the settings' and the standard ones; tests pass their own."""
     config = _settings(settings)
     service = Service(config, messaging, "afo_notifier.migrations")
     store, clock = sql_store(service.unit_of_work), clock or SystemClock()
+
+    # Reminders and confirmations.
     if channels is None:
         relay = (SmtpServer(config.smtp_relay_host, config.smtp_relay_port, config.email_from)
                  if config.smtp_relay_port else None)
@@ -58,5 +70,30 @@ def build(settings: ServiceSettings | None = None, *, channels: Channels | None 
         await scheduler.tick()
 
     service.every(config.scheduler_interval_s, send_due, "send-due-notifications")
-    register_rpc(service, routes(NotificationViews(store)))
+
+    # Integrator webhooks.
+    sender = sender or WebhookSender(timeout_s=config.webhook_timeout_s,
+                                     allow_private=config.webhook_allow_private)
+    dispatcher = Dispatcher(store, sender, clock, schedule, per_subscription=config.webhook_per_subscription,
+                            total=config.webhook_total)
+    fanout = EventFanout(store, clock, dispatcher.wake)
+    for spec in s.WEBHOOK_SOURCES:
+        service.consume(spec, fanout)
+    worker: list[asyncio.Task[None]] = []
+
+    async def start_deliveries() -> None:
+        worker.append(asyncio.create_task(dispatcher.run(), name="notifier-webhook-deliveries"))
+
+    async def stop_deliveries() -> None:
+        for task in worker:
+            task.cancel()
+        await asyncio.gather(*worker, return_exceptions=True)
+        await dispatcher.stop()
+        await sender.aclose()
+
+    service.on_start(start_deliveries)
+    service.on_stop(stop_deliveries)
+
+    register_rpc(service, notification_routes(NotificationViews(store)),
+                 webhook_routes(Subscriptions(store, clock, sender.judge, dispatcher.wake)))
     return service

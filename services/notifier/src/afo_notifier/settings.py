@@ -1,5 +1,5 @@
 """notifier's settings: the common ones plus when reminders go out, how often the scheduler looks for due
-ones, and the local SMTP relay (``afo up`` starts one and passes its port)."""
+ones, the local SMTP relay (``afo up`` starts one and passes its port), and the webhook delivery's limits."""
 
 from __future__ import annotations
 
@@ -18,3 +18,8 @@ class NotifierSettings(ServiceSettings):
     smtp_relay_port: int | None = None  # AFO_SMTP_RELAY_PORT: None, no relay (email recorded in the sink)
     email_from: str = "meetings@afo.local"  # AFO_EMAIL_FROM: the relay's sender
     twilio_api_base_url: str = "https://api.twilio.com"  # AFO_TWILIO_API_BASE_URL
+    # AFO_WEBHOOK_ALLOW_PRIVATE: send webhooks to loopback and private addresses (development and tests).
+    webhook_allow_private: bool = False
+    webhook_timeout_s: float = 10.0  # AFO_WEBHOOK_TIMEOUT_S: one attempt, redirects included
+    webhook_per_subscription: int = 4  # deliveries of one subscription in flight at once
+    webhook_total: int = 256  # deliveries in flight at once in all

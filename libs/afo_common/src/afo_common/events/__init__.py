@@ -1,6 +1,6 @@
 """Event schemas. Importing this package registers every event type."""
 
-from afo_common.events import agent, conversation, knowledge, notification, tenant, workflow
+from afo_common.events import agent, conversation, knowledge, notification, tenant, webhooks, workflow
 from afo_common.events.envelope import (
     Envelope,
     Event,
@@ -24,5 +24,6 @@ __all__ = [
     "parse_envelope",
     "registered_events",
     "tenant",
+    "webhooks",
     "workflow",
 ]

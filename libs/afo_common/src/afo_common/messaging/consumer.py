@@ -25,7 +25,7 @@ from afo_common.events import Envelope, Event, SchemaError, parse_envelope
 from afo_common.hot_sql import HotTransaction
 from afo_common.messaging.inbox import record_processed
 from afo_common.messaging.unit_of_work import HotUnitOfWork, UnitOfWork, UnitOfWorkFactory
-from afo_common.subjects import tenant_of
+from afo_common.subjects import EVENT_PREFIX, events_of_kind, tenant_of
 from afo_common.telemetry import EVENT_HANDLE_SECONDS, EVENTS_CONSUMED, span_from
 
 log = logging.getLogger(__name__)
@@ -41,9 +41,13 @@ class DuplicateDelivery(Exception):
 
 @dataclass(frozen=True)
 class ConsumerSpec:
+    """One durable consumer. ``event`` is the one event type it takes; None takes every registered event
+    its stream captures (``ConsumerSpec.whole_stream``), for a consumer that relays events it does not
+    interpret, such as notifier's webhooks."""
+
     durable: str
     stream: str
-    event: type[Event]
+    event: type[Event] | None
     max_deliver: int = 5
     # Short, because a heartbeat keeps a running delivery alive: this is how long a crashed process's
     # messages wait before another replica (or the restarted process) gets them.
@@ -53,6 +57,27 @@ class ConsumerSpec:
     # The heartbeat stops after this long: a handler stuck past it is taken for hung, its delivery
     # expires, is redelivered, and after max_deliver ends as a dead letter.
     max_handle_s: float = 120.0
+
+    @classmethod
+    def whole_stream(cls, durable: str, stream: str, **options: Any) -> ConsumerSpec:
+        return cls(durable, stream, None, **options)
+
+    @property
+    def filter_subject(self) -> str:
+        """Every tenant's events of the one type, or every tenant's events the stream captures."""
+        if self.event is None:
+            return f"{EVENT_PREFIX}.*.>"
+        return events_of_kind(self.event.event_name)
+
+    @property
+    def label(self) -> str:
+        """The event type in metrics and spans: the type's name, or ``<STREAM>.*``."""
+        return self.event.type_name() if self.event is not None else f"{self.stream}.*"
+
+    def accepts(self, payload: Event) -> bool:
+        if self.event is None:
+            return payload.event_stream == self.stream
+        return isinstance(payload, self.event)
 
     def backoff(self, attempt: int) -> float:
         return self.backoff_s[min(attempt, len(self.backoff_s)) - 1]
@@ -179,11 +204,11 @@ class ConsumerPolicy:
             return await self._process(msg)
 
     async def _process(self, msg: RawMessage) -> str:
-        event_type = self.spec.event.type_name()
+        event_type = self.spec.label
         started = time.perf_counter()
         try:
             envelope, payload = parse_envelope(msg.data)
-            if not isinstance(payload, self.spec.event):
+            if not self.spec.accepts(payload):
                 raise SchemaError(f"{envelope.type} is not {event_type}")
             if tenant_of(msg.subject) != envelope.tenantid:
                 raise SchemaError(f"tenantid {envelope.tenantid!r} does not match subject {msg.subject!r}")

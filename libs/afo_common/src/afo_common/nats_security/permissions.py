@@ -105,13 +105,17 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         Consumes(WORKFLOW, "workflow-executor-crm-meeting-booked"),
         Consumes(WORKFLOW, "workflow-executor-crm-meeting-cancelled"),
     )),
-    # Reminders and confirmations: the booked and cancelled meetings, and the lead's contact and opt-out.
+    # Reminders and confirmations (the booked and cancelled meetings, the lead's contact and opt-out), and
+    # integrator webhooks (every event of the streams integrators may subscribe to, one durable per stream).
     "notifier": ServiceAccess(owns_streams=(NOTIFICATION,), consumes=(
         Consumes(WORKFLOW, "notifier-meeting-booked"),
         Consumes(WORKFLOW, "notifier-meeting-cancelled"),
         Consumes(CONVERSATION, "notifier-lead-created"),
         Consumes(CONVERSATION, "notifier-lead-updated"),
         Consumes(CONVERSATION, "notifier-conversation-opted-out"),
+        Consumes(CONVERSATION, "notifier-webhooks-conversation"),
+        Consumes(WORKFLOW, "notifier-webhooks-workflow"),
+        Consumes(KNOWLEDGE, "notifier-webhooks-knowledge"),
     )),
 }
 SERVICES: tuple[str, ...] = tuple(SERVICE_ACCESS)

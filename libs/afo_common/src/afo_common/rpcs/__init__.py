@@ -14,10 +14,11 @@ def all_operations() -> list[RpcOperation[Any, Any]]:
         health,
         knowledge_ingest,
         notifier_notifications,
+        notifier_webhooks,
         workflow_executor,
         workflow_executor_crm,
     )
 
     return [*health.HEALTH.values(), *agent_runtime.OPERATIONS, *knowledge_ingest.OPERATIONS,
             *gateway.OPERATIONS, *workflow_executor.OPERATIONS, *workflow_executor_crm.OPERATIONS,
-            *notifier_notifications.OPERATIONS]
+            *notifier_notifications.OPERATIONS, *notifier_webhooks.OPERATIONS]

@@ -7,21 +7,23 @@ a public and a private address could otherwise be steered to the private one by 
 The addresses are vetted after resolution (never by looking at the text of the host), so decimal, octal
 and hex spellings of 127.0.0.1 and names that resolve to it all meet the same check; and the gateway then
 connects to the vetted address itself, so a second lookup cannot answer differently (DNS rebinding).
-IPv6 addresses that carry an IPv4 address (IPv4-mapped, 6to4, Teredo, NAT64) are judged by that address.
+IPv6 addresses that carry an IPv4 address (IPv4-mapped, 6to4, Teredo, NAT64) are judged by that address
+(``afo_common.ssrf``, shared with notifier's webhooks).
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+# The address rules themselves are shared with notifier; imported here under their old names.
+from afo_common.ssrf import IpAddress as IpAddress
+from afo_common.ssrf import Judge as Judge
+from afo_common.ssrf import embedded_ipv4 as embedded_ipv4
+from afo_common.ssrf import refusal as refusal
 from afo_gateway.domain.errors import UrlNotAllowed
 
-IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_REDIRECTS = 3
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -73,41 +75,6 @@ def fetch_target(url: str) -> FetchTarget:
     except UnicodeError as exc:
         raise UrlNotAllowed(f"the host {parts.hostname!r} is not a valid name") from exc
     return FetchTarget(parts.geturl(), scheme, host.lower(), port or _DEFAULT_PORTS[scheme])
-
-
-def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one stands for, where it stands for one."""
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    if address.teredo is not None:
-        return address.teredo[1]  # the client behind the relay, where the packets end up
-    if any(address in net for net in _NAT64):
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
-def refusal(address: IpAddress) -> str | None:
-    """Why the gateway must not connect to ``address``; None when it is a public unicast address."""
-    if isinstance(address, ipaddress.IPv6Address):
-        inner = embedded_ipv4(address)
-        if inner is not None:
-            reason = refusal(inner)
-            return f"{reason} (inside {address})" if reason else None
-    for flag, reason in (("is_loopback", "a loopback address"), ("is_unspecified", "the unspecified address"),
-                         ("is_link_local", "a link-local address"), ("is_multicast", "a multicast address"),
-                         ("is_private", "a private address"), ("is_reserved", "a reserved address")):
-        if getattr(address, flag):
-            return f"{address} is {reason}"
-    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
-        return f"{address} is a site-local address"
-    if not address.is_global:
-        return f"{address} is not a public address"  # e.g. carrier-grade NAT, 100.64.0.0/10
-    return None
-
-
-Judge = Callable[[IpAddress], str | None]
 
 
 def vet(host: str, addresses: list[IpAddress], judge: Judge | None = refusal) -> IpAddress:

@@ -1,4 +1,6 @@
-"""Event entrypoints: the durable consumers notifier reads."""
+"""Event entrypoints: the durable consumers notifier reads — the reminders' (meetings, the lead's contact and
+opt-out), and one per stream integrators may subscribe to, each taking every event its stream captures
+(``ConsumerSpec.whole_stream``)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from afo_common.events.conversation import ConversationOptedOut, LeadCreated, Le
 from afo_common.events.streams import CONVERSATION, WORKFLOW
 from afo_common.events.workflow import MeetingBooked, MeetingCancelled
 from afo_common.messaging.consumer import ConsumerSpec
+from afo_notifier.domain.webhooks import SUBSCRIBABLE_STREAMS
 
 MEETING_BOOKED = ConsumerSpec(durable="notifier-meeting-booked", stream=WORKFLOW, event=MeetingBooked)
 MEETING_CANCELLED = ConsumerSpec(durable="notifier-meeting-cancelled", stream=WORKFLOW, event=MeetingCancelled)
@@ -14,3 +17,11 @@ LEAD_UPDATED = ConsumerSpec(durable="notifier-lead-updated", stream=CONVERSATION
 OPTED_OUT = ConsumerSpec(durable="notifier-conversation-opted-out", stream=CONVERSATION,
                          event=ConversationOptedOut)
 CONSUMERS = (MEETING_BOOKED, MEETING_CANCELLED, LEAD_CREATED, LEAD_UPDATED, OPTED_OUT)
+
+
+def durable(stream: str) -> str:
+    return f"notifier-webhooks-{stream.lower()}"
+
+
+WEBHOOK_SOURCES: tuple[ConsumerSpec, ...] = tuple(
+    ConsumerSpec.whole_stream(durable(stream), stream, max_deliver=10) for stream in SUBSCRIBABLE_STREAMS)

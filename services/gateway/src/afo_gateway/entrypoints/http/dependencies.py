@@ -26,6 +26,7 @@ from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.replays import Replays
 from afo_gateway.handlers.stream_tokens import StreamTokens
 from afo_gateway.handlers.throttle import Throttle
+from afo_gateway.handlers.webhooks import Webhooks
 
 SESSION_COOKIE = "afo_session"
 
@@ -50,6 +51,7 @@ class Gateway:
     google: GoogleConnect
     meetings: Meetings
     notifications: Notifications
+    webhooks: Webhooks
     google_redirect_uri: str | None = None
 
 

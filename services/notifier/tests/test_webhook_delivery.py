@@ -1,0 +1,278 @@
+"""Subscriptions, fan-out and the delivery worker on a real store (SQLite, PostgreSQL), sending through the
+real sender to local receivers that verify every signature."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from afo_common.clock import SystemClock
+from afo_common.events import Envelope, Event, envelope_for
+from afo_common.events.conversation import LeadQualified
+from afo_common.events.workflow import MeetingCancelled
+from afo_common.messaging.consumer import Delivery, DuplicateDelivery
+from afo_common.messaging.store import SqlStore
+from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_common.rpcs import notifier_webhooks as ops
+from afo_notifier.adapters.store import SqlRepositories
+from afo_notifier.adapters.tables import messaging
+from afo_notifier.adapters.webhook_sender import WebhookSender
+from afo_notifier.domain.endpoints import EndpointNotAllowed
+from afo_notifier.domain.webhooks import InvalidSubscription, RetrySchedule
+from afo_notifier.handlers.dispatch import Dispatcher
+from afo_notifier.handlers.fanout import EventFanout
+from afo_notifier.handlers.subscriptions import Conflict, NotFound, Subscriptions
+from afo_testkit.local_server import serving
+from afo_testkit.stores import committed_events
+from afo_testkit.webhook_receiver import Receiver, public_loopback
+
+TENANT = "ten_a"
+# Retries due at once, so a test steps the schedule without waiting.
+NO_WAIT = RetrySchedule(delays_s=(0.0, 0.0, 0.0, 0.0), jitter=0.0, disable_after=5)
+
+
+@dataclass
+class Webhooks:
+    store: SqlStore[SqlRepositories]
+    units: UnitOfWorkFactory
+    subscriptions: Subscriptions
+    fanout: EventFanout
+    dispatcher: Dispatcher
+
+    async def subscribe(self, url: str, events: list[str], tenant: str = TENANT) -> ops.CreatedSubscription:
+        return await self.subscriptions.create(ops.CreateSubscription(
+            tenant_id=tenant, subscription=ops.SubscriptionBody(url=url, events=events)))
+
+    async def arrive(self, envelope: Envelope, payload: Event, consumer: str = "notifier-webhooks-conversation"
+                     ) -> None:
+        await self.fanout(Delivery(envelope, payload, 1, consumer, self.units))
+
+    async def settle(self) -> None:
+        """Rounds of the worker until nothing is due (retries here are due at once)."""
+        for _ in range(50):
+            await self.dispatcher.idle()
+            if not await self.dispatcher.dispatch_due():
+                return
+        raise AssertionError("deliveries still due after 50 rounds")
+
+    async def log(self, subscription_id: str, tenant: str = TENANT) -> list[ops.DeliveryView]:
+        page = await self.subscriptions.deliveries(ops.ListDeliveries(tenant_id=tenant,
+                                                                      subscription_id=subscription_id))
+        return page.data
+
+
+def qualified(tenant: str = TENANT) -> tuple[Envelope, LeadQualified]:
+    payload = LeadQualified(lead_id="lead_1", conversation_id="conv_1", agent_id="agt_1", fields={"name": "Ada"})
+    return envelope_for(payload, tenant_id=tenant, source="agent-runtime"), payload
+
+
+@pytest.fixture
+def schedule() -> RetrySchedule:
+    return NO_WAIT
+
+
+@pytest.fixture
+async def hooks(store: SqlStore[SqlRepositories], units: UnitOfWorkFactory,
+                schedule: RetrySchedule) -> AsyncIterator[Webhooks]:
+    # The production guard, with 127.0.0.1 (the receivers) counted public.
+    sender = WebhookSender(judge=public_loopback, timeout_s=5.0)
+    clock = SystemClock()
+    dispatcher = Dispatcher(store, sender, clock, schedule, per_subscription=2)
+    yield Webhooks(store, units, Subscriptions(store, clock, public_loopback, dispatcher.wake),
+                   EventFanout(store, clock, dispatcher.wake), dispatcher)
+    await dispatcher.stop()
+    await sender.aclose()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
+    got = Receiver()
+    async with serving(got.app()) as port:
+        yield got, f"http://127.0.0.1:{port}/hook"
+
+
+async def test_failures_are_retried_until_the_endpoint_recovers_and_the_log_shows_each_attempt(
+        hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
+    got, url = receiver
+    got.planned = [500, 503]
+    sub = await hooks.subscribe(url, ["lead.qualified"])
+    got.secret = sub.secret
+    envelope, payload = qualified()
+
+    await hooks.arrive(envelope, payload)
+    await hooks.settle()
+
+    assert [r.signature_valid for r in got.received] == [True, True, True]
+    assert {r.headers["webhook-id"] for r in got.received} == {envelope.id}
+    assert got.received[-1].envelope == json.loads(envelope.to_bytes())
+    [delivery] = await hooks.log(sub.id)
+    assert (delivery.status, delivery.attempts, delivery.event_id, delivery.event_type) == (
+        "delivered", 3, envelope.id, "afo.lead.qualified.v1")
+    assert [(a.attempt, a.status_code, a.error) for a in delivery.log] == [
+        (1, 500, "answered 500"), (2, 503, "answered 503"), (3, 200, None)]
+    assert all(a.response_ms is not None for a in delivery.log)
+    events = await committed_events(hooks.units.db, messaging)
+    assert [e.type for e in events] == ["afo.webhook.failed.v1", "afo.webhook.failed.v1", "afo.webhook.delivered.v1"]
+    assert sub.secret is not None
+    assert all(sub.secret not in e.to_bytes().decode() and "Ada" not in e.to_bytes().decode() for e in events)
+
+
+async def test_an_endpoint_failing_the_whole_schedule_disables_the_subscription(
+        hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
+    got, url = receiver
+    got.planned = [500] * 20
+    sub = await hooks.subscribe(url, ["*"])
+    envelope, payload = qualified()
+
+    await hooks.arrive(envelope, payload)
+    await hooks.settle()
+
+    assert len(got.received) == NO_WAIT.disable_after
+    [delivery] = await hooks.log(sub.id)
+    assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("failed", 5, None)
+    view = await hooks.subscriptions.get(ops.SubscriptionRef(tenant_id=TENANT, subscription_id=sub.id))
+    assert (view.status, view.disabled_reason) == ("disabled", "failing")
+    events = await committed_events(hooks.units.db, messaging)
+    assert [e.type for e in events][-2:] == ["afo.webhook.failed.v1", "afo.webhook.subscription_disabled.v1"]
+    assert events[-2].data["final"] is True
+
+    # Events for a disabled subscription make no deliveries; a replay is refused.
+    again, again_payload = qualified()
+    await hooks.arrive(again, again_payload)
+    assert len(await hooks.log(sub.id)) == 1
+    with pytest.raises(Conflict):
+        await hooks.subscriptions.replay(ops.DeliveryRef(tenant_id=TENANT, subscription_id=sub.id,
+                                                         delivery_id=delivery.id))
+
+
+async def test_410_gone_disables_the_subscription_at_once(hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
+    got, url = receiver
+    got.planned = [410]
+    sub = await hooks.subscribe(url, ["lead.qualified"])
+    await hooks.arrive(*qualified())
+    await hooks.settle()
+
+    assert len(got.received) == 1
+    view = await hooks.subscriptions.get(ops.SubscriptionRef(tenant_id=TENANT, subscription_id=sub.id))
+    assert (view.status, view.disabled_reason) == ("disabled", "gone")
+    [delivery] = await hooks.log(sub.id)
+    assert delivery.status == "failed"
+
+
+async def test_the_same_event_arriving_twice_is_delivered_once(
+        hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
+    got, url = receiver
+    sub = await hooks.subscribe(url, ["lead.qualified"])
+    envelope, payload = qualified()
+
+    await hooks.arrive(envelope, payload)
+    with pytest.raises(DuplicateDelivery):
+        await hooks.arrive(envelope, payload)
+    # Even through another consumer (its own inbox), the (subscription, event) pair is delivered once.
+    await hooks.arrive(envelope, payload, consumer="notifier-webhooks-other")
+    await hooks.settle()
+
+    assert len(got.received) == 1
+    assert len(await hooks.log(sub.id)) == 1
+
+
+async def test_only_the_tenants_subscriptions_that_name_the_event_get_it(
+        hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
+    got, url = receiver
+    wanted = await hooks.subscribe(url + "/wanted", ["lead.qualified"])
+    await hooks.subscribe(url + "/other-event", ["meeting.booked"])
+    await hooks.subscribe(url + "/other-tenant", ["*"], tenant="ten_b")
+    cancelled = MeetingCancelled(meeting_id="mtg_1", conversation_id=None, agent_id="agt_1", lead_id=None,
+                                 by="tenant")
+
+    await hooks.arrive(*qualified())
+    await hooks.arrive(envelope_for(cancelled, tenant_id=TENANT, source="workflow-executor"), cancelled,
+                       consumer="notifier-webhooks-workflow")
+    await hooks.settle()
+
+    assert [r.path for r in got.received] == ["/hook/wanted"]
+    assert len(await hooks.log(wanted.id)) == 1
+
+
+async def test_a_replay_sends_a_delivered_event_again(hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
+    got, url = receiver
+    sub = await hooks.subscribe(url, ["lead.qualified"])
+    await hooks.arrive(*qualified())
+    await hooks.settle()
+    [delivery] = await hooks.log(sub.id)
+
+    replayed = await hooks.subscriptions.replay(ops.DeliveryRef(tenant_id=TENANT, subscription_id=sub.id,
+                                                                delivery_id=delivery.id))
+    assert replayed.status == "pending"
+    await hooks.settle()
+
+    assert len(got.received) == 2
+    [after] = await hooks.log(sub.id)
+    assert (after.status, after.attempts) == ("delivered", 2)
+
+
+async def test_a_hanging_endpoint_does_not_hold_up_another_subscription(hooks: Webhooks) -> None:
+    hanging, healthy = Receiver(hang=True), Receiver()
+    async with serving(hanging.app()) as hang_port, serving(healthy.app()) as ok_port:
+        await hooks.subscribe(f"http://127.0.0.1:{hang_port}/hook", ["lead.qualified"])
+        await hooks.subscribe(f"http://127.0.0.1:{ok_port}/hook", ["lead.qualified"])
+        for _ in range(6):
+            await hooks.arrive(*qualified())
+
+        await hooks.dispatcher.dispatch_due()
+        while len(healthy.received) < 6:  # the healthy one's deliveries go on while two hang
+            await hooks.dispatcher.dispatch_due()
+            await asyncio.sleep(0.01)
+        assert len(hanging.received) == 2  # per_subscription: never more of one subscription in flight
+        hanging.release.set()
+        await hooks.settle()
+    assert len(hanging.received) == 6
+
+
+async def test_another_tenants_subscription_and_deliveries_are_not_found(
+        hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
+    _, url = receiver
+    sub = await hooks.subscribe(url, ["lead.qualified"])
+    await hooks.arrive(*qualified())
+    [delivery] = await hooks.log(sub.id)
+    other = "ten_b"
+
+    with pytest.raises(NotFound):
+        await hooks.subscriptions.get(ops.SubscriptionRef(tenant_id=other, subscription_id=sub.id))
+    with pytest.raises(NotFound):
+        await hooks.log(sub.id, tenant=other)
+    with pytest.raises(NotFound):
+        await hooks.subscriptions.replay(ops.DeliveryRef(tenant_id=other, subscription_id=sub.id,
+                                                         delivery_id=delivery.id))
+    with pytest.raises(NotFound):
+        await hooks.subscriptions.delete(ops.SubscriptionRef(tenant_id=other, subscription_id=sub.id))
+    listed = await hooks.subscriptions.list(ops.ListSubscriptions(tenant_id=other))
+    assert listed.data == []
+    assert (await hooks.subscriptions.delete(ops.SubscriptionRef(tenant_id=TENANT, subscription_id=sub.id))).deleted
+
+
+@pytest.mark.parametrize(("url", "events", "error"), [
+    ("https://hooks.example.com/afo", ["lead.qualifed"], InvalidSubscription),
+    ("https://hooks.example.com/afo", ["webhook.delivered"], InvalidSubscription),  # not for integrators
+    ("http://[::1]:8080/hook", ["lead.qualified"], EndpointNotAllowed),
+    ("http://169.254.169.254/latest", ["lead.qualified"], EndpointNotAllowed),
+    ("http://10.1.2.3/hook", ["*"], EndpointNotAllowed),
+    ("file:///etc/passwd", ["*"], EndpointNotAllowed),
+])
+async def test_a_subscription_to_an_unknown_event_or_a_refused_url_is_not_made(
+        hooks: Webhooks, url: str, events: list[str], error: type[Exception]) -> None:
+    with pytest.raises(error):
+        await hooks.subscribe(url, events)
+    assert (await hooks.subscriptions.list(ops.ListSubscriptions(tenant_id=TENANT))).data == []
+
+
+async def test_the_secret_is_answered_on_create_only(hooks: Webhooks) -> None:
+    created = await hooks.subscribe("https://hooks.example.com/afo", ["lead.qualified", "lead.qualified", "*"])
+    assert created.secret is not None and created.secret.startswith("whsec_") and created.id.startswith("whk_")
+    assert created.events == ["lead.qualified", "*"]
+    view = await hooks.subscriptions.get(ops.SubscriptionRef(tenant_id=TENANT, subscription_id=created.id))
+    assert "secret" not in view.model_dump()
