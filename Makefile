@@ -9,7 +9,7 @@ SRC := libs/afo_common/src libs/afo_cli/src libs/afo_testkit/src $(wildcard serv
 # Python not to (PYTHONDONTWRITEBYTECODE=1 on some CI machines: an empty value turns it off).
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: install up test test-long lint typecheck unit contract e2e bench bench-db bench-extraction bench-knowledge bench-booking bench-reminders schemas clean
+.PHONY: install up test test-long lint typecheck unit contract e2e bench bench-db bench-extraction bench-knowledge bench-booking bench-reminders bench-webhooks schemas clean
 
 $(UV):
 	python3 -m venv .tools
@@ -71,6 +71,9 @@ bench-reminders: install
 
 bench-knowledge: install
 	$(UV) run --frozen python -m bench.knowledge
+
+bench-webhooks: install
+	$(UV) run --frozen python -m bench.webhooks
 
 bench-booking: install
 	$(UV) run --frozen python -m bench.booking
