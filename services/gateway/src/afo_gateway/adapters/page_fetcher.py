@@ -7,7 +7,6 @@ counted while it arrives and the fetch stops at the upload limit; the whole fetc
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
@@ -15,6 +14,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from afo_common.ssrf import resolve
 from afo_gateway.domain.errors import DocumentTooLarge, UrlUnreachable
 from afo_gateway.domain.fetch_policy import (
     MAX_REDIRECTS,
@@ -31,18 +31,6 @@ Resolver = Callable[[str, int], Awaitable[list[IpAddress]]]
 _REDIRECTS = {301, 302, 303, 307, 308}
 _ACCEPT = "text/html, text/markdown;q=0.9, text/plain;q=0.9, application/pdf;q=0.9, */*;q=0.1"
 USER_AGENT = "AFO-knowledge-fetch/0.1 (+https://afo.dev)"
-
-
-async def resolve(host: str, port: int) -> list[IpAddress]:
-    """Every address the system resolver gives for ``host`` (without a scope id: it does not change
-    what kind of address it is)."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses: list[IpAddress] = []
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if address not in addresses:
-            addresses.append(address)
-    return addresses
 
 
 class PageFetcher:
