@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 from cachetools import TTLCache
 
+from afo_common.credentials import resolve_credential
 from afo_common.messaging.rpc import RpcClient, RpcError
-from afo_common.rpcs.gateway import RESOLVE_CREDENTIAL, ResolveCredential
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +44,14 @@ class VaultOpenAIKeys:
     async def openai(self, tenant_id: str) -> OpenAIKey | None:
         if tenant_id in self._cache:
             return self._cache[tenant_id]
-        request = ResolveCredential(tenant_id=tenant_id, provider="openai", purpose="agent replies and analysis")
         try:
-            resolved = await self._rpc.call(RESOLVE_CREDENTIAL["agent-runtime"], request, timeout_s=self._timeout_s)
-            key: OpenAIKey | None = OpenAIKey(resolved.fields["api_key"], resolved.fields.get("base_url") or None)
+            fields = await resolve_credential(self._rpc, "agent-runtime", tenant_id, "openai",
+                                              "agent replies and analysis", self._timeout_s)
+            key = OpenAIKey(fields["api_key"], fields.get("base_url") or None) if fields is not None else None
         except RpcError as exc:
-            if exc.code != "not_found":
-                log.warning("the vault did not resolve tenant %s's openai key (%s); the operator's key serves",
-                            tenant_id, exc.code)
-                return None
-            key = None
+            log.warning("the vault did not resolve tenant %s's openai key (%s); the operator's key serves",
+                        tenant_id, exc.code)
+            return None
         except KeyError:
             log.warning("tenant %s's openai credential has no api_key; the operator's key serves", tenant_id)
             key = None

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from afo_common.credentials import resolve_credential
 from afo_common.messaging.rpc import RpcClient, RpcError
-from afo_common.rpcs.gateway import RESOLVE_CREDENTIAL, ResolveCredential
 from afo_notifier.adapters.smtp import SmtpServer, send_email
 from afo_notifier.adapters.twilio import TWILIO_API, TwilioMessages, TwilioRetry
 from afo_notifier.domain.channels import SendError, Sent
@@ -33,14 +33,10 @@ class VaultCredentials:
         self._rpc = rpc
 
     async def resolve(self, tenant_id: str, provider: str) -> Mapping[str, str] | None:
-        request = ResolveCredential(tenant_id=tenant_id, provider=provider, purpose="lead notification")
         try:
-            reply = await self._rpc.call(RESOLVE_CREDENTIAL[SERVICE], request)
+            return await resolve_credential(self._rpc, SERVICE, tenant_id, provider, "lead notification")
         except RpcError as exc:
-            if exc.code == "not_found":
-                return None
             raise SendError(provider, None, f"the vault did not answer: {exc.code}") from exc
-        return reply.fields
 
 
 def _need(provider: str, fields: Mapping[str, str], name: str) -> str:

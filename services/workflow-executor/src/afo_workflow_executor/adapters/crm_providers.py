@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from afo_common.messaging.rpc import RpcClient, RpcError
-from afo_common.rpcs.gateway import RESOLVE_CREDENTIAL, ResolveCredential
+from afo_common.credentials import resolve_credential
+from afo_common.messaging.rpc import RpcClient
 from afo_workflow_executor.adapters.providers.http import RetryPolicy
 from afo_workflow_executor.adapters.providers.hubspot import HUBSPOT_API, HubSpotCrm
 from afo_workflow_executor.adapters.providers.pipedrive import PipedriveCrm
@@ -29,14 +29,7 @@ class VaultCredentials:
         self._rpc = rpc
 
     async def resolve(self, tenant_id: str, provider: str) -> dict[str, str] | None:
-        request = ResolveCredential(tenant_id=tenant_id, provider=provider, purpose="crm sync")
-        try:
-            reply = await self._rpc.call(RESOLVE_CREDENTIAL[SERVICE], request)
-        except RpcError as exc:
-            if exc.code == "not_found":
-                return None
-            raise
-        return reply.fields
+        return await resolve_credential(self._rpc, SERVICE, tenant_id, provider, "crm sync")
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 import httpx
 from cachetools import TTLCache
 
+from afo_common.credentials import resolve_credential
 from afo_common.messaging.rpc import RpcClient, RpcError
-from afo_common.rpcs.gateway import RESOLVE_CREDENTIAL, ResolveCredential
 from afo_workflow_executor.adapters.providers.calendly import CALENDLY_API, CalendlyCalendar
 from afo_workflow_executor.adapters.providers.google_calendar import (
     GOOGLE_API,
@@ -34,7 +34,7 @@ from afo_workflow_executor.adapters.providers.google_calendar import (
 from afo_workflow_executor.adapters.providers.http import ProviderError, RetryPolicy
 from afo_workflow_executor.domain.external_calendars import ExternalCalendar
 
-RESOLVE = RESOLVE_CREDENTIAL["workflow-executor"]
+SERVICE = "workflow-executor"
 PURPOSE = "booking: the tenant's outside calendar"
 
 
@@ -97,12 +97,8 @@ class VaultExternalCalendars:
         return None
 
     async def _fields(self, tenant_id: str, provider: str) -> dict[str, str] | None:
-        request = ResolveCredential(tenant_id=tenant_id, provider=provider, purpose=PURPOSE)
         try:
-            resolved = await self._rpc.call(RESOLVE, request, timeout_s=self._timeout_s)
+            return await resolve_credential(self._rpc, SERVICE, tenant_id, provider, PURPOSE, self._timeout_s)
         except RpcError as error:
-            if error.code == "not_found":
-                return None
             raise ProviderError(provider, None, f"the vault did not resolve the {provider} credentials "
                                 f"({error.code})", retryable=True) from None
-        return resolved.fields
