@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from afo_common.nats_security.client import NatsAuth
+
+S = TypeVar("S", bound="ServiceSettings")
 
 
 class ServiceSettings(BaseSettings):
@@ -50,6 +53,17 @@ class ServiceSettings(BaseSettings):
             tls_cert_file=self.nats_tls_cert_file,
             tls_key_file=self.nats_tls_key_file,
         )
+
+    @classmethod
+    def of(cls: type[S], settings: ServiceSettings | None, service: str) -> S:
+        """A service's own settings class from what its composition root was given: ``settings`` itself when
+        it is one, its values (and the service's defaults for the rest) when it is plain ``ServiceSettings``,
+        the environment's for ``service`` when None."""
+        if settings is None:
+            settings = cls.for_service(service)
+        if isinstance(settings, cls):
+            return settings
+        return cls.model_validate({**settings.model_dump(), "service": settings.service})
 
     @classmethod
     def for_service(cls, service: str, **overrides: object) -> ServiceSettings:

@@ -25,14 +25,6 @@ from afo_knowledge_ingest.settings import KnowledgeIngestSettings
 SERVICE = "knowledge-ingest"
 
 
-def _settings(settings: ServiceSettings | None) -> KnowledgeIngestSettings:
-    if settings is None:
-        settings = KnowledgeIngestSettings.for_service(SERVICE)
-    if isinstance(settings, KnowledgeIngestSettings):
-        return settings
-    return KnowledgeIngestSettings.model_validate({**settings.model_dump(), "service": settings.service})
-
-
 def lease_owner() -> str:
     """This process among the replicas: what its leases on documents are held under."""
     return f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(4)}"
@@ -42,7 +34,7 @@ def build(settings: ServiceSettings | None = None, components: IngestComponents 
           blobs: Blobs | None = None, clock: Clock | None = None) -> Service:
     """``components`` and ``blobs`` default to the real ones (the embedded engines, the JetStream object
     store); tests pass fakes through the same function."""
-    config = _settings(settings)
+    config = KnowledgeIngestSettings.of(settings, SERVICE)
     service = Service(config, messaging, "afo_knowledge_ingest.migrations")
     components = components or build_components(config)
     blobs = blobs or BlobStore(service.nats)

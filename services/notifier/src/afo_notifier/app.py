@@ -34,20 +34,12 @@ from afo_notifier.settings import NotifierSettings
 SERVICE = "notifier"
 
 
-def _settings(settings: ServiceSettings | None) -> NotifierSettings:
-    if settings is None:
-        settings = NotifierSettings.for_service(SERVICE)
-    if isinstance(settings, NotifierSettings):
-        return settings
-    return NotifierSettings.model_validate({**settings.model_dump(), "service": settings.service})
-
-
 def build(settings: ServiceSettings | None = None, *, channels: Channels | None = None,
           sender: WebhookSender | None = None, schedule: RetrySchedule | None = None,
           clock: Clock | None = None) -> Service:
     """``channels`` default to the tenants' credentials in the vault with the local sinks, ``sender`` and
     ``schedule`` to the settings' and the standard ones; tests pass their own."""
-    config = _settings(settings)
+    config = NotifierSettings.of(settings, SERVICE)
     service = Service(config, messaging, "afo_notifier.migrations")
     store, clock = sql_store(service.unit_of_work), clock or SystemClock()
 

@@ -30,18 +30,10 @@ SERVICE = "workflow-executor"
 CRM_RETRIES = RetryPolicy(attempts=3, max_retry_after_s=30.0)
 
 
-def _settings(settings: ServiceSettings | None) -> WorkflowExecutorSettings:
-    if settings is None:
-        settings = WorkflowExecutorSettings.for_service(SERVICE)
-    if isinstance(settings, WorkflowExecutorSettings):
-        return settings
-    return WorkflowExecutorSettings.model_validate({**settings.model_dump(), "service": settings.service})
-
-
 def build(settings: ServiceSettings | None = None, *, outside: ExternalCalendars | None = None,
           clock: Clock | None = None) -> Service:
     """``outside`` defaults to the tenants' calendars connected in the vault; tests pass their own."""
-    config = _settings(settings)
+    config = WorkflowExecutorSettings.of(settings, SERVICE)
     service = Service(config, messaging, "afo_workflow_executor.migrations")
     store, clock = sql_store(service.unit_of_work), clock or SystemClock()
     if outside is None:
