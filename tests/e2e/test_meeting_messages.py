@@ -14,7 +14,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 import nats
@@ -26,7 +25,7 @@ from afo_common.events import Event, envelope_for, parse_envelope
 from afo_common.events.conversation import MeetingRequested
 from afo_common.events.workflow import MeetingBooked, MeetingFailed, SlotOffer
 from afo_testkit.platform import Platform, running_platform
-from tests.e2e.journey import Tenant, conversation, published_agent, say, sign_up
+from tests.e2e.journey import Tenant, conversation, eventually, published_agent, say, sign_up
 from tests.e2e.sse import SseReader
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -39,20 +38,6 @@ async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pl
     home: Path = tmp_path_factory.mktemp("meeting-messages")
     async with running_platform(home, services=("gateway", "agent-runtime"), supervise=False) as running:
         yield running
-
-
-async def eventually(api: httpx.AsyncClient, tenant: Tenant, path: str, holds: Any) -> dict[str, Any]:
-    """GET ``path`` until ``holds(body)``; what it answered last (AssertionError after ``WAIT_S``)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT_S
-    while True:
-        response = await api.get(path, headers=tenant.auth)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        if holds(body):
-            return body
-        assert loop.time() < deadline, f"{path} never came to the expected state: {body}"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_booking_is_confirmed_in_the_conversation_and_the_closed_conversation_is_analysed(
@@ -103,7 +88,7 @@ async def test_a_booking_is_confirmed_in_the_conversation_and_the_closed_convers
     assert meeting["meeting_id"] == "mtg_e2e_1" and meeting["message_id"] == confirmation[0]["message_id"]
 
     history = await eventually(api, tenant, f"/v1/conversations/{conversation_id}",
-                               lambda body: body["messages"][-1]["intent"] == "meeting_booked")
+                               lambda body: body["messages"][-1]["intent"] == "meeting_booked", within_s=WAIT_S)
     assert [m["intent"] for m in history["messages"]].count("meeting_booked") == 1
     assert history["messages"][-1]["text"] == confirmation[0]["text"]
     lead = (await api.get(f"/v1/leads/{history['lead_id']}", headers=tenant.auth)).json()
@@ -117,7 +102,7 @@ async def test_a_booking_is_confirmed_in_the_conversation_and_the_closed_convers
     assert again.json()["closed_at"] == closed.json()["closed_at"]
 
     ended = await eventually(api, tenant, f"/v1/conversations/{conversation_id}",
-                             lambda body: body["analysis"] is not None)
+                             lambda body: body["analysis"] is not None, within_s=WAIT_S)
     analysis = ended["analysis"]
     assert analysis["outcome"] == "booked" and analysis["engine"] == "embedded"
     assert "We need a booking system for our three clinics." in analysis["summary"]
@@ -161,7 +146,7 @@ async def test_a_taken_time_offers_three_and_the_leads_pick_goes_back_to_the_cal
             reason="slot_taken", detail="the calendar is busy then", timezone=first.timezone,
             alternatives=[SlotOffer(start=s, end=s + timedelta(minutes=30)) for s in slots]))
         offered = await eventually(api, tenant, f"/v1/conversations/{conversation_id}",
-                                   lambda body: body["messages"][-1]["intent"] == "meeting_failed")
+                                   lambda body: body["messages"][-1]["intent"] == "meeting_failed", within_s=WAIT_S)
         assert offered["messages"][-1]["text"].startswith("That time is taken — I can offer Wednesday")
         assert "10:30 AM, 11:00 AM or 11:30 AM (America/New_York)" in offered["messages"][-1]["text"]
 
