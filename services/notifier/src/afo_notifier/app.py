@@ -14,6 +14,7 @@ from afo_common.clock import Clock, SystemClock
 from afo_common.ids import new_id
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings
+from afo_notifier.adapters.agent_offsets import AgentReminderOffsets
 from afo_notifier.adapters.channels import TenantChannels, VaultCredentials
 from afo_notifier.adapters.smtp import SmtpServer
 from afo_notifier.adapters.store import sql_store
@@ -49,7 +50,8 @@ def build(settings: ServiceSettings | None = None, *, channels: Channels | None 
                  if config.smtp_relay_port else None)
         channels = TenantChannels(VaultCredentials(service.rpc), relay=relay,
                                   twilio_api=config.twilio_api_base_url)
-    reminders = Reminders(store, clock, [timedelta(seconds=s_) for s_ in config.reminder_offsets_s])
+    default_offsets = [timedelta(seconds=s_) for s_ in config.reminder_offsets_s]
+    reminders = Reminders(store, clock, AgentReminderOffsets(service.rpc, default_offsets))
     service.consume(s.MEETING_BOOKED, reminders.booked)
     service.consume(s.MEETING_CANCELLED, reminders.cancelled)
     service.consume(s.LEAD_CREATED, reminders.lead)

@@ -7,8 +7,8 @@ from afo_common.settings import ServiceSettings
 
 
 class NotifierSettings(ServiceSettings):
-    # AFO_REMINDER_OFFSETS_S: seconds before a meeting's start a reminder goes out, one per entry
-    # (default 24 h and 1 h; per agent configurable later).
+    # AFO_REMINDER_OFFSETS_S: seconds before a meeting's start a reminder goes out, one per entry (default
+    # 24 h and 1 h), for agents that set no ``reminder_offsets_minutes`` of their own.
     reminder_offsets_s: list[int] = [86400, 3600]
     scheduler_interval_s: float = 0.2  # AFO_SCHEDULER_INTERVAL_S: how often the due index is polled
     scheduler_batch: int = 200  # AFO_SCHEDULER_BATCH: due rows claimed per poll at most

@@ -262,3 +262,33 @@ async def test_another_tenants_notifications_are_not_found(backend: Backend, clo
     rest = await views.list(ops.ListNotifications(tenant_id=TENANT, cursor=page.next_cursor))
     assert len(rest.data) == 1 and rest.data[0].id != page.data[0].id
     assert (await views.list(ops.ListNotifications(tenant_id=TENANT, status="sent"))).data == []
+
+
+class PerAgent:
+    """The agent-offsets port: each agent's own offsets, as agent-runtime would answer them."""
+
+    def __init__(self, offsets: dict[str, tuple[timedelta, ...]]) -> None:
+        self.offsets, self.asked = offsets, list[tuple[str, str]]()
+
+    async def of(self, tenant_id: str, agent_id: str) -> tuple[timedelta, ...]:
+        self.asked.append((tenant_id, agent_id))
+        return self.offsets[agent_id]
+
+
+async def test_each_agent_reminds_on_its_own_offsets_and_an_empty_list_sends_only_the_confirmation(
+        backend: Backend, clock: FixedClock) -> None:
+    per_agent = PerAgent({"agt_1": (timedelta(minutes=30),)})
+    reminders = Reminders(backend.store, clock, per_agent)
+    await with_contact(backend, reminders, phone="+33612345678", email="lee@example.com")
+    await reminders.booked(deliver(backend, booked()))
+    assert [(r.kind, r.channel, r.send_at) for r in await rows(backend)] == [
+        ("confirmation", "email", NOW),
+        ("reminder", "email", START - timedelta(minutes=30)),
+        ("reminder", "sms", START - timedelta(minutes=30)),
+    ]
+    assert per_agent.asked == [(TENANT, "agt_1")]
+
+    per_agent.offsets["agt_1"] = ()
+    await reminders.booked(deliver(backend, booked("mtg_2")))
+    assert [(r.kind, r.channel) for r in await rows(backend) if r.meeting_id == "mtg_2"] == [
+        ("confirmation", "email")]

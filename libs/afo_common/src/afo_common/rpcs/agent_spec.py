@@ -150,6 +150,15 @@ def _check_unique_names(fields: list[QualificationField]) -> list[QualificationF
 DEFAULT_IDLE_TIMEOUT_MINUTES = 30
 # One minute to one week.
 IdleTimeout = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+# Minutes before a meeting's start a reminder goes out: five minutes to two weeks, at most five, none twice.
+ReminderOffset = Annotated[int, Field(ge=5, le=14 * 24 * 60)]
+ReminderOffsets = Annotated[list[ReminderOffset], Field(max_length=5)]
+
+
+def _check_unique_offsets(value: list[int] | None) -> list[int] | None:
+    if value is not None and len(set(value)) != len(value):
+        raise ValueError("each reminder offset may appear once")
+    return value
 
 
 class AgentSpec(BaseModel):
@@ -171,9 +180,13 @@ class AgentSpec(BaseModel):
     phone_region: PhoneRegion | None = None
     # A conversation with no message from the lead for this long ends (and is analysed).
     idle_timeout_minutes: IdleTimeout = DEFAULT_IDLE_TIMEOUT_MINUTES
+    # When the lead is reminded of a booked meeting (notifier reads them at booking time); None: the platform's
+    # default (24 h and 1 h before), [] : no reminders.
+    reminder_offsets_minutes: ReminderOffsets | None = None
 
     _unique_field_names = field_validator("qualification_fields")(_check_unique_names)
     _known_time_zone = field_validator("timezone")(_check_time_zone)
+    _unique_offsets = field_validator("reminder_offsets_minutes")(_check_unique_offsets)
 
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -197,6 +210,9 @@ class AgentPatch(BaseModel):
     timezone: str | None = None
     phone_region: PhoneRegion | None = None
     idle_timeout_minutes: IdleTimeout | None = None
+    reminder_offsets_minutes: ReminderOffsets | None = None
+
+    _unique_offsets = field_validator("reminder_offsets_minutes")(_check_unique_offsets)
 
     @model_serializer(mode="wrap")
     def _sent_fields_only(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from typing import Protocol
 
 from afo_common.clock import Clock
 from afo_common.events.conversation import ConversationOptedOut, LeadCreated, LeadUpdated
@@ -29,9 +30,21 @@ def _clean(value: str | None, limit: int) -> str | None:
     return value[:limit] if value else None
 
 
+class AgentOffsets(Protocol):
+    async def of(self, tenant_id: str, agent_id: str) -> Sequence[timedelta]: ...
+
+
 class Reminders:
-    def __init__(self, store: Store, clock: Clock, offsets: Sequence[timedelta]) -> None:
-        self._store, self._clock, self._offsets = store, clock, tuple(offsets)
+    """``offsets``: when a meeting's lead is reminded — the same for every agent, or ``AgentOffsets`` reading
+    each agent's own."""
+
+    def __init__(self, store: Store, clock: Clock, offsets: Sequence[timedelta] | AgentOffsets) -> None:
+        self._store, self._clock, self._offsets = store, clock, offsets
+
+    async def _offsets_of(self, tenant_id: str, agent_id: str) -> Sequence[timedelta]:
+        if isinstance(self._offsets, Sequence):
+            return self._offsets
+        return await self._offsets.of(tenant_id, agent_id)
 
     async def lead(self, delivery: Delivery) -> None:
         event = delivery.payload
@@ -65,7 +78,10 @@ class Reminders:
     async def booked(self, delivery: Delivery) -> None:
         event = delivery.payload
         assert isinstance(event, MeetingBooked)
-        tenant, now = delivery.envelope.tenantid, self._clock.now()
+        tenant = delivery.envelope.tenantid
+        # Asked before the transaction: no store connection held while agent-runtime answers.
+        offsets = await self._offsets_of(tenant, event.agent_id) if event.lead_id is not None else ()
+        now = self._clock.now()
         async with self._store.handling(delivery) as uow:
             if event.rescheduled_from:
                 await uow.notifications.close_scheduled(tenant, meeting_id=event.rescheduled_from,
@@ -76,7 +92,7 @@ class Reminders:
             meeting = BookedMeeting(tenant_id=tenant, meeting_id=event.meeting_id, lead_id=event.lead_id,
                                     agent_id=event.agent_id, start=event.start, end=event.end,
                                     timezone=event.timezone)
-            for row in plan(meeting, contact, self._offsets, now, lambda: new_id("ntf")):
+            for row in plan(meeting, contact, offsets, now, lambda: new_id("ntf")):
                 await uow.notifications.add(row)
 
     async def cancelled(self, delivery: Delivery) -> None:
