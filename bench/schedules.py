@@ -24,6 +24,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js.api import DeliverPolicy
 from nats.js.client import JetStreamContext
 
 from afo_testkit.nats import nats_server
@@ -39,7 +42,7 @@ def at(instant: datetime) -> str:
     return "@at " + instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-async def create_stream(client: nats.NATS) -> None:
+async def create_stream(client: Client) -> None:
     # nats-py's StreamConfig has no allow_msg_schedules: the stream is created through the JetStream API itself.
     config = {"name": STREAM, "subjects": ["sched.>", "fire.>"], "storage": "file", "allow_msg_schedules": True,
               "allow_rollup_hdrs": True}
@@ -63,7 +66,7 @@ class Arrivals:
         self.at: dict[int, datetime] = {}
         self.count: Counter[int] = Counter()
 
-    async def on(self, msg: nats.aio.msg.Msg) -> None:
+    async def on(self, msg: Msg) -> None:
         n = int(msg.subject.rsplit(".", 1)[1])
         self.at.setdefault(n, datetime.now(UTC))
         self.count[n] += 1
@@ -104,7 +107,7 @@ async def restart(work: Path, count: int) -> str:
         client = await nats.connect(server.url)
         js = client.jetstream()
         arrivals = Arrivals()
-        await js.subscribe("fire.>", cb=arrivals.on, ordered_consumer=True, deliver_policy="all")
+        await js.subscribe("fire.>", cb=arrivals.on, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
         await asyncio.sleep(5.0)
         await client.drain()
     after_up = [(arrivals.at[n] - max(due[n], up)).total_seconds() for n in arrivals.at]
