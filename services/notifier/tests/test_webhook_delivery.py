@@ -7,12 +7,15 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 
 from afo_common.clock import SystemClock
 from afo_common.events import Envelope, Event, envelope_for
 from afo_common.events.conversation import LeadQualified
+from afo_common.events.notification import NotificationSent
+from afo_common.events.webhooks import WebhookDelivered
 from afo_common.events.workflow import MeetingCancelled
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery
 from afo_common.messaging.store import SqlStore
@@ -253,6 +256,29 @@ async def test_another_tenants_subscription_and_deliveries_are_not_found(
     listed = await hooks.subscriptions.list(ops.ListSubscriptions(tenant_id=other))
     assert listed.data == []
     assert (await hooks.subscriptions.delete(ops.SubscriptionRef(tenant_id=TENANT, subscription_id=sub.id))).deleted
+
+
+async def test_a_notification_event_is_delivered_but_a_webhook_deliverys_own_event_never_is(
+        hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
+    """``*`` takes ``notification.sent``; ``webhook.delivered`` reaching the fan-out (its stream is consumed
+    whole) makes no delivery, or every delivery would make another."""
+    got, url = receiver
+    everything = await hooks.subscribe(url + "/all", ["*"])
+    sent = NotificationSent(notification_id="ntf_1", meeting_id="mtg_1", lead_id="lead_1", kind="reminder",
+                            channel="sms", to="+33•••••5678", provider="sink",
+                            sent_at=datetime.now(UTC))
+    await hooks.arrive(envelope_for(sent, tenant_id=TENANT, source="notifier"), sent,
+                       consumer="notifier-webhooks-notification")
+    await hooks.settle()
+    [delivery] = await hooks.log(everything.id)
+    assert delivery.event_type == "afo.notification.sent.v1"
+    own = WebhookDelivered(subscription_id=everything.id, delivery_id=delivery.id, event_id=delivery.event_id,
+                           event_type=delivery.event_type, status_code=200, attempt=1)
+    await hooks.arrive(envelope_for(own, tenant_id=TENANT, source="notifier"), own,
+                       consumer="notifier-webhooks-notification")
+    await hooks.settle()
+    assert [r.path for r in got.received] == ["/hook/all"]
+    assert len(await hooks.log(everything.id)) == 1
 
 
 @pytest.mark.parametrize(("url", "events", "error"), [

@@ -116,6 +116,7 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         Consumes(CONVERSATION, "notifier-webhooks-conversation"),
         Consumes(WORKFLOW, "notifier-webhooks-workflow"),
         Consumes(KNOWLEDGE, "notifier-webhooks-knowledge"),
+        Consumes(NOTIFICATION, "notifier-webhooks-notification"),
     ), calls=("agent-runtime",)),  # each agent's reminder offsets, read when a meeting is booked
 }
 SERVICES: tuple[str, ...] = tuple(SERVICE_ACCESS)

@@ -3,7 +3,9 @@ retry schedule, and what one attempt's answer means.
 
 Rules:
 - A subscription names event types by their name (``lead.qualified``) or ``*``; a name must be a
-  registered event of a stream integrators may subscribe to (``SUBSCRIBABLE_STREAMS``).
+  registered event of a stream integrators may subscribe to (``SUBSCRIBABLE_STREAMS``), except the webhook
+  deliveries' own events (``webhook.*``): a subscription to them would feed itself, each delivery's
+  ``webhook.delivered`` making one more delivery. ``*`` does not take them either.
 - An event is delivered to every active subscription of its tenant that names it (or ``*``), once per
   (subscription, event id) however often the event arrives.
 - Attempts follow ``RETRY_DELAYS_S`` (immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h: about 18 hours,
@@ -25,9 +27,10 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from afo_common.events import registered_events
-from afo_common.events.streams import CONVERSATION, KNOWLEDGE, WORKFLOW
+from afo_common.events.streams import CONVERSATION, KNOWLEDGE, NOTIFICATION, WORKFLOW
 
-SUBSCRIBABLE_STREAMS: tuple[str, ...] = (CONVERSATION, WORKFLOW, KNOWLEDGE)
+SUBSCRIBABLE_STREAMS: tuple[str, ...] = (CONVERSATION, WORKFLOW, KNOWLEDGE, NOTIFICATION)
+UNDELIVERED_CONTEXT = "webhook"
 ALL_EVENTS = "*"
 RETRY_DELAYS_S: tuple[float, ...] = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0)
 JITTER = 0.2
@@ -43,7 +46,11 @@ class InvalidSubscription(ValueError):
 
 def subscribable_events() -> set[str]:
     return {model.event_name for model in registered_events().values()
-            if model.event_stream in SUBSCRIBABLE_STREAMS}
+            if model.event_stream in SUBSCRIBABLE_STREAMS and not _undelivered(model.event_name)}
+
+
+def _undelivered(event_name: str) -> bool:
+    return event_name.split(".", 1)[0] == UNDELIVERED_CONTEXT
 
 
 def checked_events(names: Iterable[str]) -> list[str]:
@@ -65,7 +72,8 @@ def event_name_of(event_type: str) -> str:
 
 
 def matches(events: Sequence[str], event_type: str) -> bool:
-    return ALL_EVENTS in events or event_name_of(event_type) in events
+    name = event_name_of(event_type)
+    return not _undelivered(name) and (ALL_EVENTS in events or name in events)
 
 
 def new_secret() -> str:
