@@ -44,7 +44,8 @@ class TestWorkflowExecutor(BareServiceChecks):
 
         assert calendar.is_default and meetings.data == []
         assert missing.value.code == "not_found"
-        assert (invalid.value.code, invalid.value.message) == ("invalid", "unknown time zone 'Nowhere/Land'")
+        assert (invalid.value.code, invalid.value.message) == (
+            "invalid", "unknown time zone 'Nowhere/Land'; use an IANA name such as 'America/New_York', or 'UTC'")
 
     async def test_it_lists_a_leads_crm_syncs_over_nats(self, running: Service, client: NatsConnection) -> None:
         page = await RpcClient(client, timeout_s=5.0).call(LIST_CRM_SYNCS, ListCrmSyncs(tenant_id="ten_a",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from typing import Annotated, Any, Literal, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 from pydantic import (
@@ -23,6 +23,8 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+
+from afo_common.time_zones import zone_named
 
 FieldKind = Literal["email", "phone", "company", "need", "budget", "timeline", "name", "text"]
 FIELD_KINDS: tuple[str, ...] = get_args(FieldKind)
@@ -131,12 +133,7 @@ class VoiceConfig(BaseModel):
 
 
 def _check_time_zone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    # A malformed key (empty, "..", a directory such as "America") fails with one of these, not just
-    # ZoneInfoNotFoundError.
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as 'America/New_York'") from None
+    zone_named(value)
     return value
 
 

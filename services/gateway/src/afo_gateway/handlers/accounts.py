@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 
 from afo_common.clock import Clock
 from afo_common.events.tenant import ApiKeyCreated, TenantCreated, UserAdded, UserRoleChanged, UserSessionEnded
 from afo_common.ids import new_id
+from afo_common.time_zones import UnknownTimeZone, zone_named
 from afo_gateway.adapters.accounts_repository import ApiKeyRow, TenantRow, UserRow
 from afo_gateway.adapters.passwords import Passwords
 from afo_gateway.domain.access import Permission, Principal, Role, hash_secret, new_key, new_session_token, require
@@ -49,10 +49,10 @@ def check_password(password: str) -> None:
 
 def check_timezone(timezone: str) -> str:
     try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise Invalid(f"unknown time zone {timezone!r}",
-                      [{"loc": ["body", "timezone"], "msg": "an IANA time zone such as Europe/Paris"}]) from None
+        zone_named(timezone)
+    except UnknownTimeZone as exc:
+        raise Invalid(str(exc), [{"loc": ["body", "timezone"], "msg": "an IANA time zone such as Europe/Paris"}]
+                      ) from None
     return timezone
 
 

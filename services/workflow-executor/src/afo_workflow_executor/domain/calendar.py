@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from afo_common.time_zones import UnknownTimeZone, zone_named
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -71,9 +73,9 @@ class CalendarSettings:
 
     def __post_init__(self) -> None:
         try:
-            ZoneInfo(self.time_zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise InvalidSettings(f"unknown time zone {self.time_zone!r}") from exc
+            zone_named(self.time_zone)
+        except UnknownTimeZone as exc:
+            raise InvalidSettings(str(exc)) from None
         step = self.slot_step_minutes
         if step <= 0 or 60 % step:
             raise InvalidSettings("the slot step must divide an hour (5, 10, 15, 20, 30 or 60 minutes)")
@@ -145,8 +147,8 @@ def default_settings(time_zone: str) -> CalendarSettings:
     in the lead's zone (UTC when that zone is unknown), 30-minute meetings on a 15-minute grid, no buffers,
     two hours' notice, 60 days ahead."""
     try:
-        ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
+        zone_named(time_zone)
+    except UnknownTimeZone:
         time_zone = "UTC"
     return CalendarSettings(time_zone=time_zone, weekly=dict.fromkeys(WEEKDAYS[:5], OFFICE_HOURS))
 
