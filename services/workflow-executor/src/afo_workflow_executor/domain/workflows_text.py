@@ -1,0 +1,77 @@
+"""The words of an instruction, as the workflow compiler reads them: tokens with their place in the text, and
+the vocabulary of amounts and durations (``docs/workflows.md`` lists it)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_TOKEN = re.compile(r"""
+    (?P<quote>"[^"]*"|“[^”]*”)
+  | (?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^\s,;"]+)
+  | (?P<email>[^\s@,;:"]+@[^\s@,;:"]+\.[A-Za-z]{2,})
+  | (?P<phone>\+\d{7,15}\b)
+  | (?P<number>[$€£]?\d[\d,]*(?:\.\d+)?(?:[kKmM]\b)?)
+  | (?P<symbol>>=|<=|!=|>|<|=)
+  | (?P<word>[A-Za-z][A-Za-z_'\u2019-]*)
+  | (?P<sep>[,;:.!?&])
+  | (?P<other>\S)
+""", re.VERBOSE)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # quote, url, email, phone, number, symbol, word, sep, other
+    text: str  # as written (a quote without its quotation marks, a URL without a final full stop)
+    start: int
+    end: int
+
+    @property
+    def low(self) -> str:
+        return self.text.lower().replace("\u2019", "'")
+
+
+def tokens(text: str) -> list[Token]:
+    found: list[Token] = []
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "other"
+        value, start, end = match.group(), match.start(), match.end()
+        if kind == "quote":
+            value = value[1:-1]
+        elif kind == "url":
+            stripped = value.rstrip(".!?)")
+            end -= len(value) - len(stripped)
+            value = stripped
+        found.append(Token(kind, value, start, end))
+    return found
+
+
+_MULTIPLIERS = {"k": 1_000, "m": 1_000_000}
+MULTIPLIER_WORDS = {"k": 1_000, "thousand": 1_000, "grand": 1_000, "m": 1_000_000, "million": 1_000_000,
+                    "mm": 1_000_000}
+
+
+def amount(token: Token) -> float | None:
+    """``10k``, ``$10,000``, ``1.5m``, ``2000`` as a number; None when the token is not one."""
+    if token.kind != "number":
+        return None
+    text = token.text.lstrip("$€£").replace(",", "")
+    factor = 1
+    if text[-1:].lower() in _MULTIPLIERS:
+        factor, text = _MULTIPLIERS[text[-1].lower()], text[:-1]
+    try:
+        return float(text) * factor
+    except ValueError:
+        return None
+
+
+def whole(value: float) -> float | int:
+    return int(value) if value == int(value) else value
+
+
+UNITS = {"second": 1, "seconds": 1, "sec": 1, "secs": 1, "s": 1,
+         "minute": 60, "minutes": 60, "min": 60, "mins": 60,
+         "hour": 3600, "hours": 3600, "hr": 3600, "hrs": 3600, "h": 3600,
+         "day": 86400, "days": 86400, "week": 604800, "weeks": 604800}
+ONE = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "ten": 10, "fifteen": 15,
+       "twenty": 20, "thirty": 30, "half": 0.5}
