@@ -194,7 +194,7 @@ async def test_refusals_create_nothing(units: UnitOfWorkFactory) -> None:
     with pytest.raises(NotCompiled) as refused:
         await world.create("when a lead is qualified, order a pizza")
     assert [u.word for u in refused.value.refused.unrecognized] == ["order", "pizza"]
-    with pytest.raises(NotCompiled, match="notify.phone"):
+    with pytest.raises(NotCompiled, match=r"notify\.phone"):
         await world.create("when a lead is qualified, text me", notify=Notify())
     with pytest.raises(NotCompiled, match="sync_crm runs with CRM sync"):
         await world.create("when a meeting fails, sync the lead to the CRM")
@@ -204,8 +204,9 @@ async def test_refusals_create_nothing(units: UnitOfWorkFactory) -> None:
 async def test_another_tenants_workflow_is_not_found(units: UnitOfWorkFactory) -> None:
     world = World(units)
     workflow = await world.create("when a lead is qualified, text me")
-    same = await world.book.create(CreateWorkflow(tenant_id=TENANT, instruction="when a lead is qualified, text me",
-                                                  notify=ME, request_id=request_id("when a lead is qualified, text me")))
+    text = "when a lead is qualified, text me"
+    same = await world.book.create(CreateWorkflow(tenant_id=TENANT, instruction=text, notify=ME,
+                                                  request_id=request_id(text)))
     assert same.id == workflow  # a retried create answers the first
     for call in (world.book.get(WorkflowRef(tenant_id=OTHER, workflow_id=workflow)),
                  world.book.delete(WorkflowRef(tenant_id=OTHER, workflow_id=workflow)),
