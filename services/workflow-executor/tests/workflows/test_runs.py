@@ -95,7 +95,7 @@ async def test_a_run_step_by_step_once_however_often_delivered(units: UnitOfWork
     assert (run.status, run.event_type, run.lead_id) == ("completed", "lead.qualified", "lead_1")
     assert [(s.type, s.status) for s in run.steps] == [("book_meeting", "done"), ("send_sms", "done")]
     assert run.steps[1].idempotency_key == f"{run.id}:1" and run.steps[1].output == {
-        "event": "notification.requested", "channel": "sms", "to": "+15550001111"}
+        "event": "workflow.notification_requested", "channel": "sms", "to": "+15550001111"}
     [sms] = await world.events(NotificationRequested)
     assert (sms["channel"], sms["to"], sms["idempotency_key"]) == ("sms", "+15550001111", f"{run.id}:1")
     # The default funnel's workflow on lead.qualified ran too (its sync_crm step is CRM sync's).

@@ -2,7 +2,7 @@
 
 A run's step that another service carries out is asked for by an event, in the run's own transaction: each
 carries the run, the step's index and its idempotency key (``<run id>:<index>``), so a consumer that sees the
-same key twice acts once. ``notification.requested`` asks notifier to send an SMS or an email (``to`` is
+same key twice acts once. ``workflow.notification_requested`` asks notifier to send an SMS or an email (``to`` is
 already resolved: the lead's phone or email, or the workflow's notification contact);
 ``workflow.webhook_requested`` asks for a POST of the triggering event to a URL the tenant wrote;
 ``workflow.booking_requested`` asks for a meeting to be offered to the lead (title and calendar as written).
@@ -27,7 +27,7 @@ class _Step(Event):
     conversation_id: str | None
 
 
-@event("notification.requested", stream=WORKFLOW)
+@event("workflow.notification_requested", stream=WORKFLOW)
 class NotificationRequested(_Step):
     channel: Literal["sms", "email"]
     to: str = Field(max_length=254)

@@ -7,7 +7,7 @@ Rules:
   (its id derived from the event and the workflow) instead of starting another.
 - Steps run in order; a step that fails fails the run and the steps after it are ``skipped``.
 - A step another service carries out is asked for by an event carrying the step's idempotency key:
-  ``send_sms``/``send_email`` → ``notification.requested`` (to the lead's phone or email, or the workflow's
+  ``send_sms``/``send_email`` → ``workflow.notification_requested`` (to the lead's phone or email, or the workflow's
   ``notify`` contact for "me"); ``call_webhook`` → ``workflow.webhook_requested``; ``book_meeting`` →
   ``workflow.booking_requested``; ``handoff`` → ``handoff.requested``. ``sync_crm`` is CRM sync's own
   (``handlers/workflow_crm_gate.py``): the step records that it was handed to it.
