@@ -1,9 +1,10 @@
 """Workflows over the running platform: a tenant writes "when a lead is qualified with budget over 10k, book a
 demo on the sales calendar and text me" (``POST /v1/workflows``), reviews the compiled draft and enables it; a
 chat qualifies a lead with a $20k budget and the run appears at ``GET /v1/workflows/{id}/runs`` with each step's
-input and output. The default funnel is listed, and disabling its CRM step stops CRM sync. Bad input: an empty
-or oversized instruction, words the compiler does not know (422 with the words and their offsets), another
-tenant's workflow (404), and an LLM proposal that does not fit the schema (422, nothing created)."""
+input and output (and a second workflow hands the conversation off and asks for a webhook). The default funnel
+is listed, and disabling it stops CRM sync. Bad input: an empty or oversized instruction, words the compiler
+does not know (422 with the words and their offsets), another tenant's workflow (404), and an LLM proposal that
+does not fit the schema (422, nothing created)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,13 @@ async def test_a_workflow_written_in_plain_language_runs_on_a_qualified_lead(
                     {"type": "send_sms", "to": "me", "body": None}]}
     enabled = await api.post(f"/v1/workflows/{workflow['id']}/enable", headers=tenant.auth)
     assert enabled.status_code == 200 and enabled.json()["status"] == "enabled", enabled.text
+    # A second one whose steps other services carry out: handoff.requested is published on CONVERSATION, which
+    # workflow-executor's NATS user may do for that event only (the platform fixture fails on any violation).
+    second = await api.post("/v1/workflows", headers=tenant.auth, json={
+        "instruction": "when a lead is qualified, hand off to a human and send a webhook to "
+                       "https://hooks.example.com/qualified"})
+    assert second.status_code == 201, second.text
+    assert (await api.post(f"/v1/workflows/{second.json()['id']}/enable", headers=tenant.auth)).status_code == 200
 
     agent_id = await published_agent(api, tenant)
     conversation_id = await conversation(api, tenant, agent_id)
@@ -64,6 +72,11 @@ async def test_a_workflow_written_in_plain_language_runs_on_a_qualified_lead(
     assert run["steps"][1]["output"] == {"event": "workflow.notification_requested", "channel": "sms",
                                          "to": ME["phone"]}
     assert [s["idempotency_key"] for s in run["steps"]] == [f"{run['id']}:0", f"{run['id']}:1"]
+
+    handed = await eventually(api, tenant, f"/v1/workflows/{second.json()['id']}/runs",
+                              lambda body: bool(body["data"]) and body["data"][0]["status"] == "completed")
+    assert [(s["type"], s["output"]["event"]) for s in handed["data"][0]["steps"]] == [
+        ("handoff", "handoff.requested"), ("call_webhook", "workflow.webhook_requested")]
 
     other = await sign_up(api, company="Other Co")
     for method, path in (("GET", f"/v1/workflows/{workflow['id']}"), ("GET", f"/v1/workflows/{workflow['id']}/runs"),

@@ -13,9 +13,14 @@ from typing import Any
 import pytest
 
 from afo_common.events import Event, envelope_for
-from afo_common.events.conversation import LeadQualified
+from afo_common.events.conversation import HandoffRequested, LeadQualified
 from afo_common.events.workflow import MeetingBooked
-from afo_common.events.workflow_runs import NotificationRequested, WorkflowRunCompleted
+from afo_common.events.workflow_runs import (
+    BookingRequested,
+    NotificationRequested,
+    WebhookRequested,
+    WorkflowRunCompleted,
+)
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.workflow_executor_workflows import (
@@ -101,6 +106,25 @@ async def test_a_run_step_by_step_once_however_often_delivered(units: UnitOfWork
     # The default funnel's workflow on lead.qualified ran too (its sync_crm step is CRM sync's).
     assert sorted(e["workflow_id"] for e in await world.events(WorkflowRunCompleted)) == sorted(
         [workflow, "wf_funnel_qualified"])
+
+
+async def test_handoff_webhook_and_booking_are_asked_for_by_events(units: UnitOfWorkFactory) -> None:
+    world = World(units)
+    workflow = await world.create("when a lead is qualified, hand off to a human, send a webhook to "
+                                  "https://hooks.example.com/q and book a demo on the sales calendar")
+    delivery = world.delivery(qualified())
+    await world.runner(delivery)
+    [run] = (await world.book.runs(ListWorkflowRuns(tenant_id=TENANT, workflow_id=workflow))).data
+    assert run.status == "completed" and [s.status for s in run.steps] == ["done"] * 3
+    [handoff] = await world.events(HandoffRequested)
+    assert (handoff["conversation_id"], handoff["lead_id"], handoff["reason"]) == ("conv_1", "lead_1",
+                                                                                   f"workflow {workflow}")
+    [hook] = await world.events(WebhookRequested)
+    assert (hook["url"], hook["trigger"], hook["data"]["fields"]["budget"]) == (
+        "https://hooks.example.com/q", "lead.qualified", "15000")
+    assert hook["idempotency_key"] == f"{run.id}:1"
+    [booking] = await world.events(BookingRequested)
+    assert (booking["title"], booking["calendar"], booking["agent_id"]) == ("demo", "sales", "agt_1")
 
 
 async def test_a_replayed_event_finds_its_run(units: UnitOfWorkFactory) -> None:
