@@ -126,11 +126,11 @@ async def test_malformed_bodies_are_refused(platform: Platform, api: httpx.Async
 
 async def test_unknown_words_are_named_and_nothing_is_created(platform: Platform, api: httpx.AsyncClient) -> None:
     tenant = await sign_up(api)
-    text = "when a lead is qualified, order a pizza and text me"
+    text = "when a lead is qualified,  order a pizza and text me"  # two spaces: offsets are in this text
     refused = await api.post("/v1/workflows", headers=tenant.auth, json={"instruction": text, "notify": ME})
     problem = assert_problem(refused, 422, "instruction-not-understood")
-    assert problem["unrecognized"] == [{"word": "order", "start": 26, "end": 31},
-                                       {"word": "pizza", "start": 34, "end": 39}]
+    assert problem["unrecognized"] == [{"word": "order", "start": 27, "end": 32},
+                                       {"word": "pizza", "start": 35, "end": 40}]
     assert [text[u["start"]:u["end"]] for u in problem["unrecognized"]] == ["order", "pizza"]
     no_contact = await api.post("/v1/workflows", headers=tenant.auth,
                                 json={"instruction": "when a lead is qualified, text me"})

@@ -121,14 +121,16 @@ class WorkflowBook:
             found = await repos.workflows.by_request(tenant_id, request.request_id)
         if found is not None:
             return view(found)
-        instruction = " ".join(request.instruction.split())
+        # Compiled as written: the offsets of the words it refuses are offsets in the tenant's own text.
+        instruction = request.instruction
         spec, engine = await self._compiled(tenant_id, instruction)
         notify = request.notify.model_dump(mode="json")
         why = refusal(spec, notify)
         if why is not None:
             raise NotCompiled(Refused((), (why,)), engine)
         now = self._clock.now()
-        row = WorkflowRow(new_id("wf"), tenant_id, instruction[:120], instruction, "draft", False, engine,
+        name = " ".join(instruction.split())[:120]
+        row = WorkflowRow(new_id("wf"), tenant_id, name, instruction, "draft", False, engine,
                           spec.trigger, spec.model_dump(mode="json"), notify, request.request_id, now, now)
         async with self._store() as uow:
             await uow.workflows.add(row)
