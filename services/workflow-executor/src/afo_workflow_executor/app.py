@@ -59,6 +59,6 @@ def build(settings: ServiceSettings | None = None, *, outside: ExternalCalendars
         service.on_stop(llm.aclose)
         proposals = llm
     book = WorkflowBook(store, clock, proposals)
-    register_crm(service, GatedCrmSync(sync, store, book, clock), CrmRuns(store))
+    register_crm(service, GatedCrmSync(sync, store, book), CrmRuns(store))
     register_workflows(service, book, WorkflowRunner(store, book, clock))
     return service

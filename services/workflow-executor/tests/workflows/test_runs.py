@@ -23,6 +23,7 @@ from afo_common.events.workflow_runs import (
 )
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_common.rpcs.workflow_executor_crm import ListCrmSyncs
 from afo_common.rpcs.workflow_executor_workflows import (
     CreateWorkflow,
     ListWorkflowRuns,
@@ -35,8 +36,12 @@ from afo_testkit.clock import FixedClock
 from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.postgres import postgres_server as postgres_server
 from afo_testkit.stores import committed_events, migrated_database
+from afo_workflow_executor.adapters.crm_providers import CrmOpener
+from afo_workflow_executor.adapters.providers.http import RetryPolicy
 from afo_workflow_executor.adapters.store import sql_store
 from afo_workflow_executor.adapters.tables import messaging
+from afo_workflow_executor.handlers.crm_runs import CrmRuns
+from afo_workflow_executor.handlers.crm_sync import CrmSync
 from afo_workflow_executor.handlers.errors import NotFound
 from afo_workflow_executor.handlers.workflow_crm_gate import GatedCrmSync
 from afo_workflow_executor.handlers.workflow_runs import WorkflowRunner
@@ -182,16 +187,24 @@ async def test_a_step_that_cannot_be_done_fails_the_run(units: UnitOfWorkFactory
         ("failed", "the lead has no phone"), ("skipped", None)]
 
 
+class NoCrm:
+    """A vault without any CRM credential: CRM sync records the built-in lead store, no call goes out."""
+
+    async def resolve(self, tenant_id: str, provider: str) -> dict[str, str] | None:
+        return None
+
+
 async def test_the_default_funnel_decides_crm_sync(units: UnitOfWorkFactory) -> None:
     world = World(units)
-    synced: list[str] = []
+    crm = CrmSync(world.store, NoCrm(), CrmOpener(RetryPolicy(attempts=1)), world.clock, 5)
+    gate = GatedCrmSync(crm, world.store, world.book)
 
-    async def sync(delivery: Delivery) -> None:
-        synced.append(delivery.envelope.id)
+    async def synced() -> list[str]:
+        page = await CrmRuns(world.store).list(ListCrmSyncs(tenant_id=TENANT, lead_id="lead_1"))
+        return [run.status for run in page.data]
 
-    gate = GatedCrmSync(sync, world.store, world.book, world.clock)  # type: ignore[arg-type]
     await gate(world.delivery(qualified()))
-    assert len(synced) == 1  # the default funnel syncs a qualified lead
+    assert await synced() == ["synced"]  # the default funnel syncs a qualified lead
     listed = (await world.book.list(ListWorkflows(tenant_id=TENANT))).data
     funnel = {w.id: w for w in listed if w.builtin}
     assert set(funnel) == {"wf_funnel_qualified", "wf_funnel_analyzed", "wf_funnel_booked", "wf_funnel_cancelled"}
@@ -200,7 +213,7 @@ async def test_the_default_funnel_decides_crm_sync(units: UnitOfWorkFactory) -> 
     await world.book.set_status(SetWorkflowStatus(tenant_id=TENANT, workflow_id="wf_funnel_qualified",
                                                   status="disabled"))
     await gate(world.delivery(qualified(budget="20000")))
-    assert len(synced) == 1  # disabled: no CRM sync, the projection still kept
+    assert await synced() == ["synced"]  # disabled: no CRM sync, the projection still kept
     async with world.store.reading() as repos:
         lead = await repos.crm_leads.get(TENANT, "lead_1")
     assert lead is not None and lead.fields["budget"] == "20000" and lead.qualified
@@ -208,7 +221,7 @@ async def test_the_default_funnel_decides_crm_sync(units: UnitOfWorkFactory) -> 
     await world.create("when a lead is qualified with budget over 50k, sync the lead to the CRM")
     await gate(world.delivery(qualified(budget="20000")))
     await gate(world.delivery(qualified(budget="60k")))
-    assert len(synced) == 2
+    assert await synced() == ["synced", "synced"]
     with pytest.raises(Conflict):
         await world.book.delete(WorkflowRef(tenant_id=TENANT, workflow_id="wf_funnel_qualified"))
 

@@ -4,24 +4,23 @@ funnel has one per event CRM sync follows, so a tenant who changes nothing sees 
 disables them stops every CRM sync.
 
 ``lead.created`` and ``lead.updated`` only keep the lead projection and always pass. An event no workflow
-asks to sync still updates the projection (later syncs and conditions read it), in the delivery's own
-transaction."""
+asks to sync still updates the projection (later syncs and conditions read it): ``CrmSync.project``, under the
+same per-lead lock as a sync."""
 
 from __future__ import annotations
 
-from afo_common.clock import Clock
 from afo_common.events.conversation import LeadCreated, LeadUpdated
 from afo_common.messaging.consumer import Delivery
 from afo_common.rpcs.workflow_executor_workflows import WorkflowSpec
 from afo_workflow_executor.domain.workflows import unmet
-from afo_workflow_executor.handlers.crm_sync import CrmSync, applied
+from afo_workflow_executor.handlers.crm_sync import CrmSync
 from afo_workflow_executor.handlers.workflow_repositories import WorkflowStore
 from afo_workflow_executor.handlers.workflows import WorkflowBook
 
 
 class GatedCrmSync:
-    def __init__(self, sync: CrmSync, store: WorkflowStore, book: WorkflowBook, clock: Clock) -> None:
-        self._sync, self._store, self._book, self._clock = sync, store, book, clock
+    def __init__(self, sync: CrmSync, store: WorkflowStore, book: WorkflowBook) -> None:
+        self._sync, self._store, self._book = sync, store, book
 
     async def __call__(self, delivery: Delivery) -> None:
         lead_id = getattr(delivery.payload, "lead_id", None)
@@ -31,12 +30,7 @@ class GatedCrmSync:
         if await self.wanted(delivery, lead_id):
             await self._sync(delivery)
             return
-        tenant_id = delivery.envelope.tenantid
-        async with self._store.handling(delivery) as uow:  # the projection only
-            before = await uow.crm_leads.get(tenant_id, lead_id)
-            after = applied(before, delivery, lead_id, self._clock.now())
-            if after != before:
-                await uow.crm_leads.save(after)
+        await self._sync.project(delivery)
 
     async def wanted(self, delivery: Delivery, lead_id: str) -> bool:
         tenant_id = delivery.envelope.tenantid
