@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from afo_common.rpcs.workflow_executor_workflows import Condition, WorkflowSpec
-from afo_workflow_executor.domain.workflows import holds, refusal, run_id, step_key, unmet
+from afo_testkit.clock import T0
+from afo_workflow_executor.domain.crm_leads import with_analysis, with_fields
+from afo_workflow_executor.domain.workflows import holds, lead_fields, refusal, run_id, step_key, unmet
 
 
 def condition(field: str, op: str, value: Any = None) -> Condition:
@@ -35,6 +37,16 @@ def test_exists_and_missing_fields() -> None:
     assert not holds(condition("lead.email", "exists"), {}, {})
     for op, value in (("eq", "x"), ("ne", "x"), ("gt", 1), ("contains", "x")):
         assert not holds(condition("lead.missing", op, value), {}, {}), op  # a field not there never holds
+
+
+def test_the_leads_fields_include_its_analysis_under_the_events_own() -> None:
+    lead = with_analysis(None, tenant_id="t", lead_id="lead_1", conversation_id="c", agent_id="a", summary="s",
+                         outcome="lost", next_step=None, at=T0, now=T0)
+    lead = with_fields(lead, tenant_id="t", lead_id="lead_1", conversation_id="c", agent_id="a",
+                       fields={"budget": "5k"}, at=T0, now=T0)
+    assert lead_fields(lead, {}) == {"budget": "5k", "outcome": "lost"}
+    assert lead_fields(lead, {"fields": {"budget": "9k"}}) == {"budget": "9k", "outcome": "lost"}
+    assert lead_fields(None, {}) == {}
 
 
 def test_event_fields_are_the_events() -> None:

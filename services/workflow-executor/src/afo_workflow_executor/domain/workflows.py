@@ -11,7 +11,8 @@ Rules:
   the event's field, ``lead.<f>`` the lead's (the lead projection, with the triggering lead event's fields
   over it). ``exists``: present and not empty; ``eq``/``ne``/``contains``: text without case (numbers as
   numbers when both sides are); ``gt``/``gte``/``lt``/``lte``: the field read as an amount ("10k", "$12,000")
-  — a field that is not one does not hold.
+  — a field that is not one does not hold. The lead's fields include the analysis's ``outcome`` and
+  ``next_step`` (``lead_fields``).
 - ``sync_crm`` is done by CRM sync itself, on the events it syncs on (``CRM_TRIGGERS``): CRM sync runs
   for an event when an enabled workflow with that trigger has a ``sync_crm`` step and its conditions hold
   (the default funnel has one per trigger). Any other trigger cannot carry it: such a workflow is refused.
@@ -26,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from afo_common.rpcs.workflow_executor_workflows import Condition, WorkflowSpec
+from afo_workflow_executor.domain.crm_leads import LeadRecord
 from afo_workflow_executor.domain.workflows_text import amount, tokens
 
 CRM_TRIGGERS = frozenset({"lead.qualified", "conversation.analyzed", "meeting.booked", "meeting.cancelled"})
@@ -87,6 +89,17 @@ class StepRow:
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+def lead_fields(lead: LeadRecord | None, event: Mapping[str, Any]) -> dict[str, Any]:
+    """What ``lead.<name>`` reads: the lead's fields and the outcome and next step its conversation's
+    analysis gave, with the triggering lead event's own fields over them (newer than the projection)."""
+    held: dict[str, Any] = dict(lead.fields) if lead is not None else {}
+    if lead is not None:
+        for name, value in (("outcome", lead.outcome), ("next_step", lead.next_step)):
+            if value and name not in held:
+                held[name] = value
+    return {**held, **(event.get("fields") or {})}
 
 
 def run_id(tenant_id: str, event_id: str, workflow_id: str) -> str:

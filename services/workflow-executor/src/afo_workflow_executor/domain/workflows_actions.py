@@ -168,8 +168,21 @@ def _email(r: Reader) -> Action | None:
         to = _recipient(r)
         if to is None:
             return None
-        return {"type": "send_email", "to": to, "body": _body(r)}
-    return _send(r, "email|e-mail|mail", "send_email")
+        return _with_subject(r, {"type": "send_email", "to": to, "body": _body(r)})
+    sent = _send(r, "email|e-mail|mail", "send_email")
+    return _with_subject(r, sent) if sent is not None else None
+
+
+def _with_subject(r: Reader, action: Action) -> Action:
+    """``… with subject "Welcome"`` (before or after the text to send)."""
+    end = r.phrase("with|and? the|a? subject|title|titled :?")
+    tok = r.toks[end] if end is not None and end > r.i and end < len(r.toks) else None
+    if tok is not None and tok.kind == "quote":
+        r.i = end + 1 if end is not None else r.i
+        action["subject"] = tok.text
+        if action.get("body") is None:
+            action["body"] = _body(r)
+    return action
 
 
 def _crm(r: Reader) -> Action | None:

@@ -73,7 +73,7 @@ LEAD_FIELDS: dict[str, str] = {
     "industry": "industry", "team size": "team_size", "company size": "team_size", "employees": "team_size",
     "timeline": "timeline", "country": "country", "role": "role", "job title": "role", "title": "role",
     "source": "source", "revenue": "revenue", "annual revenue": "revenue", "need": "need", "interest": "interest",
-    "website": "website", "city": "city",
+    "website": "website", "city": "city", "outcome": "outcome",
 }
 COMPARATORS: tuple[tuple[str, str], ...] = (
     ("not equal to", "ne"), ("is not", "ne"), ("isn't", "ne"), ("other than", "ne"), ("not", "ne"), ("!=", "ne"),
@@ -89,7 +89,8 @@ COMPARATORS: tuple[tuple[str, str], ...] = (
 WIDENERS = {("or", "more"): "gte", ("or", "above"): "gte", ("or", "higher"): "gte", ("and", "above"): "gte",
             ("and", "up"): "gte", ("or", "less"): "lte", ("or", "below"): "lte", ("or", "lower"): "lte",
             ("and", "below"): "lte"}
-CONDITION_LEADS = ("that has", "who has", "with", "whose", "where", "having", "has", "and")
+CONDITION_LEADS = ("that has", "who has", "with", "whose", "where", "having", "has", "and has", "and with",
+                   "and whose", "and")
 
 @dataclass(frozen=True)
 class Refused:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from afo_common.events.conversation import LeadCreated, LeadUpdated
 from afo_common.messaging.consumer import Delivery
 from afo_common.rpcs.workflow_executor_workflows import WorkflowSpec
-from afo_workflow_executor.domain.workflows import unmet
+from afo_workflow_executor.domain.workflows import lead_fields, unmet
 from afo_workflow_executor.handlers.crm_sync import CrmSync
 from afo_workflow_executor.handlers.workflow_repositories import WorkflowStore
 from afo_workflow_executor.handlers.workflows import WorkflowBook
@@ -43,5 +43,5 @@ class GatedCrmSync:
             if not syncing:
                 return False
             lead = await repos.crm_leads.get(tenant_id, lead_id)
-        fields = {**(lead.fields if lead else {}), **(data.get("fields") or {})}
+        fields = lead_fields(lead, data)
         return any(unmet(spec, data, fields) is None for spec in syncing)

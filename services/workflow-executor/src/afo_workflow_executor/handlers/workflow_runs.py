@@ -37,6 +37,7 @@ from afo_workflow_executor.domain.workflows import (
     StepRow,
     WorkflowRow,
     describe,
+    lead_fields,
     run_id,
     step_key,
     unmet,
@@ -64,7 +65,7 @@ class WorkflowRunner:
             data = delivery.payload.model_dump(mode="json")
             lead_id = data.get("lead_id")
             lead = await uow.crm_leads.get(tenant_id, lead_id) if lead_id else None
-            fields = {**(lead.fields if lead else {}), **(data.get("fields") or {})}
+            fields = lead_fields(lead, data)
             context = {"event": data, "lead": fields,
                        "conversation_id": data.get("conversation_id") or (lead.conversation_id if lead else None),
                        "agent_id": data.get("agent_id") or (lead.agent_id if lead else None)}
@@ -150,7 +151,7 @@ class WorkflowRunner:
         ctx, action = run.context, step.input
         lead = dict(ctx.get("lead") or {})
         if run.lead_id is not None and (held := await uow.crm_leads.get(run.tenant_id, run.lead_id)) is not None:
-            lead = {**lead, **held.fields}  # a run resumed after a wait reads the lead as it is now
+            lead = {**lead, **lead_fields(held, {})}  # a run resumed after a wait reads the lead as it is now
         base = {"workflow_id": workflow.id, "run_id": run.id, "step": step.index,
                 "idempotency_key": step.idempotency_key, "lead_id": run.lead_id,
                 "conversation_id": ctx.get("conversation_id")}
