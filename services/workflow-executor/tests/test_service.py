@@ -1,6 +1,7 @@
 """workflow-executor as the composition root builds it: it migrates its own store, becomes ready, answers its
-health RPC, consumes the lead's meeting requests and cancel requests and the CRM sync's events (and nothing
-else), serves every calendar and meeting RPC and lists a lead's CRM syncs over a real nats-server."""
+health RPC, consumes the lead's meeting requests and cancel requests, the CRM sync's events and the workflows'
+trigger events (and nothing else), serves every calendar and meeting RPC and lists a lead's CRM syncs over a
+real nats-server."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from afo_testkit.bare_service import BareServiceChecks
 from afo_workflow_executor.app import build
 from afo_workflow_executor.entrypoints.crm import CONSUMED
 from afo_workflow_executor.entrypoints.subscribers import MEETING_CANCEL_REQUESTED, MEETING_REQUESTED
+from afo_workflow_executor.entrypoints.workflows import TRIGGERED
 
 
 class TestWorkflowExecutor(BareServiceChecks):
@@ -23,13 +25,14 @@ class TestWorkflowExecutor(BareServiceChecks):
     build = staticmethod(build)
 
     async def test_it_subscribes_to_no_jetstream_consumer(self, running: Service, client: NatsConnection) -> None:
-        """Replaces the bare check: the booking flow's and the CRM sync's consumers, each on its stream, and
-        nothing else."""
+        """Replaces the bare check: the booking flow's, the CRM sync's and the workflows' consumers, each on its
+        stream, and nothing else."""
         streams = [str(info.config.name) for info in await client.js.streams_info()]
         consumers = {(stream, c.name) for stream in streams for c in await client.js.consumers_info(stream)
                      if stream != ADVISORIES}  # where each consumer's MAX_DELIVERIES advisories are read
         booking = {(spec.stream, spec.durable) for spec in (MEETING_REQUESTED, MEETING_CANCEL_REQUESTED)}
-        assert consumers == {(stream, durable) for durable, stream, _ in CONSUMED} | booking
+        workflows = {(stream, durable) for durable, stream, _ in TRIGGERED}
+        assert consumers == {(stream, durable) for durable, stream, _ in CONSUMED} | booking | workflows
 
     async def test_it_answers_its_calendar_and_meeting_rpcs(self, running: Service, client: NatsConnection) -> None:
         rpc = RpcClient(client, timeout_s=5.0)

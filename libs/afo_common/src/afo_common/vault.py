@@ -9,7 +9,7 @@ VAULT_OWNER = "gateway"
 PROVIDERS_OF: dict[str, tuple[str, ...]] = {
     "agent-runtime": ("openai",),
     "voice-media": ("twilio", "deepgram", "elevenlabs"),
-    "workflow-executor": ("google", "calendly", "hubspot", "salesforce", "pipedrive"),
+    "workflow-executor": ("google", "calendly", "hubspot", "salesforce", "pipedrive", "openai"),
     "notifier": ("twilio", "smtp"),
 }
 

@@ -35,6 +35,7 @@ from afo_gateway.entrypoints.http import (
     meetings_routes,
     notifications_routes,
     webhooks_routes,
+    workflows_routes,
 )
 from afo_gateway.entrypoints.http.dependencies import Gateway
 from afo_gateway.entrypoints.http.problems import install_problem_handlers
@@ -141,7 +142,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
     for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router,
                    event_credentials_routes.router, integrations_routes.router, knowledge_routes.router,
                    crm_routes.router, calendars_routes.router, meetings_routes.router,
-                   notifications_routes.router, webhooks_routes.router):
+                   notifications_routes.router, webhooks_routes.router, workflows_routes.router):
         app.include_router(router)
     return service
 

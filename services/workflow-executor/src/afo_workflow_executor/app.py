@@ -2,7 +2,8 @@
 answers; the CRM lead projection and the run record of CRM syncs), the booking flow (``meeting.requested`` →
 ``meeting.booked`` / ``meeting.failed``, on the built-in calendar and the tenant's Google Calendar or Calendly
 when connected), cancellations (``meeting.cancel_requested``), the calendar and meeting RPCs the gateway
-serves, and the sync of leads into each tenant's CRM (``entrypoints/crm.py``)."""
+serves, the sync of leads into each tenant's CRM (``entrypoints/crm.py``) as the tenant's workflows ask, and the
+workflows themselves: compiled from plain language, run on their trigger events (``entrypoints/workflows.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from afo_common.service import Service
 from afo_common.settings import ServiceSettings
 from afo_workflow_executor.adapters.crm_providers import CrmOpener, VaultCredentials
 from afo_workflow_executor.adapters.external_calendars import CalendarEndpoints, VaultExternalCalendars
+from afo_workflow_executor.adapters.llm_workflows import OpenAIProposals
 from afo_workflow_executor.adapters.providers.http import RetryPolicy
 from afo_workflow_executor.adapters.store import sql_store
 from afo_workflow_executor.adapters.tables import messaging
@@ -18,11 +20,15 @@ from afo_workflow_executor.domain.external_calendars import ExternalCalendars
 from afo_workflow_executor.entrypoints.crm import MAX_DELIVER, register_crm
 from afo_workflow_executor.entrypoints.rpc import register_rpc, routes
 from afo_workflow_executor.entrypoints.subscribers import MEETING_CANCEL_REQUESTED, MEETING_REQUESTED
+from afo_workflow_executor.entrypoints.workflows import register_workflows
 from afo_workflow_executor.handlers.booking import MeetingRequests
 from afo_workflow_executor.handlers.calendars import Calendars
 from afo_workflow_executor.handlers.crm_runs import CrmRuns
 from afo_workflow_executor.handlers.crm_sync import CrmSync
 from afo_workflow_executor.handlers.meetings import Meetings
+from afo_workflow_executor.handlers.workflow_crm_gate import GatedCrmSync
+from afo_workflow_executor.handlers.workflow_runs import WorkflowRunner
+from afo_workflow_executor.handlers.workflows import Proposals, WorkflowBook
 from afo_workflow_executor.settings import WorkflowExecutorSettings
 
 SERVICE = "workflow-executor"
@@ -31,8 +37,9 @@ CRM_RETRIES = RetryPolicy(attempts=3, max_retry_after_s=30.0)
 
 
 def build(settings: ServiceSettings | None = None, *, outside: ExternalCalendars | None = None,
-          clock: Clock | None = None) -> Service:
-    """``outside`` defaults to the tenants' calendars connected in the vault; tests pass their own."""
+          clock: Clock | None = None, proposals: Proposals | None = None) -> Service:
+    """``outside`` defaults to the tenants' calendars connected in the vault, ``proposals`` to the tenants'
+    LLMs; tests pass their own."""
     config = WorkflowExecutorSettings.of(settings, SERVICE)
     service = Service(config, messaging, "afo_workflow_executor.migrations")
     store, clock = sql_store(service.unit_of_work), clock or SystemClock()
@@ -47,5 +54,11 @@ def build(settings: ServiceSettings | None = None, *, outside: ExternalCalendars
     service.consume(MEETING_CANCEL_REQUESTED, meetings.cancel_requested)
     register_rpc(service, routes(Calendars(store, clock), meetings))
     sync = CrmSync(store, VaultCredentials(service.rpc), CrmOpener(CRM_RETRIES), clock, MAX_DELIVER)
-    register_crm(service, sync, CrmRuns(store))
+    if proposals is None:
+        llm = OpenAIProposals(service.rpc)
+        service.on_stop(llm.aclose)
+        proposals = llm
+    book = WorkflowBook(store, clock, proposals)
+    register_crm(service, GatedCrmSync(sync, store, book), CrmRuns(store))
+    register_workflows(service, book, WorkflowRunner(store, book, clock))
     return service

@@ -1,6 +1,15 @@
 """Event schemas. Importing this package registers every event type."""
 
-from afo_common.events import agent, conversation, knowledge, notification, tenant, webhooks, workflow
+from afo_common.events import (
+    agent,
+    conversation,
+    knowledge,
+    notification,
+    tenant,
+    webhooks,
+    workflow,
+    workflow_runs,
+)
 from afo_common.events.envelope import (
     Envelope,
     Event,
@@ -26,4 +35,5 @@ __all__ = [
     "tenant",
     "webhooks",
     "workflow",
+    "workflow_runs",
 ]

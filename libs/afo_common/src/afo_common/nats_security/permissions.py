@@ -95,7 +95,8 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
     # The booking flow (meeting requests and cancellations) and the CRM sync's lead projection from
     # agent-runtime's lead and analysis events and the booking flow's meetings (one durable per event);
     # credentials resolved on its own vault subject (derived below).
-    "workflow-executor": ServiceAccess(owns_streams=(WORKFLOW,), consumes=(
+    # Workflows: one durable per trigger event; a workflow's handoff step publishes handoff.requested.
+    "workflow-executor": ServiceAccess(owns_streams=(WORKFLOW,), publishes_events=("handoff.requested",), consumes=(
         Consumes(CONVERSATION, "workflow-executor-meeting-requested"),
         Consumes(CONVERSATION, "workflow-executor-meeting-cancel-requested"),
         Consumes(CONVERSATION, "workflow-executor-crm-lead-created"),
@@ -104,6 +105,14 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         Consumes(CONVERSATION, "workflow-executor-crm-conversation-analyzed"),
         Consumes(WORKFLOW, "workflow-executor-crm-meeting-booked"),
         Consumes(WORKFLOW, "workflow-executor-crm-meeting-cancelled"),
+        Consumes(CONVERSATION, "workflow-executor-workflows-lead-created"),
+        Consumes(CONVERSATION, "workflow-executor-workflows-lead-qualified"),
+        Consumes(CONVERSATION, "workflow-executor-workflows-conversation-closed"),
+        Consumes(CONVERSATION, "workflow-executor-workflows-conversation-analyzed"),
+        Consumes(WORKFLOW, "workflow-executor-workflows-meeting-booked"),
+        Consumes(WORKFLOW, "workflow-executor-workflows-meeting-failed"),
+        Consumes(WORKFLOW, "workflow-executor-workflows-meeting-cancelled"),
+        Consumes(WORKFLOW, "workflow-executor-workflows-crm-failed"),
     )),
     # Reminders and confirmations (the booked and cancelled meetings, the lead's contact and opt-out), and
     # integrator webhooks (every event of the streams integrators may subscribe to, one durable per stream).

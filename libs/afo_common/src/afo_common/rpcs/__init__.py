@@ -17,8 +17,10 @@ def all_operations() -> list[RpcOperation[Any, Any]]:
         notifier_webhooks,
         workflow_executor,
         workflow_executor_crm,
+        workflow_executor_workflows,
     )
 
     return [*health.HEALTH.values(), *agent_runtime.OPERATIONS, *knowledge_ingest.OPERATIONS,
             *gateway.OPERATIONS, *workflow_executor.OPERATIONS, *workflow_executor_crm.OPERATIONS,
+            *workflow_executor_workflows.OPERATIONS,
             *notifier_notifications.OPERATIONS, *notifier_webhooks.OPERATIONS]

@@ -1,5 +1,5 @@
 """workflow-executor's repositories on its database, as its handlers take them (``handlers/unit_of_work.py``):
-``uow.calendars``, ``uow.bookings``, ``uow.failures``, ``uow.crm_leads``, ``uow.crm_syncs``."""
+``uow.calendars``, ``uow.bookings``, ``uow.failures``, ``uow.crm_leads``, ``uow.crm_syncs``, ``uow.workflows``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from afo_workflow_executor.adapters.booking_repository import BookingRepository
 from afo_workflow_executor.adapters.calendar_repository import CalendarRepository
 from afo_workflow_executor.adapters.crm_repository import CrmLeadRepository, CrmSyncRepository
 from afo_workflow_executor.adapters.failure_repository import FailureRepository
+from afo_workflow_executor.adapters.workflow_repository import WorkflowRepository
 
 
 class SqlRepositories(Repositories):
@@ -21,6 +22,7 @@ class SqlRepositories(Repositories):
         self.crm_leads = CrmLeadRepository(session)
         self.crm_syncs = CrmSyncRepository(session)
         self.failures = FailureRepository(session)
+        self.workflows = WorkflowRepository(session)
 
 
 def sql_store(units: UnitOfWorkFactory) -> SqlStore[SqlRepositories]:

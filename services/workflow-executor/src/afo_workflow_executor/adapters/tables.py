@@ -163,3 +163,63 @@ meeting_failures = Table(
     Column("answer", JSON, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
+
+# Workflows (``domain/workflows.py``): the tenant's compiled instructions, their runs (one per workflow and
+# event, the id derived from both) and each run's steps with input, output and error.
+workflows = Table(
+    "workflows",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("id", String(40), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("instruction", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("builtin", Boolean, nullable=False),
+    Column("engine", String(16), nullable=False),
+    Column("trigger", String(40), nullable=False),
+    Column("spec", JSON, nullable=False),
+    Column("notify", JSON, nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    # A retried create (same request id) finds the workflow the first attempt made.
+    UniqueConstraint("tenant_id", "request_id", name="uq_workflows_tenant_id_request_id"),
+    Index("ix_workflows_tenant_id_trigger_status", "tenant_id", "trigger", "status"),
+)
+
+workflow_runs = Table(
+    "workflow_runs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("workflow_id", String(40), nullable=False),
+    Column("event_id", String(64), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("lead_id", String(40), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("next_step", Integer, nullable=False),
+    Column("reason", String(500), nullable=True),
+    Column("resume_at", UtcDateTime(), nullable=True),
+    Column("context", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_workflow_runs_tenant_id_workflow_id_id", "tenant_id", "workflow_id", "id"),
+    # The waiting runs' due index, polled to resume them.
+    Index("ix_workflow_runs_status_resume_at", "status", "resume_at"),
+)
+
+workflow_run_steps = Table(
+    "workflow_run_steps",
+    metadata,
+    Column("run_id", String(40), primary_key=True),
+    Column("index", Integer, primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("input", JSON, nullable=False),
+    Column("output", JSON, nullable=True),
+    Column("error", String(500), nullable=True),
+    Column("started_at", UtcDateTime(), nullable=True),
+    Column("finished_at", UtcDateTime(), nullable=True),
+)

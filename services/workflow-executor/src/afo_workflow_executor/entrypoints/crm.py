@@ -7,11 +7,10 @@ from afo_common.events import Event
 from afo_common.events.conversation import ConversationAnalyzed, LeadCreated, LeadQualified, LeadUpdated
 from afo_common.events.streams import CONVERSATION, WORKFLOW
 from afo_common.events.workflow import MeetingBooked, MeetingCancelled
-from afo_common.messaging.consumer import ConsumerSpec
+from afo_common.messaging.consumer import ConsumerSpec, Handler
 from afo_common.rpcs.workflow_executor_crm import LIST_CRM_SYNCS, OPERATIONS
 from afo_common.service import Service
 from afo_workflow_executor.handlers.crm_runs import CrmRuns
-from afo_workflow_executor.handlers.crm_sync import CrmSync
 
 MAX_DELIVER = 5
 CONSUMED: tuple[tuple[str, str, type[Event]], ...] = (
@@ -33,7 +32,8 @@ def crm_consumers() -> list[ConsumerSpec]:
             for durable, stream, event in CONSUMED]
 
 
-def register_crm(service: Service, sync: CrmSync, runs: CrmRuns) -> None:
+def register_crm(service: Service, sync: Handler, runs: CrmRuns) -> None:
+    """``sync``: ``CrmSync``, or it behind the tenant's workflows (``GatedCrmSync``)."""
     for spec in crm_consumers():
         service.consume(spec, sync)
     service.serve_rpcs(OPERATIONS, [(LIST_CRM_SYNCS, runs.list)])

@@ -118,6 +118,16 @@ class CrmSync:
                 return
             await self._sync(delivery, lead_id)
 
+    async def project(self, delivery: Delivery) -> None:
+        """The lead projection only, no sync (the tenant's workflows asked for none): under the lead's lock,
+        in the delivery's transaction."""
+        lead_id = getattr(delivery.payload, "lead_id", None)
+        if lead_id is None:
+            async with self._store.handling(delivery):
+                return
+        async with self._held(delivery.envelope.tenantid, lead_id), self._store.handling(delivery) as uow:
+            await self._project(uow, delivery, lead_id)
+
     @asynccontextmanager
     async def _held(self, tenant_id: str, lead_id: str) -> AsyncIterator[None]:
         key = (tenant_id, lead_id)
