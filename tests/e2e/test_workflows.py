@@ -72,6 +72,12 @@ async def test_a_workflow_written_in_plain_language_runs_on_a_qualified_lead(
     assert run["steps"][1]["output"] == {"event": "workflow.notification_requested", "channel": "sms",
                                          "to": ME["phone"]}
     assert [s["idempotency_key"] for s in run["steps"]] == [f"{run['id']}:0", f"{run['id']}:1"]
+    # notifier sent the step's SMS to the tenant's own number (the local sink: no Twilio key).
+    sent = await eventually(api, tenant, "/v1/notifications", lambda body: any(
+        n["kind"] == "workflow" and n["status"] == "sent" for n in body["data"]))
+    [sms] = [n for n in sent["data"] if n["kind"] == "workflow"]
+    assert (sms["channel"], sms["provider"], sms["to"]) == ("sms", "sink", "+15•••••1111")
+    assert sms["body"].startswith("AFO lead.qualified: dana@northwind.example (budget: USD 20000")
 
     handed = await eventually(api, tenant, f"/v1/workflows/{second.json()['id']}/runs",
                               lambda body: bool(body["data"]) and body["data"][0]["status"] == "completed")

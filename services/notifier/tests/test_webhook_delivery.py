@@ -17,7 +17,8 @@ from afo_common.events.conversation import LeadQualified
 from afo_common.events.notification import NotificationSent
 from afo_common.events.webhooks import WebhookDelivered
 from afo_common.events.workflow import MeetingCancelled
-from afo_common.messaging.consumer import Delivery, DuplicateDelivery
+from afo_common.events.workflow_runs import WebhookRequested
+from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
 from afo_common.messaging.store import SqlStore
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs import notifier_webhooks as ops
@@ -29,6 +30,7 @@ from afo_notifier.domain.webhooks import InvalidSubscription, RetrySchedule
 from afo_notifier.handlers.dispatch import Dispatcher
 from afo_notifier.handlers.fanout import EventFanout
 from afo_notifier.handlers.subscriptions import Conflict, NotFound, Subscriptions
+from afo_notifier.handlers.workflow_steps import WorkflowWebhooks
 from afo_testkit.local_server import serving
 from afo_testkit.stores import committed_events
 from afo_testkit.webhook_receiver import Receiver, public_loopback
@@ -279,6 +281,31 @@ async def test_a_notification_event_is_delivered_but_a_webhook_deliverys_own_eve
     await hooks.settle()
     assert [r.path for r in got.received] == ["/hook/all"]
     assert len(await hooks.log(everything.id)) == 1
+
+
+async def test_a_workflows_webhook_step_goes_to_the_subscription_of_its_url_signed_and_an_unknown_url_is_refused(
+        hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
+    got, url = receiver
+    target = await hooks.subscribe(url + "/crm-failed", ["meeting.booked"])
+    got.secret = target.secret
+    await hooks.subscribe(url + "/elsewhere", ["*"])
+    calls = WorkflowWebhooks(hooks.store, SystemClock(), hooks.dispatcher.wake)
+    step = WebhookRequested(workflow_id="wfl_1", run_id="wfr_1", step=0, idempotency_key="wfr_1:0",
+                            lead_id="lead_1", conversation_id=None, url=url + "/crm-failed", trigger="crm.failed",
+                            data={"lead_id": "lead_1", "reason": "HTTP 401"})
+    await calls(Delivery(envelope_for(step, tenant_id=TENANT, source="workflow-executor"), step, 1,
+                         "notifier-workflow-webhook", hooks.units))
+    await hooks.settle()
+    [call] = got.received
+    assert call.path == "/hook/crm-failed" and call.signature_valid
+    assert call.envelope["type"] == "afo.workflow.webhook_requested.v1"
+    assert call.envelope["data"]["data"] == {"lead_id": "lead_1", "reason": "HTTP 401"}
+    assert [d.status for d in await hooks.log(target.id)] == ["delivered"]
+
+    nowhere = step.model_copy(update={"url": "https://hooks.example.com/not-subscribed"})
+    with pytest.raises(PermanentError, match="no active webhook subscription"):
+        await calls(Delivery(envelope_for(nowhere, tenant_id=TENANT, source="workflow-executor"), nowhere, 1,
+                             "notifier-workflow-webhook", hooks.units))
 
 
 @pytest.mark.parametrize(("url", "events", "error"), [

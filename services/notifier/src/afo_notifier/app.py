@@ -30,6 +30,7 @@ from afo_notifier.handlers.reminders import Reminders
 from afo_notifier.handlers.scheduler import Scheduler
 from afo_notifier.handlers.subscriptions import Subscriptions
 from afo_notifier.handlers.views import NotificationViews
+from afo_notifier.handlers.workflow_steps import WorkflowNotifications, WorkflowWebhooks
 from afo_notifier.settings import NotifierSettings
 
 SERVICE = "notifier"
@@ -73,6 +74,10 @@ def build(settings: ServiceSettings | None = None, *, channels: Channels | None 
     fanout = EventFanout(store, clock, dispatcher.wake)
     for spec in s.WEBHOOK_SOURCES:
         service.consume(spec, fanout)
+
+    # The tenants' workflow steps: an SMS or email (sent by the scheduler), a webhook (by the delivery worker).
+    service.consume(s.WORKFLOW_NOTIFICATION, WorkflowNotifications(store, clock))
+    service.consume(s.WORKFLOW_WEBHOOK, WorkflowWebhooks(store, clock, dispatcher.wake))
     worker: list[asyncio.Task[None]] = []
 
     async def start_deliveries() -> None:

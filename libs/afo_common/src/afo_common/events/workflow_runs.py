@@ -30,6 +30,9 @@ class _Step(Event):
 @event("workflow.notification_requested", stream=WORKFLOW)
 class NotificationRequested(_Step):
     channel: Literal["sms", "email"]
+    # ``lead``: to the lead (an opt-out stops it); ``tenant``: to the tenant's own people ("me", or an address
+    # the workflow names), about the lead.
+    recipient: Literal["lead", "tenant"]
     to: str = Field(max_length=254)
     subject: str | None = Field(default=None, max_length=200)
     body: str = Field(max_length=5000)

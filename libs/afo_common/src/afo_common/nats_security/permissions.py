@@ -126,6 +126,9 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         Consumes(WORKFLOW, "notifier-webhooks-workflow"),
         Consumes(KNOWLEDGE, "notifier-webhooks-knowledge"),
         Consumes(NOTIFICATION, "notifier-webhooks-notification"),
+        # A tenant's workflow steps: an SMS or email, a webhook call.
+        Consumes(WORKFLOW, "notifier-workflow-notification"),
+        Consumes(WORKFLOW, "notifier-workflow-webhook"),
     ), calls=("agent-runtime",)),  # each agent's reminder offsets, read when a meeting is booked
 }
 SERVICES: tuple[str, ...] = tuple(SERVICE_ACCESS)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from afo_common.events.notification import NotificationKind
 from afo_common.messaging.rpc import RpcOperation, TenantRequest
 from afo_common.rpcs.pages import Page, PageRequest
 
@@ -32,7 +33,7 @@ class NotificationRef(TenantRequest):
 
 class NotificationView(BaseModel):
     id: str
-    kind: Literal["reminder", "confirmation"]
+    kind: NotificationKind
     channel: Literal["sms", "email"]
     to: str
     subject: str | None

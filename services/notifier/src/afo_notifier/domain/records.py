@@ -9,7 +9,7 @@ from typing import Literal
 
 Status = Literal["scheduled", "sending", "sent", "failed", "cancelled", "skipped"]
 ChannelName = Literal["sms", "email"]
-Kind = Literal["reminder", "confirmation"]
+Kind = Literal["reminder", "confirmation", "workflow"]  # workflow: a step of a tenant's workflow
 
 
 @dataclass(frozen=True)

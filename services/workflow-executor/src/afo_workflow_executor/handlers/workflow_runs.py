@@ -163,7 +163,9 @@ class WorkflowRunner:
             subject = action.get("subject") if channel == "email" else None
             if channel == "email" and subject is None:
                 subject = f"{run.event_type}: {lead.get('name') or lead.get('email') or run.lead_id or 'a lead'}"
-            await uow.emit(NotificationRequested(**base, channel=channel, to=to, subject=subject, body=body),
+            recipient = "lead" if action["to"] == "lead" else "tenant"
+            await uow.emit(NotificationRequested(**base, channel=channel, recipient=recipient, to=to, subject=subject,
+                                                 body=body),
                            tenant_id=run.tenant_id, causation=cause)
             return {"event": NotificationRequested.event_name, "channel": channel, "to": to}
         if kind == "call_webhook":
