@@ -54,6 +54,7 @@ def build(settings: ServiceSettings | None = None, *, channels: Channels | None 
     default_offsets = [timedelta(seconds=s_) for s_ in config.reminder_offsets_s]
     reminders = Reminders(store, clock, AgentReminderOffsets(service.rpc, default_offsets))
     service.consume(s.MEETING_BOOKED, reminders.booked)
+    service.consume(s.REMINDERS_REQUESTED, reminders.requested)
     service.consume(s.MEETING_CANCELLED, reminders.cancelled)
     service.consume(s.LEAD_CREATED, reminders.lead)
     service.consume(s.LEAD_UPDATED, reminders.lead)

@@ -14,6 +14,7 @@ from afo_common.events import Event, envelope_for
 from afo_common.events.conversation import ConversationOptedOut, LeadCreated, LeadUpdated
 from afo_common.events.notification import NotificationFailed, NotificationSent
 from afo_common.events.workflow import MeetingBooked, MeetingCancelled
+from afo_common.events.workflow_runs import RemindersRequested
 from afo_common.messaging.consumer import Delivery
 from afo_common.messaging.store import MemoryStore
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
@@ -62,6 +63,20 @@ def booked(meeting: str = "mtg_1", start: datetime = START, rescheduled_from: st
                          rescheduled_from=rescheduled_from)
 
 
+async def book(backend: Backend, reminders: Reminders, meeting: MeetingBooked) -> None:
+    """The meeting booked, then its reminders asked for as the default funnel's workflow does."""
+    await reminders.booked(deliver(backend, meeting))
+    await reminders.requested(deliver(backend, reminders_requested(meeting)))
+
+
+def reminders_requested(meeting: MeetingBooked) -> RemindersRequested:
+    return RemindersRequested(workflow_id="wf_funnel_remind", run_id=f"wfr_{meeting.meeting_id}", step=0,
+                              idempotency_key=f"wfr_{meeting.meeting_id}:0", lead_id=meeting.lead_id,
+                              conversation_id=meeting.conversation_id, meeting_id=meeting.meeting_id,
+                              agent_id=meeting.agent_id, start=meeting.start, end=meeting.end,
+                              timezone=meeting.timezone)
+
+
 async def with_contact(backend: Backend, reminders: Reminders, tenant: str = TENANT, **fields: str) -> None:
     await reminders.lead(deliver(backend, LeadCreated(lead_id="lead_1", conversation_id="conv_1",
                                                       agent_id="agt_1", fields={"name": "Lee", **fields}), tenant))
@@ -87,7 +102,7 @@ async def test_a_booked_meeting_schedules_confirmation_and_reminders(backend: Ba
     await with_contact(backend, reminders, email="lee@example.com")
     await reminders.lead(deliver(backend, LeadUpdated(lead_id="lead_1", conversation_id="conv_1",
                                                       fields={"phone": "+33612345678"}, changed=["phone"])))
-    await reminders.booked(deliver(backend, booked()))
+    await book(backend, reminders, booked())
     found = await rows(backend)
     assert [(r.kind, r.channel, r.send_at, r.status) for r in found] == [
         ("confirmation", "email", NOW, "scheduled"),
@@ -107,7 +122,7 @@ async def test_due_reminders_are_sent_once_each_when_their_time_comes(backend: B
     reminders, channels = Reminders(backend.store, clock, OFFSETS), Recording()
     scheduler = Scheduler(backend.store, channels, clock, "sch_1")
     await with_contact(backend, reminders, phone="+33612345678")
-    await reminders.booked(deliver(backend, booked()))
+    await book(backend, reminders, booked())
     assert await scheduler.tick() == 0 and channels.sent == []  # none due yet (no email: no confirmation)
     clock.advance(timedelta(hours=23, minutes=59, seconds=59))
     assert await scheduler.tick() == 0
@@ -124,14 +139,14 @@ async def test_due_reminders_are_sent_once_each_when_their_time_comes(backend: B
 async def test_a_reminder_already_past_is_skipped_and_recorded(backend: Backend, clock: FixedClock) -> None:
     reminders = Reminders(backend.store, clock, OFFSETS)
     await with_contact(backend, reminders, phone="+33612345678")
-    await reminders.booked(deliver(backend, booked(start=NOW + timedelta(minutes=30))))
+    await book(backend, reminders, booked(start=NOW + timedelta(minutes=30)))
     assert [(r.status, r.error) for r in await rows(backend)] == [(("skipped", TOO_LATE))] * 2
 
 
 async def test_a_cancelled_meeting_cancels_its_reminders(backend: Backend, clock: FixedClock) -> None:
     reminders, channels = Reminders(backend.store, clock, OFFSETS), Recording()
     await with_contact(backend, reminders, phone="+33612345678")
-    await reminders.booked(deliver(backend, booked()))
+    await book(backend, reminders, booked())
     await reminders.cancelled(deliver(backend, MeetingCancelled(meeting_id="mtg_1", conversation_id="conv_1",
                                                                 agent_id="agt_1", lead_id="lead_1", by="lead")))
     assert {(r.status, r.error) for r in await rows(backend)} == {("cancelled", CANCELLED)}
@@ -142,9 +157,9 @@ async def test_a_cancelled_meeting_cancels_its_reminders(backend: Backend, clock
 async def test_a_reschedule_replaces_the_old_reminders(backend: Backend, clock: FixedClock) -> None:
     reminders = Reminders(backend.store, clock, OFFSETS)
     await with_contact(backend, reminders, phone="+33612345678")
-    await reminders.booked(deliver(backend, booked()))
+    await book(backend, reminders, booked())
     later = START + timedelta(days=1)
-    await reminders.booked(deliver(backend, booked("mtg_2", later, rescheduled_from="mtg_1")))
+    await book(backend, reminders, booked("mtg_2", later, rescheduled_from="mtg_1"))
     found = await rows(backend)
     assert sorted((r.meeting_id, r.status, r.send_at) for r in found) == [
         ("mtg_1", "cancelled", START - timedelta(hours=24)), ("mtg_1", "cancelled", START - timedelta(hours=1)),
@@ -157,7 +172,7 @@ async def test_an_opted_out_lead_gets_nothing(backend: Backend, clock: FixedCloc
     await with_contact(backend, reminders, phone="+33612345678", email="lee@example.com")
     opted_out = ConversationOptedOut(conversation_id="conv_1", lead_id="lead_1", channel="sms")
     await reminders.opted_out(deliver(backend, opted_out))
-    await reminders.booked(deliver(backend, booked()))
+    await book(backend, reminders, booked())
     clock.advance(timedelta(days=3))
     assert await Scheduler(backend.store, channels, clock, "sch_1").tick() == 0 and channels.sent == []
     assert {(r.status, r.error) for r in await rows(backend)} == {("skipped", OPTED_OUT)}
@@ -166,7 +181,7 @@ async def test_an_opted_out_lead_gets_nothing(backend: Backend, clock: FixedCloc
 async def test_an_opt_out_after_booking_stops_what_is_scheduled(backend: Backend, clock: FixedClock) -> None:
     reminders, channels = Reminders(backend.store, clock, OFFSETS), Recording()
     await with_contact(backend, reminders, phone="+33612345678")
-    await reminders.booked(deliver(backend, booked()))
+    await book(backend, reminders, booked())
     await reminders.opted_out(deliver(backend, ConversationOptedOut(conversation_id="conv_1", lead_id="lead_1",
                                                                     channel="web")))
     clock.advance(timedelta(days=3))
@@ -178,7 +193,7 @@ async def test_a_failed_send_is_recorded_with_its_reason(backend: Backend, clock
     reminders, channels = Reminders(backend.store, clock, OFFSETS), Recording()
     channels.failing = SendError("twilio", 400, "HTTP 400 (Twilio 21211): not a valid phone number")
     await with_contact(backend, reminders, phone="+33612345678")
-    await reminders.booked(deliver(backend, booked()))
+    await book(backend, reminders, booked())
     clock.advance(timedelta(days=1))
     assert await Scheduler(backend.store, channels, clock, "sch_1").tick() == 1
     first = (await rows(backend))[0]
@@ -190,7 +205,7 @@ async def test_two_schedulers_racing_send_each_notification_once(backend: Backen
     reminders, channels = Reminders(backend.store, clock, OFFSETS), Recording()
     await with_contact(backend, reminders, phone="+33612345678", email="lee@example.com")
     for n in range(10):
-        await reminders.booked(deliver(backend, booked(f"mtg_{n}")))
+        await book(backend, reminders, booked(f"mtg_{n}"))
     clock.advance(timedelta(days=3))
     first = Scheduler(backend.store, channels, clock, "sch_1")
     second = Scheduler(backend.reopen(), channels, clock, "sch_2")
@@ -203,7 +218,7 @@ async def test_two_schedulers_racing_send_each_notification_once(backend: Backen
 async def test_a_reminder_survives_a_restart_and_fires_once(backend: Backend, clock: FixedClock) -> None:
     reminders = Reminders(backend.store, clock, OFFSETS)
     await with_contact(backend, reminders, phone="+33612345678")
-    await reminders.booked(deliver(backend, booked()))
+    await book(backend, reminders, booked())
     clock.advance(timedelta(days=1, hours=23))
     channels = Recording()
     restarted = backend.reopen()  # a new store on the same database: nothing kept in the first one's memory
@@ -215,7 +230,7 @@ async def test_a_reminder_survives_a_restart_and_fires_once(backend: Backend, cl
 async def test_a_claim_left_by_a_dead_scheduler_is_taken_after_its_lease(backend: Backend, clock: FixedClock) -> None:
     reminders, channels = Reminders(backend.store, clock, OFFSETS), Recording()
     await with_contact(backend, reminders, phone="+33612345678")
-    await reminders.booked(deliver(backend, booked()))
+    await book(backend, reminders, booked())
     clock.advance(timedelta(days=1))
     [due] = [r for r in await rows(backend) if r.send_at <= clock.now()]
     async with backend.store() as uow:  # a scheduler claimed it, then died before sending
@@ -232,7 +247,7 @@ async def test_events_say_what_was_sent_without_the_body(clock: FixedClock) -> N
     backend = Backend(memory_store(), None)
     reminders, channels = Reminders(backend.store, clock, OFFSETS), Recording()
     await with_contact(backend, reminders, phone="+33612345678")
-    await reminders.booked(deliver(backend, booked()))
+    await book(backend, reminders, booked())
     clock.advance(timedelta(days=1))
     await Scheduler(backend.store, channels, clock, "sch_1").tick()
     channels.failing = SendError("twilio", 500, "HTTP 500")
@@ -249,7 +264,7 @@ async def test_events_say_what_was_sent_without_the_body(clock: FixedClock) -> N
 async def test_another_tenants_notifications_are_not_found(backend: Backend, clock: FixedClock) -> None:
     reminders = Reminders(backend.store, clock, OFFSETS)
     await with_contact(backend, reminders, phone="+33612345678")
-    await reminders.booked(deliver(backend, booked()))
+    await book(backend, reminders, booked())
     [first, _] = await rows(backend)
     views = NotificationViews(backend.store)
     mine = await views.get(ops.NotificationRef(tenant_id=TENANT, notification_id=first.id))
@@ -280,7 +295,7 @@ async def test_each_agent_reminds_on_its_own_offsets_and_an_empty_list_sends_onl
     per_agent = PerAgent({"agt_1": (timedelta(minutes=30),)})
     reminders = Reminders(backend.store, clock, per_agent)
     await with_contact(backend, reminders, phone="+33612345678", email="lee@example.com")
-    await reminders.booked(deliver(backend, booked()))
+    await book(backend, reminders, booked())
     assert [(r.kind, r.channel, r.send_at) for r in await rows(backend)] == [
         ("confirmation", "email", NOW),
         ("reminder", "email", START - timedelta(minutes=30)),
@@ -289,6 +304,29 @@ async def test_each_agent_reminds_on_its_own_offsets_and_an_empty_list_sends_onl
     assert per_agent.asked == [(TENANT, "agt_1")]
 
     per_agent.offsets["agt_1"] = ()
-    await reminders.booked(deliver(backend, booked("mtg_2")))
+    await book(backend, reminders, booked("mtg_2"))
     assert [(r.kind, r.channel) for r in await rows(backend) if r.meeting_id == "mtg_2"] == [
         ("confirmation", "email")]
+
+
+async def test_a_request_for_reminders_arriving_after_the_cancellation_or_the_reschedule_schedules_nothing(
+        backend: Backend, clock: FixedClock) -> None:
+    reminders = Reminders(backend.store, clock, OFFSETS)
+    await with_contact(backend, reminders, phone="+33612345678", email="lee@example.com")
+    first = booked()
+    await reminders.cancelled(deliver(backend, MeetingCancelled(
+        meeting_id=first.meeting_id, conversation_id="conv_1", agent_id="agt_1", lead_id="lead_1", by="lead")))
+    await reminders.requested(deliver(backend, reminders_requested(first)))
+    moved = booked("mtg_2", START + timedelta(days=1))
+    await reminders.booked(deliver(backend, booked("mtg_3", START + timedelta(days=2), rescheduled_from="mtg_2")))
+    await reminders.requested(deliver(backend, reminders_requested(moved)))
+    assert await rows(backend) == []
+
+
+async def test_a_booked_meeting_without_a_request_from_a_workflow_gets_nothing(backend: Backend,
+                                                                               clock: FixedClock) -> None:
+    """The tenant disabled the funnel's reminders: ``meeting.booked`` alone schedules nothing."""
+    reminders = Reminders(backend.store, clock, OFFSETS)
+    await with_contact(backend, reminders, phone="+33612345678", email="lee@example.com")
+    await reminders.booked(deliver(backend, booked()))
+    assert await rows(backend) == []

@@ -18,6 +18,7 @@ from afo_common.events.workflow import MeetingBooked
 from afo_common.events.workflow_runs import (
     BookingRequested,
     NotificationRequested,
+    RemindersRequested,
     WebhookRequested,
     WorkflowRunCompleted,
 )
@@ -132,6 +133,25 @@ async def test_handoff_webhook_and_booking_are_asked_for_by_events(units: UnitOf
     assert (booking["title"], booking["calendar"], booking["agent_id"]) == ("demo", "sales", "agt_1")
 
 
+async def test_the_funnel_asks_notifier_for_a_booked_meetings_reminders_unless_disabled(
+        units: UnitOfWorkFactory) -> None:
+    world = World(units)
+    start = T0 + timedelta(days=2)
+    meeting = MeetingBooked(meeting_id="mtg_1", request_id="req_1", conversation_id="conv_1", agent_id="agt_1",
+                            lead_id="lead_1", calendar_id="cal_1", provider="builtin", start=start,
+                            end=start + timedelta(minutes=30), timezone="Europe/Paris")
+    await world.runner(world.delivery(meeting))
+    [asked] = await world.events(RemindersRequested)
+    assert (asked["workflow_id"], asked["meeting_id"], asked["agent_id"], asked["timezone"]) == (
+        "wf_funnel_remind", "mtg_1", "agt_1", "Europe/Paris")
+    assert datetime.fromisoformat(asked["start"]) == start
+
+    await world.book.set_status(SetWorkflowStatus(tenant_id=TENANT, workflow_id="wf_funnel_remind",
+                                                  status="disabled"))
+    await world.runner(world.delivery(meeting.model_copy(update={"meeting_id": "mtg_2"})))
+    assert [e["meeting_id"] for e in await world.events(RemindersRequested)] == ["mtg_1"]
+
+
 async def test_a_replayed_event_finds_its_run(units: UnitOfWorkFactory) -> None:
     world = World(units)
     workflow = await world.create("when a lead is qualified, text the lead")
@@ -207,7 +227,8 @@ async def test_the_default_funnel_decides_crm_sync(units: UnitOfWorkFactory) -> 
     assert await synced() == ["synced"]  # the default funnel syncs a qualified lead
     listed = (await world.book.list(ListWorkflows(tenant_id=TENANT))).data
     funnel = {w.id: w for w in listed if w.builtin}
-    assert set(funnel) == {"wf_funnel_qualified", "wf_funnel_analyzed", "wf_funnel_booked", "wf_funnel_cancelled"}
+    assert set(funnel) == {"wf_funnel_qualified", "wf_funnel_analyzed", "wf_funnel_booked", "wf_funnel_cancelled",
+                           "wf_funnel_remind"}
     assert funnel["wf_funnel_qualified"].spec.model_dump(exclude_none=True) == {
         "trigger": "lead.qualified", "conditions": [], "actions": [{"type": "sync_crm"}]}
     await world.book.set_status(SetWorkflowStatus(tenant_id=TENANT, workflow_id="wf_funnel_qualified",
@@ -235,6 +256,8 @@ async def test_refusals_create_nothing(units: UnitOfWorkFactory) -> None:
         await world.create("when a lead is qualified, text me", notify=Notify())
     with pytest.raises(NotCompiled, match="sync_crm runs with CRM sync"):
         await world.create("when a meeting fails, sync the lead to the CRM")
+    with pytest.raises(NotCompiled, match="remind sends a booked meeting's reminders"):
+        await world.create("when a lead is qualified, remind the lead")
     assert [w.id for w in (await world.book.list(ListWorkflows(tenant_id=TENANT))).data if not w.builtin] == []
 
 

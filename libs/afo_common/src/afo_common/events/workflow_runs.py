@@ -5,11 +5,13 @@ carries the run, the step's index and its idempotency key (``<run id>:<index>``)
 same key twice acts once. ``workflow.notification_requested`` asks notifier to send an SMS or an email (``to`` is
 already resolved: the lead's phone or email, or the workflow's notification contact);
 ``workflow.webhook_requested`` asks for a POST of the triggering event to a URL the tenant wrote;
-``workflow.booking_requested`` asks for a meeting to be offered to the lead (title and calendar as written).
+``workflow.booking_requested`` asks for a meeting to be offered to the lead (title and calendar as written);
+``workflow.reminders_requested`` asks notifier for a booked meeting's confirmation and reminders.
 ``workflow.run_completed`` says a run ended (completed or failed) with how many steps it did."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import Field
@@ -50,6 +52,15 @@ class BookingRequested(_Step):
     agent_id: str | None
     title: str | None
     calendar: str | None
+
+
+@event("workflow.reminders_requested", stream=WORKFLOW)
+class RemindersRequested(_Step):
+    meeting_id: str
+    agent_id: str
+    start: datetime
+    end: datetime
+    timezone: str
 
 
 @event("workflow.run_completed", stream=WORKFLOW)

@@ -126,7 +126,8 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         Consumes(WORKFLOW, "notifier-webhooks-workflow"),
         Consumes(KNOWLEDGE, "notifier-webhooks-knowledge"),
         Consumes(NOTIFICATION, "notifier-webhooks-notification"),
-        # A tenant's workflow steps: an SMS or email, a webhook call.
+        # A tenant's workflow steps: a booked meeting's reminders, an SMS or email, a webhook call.
+        Consumes(WORKFLOW, "notifier-reminders-requested"),
         Consumes(WORKFLOW, "notifier-workflow-notification"),
         Consumes(WORKFLOW, "notifier-workflow-webhook"),
     ), calls=("agent-runtime",)),  # each agent's reminder offsets, read when a meeting is booked

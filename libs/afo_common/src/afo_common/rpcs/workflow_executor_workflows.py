@@ -90,12 +90,19 @@ class Handoff(_Strict):
     reason: str | None = Field(default=None, max_length=500)
 
 
+class Remind(_Strict):
+    """The booked meeting's confirmation and reminders to the lead (the agent's reminder offsets), sent by
+    notifier: on ``meeting.booked`` only."""
+
+    type: Literal["remind"] = "remind"
+
+
 class Wait(_Strict):
     type: Literal["wait"] = "wait"
     seconds: int = Field(ge=1, le=30 * 86400)
 
 
-Action = Annotated[BookMeeting | SyncCrm | SendSms | SendEmail | CallWebhook | Handoff | Wait,
+Action = Annotated[BookMeeting | SyncCrm | SendSms | SendEmail | CallWebhook | Handoff | Remind | Wait,
                    Field(discriminator="type")]
 
 

@@ -17,6 +17,7 @@ from afo_notifier.handlers.unit_of_work import Store
 class MemoryTables:
     contacts: dict[tuple[str, str], ContactRow] = field(default_factory=dict)
     notifications: dict[str, NotificationRow] = field(default_factory=dict)
+    cancelled_meetings: set[tuple[str, str]] = field(default_factory=set)
 
 
 class MemoryContacts:
@@ -61,6 +62,12 @@ class MemoryNotifications:
                 self._t.notifications[key] = replace(r, status=status, error=error, updated_at=now)
                 closed += 1
         return closed
+
+    async def mark_cancelled(self, tenant_id: str, meeting_id: str, now: datetime) -> None:
+        self._t.cancelled_meetings.add((tenant_id, meeting_id))
+
+    async def is_cancelled(self, tenant_id: str, meeting_id: str) -> bool:
+        return (tenant_id, meeting_id) in self._t.cancelled_meetings
 
     async def due(self, now: datetime, limit: int) -> list[NotificationRow]:
         rows = [r for r in self._t.notifications.values()

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from afo_notifier.adapters.tables import contacts, notifications
+from afo_notifier.adapters.tables import cancelled_meetings, contacts, notifications
 from afo_notifier.domain.records import ContactRow, NotificationRow, Status
 
 _NOTIFICATION_COLUMNS = tuple(f.name for f in fields(NotificationRow))
@@ -81,6 +81,16 @@ class NotificationRepository:
             query = query.where(notifications.c.lead_id == lead_id)
         result = await self._session.execute(query.values(status=status, error=error, updated_at=now))
         return int(getattr(result, "rowcount", 0))
+
+    async def mark_cancelled(self, tenant_id: str, meeting_id: str, now: datetime) -> None:
+        if not await self.is_cancelled(tenant_id, meeting_id):
+            await self._session.execute(cancelled_meetings.insert().values(
+                tenant_id=tenant_id, meeting_id=meeting_id, cancelled_at=now))
+
+    async def is_cancelled(self, tenant_id: str, meeting_id: str) -> bool:
+        result = await self._session.execute(select(cancelled_meetings.c.meeting_id).where(
+            cancelled_meetings.c.tenant_id == tenant_id, cancelled_meetings.c.meeting_id == meeting_id))
+        return result.first() is not None
 
     async def due(self, now: datetime, limit: int) -> list[NotificationRow]:
         query = select(notifications).where(_due(now)).order_by(notifications.c.send_at).limit(limit)

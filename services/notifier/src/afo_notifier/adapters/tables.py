@@ -22,6 +22,16 @@ contacts = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
+# Meetings cancelled (by the lead, the tenant, or a reschedule): a request for their reminders that arrives
+# after the cancellation (consumers of different events keep no order between them) schedules nothing.
+cancelled_meetings = Table(
+    "cancelled_meetings",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("meeting_id", String(40), primary_key=True),
+    Column("cancelled_at", UtcDateTime(), nullable=False),
+)
+
 notifications = Table(
     "notifications",
     metadata,

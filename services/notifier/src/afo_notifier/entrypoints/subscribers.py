@@ -7,7 +7,7 @@ from __future__ import annotations
 from afo_common.events.conversation import ConversationOptedOut, LeadCreated, LeadUpdated
 from afo_common.events.streams import CONVERSATION, WORKFLOW
 from afo_common.events.workflow import MeetingBooked, MeetingCancelled
-from afo_common.events.workflow_runs import NotificationRequested, WebhookRequested
+from afo_common.events.workflow_runs import NotificationRequested, RemindersRequested, WebhookRequested
 from afo_common.messaging.consumer import ConsumerSpec
 from afo_notifier.domain.webhooks import SUBSCRIBABLE_STREAMS
 
@@ -18,11 +18,13 @@ LEAD_UPDATED = ConsumerSpec(durable="notifier-lead-updated", stream=CONVERSATION
 OPTED_OUT = ConsumerSpec(durable="notifier-conversation-opted-out", stream=CONVERSATION,
                          event=ConversationOptedOut)
 # A tenant's workflow steps notifier carries out.
+REMINDERS_REQUESTED = ConsumerSpec(durable="notifier-reminders-requested", stream=WORKFLOW,
+                                   event=RemindersRequested)
 WORKFLOW_NOTIFICATION = ConsumerSpec(durable="notifier-workflow-notification", stream=WORKFLOW,
                                      event=NotificationRequested)
 WORKFLOW_WEBHOOK = ConsumerSpec(durable="notifier-workflow-webhook", stream=WORKFLOW, event=WebhookRequested)
-CONSUMERS = (MEETING_BOOKED, MEETING_CANCELLED, LEAD_CREATED, LEAD_UPDATED, OPTED_OUT, WORKFLOW_NOTIFICATION,
-             WORKFLOW_WEBHOOK)
+CONSUMERS = (MEETING_BOOKED, MEETING_CANCELLED, LEAD_CREATED, LEAD_UPDATED, OPTED_OUT, REMINDERS_REQUESTED,
+             WORKFLOW_NOTIFICATION, WORKFLOW_WEBHOOK)
 
 
 def durable(stream: str) -> str:

@@ -1,6 +1,9 @@
 """What notifier does with the events it consumes: keeps the lead's contact (``lead.created`` /
-``lead.updated``; ``conversation.opted_out``), schedules a booked meeting's notifications (``meeting.booked``;
-a reschedule cancels the replaced meeting's first), cancels them with the meeting (``meeting.cancelled``).
+``lead.updated``; ``conversation.opted_out``), schedules a booked meeting's notifications when the tenant's
+workflow asks (``workflow.reminders_requested``: the default funnel's "when a meeting is booked, remind the
+lead"), cancels them with the meeting (``meeting.cancelled``; ``meeting.booked`` of a reschedule cancels the
+replaced meeting's). A cancelled meeting is remembered, so a request for its reminders that comes after the
+cancellation (the two arrive on different consumers, in no set order) schedules nothing.
 
 An opt-out also turns every still-scheduled notification of the lead to ``skipped``; the scheduler checks the
 contact again at send time, so nothing reaches an opted-out lead whichever event came first."""
@@ -15,6 +18,7 @@ from typing import Protocol
 from afo_common.clock import Clock
 from afo_common.events.conversation import ConversationOptedOut, LeadCreated, LeadUpdated
 from afo_common.events.workflow import MeetingBooked, MeetingCancelled
+from afo_common.events.workflow_runs import RemindersRequested
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery
 from afo_notifier.domain.planning import OPTED_OUT, BookedMeeting, plan
@@ -76,17 +80,28 @@ class Reminders:
                                                     error=OPTED_OUT, now=now)
 
     async def booked(self, delivery: Delivery) -> None:
+        """A reschedule: the replaced meeting's notifications are cancelled (the new one's come when asked)."""
         event = delivery.payload
         assert isinstance(event, MeetingBooked)
+        if event.rescheduled_from is None:
+            return
+        tenant, now = delivery.envelope.tenantid, self._clock.now()
+        async with self._store.handling(delivery) as uow:
+            await uow.notifications.mark_cancelled(tenant, event.rescheduled_from, now)
+            await uow.notifications.close_scheduled(tenant, meeting_id=event.rescheduled_from,
+                                                    status="cancelled", error=MOVED, now=now)
+
+    async def requested(self, delivery: Delivery) -> None:
+        event = delivery.payload
+        assert isinstance(event, RemindersRequested)
+        if event.lead_id is None:
+            return
         tenant = delivery.envelope.tenantid
         # Asked before the transaction: no store connection held while agent-runtime answers.
-        offsets = await self._offsets_of(tenant, event.agent_id) if event.lead_id is not None else ()
+        offsets = await self._offsets_of(tenant, event.agent_id)
         now = self._clock.now()
         async with self._store.handling(delivery) as uow:
-            if event.rescheduled_from:
-                await uow.notifications.close_scheduled(tenant, meeting_id=event.rescheduled_from,
-                                                        status="cancelled", error=MOVED, now=now)
-            if event.lead_id is None:
+            if await uow.notifications.is_cancelled(tenant, event.meeting_id):
                 return
             contact = await uow.contacts.get(tenant, event.lead_id)
             meeting = BookedMeeting(tenant_id=tenant, meeting_id=event.meeting_id, lead_id=event.lead_id,
@@ -98,6 +113,8 @@ class Reminders:
     async def cancelled(self, delivery: Delivery) -> None:
         event = delivery.payload
         assert isinstance(event, MeetingCancelled)
+        tenant, now = delivery.envelope.tenantid, self._clock.now()
         async with self._store.handling(delivery) as uow:
-            await uow.notifications.close_scheduled(delivery.envelope.tenantid, meeting_id=event.meeting_id,
-                                                    status="cancelled", error=CANCELLED, now=self._clock.now())
+            await uow.notifications.mark_cancelled(tenant, event.meeting_id, now)
+            await uow.notifications.close_scheduled(tenant, meeting_id=event.meeting_id, status="cancelled",
+                                                    error=CANCELLED, now=now)

@@ -35,6 +35,12 @@ class Notifications(Protocol):
         """Every still-scheduled row of the meeting (or of the lead) set to ``status``; how many."""
         ...
 
+    async def mark_cancelled(self, tenant_id: str, meeting_id: str, now: datetime) -> None:
+        """Remembers that the meeting was cancelled (once; again is a no-op)."""
+        ...
+
+    async def is_cancelled(self, tenant_id: str, meeting_id: str) -> bool: ...
+
     async def due(self, now: datetime, limit: int) -> list[NotificationRow]:
         """Rows to send: scheduled with ``send_at`` at or before ``now``, and rows claimed by a scheduler whose
         claim ran out (it stopped mid-send), earliest first."""

@@ -63,10 +63,10 @@ class WorkflowRepository:
                                     workflows.c.status == "enabled").order_by(workflows.c.id))
         return [_workflow(r) for r in result]
 
-    async def has_builtin(self, tenant_id: str) -> bool:
+    async def builtin_ids(self, tenant_id: str) -> set[str]:
         result = await self._session.execute(
-            select(workflows.c.id).where(workflows.c.tenant_id == tenant_id, workflows.c.builtin.is_(True)).limit(1))
-        return result.first() is not None
+            select(workflows.c.id).where(workflows.c.tenant_id == tenant_id, workflows.c.builtin.is_(True)))
+        return {row.id for row in result}
 
     async def set_status(self, tenant_id: str, workflow_id: str, status: str, now: datetime) -> WorkflowRow | None:
         await self._session.execute(

@@ -16,6 +16,8 @@ Rules:
 - ``sync_crm`` is done by CRM sync itself, on the events it syncs on (``CRM_TRIGGERS``): CRM sync runs
   for an event when an enabled workflow with that trigger has a ``sync_crm`` step and its conditions hold
   (the default funnel has one per trigger). Any other trigger cannot carry it: such a workflow is refused.
+- ``remind`` asks notifier for the booked meeting's confirmation and reminders: on ``meeting.booked`` only
+  (the default funnel's ``wf_funnel_remind``; disabled, a booked meeting's lead gets neither).
 """
 
 from __future__ import annotations
@@ -32,13 +34,16 @@ from afo_workflow_executor.domain.workflows_text import amount, tokens
 
 CRM_TRIGGERS = frozenset({"lead.qualified", "conversation.analyzed", "meeting.booked", "meeting.cancelled"})
 
+REMIND_TRIGGER = "meeting.booked"
+
 # The default funnel: what the platform does for every tenant unless the tenant disables it. Each is compiled
-# from its instruction like any other workflow (the reminders notifier sends are not, yet: docs/workflows.md).
+# from its instruction like any other workflow.
 DEFAULT_FUNNEL: tuple[tuple[str, str], ...] = (
     ("wf_funnel_qualified", "when a lead is qualified, sync the lead to the CRM"),
     ("wf_funnel_analyzed", "when a conversation is analyzed, sync the lead to the CRM"),
     ("wf_funnel_booked", "when a meeting is booked, sync the lead to the CRM"),
     ("wf_funnel_cancelled", "when a meeting is cancelled, sync the lead to the CRM"),
+    ("wf_funnel_remind", "when a meeting is booked, remind the lead"),
 )
 
 
@@ -117,6 +122,8 @@ def refusal(spec: WorkflowSpec, notify: Mapping[str, Any]) -> str | None:
         if action.type == "sync_crm" and spec.trigger not in CRM_TRIGGERS:
             return (f"sync_crm runs with CRM sync, on {', '.join(sorted(CRM_TRIGGERS))}; "
                     f"not on {spec.trigger}")
+        if action.type == "remind" and spec.trigger != REMIND_TRIGGER:
+            return f"remind sends a booked meeting's reminders: on {REMIND_TRIGGER}, not on {spec.trigger}"
         if action.type == "send_sms" and action.to == "me" and not notify.get("phone"):
             return "the instruction texts \"me\": give notify.phone (E.164)"
         if action.type == "send_email" and action.to == "me" and not notify.get("email"):

@@ -47,7 +47,7 @@ def action_at(r: Reader, at: int | None = None, *, commit: bool = False) -> tupl
     here, known = r.i, len(r.unknown)
     r.i = here if at is None else at
     try:
-        for parse in (_wait, _webhook, _sms, _email, _crm, _book, _handoff):
+        for parse in (_wait, _remind, _webhook, _sms, _email, _crm, _book, _handoff):
             start = r.i
             action = parse(r)
             if action is not None:
@@ -58,6 +58,21 @@ def action_at(r: Reader, at: int | None = None, *, commit: bool = False) -> tupl
         r.i = here
         if not commit:
             del r.unknown[known:]
+
+
+def _remind(r: Reader) -> Action | None:
+    """"remind the lead (of the meeting)", "send (the lead) the reminders": the meeting's own reminders, not a
+    message of the tenant's ("remind me" is not one)."""
+    end = r.phrase("remind the|this? lead|leads|them|attendee|attendees")
+    if end is None:
+        end = r.phrase("send the|a? lead|them? the|a? meeting? reminder|reminders")
+    if end is None:
+        return None
+    r.i = end
+    for tail in ("to the? lead|leads|them|attendee|attendees", "of|about|for the|their? meeting|booking|appointment"):
+        end = r.phrase(tail)
+        r.i = end if end is not None else r.i
+    return {"type": "remind"}
 
 
 def _webhook(r: Reader) -> Action | None:

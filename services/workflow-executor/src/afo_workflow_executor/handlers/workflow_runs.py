@@ -9,7 +9,8 @@ Rules:
 - A step another service carries out is asked for by an event carrying the step's idempotency key:
   ``send_sms``/``send_email`` → ``workflow.notification_requested`` (to the lead's phone or email, or the workflow's
   ``notify`` contact for "me"); ``call_webhook`` → ``workflow.webhook_requested``; ``book_meeting`` →
-  ``workflow.booking_requested``; ``handoff`` → ``handoff.requested``. ``sync_crm`` is CRM sync's own
+  ``workflow.booking_requested``; ``remind`` → ``workflow.reminders_requested`` (the booked meeting, from the
+  triggering ``meeting.booked``); ``handoff`` → ``handoff.requested``. ``sync_crm`` is CRM sync's own
   (``handlers/workflow_crm_gate.py``): the step records that it was handed to it.
 - ``wait`` makes the run ``waiting`` until ``resume_at``; ``resume_due`` (a ``service.every`` poller) claims
   due runs with a conditional update (one replica wins) and carries on in the same transaction.
@@ -27,12 +28,14 @@ from afo_common.events.conversation import HandoffRequested
 from afo_common.events.workflow_runs import (
     BookingRequested,
     NotificationRequested,
+    RemindersRequested,
     WebhookRequested,
     WorkflowRunCompleted,
 )
 from afo_common.messaging.consumer import Delivery
 from afo_common.rpcs.workflow_executor_workflows import WorkflowSpec
 from afo_workflow_executor.domain.workflows import (
+    REMIND_TRIGGER,
     RunRow,
     StepRow,
     WorkflowRow,
@@ -177,6 +180,15 @@ class WorkflowRunner:
                                             calendar=action.get("calendar")),
                            tenant_id=run.tenant_id, causation=cause)
             return {"event": BookingRequested.event_name}
+        if kind == "remind":
+            meeting = ctx["event"]
+            if run.event_type != REMIND_TRIGGER or run.lead_id is None:
+                raise StepFailed(f"{run.event_type} has no booked meeting of a lead to remind")
+            await uow.emit(RemindersRequested(**base, meeting_id=meeting["meeting_id"], agent_id=meeting["agent_id"],
+                                              start=meeting["start"], end=meeting["end"],
+                                              timezone=meeting["timezone"]),
+                           tenant_id=run.tenant_id, causation=cause)
+            return {"event": RemindersRequested.event_name, "meeting_id": meeting["meeting_id"]}
         if kind == "handoff":
             conversation_id, agent_id = ctx.get("conversation_id"), ctx.get("agent_id")
             if not conversation_id or not agent_id:

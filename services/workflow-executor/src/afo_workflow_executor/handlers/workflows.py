@@ -87,23 +87,26 @@ class WorkflowBook:
         self._seeded: set[str] = set()
 
     async def ensure_defaults(self, tenant_id: str) -> None:
+        """Seeds the funnel's workflows the tenant does not have yet (all of them at first; one added to the
+        funnel by a later release, for a tenant seeded before)."""
         if tenant_id in self._seeded:
             return
         async with self._store.reading() as repos:
-            seeded = await repos.workflows.has_builtin(tenant_id)
-        if not seeded:
+            held = await repos.workflows.builtin_ids(tenant_id)
+        missing = [(workflow_id, text) for workflow_id, text in DEFAULT_FUNNEL if workflow_id not in held]
+        if missing:
             now = self._clock.now()
             try:
                 async with self._store() as uow:
-                    for workflow_id, instruction in DEFAULT_FUNNEL:
+                    for workflow_id, instruction in missing:
                         spec = compile_instruction(instruction)
                         assert isinstance(spec, WorkflowSpec), instruction  # the funnel is in the grammar
                         await uow.workflows.add(WorkflowRow(
                             workflow_id, tenant_id, f"Default funnel: {instruction}", instruction, "enabled", True,
                             "embedded", spec.trigger, spec.model_dump(mode="json"), {}, workflow_id, now, now))
-            except Exception:  # another replica or request seeded it first: its rows stand
+            except Exception:  # another replica or request seeded them first: its rows stand
                 async with self._store.reading() as repos:
-                    if not await repos.workflows.has_builtin(tenant_id):
+                    if not {i for i, _ in DEFAULT_FUNNEL} <= await repos.workflows.builtin_ids(tenant_id):
                         raise
         self._seeded.add(tenant_id)
 
