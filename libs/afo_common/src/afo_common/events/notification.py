@@ -12,7 +12,7 @@ from afo_common.events.envelope import Event, event
 from afo_common.events.streams import NOTIFICATION
 
 NotificationChannel = Literal["sms", "email"]
-NotificationKind = Literal["reminder", "confirmation"]
+NotificationKind = Literal["reminder", "confirmation", "reply"]
 
 
 @event("notification.sent", stream=NOTIFICATION)

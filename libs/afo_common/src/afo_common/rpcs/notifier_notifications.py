@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from afo_common.events.notification import NotificationKind
 from afo_common.messaging.rpc import RpcOperation, TenantRequest
 from afo_common.rpcs.pages import Page, PageRequest
 
@@ -32,7 +33,7 @@ class NotificationRef(TenantRequest):
 
 class NotificationView(BaseModel):
     id: str
-    kind: Literal["reminder", "confirmation"]
+    kind: NotificationKind
     channel: Literal["sms", "email"]
     to: str
     subject: str | None
@@ -48,6 +49,11 @@ class NotificationView(BaseModel):
     sent_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # What the provider last reported about the delivery (Twilio's status callback: delivered, undelivered,
+    # failed…), its error code, and when; None until a report came.
+    delivery_status: str | None = None
+    delivery_error_code: str | None = None
+    delivery_updated_at: datetime | None = None
 
 
 LIST_NOTIFICATIONS = RpcOperation(SERVICE, "notifications.list", ListNotifications, Page[NotificationView])
