@@ -34,6 +34,7 @@ from afo_gateway.entrypoints.http import (
     knowledge_routes,
     meetings_routes,
     notifications_routes,
+    twilio_routes,
     webhooks_routes,
 )
 from afo_gateway.entrypoints.http.dependencies import Gateway
@@ -55,9 +56,11 @@ from afo_gateway.handlers.meetings import Meetings
 from afo_gateway.handlers.messages import Messages
 from afo_gateway.handlers.notifications import Notifications
 from afo_gateway.handlers.owners import Owners
+from afo_gateway.handlers.phone_numbers import PhoneNumbers
 from afo_gateway.handlers.replays import Replays
 from afo_gateway.handlers.stream_tokens import StreamTokens
 from afo_gateway.handlers.throttle import Limits, Throttle
+from afo_gateway.handlers.twilio_webhooks import TwilioWebhooks
 from afo_gateway.handlers.unit_of_work import Store
 from afo_gateway.handlers.webhooks import Webhooks
 from afo_gateway.settings import GatewaySettings
@@ -100,6 +103,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
                           allow_private=settings.fetch_allow_private)
     app = service.http
     app.title = "AFO API"
+    app.state.public_url = settings.public_url
     app.description = "Agents that talk to your leads: conversations, agents, knowledge bases, leads and keys."
     service.reads_own_body("POST", knowledge_routes.DOCUMENTS_PATH)
     app.state.gateway = Gateway(
@@ -120,6 +124,8 @@ def build(settings: GatewaySettings | None = None) -> Service:
         meetings=Meetings(owners),
         notifications=Notifications(owners),
         webhooks=Webhooks(owners),
+        phone_numbers=PhoneNumbers(owners),
+        twilio=TwilioWebhooks(owners, integrations, service.unit_of_work, clock),
         max_upload_bytes=settings.max_upload_bytes,
         google=google,
         google_redirect_uri=settings.google_redirect_uri,
@@ -141,7 +147,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
     for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router,
                    event_credentials_routes.router, integrations_routes.router, knowledge_routes.router,
                    crm_routes.router, calendars_routes.router, meetings_routes.router,
-                   notifications_routes.router, webhooks_routes.router):
+                   notifications_routes.router, webhooks_routes.router, twilio_routes.router):
         app.include_router(router)
     return service
 

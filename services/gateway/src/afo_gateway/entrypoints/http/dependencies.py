@@ -23,9 +23,11 @@ from afo_gateway.handlers.meetings import Meetings
 from afo_gateway.handlers.messages import Messages
 from afo_gateway.handlers.notifications import Notifications
 from afo_gateway.handlers.owners import Owners
+from afo_gateway.handlers.phone_numbers import PhoneNumbers
 from afo_gateway.handlers.replays import Replays
 from afo_gateway.handlers.stream_tokens import StreamTokens
 from afo_gateway.handlers.throttle import Throttle
+from afo_gateway.handlers.twilio_webhooks import TwilioWebhooks
 from afo_gateway.handlers.webhooks import Webhooks
 
 SESSION_COOKIE = "afo_session"
@@ -52,6 +54,8 @@ class Gateway:
     meetings: Meetings
     notifications: Notifications
     webhooks: Webhooks
+    phone_numbers: PhoneNumbers
+    twilio: TwilioWebhooks
     google_redirect_uri: str | None = None
 
 
