@@ -50,15 +50,19 @@ class TwilioMessages:
         self._retry = retry or TwilioRetry()
         self._transport = transport
 
-    async def send(self, to: str, body: str) -> str:
-        """The message's SID."""
+    async def send(self, to: str, body: str, *, sender: str | None = None, status_callback: str | None = None) -> str:
+        """The message's SID. ``sender``: the number it goes from instead of the account's ``from_number`` (an
+        agent's, for its replies); ``status_callback``: where Twilio reports its delivery (``StatusCallback``)."""
+        form = {"To": to, "From": sender or self._from, "Body": body}
+        if status_callback:
+            form["StatusCallback"] = status_callback
         retry = self._retry
         async with httpx.AsyncClient(timeout=retry.timeout_s, transport=self._transport) as client:
             for attempt in range(1, retry.attempts + 1):
                 wait = retry.backoff_s * 2 ** (attempt - 1)
                 try:
                     response = await client.post(self._url, auth=(self._sid, self._token),
-                                                 data={"To": to, "From": self._from, "Body": body})
+                                                 data=form)
                 except httpx.TransportError as exc:
                     error = SendError("twilio", None, f"no answer: {type(exc).__name__}")
                 else:

@@ -4,7 +4,7 @@ opt-out), and one per stream integrators may subscribe to, each taking every eve
 
 from __future__ import annotations
 
-from afo_common.events.conversation import ConversationOptedOut, LeadCreated, LeadUpdated
+from afo_common.events.conversation import ConversationOptedOut, LeadCreated, LeadUpdated, MessageReplied
 from afo_common.events.streams import CONVERSATION, WORKFLOW
 from afo_common.events.workflow import MeetingBooked, MeetingCancelled
 from afo_common.messaging.consumer import ConsumerSpec
@@ -16,7 +16,9 @@ LEAD_CREATED = ConsumerSpec(durable="notifier-lead-created", stream=CONVERSATION
 LEAD_UPDATED = ConsumerSpec(durable="notifier-lead-updated", stream=CONVERSATION, event=LeadUpdated)
 OPTED_OUT = ConsumerSpec(durable="notifier-conversation-opted-out", stream=CONVERSATION,
                          event=ConversationOptedOut)
-CONSUMERS = (MEETING_BOOKED, MEETING_CANCELLED, LEAD_CREATED, LEAD_UPDATED, OPTED_OUT)
+# The agent's replies that go out by SMS or email (those with a reply_route).
+MESSAGE_REPLIED = ConsumerSpec(durable="notifier-message-replied", stream=CONVERSATION, event=MessageReplied)
+CONSUMERS = (MEETING_BOOKED, MEETING_CANCELLED, LEAD_CREATED, LEAD_UPDATED, OPTED_OUT, MESSAGE_REPLIED)
 
 
 def durable(stream: str) -> str:
