@@ -32,6 +32,7 @@ from .conftest import Backend
 TENANT, OTHER = "ten_a", "ten_b"
 NOW = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
 AGENT_NUMBER, LEAD_PHONE = "+14155550100", "+14155550199"
+SMS_BACK = ReplyRoute(channel="sms", to=LEAD_PHONE, sender=AGENT_NUMBER)
 
 
 class Recording:
@@ -50,7 +51,7 @@ def deliver(backend: Backend, payload: Event, tenant: str = TENANT) -> Delivery:
 
 
 def replied(message_id: str = "msg_r1", text: str = "Thanks! What's your company?", intent: str = "provide_info",
-            route: ReplyRoute | None = ReplyRoute(channel="sms", to=LEAD_PHONE, sender=AGENT_NUMBER)
+            route: ReplyRoute | None = SMS_BACK
             ) -> MessageReplied:
     return MessageReplied(conversation_id="conv_1", message_id=message_id, in_reply_to="msg_1", text=text,
                           engine="embedded", intent=intent, first_delta_ms=1.0, completed_ms=2.0, reply_route=route,
