@@ -29,6 +29,7 @@ from afo_gateway.entrypoints.http import (
     conversations_routes,
     crm_routes,
     event_credentials_routes,
+    inbound_routes,
     integrations_routes,
     keys_routes,
     knowledge_routes,
@@ -48,6 +49,7 @@ from afo_gateway.handlers.catalog import Catalog
 from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.event_credentials import EventCredentials
 from afo_gateway.handlers.google_connect import GoogleConnect
+from afo_gateway.handlers.inbound_sources import InboundSources
 from afo_gateway.handlers.integrations import Integrations
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.knowledge import KnowledgeBases
@@ -126,6 +128,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
         webhooks=Webhooks(owners),
         phone_numbers=PhoneNumbers(owners),
         twilio=TwilioWebhooks(owners, integrations, service.unit_of_work, clock),
+        inbound=InboundSources(store, owners, integrations, clock),
         max_upload_bytes=settings.max_upload_bytes,
         google=google,
         google_redirect_uri=settings.google_redirect_uri,
@@ -147,7 +150,8 @@ def build(settings: GatewaySettings | None = None) -> Service:
     for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router,
                    event_credentials_routes.router, integrations_routes.router, knowledge_routes.router,
                    crm_routes.router, calendars_routes.router, meetings_routes.router,
-                   notifications_routes.router, webhooks_routes.router, twilio_routes.router):
+                   notifications_routes.router, webhooks_routes.router, twilio_routes.router,
+                   inbound_routes.router):
         app.include_router(router)
     return service
 

@@ -15,6 +15,7 @@ from afo_gateway.handlers.catalog import Catalog
 from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.event_credentials import EventCredentials
 from afo_gateway.handlers.google_connect import GoogleConnect
+from afo_gateway.handlers.inbound_sources import InboundSources
 from afo_gateway.handlers.integrations import Integrations
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.knowledge import KnowledgeBases
@@ -56,6 +57,7 @@ class Gateway:
     webhooks: Webhooks
     phone_numbers: PhoneNumbers
     twilio: TwilioWebhooks
+    inbound: InboundSources
     google_redirect_uri: str | None = None
 
 
