@@ -60,6 +60,9 @@ async def test_numbers_belong_to_one_agent_platform_wide(store: Store, clock: St
         await channels.put_numbers(PutPhoneNumbers(tenant_id=OTHER, agent_id=ava, numbers=[]))
     with pytest.raises(NotFound):
         await channels.resolve(ResolveNumber(number="+14155550999"))
+    # A deleted agent's numbers are free again.
+    await AgentHandlers(store, clock).delete(AgentRef(tenant_id=TENANT, agent_id=bob))
+    await channels.put_numbers(PutPhoneNumbers(tenant_id=OTHER, agent_id=other, numbers=[NUMBER]))
 
 
 async def test_an_sms_goes_into_the_phones_conversation_until_it_ends_for_good(
