@@ -35,7 +35,7 @@ def build(settings: AgentRuntimeSettings | None = None) -> Service:
     store, clock = sql_store(service.unit_of_work), SystemClock()
     endings = ConversationEndings(store, clock)
     register_rpc(service, AgentHandlers(store, clock), ConversationHandlers(store, clock), endings,
-                 ChannelHandlers(store, clock))
+                 ChannelHandlers(store, clock, llm))
     turns = TurnHandler(service.name, store, clock, realtime, llm, consumer.max_deliver,
                         settings.turn_order_wait_s, knowledge)
     register_subscribers(service, turns, consumer, MeetingResults(store, clock, realtime),

@@ -1,6 +1,7 @@
 """Phone numbers, the conversation an SMS goes into, and inbound leads, on every backend (``conftest.py``)."""
 
-from collections.abc import Awaitable, Callable
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -9,6 +10,7 @@ from afo_agent_runtime.handlers.agents import AgentHandlers
 from afo_agent_runtime.handlers.channels import ChannelHandlers
 from afo_agent_runtime.handlers.conversations import ConversationHandlers
 from afo_agent_runtime.handlers.endings import ConversationEndings
+from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.unit_of_work import Store
 from afo_common.events import Envelope
 from afo_common.events.conversation import Contact
@@ -21,6 +23,7 @@ from afo_common.rpcs.agent_runtime_channels import (
     SmsConversation,
 )
 from afo_testkit.clock import SteppingClock
+from afo_testkit.openai_server import FakeOpenAI, Text
 
 Committed = Callable[[], Awaitable[list[Envelope]]]
 TENANT = "ten_channels"
@@ -137,3 +140,44 @@ async def test_an_inbound_lead_without_a_phone_is_reached_by_email(store: Store,
     with pytest.raises(NotFound):
         await channels.inbound(InboundLead(tenant_id=OTHER, agent_id=agent, request_id="inb_src1_ext44",
                                            contact=Contact(email="lee@example.com")))
+
+
+@pytest.fixture
+async def llm() -> AsyncIterator[LlmEngines]:
+    engines = LlmEngines(api_key=None)
+    await engines.start()
+    yield engines
+    await engines.stop()
+
+
+async def llm_agent(store: Store, clock: SteppingClock, fake: FakeOpenAI) -> str:
+    agents = AgentHandlers(store, clock)
+    agent = await agents.create(CreateAgent(tenant_id=TENANT, spec={
+        "name": "Ava", "qualification_fields": ["name", "company"],
+        "llm": {"provider": "openai", "model": "gpt-test", "base_url": fake.base_url}}))
+    await agents.publish(AgentRef(tenant_id=TENANT, agent_id=agent.id))
+    return agent.id
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    (json.dumps({"message": "Hey Dana! Saw your note about HubSpot. Which company are you with?"}),
+     "Hey Dana! Saw your note about HubSpot. Which company are you with?"),
+    ("Sure, here you go: hi Dana", None),  # not the schema: the embedded opening is sent
+])
+async def test_an_llm_agents_opening_is_written_by_its_model(store: Store, clock: SteppingClock,
+                                                             committed: Committed, llm: LlmEngines, answer: str,
+                                                             expected: str | None) -> None:
+    async with FakeOpenAI([Text(answer)]) as fake:
+        agent = await llm_agent(store, clock, fake)
+        await ChannelHandlers(store, clock, llm).inbound(InboundLead(
+            tenant_id=TENANT, agent_id=agent, request_id="inb_llm_0001", contact=Contact(phone=LEAD_PHONE),
+            fields={"name": "Dana", "phone": LEAD_PHONE}, message="Do you integrate with HubSpot?"))
+        (request,) = fake.requests
+
+    assert request["response_format"]["json_schema"]["name"] == "opening"
+    assert "Do you integrate with HubSpot?" in request["messages"][1]["content"]
+    [replied] = [e for e in await committed() if e.type == "afo.conversation.message_replied.v1"]
+    if expected is None:
+        assert replied.data["engine"] == "embedded" and "Thanks for your message, Dana" in replied.data["text"]
+    else:
+        assert (replied.data["engine"], replied.data["text"]) == ("openai", expected)

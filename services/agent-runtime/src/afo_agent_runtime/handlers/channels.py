@@ -8,16 +8,20 @@ created at once with the phone."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from afo_agent_runtime.adapters.channel_repository import NumberTaken
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow, LeadRow, MessageRow
+from afo_agent_runtime.adapters.llm_opening import LlmOpener
 from afo_agent_runtime.domain.agent import AgentSpec
-from afo_agent_runtime.domain.engine import ConversationMemory
+from afo_agent_runtime.domain.engine import ConversationMemory, Replies
 from afo_agent_runtime.domain.errors import Conflict, NotFound
 from afo_agent_runtime.domain.opening import compose_opening, lead_fields
 from afo_agent_runtime.handlers.request_ids import created_once
-from afo_agent_runtime.handlers.unit_of_work import Store, UnitOfWork
+from afo_agent_runtime.handlers.unit_of_work import Repositories, Store, UnitOfWork
 from afo_agent_runtime.handlers.views import conversation_view
 from afo_common.clock import Clock
 from afo_common.events.conversation import (
@@ -41,14 +45,26 @@ from afo_common.rpcs.agent_runtime_channels import (
     SmsConversation,
 )
 
+log = logging.getLogger(__name__)
+
 # A conversation that ended this way is not carried on by the lead's next SMS.
 ENDED_FOR_GOOD = ("opted_out", "closed")
 
 
+class Openers(Protocol):
+    async def opener_for(self, spec: AgentSpec, tenant_id: str) -> LlmOpener | None: ...
+
+
 class ChannelHandlers:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    """``openers``: the agents' models, which write an LLM agent's opening message (within
+    ``opening_timeout_s``, so the RPC is answered in time; the embedded opening otherwise)."""
+
+    def __init__(self, store: Store, clock: Clock, openers: Openers | None = None,
+                 opening_timeout_s: float = 3.0) -> None:
         self._store = store
         self._clock = clock
+        self._openers = openers
+        self._opening_timeout_s = opening_timeout_s
 
     async def put_numbers(self, request: PutPhoneNumbers) -> PhoneNumbersView:
         numbers = list(dict.fromkeys(request.numbers))
@@ -108,9 +124,31 @@ class ChannelHandlers:
                 made = await repos.conversations.by_request(request.tenant_id, request_id)
             return _inbound_view(made, None, created=False) if made else None
 
-        return await created_once(request.request_id, lambda: self._inbound(request), made_by_request)
+        if made := await made_by_request(request.request_id):
+            return made
+        async with self._store.reading() as repos:
+            spec, _ = await _published(repos, request.tenant_id, request.agent_id)
+        written = await self._model_opening(spec, request)
+        return await created_once(request.request_id, lambda: self._inbound(request, written), made_by_request)
 
-    async def _inbound(self, request: InboundLead) -> InboundLeadView:
+    async def _model_opening(self, spec: AgentSpec, request: InboundLead) -> str | None:
+        """An LLM agent's opening, written by its model before the transaction (None: the embedded one)."""
+        if self._openers is None or spec.llm.provider != "openai":
+            return None
+        opener = await self._openers.opener_for(spec, request.tenant_id)
+        if opener is None:
+            return None
+        embedded = compose_opening(spec, request.fields, request.message)
+        question = (replies_question(spec, embedded.missing[0]) if embedded.missing else None)
+        try:
+            async with asyncio.timeout(self._opening_timeout_s):
+                return await opener.compose(spec, embedded.memory.lead, request.message, question)
+        except TimeoutError:
+            log.warning("the model took over %.1f s to write an opening; the embedded one is sent",
+                        self._opening_timeout_s)
+            return None
+
+    async def _inbound(self, request: InboundLead, written: str | None) -> InboundLeadView:
         now = self._clock.now()
         tenant_id = request.tenant_id
         async with self._store() as uow:
@@ -118,6 +156,7 @@ class ChannelHandlers:
                 return _inbound_view(made, None, created=False)
             spec, version = await _published(uow, tenant_id, request.agent_id)
             opening = compose_opening(spec, request.fields, request.message)
+            text, engine = (written, "openai") if written else (opening.text, "embedded")
             row = await _start(uow, tenant_id, request.agent_id, version, spec, "webhook", request.contact,
                                opening.memory, request.request_id, now)
             row = await _add_lead(uow, row, spec, opening.memory.lead, now)
@@ -128,15 +167,21 @@ class ChannelHandlers:
             route = await _first_route(uow, request)
             reply_id = new_id("msg")
             await uow.channels.add_message(tenant_id, MessageRow(
-                id=reply_id, conversation_id=row.id, role="assistant", text=opening.text,
-                created_at=now + timedelta(microseconds=1), intent="greeting", engine="embedded"))
+                id=reply_id, conversation_id=row.id, role="assistant", text=text,
+                created_at=now + timedelta(microseconds=1), intent="greeting", engine=engine))
             if request.contact.phone:
                 await uow.channels.remember(tenant_id, request.agent_id, request.contact.phone, row.id, now)
             await uow.emit(MessageReplied(
-                conversation_id=row.id, message_id=reply_id, in_reply_to=row.id, text=opening.text,
-                engine="embedded", intent="greeting", first_delta_ms=0.0, completed_ms=0.0, reply_route=route,
+                conversation_id=row.id, message_id=reply_id, in_reply_to=row.id, text=text,
+                engine="openai" if engine == "openai" else "embedded", intent="greeting", first_delta_ms=0.0,
+                completed_ms=0.0, reply_route=route,
                 agent_id=request.agent_id, lead_id=row.lead_id), tenant_id=tenant_id)
         return _inbound_view(row, route, created=True)
+
+
+def replies_question(spec: AgentSpec, field_name: str) -> str:
+    field = next(f for f in spec.qualification_fields if f.name == field_name)
+    return Replies(spec).question(field)
 
 
 def _inbound_view(row: ConversationRow, route: ReplyRoute | None, *, created: bool) -> InboundLeadView:
@@ -149,7 +194,7 @@ async def _agent(uow: UnitOfWork, tenant_id: str, agent_id: str) -> None:
         raise NotFound("agent", agent_id)
 
 
-async def _published(uow: UnitOfWork, tenant_id: str, agent_id: str) -> tuple[AgentSpec, int]:
+async def _published(uow: Repositories, tenant_id: str, agent_id: str) -> tuple[AgentSpec, int]:
     agent = await uow.agents.get(tenant_id, agent_id)
     if agent is None:
         raise NotFound("agent", agent_id)
