@@ -76,8 +76,7 @@ class TwilioWebhooks:
                                 reply_route=ReplyRoute(channel="sms", to=phone, sender=owner.number))
         try:
             async with self._uow.hot() as uow:
-                envelope = await uow.emit(event, tenant_id=owner.tenant_id)
-                uow.emitted[-1] = envelope.model_copy(update={"id": str(key), "correlationid": str(key)})
+                await uow.emit(event, tenant_id=owner.tenant_id, event_id=str(key))
         except IntegrityError:
             log.info("SMS %s of tenant %s received again: already recorded", sid, owner.tenant_id)
             return False
