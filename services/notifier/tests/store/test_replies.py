@@ -114,3 +114,13 @@ async def test_a_delivery_report_is_recorded_on_the_tenants_notification(backend
     assert (recorded.recorded, recorded.notification_id) == (True, row.id)
     view = await NotificationViews(backend.store).get(ops.NotificationRef(tenant_id=TENANT, notification_id=row.id))
     assert (view.delivery_status, view.delivery_error_code, view.delivery_updated_at) == ("undelivered", "30003", NOW)
+
+
+async def test_an_email_routed_opening_goes_by_email_with_a_subject(backend: Backend, clock: FixedClock) -> None:
+    channels = Recording()
+    route = ReplyRoute(channel="email", to="lee@example.com")
+    await Replies(backend.store, clock).replied(deliver(backend, replied("msg_open", "Hi Lee!", route=route)))
+    await Scheduler(backend.store, channels, clock, "sch_1").tick()
+    [sent] = channels.sent
+    assert (sent.kind, sent.channel, sent.to, sent.subject, sent.sender) == (
+        "reply", "email", "lee@example.com", "Re: your enquiry", None)
