@@ -74,6 +74,8 @@ class FakeTwilio:
             return self._error(400, 21602, "Message body is required.")
         message = {"sid": "SM" + uuid.uuid4().hex, "account_sid": sid, "to": to, "from": sender, "body": body,
                    "status": "queued", "num_segments": "1", "direction": "outbound-api", "api_version": "2010-04-01"}
+        if callback := form.get("StatusCallback"):
+            message["status_callback"] = str(callback)
         self.messages.append(message)
         return JSONResponse(message, 201)
 

@@ -10,6 +10,7 @@ from afo_agent_runtime.entrypoints.rpc import register_rpc
 from afo_agent_runtime.entrypoints.subscribers import message_received_consumer, register_subscribers
 from afo_agent_runtime.handlers.agents import AgentHandlers
 from afo_agent_runtime.handlers.analyses import ConversationAnalyses
+from afo_agent_runtime.handlers.channels import ChannelHandlers
 from afo_agent_runtime.handlers.conversations import ConversationHandlers
 from afo_agent_runtime.handlers.endings import ConversationEndings
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
@@ -33,7 +34,8 @@ def build(settings: AgentRuntimeSettings | None = None) -> Service:
     consumer = message_received_consumer(settings)
     store, clock = sql_store(service.unit_of_work), SystemClock()
     endings = ConversationEndings(store, clock)
-    register_rpc(service, AgentHandlers(store, clock), ConversationHandlers(store, clock), endings)
+    register_rpc(service, AgentHandlers(store, clock), ConversationHandlers(store, clock), endings,
+                 ChannelHandlers(store, clock, llm))
     turns = TurnHandler(service.name, store, clock, realtime, llm, consumer.max_deliver,
                         settings.turn_order_wait_s, knowledge)
     register_subscribers(service, turns, consumer, MeetingResults(store, clock, realtime),

@@ -34,6 +34,7 @@ from afo_common.events.conversation import (
     MeetingRequested,
     MessageReceived,
     MessageReplied,
+    ReplyRoute,
 )
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
@@ -431,3 +432,17 @@ async def test_a_meeting_asked_for_before_any_fact_makes_the_lead_it_is_booked_f
     (created,) = [e for e in events if isinstance(e, LeadCreated)]
     (meeting,) = [e for e in events if isinstance(e, MeetingRequested)]
     assert meeting.lead_id == created.lead_id and created.conversation_id == conversation_id
+
+
+async def test_an_sms_turn_carries_its_reply_route_onto_the_reply(runtime: Runtime) -> None:
+    conversation_id = await runtime.conversation()
+    before = await runtime.outbox_seq()
+    route = ReplyRoute(channel="sms", to="+14155550199", sender="+14155550100")
+    payload = MessageReceived(conversation_id=conversation_id, message_id=new_id("msg"), channel="sms",
+                              text="I'm Dana, dana@acme.example", sent_at=datetime.now(UTC), reply_route=route)
+    await runtime.turns(Delivery(envelope_for(payload, tenant_id=TENANT, source="gateway"), payload, 1, CONSUMER,
+                                 runtime.uow))
+
+    [replied] = [e for _, _, e in await runtime.events_after(before) if isinstance(e, MessageReplied)]
+    detail = await runtime.detail(conversation_id)
+    assert (replied.reply_route, replied.lead_id, replied.agent_id) == (route, detail.lead_id, detail.agent_id)

@@ -29,11 +29,13 @@ from afo_gateway.entrypoints.http import (
     conversations_routes,
     crm_routes,
     event_credentials_routes,
+    inbound_routes,
     integrations_routes,
     keys_routes,
     knowledge_routes,
     meetings_routes,
     notifications_routes,
+    twilio_routes,
     webhooks_routes,
     workflows_routes,
 )
@@ -48,6 +50,7 @@ from afo_gateway.handlers.catalog import Catalog
 from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.event_credentials import EventCredentials
 from afo_gateway.handlers.google_connect import GoogleConnect
+from afo_gateway.handlers.inbound_sources import InboundSources
 from afo_gateway.handlers.integrations import Integrations
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.knowledge import KnowledgeBases
@@ -56,9 +59,11 @@ from afo_gateway.handlers.meetings import Meetings
 from afo_gateway.handlers.messages import Messages
 from afo_gateway.handlers.notifications import Notifications
 from afo_gateway.handlers.owners import Owners
+from afo_gateway.handlers.phone_numbers import PhoneNumbers
 from afo_gateway.handlers.replays import Replays
 from afo_gateway.handlers.stream_tokens import StreamTokens
 from afo_gateway.handlers.throttle import Limits, Throttle
+from afo_gateway.handlers.twilio_webhooks import TwilioWebhooks
 from afo_gateway.handlers.unit_of_work import Store
 from afo_gateway.handlers.webhooks import Webhooks
 from afo_gateway.settings import GatewaySettings
@@ -101,6 +106,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
                           allow_private=settings.fetch_allow_private)
     app = service.http
     app.title = "AFO API"
+    app.state.public_url = settings.public_url
     app.description = "Agents that talk to your leads: conversations, agents, knowledge bases, leads and keys."
     service.reads_own_body("POST", knowledge_routes.DOCUMENTS_PATH)
     app.state.gateway = Gateway(
@@ -121,6 +127,9 @@ def build(settings: GatewaySettings | None = None) -> Service:
         meetings=Meetings(owners),
         notifications=Notifications(owners),
         webhooks=Webhooks(owners),
+        phone_numbers=PhoneNumbers(owners),
+        twilio=TwilioWebhooks(owners, integrations, service.unit_of_work, clock),
+        inbound=InboundSources(store, owners, integrations, clock),
         max_upload_bytes=settings.max_upload_bytes,
         google=google,
         google_redirect_uri=settings.google_redirect_uri,
@@ -142,7 +151,8 @@ def build(settings: GatewaySettings | None = None) -> Service:
     for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router,
                    event_credentials_routes.router, integrations_routes.router, knowledge_routes.router,
                    crm_routes.router, calendars_routes.router, meetings_routes.router,
-                   notifications_routes.router, webhooks_routes.router, workflows_routes.router):
+                   notifications_routes.router, webhooks_routes.router, workflows_routes.router,
+                   twilio_routes.router, inbound_routes.router):
         app.include_router(router)
     return service
 

@@ -59,6 +59,10 @@ class GatewaySettings(ServiceSettings):
     # The credential vault's keys (``AFO_VAULT_KEY``): ``id1:base64,id2:base64`` of 32 bytes each, the first
     # current. ``afo up`` makes one in $AFO_HOME/vault.key; ``afo vault rotate`` adds a new current one.
     vault_key: SecretStr | None = None
+    # AFO_PUBLIC_URL: the address Twilio (and widgets) reach the gateway at, e.g. https://afo.example.com. Twilio
+    # signs the URL it called; behind a proxy that rewrites the host or scheme, the request's own URL differs,
+    # so Twilio's signatures are checked against this base plus the path. Unset: the request's URL.
+    public_url: str | None = None
     # Where connection tests reach Twilio: overridden by tests only.
     twilio_api_base_url: str = "https://api.twilio.com"
     # How often records still sealed under an older vault key are sealed again (also once at start).

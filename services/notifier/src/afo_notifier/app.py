@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from afo_common.clock import Clock, SystemClock
 from afo_common.ids import new_id
+from afo_common.rpcs import notifier_delivery
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings
 from afo_notifier.adapters.agent_offsets import AgentReminderOffsets
@@ -24,9 +25,11 @@ from afo_notifier.domain.channels import Channels
 from afo_notifier.domain.webhooks import RetrySchedule
 from afo_notifier.entrypoints import subscribers as s
 from afo_notifier.entrypoints.rpc import notification_routes, register_rpc, webhook_routes
+from afo_notifier.handlers.delivery_reports import DeliveryReports
 from afo_notifier.handlers.dispatch import Dispatcher
 from afo_notifier.handlers.fanout import EventFanout
 from afo_notifier.handlers.reminders import Reminders
+from afo_notifier.handlers.replies import Replies
 from afo_notifier.handlers.scheduler import Scheduler
 from afo_notifier.handlers.subscriptions import Subscriptions
 from afo_notifier.handlers.views import NotificationViews
@@ -50,7 +53,7 @@ def build(settings: ServiceSettings | None = None, *, channels: Channels | None 
         relay = (SmtpServer(config.smtp_relay_host, config.smtp_relay_port, config.email_from)
                  if config.smtp_relay_port else None)
         channels = TenantChannels(VaultCredentials(service.rpc), relay=relay,
-                                  twilio_api=config.twilio_api_base_url)
+                                  twilio_api=config.twilio_api_base_url, public_url=config.public_url)
     default_offsets = [timedelta(seconds=s_) for s_ in config.reminder_offsets_s]
     reminders = Reminders(store, clock, AgentReminderOffsets(service.rpc, default_offsets))
     service.consume(s.MEETING_BOOKED, reminders.booked)
@@ -59,6 +62,7 @@ def build(settings: ServiceSettings | None = None, *, channels: Channels | None 
     service.consume(s.LEAD_CREATED, reminders.lead)
     service.consume(s.LEAD_UPDATED, reminders.lead)
     service.consume(s.OPTED_OUT, reminders.opted_out)
+    service.consume(s.MESSAGE_REPLIED, Replies(store, clock).replied)
     scheduler = Scheduler(store, channels, clock, new_id("sch"), batch=config.scheduler_batch,
                           concurrency=config.scheduler_concurrency, lease=timedelta(seconds=config.claim_lease_s))
 
@@ -95,5 +99,6 @@ def build(settings: ServiceSettings | None = None, *, channels: Channels | None 
     service.on_stop(stop_deliveries)
 
     register_rpc(service, notification_routes(NotificationViews(store)),
-                 webhook_routes(Subscriptions(store, clock, sender.judge, dispatcher.wake)))
+                 webhook_routes(Subscriptions(store, clock, sender.judge, dispatcher.wake)),
+                 [(notifier_delivery.RECORD_DELIVERY_STATUS, DeliveryReports(store, clock).record)])
     return service

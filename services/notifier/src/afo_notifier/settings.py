@@ -18,6 +18,9 @@ class NotifierSettings(ServiceSettings):
     smtp_relay_port: int | None = None  # AFO_SMTP_RELAY_PORT: None, no relay (email recorded in the sink)
     email_from: str = "meetings@afo.local"  # AFO_EMAIL_FROM: the relay's sender
     twilio_api_base_url: str = "https://api.twilio.com"  # AFO_TWILIO_API_BASE_URL
+    # AFO_PUBLIC_URL: the gateway's address as Twilio reaches it; with it, each SMS sent through Twilio asks for
+    # delivery reports at <AFO_PUBLIC_URL>/twilio/status?tenant=<tenant>. Unset: no reports asked for.
+    public_url: str | None = None
     # AFO_WEBHOOK_ALLOW_PRIVATE: send webhooks to loopback and private addresses (development and tests).
     webhook_allow_private: bool = False
     webhook_timeout_s: float = 10.0  # AFO_WEBHOOK_TIMEOUT_S: one attempt, redirects included

@@ -76,3 +76,16 @@ async def test_a_stored_credential_missing_a_field_is_a_send_error() -> None:
     with pytest.raises(SendError) as email:
         await TenantChannels(vault, relay=None).send(EMAIL)
     assert email.value.reason == "the stored credential's port is not a number"
+
+
+async def test_a_reply_goes_from_the_agents_number_and_asks_for_delivery_reports(twilio: FakeTwilio) -> None:
+    vault = Vault({("ten_a", "twilio"): {"account_sid": twilio.account_sid, "auth_token": twilio.auth_token,
+                                         "from_number": "+15005550006", "base_url": twilio.base_url}})
+    channels = TenantChannels(vault, relay=None, twilio_retry=TwilioRetry(attempts=1),
+                              public_url="https://afo.example.com/")
+    await channels.send(replace(SMS, kind="reply", sender="+14155550100"))
+    await TenantChannels(vault, relay=None, twilio_retry=TwilioRetry(attempts=1)).send(SMS)
+    first, second = twilio.messages
+    assert (first["from"], first["status_callback"]) == ("+14155550100",
+                                                         "https://afo.example.com/twilio/status?tenant=ten_a")
+    assert second["from"] == "+15005550006" and "status_callback" not in second

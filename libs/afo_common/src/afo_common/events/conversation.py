@@ -22,6 +22,18 @@ class Contact(BaseModel):
     external_id: str | None = Field(default=None, max_length=120)
 
 
+class ReplyRoute(BaseModel):
+    """Where the agent's answer to a message also goes, outside the conversation's own stream: the lead's
+    address on that channel (``to``) and the platform's (``sender``: the agent's number the lead wrote to).
+    notifier sends it (SMS, or email for a lead reached first by email)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: Literal["sms", "email"]
+    to: str = Field(max_length=254)
+    sender: str | None = Field(default=None, max_length=254)
+
+
 class Citation(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -55,6 +67,8 @@ class MessageReceived(Event):
     # Position in the conversation, from 1 without gaps, given by the producer that accepted it: the
     # agent answers strictly in this order whatever order deliveries arrive in. None: no order asked.
     sequence: int | None = Field(default=None, ge=1)
+    # Set by the channel that brought it when the answer must go back that way (an SMS: to its sender).
+    reply_route: ReplyRoute | None = None
 
 
 @event("conversation.message_replied", stream=CONVERSATION)
@@ -70,6 +84,10 @@ class MessageReplied(Event):
     citations: list[Citation] = []
     first_delta_ms: float
     completed_ms: float
+    # Where the reply must also be delivered (the answered message's route, or the opening message's).
+    reply_route: ReplyRoute | None = None
+    agent_id: str | None = None
+    lead_id: str | None = None
 
 
 @event("conversation.opted_out", stream=CONVERSATION)

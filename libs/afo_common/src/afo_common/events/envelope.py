@@ -88,9 +88,11 @@ def envelope_for(
     causation: Envelope | None = None,
     subject: str | None = None,
     traceparent: str | None = None,
+    event_id: str | None = None,
 ) -> Envelope:
-    """Wrap a payload. Correlation follows the causing event, so a whole journey shares one id."""
-    event_id = str(uuid7())
+    """Wrap a payload. Correlation follows the causing event, so a whole journey shares one id. ``event_id``
+    when the caller derives it (a provider's id made into one), else a new UUIDv7."""
+    event_id = event_id or str(uuid7())
     if causation is not None:
         correlation_id = correlation_id or causation.correlationid
     return Envelope(

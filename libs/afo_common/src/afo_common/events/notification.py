@@ -12,7 +12,7 @@ from afo_common.events.envelope import Event, event
 from afo_common.events.streams import NOTIFICATION
 
 NotificationChannel = Literal["sms", "email"]
-NotificationKind = Literal["reminder", "confirmation", "workflow"]
+NotificationKind = Literal["reminder", "confirmation", "reply", "workflow"]
 
 
 @event("notification.sent", stream=NOTIFICATION)

@@ -68,9 +68,10 @@ class Repositories:
         causation: Envelope | None = None,
         correlation_id: str | None = None,
         subject: str | None = None,
+        event_id: str | None = None,
     ) -> Envelope:
         return await self._work().emit(payload, tenant_id=tenant_id, causation=causation,
-                                       correlation_id=correlation_id, subject=subject)
+                                       correlation_id=correlation_id, subject=subject, event_id=event_id)
 
     def after_commit(self, callback: AfterCommit) -> None:
         self._work().after_commit(callback)

@@ -41,7 +41,12 @@ class Events(Protocol):
         causation: Envelope | None = None,
         correlation_id: str | None = None,
         subject: str | None = None,
-    ) -> Envelope: ...
+        event_id: str | None = None,
+    ) -> Envelope:
+        """``event_id``: the event's id when the caller derives it (from a provider's own id, so the same
+        webhook twice is one event: the outbox's and JetStream's duplicate checks drop the second); else a
+        new UUIDv7."""
+        ...
 
     def after_commit(self, callback: AfterCommit) -> None: ...
 
@@ -62,6 +67,7 @@ class WorkEvents:
         causation: Envelope | None = None,
         correlation_id: str | None = None,
         subject: str | None = None,
+        event_id: str | None = None,
     ) -> Envelope:
         envelope = envelope_for(
             payload,
@@ -71,6 +77,7 @@ class WorkEvents:
             correlation_id=correlation_id,
             subject=subject,
             traceparent=current_traceparent(),
+            event_id=event_id,
         )
         self.emitted.append(envelope)
         return envelope

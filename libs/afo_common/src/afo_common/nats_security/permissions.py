@@ -122,6 +122,8 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         Consumes(CONVERSATION, "notifier-lead-created"),
         Consumes(CONVERSATION, "notifier-lead-updated"),
         Consumes(CONVERSATION, "notifier-conversation-opted-out"),
+        # The agent's replies that go out by SMS or email (inbound SMS conversations, inbound leads).
+        Consumes(CONVERSATION, "notifier-message-replied"),
         Consumes(CONVERSATION, "notifier-webhooks-conversation"),
         Consumes(WORKFLOW, "notifier-webhooks-workflow"),
         Consumes(KNOWLEDGE, "notifier-webhooks-knowledge"),

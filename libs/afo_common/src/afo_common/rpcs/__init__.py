@@ -10,9 +10,11 @@ from afo_common.messaging.rpc import RpcOperation
 def all_operations() -> list[RpcOperation[Any, Any]]:
     from afo_common.rpcs import (
         agent_runtime,
+        agent_runtime_channels,
         gateway,
         health,
         knowledge_ingest,
+        notifier_delivery,
         notifier_notifications,
         notifier_webhooks,
         workflow_executor,
@@ -20,7 +22,9 @@ def all_operations() -> list[RpcOperation[Any, Any]]:
         workflow_executor_workflows,
     )
 
-    return [*health.HEALTH.values(), *agent_runtime.OPERATIONS, *knowledge_ingest.OPERATIONS,
+    return [*health.HEALTH.values(), *agent_runtime.OPERATIONS, *agent_runtime_channels.OPERATIONS,
+            *knowledge_ingest.OPERATIONS,
             *gateway.OPERATIONS, *workflow_executor.OPERATIONS, *workflow_executor_crm.OPERATIONS,
             *workflow_executor_workflows.OPERATIONS,
-            *notifier_notifications.OPERATIONS, *notifier_webhooks.OPERATIONS]
+            *notifier_notifications.OPERATIONS, *notifier_webhooks.OPERATIONS,
+            *notifier_delivery.OPERATIONS]

@@ -49,6 +49,11 @@ class NotificationView(BaseModel):
     sent_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # What the provider last reported about the delivery (Twilio's status callback: delivered, undelivered,
+    # failed…), its error code, and when; None until a report came.
+    delivery_status: str | None = None
+    delivery_error_code: str | None = None
+    delivery_updated_at: datetime | None = None
 
 
 LIST_NOTIFICATIONS = RpcOperation(SERVICE, "notifications.list", ListNotifications, Page[NotificationView])

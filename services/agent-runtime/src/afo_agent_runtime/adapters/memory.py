@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from afo_agent_runtime.adapters.agent_repository import AgentRow, VersionRow
+from afo_agent_runtime.adapters.channel_repository import NumberOwnerRow, NumberTaken
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow, LeadRow, MessageRow
 from afo_agent_runtime.domain.errors import AlreadyCreated
 from afo_agent_runtime.handlers.unit_of_work import Store
@@ -33,6 +34,10 @@ class MemoryTables:
     # message id -> (tenant id, message)
     messages: dict[str, tuple[str, MessageRow]] = field(default_factory=dict)
     leads: dict[str, LeadRow] = field(default_factory=dict)
+    # number -> (tenant id, agent id, assigned at)
+    numbers: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
+    # (tenant id, agent id, phone) -> conversation id
+    contact_conversations: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def add_messages(self, tenant_id: str, *messages: MessageRow) -> None:
         for message in messages:
@@ -194,12 +199,48 @@ class MemoryLeads:
         return [_stored(r) for r in _newest_first(rows, lambda r: r.id, limit)]
 
 
+class MemoryChannels:
+    def __init__(self, tables: MemoryTables) -> None:
+        self._t = tables
+
+    async def numbers(self, tenant_id: str, agent_id: str) -> list[str]:
+        held = [(at, n) for n, (t, a, at) in self._t.numbers.items() if (t, a) == (tenant_id, agent_id)]
+        return [n for _, n in sorted(held)]
+
+    async def replace_numbers(self, tenant_id: str, agent_id: str, numbers: list[str], now: datetime) -> None:
+        for owner in await self.owners(numbers):
+            if (owner.tenant_id, owner.agent_id) != (tenant_id, agent_id):
+                raise NumberTaken(owner.number)
+        for number in [n for n, (t, a, _) in self._t.numbers.items() if (t, a) == (tenant_id, agent_id)]:
+            if number not in numbers:
+                del self._t.numbers[number]
+        for number in numbers:
+            self._t.numbers.setdefault(number, (tenant_id, agent_id, now))
+
+    async def owners(self, numbers: list[str]) -> list[NumberOwnerRow]:
+        return [NumberOwnerRow(n, *self._t.numbers[n][:2]) for n in numbers if n in self._t.numbers]
+
+    async def conversation_of(self, tenant_id: str, agent_id: str, phone: str) -> str | None:
+        return self._t.contact_conversations.get((tenant_id, agent_id, phone))
+
+    async def remember(self, tenant_id: str, agent_id: str, phone: str, conversation_id: str,
+                       now: datetime) -> None:
+        self._t.contact_conversations[(tenant_id, agent_id, phone)] = conversation_id
+
+    async def add_lead(self, lead: LeadRow) -> None:
+        self._t.save_lead(lead, exists=False)
+
+    async def add_message(self, tenant_id: str, message: MessageRow) -> None:
+        self._t.add_messages(tenant_id, message)
+
+
 class MemoryRepositories(Repositories):
     def __init__(self, tables: MemoryTables, events: Events | None = None) -> None:
         super().__init__(events)
         self.agents = MemoryAgents(tables)
         self.conversations = MemoryConversations(tables)
         self.leads = MemoryLeads(tables)
+        self.channels = MemoryChannels(tables)
 
 
 def memory_store() -> MemoryStore[MemoryTables, MemoryRepositories]:

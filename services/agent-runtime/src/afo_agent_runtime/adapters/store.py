@@ -1,11 +1,12 @@
 """agent-runtime's repositories on its database, as its handlers take them (``handlers/unit_of_work.py``):
-``uow.agents``, ``uow.conversations``, ``uow.leads``."""
+``uow.agents``, ``uow.conversations``, ``uow.leads``, ``uow.channels``."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_agent_runtime.adapters.agent_repository import AgentRepository
+from afo_agent_runtime.adapters.channel_repository import ChannelRepository
 from afo_agent_runtime.adapters.conversation_repository import ConversationRepository, LeadRepository
 from afo_common.messaging.store import Repositories, SqlStore
 from afo_common.messaging.unit_of_work import Events, UnitOfWorkFactory
@@ -17,6 +18,7 @@ class SqlRepositories(Repositories):
         self.agents = AgentRepository(session)
         self.conversations = ConversationRepository(session)
         self.leads = LeadRepository(session)
+        self.channels = ChannelRepository(session)
 
 
 def sql_store(units: UnitOfWorkFactory) -> SqlStore[SqlRepositories]:

@@ -99,3 +99,26 @@ leads = Table(
     Column("summary", Text, nullable=True),
     Index("ix_leads_tenant_id_id", "tenant_id", "id"),
 )
+
+# The phone numbers an agent answers (SMS now, calls later): one number belongs to one agent platform-wide,
+# so an inbound webhook that names only the number called finds its tenant and agent.
+phone_numbers = Table(
+    "phone_numbers",
+    metadata,
+    Column("number", String(20), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("agent_id", String(40), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_phone_numbers_tenant_id_agent_id", "tenant_id", "agent_id"),
+)
+
+# The latest conversation of a lead's phone with an agent: where that phone's next SMS goes.
+contact_conversations = Table(
+    "contact_conversations",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("agent_id", String(40), primary_key=True),
+    Column("phone", String(20), primary_key=True),
+    Column("conversation_id", String(40), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)

@@ -7,10 +7,12 @@ from typing import Any
 
 from afo_agent_runtime.domain.errors import Conflict, Invalid, NotFound
 from afo_agent_runtime.handlers.agents import AgentHandlers
+from afo_agent_runtime.handlers.channels import ChannelHandlers
 from afo_agent_runtime.handlers.conversations import ConversationHandlers
 from afo_agent_runtime.handlers.endings import ConversationEndings
 from afo_common.messaging.rpc import RpcError, RpcRoute
 from afo_common.rpcs import agent_runtime as ops
+from afo_common.rpcs import agent_runtime_channels as channel_ops
 from afo_common.service import Service
 
 
@@ -29,7 +31,7 @@ def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitab
 
 
 def register_rpc(service: Service, agents: AgentHandlers, conversations: ConversationHandlers,
-                 endings: ConversationEndings) -> None:
+                 endings: ConversationEndings, channels: ChannelHandlers) -> None:
     routes: list[RpcRoute] = [
         (ops.CREATE_AGENT, agents.create),
         (ops.GET_AGENT, agents.get),
@@ -47,3 +49,10 @@ def register_rpc(service: Service, agents: AgentHandlers, conversations: Convers
         (ops.LIST_LEADS, conversations.leads),
     ]
     service.serve_rpcs(ops.OPERATIONS, routes, _mapped)
+    service.serve_rpcs(channel_ops.OPERATIONS, [
+        (channel_ops.PUT_PHONE_NUMBERS, channels.put_numbers),
+        (channel_ops.GET_PHONE_NUMBERS, channels.get_numbers),
+        (channel_ops.RESOLVE_NUMBER, channels.resolve),
+        (channel_ops.SMS_CONVERSATION, channels.for_sms),
+        (channel_ops.INBOUND_LEAD, channels.inbound),
+    ], _mapped)

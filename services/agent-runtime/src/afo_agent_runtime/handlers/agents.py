@@ -102,6 +102,8 @@ class AgentHandlers:
             if await uow.agents.get(request.tenant_id, request.agent_id) is None:
                 raise NotFound("agent", request.agent_id)
             await uow.agents.mark_deleted(request.tenant_id, request.agent_id, self._clock.now())
+            # Its phone numbers are free for another agent.
+            await uow.channels.replace_numbers(request.tenant_id, request.agent_id, [], self._clock.now())
             await uow.emit(AgentDeleted(agent_id=request.agent_id), tenant_id=request.tenant_id)
         return Deleted(id=request.agent_id)
 

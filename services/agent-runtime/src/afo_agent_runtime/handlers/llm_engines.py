@@ -12,6 +12,7 @@ from afo_agent_runtime.adapters.credentials import OpenAIKey
 from afo_agent_runtime.adapters.knowledge import NoKnowledgeSearch
 from afo_agent_runtime.adapters.llm_analysis import LlmAnalyzer
 from afo_agent_runtime.adapters.llm_engine import LlmEngine
+from afo_agent_runtime.adapters.llm_opening import LlmOpener
 from afo_agent_runtime.adapters.openai_chat import OpenAIChatClient, http_client
 from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.knowledge import KnowledgeSearch
@@ -58,3 +59,10 @@ class LlmEngines:
             return None
         client = await self._client(spec, tenant_id)
         return LlmAnalyzer(client, spec.llm.model) if client is not None else None
+
+    async def opener_for(self, spec: AgentSpec, tenant_id: str) -> LlmOpener | None:
+        """The agent's model writes its first message to an inbound lead, when it has one."""
+        if not spec.llm.model:
+            return None
+        client = await self._client(spec, tenant_id)
+        return LlmOpener(client, spec.llm.model) if client is not None else None

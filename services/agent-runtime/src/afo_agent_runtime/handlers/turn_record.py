@@ -95,7 +95,8 @@ async def record_turn(
         conversation_id=conversation.id, message_id=reply_id, in_reply_to=message.message_id,
         text=decision.reply, engine="openai" if engine == "openai" else "embedded",
         intent=str(decision.intent), citations=list(decision.citations), first_delta_ms=round(first_delta_ms, 3),
-        completed_ms=round(completed_ms, 3),
+        completed_ms=round(completed_ms, 3), reply_route=message.reply_route, agent_id=conversation.agent_id,
+        lead_id=lead_id,
     ))
 
     current_lead = lead_view(lead) if lead is not None else None

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from afo_agent_runtime.adapters.agent_repository import AgentRow, VersionRow
+from afo_agent_runtime.adapters.channel_repository import NumberOwnerRow
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow, LeadRow, MessageRow
 from afo_common.messaging.store import Store as GenericStore
 from afo_common.messaging.unit_of_work import Events
@@ -78,6 +79,27 @@ class Leads(Protocol):
                    ) -> list[LeadRow]: ...
 
 
+class Channels(Protocol):
+    async def numbers(self, tenant_id: str, agent_id: str) -> list[str]: ...
+
+    async def replace_numbers(self, tenant_id: str, agent_id: str, numbers: list[str], now: datetime) -> None:
+        """Raises ``NumberTaken`` when another agent (of any tenant) holds one of ``numbers``."""
+        ...
+
+    async def owners(self, numbers: list[str]) -> list[NumberOwnerRow]:
+        """Across tenants: who holds each of ``numbers`` that is held."""
+        ...
+
+    async def conversation_of(self, tenant_id: str, agent_id: str, phone: str) -> str | None: ...
+
+    async def remember(self, tenant_id: str, agent_id: str, phone: str, conversation_id: str,
+                       now: datetime) -> None: ...
+
+    async def add_lead(self, lead: LeadRow) -> None: ...
+
+    async def add_message(self, tenant_id: str, message: MessageRow) -> None: ...
+
+
 class Repositories(Protocol):
     @property
     def agents(self) -> Agents: ...
@@ -87,6 +109,9 @@ class Repositories(Protocol):
 
     @property
     def leads(self) -> Leads: ...
+
+    @property
+    def channels(self) -> Channels: ...
 
 
 class UnitOfWork(Repositories, Events, Protocol):

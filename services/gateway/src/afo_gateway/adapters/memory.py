@@ -14,6 +14,7 @@ from afo_common.messaging.store import as_stored as _stored
 from afo_common.messaging.unit_of_work import Events
 from afo_gateway.adapters.accounts_repository import ApiKeyRow, AuditEntry, TenantRow, UserRow
 from afo_gateway.adapters.event_credentials_repository import EventCredentialRow
+from afo_gateway.adapters.inbound_sources_repository import MemoryInboundSources
 from afo_gateway.adapters.integrations_repository import IntegrationRow
 from afo_gateway.adapters.oauth_states_repository import OAuthStateRow
 from afo_gateway.adapters.stream_tokens_repository import StreamTokenRow
@@ -51,6 +52,7 @@ class MemoryTables:
     event_credentials: dict[str, EventCredentialRow] = field(default_factory=dict)
     integrations: dict[tuple[str, str], IntegrationRow] = field(default_factory=dict)
     oauth_states: dict[str, OAuthStateRow] = field(default_factory=dict)
+    inbound_sources: MemoryInboundSources = field(default_factory=MemoryInboundSources)
 
 
 def _newest_first(rows: list[Any], before: str | None, limit: int) -> list[Any]:
@@ -303,6 +305,7 @@ class MemoryRepositories(Repositories):
         self.event_credentials = MemoryEventCredentials(tables)
         self.integrations = MemoryIntegrations(tables)
         self.oauth_states = MemoryOAuthStates(tables)
+        self.inbound_sources = tables.inbound_sources
 
 
 def memory_store() -> MemoryStore[MemoryTables, MemoryRepositories]:

@@ -11,6 +11,7 @@ from afo_common.messaging.unit_of_work import Events, UnitOfWorkFactory
 from afo_gateway.adapters.accounts_repository import AccountsRepository, AuditLog, KeysRepository, SessionsRepository
 from afo_gateway.adapters.event_credentials_repository import EventCredentialsRepository
 from afo_gateway.adapters.idempotency_repository import IdempotencyRepository
+from afo_gateway.adapters.inbound_sources_repository import InboundSourcesRepository
 from afo_gateway.adapters.integrations_repository import IntegrationsRepository
 from afo_gateway.adapters.oauth_states_repository import OAuthStatesRepository
 from afo_gateway.adapters.stream_tokens_repository import StreamTokensRepository
@@ -28,6 +29,7 @@ class SqlRepositories(Repositories):
         self.event_credentials = EventCredentialsRepository(session)
         self.integrations = IntegrationsRepository(session)
         self.oauth_states = OAuthStatesRepository(session)
+        self.inbound_sources = InboundSourcesRepository(session)
 
 
 def sql_store(units: UnitOfWorkFactory) -> SqlStore[SqlRepositories]:

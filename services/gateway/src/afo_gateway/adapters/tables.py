@@ -146,3 +146,23 @@ oauth_states = Table(
     Column("redirect_uri", String(500), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False, index=True),
 )
+
+# Inbound lead sources (``POST /v1/inbound/{id}``): a token source keeps its token's SHA-256, a signature source
+# its Standard Webhooks secret sealed like a vault record (AES-GCM, tenant and source id as associated data).
+inbound_sources = Table(
+    "inbound_sources",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), nullable=False, index=True),
+    Column("name", String(120), nullable=False),
+    Column("agent_id", String(40), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("auth", String(16), nullable=False),
+    Column("field_map", JSON, nullable=False),
+    Column("phone_region", String(2), nullable=True),
+    Column("token_hash", String(64), nullable=True),
+    Column("key_id", String(32), nullable=True),
+    Column("nonce", LargeBinary(), nullable=True),
+    Column("ciphertext", LargeBinary(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)

@@ -12,6 +12,7 @@ from afo_common.messaging.store import Store as GenericStore
 from afo_common.messaging.unit_of_work import Events
 from afo_gateway.adapters.accounts_repository import ApiKeyRow, AuditEntry, TenantRow, UserRow
 from afo_gateway.adapters.event_credentials_repository import EventCredentialRow
+from afo_gateway.adapters.inbound_sources_repository import InboundSourceRow
 from afo_gateway.adapters.integrations_repository import IntegrationRow
 from afo_gateway.adapters.oauth_states_repository import OAuthStateRow
 from afo_gateway.adapters.stream_tokens_repository import StreamTokenRow
@@ -136,6 +137,18 @@ class OAuthStateRecords(Protocol):
     async def purge(self, now: datetime) -> int: ...
 
 
+class InboundSourceRecords(Protocol):
+    async def add(self, row: InboundSourceRow) -> None: ...
+
+    async def find(self, source_id: str) -> InboundSourceRow | None:
+        """Any tenant's: a submission names only the source."""
+        ...
+
+    async def page(self, tenant_id: str, limit: int, before: str | None) -> list[InboundSourceRow]: ...
+
+    async def remove(self, tenant_id: str, source_id: str) -> bool: ...
+
+
 class Repositories(Protocol):
     @property
     def accounts(self) -> AccountRecords: ...
@@ -163,6 +176,9 @@ class Repositories(Protocol):
 
     @property
     def oauth_states(self) -> OAuthStateRecords: ...
+
+    @property
+    def inbound_sources(self) -> InboundSourceRecords: ...
 
 
 class UnitOfWork(Repositories, Events, Protocol):

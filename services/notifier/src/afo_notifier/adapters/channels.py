@@ -48,8 +48,10 @@ def _need(provider: str, fields: Mapping[str, str], name: str) -> str:
 
 class TenantChannels:
     def __init__(self, credentials: Credentials, *, relay: SmtpServer | None, twilio_api: str = TWILIO_API,
-                 twilio_retry: TwilioRetry | None = None) -> None:
+                 twilio_retry: TwilioRetry | None = None, public_url: str | None = None) -> None:
         self._credentials = credentials
+        # AFO_PUBLIC_URL: with it, Twilio reports each SMS's delivery to the gateway's /twilio/status.
+        self._public_url = public_url.rstrip("/") if public_url else None
         self._relay = relay
         self._twilio_api = twilio_api
         self._twilio_retry = twilio_retry
@@ -63,10 +65,12 @@ class TenantChannels:
         fields = await self._credentials.resolve(row.tenant_id, "twilio")
         if fields is None:
             return Sent("sink", None)
+        from_number = row.sender or _need("twilio", fields, "from_number")
         twilio = TwilioMessages(_need("twilio", fields, "account_sid"), _need("twilio", fields, "auth_token"),
-                                _need("twilio", fields, "from_number"),
-                                base_url=fields.get("base_url") or self._twilio_api, retry=self._twilio_retry)
-        return Sent("twilio", await twilio.send(row.to, row.body))
+                                from_number, base_url=fields.get("base_url") or self._twilio_api,
+                                retry=self._twilio_retry)
+        callback = f"{self._public_url}/twilio/status?tenant={row.tenant_id}" if self._public_url else None
+        return Sent("twilio", await twilio.send(row.to, row.body, status_callback=callback))
 
     async def _email(self, row: NotificationRow) -> Sent:
         fields = await self._credentials.resolve(row.tenant_id, "smtp")

@@ -9,6 +9,7 @@ from datetime import datetime
 from afo_common.messaging.store import MemoryStore, Repositories
 from afo_common.messaging.store import as_stored as _stored
 from afo_common.messaging.unit_of_work import Events
+from afo_notifier.adapters.delivery_reports import MemoryDeliveryReports
 from afo_notifier.domain.records import ContactRow, NotificationRow, Status
 from afo_notifier.handlers.unit_of_work import Store
 
@@ -106,6 +107,7 @@ class MemoryRepositories(Repositories):
         super().__init__(events)
         self.contacts = MemoryContacts(tables)
         self.notifications = MemoryNotifications(tables)
+        self.delivery_reports = MemoryDeliveryReports(tables)
 
 
 def memory_store() -> Store:

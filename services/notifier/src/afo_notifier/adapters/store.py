@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_common.messaging.store import Repositories, SqlStore
 from afo_common.messaging.unit_of_work import Events, UnitOfWorkFactory
+from afo_notifier.adapters.delivery_reports import DeliveryReportRepository
 from afo_notifier.adapters.repositories import ContactRepository, NotificationRepository
 from afo_notifier.adapters.webhook_repository import WebhookRepository
 
@@ -17,6 +18,7 @@ class SqlRepositories(Repositories):
         self.contacts = ContactRepository(session)
         self.notifications = NotificationRepository(session)
         self.webhooks = WebhookRepository(session)
+        self.delivery_reports = DeliveryReportRepository(session)
 
 
 def sql_store(units: UnitOfWorkFactory) -> SqlStore[SqlRepositories]:

@@ -55,11 +55,18 @@ notifications = Table(
     Column("sent_at", UtcDateTime(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # The number an SMS goes from (an agent's, for its replies); None: the tenant's Twilio from_number.
+    Column("sender", String(32), nullable=True),
+    # The provider's last delivery report (Twilio's status callback), found by provider_id.
+    Column("delivery_status", String(32), nullable=True),
+    Column("delivery_error_code", String(16), nullable=True),
+    Column("delivery_updated_at", UtcDateTime(), nullable=True),
     # The scheduler's due index: what is (still) waiting, by time.
     Index("ix_notifications_status_send_at", "status", "send_at"),
     Index("ix_notifications_tenant_id_id", "tenant_id", "id"),
     Index("ix_notifications_tenant_id_meeting_id", "tenant_id", "meeting_id"),
     Index("ix_notifications_tenant_id_lead_id", "tenant_id", "lead_id"),
+    Index("ix_notifications_tenant_id_provider_id", "tenant_id", "provider_id"),
 )
 
 webhook_subscriptions = Table(

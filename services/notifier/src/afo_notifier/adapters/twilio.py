@@ -1,19 +1,20 @@
 """SMS through Twilio's Messages REST API: ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` with HTTP
-basic auth (account SID, auth token) and a form body ``To``, ``From``, ``Body``; 201 answers the message with
-its ``sid``.
+basic auth (account SID, auth token) and a form body ``To``, ``From``, ``Body`` (``StatusCallback`` when delivery
+reports are wanted); 201 answers the message with its ``sid``.
 
-Rules:
-- 429 and 5xx are retried (``Retry-After`` seconds honoured, capped), as is no answer at all; every other 4xx
-  is final, its reason Twilio's error JSON (``code``, ``message``).
+Rules (``afo_common.provider_http``, shared with workflow-executor's providers):
+- 429 and 5xx are retried (``Retry-After`` honoured, capped), as is no answer at all; every other 4xx is final,
+  its reason Twilio's error JSON: ``HTTP <status> (Twilio <code>): <message>``.
 - The auth token never appears in an error."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import httpx
 
+from afo_common.provider_errors import ProviderError
+from afo_common.provider_http import ProviderHttp, RetryPolicy
 from afo_notifier.domain.channels import SendError
 
 TWILIO_API = "https://api.twilio.com"
@@ -26,8 +27,12 @@ class TwilioRetry:
     max_retry_after_s: float = 10.0
     timeout_s: float = 10.0
 
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(attempts=self.attempts, initial_s=self.backoff_s, jitter_s=self.backoff_s,
+                           max_retry_after_s=self.max_retry_after_s, timeout_s=self.timeout_s)
 
-def _reason(response: httpx.Response) -> str:
+
+def _reason(_method: str, _path: str, response: httpx.Response) -> str:
     try:
         data = response.json()
     except ValueError:
@@ -37,41 +42,28 @@ def _reason(response: httpx.Response) -> str:
     return f"HTTP {response.status_code}"
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    return float(value) if value.isdigit() else None
-
-
 class TwilioMessages:
     def __init__(self, account_sid: str, auth_token: str, from_number: str, *, base_url: str = TWILIO_API,
                  retry: TwilioRetry | None = None, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self._sid, self._token, self._from = account_sid, auth_token, from_number
-        self._url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self._base_url = base_url.rstrip("/")
+        self._path = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
         self._retry = retry or TwilioRetry()
         self._transport = transport
 
-    async def send(self, to: str, body: str) -> str:
-        """The message's SID."""
-        retry = self._retry
-        async with httpx.AsyncClient(timeout=retry.timeout_s, transport=self._transport) as client:
-            for attempt in range(1, retry.attempts + 1):
-                wait = retry.backoff_s * 2 ** (attempt - 1)
-                try:
-                    response = await client.post(self._url, auth=(self._sid, self._token),
-                                                 data={"To": to, "From": self._from, "Body": body})
-                except httpx.TransportError as exc:
-                    error = SendError("twilio", None, f"no answer: {type(exc).__name__}")
-                else:
-                    if response.status_code in (200, 201):
-                        sid = response.json().get("sid")
-                        return str(sid) if sid else ""
-                    error = SendError("twilio", response.status_code, _reason(response))
-                    if response.status_code != 429 and response.status_code < 500:
-                        raise error
-                    after = _retry_after(response)
-                    if after is not None:
-                        wait = min(after, retry.max_retry_after_s)
-                if attempt == retry.attempts:
-                    raise error
-                await asyncio.sleep(wait)
-        raise AssertionError("unreachable")
+    async def send(self, to: str, body: str, *, sender: str | None = None, status_callback: str | None = None) -> str:
+        """The message's SID. ``sender``: the number it goes from instead of the account's ``from_number`` (an
+        agent's, for its replies); ``status_callback``: where Twilio reports its delivery (``StatusCallback``)."""
+        form = {"To": to, "From": sender or self._from, "Body": body}
+        if status_callback:
+            form["StatusCallback"] = status_callback
+        http = ProviderHttp("twilio", self._base_url, secret=self._token, policy=self._retry.policy(),
+                            transport=self._transport, auth=(self._sid, self._token), describe=_reason)
+        try:
+            async with http:
+                message = await http.request("POST", self._path, data=form)
+        except ProviderError as exc:
+            reason = exc.reason if exc.status is not None else f"no answer: {exc.reason.split(': ', 1)[-1]}"
+            raise SendError("twilio", exc.status, reason) from None
+        sid = message.get("sid") if isinstance(message, dict) else None
+        return str(sid) if sid else ""

@@ -9,7 +9,8 @@ from typing import Literal
 
 Status = Literal["scheduled", "sending", "sent", "failed", "cancelled", "skipped"]
 ChannelName = Literal["sms", "email"]
-Kind = Literal["reminder", "confirmation", "workflow"]  # workflow: a step of a tenant's workflow
+# reply: the agent's answer in an SMS conversation; workflow: a step of a tenant's workflow
+Kind = Literal["reminder", "confirmation", "reply", "workflow"]
 
 
 @dataclass(frozen=True)
@@ -46,3 +47,9 @@ class NotificationRow:
     sent_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    # The number an SMS goes from (the agent's, for a reply); None: the tenant's Twilio from_number.
+    sender: str | None = None
+    # The provider's last delivery report (Twilio's status callback) for ``provider_id``.
+    delivery_status: str | None = None
+    delivery_error_code: str | None = None
+    delivery_updated_at: datetime | None = None

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from afo_common.messaging.rpc import RpcError, RpcRoute
-from afo_common.rpcs import notifier_notifications, notifier_webhooks
+from afo_common.rpcs import notifier_delivery, notifier_notifications, notifier_webhooks
 from afo_common.service import Service
 from afo_notifier.domain.endpoints import EndpointNotAllowed
 from afo_notifier.domain.webhooks import InvalidSubscription
@@ -51,6 +51,8 @@ def webhook_routes(subscriptions: Subscriptions) -> list[RpcRoute]:
     ]
 
 
-def register_rpc(service: Service, notifications: list[RpcRoute], webhooks: list[RpcRoute]) -> None:
+def register_rpc(service: Service, notifications: list[RpcRoute], webhooks: list[RpcRoute],
+                 delivery: list[RpcRoute]) -> None:
     service.serve_rpcs(notifier_notifications.OPERATIONS, notifications, _mapped)
+    service.serve_rpcs(notifier_delivery.OPERATIONS, delivery, _mapped)
     service.serve_rpcs(notifier_webhooks.OPERATIONS, webhooks, _mapped)

@@ -4,7 +4,7 @@ opt-out), and one per stream integrators may subscribe to, each taking every eve
 
 from __future__ import annotations
 
-from afo_common.events.conversation import ConversationOptedOut, LeadCreated, LeadUpdated
+from afo_common.events.conversation import ConversationOptedOut, LeadCreated, LeadUpdated, MessageReplied
 from afo_common.events.streams import CONVERSATION, WORKFLOW
 from afo_common.events.workflow import MeetingBooked, MeetingCancelled
 from afo_common.events.workflow_runs import NotificationRequested, RemindersRequested, WebhookRequested
@@ -17,14 +17,16 @@ LEAD_CREATED = ConsumerSpec(durable="notifier-lead-created", stream=CONVERSATION
 LEAD_UPDATED = ConsumerSpec(durable="notifier-lead-updated", stream=CONVERSATION, event=LeadUpdated)
 OPTED_OUT = ConsumerSpec(durable="notifier-conversation-opted-out", stream=CONVERSATION,
                          event=ConversationOptedOut)
+# The agent's replies that go out by SMS or email (those with a reply_route).
+MESSAGE_REPLIED = ConsumerSpec(durable="notifier-message-replied", stream=CONVERSATION, event=MessageReplied)
 # A tenant's workflow steps notifier carries out.
 REMINDERS_REQUESTED = ConsumerSpec(durable="notifier-reminders-requested", stream=WORKFLOW,
                                    event=RemindersRequested)
 WORKFLOW_NOTIFICATION = ConsumerSpec(durable="notifier-workflow-notification", stream=WORKFLOW,
                                      event=NotificationRequested)
 WORKFLOW_WEBHOOK = ConsumerSpec(durable="notifier-workflow-webhook", stream=WORKFLOW, event=WebhookRequested)
-CONSUMERS = (MEETING_BOOKED, MEETING_CANCELLED, LEAD_CREATED, LEAD_UPDATED, OPTED_OUT, REMINDERS_REQUESTED,
-             WORKFLOW_NOTIFICATION, WORKFLOW_WEBHOOK)
+CONSUMERS = (MEETING_BOOKED, MEETING_CANCELLED, LEAD_CREATED, LEAD_UPDATED, OPTED_OUT, MESSAGE_REPLIED,
+             REMINDERS_REQUESTED, WORKFLOW_NOTIFICATION, WORKFLOW_WEBHOOK)
 
 
 def durable(stream: str) -> str:

@@ -61,12 +61,22 @@ class Notifications(Protocol):
         ...
 
 
+class DeliveryReports(Protocol):
+    async def record(self, tenant_id: str, provider_id: str, status: str, error_code: str | None,
+                     now: datetime) -> str | None:
+        """The report on the tenant's notification sent with ``provider_id``: its id, None when there is none."""
+        ...
+
+
 class Repositories(Protocol):
     @property
     def contacts(self) -> Contacts: ...
 
     @property
     def notifications(self) -> Notifications: ...
+
+    @property
+    def delivery_reports(self) -> DeliveryReports: ...
 
 
 class UnitOfWork(Repositories, Events, Protocol):

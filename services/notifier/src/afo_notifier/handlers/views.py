@@ -19,7 +19,8 @@ def view(row: NotificationRow) -> ops.NotificationView:
         id=row.id, kind=row.kind, channel=row.channel, to=mask(row.channel, row.to), subject=row.subject,
         body=row.body, attachment="invite.ics" if row.ics else None, provider=row.provider, send_at=row.send_at,
         status=row.status, error=row.error, meeting_id=row.meeting_id, lead_id=row.lead_id, sent_at=row.sent_at,
-        created_at=row.created_at, updated_at=row.updated_at)
+        created_at=row.created_at, updated_at=row.updated_at, delivery_status=row.delivery_status,
+        delivery_error_code=row.delivery_error_code, delivery_updated_at=row.delivery_updated_at)
 
 
 class NotificationViews:

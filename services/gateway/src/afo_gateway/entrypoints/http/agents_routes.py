@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
+from pydantic import BaseModel, Field
 
 from afo_common.rpcs.agent_runtime import AgentVersionView, AgentView
+from afo_common.rpcs.agent_runtime_channels import PhoneNumbersView
 from afo_common.rpcs.agent_spec import AgentPatch, AgentSpec
 from afo_common.rpcs.pages import Page
 from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, Cursor, GatewayDep, Limit
@@ -88,3 +90,22 @@ async def list_versions(agent_id: str, principal: CurrentPrincipal, gw: GatewayD
                         cursor: Cursor = None) -> Page[AgentVersionOut]:
     page = await gw.catalog.versions(principal, agent_id, limit, cursor)
     return Page[AgentVersionOut](data=[version_out(v) for v in page.data], next_cursor=page.next_cursor)
+
+
+class PhoneNumbersBody(BaseModel):
+    numbers: list[Annotated[str, Field(min_length=3, max_length=32)]] = Field(
+        max_length=20, description="E.164 numbers (+ and the country code); [] removes them all")
+
+
+@router.put("/{agent_id}/phone-numbers", response_model=PhoneNumbersView)
+async def put_phone_numbers(agent_id: str, body: PhoneNumbersBody, principal: CurrentPrincipal,
+                            gw: GatewayDep) -> PhoneNumbersView:
+    """The numbers this agent answers (SMS to them become its conversations; point each number's Twilio
+    messaging webhook at ``POST /twilio/sms``). Replaces the list; a number another agent holds, of this tenant
+    or any other, is a 409."""
+    return await gw.phone_numbers.put(principal, agent_id, body.numbers)
+
+
+@router.get("/{agent_id}/phone-numbers", response_model=PhoneNumbersView)
+async def get_phone_numbers(agent_id: str, principal: CurrentPrincipal, gw: GatewayDep) -> PhoneNumbersView:
+    return await gw.phone_numbers.get(principal, agent_id)

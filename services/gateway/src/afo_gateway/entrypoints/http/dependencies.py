@@ -15,6 +15,7 @@ from afo_gateway.handlers.catalog import Catalog
 from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.event_credentials import EventCredentials
 from afo_gateway.handlers.google_connect import GoogleConnect
+from afo_gateway.handlers.inbound_sources import InboundSources
 from afo_gateway.handlers.integrations import Integrations
 from afo_gateway.handlers.keys import Keys
 from afo_gateway.handlers.knowledge import KnowledgeBases
@@ -23,9 +24,11 @@ from afo_gateway.handlers.meetings import Meetings
 from afo_gateway.handlers.messages import Messages
 from afo_gateway.handlers.notifications import Notifications
 from afo_gateway.handlers.owners import Owners
+from afo_gateway.handlers.phone_numbers import PhoneNumbers
 from afo_gateway.handlers.replays import Replays
 from afo_gateway.handlers.stream_tokens import StreamTokens
 from afo_gateway.handlers.throttle import Throttle
+from afo_gateway.handlers.twilio_webhooks import TwilioWebhooks
 from afo_gateway.handlers.webhooks import Webhooks
 
 SESSION_COOKIE = "afo_session"
@@ -52,6 +55,9 @@ class Gateway:
     meetings: Meetings
     notifications: Notifications
     webhooks: Webhooks
+    phone_numbers: PhoneNumbers
+    twilio: TwilioWebhooks
+    inbound: InboundSources
     google_redirect_uri: str | None = None
 
 

@@ -1,0 +1,122 @@
+"""Twilio's webhooks: an inbound SMS (``POST /twilio/sms``) and a delivery report (``POST /twilio/status``).
+
+Rules:
+- The tenant is found from the number the SMS was sent to (an agent's number, agent-runtime's
+  ``numbers.resolve``; unknown: 404), for a status report from its ``?tenant=`` (notifier puts it in the
+  ``StatusCallback`` URL it sends, which the signature covers) or else its ``From`` number.
+- ``X-Twilio-Signature`` is checked with twilio's ``RequestValidator`` and the tenant's Twilio auth token from
+  the vault, over the URL Twilio called (``AFO_PUBLIC_URL`` + path when set, else the request's URL) and the
+  form's parameters; the form's ``AccountSid`` must be the tenant's too. A tenant without Twilio credentials
+  cannot have its requests checked, so they are refused like a bad signature (403).
+- An SMS becomes ``conversation.message_received`` (channel ``sms``, ``reply_route`` back to the sender from
+  the number it was sent to) in the conversation agent-runtime chooses for that phone (``conversations.for_sms``).
+  It is deduplicated on ``MessageSid``: its event id and message id are derived from the tenant and the SID, so
+  a retried webhook meets the outbox's unique event id (while unpublished), JetStream's duplicate window
+  (10 minutes) and agent-runtime's inbox and message key. It carries no ``sequence`` (Twilio itself does not
+  promise order); an empty body (a picture alone) records nothing.
+- STOP, UNSUBSCRIBE, CANCEL, END, QUIT… reach the agent like any message: agent-runtime's rules opt the lead
+  out (``conversation.opted_out``), and notifier sends nothing more to that lead."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from twilio.request_validator import RequestValidator
+
+from afo_common.clock import Clock
+from afo_common.events.conversation import MessageReceived, ReplyRoute
+from afo_common.hot_sql import IntegrityError
+from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_common.rpcs import agent_runtime_channels as ch
+from afo_common.rpcs import notifier_delivery as nd
+from afo_gateway.domain.errors import ApiProblem, Forbidden, Invalid, NotFound
+from afo_gateway.domain.phones import NotAPhoneNumber, e164
+from afo_gateway.handlers.integrations import Integrations
+from afo_gateway.handlers.owners import Owners
+
+log = logging.getLogger(__name__)
+MAX_TEXT = 8000
+_IDS = uuid.UUID("1b0f3c64-5e8a-4a59-9d0e-7f3c2b1a9e11")
+
+
+class BadSignature(Forbidden):
+    pass
+
+
+class TwilioWebhooks:
+    def __init__(self, owners: Owners, integrations: Integrations, unit_of_work: UnitOfWorkFactory,
+                 clock: Clock) -> None:
+        self._owners = owners
+        self._integrations = integrations
+        self._uow = unit_of_work
+        self._clock = clock
+
+    async def sms(self, url: str, params: Mapping[str, str], signature: str | None) -> bool:
+        """True when a message was recorded, False for a duplicate or an empty one."""
+        owner = await self._owner(params.get("To", ""))
+        await self._check(owner.tenant_id, url, params, signature)
+        sid = params.get("MessageSid") or params.get("SmsSid") or ""
+        if not sid or len(sid) > 64:
+            raise Invalid("MessageSid is missing")
+        try:
+            phone = e164(params.get("From", ""))
+        except NotAPhoneNumber as exc:
+            raise Invalid("From is not a phone number") from exc
+        text = (params.get("Body") or "").strip()[:MAX_TEXT]
+        if not text:
+            return False
+        conversation = await self._owners.call(ch.SMS_CONVERSATION, ch.SmsConversation(
+            tenant_id=owner.tenant_id, agent_id=owner.agent_id, phone=phone, request_id=f"sms_{sid}"))
+        key = uuid.uuid5(_IDS, f"{owner.tenant_id}:{sid}")
+        event = MessageReceived(conversation_id=conversation.id, message_id=f"msg_{key.hex}", channel="sms",
+                                text=text, sent_at=self._clock.now(),
+                                reply_route=ReplyRoute(channel="sms", to=phone, sender=owner.number))
+        try:
+            async with self._uow.hot() as uow:
+                await uow.emit(event, tenant_id=owner.tenant_id, event_id=str(key))
+        except IntegrityError:
+            log.info("SMS %s of tenant %s received again: already recorded", sid, owner.tenant_id)
+            return False
+        return True
+
+    async def status(self, url: str, params: Mapping[str, str], signature: str | None,
+                     tenant_id: str | None) -> bool:
+        """A delivery report: True when it was recorded on one of the tenant's notifications. A call's report
+        (voice, a later issue) is checked and not recorded yet."""
+        tenant = tenant_id or (await self._owner(params.get("From", ""))).tenant_id
+        await self._check(tenant, url, params, signature)
+        sid, status = params.get("MessageSid") or params.get("SmsSid"), params.get("MessageStatus")
+        if not sid or not status:
+            return False
+        recorded = await self._owners.call(nd.RECORD_DELIVERY_STATUS, nd.DeliveryStatus(
+            tenant_id=tenant, provider_id=sid[:120], status=status[:32],
+            error_code=(params.get("ErrorCode") or None) and params["ErrorCode"][:16]))
+        return recorded.recorded
+
+    async def _owner(self, number: str) -> ch.NumberOwner:
+        try:
+            normalised = e164(number)
+        except NotAPhoneNumber:
+            raise NotFound("no agent has this number") from None
+        return await self._owners.call(ch.RESOLVE_NUMBER, ch.ResolveNumber(number=normalised))
+
+    async def _check(self, tenant_id: str, url: str, params: Mapping[str, str], signature: str | None) -> None:
+        if not signature:
+            raise BadSignature("X-Twilio-Signature is missing")
+        fields = await self._credentials(tenant_id)
+        if fields is None or not fields.get("auth_token"):
+            raise BadSignature("this tenant has no Twilio credentials to check the signature with")
+        if not RequestValidator(str(fields["auth_token"])).validate(url, dict(params), signature):
+            raise BadSignature("X-Twilio-Signature does not match this request")
+        if params.get("AccountSid") and params["AccountSid"] != fields.get("account_sid"):
+            raise BadSignature("the request is for another Twilio account")
+
+    async def _credentials(self, tenant_id: str) -> dict[str, Any] | None:
+        try:
+            return await self._integrations.fields(tenant_id, "twilio")
+        except ApiProblem as exc:  # the vault has no key, or cannot open the record
+            log.warning("Twilio credentials of %s unavailable: %s", tenant_id, exc.detail)
+            return None
