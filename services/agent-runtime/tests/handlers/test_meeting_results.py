@@ -16,6 +16,7 @@ from sqlalchemy import select
 from afo_agent_runtime.adapters.store import SqlRepositories, sql_store
 from afo_agent_runtime.adapters.tables import messaging
 from afo_agent_runtime.handlers.agents import AgentHandlers
+from afo_agent_runtime.handlers.channels import ChannelHandlers
 from afo_agent_runtime.handlers.conversations import ConversationHandlers
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.meeting_results import MeetingResults
@@ -36,6 +37,7 @@ from afo_common.messaging.consumer import Delivery, DuplicateDelivery, Permanent
 from afo_common.messaging.store import SqlStore
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.agent_runtime import AgentRef, ConversationDetail, ConversationRef, CreateAgent, CreateConversation
+from afo_common.rpcs.agent_runtime_channels import SmsConversation
 from afo_testkit.clock import FixedClock
 
 TENANT = "ten_meetings"
@@ -240,3 +242,21 @@ async def test_the_lead_moves_then_cancels_the_booked_meeting(runtime: Runtime) 
     assert detail.messages[-1].text.startswith("Your meeting is cancelled.")
     assert detail.lead is not None and "meeting_id" not in detail.lead.fields
     assert detail.status == "open"  # cancelling a meeting is not opting out
+
+
+async def test_in_an_sms_conversation_the_booking_goes_to_the_leads_phone_and_in_chat_nowhere_else(
+        runtime: Runtime) -> None:
+    await runtime.say("I'm Dana from Acme Corp, call me on +33 6 12 34 56 78")
+    await runtime.results(runtime.delivery(runtime.booked()))
+    [chat] = [e for e in await runtime.events_after(0) if isinstance(e, MessageReplied) and "Wed" in e.text]
+    assert (chat.reply_route, chat.agent_id) == (None, runtime.agent_id)
+
+    # As an SMS from +33698765432 starts one (the gateway's /twilio/sms): the lead's phone known from the start.
+    view = await ChannelHandlers(runtime.store, FixedClock(NOW)).for_sms(SmsConversation(
+        tenant_id=TENANT, agent_id=runtime.agent_id, phone="+33698765432", request_id="sms-request-1"))
+    runtime.conversation_id = view.id
+    seq = await runtime.outbox_seq()
+    await runtime.results(runtime.delivery(runtime.booked("mtg_2")))
+    [said] = [e for e in await runtime.events_after(seq) if isinstance(e, MessageReplied) and "Wed" in e.text]
+    assert said.reply_route is not None
+    assert (said.reply_route.channel, said.reply_route.to) == ("sms", "+33698765432")

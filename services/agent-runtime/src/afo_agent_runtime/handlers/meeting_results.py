@@ -1,7 +1,8 @@
 """The calendar's answers in the conversation: ``meeting.booked``, ``meeting.failed`` and
 ``meeting.cancelled`` (workflow-executor, WORKFLOW stream) → the agent's message to the lead, recorded and
-emitted as ``conversation.message_replied`` (every channel delivers it) and pushed on the conversation's
-real-time stream, and the lead's meeting fields (``lead.created``/``lead.updated``).
+emitted as ``conversation.message_replied`` (every channel delivers it: an SMS conversation's by SMS,
+``handlers/routes.py``) and pushed on the conversation's real-time stream, and the lead's meeting fields
+(``lead.created``/``lead.updated``).
 
 Like a turn, in the delivery's transaction on the driver: the inbox row first (a redelivery is a
 duplicate), the conversation's revision checked (a turn or another answer that wrote first makes this one
@@ -22,11 +23,12 @@ from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.meetings import MeetingNews, booked, cancelled, failed
 from afo_agent_runtime.domain.turn import ConversationMemory
 from afo_agent_runtime.handlers.realtime import Realtime
+from afo_agent_runtime.handlers.routes import route_of
 from afo_agent_runtime.handlers.unit_of_work import Store
 from afo_agent_runtime.handlers.views import lead_view
 from afo_common import realtime as rt
 from afo_common.clock import Clock
-from afo_common.events.conversation import LeadCreated, LeadUpdated, MessageReplied
+from afo_common.events.conversation import LeadCreated, LeadUpdated, MessageReplied, ReplyRoute
 from afo_common.events.workflow import MeetingBooked, MeetingCancelled, MeetingFailed
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
@@ -57,21 +59,19 @@ class MeetingResults:
         conversation = state.conversation
         if conversation.agent_id != event.agent_id:
             raise PermanentError(f"conversation {conversation.id} is not agent {event.agent_id}'s")
-        spec = await self._spec(conversation)
-        memory = ConversationMemory.from_json(conversation.memory)
-        news = _news(memory, event, spec)
-        await self._record(delivery, conversation, state.lead, spec, event, news)
-
-    async def _spec(self, conversation: ConversationRow) -> AgentSpec:
         async with self._store.reading() as repos:
             version = await repos.agents.version(conversation.tenant_id, conversation.agent_id,
                                                  conversation.agent_version)
+            route = await route_of(repos, conversation, state.lead)
         if version is None:
             raise PermanentError(f"agent {conversation.agent_id} v{conversation.agent_version} is missing")
-        return AgentSpec.model_validate(version.spec)
+        spec = AgentSpec.model_validate(version.spec)
+        memory = ConversationMemory.from_json(conversation.memory)
+        news = _news(memory, event, spec)
+        await self._record(delivery, conversation, state.lead, spec, event, news, route)
 
     async def _record(self, delivery: Delivery, conversation: ConversationRow, existing: LeadRow | None,
-                      spec: AgentSpec, event: Result, news: MeetingNews) -> None:
+                      spec: AgentSpec, event: Result, news: MeetingNews, route: ReplyRoute | None) -> None:
         tenant_id, now = conversation.tenant_id, self._clock.now()
         reply_id = new_id("msg") if news.reply is not None else None
         async with delivery.hot_transaction() as uow:
@@ -93,7 +93,9 @@ class MeetingResults:
             if news.reply is not None and reply_id is not None:
                 await emit(MessageReplied(
                     conversation_id=conversation.id, message_id=reply_id, in_reply_to=delivery.envelope.id,
-                    text=news.reply, engine="embedded", intent=_intent(event), first_delta_ms=0.0, completed_ms=0.0))
+                    text=news.reply, engine="embedded", intent=_intent(event), first_delta_ms=0.0, completed_ms=0.0,
+                    reply_route=route, agent_id=conversation.agent_id,
+                    lead_id=lead.id if lead else conversation.lead_id))
             uow.after_commit(self._announcer(delivery, conversation, lead, event, news, reply_id))
 
     def _announcer(self, delivery: Delivery, conversation: ConversationRow, lead: LeadRow | None, event: Result,
