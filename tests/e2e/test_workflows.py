@@ -72,6 +72,10 @@ async def test_a_workflow_written_in_plain_language_runs_on_a_qualified_lead(
     assert run["steps"][1]["output"] == {"event": "workflow.notification_requested", "channel": "sms",
                                          "to": ME["phone"]}
     assert [s["idempotency_key"] for s in run["steps"]] == [f"{run['id']}:0", f"{run['id']}:1"]
+    # The book_meeting step: the agent asks the lead for a time, in the conversation.
+    chat = await eventually(api, tenant, f"/v1/conversations/{conversation_id}", lambda body: any(
+        "set up a demo with you" in m["text"] for m in body["messages"]))
+    assert chat["messages"][-1]["role"] == "assistant"
     # notifier sent the step's SMS to the tenant's own number (the local sink: no Twilio key).
     sent = await eventually(api, tenant, "/v1/notifications", lambda body: any(
         n["kind"] == "workflow" and n["status"] == "sent" for n in body["data"]))

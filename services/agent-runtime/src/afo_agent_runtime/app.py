@@ -10,6 +10,7 @@ from afo_agent_runtime.entrypoints.rpc import register_rpc
 from afo_agent_runtime.entrypoints.subscribers import message_received_consumer, register_subscribers
 from afo_agent_runtime.handlers.agents import AgentHandlers
 from afo_agent_runtime.handlers.analyses import ConversationAnalyses
+from afo_agent_runtime.handlers.booking_offers import BookingOffers
 from afo_agent_runtime.handlers.channels import ChannelHandlers
 from afo_agent_runtime.handlers.conversations import ConversationHandlers
 from afo_agent_runtime.handlers.endings import ConversationEndings
@@ -39,7 +40,7 @@ def build(settings: AgentRuntimeSettings | None = None) -> Service:
     turns = TurnHandler(service.name, store, clock, realtime, llm, consumer.max_deliver,
                         settings.turn_order_wait_s, knowledge)
     register_subscribers(service, turns, consumer, MeetingResults(store, clock, realtime),
-                         ConversationAnalyses(store, llm))
+                         BookingOffers(store, clock, realtime), ConversationAnalyses(store, llm))
     # Every replica runs the check; each conversation is claimed by a conditional update, so ended once.
     service.every(settings.idle_check_interval_s, endings.check_idle, "close-idle-conversations")
     return service

@@ -88,7 +88,9 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                                              # The calendar's answers, said in the conversation.
                                              Consumes(WORKFLOW, "agent-runtime-meeting-booked"),
                                              Consumes(WORKFLOW, "agent-runtime-meeting-failed"),
-                                             Consumes(WORKFLOW, "agent-runtime-meeting-cancelled")),
+                                             Consumes(WORKFLOW, "agent-runtime-meeting-cancelled"),
+                                             # A tenant's workflow asking for a meeting with the lead.
+                                             Consumes(WORKFLOW, "agent-runtime-booking-requested")),
                                    calls=("knowledge-ingest",), publishes_realtime=True),
     "voice-media": ServiceAccess(owns_streams=(CALL,)),
     "knowledge-ingest": ServiceAccess(owns_streams=(KNOWLEDGE,), blobs=((DOCUMENTS_BUCKET, ("get", "delete")),)),
