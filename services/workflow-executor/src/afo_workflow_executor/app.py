@@ -8,12 +8,12 @@ workflows themselves: compiled from plain language, run on their trigger events 
 from __future__ import annotations
 
 from afo_common.clock import Clock, SystemClock
+from afo_common.provider_http import RetryPolicy
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings
 from afo_workflow_executor.adapters.crm_providers import CrmOpener, VaultCredentials
 from afo_workflow_executor.adapters.external_calendars import CalendarEndpoints, VaultExternalCalendars
 from afo_workflow_executor.adapters.llm_workflows import OpenAIProposals
-from afo_workflow_executor.adapters.providers.http import RetryPolicy
 from afo_workflow_executor.adapters.store import sql_store
 from afo_workflow_executor.adapters.tables import messaging
 from afo_workflow_executor.domain.external_calendars import ExternalCalendars

@@ -16,6 +16,7 @@ from afo_common.events.conversation import MeetingCancelRequested, MeetingReques
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_common.provider_errors import ProviderError
 from afo_testkit.clock import FixedClock
 from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.postgres import postgres_server as postgres_server
@@ -25,7 +26,6 @@ from afo_workflow_executor.adapters.store import sql_store
 from afo_workflow_executor.adapters.tables import messaging
 from afo_workflow_executor.domain.calendar import Interval
 from afo_workflow_executor.domain.external_calendars import ExternalEvent, MeetingDraft, SchedulingLink
-from afo_workflow_executor.domain.providers import ProviderError
 from afo_workflow_executor.handlers.booking import MeetingRequests
 from afo_workflow_executor.handlers.calendars import Calendars
 from afo_workflow_executor.handlers.meetings import Meetings

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from afo_common.provider_errors import ProviderError
 from afo_common.rpcs import workflow_executor as wx
 from afo_workflow_executor.domain.calendar import Interval
 from afo_workflow_executor.domain.crm_leads import LeadRecord
-from afo_workflow_executor.domain.providers import ProviderError
 
 TENANT = "t_acme"
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)

@@ -14,11 +14,11 @@ from afo_common.events import Envelope, Event, envelope_for
 from afo_common.events.conversation import ConversationAnalyzed, LeadCreated, LeadQualified, LeadUpdated
 from afo_common.events.workflow import CrmFailed, CrmSynced, MeetingBooked, MeetingCancelled
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery
+from afo_common.provider_http import RetryPolicy
 from afo_testkit.clock import FixedClock
 from afo_testkit.crm_servers import FakeHubSpot, FakePipedrive, FakeSalesforce
 from afo_workflow_executor.adapters.crm_providers import CrmOpener
 from afo_workflow_executor.adapters.memory import memory_store
-from afo_workflow_executor.adapters.providers.http import RetryPolicy
 from afo_workflow_executor.domain.crm_records import CrmSyncRow, ProviderCallRow
 from afo_workflow_executor.handlers.crm_sync import NO_EMAIL, CrmSync, RetryLater
 

@@ -15,6 +15,7 @@ from afo_common.events.conversation import LeadQualified
 from afo_common.events.workflow import CrmSynced
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_common.provider_http import RetryPolicy
 from afo_common.rpcs.workflow_executor_crm import ListCrmSyncs
 from afo_testkit.clock import FixedClock
 from afo_testkit.crm_servers import FakeHubSpot
@@ -22,7 +23,6 @@ from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.postgres import postgres_server as postgres_server
 from afo_testkit.stores import committed_events, migrated_database
 from afo_workflow_executor.adapters.crm_providers import CrmOpener
-from afo_workflow_executor.adapters.providers.http import RetryPolicy
 from afo_workflow_executor.adapters.store import sql_store
 from afo_workflow_executor.adapters.tables import messaging
 from afo_workflow_executor.handlers.crm_runs import CrmRuns

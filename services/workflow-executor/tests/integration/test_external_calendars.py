@@ -12,13 +12,13 @@ from nats.aio.msg import Msg
 
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import RpcClient, encode_error, encode_result
+from afo_common.provider_http import ProviderError, RetryPolicy
 from afo_common.rpcs.gateway import RESOLVE_CREDENTIAL, ResolveCredential, ResolvedCredential
 from afo_testkit.calendar_servers import FakeCalendly, FakeGoogle
 from afo_testkit.nats import nats_server
 from afo_workflow_executor.adapters.external_calendars import CalendarEndpoints, VaultExternalCalendars
 from afo_workflow_executor.adapters.providers.calendly import CalendlyCalendar
 from afo_workflow_executor.adapters.providers.google_calendar import GoogleCalendar
-from afo_workflow_executor.adapters.providers.http import ProviderError, RetryPolicy
 from afo_workflow_executor.domain.external_calendars import MeetingDraft, SchedulingLink
 
 RESOLVE = RESOLVE_CREDENTIAL["workflow-executor"]

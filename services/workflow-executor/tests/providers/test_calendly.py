@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from afo_common.provider_http import ProviderError, RetryPolicy
 from afo_testkit.calendar_servers import FakeCalendly
 from afo_workflow_executor.adapters.providers.calendly import MAX_WINDOW, CalendlyCalendar
-from afo_workflow_executor.adapters.providers.http import ProviderError, RetryPolicy
 from afo_workflow_executor.adapters.providers.time_windows import windows
 from afo_workflow_executor.domain.calendar import Interval
 from afo_workflow_executor.domain.external_calendars import MeetingDraft, SchedulingLink

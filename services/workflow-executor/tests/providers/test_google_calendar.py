@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from afo_common.provider_http import ProviderError, RetryPolicy
 from afo_testkit.calendar_servers import FakeGoogle
 from afo_workflow_executor.adapters.providers.google_calendar import (
     AccessTokenCache,
@@ -15,7 +16,6 @@ from afo_workflow_executor.adapters.providers.google_calendar import (
     GoogleCredentials,
     event_id_for,
 )
-from afo_workflow_executor.adapters.providers.http import ProviderError, RetryPolicy
 from afo_workflow_executor.domain.calendar import Interval
 from afo_workflow_executor.domain.external_calendars import MeetingDraft
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from afo_common.provider_http import ProviderError, RetryPolicy
 from afo_testkit.crm_servers import FakeHubSpot
-from afo_workflow_executor.adapters.providers.http import ProviderError, RetryPolicy
 from afo_workflow_executor.adapters.providers.hubspot import HubSpotCrm
 from afo_workflow_executor.domain.crm import CrmLead
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from afo_workflow_executor.adapters.providers.http import retry_after_seconds
+from afo_common.provider_http import retry_after_seconds
 
 NOW = datetime(2026, 6, 1, 9, 0, 0, tzinfo=UTC)
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 from afo_common.credentials import resolve_credential
 from afo_common.messaging.rpc import RpcClient
-from afo_workflow_executor.adapters.providers.http import RetryPolicy
+from afo_common.provider_errors import ProviderError
+from afo_common.provider_http import RetryPolicy
 from afo_workflow_executor.adapters.providers.hubspot import HUBSPOT_API, HubSpotCrm
 from afo_workflow_executor.adapters.providers.pipedrive import PipedriveCrm
 from afo_workflow_executor.adapters.providers.recording import CallRecorder
 from afo_workflow_executor.adapters.providers.salesforce import EXTERNAL_ID_FIELD, LOGIN_URL, SalesforceCrm
 from afo_workflow_executor.domain.crm import CrmSteps
-from afo_workflow_executor.domain.providers import ProviderError
 
 SERVICE = "workflow-executor"
 

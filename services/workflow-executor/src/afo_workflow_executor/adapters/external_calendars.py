@@ -23,6 +23,7 @@ from cachetools import TTLCache
 
 from afo_common.credentials import resolve_credential
 from afo_common.messaging.rpc import RpcClient, RpcError
+from afo_common.provider_http import ProviderError, RetryPolicy
 from afo_workflow_executor.adapters.providers.calendly import CALENDLY_API, CalendlyCalendar
 from afo_workflow_executor.adapters.providers.google_calendar import (
     GOOGLE_API,
@@ -31,7 +32,6 @@ from afo_workflow_executor.adapters.providers.google_calendar import (
     GoogleCalendar,
     GoogleCredentials,
 )
-from afo_workflow_executor.adapters.providers.http import ProviderError, RetryPolicy
 from afo_workflow_executor.domain.external_calendars import ExternalCalendar
 
 SERVICE = "workflow-executor"

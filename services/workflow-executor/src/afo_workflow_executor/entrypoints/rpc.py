@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from afo_common.messaging.rpc import RpcError, RpcRoute
+from afo_common.provider_errors import ProviderError
 from afo_common.rpcs import workflow_executor as ops
 from afo_common.service import Service
-from afo_workflow_executor.domain.providers import ProviderError
 from afo_workflow_executor.handlers.calendars import Calendars
 from afo_workflow_executor.handlers.errors import Invalid, NotFound
 from afo_workflow_executor.handlers.meetings import Meetings

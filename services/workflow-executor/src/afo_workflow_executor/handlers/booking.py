@@ -38,6 +38,7 @@ from afo_common.events.conversation import MeetingRequested
 from afo_common.events.workflow import FailureReason, MeetingCancelled, MeetingFailed, SlotOffer
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, PermanentError
+from afo_common.provider_errors import ProviderError
 from afo_workflow_executor.domain.calendar import CalendarSettings, Interval, default_settings
 from afo_workflow_executor.domain.crm_leads import LeadRecord
 from afo_workflow_executor.domain.external_calendars import (
@@ -46,7 +47,6 @@ from afo_workflow_executor.domain.external_calendars import (
     MeetingDraft,
     SchedulingLink,
 )
-from afo_workflow_executor.domain.providers import ProviderError
 from afo_workflow_executor.domain.records import BookingRow, CalendarRow, Taken
 from afo_workflow_executor.domain.slots import RefusalReason, Refused, check_request, nearest_alternatives
 from afo_workflow_executor.handlers.unit_of_work import Store

@@ -37,6 +37,7 @@ from afo_common.events.conversation import ConversationAnalyzed, LeadCreated, Le
 from afo_common.events.workflow import CrmFailed, CrmProvider, CrmSynced, MeetingBooked, MeetingCancelled
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery
+from afo_common.provider_errors import ProviderError
 from afo_workflow_executor.domain import crm_leads as projection
 from afo_workflow_executor.domain.crm import CrmLead, CrmRecord, CrmSteps
 from afo_workflow_executor.domain.crm_leads import LeadRecord
@@ -47,7 +48,6 @@ from afo_workflow_executor.domain.crm_records import (
     ProviderCallRow,
     idempotency_key,
 )
-from afo_workflow_executor.domain.providers import ProviderError
 from afo_workflow_executor.handlers.unit_of_work import Store, UnitOfWork
 
 CRM_PROVIDERS = ("hubspot", "salesforce", "pipedrive")

@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import httpx
 
-from afo_workflow_executor.adapters.providers.http import ProviderError, ProviderHttp, RetryPolicy
+from afo_common.provider_http import ProviderError, ProviderHttp, RetryPolicy
 from afo_workflow_executor.adapters.providers.time_windows import windows
 from afo_workflow_executor.domain.calendar import Interval
 from afo_workflow_executor.domain.external_calendars import MeetingDraft, SchedulingLink

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from afo_workflow_executor.adapters.providers.http import ProviderError, ProviderHttp, RetryPolicy
+from afo_common.provider_http import ProviderError, ProviderHttp, RetryPolicy
 from afo_workflow_executor.domain.crm import CrmLead, CrmRecord, note_lines
 
 

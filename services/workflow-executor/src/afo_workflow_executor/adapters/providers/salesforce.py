@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import httpx
 
-from afo_workflow_executor.adapters.providers.http import ProviderError, ProviderHttp, RetryPolicy
+from afo_common.provider_http import ProviderError, ProviderHttp, RetryPolicy
 from afo_workflow_executor.domain.crm import CrmLead, CrmRecord, note_lines
 
 LOGIN_URL = "https://login.salesforce.com"
