@@ -11,6 +11,7 @@ what failed, never the endpoint's answer."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import time
 from datetime import datetime
@@ -71,7 +72,10 @@ class WebhookSender:
 
     async def _vetted(self, target: Endpoint) -> IpAddress:
         try:
-            addresses = await self._resolve(target.host, target.port)
+            # An address needs no lookup (the resolver's getaddrinfo runs in a worker thread: measured, a
+            # large share of a delivery's cost); a name is resolved on every attempt.
+            addresses = [literal] if (literal := _ip_literal(target.host)) else await self._resolve(
+                target.host, target.port)
         except (socket.gaierror, UnicodeError) as exc:
             raise Refused(f"{target.host} could not be resolved") from exc
         if not addresses:
@@ -106,6 +110,13 @@ class WebhookSender:
         clients, self._clients = self._clients, {}
         for client in clients.values():
             await client.aclose()
+
+
+def _ip_literal(host: str) -> IpAddress | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
 
 
 def _ms(started: float) -> int:
