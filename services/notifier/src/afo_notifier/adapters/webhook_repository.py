@@ -74,8 +74,15 @@ class WebhookRepository:
         return {r.id: _subscription(r) for r in result if (r.tenant_id, r.id) in keys}
 
     async def save_subscriptions(self, rows: list[SubscriptionRow]) -> None:
-        for row in rows:
-            await self.save_subscription(row)
+        """Many subscriptions' state in one statement (an executemany)."""
+        if not rows:
+            return
+        await self._session.execute(
+            update(subs).where(subs.c.tenant_id == bindparam("b_tenant_id"), subs.c.id == bindparam("b_id"))
+            .values(status=bindparam("b_status"), disabled_reason=bindparam("b_disabled_reason"),
+                    consecutive_failures=bindparam("b_consecutive_failures"), updated_at=bindparam("b_updated_at")),
+            [{"b_tenant_id": r.tenant_id, "b_id": r.id, "b_status": r.status, "b_disabled_reason": r.disabled_reason,
+              "b_consecutive_failures": r.consecutive_failures, "b_updated_at": r.updated_at} for r in rows])
 
     async def delete_subscription(self, tenant_id: str, subscription_id: str) -> bool:
         """The subscription and its deliveries and their attempts removed; False when it was unknown."""

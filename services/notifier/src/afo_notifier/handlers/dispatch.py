@@ -49,7 +49,7 @@ class Dispatcher:
         self._schedule = schedule or RetrySchedule()
         self._per_subscription, self._batch, self._lease, self._poll_s = per_subscription, batch, lease_s, poll_s
         self._changes = changes
-        self._total = asyncio.Semaphore(total)
+        self._total_limit = total
         self._in_flight: Counter[str] = Counter()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wakeup = asyncio.Event()
@@ -74,18 +74,26 @@ class Dispatcher:
 
     async def dispatch_due(self) -> int:
         """One round: leases what is due and starts sending it; returns how many were started."""
+        free = self._total_limit - sum(self._in_flight.values())
+        if free <= 0:
+            return 0
         now = self._clock.now()
         busy = frozenset(s for s, n in self._in_flight.items() if n >= self._per_subscription)
         until = now + timedelta(seconds=self._lease)
+        async with self._store.reading() as repos:  # read outside the write transaction: the lease decides
+            found = await repos.webhooks.due(now, min(self._batch, free + len(busy) * self._per_subscription),
+                                             busy, per_subscription=self._per_subscription)
+        chosen: list[tuple[DeliveryRow, SubscriptionRow]] = []
+        room = dict.fromkeys({s.id for _, s in found}, 0)
+        for delivery, subscription in found:
+            if len(chosen) < free and \
+                    self._in_flight[subscription.id] + room[subscription.id] < self._per_subscription:
+                room[subscription.id] += 1
+                chosen.append((delivery, subscription))
+        if not chosen:
+            return 0
         async with self._store() as uow:
-            found = await uow.webhooks.due(now, self._batch, busy, per_subscription=self._per_subscription)
-            chosen: list[tuple[DeliveryRow, SubscriptionRow]] = []
-            room = dict.fromkeys({s.id for _, s in found}, 0)
-            for delivery, subscription in found:
-                if self._in_flight[subscription.id] + room[subscription.id] < self._per_subscription:
-                    room[subscription.id] += 1
-                    chosen.append((delivery, subscription))
-            leased = await uow.webhooks.lease([d.id for d, _ in chosen], now, until) if chosen else set()
+            leased = await uow.webhooks.lease([d.id for d, _ in chosen], now, until)
         started = 0
         for delivery, subscription in chosen:
             if delivery.id not in leased:  # another replica took it first
@@ -109,9 +117,8 @@ class Dispatcher:
 
     async def _deliver(self, delivery: DeliveryRow, subscription: SubscriptionRow) -> None:
         try:
-            async with self._total:
-                outcome = await self._sender.send(subscription.url, subscription.secret, delivery.event_id,
-                                                  delivery.body, self._clock.now())
+            outcome = await self._sender.send(subscription.url, subscription.secret, delivery.event_id,
+                                              delivery.body, self._clock.now())
             await self._recorded(_Sent(delivery, subscription.id, outcome, self._clock.now()))
         except Exception:
             # The lease ends and the delivery comes due again.
