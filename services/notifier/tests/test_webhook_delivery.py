@@ -205,7 +205,7 @@ async def test_a_disabled_subscription_enabled_again_gets_events_and_starts_coun
 async def test_an_event_no_subscription_wants_costs_no_read_and_a_new_subscription_is_seen_at_once(
         hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
     got, url = receiver
-    cache = hooks.fanout._cache  # noqa: SLF001 - the test counts the store reads the cache saves
+    cache = hooks.fanout._cache
     for _ in range(5):
         await hooks.arrive(*qualified())
     assert cache.loads == 1
@@ -226,7 +226,7 @@ async def test_a_stale_cache_entry_writes_no_delivery_for_a_deleted_subscription
         hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
     _got, url = receiver
     sub = await hooks.subscribe(url, ["lead.qualified"])
-    cache = hooks.fanout._cache  # noqa: SLF001
+    cache = hooks.fanout._cache
     assert await cache.wanted(TENANT, "afo.lead.qualified.v1") == [sub.id]
     async with hooks.store() as uow:  # deleted behind the cache's back (as by a replica not heard from yet)
         await uow.webhooks.delete_subscription(TENANT, sub.id)
@@ -245,13 +245,13 @@ async def test_outcomes_are_recorded_in_batches_with_one_lease_per_round(
     for _ in range(4):
         await hooks.arrive(*qualified())
     batches: list[int] = []
-    record = hooks.dispatcher._record  # noqa: SLF001 - the test observes the batches
+    record = hooks.dispatcher._record
 
     async def counted(batch: list[Any]) -> None:
         batches.append(len(batch))
         await record(batch)
 
-    hooks.dispatcher._record = counted  # type: ignore[method-assign]  # noqa: SLF001
+    hooks.dispatcher._record = counted  # type: ignore[method-assign]
     # per_subscription=2: the first round leases two of each subscription's four, oldest first.
     assert await hooks.dispatcher.dispatch_due() == 10
     await hooks.settle()

@@ -1,7 +1,7 @@
 """Webhook subscriptions for integrators (owned by notifier): create (the signing secret answered once),
-list, read, delete, enable again after it was disabled; each subscription's delivery log, and replaying one delivery. Deliveries are signed per
-Standard Webhooks (``webhook-id`` is the event id, ``webhook-timestamp``, ``webhook-signature``) and their
-body is the event's CloudEvents envelope."""
+list, read, delete, enable again after it was disabled; each subscription's delivery log, and replaying one
+delivery. Deliveries are signed per Standard Webhooks (``webhook-id`` is the event id, ``webhook-timestamp``,
+``webhook-signature``) and their body is the event's CloudEvents envelope."""
 
 from __future__ import annotations
 
