@@ -113,6 +113,12 @@ class CrmSync:
                 return
         async with self._held(delivery.envelope.tenantid, lead_id):
             if isinstance(delivery.payload, (LeadCreated, LeadUpdated)):
+                # Read first, outside any transaction: an event that changes nothing in the projection is
+                # acknowledged with nothing written (applying it again would change nothing either).
+                async with self._store.reading() as repos:
+                    before = await repos.crm_leads.get(delivery.envelope.tenantid, lead_id)
+                if before is not None and applied(before, delivery, lead_id, self._clock.now()) is before:
+                    return
                 async with self._store.handling(delivery) as uow:
                     await self._project(uow, delivery, lead_id)
                 return
@@ -314,11 +320,12 @@ def _applied(lead: LeadRecord | None, delivery: Delivery, lead_id: str, now: dat
         return projection.with_fields(lead, tenant_id=tenant_id, lead_id=lead_id,
                                       conversation_id=event.conversation_id, agent_id=event.agent_id,
                                       fields=event.fields, at=at, now=now,
-                                      qualified=isinstance(event, LeadQualified))
+                                      qualified=isinstance(event, LeadQualified),
+                                      changed=isinstance(event, LeadQualified))
     if isinstance(event, LeadUpdated):
         return projection.with_fields(lead, tenant_id=tenant_id, lead_id=lead_id,
                                       conversation_id=event.conversation_id, agent_id=None, fields=event.fields,
-                                      at=at, now=now)
+                                      at=at, now=now, changed=bool(event.changed))
     if isinstance(event, ConversationAnalyzed):
         return projection.with_analysis(lead, tenant_id=tenant_id, lead_id=lead_id,
                                         conversation_id=event.conversation_id, agent_id=event.agent_id,
