@@ -113,12 +113,14 @@ class CrmSync:
                 return
         async with self._held(delivery.envelope.tenantid, lead_id):
             if isinstance(delivery.payload, (LeadCreated, LeadUpdated)):
-                # Read first, outside any transaction: an event that changes nothing in the projection is
-                # acknowledged with nothing written (applying it again would change nothing either).
-                async with self._store.reading() as repos:
-                    before = await repos.crm_leads.get(delivery.envelope.tenantid, lead_id)
-                if before is not None and applied(before, delivery, lead_id, self._clock.now()) is before:
-                    return
+                # An event that may change nothing (lead.created, lead.updated naming no field) is checked
+                # first, outside any transaction, and acknowledged with nothing written when it does (applying
+                # it again would change nothing either); one naming a changed field goes straight to its write.
+                if not getattr(delivery.payload, "changed", None):
+                    async with self._store.reading() as repos:
+                        before = await repos.crm_leads.get(delivery.envelope.tenantid, lead_id)
+                    if before is not None and applied(before, delivery, lead_id, self._clock.now()) is before:
+                        return
                 async with self._store.handling(delivery) as uow:
                     await self._project(uow, delivery, lead_id)
                 return
