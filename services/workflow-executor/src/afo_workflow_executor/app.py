@@ -9,6 +9,7 @@ from __future__ import annotations
 from afo_common.clock import Clock, SystemClock
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings
+from afo_workflow_executor.adapters.crm_hot import hot_projecting
 from afo_workflow_executor.adapters.crm_providers import CrmOpener, VaultCredentials
 from afo_workflow_executor.adapters.external_calendars import CalendarEndpoints, VaultExternalCalendars
 from afo_workflow_executor.adapters.providers.http import RetryPolicy
@@ -46,6 +47,7 @@ def build(settings: ServiceSettings | None = None, *, outside: ExternalCalendars
     service.consume(MEETING_REQUESTED, MeetingRequests(store, clock, outside, MEETING_REQUESTED.max_deliver))
     service.consume(MEETING_CANCEL_REQUESTED, meetings.cancel_requested)
     register_rpc(service, routes(Calendars(store, clock), meetings))
-    sync = CrmSync(store, VaultCredentials(service.rpc), CrmOpener(CRM_RETRIES), clock, MAX_DELIVER)
+    sync = CrmSync(store, VaultCredentials(service.rpc), CrmOpener(CRM_RETRIES), clock, MAX_DELIVER,
+                   projecting=hot_projecting)
     register_crm(service, sync, CrmRuns(store))
     return service
