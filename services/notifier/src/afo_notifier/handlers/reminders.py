@@ -17,7 +17,7 @@ from afo_common.events.conversation import ConversationOptedOut, LeadCreated, Le
 from afo_common.events.workflow import MeetingBooked, MeetingCancelled
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery
-from afo_notifier.domain.contacts import with_lead
+from afo_notifier.domain.contacts import KEPT, with_lead
 from afo_notifier.domain.planning import OPTED_OUT, BookedMeeting, plan
 from afo_notifier.domain.records import ContactRow
 from afo_notifier.handlers.unit_of_work import Store
@@ -31,8 +31,10 @@ class Reminders:
         self._store, self._clock, self._offsets = store, clock, tuple(offsets)
 
     async def lead(self, delivery: Delivery) -> None:
-        """The contact (``domain/contacts.py``), read first outside any transaction: an event that changes
-        nothing in it is acknowledged with nothing written."""
+        """The contact (``domain/contacts.py``). A ``lead.updated`` that names none of its fields as changed
+        (most of them: a budget, a timeline) is checked first, outside any transaction, and acknowledged with
+        nothing written when it changes nothing; ``lead.created`` and one naming a contact field go straight
+        to their transaction (no read added before the write a booked meeting may be waiting for)."""
         event = delivery.payload
         assert isinstance(event, LeadCreated | LeadUpdated)
         tenant, at = delivery.envelope.tenantid, delivery.envelope.time
@@ -42,9 +44,10 @@ class Reminders:
             return with_lead(found, tenant_id=tenant, lead_id=event.lead_id, fields=event.fields, changed=changed,
                              at=at, now=self._clock.now())
 
-        async with self._store.reading() as repos:
-            if applied(await repos.contacts.get(tenant, event.lead_id)) is None:
-                return
+        if isinstance(event, LeadUpdated) and not set(changed) & KEPT.keys():
+            async with self._store.reading() as repos:
+                if applied(await repos.contacts.get(tenant, event.lead_id)) is None:
+                    return
         async with self._store.handling(delivery) as uow:
             contact = applied(await uow.contacts.get(tenant, event.lead_id))  # again, in the transaction
             if contact is not None:
