@@ -30,6 +30,14 @@ class RawHttp:
         reader, writer = await self._connection()
         writer.write(request)
         status_line = await reader.readline()
+        if not status_line:
+            # The server closed the connection while it was idle (its keep-alive timeout: a reply that took
+            # longer under load than the timeout); it read nothing of the request, which is sent again on a
+            # new connection.
+            writer.close()
+            reader, writer = await asyncio.open_connection(self._host, self._port)
+            writer.write(request)
+            status_line = await reader.readline()
         length = 0
         while (line := await reader.readline()) not in (b"\r\n", b""):
             name, _, value = line.decode("latin-1").partition(":")

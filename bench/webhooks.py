@@ -39,7 +39,8 @@ from afo_notifier.adapters.store import sql_store
 from afo_notifier.adapters.tables import messaging, webhook_deliveries
 from afo_notifier.adapters.webhook_sender import WebhookSender
 from afo_notifier.handlers.dispatch import Dispatcher
-from afo_notifier.handlers.fanout import EventFanout
+from afo_notifier.handlers.fanout import EventFanout, active_subscriptions
+from afo_notifier.handlers.subscription_cache import LocalChanges, SubscriptionCache
 from afo_notifier.handlers.subscriptions import Subscriptions
 
 TENANT = "t_bench"
@@ -83,8 +84,9 @@ async def run(events: int, subscribers: int, hanging: bool, timeout_s: float, ok
         units = UnitOfWorkFactory(db, messaging, "notifier", lambda: None)
         store, clock = sql_store(units), SystemClock()
         sender = WebhookSender(timeout_s=timeout_s, allow_private=True)
-        dispatcher = Dispatcher(store, sender, clock)
-        subscriptions = Subscriptions(store, clock, None, dispatcher.wake)
+        cache = SubscriptionCache(active_subscriptions(store))
+        dispatcher = Dispatcher(store, sender, clock, changes=LocalChanges(cache))
+        subscriptions = Subscriptions(store, clock, None, dispatcher.wake, LocalChanges(cache))
         healthy: list[str] = []
         for n in range(subscribers):
             url = (f"http://127.0.0.1:{hang_port}/hang" if hanging and n == 0
@@ -93,7 +95,7 @@ async def run(events: int, subscribers: int, hanging: bool, timeout_s: float, ok
                 tenant_id=TENANT, subscription=ops.SubscriptionBody(url=url, events=["lead.qualified"])))
             if "/hang" not in url:
                 healthy.append(created.id)
-        fanout = EventFanout(store, clock, lambda: None)
+        fanout = EventFanout(store, clock, lambda: None, cache)
         started = time.perf_counter()
         for n in range(events):
             payload = LeadQualified(lead_id=f"lead_{n}", conversation_id=f"conv_{n}", agent_id="agt_1", fields={})

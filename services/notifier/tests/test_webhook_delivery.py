@@ -8,6 +8,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,8 @@ from afo_notifier.adapters.webhook_sender import WebhookSender
 from afo_notifier.domain.endpoints import EndpointNotAllowed
 from afo_notifier.domain.webhooks import InvalidSubscription, RetrySchedule
 from afo_notifier.handlers.dispatch import Dispatcher
-from afo_notifier.handlers.fanout import EventFanout
+from afo_notifier.handlers.fanout import EventFanout, active_subscriptions
+from afo_notifier.handlers.subscription_cache import LocalChanges, SubscriptionCache
 from afo_notifier.handlers.subscriptions import Conflict, NotFound, Subscriptions
 from afo_notifier.handlers.workflow_steps import WorkflowWebhooks
 from afo_testkit.local_server import serving
@@ -86,9 +88,11 @@ async def hooks(store: SqlStore[SqlRepositories], units: UnitOfWorkFactory,
     # The production guard, with 127.0.0.1 (the receivers) counted public.
     sender = WebhookSender(judge=public_loopback, timeout_s=5.0)
     clock = SystemClock()
-    dispatcher = Dispatcher(store, sender, clock, schedule, per_subscription=2)
-    yield Webhooks(store, units, Subscriptions(store, clock, public_loopback, dispatcher.wake),
-                   EventFanout(store, clock, dispatcher.wake), dispatcher)
+    cache = SubscriptionCache(active_subscriptions(store))
+    changes = LocalChanges(cache)
+    dispatcher = Dispatcher(store, sender, clock, schedule, per_subscription=2, changes=changes)
+    yield Webhooks(store, units, Subscriptions(store, clock, public_loopback, dispatcher.wake, changes),
+                   EventFanout(store, clock, dispatcher.wake, cache), dispatcher)
     await dispatcher.stop()
     await sender.aclose()
 
@@ -121,7 +125,8 @@ async def test_failures_are_retried_until_the_endpoint_recovers_and_the_log_show
         (1, 500, "answered 500"), (2, 503, "answered 503"), (3, 200, None)]
     assert all(a.response_ms is not None for a in delivery.log)
     events = await committed_events(hooks.units.db, messaging)
-    assert [e.type for e in events] == ["afo.webhook.failed.v1", "afo.webhook.failed.v1", "afo.webhook.delivered.v1"]
+    assert [e.type for e in events] == ["afo.webhook.subscription_changed.v1", "afo.webhook.failed.v1",
+                                       "afo.webhook.failed.v1", "afo.webhook.delivered.v1"]
     assert sub.secret is not None
     assert all(sub.secret not in e.to_bytes().decode() and "Ada" not in e.to_bytes().decode() for e in events)
 
@@ -142,8 +147,9 @@ async def test_an_endpoint_failing_the_whole_schedule_disables_the_subscription(
     view = await hooks.subscriptions.get(ops.SubscriptionRef(tenant_id=TENANT, subscription_id=sub.id))
     assert (view.status, view.disabled_reason) == ("disabled", "failing")
     events = await committed_events(hooks.units.db, messaging)
-    assert [e.type for e in events][-2:] == ["afo.webhook.failed.v1", "afo.webhook.subscription_disabled.v1"]
-    assert events[-2].data["final"] is True
+    assert [e.type for e in events][-3:] == ["afo.webhook.failed.v1", "afo.webhook.subscription_disabled.v1",
+                                             "afo.webhook.subscription_changed.v1"]
+    assert events[-3].data["final"] is True
 
     # Events for a disabled subscription make no deliveries; a replay is refused.
     again, again_payload = qualified()
@@ -166,6 +172,101 @@ async def test_410_gone_disables_the_subscription_at_once(hooks: Webhooks, recei
     assert (view.status, view.disabled_reason) == ("disabled", "gone")
     [delivery] = await hooks.log(sub.id)
     assert delivery.status == "failed"
+
+
+async def test_a_disabled_subscription_enabled_again_gets_events_and_starts_counting_failures_anew(
+        hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
+    got, url = receiver
+    got.planned = [410]
+    sub = await hooks.subscribe(url, ["lead.qualified"])
+    got.secret = sub.secret
+    await hooks.arrive(*qualified())
+    await hooks.settle()
+    ref = ops.SubscriptionRef(tenant_id=TENANT, subscription_id=sub.id)
+    assert (await hooks.subscriptions.get(ref)).status == "disabled"
+    # While disabled, an event makes no delivery (the cache was told of the change, the store agrees).
+    await hooks.arrive(*qualified())
+    assert len(await hooks.log(sub.id)) == 1
+
+    enabled = await hooks.subscriptions.enable(ref)
+
+    assert (enabled.status, enabled.disabled_reason) == ("active", None)
+    async with hooks.store.reading() as repos:
+        row = await repos.webhooks.subscription(TENANT, sub.id)
+    assert row is not None and row.consecutive_failures == 0
+    envelope, payload = qualified()
+    await hooks.arrive(envelope, payload)
+    await hooks.settle()
+    assert got.received[-1].headers["webhook-id"] == envelope.id and got.received[-1].signature_valid
+    events = await committed_events(hooks.units.db, messaging)
+    assert [e.data["change"] for e in events if e.type == "afo.webhook.subscription_changed.v1"] == [
+        "created", "disabled", "enabled"]
+    # Enabling an active subscription answers it as it is; another tenant's is not found.
+    assert (await hooks.subscriptions.enable(ref)).status == "active"
+    with pytest.raises(NotFound):
+        await hooks.subscriptions.enable(ops.SubscriptionRef(tenant_id="ten_b", subscription_id=sub.id))
+
+
+async def test_an_event_no_subscription_wants_costs_no_read_and_a_new_subscription_is_seen_at_once(
+        hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
+    got, url = receiver
+    cache = hooks.fanout._cache
+    for _ in range(5):
+        await hooks.arrive(*qualified())
+    assert cache.loads == 1
+
+    sub = await hooks.subscribe(url, ["lead.qualified"])  # drops the tenant's entry here
+    envelope, payload = qualified()
+    await hooks.arrive(envelope, payload)
+    await hooks.settle()
+    assert cache.loads == 2
+    assert [r.headers["webhook-id"] for r in got.received] == [envelope.id]
+
+    await hooks.subscriptions.delete(ops.SubscriptionRef(tenant_id=TENANT, subscription_id=sub.id))
+    await hooks.arrive(*qualified())
+    assert cache.loads == 3 and len(got.received) == 1
+
+
+async def test_a_stale_cache_entry_writes_no_delivery_for_a_deleted_subscription(
+        hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
+    _got, url = receiver
+    sub = await hooks.subscribe(url, ["lead.qualified"])
+    cache = hooks.fanout._cache
+    assert await cache.wanted(TENANT, "afo.lead.qualified.v1") == [sub.id]
+    async with hooks.store() as uow:  # deleted behind the cache's back (as by a replica not heard from yet)
+        await uow.webhooks.delete_subscription(TENANT, sub.id)
+
+    await hooks.arrive(*qualified())
+
+    async with hooks.store.reading() as repos:
+        assert await repos.webhooks.deliveries(TENANT, sub.id, 10, None) == []
+    assert await cache.wanted(TENANT, "afo.lead.qualified.v1") == []  # the entry was dropped
+
+
+async def test_outcomes_are_recorded_in_batches_with_one_lease_per_round(
+        hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
+    got, url = receiver
+    subs = [await hooks.subscribe(f"{url}/{n}", ["lead.qualified"]) for n in range(5)]
+    for _ in range(4):
+        await hooks.arrive(*qualified())
+    batches: list[int] = []
+    record = hooks.dispatcher._record
+
+    async def counted(batch: list[Any]) -> None:
+        batches.append(len(batch))
+        await record(batch)
+
+    hooks.dispatcher._record = counted  # type: ignore[method-assign]
+    # per_subscription=2: the first round leases two of each subscription's four, oldest first.
+    assert await hooks.dispatcher.dispatch_due() == 10
+    await hooks.settle()
+
+    assert len(got.received) == 20
+    assert sum(batches) == 20 and len(batches) < 20
+    for sub in subs:
+        log = await hooks.log(sub.id)
+        assert [d.status for d in log] == ["delivered"] * 4
+        assert all(len(d.log) == 1 for d in log)
 
 
 async def test_the_same_event_arriving_twice_is_delivered_once(

@@ -64,6 +64,11 @@ class Notifier:
             raise RpcError("not_found", f"no delivery {r.delivery_id}")
         return self._delivery(view.id).model_copy(update={"status": "pending"})
 
+    async def enable(self, r: nw.SubscriptionRef) -> nw.SubscriptionView:
+        view = self._own(r).model_copy(update={"status": "active", "disabled_reason": None})
+        self.subscriptions[view.id] = (r.tenant_id, view)
+        return view
+
     @staticmethod
     def _delivery(subscription_id: str) -> nw.DeliveryView:
         return nw.DeliveryView(
@@ -76,7 +81,8 @@ class Notifier:
     def handlers(self) -> dict[RpcOperation[Any, Any], Callable[[Any], Awaitable[BaseModel]]]:
         return {nw.CREATE_SUBSCRIPTION: self.create, nw.LIST_SUBSCRIPTIONS: self.list,
                 nw.GET_SUBSCRIPTION: self.get, nw.DELETE_SUBSCRIPTION: self.delete,
-                nw.LIST_DELIVERIES: self.deliveries, nw.REPLAY_DELIVERY: self.replay}
+                nw.LIST_DELIVERIES: self.deliveries, nw.REPLAY_DELIVERY: self.replay,
+                nw.ENABLE_SUBSCRIPTION: self.enable}
 
 
 @pytest.fixture
@@ -157,6 +163,20 @@ async def test_the_delivery_log_is_read_and_a_delivery_replayed(tenants: Any) ->
     assert deleted.status_code == 200 and deleted.json() == {"id": sub["id"], "deleted": True}
 
 
+async def test_a_disabled_subscription_is_enabled_again(tenants: Any, notifier: Notifier) -> None:
+    client, ours, _ = tenants
+    sub = (await client.post("/v1/webhook-subscriptions", headers=ours.auth, json=BODY)).json()
+    tenant, view = notifier.subscriptions[sub["id"]]
+    notifier.subscriptions[sub["id"]] = (tenant, view.model_copy(update={"status": "disabled",
+                                                                        "disabled_reason": "gone"}))
+
+    enabled = await client.post(f"/v1/webhook-subscriptions/{sub['id']}/enable", headers=ours.auth)
+
+    assert enabled.status_code == 200
+    assert (enabled.json()["status"], enabled.json()["disabled_reason"]) == ("active", None)
+    assert ("webhooks.enable", nw.SubscriptionRef(tenant_id=tenant, subscription_id=sub["id"])) in notifier.calls
+
+
 async def test_another_tenants_subscription_is_not_found_anywhere(tenants: Any, notifier: Notifier) -> None:
     client, ours, theirs = tenants
     sub = (await client.post("/v1/webhook-subscriptions", headers=theirs.auth, json=BODY)).json()
@@ -165,7 +185,8 @@ async def test_another_tenants_subscription_is_not_found_anywhere(tenants: Any, 
     for response in [await client.get(base, headers=ours.auth),
                      await client.delete(base, headers=ours.auth),
                      await client.get(f"{base}/deliveries", headers=ours.auth),
-                     await client.post(f"{base}/deliveries/whd_1/replay", headers=ours.auth)]:
+                     await client.post(f"{base}/deliveries/whd_1/replay", headers=ours.auth),
+                     await client.post(f"{base}/enable", headers=ours.auth)]:
         assert_problem(response, 404, "not-found")
     assert sub["id"] in notifier.subscriptions
     listed = await client.get("/v1/webhook-subscriptions", headers=ours.auth)

@@ -25,12 +25,14 @@ from afo_notifier.domain.channels import Channels
 from afo_notifier.domain.webhooks import RetrySchedule
 from afo_notifier.entrypoints import subscribers as s
 from afo_notifier.entrypoints.rpc import notification_routes, register_rpc, webhook_routes
+from afo_notifier.entrypoints.subscription_changes import SubscriptionChanges
 from afo_notifier.handlers.delivery_reports import DeliveryReports
 from afo_notifier.handlers.dispatch import Dispatcher
-from afo_notifier.handlers.fanout import EventFanout
+from afo_notifier.handlers.fanout import EventFanout, active_subscriptions
 from afo_notifier.handlers.reminders import Reminders
 from afo_notifier.handlers.replies import Replies
 from afo_notifier.handlers.scheduler import Scheduler
+from afo_notifier.handlers.subscription_cache import SubscriptionCache
 from afo_notifier.handlers.subscriptions import Subscriptions
 from afo_notifier.handlers.views import NotificationViews
 from afo_notifier.handlers.workflow_steps import WorkflowNotifications, WorkflowWebhooks
@@ -71,12 +73,16 @@ def build(settings: ServiceSettings | None = None, *, channels: Channels | None 
 
     service.every(config.scheduler_interval_s, send_due, "send-due-notifications")
 
-    # Integrator webhooks.
+    # Integrator webhooks. Each tenant's subscriptions are cached per process, kept true by a broadcast every
+    # replica hears (``entrypoints/subscription_changes.py``).
+    cache = SubscriptionCache(active_subscriptions(store), ttl_s=config.webhook_cache_ttl_s)
+    changes = SubscriptionChanges(service.nats, cache)
+    cache.set_epoch(changes.epoch)
     sender = sender or WebhookSender(timeout_s=config.webhook_timeout_s,
                                      allow_private=config.webhook_allow_private)
     dispatcher = Dispatcher(store, sender, clock, schedule, per_subscription=config.webhook_per_subscription,
-                            total=config.webhook_total)
-    fanout = EventFanout(store, clock, dispatcher.wake)
+                            total=config.webhook_total, changes=changes)
+    fanout = EventFanout(store, clock, dispatcher.wake, cache)
     for spec in s.WEBHOOK_SOURCES:
         service.consume(spec, fanout)
 
@@ -86,6 +92,7 @@ def build(settings: ServiceSettings | None = None, *, channels: Channels | None 
     worker: list[asyncio.Task[None]] = []
 
     async def start_deliveries() -> None:
+        await changes.start()
         worker.append(asyncio.create_task(dispatcher.run(), name="notifier-webhook-deliveries"))
 
     async def stop_deliveries() -> None:
@@ -94,11 +101,12 @@ def build(settings: ServiceSettings | None = None, *, channels: Channels | None 
         await asyncio.gather(*worker, return_exceptions=True)
         await dispatcher.stop()
         await sender.aclose()
+        await changes.stop()
 
     service.on_start(start_deliveries)
     service.on_stop(stop_deliveries)
 
     register_rpc(service, notification_routes(NotificationViews(store)),
-                 webhook_routes(Subscriptions(store, clock, sender.judge, dispatcher.wake)),
+                 webhook_routes(Subscriptions(store, clock, sender.judge, dispatcher.wake, changes)),
                  [(notifier_delivery.RECORD_DELIVERY_STATUS, DeliveryReports(store, clock).record)])
     return service

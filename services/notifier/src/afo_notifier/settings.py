@@ -26,3 +26,6 @@ class NotifierSettings(ServiceSettings):
     webhook_timeout_s: float = 10.0  # AFO_WEBHOOK_TIMEOUT_S: one attempt, redirects included
     webhook_per_subscription: int = 4  # deliveries of one subscription in flight at once
     webhook_total: int = 256  # deliveries in flight at once in all
+    # AFO_WEBHOOK_CACHE_TTL_S: how long a replica trusts its cached list of a tenant's subscriptions without
+    # hearing of a change (the backstop: changes are broadcast to every replica).
+    webhook_cache_ttl_s: float = 10.0

@@ -5,6 +5,7 @@ events, another tenant's ids."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
@@ -15,7 +16,7 @@ from afo_common.events.conversation import ConversationOptedOut, LeadCreated, Le
 from afo_common.events.notification import NotificationFailed, NotificationSent
 from afo_common.events.workflow import MeetingBooked, MeetingCancelled
 from afo_common.events.workflow_runs import RemindersRequested
-from afo_common.messaging.consumer import Delivery
+from afo_common.messaging.consumer import Delivery, DuplicateDelivery
 from afo_common.messaging.store import MemoryStore
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs import notifier_notifications as ops
@@ -116,6 +117,46 @@ async def test_a_booked_meeting_schedules_confirmation_and_reminders(backend: Ba
     assert sms.to == "+33612345678" and sms.body == (
         "Reminder: your meeting is tomorrow, Wed 3 Jun, 10:00 (Europe/Paris). Reply STOP to opt out.")
     assert found[0].ics is not None and "BEGIN:VEVENT" in found[0].ics and found[1].ics is None
+
+
+async def test_a_lead_event_that_changes_no_contact_field_writes_nothing(backend: Backend,
+                                                                          clock: FixedClock) -> None:
+    reminders = Reminders(backend.store, clock, OFFSETS)
+    await with_contact(backend, reminders, email="lee@example.com")
+    clock.advance(timedelta(minutes=5))
+    unchanged = deliver(backend, LeadUpdated(lead_id="lead_1", conversation_id="conv_1", changed=["budget"],
+                                             fields={"name": "Lee", "email": "lee@example.com", "budget": "10k"}))
+
+    await reminders.lead(unchanged)
+    await reminders.lead(unchanged)  # no inbox row either: a redelivery is compared again, not refused
+
+    async with backend.store.reading() as repos:
+        contact = await repos.contacts.get(TENANT, "lead_1")
+    assert contact is not None and contact.updated_at == NOW and contact.fields_at is not None
+    assert contact.fields_at < unchanged.envelope.time
+    if isinstance(backend.store, MemoryStore):
+        assert (unchanged.consumer, unchanged.envelope.id) not in backend.store.processed
+
+    # A change is written, with its inbox row: the same delivery again is refused.
+    phone = deliver(backend, LeadUpdated(lead_id="lead_1", conversation_id="conv_1", changed=["phone"],
+                                         fields={"name": "Lee", "phone": "+33612345678"}))
+    await reminders.lead(phone)
+    with pytest.raises(DuplicateDelivery):
+        await reminders.lead(phone)
+    async with backend.store.reading() as repos:
+        contact = await repos.contacts.get(TENANT, "lead_1")
+    assert contact is not None and (contact.email, contact.phone, contact.updated_at) == (
+        "lee@example.com", "+33612345678", NOW + timedelta(minutes=5))
+    assert contact.fields_at == phone.envelope.time
+
+    # An older snapshot arriving late (out of order, or redelivered) changes nothing.
+    late = deliver(backend, LeadUpdated(lead_id="lead_1", conversation_id="conv_1", changed=["phone"],
+                                        fields={"name": "Lee", "phone": "+33600000000"}))
+    late = replace(late, envelope=late.envelope.model_copy(update={"time": phone.envelope.time - timedelta(seconds=1)}))
+    await reminders.lead(late)
+    async with backend.store.reading() as repos:
+        contact = await repos.contacts.get(TENANT, "lead_1")
+    assert contact is not None and contact.phone == "+33612345678"
 
 
 async def test_due_reminders_are_sent_once_each_when_their_time_comes(backend: Backend, clock: FixedClock) -> None:

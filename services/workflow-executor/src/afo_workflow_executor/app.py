@@ -11,6 +11,7 @@ from afo_common.clock import Clock, SystemClock
 from afo_common.provider_http import RetryPolicy
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings
+from afo_workflow_executor.adapters.crm_hot import hot_projecting
 from afo_workflow_executor.adapters.crm_providers import CrmOpener, VaultCredentials
 from afo_workflow_executor.adapters.external_calendars import CalendarEndpoints, VaultExternalCalendars
 from afo_workflow_executor.adapters.llm_workflows import OpenAIProposals
@@ -53,7 +54,8 @@ def build(settings: ServiceSettings | None = None, *, outside: ExternalCalendars
     service.consume(MEETING_REQUESTED, MeetingRequests(store, clock, outside, MEETING_REQUESTED.max_deliver))
     service.consume(MEETING_CANCEL_REQUESTED, meetings.cancel_requested)
     register_rpc(service, routes(Calendars(store, clock), meetings))
-    sync = CrmSync(store, VaultCredentials(service.rpc), CrmOpener(CRM_RETRIES), clock, MAX_DELIVER)
+    sync = CrmSync(store, VaultCredentials(service.rpc), CrmOpener(CRM_RETRIES), clock, MAX_DELIVER,
+                   projecting=hot_projecting)
     if proposals is None:
         llm = OpenAIProposals(service.rpc)
         service.on_stop(llm.aclose)

@@ -285,6 +285,35 @@ async def test_out_of_order_lead_snapshots_keep_the_newest(sync: Sync) -> None:
     assert lead.fields == {"email": "new@example.com"} and lead.agent_id == "agt_1"
 
 
+async def test_a_lead_event_that_changes_nothing_in_the_projection_writes_nothing(sync: Sync) -> None:
+    created = await sync.deliver(LeadCreated(lead_id="lead_1", conversation_id="conv_1", agent_id="agt_1",
+                                             fields={"email": "lee@example.com"}))
+    held = sync.store.tables.crm_leads[(TENANT, "lead_1")]
+    assert ("crm", created.envelope.id) in sync.store.processed
+
+    # lead.updated for an opt-out alone (no field in ``changed``), with the fields held: nothing written.
+    sync.clock.advance(timedelta(minutes=1))
+    same = await sync.deliver(LeadUpdated(lead_id="lead_1", conversation_id="conv_1",
+                                          fields={"email": "lee@example.com"}, changed=[]))
+    assert sync.store.tables.crm_leads[(TENANT, "lead_1")] == held
+    assert ("crm", same.envelope.id) not in sync.store.processed
+    # lead.created seen again (a redelivery): nothing written either, and not refused.
+    await sync.deliver(sync.again(created, 2))
+    assert sync.store.tables.crm_leads[(TENANT, "lead_1")] == held
+
+    # A field changed: written with the snapshot's time, and its inbox row.
+    changed = await sync.deliver(LeadUpdated(lead_id="lead_1", conversation_id="conv_1",
+                                             fields={"email": "lee@example.com", "budget": "10k"},
+                                             changed=["budget"]))
+    lead = sync.store.tables.crm_leads[(TENANT, "lead_1")]
+    assert lead.fields == {"email": "lee@example.com", "budget": "10k"} and lead.fields_at == changed.envelope.time
+    assert ("crm", changed.envelope.id) in sync.store.processed
+    with pytest.raises(DuplicateDelivery):  # one naming a changed field goes straight to its transaction
+        await sync.deliver(sync.again(changed, 2))
+    assert sync.store.tables.crm_leads[(TENANT, "lead_1")] == lead
+    assert sync.store.outbox == []
+
+
 async def test_a_lead_another_replica_is_syncing_waits_for_its_claim(sync: Sync, hubspot: FakeHubSpot) -> None:
     impatient = CrmSync(sync.store, sync.vault, CrmOpener(FAST), sync.clock, MAX_DELIVER, claim_wait_s=0.0)
     async with sync.store() as uow:  # another replica's claim, for two more minutes

@@ -5,13 +5,14 @@ note once it is back, however often the event is delivered."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from afo_common.events import envelope_for
-from afo_common.events.conversation import LeadQualified
+from afo_common.events.conversation import LeadCreated, LeadQualified, LeadUpdated
 from afo_common.events.workflow import CrmSynced
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
@@ -22,6 +23,7 @@ from afo_testkit.crm_servers import FakeHubSpot
 from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.postgres import postgres_server as postgres_server
 from afo_testkit.stores import committed_events, migrated_database
+from afo_workflow_executor.adapters.crm_hot import HotCrmLeads, hot_projecting
 from afo_workflow_executor.adapters.crm_providers import CrmOpener
 from afo_workflow_executor.adapters.store import sql_store
 from afo_workflow_executor.adapters.tables import messaging
@@ -39,6 +41,11 @@ class Vault:
 
     async def resolve(self, tenant_id: str, provider: str) -> dict[str, str] | None:
         return self.fields if (tenant_id, provider) == (TENANT, "hubspot") else None
+
+
+class NoCrm:
+    async def resolve(self, tenant_id: str, provider: str) -> dict[str, str] | None:
+        return None
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -80,3 +87,39 @@ async def test_down_then_back_gives_one_contact_one_note_and_one_event(units: Un
     # contact: portal id, search, create; then portal id, PATCH by id. note: 502 twice, then 201.
     assert [(s.step, s.done, s.attempts) for s in run.steps] == [("contact", True, 5), ("note", True, 3)]
     assert (await CrmRuns(store).list(ListCrmSyncs(tenant_id="ten_2", lead_id="lead_1"))).data == []
+
+
+async def test_lead_events_projected_on_the_driver_are_read_back_through_sqlalchemy(units: UnitOfWorkFactory) -> None:
+    store = sql_store(units)
+    clock = FixedClock(datetime(2026, 6, 1, tzinfo=UTC))
+    sync = CrmSync(store, NoCrm(), CrmOpener(FAST), clock, 5, projecting=hot_projecting)
+    created = LeadCreated(lead_id="lead_1", conversation_id="conv_1", agent_id="agt_1",
+                          fields={"email": "lee@example.com"})
+    updated = LeadUpdated(lead_id="lead_1", conversation_id="conv_1", changed=["budget"],
+                          fields={"email": "lee@example.com", "budget": "10k"})
+    deliveries = [Delivery(envelope_for(e, tenant_id=TENANT, source="agent-runtime"), e, 1, "crm", units)
+                  for e in (created, updated)]
+    for delivery in deliveries:
+        await sync(delivery)
+    with pytest.raises(DuplicateDelivery):  # the inbox row was written in the driver's transaction
+        await sync(deliveries[1])
+
+    async with store.reading() as repos:
+        lead = await repos.crm_leads.get(TENANT, "lead_1")
+    assert lead is not None
+    assert (lead.fields, lead.agent_id, lead.conversation_id, lead.qualified) == (
+        {"email": "lee@example.com", "budget": "10k"}, "agt_1", "conv_1", False)
+    assert lead.fields_at == deliveries[1].envelope.time and lead.created_at == clock.now()
+    async with units.db.hot.read() as tx:  # and what SQLAlchemy writes, the driver reads
+        async with store() as uow:
+            await uow.crm_leads.save(replace(lead, qualified=True, meeting_start=clock.now()))
+        again = await HotCrmLeads(tx).get(TENANT, "lead_1")
+    assert again == replace(lead, qualified=True, meeting_start=clock.now())
+
+    # The built-in CRM's sync, on SQLAlchemy, reads the lead the driver wrote.
+    qualified = LeadQualified(lead_id="lead_1", conversation_id="conv_1", agent_id="agt_1",
+                              fields={"email": "lee@example.com", "budget": "10k"})
+    await sync(Delivery(envelope_for(qualified, tenant_id=TENANT, source="agent-runtime"), qualified, 1, "crm",
+                        units))
+    [synced] = await committed_events(units.db, messaging)
+    assert synced.data["provider"] == "builtin" and synced.data["record_id"] == "lead_1"

@@ -117,8 +117,9 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         Consumes(WORKFLOW, "workflow-executor-workflows-crm-failed"),
     )),
     # Reminders and confirmations (the booked and cancelled meetings, the lead's contact and opt-out), and
-    # integrator webhooks (every event of the streams integrators may subscribe to, one durable per stream).
-    "notifier": ServiceAccess(owns_streams=(NOTIFICATION,), consumes=(
+    # integrator webhooks (every event of the streams integrators may subscribe to, one durable per stream);
+    # a subscription changed: every replica drops the tenant's cached subscriptions.
+    "notifier": ServiceAccess(owns_streams=(NOTIFICATION,), listens_to=("webhook.subscription_changed",), consumes=(
         Consumes(WORKFLOW, "notifier-meeting-booked"),
         Consumes(WORKFLOW, "notifier-meeting-cancelled"),
         Consumes(CONVERSATION, "notifier-lead-created"),

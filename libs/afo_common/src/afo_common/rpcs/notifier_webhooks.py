@@ -7,7 +7,9 @@ The endpoint is refused at once when it is an IP literal that is not public (loo
 multicast, reserved) unless the platform allows private targets; names are checked on every delivery after
 resolution. A delivery is one event to one subscription; each of its attempts is in the log with the HTTP
 status, the response time and the error. ``replay`` sends a delivery again now (its subscription must be
-active). Another tenant's subscription or delivery is ``not_found``."""
+active). ``enable`` makes a disabled subscription (after 410 Gone or repeated failures) active again with its
+count of failures reset; an active one is answered as it is. Another tenant's subscription or delivery is
+``not_found``."""
 
 from __future__ import annotations
 
@@ -105,8 +107,9 @@ GET_SUBSCRIPTION = _op("webhooks.get", SubscriptionRef, SubscriptionView)
 DELETE_SUBSCRIPTION = _op("webhooks.delete", SubscriptionRef, Deleted)
 LIST_DELIVERIES = _op("webhooks.deliveries", ListDeliveries, Page[DeliveryView])
 REPLAY_DELIVERY = _op("webhooks.replay", DeliveryRef, DeliveryView)
+ENABLE_SUBSCRIPTION = _op("webhooks.enable", SubscriptionRef, SubscriptionView)
 
 OPERATIONS: list[RpcOperation[Any, Any]] = [
     CREATE_SUBSCRIPTION, LIST_SUBSCRIPTIONS, GET_SUBSCRIPTION, DELETE_SUBSCRIPTION, LIST_DELIVERIES,
-    REPLAY_DELIVERY,
+    REPLAY_DELIVERY, ENABLE_SUBSCRIPTION,
 ]

@@ -42,6 +42,10 @@ class Webhooks:
         return await self._owners.call(nw.REPLAY_DELIVERY, nw.DeliveryRef(
             tenant_id=principal.tenant_id, subscription_id=subscription_id, delivery_id=delivery_id))
 
+    async def enable(self, principal: Principal, subscription_id: str) -> nw.SubscriptionView:
+        require(principal, Permission.MANAGE_INTEGRATIONS)
+        return await self._owners.call(nw.ENABLE_SUBSCRIPTION, self._ref(principal, subscription_id))
+
     @staticmethod
     def _ref(principal: Principal, subscription_id: str) -> nw.SubscriptionRef:
         return nw.SubscriptionRef(tenant_id=principal.tenant_id, subscription_id=subscription_id)

@@ -20,6 +20,8 @@ contacts = Table(
     Column("phone", String(32), nullable=True),
     Column("opted_out", Boolean, nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # The lead event whose snapshot is held: an older one arriving later changes nothing.
+    Column("fields_at", UtcDateTime(), nullable=True),
 )
 
 # Meetings cancelled (by the lead, the tenant, or a reschedule): a request for their reminders that arrives

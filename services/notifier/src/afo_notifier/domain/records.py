@@ -22,6 +22,7 @@ class ContactRow:
     phone: str | None
     opted_out: bool
     updated_at: datetime
+    fields_at: datetime | None = None  # when the lead's snapshot held (name, email, phone) was taken
 
 
 @dataclass(frozen=True)

@@ -48,6 +48,7 @@ def webhook_routes(subscriptions: Subscriptions) -> list[RpcRoute]:
         (ops.DELETE_SUBSCRIPTION, subscriptions.delete),
         (ops.LIST_DELIVERIES, subscriptions.deliveries),
         (ops.REPLAY_DELIVERY, subscriptions.replay),
+        (ops.ENABLE_SUBSCRIPTION, subscriptions.enable),
     ]
 
 

@@ -1,9 +1,10 @@
 """What notifier does with the events it consumes: keeps the lead's contact (``lead.created`` /
-``lead.updated``; ``conversation.opted_out``), schedules a booked meeting's notifications when the tenant's
-workflow asks (``workflow.reminders_requested``: the default funnel's "when a meeting is booked, remind the
-lead"), cancels them with the meeting (``meeting.cancelled``; ``meeting.booked`` of a reschedule cancels the
-replaced meeting's). A cancelled meeting is remembered, so a request for its reminders that comes after the
-cancellation (the two arrive on different consumers, in no set order) schedules nothing.
+``lead.updated``, written only when it changes: ``domain/contacts.py``; ``conversation.opted_out``), schedules
+a booked meeting's notifications when the tenant's workflow asks (``workflow.reminders_requested``: the
+default funnel's "when a meeting is booked, remind the lead"), cancels them with the meeting
+(``meeting.cancelled``; ``meeting.booked`` of a reschedule cancels the replaced meeting's). A cancelled meeting
+is remembered, so a request for its reminders that comes after the cancellation (the two arrive on different
+consumers, in no set order) schedules nothing.
 
 An opt-out also turns every still-scheduled notification of the lead to ``skipped``; the scheduler checks the
 contact again at send time, so nothing reaches an opted-out lead whichever event came first."""
@@ -21,17 +22,13 @@ from afo_common.events.workflow import MeetingBooked, MeetingCancelled
 from afo_common.events.workflow_runs import RemindersRequested
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery
+from afo_notifier.domain.contacts import KEPT, with_lead
 from afo_notifier.domain.planning import OPTED_OUT, BookedMeeting, plan
 from afo_notifier.domain.records import ContactRow
 from afo_notifier.handlers.unit_of_work import Store
 
 MOVED = "the meeting was moved to another time"
 CANCELLED = "the meeting was cancelled"
-
-
-def _clean(value: str | None, limit: int) -> str | None:
-    value = (value or "").strip()
-    return value[:limit] if value else None
 
 
 class AgentOffsets(Protocol):
@@ -51,18 +48,27 @@ class Reminders:
         return await self._offsets.of(tenant_id, agent_id)
 
     async def lead(self, delivery: Delivery) -> None:
+        """The contact (``domain/contacts.py``). A ``lead.updated`` that names none of its fields as changed
+        (most of them: a budget, a timeline) is checked first, outside any transaction, and acknowledged with
+        nothing written when it changes nothing; ``lead.created`` and one naming a contact field go straight
+        to their transaction (no read added before the write a booked meeting may be waiting for)."""
         event = delivery.payload
         assert isinstance(event, LeadCreated | LeadUpdated)
-        tenant = delivery.envelope.tenantid
+        tenant, at = delivery.envelope.tenantid, delivery.envelope.time
+        changed = event.changed if isinstance(event, LeadUpdated) else ()
+
+        def applied(found: ContactRow | None) -> ContactRow | None:
+            return with_lead(found, tenant_id=tenant, lead_id=event.lead_id, fields=event.fields, changed=changed,
+                             at=at, now=self._clock.now())
+
+        if isinstance(event, LeadUpdated) and not set(changed) & KEPT.keys():
+            async with self._store.reading() as repos:
+                if applied(await repos.contacts.get(tenant, event.lead_id)) is None:
+                    return
         async with self._store.handling(delivery) as uow:
-            found = await uow.contacts.get(tenant, event.lead_id)
-            fields = event.fields
-            await uow.contacts.save(ContactRow(
-                tenant_id=tenant, lead_id=event.lead_id,
-                name=_clean(fields.get("name"), 120) or (found.name if found else None),
-                email=_clean(fields.get("email"), 254) or (found.email if found else None),
-                phone=_clean(fields.get("phone"), 32) or (found.phone if found else None),
-                opted_out=found.opted_out if found else False, updated_at=self._clock.now()))
+            contact = applied(await uow.contacts.get(tenant, event.lead_id))  # again, in the transaction
+            if contact is not None:
+                await uow.contacts.save(contact)
 
     async def opted_out(self, delivery: Delivery) -> None:
         event = delivery.payload

@@ -1,11 +1,17 @@
-"""The subscription RPCs: create (the secret answered once), list, get, delete, the delivery log and
-replay. Another tenant's ids are not found."""
+"""The subscription RPCs: create (the secret answered once), list, get, delete, enable (a disabled one active
+again, its failure count reset), the delivery log and replay. Another tenant's ids are not found.
+
+Every change of a subscription is ``webhook.subscription_changed``, written in its transaction, so every
+replica's cache of the tenant's subscriptions is dropped (``subscription_cache.py``); create and enable answer
+once the broadcast came back to this replica, so an event published after the answer finds the subscription
+on any replica."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from afo_common.clock import Clock
+from afo_common.events.webhooks import SubscriptionChange, WebhookSubscriptionChanged
 from afo_common.ids import new_id
 from afo_common.rpcs import notifier_webhooks as ops
 from afo_common.rpcs.pages import Page
@@ -18,7 +24,8 @@ from afo_notifier.domain.webhooks import (
     checked_events,
     new_secret,
 )
-from afo_notifier.handlers.webhook_store import Webhooks, WebhookStore
+from afo_notifier.handlers.subscription_cache import Changes
+from afo_notifier.handlers.webhook_store import Webhooks, WebhookStore, Work
 
 Wake = Callable[[], None]
 
@@ -47,10 +54,12 @@ def delivery_view(row: DeliveryRow, log: list[AttemptRow]) -> ops.DeliveryView:
 
 
 class Subscriptions:
-    def __init__(self, store: WebhookStore, clock: Clock, judge: Judge | None, wake: Wake) -> None:
+    def __init__(self, store: WebhookStore, clock: Clock, judge: Judge | None, wake: Wake,
+                 changes: Changes) -> None:
         """``judge`` None: private targets allowed (AFO_WEBHOOK_ALLOW_PRIVATE); ``wake`` tells the delivery
-        worker a delivery is due now."""
+        worker a delivery is due now; ``changes`` tells the replicas' caches."""
         self._store, self._clock, self._judge, self._wake = store, clock, judge, wake
+        self._changes = changes
 
     async def create(self, request: ops.CreateSubscription) -> ops.CreatedSubscription:
         body = request.subscription
@@ -60,6 +69,8 @@ class Subscriptions:
                               new_secret(), "active", None, 0, now, now)
         async with self._store() as uow:
             await uow.webhooks.add_subscription(row)
+            announced = await self._announce(uow, row.tenant_id, row.id, "created")
+        await self._told(row.tenant_id, announced)
         return ops.CreatedSubscription(**subscription_view(row).model_dump(), secret=row.secret)
 
     async def list(self, request: ops.ListSubscriptions) -> Page[ops.SubscriptionView]:
@@ -77,7 +88,26 @@ class Subscriptions:
         async with self._store() as uow:
             if not await uow.webhooks.delete_subscription(request.tenant_id, request.subscription_id):
                 raise NotFound(f"no webhook subscription {request.subscription_id}")
+            await self._announce(uow, request.tenant_id, request.subscription_id, "deleted")
+        # No wait for the broadcast: a replica that has not heard it yet writes no delivery for a subscription
+        # that is gone (``add_delivery`` checks the store).
+        self._changes.changed(request.tenant_id)
         return ops.Deleted(id=request.subscription_id)
+
+    async def enable(self, request: ops.SubscriptionRef) -> ops.SubscriptionView:
+        """A disabled subscription active again, its count of failures in a row reset (its deliveries still
+        pending come due again; failed ones can be replayed). An active one is answered as it is."""
+        async with self._store() as uow:
+            row = await self._subscription(uow.webhooks, request)
+            if row.status == "active":
+                return subscription_view(row)
+            row.status, row.disabled_reason, row.consecutive_failures = "active", None, 0
+            row.updated_at = self._clock.now()
+            await uow.webhooks.save_subscription(row)
+            announced = await self._announce(uow, row.tenant_id, row.id, "enabled")
+        await self._told(row.tenant_id, announced)
+        self._wake()
+        return subscription_view(row)
 
     async def deliveries(self, request: ops.ListDeliveries) -> Page[ops.DeliveryView]:
         async with self._store.reading() as repos:
@@ -104,6 +134,17 @@ class Subscriptions:
             log = (await uow.webhooks.attempts_of(request.tenant_id, [row.id])).get(row.id, [])
         self._wake()
         return delivery_view(row, log)
+
+    @staticmethod
+    async def _announce(uow: Work, tenant_id: str, subscription_id: str, change: SubscriptionChange) -> str:
+        envelope = await uow.emit(WebhookSubscriptionChanged(subscription_id=subscription_id, change=change),
+                                  tenant_id=tenant_id)
+        return envelope.id
+
+    async def _told(self, tenant_id: str, event_id: str) -> None:
+        """This replica's entry dropped, and the broadcast heard back (every replica has it)."""
+        self._changes.changed(tenant_id)
+        await self._changes.heard(event_id)
 
     @staticmethod
     async def _subscription(webhooks: Webhooks, request: ops.SubscriptionRef | ops.ListDeliveries

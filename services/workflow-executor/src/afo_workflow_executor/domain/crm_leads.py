@@ -7,6 +7,10 @@ Rules:
 - Events may arrive out of order: the fields are replaced only by a snapshot at least as recent as the one
   held (``fields_at``), the analysis likewise (``analyzed_at``), the meeting likewise (``meeting_at``). A
   cancellation clears the meeting only when it is the meeting held.
+- A snapshot with the very fields held, from an event that says nothing changed (``lead.created`` seen again,
+  ``lead.updated`` with no field in ``changed``), changes nothing — not even ``fields_at`` — so the handler
+  writes nothing. One that says a field changed yet holds the same fields (a field back to an earlier value)
+  does move ``fields_at``: a snapshot from between the two, arriving late, is then older.
 - The CRM receives ``email``, ``name``, ``phone`` and ``company`` as the contact's own properties; every other
   field is a qualification field, written into the note.
 """
@@ -56,10 +60,11 @@ def _newer(at: datetime, held: datetime | None) -> bool:
 
 def with_fields(lead: LeadRecord | None, *, tenant_id: str, lead_id: str, conversation_id: str | None,
                 agent_id: str | None, fields: Mapping[str, str], at: datetime, now: datetime,
-                qualified: bool = False) -> LeadRecord:
-    """lead.created / lead.updated (``qualified`` False) and lead.qualified (True): the fields' snapshot."""
+                qualified: bool = False, changed: bool = True) -> LeadRecord:
+    """lead.created / lead.updated (``qualified`` False) and lead.qualified (True): the fields' snapshot;
+    ``changed``: whether the event says a field changed."""
     base = _base(lead, tenant_id, lead_id, conversation_id, agent_id, now)
-    if _newer(at, base.fields_at):
+    if _newer(at, base.fields_at) and (changed or base.fields != dict(fields)):
         base = replace(base, fields=dict(fields), fields_at=at)
     return replace(base, qualified=base.qualified or qualified)
 

@@ -3,7 +3,8 @@
 The built-in calendar's rules still decide which times are offered (hours, notice, buffers, horizon); an
 outside calendar adds what it already holds (``busy``) and receives the meeting (``book``). A provider that
 cannot book on the lead's behalf (Calendly) answers ``book`` with a single-use scheduling link instead.
-Every method raises ``afo_common.provider_errors.ProviderError`` on failure; none ever puts a credential in a message."""
+Every method raises ``afo_common.provider_errors.ProviderError`` on failure; none ever puts a credential in a
+message."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar, cast
@@ -80,6 +80,20 @@ class OpenedCrm(Protocol):
 OpenCrm = Callable[[str, Mapping[str, str]], OpenedCrm]
 
 
+class LeadProjection(Protocol):
+    async def get(self, tenant_id: str, lead_id: str) -> LeadRecord | None: ...
+
+    async def save(self, row: LeadRecord) -> None: ...
+
+
+class Projection(Protocol):
+    @property
+    def crm_leads(self) -> LeadProjection: ...
+
+
+Projecting = Callable[[Delivery], AbstractAsyncContextManager[Projection]]
+
+
 class RetryLater(Exception):
     """The provider may answer later: the consumer NAKs the delivery with its backoff."""
 
@@ -94,8 +108,11 @@ class _Failure:
 class CrmSync:
     def __init__(self, store: Store, credentials: Credentials, open_crm: OpenCrm, clock: Clock,
                  max_deliver: int, *, claim_s: float = 120.0, claim_wait_s: float = 130.0,
-                 claim_poll_s: float = 0.5) -> None:
+                 claim_poll_s: float = 0.5, projecting: Projecting | None = None) -> None:
+        """``projecting``: the transaction lead.created / lead.updated are projected in (``crm_leads`` with the
+        inbox row); the store's own by default, the database driver's in the service (``adapters/crm_hot.py``)."""
         self._store = store
+        self._projecting: Projecting = projecting or store.handling
         self._owner = uuid.uuid4().hex  # this replica, in crm_claims
         self._claim_s, self._claim_wait_s, self._claim_poll_s = claim_s, claim_wait_s, claim_poll_s
         self._credentials = credentials
@@ -113,8 +130,16 @@ class CrmSync:
                 return
         async with self._held(delivery.envelope.tenantid, lead_id):
             if isinstance(delivery.payload, (LeadCreated, LeadUpdated)):
-                async with self._store.handling(delivery) as uow:
-                    await self._project(uow, delivery, lead_id)
+                # An event that may change nothing (lead.created, lead.updated naming no field) is checked
+                # first, outside any transaction, and acknowledged with nothing written when it does (applying
+                # it again would change nothing either); one naming a changed field goes straight to its write.
+                if not getattr(delivery.payload, "changed", None):
+                    async with self._store.reading() as repos:
+                        before = await repos.crm_leads.get(delivery.envelope.tenantid, lead_id)
+                    if before is not None and applied(before, delivery, lead_id, self._clock.now()) is before:
+                        return
+                async with self._projecting(delivery) as projection:
+                    await self._project(projection, delivery, lead_id)
                 return
             await self._sync(delivery, lead_id)
 
@@ -141,7 +166,8 @@ class CrmSync:
             if not self._users[key]:
                 del self._users[key], self._locks[key]
 
-    async def _project(self, uow: UnitOfWork, delivery: Delivery, lead_id: str) -> tuple[LeadRecord, LeadRecord | None]:
+    async def _project(self, uow: Projection, delivery: Delivery, lead_id: str
+                       ) -> tuple[LeadRecord, LeadRecord | None]:
         """The lead with the event applied, saved; and the lead as it was."""
         tenant_id = delivery.envelope.tenantid
         before = await uow.crm_leads.get(tenant_id, lead_id)
@@ -324,11 +350,12 @@ def _applied(lead: LeadRecord | None, delivery: Delivery, lead_id: str, now: dat
         return projection.with_fields(lead, tenant_id=tenant_id, lead_id=lead_id,
                                       conversation_id=event.conversation_id, agent_id=event.agent_id,
                                       fields=event.fields, at=at, now=now,
-                                      qualified=isinstance(event, LeadQualified))
+                                      qualified=isinstance(event, LeadQualified),
+                                      changed=isinstance(event, LeadQualified))
     if isinstance(event, LeadUpdated):
         return projection.with_fields(lead, tenant_id=tenant_id, lead_id=lead_id,
                                       conversation_id=event.conversation_id, agent_id=None, fields=event.fields,
-                                      at=at, now=now)
+                                      at=at, now=now, changed=bool(event.changed))
     if isinstance(event, ConversationAnalyzed):
         return projection.with_analysis(lead, tenant_id=tenant_id, lead_id=lead_id,
                                         conversation_id=event.conversation_id, agent_id=event.agent_id,

@@ -1,7 +1,7 @@
 """Webhook subscriptions for integrators (owned by notifier): create (the signing secret answered once),
-list, read, delete; each subscription's delivery log, and replaying one delivery. Deliveries are signed per
-Standard Webhooks (``webhook-id`` is the event id, ``webhook-timestamp``, ``webhook-signature``) and their
-body is the event's CloudEvents envelope."""
+list, read, delete, enable again after it was disabled; each subscription's delivery log, and replaying one
+delivery. Deliveries are signed per Standard Webhooks (``webhook-id`` is the event id, ``webhook-timestamp``,
+``webhook-signature``) and their body is the event's CloudEvents envelope."""
 
 from __future__ import annotations
 
@@ -73,5 +73,18 @@ async def replay_delivery(subscription_id: SubscriptionId, delivery_id: Delivery
 
     async def produce() -> Reply:
         return Reply(200, await gw.webhooks.replay(write.principal, subscription_id, delivery_id))
+
+    return await write.run(produce)
+
+
+@router.post("/{subscription_id}/enable", response_model=SubscriptionView)
+async def enable_subscription(subscription_id: SubscriptionId, write: ManageIntegrations,
+                              gw: GatewayDep) -> Response:
+    """Makes a subscription disabled after 410 Gone or repeated failures active again, its count of
+    failures reset; its deliveries still pending are retried on their schedule (replay the failed ones).
+    An active subscription is answered as it is."""
+
+    async def produce() -> Reply:
+        return Reply(200, await gw.webhooks.enable(write.principal, subscription_id))
 
     return await write.run(produce)
