@@ -63,18 +63,19 @@ async def test_a_wrong_key_is_refused(secured: NatsServer) -> None:
                            nkeys_seed_str=stranger.seed("gateway"))
 
 
-async def test_the_notifier_cannot_call_agent_runtime_nor_read_live_replies(secured: NatsServer) -> None:
+async def test_the_notifier_cannot_call_knowledge_ingest_nor_read_live_replies(secured: NatsServer) -> None:
+    """notifier calls agent-runtime (an agent's reminder offsets) and nothing else."""
     notifier, watched = await connect_as(secured, "notifier")
     try:
         with pytest.raises(nats.errors.TimeoutError):
             # The publish is refused, so nothing answers; the server says why on the error callback.
-            await notifier.request("afo.rpc.agent-runtime.agents.list", b"{}", timeout=0.5)
+            await notifier.request("afo.rpc.knowledge-ingest.search", b"{}", timeout=0.5)
         await notifier.subscribe("afo.rt.>")
         await notifier.flush()
         violations = await watched.violations(2)
     finally:
         await notifier.close()
-    assert any('publish to "afo.rpc.agent-runtime.agents.list"' in v for v in violations), violations
+    assert any('publish to "afo.rpc.knowledge-ingest.search"' in v for v in violations), violations
     assert any('subscription to "afo.rt.>"' in v for v in violations), violations
 
 
