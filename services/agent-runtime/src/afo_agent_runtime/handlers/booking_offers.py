@@ -16,7 +16,7 @@ from afo_agent_runtime.adapters.conversation_repository import MessageRow
 from afo_agent_runtime.adapters.turn_store import TurnStore
 from afo_agent_runtime.domain.turn import ConversationMemory
 from afo_agent_runtime.handlers.realtime import Realtime
-from afo_agent_runtime.handlers.routes import route_of
+from afo_agent_runtime.handlers.routes import conversation_state, route_of
 from afo_agent_runtime.handlers.unit_of_work import Store
 from afo_agent_runtime.handlers.views import lead_view
 from afo_common import realtime as rt
@@ -24,7 +24,7 @@ from afo_common.clock import Clock
 from afo_common.events.conversation import MessageReplied
 from afo_common.events.workflow_runs import BookingRequested
 from afo_common.ids import new_id
-from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
+from afo_common.messaging.consumer import Delivery
 
 INTENT = "meeting_offered"
 
@@ -45,13 +45,7 @@ class BookingOffers:
         if event.conversation_id is None:
             return
         tenant_id = delivery.envelope.tenantid
-        async with delivery.hot_read() as tx:
-            state = await TurnStore(tx).turn_state(tenant_id, event.conversation_id, delivery.consumer,
-                                                   delivery.envelope.id)
-        if state is None:
-            raise PermanentError(f"conversation {event.conversation_id} does not exist for this tenant")
-        if state.already_processed:
-            raise DuplicateDelivery(delivery.envelope.id)
+        state = await conversation_state(delivery, event.conversation_id)
         conversation, lead = state.conversation, state.lead
         memory = ConversationMemory.from_json(conversation.memory)
         if memory.opted_out or (lead is not None and lead.opted_out) or memory.meeting_id is not None:

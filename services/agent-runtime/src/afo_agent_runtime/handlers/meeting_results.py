@@ -23,7 +23,7 @@ from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.meetings import MeetingNews, booked, cancelled, failed
 from afo_agent_runtime.domain.turn import ConversationMemory
 from afo_agent_runtime.handlers.realtime import Realtime
-from afo_agent_runtime.handlers.routes import route_of
+from afo_agent_runtime.handlers.routes import conversation_state, route_of
 from afo_agent_runtime.handlers.unit_of_work import Store
 from afo_agent_runtime.handlers.views import lead_view
 from afo_common import realtime as rt
@@ -31,7 +31,7 @@ from afo_common.clock import Clock
 from afo_common.events.conversation import LeadCreated, LeadUpdated, MessageReplied, ReplyRoute
 from afo_common.events.workflow import MeetingBooked, MeetingCancelled, MeetingFailed
 from afo_common.ids import new_id
-from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
+from afo_common.messaging.consumer import Delivery, PermanentError
 
 Result = MeetingBooked | MeetingFailed | MeetingCancelled
 
@@ -48,14 +48,7 @@ class MeetingResults:
             raise PermanentError(f"not a meeting result: {type(event).__name__}")
         if event.conversation_id is None:
             return
-        tenant_id = delivery.envelope.tenantid
-        async with delivery.hot_read() as tx:
-            state = await TurnStore(tx).turn_state(tenant_id, event.conversation_id, delivery.consumer,
-                                                   delivery.envelope.id)
-        if state is None:
-            raise PermanentError(f"conversation {event.conversation_id} does not exist for this tenant")
-        if state.already_processed:
-            raise DuplicateDelivery(delivery.envelope.id)
+        state = await conversation_state(delivery, event.conversation_id)
         conversation = state.conversation
         if conversation.agent_id != event.agent_id:
             raise PermanentError(f"conversation {conversation.id} is not agent {event.agent_id}'s")
