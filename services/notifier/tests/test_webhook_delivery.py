@@ -390,7 +390,7 @@ async def test_a_workflows_webhook_step_goes_to_the_subscription_of_its_url_sign
     target = await hooks.subscribe(url + "/crm-failed", ["meeting.booked"])
     got.secret = target.secret
     await hooks.subscribe(url + "/elsewhere", ["*"])
-    calls = WorkflowWebhooks(hooks.store, SystemClock(), hooks.dispatcher.wake)
+    calls = WorkflowWebhooks(hooks.store, hooks.fanout)
     step = WebhookRequested(workflow_id="wfl_1", run_id="wfr_1", step=0, idempotency_key="wfr_1:0",
                             lead_id="lead_1", conversation_id=None, url=url + "/crm-failed", trigger="crm.failed",
                             data={"lead_id": "lead_1", "reason": "HTTP 401"})

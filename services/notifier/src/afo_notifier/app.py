@@ -88,7 +88,7 @@ def build(settings: ServiceSettings | None = None, *, channels: Channels | None 
 
     # The tenants' workflow steps: an SMS or email (sent by the scheduler), a webhook (by the delivery worker).
     service.consume(s.WORKFLOW_NOTIFICATION, WorkflowNotifications(store, clock))
-    service.consume(s.WORKFLOW_WEBHOOK, WorkflowWebhooks(store, clock, dispatcher.wake))
+    service.consume(s.WORKFLOW_WEBHOOK, WorkflowWebhooks(store, fanout))
     worker: list[asyncio.Task[None]] = []
 
     async def start_deliveries() -> None:

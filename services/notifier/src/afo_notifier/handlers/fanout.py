@@ -38,14 +38,20 @@ class EventFanout:
         wanted = await self._cache.wanted(envelope.tenantid, envelope.type)
         if not wanted:
             return
+        if await self.deliver(delivery, wanted) < len(wanted):  # one was deleted or disabled since the cache read it
+            self._cache.changed(envelope.tenantid)
+
+    async def deliver(self, delivery: Delivery, subscription_ids: list[str]) -> int:
+        """The delivered event as one pending delivery per subscription still active, written with the inbox
+        row; how many were written (the worker woken when any was)."""
+        envelope = delivery.envelope
         now, body = self._clock.now(), envelope.to_bytes().decode()
         written = 0
         async with self._store.handling(delivery) as uow:
-            for subscription_id in wanted:
+            for subscription_id in subscription_ids:
                 written += await uow.webhooks.add_delivery(DeliveryRow(
                     new_id("whd"), envelope.tenantid, subscription_id, envelope.id, envelope.type, body,
                     "pending", 0, now, None, None, now, now))
-        if written < len(wanted):  # one was deleted or disabled since the cache read it
-            self._cache.changed(envelope.tenantid)
         if written:
             self._wake()
+        return written

@@ -15,15 +15,13 @@ Each request is one event written in the run's transaction; the inbox makes a re
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from afo_common.clock import Clock
 from afo_common.events.workflow_runs import NotificationRequested, WebhookRequested
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, PermanentError
 from afo_notifier.domain.planning import OPTED_OUT
 from afo_notifier.domain.records import NotificationRow, Status
-from afo_notifier.domain.webhooks import DeliveryRow
+from afo_notifier.handlers.fanout import EventFanout
 from afo_notifier.handlers.unit_of_work import Store
 from afo_notifier.handlers.webhook_store import WebhookStore
 
@@ -52,23 +50,16 @@ class WorkflowNotifications:
 
 
 class WorkflowWebhooks:
-    def __init__(self, store: WebhookStore, clock: Clock, wake: Callable[[], None]) -> None:
-        self._store, self._clock, self._wake = store, clock, wake
+    def __init__(self, store: WebhookStore, fanout: EventFanout) -> None:
+        self._store, self._fanout = store, fanout
 
     async def __call__(self, delivery: Delivery) -> None:
         event = delivery.payload
         assert isinstance(event, WebhookRequested)
-        envelope = delivery.envelope
         async with self._store.reading() as repos:
-            targets = [s.id for s in await repos.webhooks.active_subscriptions(envelope.tenantid)
+            targets = [s.id for s in await repos.webhooks.active_subscriptions(delivery.envelope.tenantid)
                        if s.url == event.url]
         if not targets:
             raise PermanentError(f"no active webhook subscription has the URL {event.url[:200]!r}: subscribe it "
                                  "(POST /v1/webhook-subscriptions) so its secret signs the workflow's calls")
-        now, body = self._clock.now(), envelope.to_bytes().decode()
-        async with self._store.handling(delivery) as uow:
-            for subscription_id in targets:
-                await uow.webhooks.add_delivery(DeliveryRow(
-                    new_id("whd"), envelope.tenantid, subscription_id, envelope.id, envelope.type, body,
-                    "pending", 0, now, None, None, now, now))
-        self._wake()
+        await self._fanout.deliver(delivery, targets)
