@@ -20,14 +20,13 @@ from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.engine import ConversationMemory, Replies
 from afo_agent_runtime.domain.errors import Conflict, NotFound
 from afo_agent_runtime.domain.opening import compose_opening, lead_fields
+from afo_agent_runtime.handlers.conversation_start import published_spec, start_conversation
 from afo_agent_runtime.handlers.request_ids import created_once
-from afo_agent_runtime.handlers.unit_of_work import Repositories, Store, UnitOfWork
+from afo_agent_runtime.handlers.unit_of_work import Store, UnitOfWork
 from afo_agent_runtime.handlers.views import conversation_view
 from afo_common.clock import Clock
 from afo_common.events.conversation import (
-    Channel,
     Contact,
-    ConversationStarted,
     LeadCreated,
     MessageReplied,
     ReplyRoute,
@@ -109,11 +108,11 @@ class ChannelHandlers:
                 return conversation_view(row)
             if made := await uow.conversations.by_request(request.tenant_id, request.request_id):
                 return conversation_view(made)
-            spec, version = await _published(uow, request.tenant_id, request.agent_id)
+            spec, version = await published_spec(uow, request.tenant_id, request.agent_id)
             fields = lead_fields(spec, {"phone": request.phone})
-            row = await _start(uow, request.tenant_id, request.agent_id, version, spec, "sms",
-                               Contact(phone=request.phone), ConversationMemory(lead=fields), request.request_id,
-                               now)
+            row = await start_conversation(uow, request.tenant_id, request.agent_id, version, spec, "sms",
+                                           Contact(phone=request.phone), ConversationMemory(lead=fields),
+                                           request.request_id, now, lead_id=new_id("lead"))
             row = await _add_lead(uow, row, spec, fields, now)
             await uow.channels.remember(request.tenant_id, request.agent_id, request.phone, row.id, now)
         return conversation_view(row)
@@ -127,7 +126,7 @@ class ChannelHandlers:
         if made := await made_by_request(request.request_id):
             return made
         async with self._store.reading() as repos:
-            spec, _ = await _published(repos, request.tenant_id, request.agent_id)
+            spec, _ = await published_spec(repos, request.tenant_id, request.agent_id)
         written = await self._model_opening(spec, request)
         return await created_once(request.request_id, lambda: self._inbound(request, written), made_by_request)
 
@@ -154,11 +153,12 @@ class ChannelHandlers:
         async with self._store() as uow:
             if made := await uow.conversations.by_request(tenant_id, request.request_id):
                 return _inbound_view(made, None, created=False)
-            spec, version = await _published(uow, tenant_id, request.agent_id)
+            spec, version = await published_spec(uow, tenant_id, request.agent_id)
             opening = compose_opening(spec, request.fields, request.message)
             text, engine = (written, "openai") if written else (opening.text, "embedded")
-            row = await _start(uow, tenant_id, request.agent_id, version, spec, "webhook", request.contact,
-                               opening.memory, request.request_id, now)
+            row = await start_conversation(uow, tenant_id, request.agent_id, version, spec, "webhook",
+                                           request.contact, opening.memory, request.request_id, now,
+                                           lead_id=new_id("lead"))
             row = await _add_lead(uow, row, spec, opening.memory.lead, now)
             if request.message and request.message.strip():
                 await uow.channels.add_message(tenant_id, MessageRow(
@@ -194,35 +194,9 @@ async def _agent(uow: UnitOfWork, tenant_id: str, agent_id: str) -> None:
         raise NotFound("agent", agent_id)
 
 
-async def _published(uow: Repositories, tenant_id: str, agent_id: str) -> tuple[AgentSpec, int]:
-    agent = await uow.agents.get(tenant_id, agent_id)
-    if agent is None:
-        raise NotFound("agent", agent_id)
-    if agent.published_version is None:
-        raise Conflict(f"agent {agent.id} has no published version: publish it first")
-    version = await uow.agents.version(tenant_id, agent.id, agent.published_version)
-    if version is None:
-        raise NotFound("agent version", f"{agent.id} v{agent.published_version}")
-    return AgentSpec.model_validate(version.spec), agent.published_version
-
-
-async def _start(uow: UnitOfWork, tenant_id: str, agent_id: str, version: int, spec: AgentSpec, channel: Channel,
-                 contact: Contact, memory: ConversationMemory, request_id: str, now: datetime) -> ConversationRow:
-    row = ConversationRow(
-        id=new_id("conv"), tenant_id=tenant_id, agent_id=agent_id, agent_version=version, channel=channel,
-        contact=contact.model_dump(mode="json"), status="open", lead_id=new_id("lead"), memory=memory.to_json(),
-        revision=0, created_at=now, updated_at=now, request_id=request_id,
-        idle_at=now + timedelta(minutes=spec.idle_timeout_minutes) if spec.idle_timeout_minutes else None,
-    )
-    await uow.conversations.add(row)
-    await uow.emit(ConversationStarted(conversation_id=row.id, agent_id=agent_id, agent_version=version,
-                                       channel=channel, contact=contact), tenant_id=tenant_id)
-    return row
-
-
 async def _add_lead(uow: UnitOfWork, row: ConversationRow, spec: AgentSpec, fields: dict[str, str],
                     now: datetime) -> ConversationRow:
-    """The conversation's lead from the start (``_start`` gave its id), with what is known of it; the first
+    """The conversation's lead from the start (``start_conversation`` gave its id), with what is known of it; the first
     turn reads it and carries on from there."""
     assert row.lead_id is not None
     missing = [f.name for f in spec.qualification_fields if f.required and f.name not in fields]

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from afo_agent_runtime.adapters.conversation_repository import ConversationRow
-from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.engine import ConversationMemory
-from afo_agent_runtime.domain.errors import Conflict, NotFound
+from afo_agent_runtime.domain.errors import NotFound
+from afo_agent_runtime.handlers.conversation_start import published_spec, start_conversation
 from afo_agent_runtime.handlers.request_ids import created_once
 from afo_agent_runtime.handlers.unit_of_work import Store
 from afo_agent_runtime.handlers.views import conversation_view, lead_view, message_view
 from afo_common.clock import Clock
-from afo_common.events.conversation import ConversationStarted
-from afo_common.ids import new_id
 from afo_common.rpcs.agent_runtime import (
     ConversationAnalysis,
     ConversationDetail,
@@ -48,27 +43,10 @@ class ConversationHandlers:
                 made := await uow.conversations.by_request(request.tenant_id, request.request_id)
             ):
                 return conversation_view(made)
-            agent = await uow.agents.get(request.tenant_id, request.agent_id)
-            if agent is None:
-                raise NotFound("agent", request.agent_id)
-            if agent.published_version is None:
-                raise Conflict(f"agent {agent.id} has no published version: publish it first")
-            version = await uow.agents.version(request.tenant_id, agent.id, agent.published_version)
-            idle_after = AgentSpec.model_validate(version.spec).idle_timeout_minutes if version else None
-            row = ConversationRow(
-                id=new_id("conv"), tenant_id=request.tenant_id, agent_id=agent.id,
-                agent_version=agent.published_version, channel=request.channel,
-                contact=request.contact.model_dump(mode="json"), status="open", lead_id=None,
-                memory=ConversationMemory().to_json(), revision=0, created_at=now, updated_at=now,
-                request_id=request.request_id,
-                idle_at=now + timedelta(minutes=idle_after) if idle_after else None,
-            )
-            await uow.conversations.add(row)
-            await uow.emit(
-                ConversationStarted(conversation_id=row.id, agent_id=agent.id, agent_version=row.agent_version,
-                                    channel=request.channel, contact=request.contact),
-                tenant_id=request.tenant_id,
-            )
+            spec, version = await published_spec(uow, request.tenant_id, request.agent_id)
+            row = await start_conversation(uow, request.tenant_id, request.agent_id, version, spec, request.channel,
+                                           request.contact, ConversationMemory(), request.request_id, now,
+                                           lead_id=None)
         return conversation_view(row)
 
     async def check(self, request: ConversationRef) -> ConversationView:
