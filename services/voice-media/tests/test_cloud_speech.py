@@ -7,20 +7,25 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from typing import Literal
 
+import httpx
 import pytest
 
-from afo_testkit.deepgram_server import Fault, FakeDeepgram
-from afo_voice_media.adapters.deepgram_stt import DeepgramStt
+from afo_testkit.deepgram_server import FakeDeepgram, Fault
+from afo_testkit.elevenlabs_server import DEFAULT_VOICE, Cut, Failure, FakeElevenLabs
+from afo_voice_media.adapters.deepgram_stt import DeepgramSession, DeepgramStt
+from afo_voice_media.adapters.elevenlabs_tts import DEFAULT_VOICE as ADAPTER_DEFAULT_VOICE
+from afo_voice_media.adapters.elevenlabs_tts import ElevenLabsTts
 from afo_voice_media.domain.speech import SpeechError
 
 RATE = 8000
 FRAME = bytes(2 * RATE // 50)  # 20 ms of PCM16 at 8 kHz, as a phone call's frames come
 
 
-async def speak(session: object, seconds: float) -> None:
+async def speak(session: DeepgramSession, seconds: float) -> None:
     for _ in range(round(seconds * 50)):
-        await session.send(FRAME)  # type: ignore[attr-defined]
+        await session.send(FRAME)
 
 
 @pytest.fixture
@@ -29,8 +34,8 @@ async def deepgram() -> AsyncIterator[FakeDeepgram]:
         yield server
 
 
-def stt(server: FakeDeepgram, **options: float) -> DeepgramStt:
-    return DeepgramStt(server.api_key, base_url=server.base_url, **options)
+def stt(server: FakeDeepgram, *, keepalive_s: float = 4.0, finalize_timeout_s: float = 3.0) -> DeepgramStt:
+    return DeepgramStt(server.api_key, server.base_url, keepalive_s=keepalive_s, finalize_timeout_s=finalize_timeout_s)
 
 
 async def test_words_of_two_utterances_each_finalized(deepgram: FakeDeepgram) -> None:
@@ -94,9 +99,9 @@ async def test_nothing_said_is_empty_without_asking_deepgram(deepgram: FakeDeepg
 
 @pytest.mark.parametrize("kind", ["drop", "close", "garbage"])
 async def test_a_stream_that_breaks_mid_utterance_fails_that_utterance_and_the_next_one_reconnects(
-        deepgram: FakeDeepgram, kind: str) -> None:
+        deepgram: FakeDeepgram, kind: Literal["drop", "close", "garbage"]) -> None:
     deepgram.recognise = lambda audio: f"{len(audio)} bytes"
-    deepgram.faults = [Fault(after_bytes=10 * len(FRAME), kind=kind)]  # type: ignore[arg-type]
+    deepgram.faults = [Fault(after_bytes=10 * len(FRAME), kind=kind)]
     session = await stt(deepgram).open(RATE, "en", [])
     with pytest.raises(SpeechError):
         async with asyncio.timeout(2):
@@ -130,7 +135,7 @@ async def test_a_finalize_left_unanswered_times_out_and_the_next_utterance_recon
     session = await stt(deepgram, finalize_timeout_s=0.2).open(RATE, "en", [])
     await speak(session, 0.1)
     started = time.monotonic()
-    with pytest.raises(SpeechError, match="did not finalise within 0.2 s"):
+    with pytest.raises(SpeechError, match=r"did not finalise within 0\.2 s"):
         await session.finish()
     assert time.monotonic() - started < 0.45
     deepgram.finalize_delay_s = 0.0
@@ -182,3 +187,121 @@ async def test_a_key_refused_on_reconnect_fails_the_utterance_once_not_every_fra
         await session.finish()
     assert len(deepgram.connections) == 1
     await session.close()
+
+
+@pytest.fixture
+async def elevenlabs() -> AsyncIterator[FakeElevenLabs]:
+    async with FakeElevenLabs(voices={DEFAULT_VOICE, "agent-voice"}) as server:
+        yield server
+
+
+@pytest.fixture
+async def tts(elevenlabs: FakeElevenLabs) -> AsyncIterator[ElevenLabsTts]:
+    adapter = ElevenLabsTts(elevenlabs.api_key, base_url=elevenlabs.base_url, timeout_s=1.0)
+    yield adapter
+    await adapter.aclose()
+
+
+async def timed_chunks(speech: AsyncIterator[bytes]) -> list[tuple[float, bytes]]:
+    return [(time.monotonic(), chunk) async for chunk in speech]
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000])
+async def test_speech_streams_in_chunks_at_the_rate_asked(
+        elevenlabs: FakeElevenLabs, tts: ElevenLabsTts, rate: int) -> None:
+    elevenlabs.chunk_interval_s = 0.05
+    text = "Thanks for calling Acme."  # 24 characters: 1.2 s of speech at the stand-in's 50 ms a character
+    started = time.monotonic()
+    chunks = await timed_chunks(tts.speak(text, rate, "agent-voice"))
+
+    assert sum(len(c) for _, c in chunks) == 2 * round(1.2 * rate)
+    assert all(len(c) % 2 == 0 for _, c in chunks)
+    first_at, last_at = chunks[0][0], chunks[-1][0]
+    assert first_at - started < 0.2 and last_at - first_at > 0.3  # the first chunk came long before the last
+    [request] = elevenlabs.requests
+    assert (request.voice_id, request.output_format) == ("agent-voice", f"pcm_{rate}")
+    assert request.body["text"] == text and request.body["model_id"] == "eleven_flash_v2_5"
+
+
+async def test_the_first_chunk_waits_only_for_elevenlabs(elevenlabs: FakeElevenLabs, tts: ElevenLabsTts) -> None:
+    elevenlabs.first_byte_delay_s = 0.3
+    started = time.monotonic()
+    speech = tts.speak("Hello there.", 8000, None)
+    await anext(speech)
+    assert 0.3 <= time.monotonic() - started < 0.6
+    assert await timed_chunks(speech)
+
+
+async def test_no_voice_speaks_with_the_documented_default(elevenlabs: FakeElevenLabs, tts: ElevenLabsTts) -> None:
+    assert ADAPTER_DEFAULT_VOICE == DEFAULT_VOICE
+    assert await timed_chunks(tts.speak("Hi.", 8000, None))
+    assert elevenlabs.requests[0].voice_id == DEFAULT_VOICE
+
+
+async def test_nothing_to_say_asks_for_nothing(elevenlabs: FakeElevenLabs, tts: ElevenLabsTts) -> None:
+    assert await timed_chunks(tts.speak("  ", 8000, None)) == []
+    assert elevenlabs.requests == []
+
+
+async def test_a_rate_elevenlabs_does_not_offer_is_refused_before_asking(
+        elevenlabs: FakeElevenLabs, tts: ElevenLabsTts) -> None:
+    with pytest.raises(SpeechError, match="11025 Hz"):
+        await timed_chunks(tts.speak("Hello.", 11025, None))
+    assert elevenlabs.requests == []
+
+
+async def test_a_refused_key_is_a_speech_error_with_elevenlabs_message(elevenlabs: FakeElevenLabs) -> None:
+    adapter = ElevenLabsTts("wrong-key", base_url=elevenlabs.base_url)
+    with pytest.raises(SpeechError, match=r"\(401\): Invalid API key"):
+        await timed_chunks(adapter.speak("Hello.", 8000, None))
+    await adapter.aclose()
+
+
+async def test_an_unknown_voice_is_a_speech_error_with_elevenlabs_message(tts: ElevenLabsTts) -> None:
+    with pytest.raises(SpeechError, match=r"\(404\): A voice with the voice_id nobody was not found"):
+        await timed_chunks(tts.speak("Hello.", 8000, "nobody"))
+
+
+async def test_a_request_elevenlabs_cannot_validate_is_a_speech_error_naming_the_field(
+        elevenlabs: FakeElevenLabs, tts: ElevenLabsTts) -> None:
+    elevenlabs.faults = [Failure(422, [{"type": "string_too_long", "loc": ["body", "text"],
+                                        "msg": "String should have at most 5000 characters"}])]
+    with pytest.raises(SpeechError, match=r"\(422\): body.text: String should have at most 5000 characters"):
+        await timed_chunks(tts.speak("Hello.", 8000, None))
+
+
+async def test_the_stand_in_validates_as_elevenlabs_does(elevenlabs: FakeElevenLabs) -> None:
+    url = f"{elevenlabs.base_url}/v1/text-to-speech/{DEFAULT_VOICE}/stream"
+    headers = {"xi-api-key": elevenlabs.api_key}
+    async with httpx.AsyncClient() as client:
+        no_text = await client.post(url, params={"output_format": "pcm_16000"}, json={}, headers=headers)
+        mp3 = await client.post(url, params={"output_format": "mp3_44100_128"}, json={"text": "Hi"}, headers=headers)
+    assert no_text.status_code == 422 and no_text.json()["detail"][0]["loc"] == ["body", "text"]
+    assert mp3.status_code == 422 and mp3.json()["detail"][0]["loc"] == ["query", "output_format"]
+
+
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_provider_failures_are_speech_errors_with_elevenlabs_message(
+        elevenlabs: FakeElevenLabs, tts: ElevenLabsTts, status: int) -> None:
+    elevenlabs.faults = [Failure(status)]
+    with pytest.raises(SpeechError, match=rf"\({status}\): We are sorry, something went wrong"):
+        await timed_chunks(tts.speak("Hello.", 8000, None))
+
+
+async def test_a_stream_cut_midway_is_a_speech_error_after_the_audio_that_came(
+        elevenlabs: FakeElevenLabs, tts: ElevenLabsTts) -> None:
+    elevenlabs.faults = [Cut(after_bytes=1600)]
+    received: list[bytes] = []
+    with pytest.raises(SpeechError, match="stream failed"):
+        async with asyncio.timeout(2):
+            async for chunk in tts.speak("A long sentence that will not be finished.", 8000, None):
+                received.append(chunk)
+    assert 1280 <= sum(len(c) for c in received) <= 1600  # whole 40 ms chunks of the 100 ms that came
+
+
+async def test_a_stream_that_stalls_fails_instead_of_hanging(elevenlabs: FakeElevenLabs, tts: ElevenLabsTts) -> None:
+    elevenlabs.chunk_interval_s = 5.0
+    started = time.monotonic()
+    with pytest.raises(SpeechError, match="ReadTimeout"):
+        await timed_chunks(tts.speak("A sentence of several chunks.", 8000, None))
+    assert time.monotonic() - started < 2.5
