@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Literal
 
 import httpx
@@ -17,7 +17,7 @@ from afo_testkit.elevenlabs_server import DEFAULT_VOICE, Cut, Failure, FakeEleve
 from afo_voice_media.adapters.deepgram_stt import DeepgramSession, DeepgramStt
 from afo_voice_media.adapters.elevenlabs_tts import DEFAULT_VOICE as ADAPTER_DEFAULT_VOICE
 from afo_voice_media.adapters.elevenlabs_tts import ElevenLabsTts
-from afo_voice_media.domain.speech import SpeechError
+from afo_voice_media.domain.speech import SpeechError, SpeechToText, TextToSpeech
 
 RATE = 8000
 FRAME = bytes(2 * RATE // 50)  # 20 ms of PCM16 at 8 kHz, as a phone call's frames come
@@ -32,6 +32,14 @@ async def speak(session: DeepgramSession, seconds: float) -> None:
 async def deepgram() -> AsyncIterator[FakeDeepgram]:
     async with FakeDeepgram() as server:
         yield server
+
+
+async def test_the_adapters_are_the_engines_speech_interfaces() -> None:
+    """mypy checks the assignment: each adapter has every method of its interface, with the same types."""
+    tts = ElevenLabsTts("key")
+    engines: tuple[SpeechToText, TextToSpeech] = (DeepgramStt("key"), tts)
+    assert [engine.name for engine in engines] == ["deepgram", "elevenlabs"]
+    await tts.aclose()
 
 
 def stt(server: FakeDeepgram, *, keepalive_s: float = 4.0, finalize_timeout_s: float = 3.0) -> DeepgramStt:
@@ -81,6 +89,11 @@ async def test_a_refused_key_is_a_speech_error_with_deepgrams_reason(deepgram: F
     with pytest.raises(SpeechError, match=r"\(401\): Invalid credentials"):
         await DeepgramStt("wrong-key", deepgram.base_url).open(RATE, "en", [])
     assert deepgram.connections == []
+
+
+async def test_a_stream_deepgram_cannot_decode_is_refused_with_its_reason(deepgram: FakeDeepgram) -> None:
+    with pytest.raises(SpeechError, match=r"\(400\): sample_rate must be given"):
+        await stt(deepgram).open(4000, "en", [])
 
 
 async def test_an_unreachable_deepgram_is_a_speech_error() -> None:
@@ -230,6 +243,21 @@ async def test_the_first_chunk_waits_only_for_elevenlabs(elevenlabs: FakeElevenL
     await anext(speech)
     assert 0.3 <= time.monotonic() - started < 0.6
     assert await timed_chunks(speech)
+
+
+async def test_speech_the_engine_stops_listening_to_stops_coming(
+        elevenlabs: FakeElevenLabs, tts: ElevenLabsTts) -> None:
+    elevenlabs.chunk_interval_s = 0.05
+    text = "A long answer the caller interrupts after its first words. " * 2
+    speech = tts.speak(text, 8000, None)
+    assert isinstance(speech, AsyncGenerator)
+    await anext(speech)
+    await speech.aclose()
+    await asyncio.sleep(0.3)
+    [request] = elevenlabs.requests
+    sent = request.sent_bytes
+    await asyncio.sleep(0.3)
+    assert request.sent_bytes == sent < len(text) * 0.05 * 8000 * 2 / 4  # the stand-in stopped early on
 
 
 async def test_no_voice_speaks_with_the_documented_default(elevenlabs: FakeElevenLabs, tts: ElevenLabsTts) -> None:

@@ -48,12 +48,13 @@ class Cut:
     after_bytes: int
 
 
-@dataclass(frozen=True)
+@dataclass
 class Received:
     voice_id: str
     output_format: str | None
     body: dict[str, Any]
     at: float
+    sent_bytes: int = 0
 
 
 def tone(seconds: float, rate: int) -> bytes:
@@ -90,8 +91,8 @@ class FakeElevenLabs:
             body = await request.json()
         except ValueError:
             body = None
-        self.requests.append(Received(voice_id, output_format, body if isinstance(body, dict) else {},
-                                      time.monotonic()))
+        received = Received(voice_id, output_format, body if isinstance(body, dict) else {}, time.monotonic())
+        self.requests.append(received)
         fault = self.faults.pop(0) if self.faults else None
         if isinstance(fault, Failure):
             return JSONResponse({"detail": fault.detail}, fault.status)
@@ -107,9 +108,10 @@ class FakeElevenLabs:
                                             "message": f"A voice with the voice_id {voice_id} was not found."}}, 404)
         audio = tone(len(body["text"]) * self.seconds_per_char, rate)
         cut = fault.after_bytes if isinstance(fault, Cut) else None
-        return StreamingResponse(self._chunks(audio, 2 * round(self.chunk_s * rate), cut), media_type="audio/pcm")
+        return StreamingResponse(self._chunks(received, audio, 2 * round(self.chunk_s * rate), cut),
+                                 media_type="audio/pcm")
 
-    async def _chunks(self, audio: bytes, size: int, cut: int | None) -> AsyncIterator[bytes]:
+    async def _chunks(self, received: Received, audio: bytes, size: int, cut: int | None) -> AsyncIterator[bytes]:
         await asyncio.sleep(self.first_byte_delay_s)
         for start in range(0, len(audio), size):
             if cut is not None and start >= cut:
@@ -117,6 +119,7 @@ class FakeElevenLabs:
             if start:
                 await asyncio.sleep(self.chunk_interval_s)
             yield audio[start:start + size]
+            received.sent_bytes = start + size
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/v1/text-to-speech/{voice_id}/stream", self._stream, methods=["POST"])])

@@ -10,8 +10,9 @@ message."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any, cast
 
 import httpx
 from elevenlabs.client import AsyncElevenLabs
@@ -57,12 +58,15 @@ class ElevenLabsTts:
             raise SpeechError(f"ElevenLabs does not stream PCM at {sample_rate} Hz (it does at {PCM_RATES})")
         if not text.strip():
             return
-        chunks = self._client.text_to_speech.stream(
+        # An async generator, though typed as an iterator: closed here when the engine stops listening (the
+        # caller spoke over the agent), so the response is dropped then, not when the garbage collector gets to it.
+        chunks = cast(AsyncGenerator[bytes, None], self._client.text_to_speech.stream(
             voice or DEFAULT_VOICE, text=text, model_id=self.model, output_format=f"pcm_{sample_rate}",
-            request_options={"chunk_size": 2 * round(sample_rate * _CHUNK_S)})
+            request_options={"chunk_size": 2 * round(sample_rate * _CHUNK_S)}))
         try:
-            async for chunk in chunks:
-                yield chunk
+            async with aclosing(chunks):
+                async for chunk in chunks:
+                    yield chunk
         except ApiError as exc:
             reason = _provider_message(exc.body)
             raise SpeechError(f"ElevenLabs refused to speak ({exc.status_code}): {reason}") from exc
