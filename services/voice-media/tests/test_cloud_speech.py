@@ -5,12 +5,14 @@ keep-alive on a silent line, audio chunks as they come at the rate asked for."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Literal
 
 import httpx
 import pytest
+from websockets.asyncio.client import connect
 
 from afo_testkit.deepgram_server import FakeDeepgram, Fault
 from afo_testkit.elevenlabs_server import DEFAULT_VOICE, Cut, Failure, FakeElevenLabs
@@ -91,6 +93,20 @@ async def test_a_refused_key_is_a_speech_error_with_deepgrams_reason(deepgram: F
     assert deepgram.connections == []
 
 
+async def test_the_stand_in_sends_interim_results_when_asked(deepgram: FakeDeepgram) -> None:
+    """pipecat's Deepgram service (the bench's baseline) asks for interim results; the adapter does not."""
+    deepgram.transcripts = ["book a meeting tomorrow"]
+    url = f"{deepgram.base_url}/v1/listen?encoding=linear16&sample_rate=8000&model=nova-3&interim_results=true"
+    async with connect(url, additional_headers={"Authorization": f"Token {deepgram.api_key}"}) as ws:
+        for _ in range(30):
+            await ws.send(FRAME)
+        await ws.send(json.dumps({"type": "Finalize"}))
+        messages = [json.loads(await ws.recv()) for _ in range(3)]
+    assert [(m["is_final"], m["from_finalize"], m["channel"]["alternatives"][0]["transcript"]) for m in messages] == [
+        (False, False, "book"), (False, False, "book a"), (True, True, "book a meeting tomorrow")]
+    assert messages[2]["duration"] == 0.6 and messages[2]["channel"]["alternatives"][0]["words"][0]["word"] == "book"
+
+
 async def test_a_stream_deepgram_cannot_decode_is_refused_with_its_reason(deepgram: FakeDeepgram) -> None:
     with pytest.raises(SpeechError, match=r"\(400\): sample_rate must be given"):
         await stt(deepgram).open(4000, "en", [])
@@ -150,7 +166,7 @@ async def test_a_finalize_left_unanswered_times_out_and_the_next_utterance_recon
     started = time.monotonic()
     with pytest.raises(SpeechError, match=r"did not finalise within 0\.2 s"):
         await session.finish()
-    assert time.monotonic() - started < 0.45
+    assert time.monotonic() - started < 0.49  # before the stand-in's answer
     deepgram.finalize_delay_s = 0.0
     await speak(session, 0.2)
     assert (await session.finish()).text == f"{10 * len(FRAME)} bytes"
@@ -230,7 +246,7 @@ async def test_speech_streams_in_chunks_at_the_rate_asked(
     assert sum(len(c) for _, c in chunks) == 2 * round(1.2 * rate)
     assert all(len(c) % 2 == 0 for _, c in chunks)
     first_at, last_at = chunks[0][0], chunks[-1][0]
-    assert first_at - started < 0.2 and last_at - first_at > 0.3  # the first chunk came long before the last
+    assert first_at - started < (last_at - started) / 3  # the first chunk came long before the last
     [request] = elevenlabs.requests
     assert (request.voice_id, request.output_format) == ("agent-voice", f"pcm_{rate}")
     assert request.body["text"] == text and request.body["model_id"] == "eleven_flash_v2_5"
@@ -241,7 +257,7 @@ async def test_the_first_chunk_waits_only_for_elevenlabs(elevenlabs: FakeElevenL
     started = time.monotonic()
     speech = tts.speak("Hello there.", 8000, None)
     await anext(speech)
-    assert 0.3 <= time.monotonic() - started < 0.6
+    assert 0.3 <= time.monotonic() - started < 1.0
     assert await timed_chunks(speech)
 
 
