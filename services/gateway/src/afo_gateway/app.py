@@ -7,10 +7,10 @@ from dataclasses import replace
 from fastapi.middleware.cors import CORSMiddleware
 
 from afo_common.clock import Clock, SystemClock
+from afo_common.conversation_feed import ConversationFeed
 from afo_common.messaging.blobs import BlobStore
 from afo_common.nats_security.permissions import KICKER
 from afo_common.service import Service
-from afo_gateway.adapters.conversation_feed import ConversationFeed
 from afo_gateway.adapters.google_tokens import GoogleTokens
 from afo_gateway.adapters.nats_kicker import NatsKicker
 from afo_gateway.adapters.page_fetcher import PageFetcher
@@ -26,6 +26,7 @@ from afo_gateway.entrypoints.http import (
     accounts_routes,
     agents_routes,
     calendars_routes,
+    calls_routes,
     conversations_routes,
     crm_routes,
     event_credentials_routes,
@@ -46,6 +47,7 @@ from afo_gateway.entrypoints.rpc import register_rpc
 from afo_gateway.handlers.access_changes import AccessChanges
 from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.authentication import Authenticator
+from afo_gateway.handlers.calls import Calls
 from afo_gateway.handlers.catalog import Catalog
 from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.event_credentials import EventCredentials
@@ -126,6 +128,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
         documents=Documents(owners, BlobStore(service.nats), fetcher),
         meetings=Meetings(owners),
         notifications=Notifications(owners),
+        calls=Calls(owners),
         webhooks=Webhooks(owners),
         phone_numbers=PhoneNumbers(owners),
         twilio=TwilioWebhooks(owners, integrations, service.unit_of_work, clock),
@@ -151,7 +154,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
     for router in (accounts_routes.router, keys_routes.router, agents_routes.router, conversations_routes.router,
                    event_credentials_routes.router, integrations_routes.router, knowledge_routes.router,
                    crm_routes.router, calendars_routes.router, meetings_routes.router,
-                   notifications_routes.router, webhooks_routes.router, workflows_routes.router,
+                   notifications_routes.router, calls_routes.router, webhooks_routes.router, workflows_routes.router,
                    twilio_routes.router, inbound_routes.router):
         app.include_router(router)
     return service

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from afo_gateway.adapters.conversation_feed import LiveNotice
+from afo_common.conversation_feed import LiveNotice
 from afo_gateway.domain.access import ROLE_PERMISSIONS, SECRET_KEY_PERMISSIONS, Permission, Principal
 from afo_gateway.handlers import live_streams
 from afo_gateway.handlers.live_streams import (

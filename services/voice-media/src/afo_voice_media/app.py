@@ -1,11 +1,72 @@
-"""Composition root of voice-media. Phone and browser calls (Twilio, WebRTC) on pipecat arrive with issue 14.
-Today it owns and migrates its store and answers its health RPC; it consumes nothing yet."""
+"""Composition root of voice-media: phone calls through Twilio Media Streams on one media hub per process.
 
+``offline_stt`` / ``offline_tts`` default to the engines that need no key (tests pass their own), and the tenants'
+cloud providers are made from their vault credentials per call."""
+
+from __future__ import annotations
+
+import httpx
+
+from afo_common.clock import SystemClock
+from afo_common.conversation_feed import ConversationFeed
+from afo_common.messaging.store import SqlStore
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings
+from afo_voice_media.adapters.call_repository import SqlRepositories
+from afo_voice_media.adapters.deepgram_stt import DeepgramStt
+from afo_voice_media.adapters.elevenlabs_tts import ElevenLabsTts
+from afo_voice_media.adapters.espeak_tts import EspeakTts
+from afo_voice_media.adapters.silero_vad import SileroBatch
 from afo_voice_media.adapters.tables import messaging
+from afo_voice_media.adapters.whisper_stt import WhisperStt
+from afo_voice_media.domain.speech import SpeechToText, TextToSpeech
+from afo_voice_media.domain.turn_taking import TurnPolicy
+from afo_voice_media.entrypoints.media_ws import media_router
+from afo_voice_media.entrypoints.rpc import register_rpc
+from afo_voice_media.handlers.browser_calls import BrowserCalls
+from afo_voice_media.handlers.call_runner import CallRunner
+from afo_voice_media.handlers.calls import Calls
+from afo_voice_media.handlers.media_hub import MediaHub
+from afo_voice_media.handlers.speech_engines import SpeechEngines, SttFactory, TtsFactory
+from afo_voice_media.settings import VoiceMediaSettings
+
+SERVICE = "voice-media"
 
 
-def build(settings: ServiceSettings | None = None) -> Service:
-    settings = settings or ServiceSettings.for_service("voice-media")
-    return Service(settings, messaging, "afo_voice_media.migrations")
+def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText | None = None,
+          offline_tts: TextToSpeech | None = None, stt_providers: dict[str, SttFactory] | None = None,
+          tts_providers: dict[str, TtsFactory] | None = None) -> Service:
+    config = VoiceMediaSettings.of(settings, SERVICE)
+    service = Service(config, messaging, "afo_voice_media.migrations")
+    store = SqlStore(service.unit_of_work, SqlRepositories)
+    calls = Calls(store, service.unit_of_work, service.rpc, SystemClock(), config.media_url())
+
+    # One HTTP pool for every tenant's ElevenLabs requests (each request carries its tenant's key).
+    http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+    engines = SpeechEngines(
+        service.rpc, offline_stt or WhisperStt(), offline_tts or EspeakTts(),
+        stt_providers or {"deepgram": lambda fields: DeepgramStt(fields["api_key"], base_url=config.deepgram_url)},
+        tts_providers or {"elevenlabs": lambda fields: ElevenLabsTts(fields["api_key"], base_url=config.elevenlabs_url,
+                                                                      http=http)})
+    hub = MediaHub(SileroBatch())
+    feed = ConversationFeed(service.nats)
+    policy = TurnPolicy(end_silence_ms=config.voice_end_silence_ms,
+                        backchannel_max_ms=config.voice_backchannel_max_ms)
+    runner = CallRunner(calls, hub, engines, feed, policy)
+    service.http.include_router(media_router(calls, runner, config.voice_media_public_url))
+    browser = BrowserCalls(calls, runner, config.voice_ice_servers)
+    register_rpc(service, calls, browser)
+
+    async def start_media() -> None:
+        await feed.start()
+        hub.start()
+
+    async def stop_media() -> None:
+        await browser.stop()
+        await hub.stop()
+        await http.aclose()
+        await feed.stop()
+
+    service.on_start(start_media)
+    service.on_stop(stop_media)
+    return service

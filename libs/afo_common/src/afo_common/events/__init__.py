@@ -2,6 +2,7 @@
 
 from afo_common.events import (
     agent,
+    call,
     conversation,
     knowledge,
     notification,
@@ -25,6 +26,7 @@ __all__ = [
     "Event",
     "SchemaError",
     "agent",
+    "call",
     "conversation",
     "envelope_for",
     "event",

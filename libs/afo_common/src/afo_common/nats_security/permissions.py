@@ -76,7 +76,8 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
     "gateway": ServiceAccess(owns_streams=(TENANT,), publishes_events=("conversation.message_received",),
                              # Who may do what changed: every replica drops its cached principals.
                              listens_to=("apikey.revoked", "user.role_changed", "user.session_ended"),
-                             calls=("agent-runtime", "knowledge-ingest", "workflow-executor", "notifier"),
+                             calls=("agent-runtime", "knowledge-ingest", "workflow-executor", "notifier",
+                                    "voice-media"),
                              subscribes_realtime=True,
                              answers_auth_callout=True,
                              # Stores uploads; deletes one whose registration failed.
@@ -92,7 +93,9 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                                              # A tenant's workflow asking for a meeting with the lead.
                                              Consumes(WORKFLOW, "agent-runtime-booking-requested")),
                                    calls=("knowledge-ingest",), publishes_realtime=True),
-    "voice-media": ServiceAccess(owns_streams=(CALL,)),
+    # A call's words go into its conversation as the caller's messages; the agent's replies are heard live.
+    "voice-media": ServiceAccess(owns_streams=(CALL,), publishes_events=("conversation.message_received",),
+                                 calls=("agent-runtime",), subscribes_realtime=True),
     "knowledge-ingest": ServiceAccess(owns_streams=(KNOWLEDGE,), blobs=((DOCUMENTS_BUCKET, ("get", "delete")),)),
     # The booking flow (meeting requests and cancellations) and the CRM sync's lead projection from
     # agent-runtime's lead and analysis events and the booking flow's meetings (one durable per event);

@@ -17,6 +17,7 @@ def all_operations() -> list[RpcOperation[Any, Any]]:
         notifier_delivery,
         notifier_notifications,
         notifier_webhooks,
+        voice_media,
         workflow_executor,
         workflow_executor_crm,
         workflow_executor_workflows,
@@ -27,4 +28,4 @@ def all_operations() -> list[RpcOperation[Any, Any]]:
             *gateway.OPERATIONS, *workflow_executor.OPERATIONS, *workflow_executor_crm.OPERATIONS,
             *workflow_executor_workflows.OPERATIONS,
             *notifier_notifications.OPERATIONS, *notifier_webhooks.OPERATIONS,
-            *notifier_delivery.OPERATIONS]
+            *notifier_delivery.OPERATIONS, *voice_media.OPERATIONS]

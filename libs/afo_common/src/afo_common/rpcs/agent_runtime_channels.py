@@ -1,5 +1,5 @@
-"""RPC contracts of agent-runtime for the channels outside chat: the agents' phone numbers (SMS now, voice
-later), the conversation an inbound SMS belongs to, and a lead submitted by an inbound source (speed to lead).
+"""RPC contracts of agent-runtime for the channels outside chat: the agents' phone numbers (SMS and calls), the
+conversation an inbound SMS or a call belongs to, and a lead submitted by an inbound source (speed to lead).
 
 Phone numbers are E.164 strings, normalised by the gateway (phonenumbers) before they get here; one number
 belongs to one agent platform-wide (``conflict`` otherwise). ``numbers.resolve`` is not tenant-scoped: it is
@@ -77,6 +77,26 @@ class InboundLeadView(BaseModel):
     reached_by: Literal["sms", "email"] | None
 
 
+class CallConversation(TenantRequest):
+    """A call's conversation (channel ``voice``): always a new one, its lead made at once when the caller's number
+    is known (and remembered, so the caller's later SMS carries it on). ``request_id`` (the call's provider id)
+    makes a retried admission answer with the first conversation."""
+
+    agent_id: str = Field(max_length=64)
+    phone: str | None = Field(default=None, pattern=E164)
+    request_id: str = Field(min_length=8, max_length=64)
+
+
+class CallConversationView(BaseModel):
+    conversation_id: str
+    lead_id: str | None
+    # What the agent says first, recorded as its first message; voice-media speaks it as the call connects.
+    greeting: str
+    # The agent's published voice settings (``VoiceConfig``) and the words the recogniser should expect.
+    voice: dict[str, Any]
+    hints: list[str]
+
+
 def _op(name: str, request: type[Any], response: type[Any]) -> RpcOperation[Any, Any]:
     return RpcOperation(SERVICE, name, request, response)
 
@@ -89,7 +109,9 @@ RESOLVE_NUMBER: RpcOperation[ResolveNumber, NumberOwner] = _op("numbers.resolve"
 SMS_CONVERSATION: RpcOperation[SmsConversation, ConversationView] = _op(
     "conversations.for_sms", SmsConversation, ConversationView)
 INBOUND_LEAD: RpcOperation[InboundLead, InboundLeadView] = _op("leads.inbound", InboundLead, InboundLeadView)
+CALL_CONVERSATION: RpcOperation[CallConversation, CallConversationView] = _op(
+    "conversations.for_call", CallConversation, CallConversationView)
 
 OPERATIONS: list[RpcOperation[Any, Any]] = [
-    PUT_PHONE_NUMBERS, GET_PHONE_NUMBERS, RESOLVE_NUMBER, SMS_CONVERSATION, INBOUND_LEAD,
+    PUT_PHONE_NUMBERS, GET_PHONE_NUMBERS, RESOLVE_NUMBER, SMS_CONVERSATION, INBOUND_LEAD, CALL_CONVERSATION,
 ]

@@ -46,6 +46,7 @@ PhoneRegion = Annotated[
 ]
 Role = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Persona = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+VocabularyWord = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 Greeting = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Goal = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 Goals = Annotated[list[Goal], Field(max_length=20)]
@@ -130,6 +131,8 @@ class VoiceConfig(BaseModel):
     tts: str = "embedded"
     voice_id: str | None = None
     language: str = Field(default="en", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    # Words callers say that a general recogniser gets wrong: the company's, its products' and people's names.
+    vocabulary: list[VocabularyWord] = Field(default_factory=list, max_length=50)
 
 
 def _check_time_zone(value: str) -> str:

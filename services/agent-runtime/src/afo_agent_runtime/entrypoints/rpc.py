@@ -55,4 +55,5 @@ def register_rpc(service: Service, agents: AgentHandlers, conversations: Convers
         (channel_ops.RESOLVE_NUMBER, channels.resolve),
         (channel_ops.SMS_CONVERSATION, channels.for_sms),
         (channel_ops.INBOUND_LEAD, channels.inbound),
+        (channel_ops.CALL_CONVERSATION, channels.for_call),
     ], _mapped)

@@ -34,6 +34,8 @@ from afo_common.events.conversation import (
 from afo_common.ids import new_id
 from afo_common.rpcs.agent_runtime import ConversationView
 from afo_common.rpcs.agent_runtime_channels import (
+    CallConversation,
+    CallConversationView,
     InboundLead,
     InboundLeadView,
     NumberOwner,
@@ -117,6 +119,36 @@ class ChannelHandlers:
             await uow.channels.remember(request.tenant_id, request.agent_id, request.phone, row.id, now)
         return conversation_view(row)
 
+    async def for_call(self, request: CallConversation) -> CallConversationView:
+        async def made_by_request(request_id: str) -> CallConversationView | None:
+            async with self._store.reading() as repos:
+                made = await repos.conversations.by_request(request.tenant_id, request_id)
+                if made is None:
+                    return None
+                spec, _ = await published_spec(repos, request.tenant_id, request.agent_id)
+            return _call_view(made, spec, Replies(spec).greeting())
+
+        return await created_once(request.request_id, lambda: self._for_call(request), made_by_request)
+
+    async def _for_call(self, request: CallConversation) -> CallConversationView:
+        now = self._clock.now()
+        tenant_id = request.tenant_id
+        async with self._store() as uow:
+            spec, version = await published_spec(uow, tenant_id, request.agent_id)
+            fields = lead_fields(spec, {"phone": request.phone}) if request.phone else {}
+            row = await start_conversation(uow, tenant_id, request.agent_id, version, spec, "voice",
+                                           Contact(phone=request.phone), ConversationMemory(lead=fields),
+                                           request.request_id, now,
+                                           lead_id=new_id("lead") if request.phone else None)
+            if request.phone:
+                row = await _add_lead(uow, row, spec, fields, now)
+                await uow.channels.remember(tenant_id, request.agent_id, request.phone, row.id, now)
+            greeting = Replies(spec).greeting()
+            await uow.channels.add_message(tenant_id, MessageRow(
+                id=new_id("msg"), conversation_id=row.id, role="assistant", text=greeting, created_at=now,
+                intent="greeting", engine="embedded"))
+        return _call_view(row, spec, greeting)
+
     async def inbound(self, request: InboundLead) -> InboundLeadView:
         async def made_by_request(request_id: str) -> InboundLeadView | None:
             async with self._store.reading() as repos:
@@ -182,6 +214,12 @@ class ChannelHandlers:
 def replies_question(spec: AgentSpec, field_name: str) -> str:
     field = next(f for f in spec.qualification_fields if f.name == field_name)
     return Replies(spec).question(field)
+
+
+def _call_view(row: ConversationRow, spec: AgentSpec, greeting: str) -> CallConversationView:
+    hints = list(dict.fromkeys([spec.name, *spec.voice.vocabulary]))
+    return CallConversationView(conversation_id=row.id, lead_id=row.lead_id, greeting=greeting,
+                                voice=spec.voice.model_dump(mode="json"), hints=hints)
 
 
 def _inbound_view(row: ConversationRow, route: ReplyRoute | None, *, created: bool) -> InboundLeadView:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from afo_gateway.adapters.conversation_feed import LiveNotice
+from afo_common.conversation_feed import LiveNotice
 from afo_gateway.domain.access import Permission, Principal
 
 log = logging.getLogger(__name__)

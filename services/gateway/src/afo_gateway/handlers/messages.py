@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from afo_common.clock import Clock
+from afo_common.conversation_feed import ConversationFeed, LiveNotice
 from afo_common.events.conversation import MessageReceived
 from afo_common.ids import new_id
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.realtime import parse_reply_completed
-from afo_gateway.adapters.conversation_feed import ConversationFeed, LiveNotice
 from afo_gateway.adapters.sequence_repository import SequenceRepository
 from afo_gateway.domain.access import Permission, Principal, require
 from afo_gateway.handlers.owners import Owners

@@ -1,4 +1,5 @@
-"""Twilio's webhooks: an inbound SMS (``POST /twilio/sms``) and a delivery report (``POST /twilio/status``).
+"""Twilio's webhooks: an inbound SMS (``POST /twilio/sms``), an inbound call (``POST /twilio/voice``) and a status
+report of a message or a call (``POST /twilio/status``).
 
 Rules:
 - The tenant is found from the number the SMS was sent to (an agent's number, agent-runtime's
@@ -14,6 +15,11 @@ Rules:
   a retried webhook meets the outbox's unique event id (while unpublished), JetStream's duplicate window
   (10 minutes) and agent-runtime's inbox and message key. It carries no ``sequence`` (Twilio itself does not
   promise order); an empty body (a picture alone) records nothing.
+- A call to an agent's number is admitted by voice-media (``calls.admit``: the call's conversation started, a
+  one-time media ticket issued) and answered with TwiML that connects the call's audio to voice-media's media
+  WebSocket (``<Connect><Stream>``); the audio never passes through the gateway.
+- A status report with a ``CallSid`` and ``CallStatus`` (no ``MessageSid``) is a call's: recorded on the call by
+  voice-media. Its tenant is the owner of the agent's number: ``To`` for an inbound call, else ``From``.
 - STOP, UNSUBSCRIBE, CANCEL, END, QUIT… reach the agent like any message: agent-runtime's rules opt the lead
   out (``conversation.opted_out``), and notifier sends nothing more to that lead."""
 
@@ -25,6 +31,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from afo_common.clock import Clock
 from afo_common.events.conversation import MessageReceived, ReplyRoute
@@ -32,6 +39,7 @@ from afo_common.hot_sql import IntegrityError
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs import agent_runtime_channels as ch
 from afo_common.rpcs import notifier_delivery as nd
+from afo_common.rpcs import voice_media as vm
 from afo_gateway.domain.errors import ApiProblem, Forbidden, Invalid, NotFound
 from afo_gateway.domain.phones import NotAPhoneNumber, e164
 from afo_gateway.handlers.integrations import Integrations
@@ -82,18 +90,52 @@ class TwilioWebhooks:
             return False
         return True
 
+    async def voice(self, url: str, params: Mapping[str, str], signature: str | None) -> str:
+        """TwiML connecting the admitted call to voice-media's media WebSocket."""
+        owner = await self._owner(params.get("To", ""))
+        await self._check(owner.tenant_id, url, params, signature)
+        sid = params.get("CallSid") or ""
+        if not sid or len(sid) > 64:
+            raise Invalid("CallSid is missing")
+        try:
+            caller: str | None = e164(params.get("From", ""))
+        except NotAPhoneNumber:
+            caller = None  # a withheld or unknown number: the call goes on without a lead's phone
+        admitted = await self._owners.call(vm.ADMIT_CALL, vm.AdmitCall(
+            tenant_id=owner.tenant_id, agent_id=owner.agent_id, provider_call_id=sid, caller=caller,
+            called=owner.number))
+        response = VoiceResponse()
+        connect = Connect()
+        stream = connect.stream(url=admitted.stream_url)
+        stream.parameter(name="call_id", value=admitted.call_id)
+        response.append(connect)
+        return str(response)
+
     async def status(self, url: str, params: Mapping[str, str], signature: str | None,
                      tenant_id: str | None) -> bool:
-        """A delivery report: True when it was recorded on one of the tenant's notifications. A call's report
-        (voice, a later issue) is checked and not recorded yet."""
-        tenant = tenant_id or (await self._owner(params.get("From", ""))).tenant_id
+        """A delivery report or a call's status: True when it was recorded on one of the tenant's notifications
+        or calls."""
+        is_call = bool(params.get("CallSid") and params.get("CallStatus") and not params.get("MessageSid"))
+        own_number = params.get("To", "") if is_call and params.get("Direction", "").startswith("inbound") else \
+            params.get("From", "")
+        tenant = tenant_id or (await self._owner(own_number)).tenant_id
         await self._check(tenant, url, params, signature)
+        if is_call:
+            return await self._call_status(tenant, params)
         sid, status = params.get("MessageSid") or params.get("SmsSid"), params.get("MessageStatus")
         if not sid or not status:
             return False
         recorded = await self._owners.call(nd.RECORD_DELIVERY_STATUS, nd.DeliveryStatus(
             tenant_id=tenant, provider_id=sid[:120], status=status[:32],
             error_code=(params.get("ErrorCode") or None) and params["ErrorCode"][:16]))
+        return recorded.recorded
+
+    async def _call_status(self, tenant_id: str, params: Mapping[str, str]) -> bool:
+        duration = params.get("CallDuration") or ""
+        recorded = await self._owners.call(vm.RECORD_CALL_STATUS, vm.CallStatusReport(
+            tenant_id=tenant_id, provider_call_id=params["CallSid"][:64], status=params["CallStatus"][:32],
+            duration_s=int(duration) if duration.isdigit() else None,
+            answered_by=(params.get("AnsweredBy") or None) and params["AnsweredBy"][:32]))
         return recorded.recorded
 
     async def _owner(self, number: str) -> ch.NumberOwner:

@@ -11,6 +11,7 @@ from afo_gateway.domain.access import STREAM_TOKEN_PREFIX, Principal, key_kind_o
 from afo_gateway.domain.errors import Forbidden, Unauthorized
 from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.authentication import Authenticator
+from afo_gateway.handlers.calls import Calls
 from afo_gateway.handlers.catalog import Catalog
 from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.event_credentials import EventCredentials
@@ -54,6 +55,7 @@ class Gateway:
     google: GoogleConnect
     meetings: Meetings
     notifications: Notifications
+    calls: Calls
     webhooks: Webhooks
     phone_numbers: PhoneNumbers
     twilio: TwilioWebhooks

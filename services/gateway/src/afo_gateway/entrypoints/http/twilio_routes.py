@@ -1,8 +1,9 @@
 """Twilio's webhooks (form-encoded, signed with ``X-Twilio-Signature``): ``POST /twilio/sms`` answers empty
-TwiML at once (the agent's reply goes out later as its own message), ``POST /twilio/status`` takes delivery
-reports (``MessageSid``, ``MessageStatus``, ``ErrorCode``; a call's report, from voice, is checked and not
-recorded yet). Set ``AFO_PUBLIC_URL`` to the address Twilio calls when the gateway is behind a proxy: the
-signature covers the URL as Twilio saw it."""
+TwiML at once (the agent's reply goes out later as its own message), ``POST /twilio/voice`` answers TwiML that
+streams the call to voice-media, ``POST /twilio/status`` takes delivery reports (``MessageSid``,
+``MessageStatus``, ``ErrorCode``) and calls' status (``CallSid``, ``CallStatus``, ``CallDuration``). Set
+``AFO_PUBLIC_URL`` to the address Twilio calls when the gateway is behind a proxy: the signature covers the URL
+as Twilio saw it."""
 
 from __future__ import annotations
 
@@ -37,10 +38,17 @@ async def inbound_sms(request: Request, gw: GatewayDep) -> Response:
     return Response(EMPTY_TWIML, media_type="application/xml")
 
 
+@router.post("/voice", response_class=Response, responses={200: {"content": {"application/xml": {}}}})
+async def inbound_call(request: Request, gw: GatewayDep) -> Response:
+    """A call to one of the agents' numbers: TwiML connecting its audio to the agent."""
+    twiml = await gw.twilio.voice(called_url(request), await _form(request), request.headers.get("x-twilio-signature"))
+    return Response(twiml, media_type="application/xml")
+
+
 @router.post("/status", status_code=204, response_class=Response)
 async def delivery_status(request: Request, gw: GatewayDep,
                           tenant: Annotated[str | None, Query(max_length=64)] = None) -> Response:
-    """A delivery report for a message notifier sent: recorded on its notification."""
+    """A delivery report for a message notifier sent, or a call's status: recorded on the notification or call."""
     await gw.twilio.status(called_url(request), await _form(request), request.headers.get("x-twilio-signature"),
                            tenant)
     return Response(status_code=204)

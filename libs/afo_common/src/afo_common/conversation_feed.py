@@ -1,8 +1,8 @@
-"""Live notices of conversations, for SSE streams and ``?wait=true`` callers: one core NATS subscription
-per gateway process on ``afo.rt.>``, fanned out in memory to the listeners of each conversation.
+"""Live notices of conversations (the gateway's SSE streams and ``?wait=true`` callers, voice-media's calls): one
+core NATS subscription per process on ``afo.rt.>``, fanned out in memory to the listeners of each conversation.
 
 A subscription per open stream would cost a subscription's task, queue and interest on the server for every
-open chat widget; one wildcard costs a dictionary lookup per notice. The notice's kind travels in its
+open chat widget or call; one wildcard costs a dictionary lookup per notice. The notice's kind travels in its
 subject, so nothing here parses its JSON: the bytes go on as they came."""
 
 from __future__ import annotations

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from afo_common.conversation_feed import ConversationFeed, LiveNotice
 from afo_common.messaging.connection import NatsConnection
 from afo_common.realtime import LeadUpdated, ReplyDelta, notice_subject
 from afo_common.rpcs.agent_runtime import LeadView
-from afo_gateway.adapters.conversation_feed import ConversationFeed, LiveNotice
 from afo_testkit.nats import nats_server
 
 

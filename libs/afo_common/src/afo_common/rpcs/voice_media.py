@@ -1,0 +1,122 @@
+"""RPC contracts of voice-media: admitting a phone call the gateway accepted from Twilio (``POST /twilio/voice``),
+answering a browser's WebRTC offer, recording Twilio's call status reports, and reading calls with their turns.
+
+A call is admitted before any audio: voice-media starts its conversation with agent-runtime and answers the
+address Twilio must open the media WebSocket at. That address holds a one-time ticket, so the WebSocket is bound
+to the call the gateway checked (and its ``X-Twilio-Signature`` is checked again on the upgrade)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from afo_common.events.call import CallDirection, CallEnd, CallTransport, TurnLatency
+from afo_common.messaging.rpc import RpcOperation, TenantRequest
+from afo_common.rpcs.pages import Page, PageRequest
+
+SERVICE = "voice-media"
+E164 = r"^\+[1-9][0-9]{6,15}$"
+CallState = Literal["admitted", "in_progress", "ended"]
+
+
+class AdmitCall(TenantRequest):
+    agent_id: str = Field(max_length=64)
+    provider_call_id: str = Field(min_length=1, max_length=64)  # Twilio's CallSid
+    caller: str | None = Field(default=None, pattern=E164)
+    called: str = Field(pattern=E164)  # the agent's number
+    direction: CallDirection = "inbound"
+
+
+class AdmittedCall(BaseModel):
+    call_id: str
+    conversation_id: str
+    stream_url: str  # ws(s)://…/twilio/media/<ticket>
+
+
+class BrowserOffer(TenantRequest):
+    """A browser's WebRTC offer to talk to an agent (the widget's voice button), forwarded by the gateway once the
+    publishable key and its origin were checked. The answer carries voice-media's own ICE candidates: the audio
+    flows between the browser and voice-media, never through the gateway."""
+
+    agent_id: str = Field(max_length=64)
+    sdp: str = Field(min_length=20, max_length=20000)
+
+
+class BrowserAnswer(BaseModel):
+    call_id: str
+    conversation_id: str
+    sdp: str
+    type: Literal["answer"] = "answer"
+
+
+class CallStatusReport(TenantRequest):
+    """Twilio's status callback for a call, forwarded by the gateway after it checked the signature."""
+
+    provider_call_id: str = Field(min_length=1, max_length=64)
+    status: str = Field(min_length=1, max_length=32)  # queued, ringing, in-progress, completed, busy, no-answer…
+    duration_s: int | None = Field(default=None, ge=0)
+    answered_by: str | None = Field(default=None, max_length=32)  # AMD: human, machine_start, fax…
+
+
+class StatusRecorded(BaseModel):
+    recorded: bool
+    call_id: str | None = None
+
+
+class CallRef(TenantRequest):
+    call_id: str = Field(max_length=64)
+
+
+class ListCalls(PageRequest):
+    agent_id: str | None = Field(default=None, max_length=64)
+
+
+class TurnView(BaseModel):
+    index: int
+    # What the caller said (the recogniser's words) and what the agent said and the caller heard: cut short
+    # where the caller spoke over it.
+    caller_text: str
+    agent_text: str | None
+    heard_text: str | None
+    interrupted: bool
+    message_id: str | None
+    started_at: datetime   # the caller started speaking
+    ended_at: datetime     # the caller stopped speaking
+    latency: TurnLatency | None
+
+
+class CallView(BaseModel):
+    id: str
+    agent_id: str
+    conversation_id: str
+    transport: CallTransport
+    direction: CallDirection
+    caller: str | None
+    state: CallState
+    provider_status: str | None
+    end_reason: CallEnd | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_s: float | None
+    turns: int
+
+
+class CallDetail(CallView):
+    transcript: list[TurnView]
+
+
+def _op(name: str, request: type[Any], response: type[Any]) -> RpcOperation[Any, Any]:
+    return RpcOperation(SERVICE, name, request, response)
+
+
+ADMIT_CALL: RpcOperation[AdmitCall, AdmittedCall] = _op("calls.admit", AdmitCall, AdmittedCall)
+RECORD_CALL_STATUS: RpcOperation[CallStatusReport, StatusRecorded] = _op(
+    "calls.status", CallStatusReport, StatusRecorded)
+BROWSER_OFFER: RpcOperation[BrowserOffer, BrowserAnswer] = _op("calls.browser_offer", BrowserOffer, BrowserAnswer)
+GET_CALL: RpcOperation[CallRef, CallDetail] = _op("calls.get", CallRef, CallDetail)
+LIST_CALLS: RpcOperation[ListCalls, Page[CallView]] = _op("calls.list", ListCalls, Page[CallView])
+
+OPERATIONS: list[RpcOperation[Any, Any]] = [ADMIT_CALL, BROWSER_OFFER, RECORD_CALL_STATUS, GET_CALL, LIST_CALLS]

@@ -1,0 +1,44 @@
+"""Phone and browser calls (owned by voice-media): each with its transcript (both sides, what the caller heard
+of an interrupted answer) and every turn's latency broken down."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from afo_common.rpcs.pages import Page
+from afo_common.rpcs.voice_media import BrowserAnswer, CallDetail, CallView
+from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, Cursor, GatewayDep, Limit
+
+router = APIRouter(prefix="/v1/calls", tags=["calls"])
+
+CallId = Annotated[str, Path(max_length=64)]
+
+
+@router.get("", response_model=Page[CallView])
+async def list_calls(principal: CurrentPrincipal, gw: GatewayDep, limit: Limit = 20, cursor: Cursor = None,
+                     agent_id: Annotated[str | None, Query(max_length=64)] = None) -> Page[CallView]:
+    """Newest first; filtered by agent."""
+    return await gw.calls.list(principal, limit, cursor, agent_id)
+
+
+class BrowserOfferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: str | None = Field(default=None, max_length=64)
+    sdp: str = Field(min_length=20, max_length=20000)
+    type: Literal["offer"] = "offer"
+
+
+@router.post("/webrtc/offer", response_model=BrowserAnswer)
+async def browser_offer(body: BrowserOfferIn, principal: CurrentPrincipal, gw: GatewayDep) -> BrowserAnswer:
+    """A browser's WebRTC offer (the widget's voice button, with its publishable key): answered with voice-media's
+    SDP; the call's audio then flows between the browser and voice-media."""
+    return await gw.calls.browser_offer(principal, body.agent_id, body.sdp)
+
+
+@router.get("/{call_id}", response_model=CallDetail)
+async def get_call(call_id: CallId, principal: CurrentPrincipal, gw: GatewayDep) -> CallDetail:
+    return await gw.calls.get(principal, call_id)

@@ -1,0 +1,38 @@
+"""Calls (owned by voice-media): the gateway checks the caller may read, then asks the owner over RPC (which
+answers ``not_found`` for another tenant's id)."""
+
+from __future__ import annotations
+
+from afo_common.rpcs import voice_media as vm
+from afo_common.rpcs.pages import Page
+from afo_gateway.domain.access import Permission, Principal, require
+from afo_gateway.domain.errors import Forbidden, Invalid
+from afo_gateway.handlers.owners import Owners
+
+
+class Calls:
+    def __init__(self, owners: Owners) -> None:
+        self._owners = owners
+
+    async def list(self, principal: Principal, limit: int, cursor: str | None,
+                   agent_id: str | None) -> Page[vm.CallView]:
+        require(principal, Permission.READ)
+        return await self._owners.call(vm.LIST_CALLS, vm.ListCalls(
+            tenant_id=principal.tenant_id, limit=limit, cursor=cursor, agent_id=agent_id))
+
+    async def browser_offer(self, principal: Principal, agent_id: str | None, sdp: str) -> vm.BrowserAnswer:
+        """A publishable key talks to its own agent (its origin was checked on the way in); a secret key or a
+        user names the agent."""
+        require(principal, Permission.WRITE, publishable=True)
+        if principal.is_publishable:
+            if agent_id is not None and agent_id != principal.agent_id:
+                raise Forbidden("this publishable key opens calls to its own agent only")
+            agent_id = principal.agent_id
+        if agent_id is None:
+            raise Invalid("agent_id is required")
+        return await self._owners.call(vm.BROWSER_OFFER, vm.BrowserOffer(
+            tenant_id=principal.tenant_id, agent_id=agent_id, sdp=sdp))
+
+    async def get(self, principal: Principal, call_id: str) -> vm.CallDetail:
+        require(principal, Permission.READ)
+        return await self._owners.call(vm.GET_CALL, vm.CallRef(tenant_id=principal.tenant_id, call_id=call_id))

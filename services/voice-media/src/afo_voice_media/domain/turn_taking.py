@@ -1,0 +1,99 @@
+"""Who has the floor on a call, decided from voice activity alone (plain Python, one instance per call).
+
+Fed one voice-activity probability per 32 ms window of the caller's audio, it says when the caller starts
+speaking, pauses, and ends a turn, with hysteresis so breath and line noise do not flip it. While the agent is
+speaking, a short utterance ("mhmm", "okay", "right") is a backchannel, not a turn: the agent stops at once (the
+caller may be taking the floor, and an agent that talks over a caller is what callers hate most) and carries on
+where it stopped when the caller's voice ended that quickly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+@dataclass(frozen=True)
+class TurnPolicy:
+    start_threshold: float = 0.5
+    stop_threshold: float = 0.35
+    # Voice this long before it counts as speech (a click or a cough shorter than this does not).
+    onset_ms: float = 64.0
+    # A pause this long may be the end of the turn: a turn-end model, when there is one, is asked here.
+    pause_ms: float = 200.0
+    # A pause this long ends the turn whatever the model says.
+    end_silence_ms: float = 640.0
+    # Caller speech over the agent shorter than this, then silence for pause_ms, is a backchannel.
+    backchannel_max_ms: float = 700.0
+
+
+class Kind(Enum):
+    SPEECH_STARTED = "speech_started"
+    PAUSED = "paused"
+    TURN_ENDED = "turn_ended"
+    BACKCHANNEL = "backchannel"
+
+
+@dataclass(frozen=True)
+class TurnEvent:
+    kind: Kind
+    # Wall-clock seconds: when the caller's voice started and when it was last heard.
+    speech_started_at: float
+    speech_ended_at: float
+    at: float
+
+
+class TurnTaker:
+    def __init__(self, policy: TurnPolicy) -> None:
+        self._policy = policy
+        self._voiced_since: float | None = None  # voice heard, not yet long enough to be speech
+        self._speaking = False
+        self._started_at = 0.0
+        self._last_voice_at = 0.0
+        self._paused_reported = False
+        self._over_agent = False
+
+    @property
+    def caller_speaking(self) -> bool:
+        return self._speaking
+
+    def feed(self, probability: float, now: float, *, agent_speaking: bool) -> TurnEvent | None:
+        policy = self._policy
+        if not self._speaking:
+            if probability < policy.start_threshold:
+                self._voiced_since = None
+                return None
+            if self._voiced_since is None:
+                self._voiced_since = now
+            if (now - self._voiced_since) * 1000.0 + 32.0 < policy.onset_ms:
+                return None
+            self._speaking = True
+            self._started_at = self._voiced_since
+            self._last_voice_at = now
+            self._paused_reported = False
+            self._over_agent = agent_speaking
+            return TurnEvent(Kind.SPEECH_STARTED, self._started_at, now, now)
+        if probability >= policy.stop_threshold:
+            self._last_voice_at = now
+            self._paused_reported = False
+            return None
+        silent_ms = (now - self._last_voice_at) * 1000.0
+        voiced_ms = (self._last_voice_at - self._started_at) * 1000.0
+        if self._over_agent and voiced_ms < policy.backchannel_max_ms and silent_ms >= policy.pause_ms:
+            return self._end(Kind.BACKCHANNEL, now)
+        if silent_ms >= policy.end_silence_ms:
+            return self._end(Kind.TURN_ENDED, now)
+        if silent_ms >= policy.pause_ms and not self._paused_reported:
+            self._paused_reported = True
+            return TurnEvent(Kind.PAUSED, self._started_at, self._last_voice_at, now)
+        return None
+
+    def end_turn_now(self, now: float) -> TurnEvent | None:
+        """The turn-end model heard a finished sentence in the pause: the turn ends without waiting longer."""
+        if not self._speaking or not self._paused_reported:
+            return None
+        return self._end(Kind.TURN_ENDED, now)
+
+    def _end(self, kind: Kind, now: float) -> TurnEvent:
+        self._speaking = False
+        self._voiced_since = None
+        return TurnEvent(kind, self._started_at, self._last_voice_at, now)

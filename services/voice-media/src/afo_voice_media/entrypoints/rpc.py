@@ -1,0 +1,33 @@
+"""RPC entrypoints: each operation of voice-media's contract to its handler, lookups that fail to typed replies."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from afo_common.messaging.rpc import RpcError, RpcRoute
+from afo_common.rpcs import voice_media as ops
+from afo_common.service import Service
+from afo_voice_media.handlers.browser_calls import BrowserCalls
+from afo_voice_media.handlers.calls import CallNotFound, Calls
+
+
+def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
+    async def call(request: Any) -> Any:
+        try:
+            return await handler(request)
+        except CallNotFound as exc:
+            raise RpcError("not_found", str(exc)) from exc
+
+    return call
+
+
+def register_rpc(service: Service, calls: Calls, browser: BrowserCalls) -> None:
+    routes: list[RpcRoute] = [
+        (ops.ADMIT_CALL, calls.admit),
+        (ops.BROWSER_OFFER, browser.offer),
+        (ops.RECORD_CALL_STATUS, calls.status),
+        (ops.GET_CALL, calls.get),
+        (ops.LIST_CALLS, calls.list),
+    ]
+    service.serve_rpcs(ops.OPERATIONS, routes, wrap=_mapped)

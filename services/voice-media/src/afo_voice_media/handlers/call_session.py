@@ -1,0 +1,380 @@
+"""One live call: the caller's speech turned into the conversation's messages, the agent's replies turned into
+speech, and who has the floor.
+
+The media hub feeds ``on_window`` with each 32 ms window of the caller's audio and its voice probability, and asks
+``flush`` every 20 ms for what to send. Everything slow (recognising, posting the turn, synthesising) runs in the
+call's own tasks, so a tick never waits on a provider. voice-media never decides what to say: the words come
+from agent-runtime's replies, streamed on the conversation's real-time subject."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from afo_common.conversation_feed import LiveNotice
+from afo_common.events.call import CallEnd, TurnLatency
+from afo_common.realtime import ReplyCompleted, ReplyDelta
+from afo_voice_media.domain.audio import pcm_bytes_to_ulaw
+from afo_voice_media.domain.playback import Playback
+from afo_voice_media.domain.sentences import SentenceSplitter
+from afo_voice_media.domain.speech import SpeechError, SttSession, TextToSpeech, Transcript
+from afo_voice_media.domain.turn_taking import Kind, TurnEvent, TurnPolicy, TurnTaker
+
+log = logging.getLogger(__name__)
+PRE_ROLL_WINDOWS = 8  # 256 ms of audio before voice was detected goes to the recogniser too
+STT_TIMEOUT_S = 10.0
+# DTMF digits pressed within this long of each other reach the agent as one message.
+DTMF_GAP_S = 1.5
+
+
+class MediaSink(Protocol):
+    """The transport's way out (Twilio Media Streams, WebRTC)."""
+
+    async def send_audio(self, ulaw: bytes) -> None: ...
+
+    async def send_mark(self, name: str) -> None: ...
+
+    async def clear(self) -> None: ...
+
+
+class Turns(Protocol):
+    """Where the call's turns go: the caller's words to agent-runtime, each finished turn to the call's record."""
+
+    async def post(self, call: CallContext, text: str, sequence: int) -> str: ...
+
+    async def completed(self, call: CallContext, turn: TurnTrace) -> None: ...
+
+
+@dataclass(frozen=True)
+class CallContext:
+    call_id: str
+    tenant_id: str
+    agent_id: str
+    conversation_id: str
+    greeting: str
+    voice: str | None
+
+
+@dataclass
+class TurnTrace:
+    """One turn as it happens (monotonic seconds), recorded when the agent's answer has been heard or cut off."""
+
+    index: int
+    speech_started_at: float
+    speech_ended_at: float
+    decided_at: float
+    started_wall: float
+    caller_text: str = ""
+    message_id: str | None = None
+    stt_final_at: float | None = None
+    first_delta_at: float | None = None
+    first_tts_at: float | None = None
+    first_out_at: float | None = None
+    stt_provider_s: float = 0.0
+    tts_provider_s: float = 0.0
+    agent_text: str = ""
+    heard_text: str | None = None
+    interrupted: bool = False
+    reply_done: bool = False
+    audio_end: int | None = None  # bytes of outgoing audio queued when the reply's last sentence was made
+    recorded: bool = False
+
+    def latency(self) -> TurnLatency:
+        def since_end(at: float | None) -> float | None:
+            return None if at is None else round((at - self.speech_ended_at) * 1000.0, 1)
+
+        return TurnLatency(
+            turn_decision_ms=round((self.decided_at - self.speech_ended_at) * 1000.0, 1),
+            stt_final_ms=since_end(self.stt_final_at), first_reply_delta_ms=since_end(self.first_delta_at),
+            first_tts_audio_ms=since_end(self.first_tts_at), first_audio_out_ms=since_end(self.first_out_at),
+            stt_provider_ms=round(self.stt_provider_s * 1000.0, 1),
+            tts_provider_ms=round(self.tts_provider_s * 1000.0, 1))
+
+
+@dataclass
+class _Utterance:
+    message_id: str | None
+    text: str
+    generation: int
+    turn: TurnTrace | None
+
+
+@dataclass
+class _Finish:
+    done: asyncio.Future[Transcript] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class CallSession:
+    def __init__(self, call: CallContext, stt: SttSession, tts: TextToSpeech, sink: MediaSink, turns: Turns,
+                 policy: TurnPolicy, clock: Callable[[], float] = time.monotonic) -> None:
+        self.call = call
+        self.inbound = bytearray()  # μ-law from the caller, not yet through voice activity detection
+        self.vad_slot = -1
+        self._stt = stt
+        self._tts = tts
+        self._sink = sink
+        self._turns = turns
+        self._clock = clock
+        self._taker = TurnTaker(policy)
+        self._playback = Playback()
+        self._pre_roll: list[bytes] = []
+        self._to_stt: asyncio.Queue[bytes | _Finish] = asyncio.Queue()
+        self._to_speak: asyncio.Queue[_Utterance] = asyncio.Queue()
+        self._generation = 0  # replies of an earlier generation are no longer wanted
+        self._sequence = 0
+        self._turn_index = 0
+        self._pending: dict[str, TurnTrace] = {}  # the caller's message id → its turn, until the reply is done
+        self._splitters: dict[str, SentenceSplitter] = {}  # the agent's message id → its sentences so far
+        self._spoken: set[str] = set()  # the agent's messages already said (or being said)
+        self._dropped: set[str] = set()  # the caller's messages whose replies are no longer wanted
+        self._current: TurnTrace | None = None  # the turn whose reply is playing
+        self._current_message_id: str | None = None
+        self._clear_pending = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._dtmf: list[str] = []
+        self._dtmf_task: asyncio.Task[None] | None = None
+        self.started_at = clock()
+        self.turns_taken = 0
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._tasks = [asyncio.create_task(self._recognise(), name=f"stt-{self.call.call_id}"),
+                       asyncio.create_task(self._speak(), name=f"tts-{self.call.call_id}")]
+        self._to_speak.put_nowait(_Utterance(None, self.call.greeting, self._generation, None))
+
+    async def close(self, reason: CallEnd) -> None:
+        now = self._clock()
+        for task in [*self._tasks, *([self._dtmf_task] if self._dtmf_task else [])]:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        with contextlib.suppress(SpeechError, OSError):
+            await self._stt.close()
+        if self._current is not None and not self._current.recorded:
+            self._cut_current(now)
+            await self._record(self._current)
+        for turn in list(self._pending.values()):
+            if not turn.recorded:
+                await self._record(turn)
+        log.info("call %s ended (%s) after %d turns", self.call.call_id, reason, self.turns_taken)
+
+    # -- the caller's audio (from the hub's tick; must not block) --------------------------------------------
+    def on_window(self, probability: float, window: npt.NDArray[np.int16], now: float) -> None:
+        pcm = window.tobytes()
+        if self._taker.caller_speaking:
+            self._to_stt.put_nowait(pcm)
+        else:
+            self._pre_roll.append(pcm)
+            if len(self._pre_roll) > PRE_ROLL_WINDOWS:
+                self._pre_roll.pop(0)
+        event = self._taker.feed(probability, now, agent_speaking=self._playback.speaking(now))
+        if event is not None:
+            self._on_turn_event(event, now)
+
+    def _on_turn_event(self, event: TurnEvent, now: float) -> None:
+        if event.kind is Kind.SPEECH_STARTED:
+            for pcm in self._pre_roll:
+                self._to_stt.put_nowait(pcm)
+            self._pre_roll.clear()
+            if self._playback.speaking(now):
+                self._playback.interrupt(now)
+                self._clear_pending = True
+        elif event.kind is Kind.BACKCHANNEL:
+            self._to_stt.put_nowait(_Finish())  # its words are not a turn; the recogniser starts afresh
+            self._playback.resume(now)
+        elif event.kind is Kind.TURN_ENDED:
+            turn = TurnTrace(self._turn_index, event.speech_started_at, event.speech_ended_at, now,
+                             started_wall=time.time() - (now - event.speech_started_at))
+            self._turn_index += 1
+            finish = _Finish()
+            self._to_stt.put_nowait(finish)
+            self._tasks.append(asyncio.create_task(self._take_turn(turn, finish), name=f"turn-{self.call.call_id}"))
+
+    async def _take_turn(self, turn: TurnTrace, finish: _Finish) -> None:
+        try:
+            transcript = await asyncio.wait_for(asyncio.shield(finish.done), STT_TIMEOUT_S)
+        except (TimeoutError, SpeechError) as exc:
+            log.warning("call %s: no transcript of turn %d: %s", self.call.call_id, turn.index, exc)
+            transcript = Transcript("")
+        now = self._clock()
+        turn.stt_final_at, turn.stt_provider_s = now, transcript.provider_s
+        text = transcript.text.strip()
+        if not text:  # noise, or nothing the recogniser could make out: whatever was playing carries on
+            self._playback.resume(now)
+            return
+        turn.caller_text = text
+        if self._playback.paused or self._playback.speaking(now):
+            self._take_floor(now)
+        await self._post(turn, text)
+
+    async def _post(self, turn: TurnTrace, text: str) -> None:
+        self._sequence += 1
+        message_id = await self._turns.post(self.call, text, self._sequence)
+        turn.message_id = message_id
+        self._pending[message_id] = turn
+        self.turns_taken += 1
+
+    def _take_floor(self, now: float) -> None:
+        """The caller spoke over the agent and meant it: the rest of the agent's speech is dropped."""
+        self._generation += 1
+        self._cut_current(now)
+        if self._current is not None:
+            turn, self._current = self._current, None
+            self._tasks.append(asyncio.create_task(self._record(turn)))
+        for message_id, turn in list(self._pending.items()):
+            self._dropped.add(message_id)
+            del self._pending[message_id]
+            turn.interrupted = True
+            self._tasks.append(asyncio.create_task(self._record(turn)))
+
+    def _cut_current(self, now: float) -> None:
+        heard = self._playback.drop_rest(now)
+        if self._current is None:
+            return
+        for cut in heard:
+            if cut.message_id is not None and cut.message_id == self._current_message_id:
+                self._current.heard_text = cut.text
+                self._current.interrupted = True
+
+    # -- DTMF ------------------------------------------------------------------------------------------------
+    def on_dtmf(self, digit: str) -> None:
+        self._dtmf.append(digit)
+        if self._dtmf_task is not None:
+            self._dtmf_task.cancel()
+        self._dtmf_task = asyncio.create_task(self._send_digits())
+
+    async def _send_digits(self) -> None:
+        await asyncio.sleep(DTMF_GAP_S)
+        digits, self._dtmf = "".join(self._dtmf), []
+        now = self._clock()
+        turn = TurnTrace(self._turn_index, now, now, now, started_wall=time.time(), caller_text=digits,
+                         stt_final_at=now)
+        self._turn_index += 1
+        if self._playback.speaking(now):
+            self._take_floor(now)
+        self._dtmf_task = None
+        await self._post(turn, digits)
+
+    # -- the agent's replies ---------------------------------------------------------------------------------
+    def on_notice(self, notice: LiveNotice) -> None:
+        """A real-time notice of the call's conversation (on the event loop, from the conversation feed)."""
+        now = self._clock()
+        if notice.kind == "reply.delta":
+            delta = ReplyDelta.model_validate_json(notice.data)
+            turn = self._pending.get(delta.in_reply_to)
+            if turn is None:
+                return
+            if turn.first_delta_at is None:
+                turn.first_delta_at = now
+            splitter = self._splitters.setdefault(delta.message_id, SentenceSplitter())
+            self._spoken.add(delta.message_id)
+            for sentence in splitter.feed(delta.text):
+                self._say(delta.message_id, sentence, turn)
+        elif notice.kind == "reply.completed":
+            completed = ReplyCompleted.model_validate_json(notice.data)
+            if completed.in_reply_to in self._dropped:
+                return
+            turn = self._pending.get(completed.in_reply_to)
+            if turn is not None and turn.first_delta_at is None:
+                turn.first_delta_at = now
+            if completed.message_id in self._splitters:
+                for sentence in self._splitters.pop(completed.message_id).flush():
+                    self._say(completed.message_id, sentence, turn)
+            elif completed.message_id not in self._spoken and not completed.in_reply_to.startswith("msg_"):
+                # Said without deltas in answer to an event, not to a message (the agent's own news, e.g. once
+                # a meeting is booked). A reply to a message this call did not post (the lead's SMS in the same
+                # conversation) goes back the way that message came.
+                self._spoken.add(completed.message_id)
+                splitter = SentenceSplitter()
+                for sentence in [*splitter.feed(completed.text), *splitter.flush()]:
+                    self._say(completed.message_id, sentence, turn)
+            if turn is not None:
+                turn.agent_text = completed.text
+                turn.reply_done = True
+                self._to_speak.put_nowait(_Utterance(completed.message_id, "", self._generation, turn))
+
+    def _say(self, message_id: str, sentence: str, turn: TurnTrace | None) -> None:
+        self._to_speak.put_nowait(_Utterance(message_id, sentence, self._generation, turn))
+
+    async def _speak(self) -> None:
+        while True:
+            utterance = await self._to_speak.get()
+            if utterance.generation != self._generation:
+                continue
+            turn = utterance.turn
+            if not utterance.text:  # the reply's end: once its audio is heard, the turn is recorded
+                if turn is not None:
+                    turn.audio_end = self._playback.queued
+                continue
+            if turn is not None and self._current is not turn:
+                self._current = turn
+                self._current_message_id = utterance.message_id
+            asked = self._clock()
+            try:
+                async for pcm in self._tts.speak(utterance.text, 8000, self.call.voice):
+                    if utterance.generation != self._generation:
+                        break
+                    now = self._clock()
+                    if turn is not None and turn.first_tts_at is None:
+                        turn.first_tts_at = now
+                        turn.tts_provider_s = now - asked
+                    self._playback.append(pcm_bytes_to_ulaw(pcm), utterance.message_id, utterance.text, now)
+            except SpeechError as exc:
+                log.warning("call %s: speech synthesis failed: %s", self.call.call_id, exc)
+
+    # -- what goes out (from the hub's tick) -------------------------------------------------------------------
+    async def flush(self, now: float) -> None:
+        if self._clear_pending:
+            self._clear_pending = False
+            await self._sink.clear()
+        frames = self._playback.due_frames(now)
+        if frames:
+            turn = self._current
+            if turn is not None and turn.first_out_at is None:
+                turn.first_out_at = now
+            for frame in frames:
+                await self._sink.send_audio(frame)
+        turn = self._current
+        if (turn is not None and turn.reply_done and turn.audio_end is not None and not self._playback.paused
+                and not self._playback.speaking(now)):
+            self._current = None
+            if turn.message_id is not None:
+                self._pending.pop(turn.message_id, None)
+            self._playback.forget_heard(now)
+            await self._record(turn)
+
+    async def _record(self, turn: TurnTrace) -> None:
+        if turn.recorded or turn.message_id is None:
+            return
+        turn.recorded = True
+        if turn.heard_text is None and not turn.interrupted:
+            turn.heard_text = turn.agent_text
+        try:
+            await self._turns.completed(self.call, turn)
+        except Exception:
+            log.exception("call %s: turn %d could not be recorded", self.call.call_id, turn.index)
+
+    # -- the recogniser's queue ------------------------------------------------------------------------------
+    async def _recognise(self) -> None:
+        while True:
+            item = await self._to_stt.get()
+            if isinstance(item, _Finish):
+                try:
+                    item.done.set_result(await self._stt.finish())
+                except SpeechError as exc:
+                    item.done.set_exception(exc)
+                continue
+            try:
+                await self._stt.send(item)
+            except SpeechError as exc:
+                log.warning("call %s: the recogniser failed: %s", self.call.call_id, exc)
+

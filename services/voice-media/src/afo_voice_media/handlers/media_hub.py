@@ -1,0 +1,103 @@
+"""The one loop that moves every call's audio in a process, every 20 ms.
+
+Stock pipecat gives each call its own pipeline of processors and pushes every 20 ms frame through them one by
+one: per-frame Python dominates its CPU (DEPENDENCIES.md: ~5 to 8% of a core per call). Here a tick takes every
+call's new 32 ms windows at once: one μ-law lookup over all of them, one batched voice-activity inference in a
+worker thread (onnxruntime releases the GIL, so the loop keeps serving sockets meanwhile), then each call's state
+machine and its due outgoing frames. What remains per call per tick is a few attribute updates."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from afo_voice_media.domain.audio import DECODE
+from afo_voice_media.handlers.call_session import CallSession
+
+log = logging.getLogger(__name__)
+WINDOW = 256  # 32 ms at 8 kHz: the voice-activity model's window
+TICK_S = 0.02
+
+
+class VoiceActivity(Protocol):
+    def acquire(self) -> int: ...
+
+    def release(self, slot: int) -> None: ...
+
+    def infer(self, slots: npt.NDArray[np.intp], windows: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...
+
+
+class MediaHub:
+    def __init__(self, vad: VoiceActivity, clock: Callable[[], float] = time.monotonic) -> None:
+        self._vad = vad
+        self._clock = clock
+        self._sessions: dict[str, CallSession] = {}
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vad")
+        self._task: asyncio.Task[None] | None = None
+        self.late_ticks = 0
+        self.worst_tick_s = 0.0
+
+    @property
+    def calls(self) -> int:
+        return len(self._sessions)
+
+    def add(self, session: CallSession) -> None:
+        session.vad_slot = self._vad.acquire()
+        self._sessions[session.call.call_id] = session
+
+    def remove(self, session: CallSession) -> None:
+        if self._sessions.pop(session.call.call_id, None) is not None:
+            self._vad.release(session.vad_slot)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="media-hub")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._executor.shutdown(wait=False)
+
+    async def _run(self) -> None:
+        next_at = self._clock()
+        while True:
+            started = self._clock()
+            try:
+                await self.tick(started)
+            except Exception:
+                log.exception("a media tick failed")
+            took = self._clock() - started
+            self.worst_tick_s = max(self.worst_tick_s, took)
+            next_at += TICK_S
+            if next_at < self._clock():  # overloaded: skip ahead rather than run ticks back to back
+                self.late_ticks += 1
+                next_at = self._clock() + TICK_S
+            await asyncio.sleep(max(0.0, next_at - self._clock()))
+
+    async def tick(self, now: float) -> None:
+        ready = [s for s in self._sessions.values() if len(s.inbound) >= WINDOW]
+        loop = asyncio.get_running_loop()
+        while ready:
+            chunks = b"".join(bytes(s.inbound[:WINDOW]) for s in ready)
+            for session in ready:
+                del session.inbound[:WINDOW]
+            pcm = DECODE[np.frombuffer(chunks, dtype=np.uint8)].reshape(len(ready), WINDOW)
+            slots = np.fromiter((s.vad_slot for s in ready), dtype=np.intp, count=len(ready))
+            windows = pcm.astype(np.float32) / 32768.0
+            probabilities = await loop.run_in_executor(self._executor, self._vad.infer, slots, windows)
+            for session, probability, window in zip(ready, probabilities.tolist(), pcm, strict=True):
+                if session.call.call_id in self._sessions:
+                    session.on_window(probability, window, now)
+            ready = [s for s in ready if len(s.inbound) >= WINDOW and s.call.call_id in self._sessions]
+        for session in list(self._sessions.values()):
+            try:
+                await session.flush(now)
+            except Exception:  # one call's broken socket must not stop the others' audio
+                log.exception("call %s: sending audio failed", session.call.call_id)

@@ -1,0 +1,24 @@
+"""voice-media's settings: the common ones plus where Twilio and browsers reach it, how it takes turns, and the
+speech providers' addresses (tests point them at local stand-ins)."""
+
+from __future__ import annotations
+
+from afo_common.settings import ServiceSettings
+
+
+class VoiceMediaSettings(ServiceSettings):
+    # AFO_VOICE_MEDIA_PUBLIC_URL: the address Twilio opens media WebSockets at, e.g. wss://voice.example.com (the
+    # TwiML the gateway answers points there). Unset: ws://<AFO_HTTP_HOST>:<its HTTP port>, for local runs.
+    voice_media_public_url: str | None = None
+    # AFO_VOICE_ICE_SERVERS: STUN/TURN URLs for browser calls, as JSON, e.g. ["stun:stun.example.com:3478"].
+    # Empty: host candidates only, enough where browsers reach voice-media's addresses directly.
+    voice_ice_servers: list[str] = []
+    # AFO_VOICE_END_SILENCE_MS: the pause after which a caller's turn is over.
+    voice_end_silence_ms: float = 640.0
+    # AFO_VOICE_BACKCHANNEL_MAX_MS: caller speech over the agent shorter than this is a backchannel.
+    voice_backchannel_max_ms: float = 700.0
+    deepgram_url: str = "wss://api.deepgram.com"  # AFO_DEEPGRAM_URL
+    elevenlabs_url: str = "https://api.elevenlabs.io"  # AFO_ELEVENLABS_URL
+
+    def media_url(self) -> str:
+        return self.voice_media_public_url or f"ws://{self.http_host}:{self.http_port}"

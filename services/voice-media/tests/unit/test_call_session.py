@@ -1,0 +1,196 @@
+"""A call's turn-taking end to end inside voice-media, on fakes of everything outside it: the caller's voice
+(probabilities per window), the recogniser, the voice, the transport and agent-runtime's streamed replies."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+
+import numpy as np
+import pytest
+
+from afo_common.conversation_feed import LiveNotice
+from afo_common.realtime import ReplyCompleted, ReplyDelta
+from afo_voice_media.domain.speech import Transcript
+from afo_voice_media.domain.turn_taking import TurnPolicy
+from afo_voice_media.handlers.call_session import CallContext, CallSession, TurnTrace
+
+CALL = CallContext(call_id="call_1", tenant_id="ten_1", agent_id="agt_1", conversation_id="conv_1",
+                   greeting="Hi, this is Ava.", voice=None)
+WINDOW = np.zeros(256, dtype=np.int16)
+
+
+class Recogniser:
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.received = 0
+        self.closed = False
+
+    async def send(self, pcm: bytes) -> None:
+        self.received += len(pcm)
+
+    async def finish(self) -> Transcript:
+        return Transcript(self.words.pop(0) if self.words else "", provider_s=0.05)
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class Voice:
+    """Speech of 1 s per 10 characters, as 16-bit PCM at 8 kHz, in two chunks."""
+
+    name = "fake"
+
+    async def speak(self, text: str, sample_rate: int, voice: str | None) -> AsyncIterator[bytes]:
+        total = sample_rate * len(text) // 10 * 2
+        yield b"\x10\x00" * (total // 4)
+        yield b"\x10\x00" * (total // 4)
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.frames: list[bytes] = []
+        self.clears = 0
+
+    async def send_audio(self, ulaw: bytes) -> None:
+        self.frames.append(ulaw)
+
+    async def send_mark(self, name: str) -> None:
+        pass
+
+    async def clear(self) -> None:
+        self.clears += 1
+
+
+class Agent:
+    def __init__(self) -> None:
+        self.posted: list[tuple[str, int]] = []
+        self.recorded: list[TurnTrace] = []
+
+    async def post(self, call: CallContext, text: str, sequence: int) -> str:
+        self.posted.append((text, sequence))
+        return f"msg_user_{sequence}"
+
+    async def completed(self, call: CallContext, turn: TurnTrace) -> None:
+        self.recorded.append(turn)
+
+
+class Call:
+    def __init__(self, words: Sequence[str]) -> None:
+        self.now = 1000.0
+        self.recogniser, self.sink, self.agent = Recogniser(list(words)), Sink(), Agent()
+        self.session = CallSession(CALL, self.recogniser, Voice(), self.sink, self.agent, TurnPolicy(),
+                                   clock=lambda: self.now)
+
+    async def advance(self, seconds: float, probability: float = 0.0) -> None:
+        """Time passes in 32 ms windows of caller audio with this voice probability, audio flushed every 20 ms."""
+        end = self.now + seconds
+        next_window = self.now + 0.032
+        while self.now < end:
+            self.now = round(self.now + 0.004, 6)
+            if self.now >= next_window:
+                self.session.on_window(probability, WINDOW, self.now)
+                next_window += 0.032
+            if round(self.now * 1000) % 20 == 0:
+                await self.session.flush(self.now)
+            await asyncio.sleep(0)
+
+    def reply(self, in_reply_to: str, text: str, message_id: str = "msg_agent_1") -> None:
+        words = text.split(" ")
+        for index, word in enumerate(words):
+            delta = ReplyDelta(message_id=message_id, in_reply_to=in_reply_to, index=index,
+                               text=word + (" " if index < len(words) - 1 else ""))
+            self.session.on_notice(LiveNotice("reply.delta", delta.to_bytes()))
+        completed = ReplyCompleted(message_id=message_id, in_reply_to=in_reply_to, text=text)
+        self.session.on_notice(LiveNotice("reply.completed", completed.to_bytes()))
+
+
+@pytest.fixture
+async def call() -> AsyncIterator[Call]:
+    made = Call(["I want to book a meeting", "no wait, next week"])
+    made.session.start()
+    yield made
+    await made.session.close("completed")
+
+
+async def test_the_greeting_is_spoken_then_a_turn_is_posted_and_its_reply_spoken_and_recorded(call: Call) -> None:
+    await call.advance(2.0)
+    assert len(call.sink.frames) * 160 == pytest.approx(8000 * 1.6, abs=160)  # "Hi, this is Ava." = 1.6 s
+    await call.advance(1.0, probability=0.9)
+    await call.advance(0.8)
+    assert call.agent.posted == [("I want to book a meeting", 1)]
+    sent_before = len(call.sink.frames)
+    call.reply("msg_user_1", "Sure. Which day suits you?")
+    await call.advance(3.0)
+    assert (len(call.sink.frames) - sent_before) * 160 == pytest.approx(8000 * 2.5, abs=320)  # 5 + 20 characters
+    [turn] = call.agent.recorded
+    assert turn.caller_text == "I want to book a meeting" and turn.heard_text == "Sure. Which day suits you?"
+    assert not turn.interrupted and turn.message_id == "msg_user_1"
+    latency = turn.latency()
+    assert 640 <= latency.turn_decision_ms < 700
+    assert latency.first_audio_out_ms is not None and latency.first_audio_out_ms >= latency.turn_decision_ms
+    assert call.recogniser.received > 0
+
+
+async def test_speaking_over_the_agent_clears_its_audio_and_the_cut_reply_is_recorded_as_heard(call: Call) -> None:
+    await call.advance(2.0)
+    await call.advance(1.0, probability=0.9)
+    await call.advance(0.8)
+    call.reply("msg_user_1", "We have three plans. Basic is ten dollars. Pro is fifty dollars a month.")
+    await call.advance(1.0)
+    assert call.sink.clears == 0
+    await call.advance(0.1, probability=0.9)
+    assert call.sink.clears == 1
+    frames = len(call.sink.frames)
+    await call.advance(1.4, probability=0.9)
+    assert len(call.sink.frames) == frames  # nothing more while the caller holds the floor
+    await call.advance(0.8)
+    assert [text for text, _ in call.agent.posted] == ["I want to book a meeting", "no wait, next week"]
+    [cut] = call.agent.recorded
+    assert cut.interrupted and cut.heard_text is not None
+    assert cut.heard_text.startswith("We have") and "fifty" not in cut.heard_text
+
+
+async def test_a_backchannel_pauses_the_agent_then_it_carries_on(call: Call) -> None:
+    await call.advance(2.0)
+    await call.advance(1.0, probability=0.9)
+    await call.advance(0.8)
+    call.reply("msg_user_1", "We have three plans. Basic is ten dollars. Pro is fifty dollars a month.")
+    await call.advance(1.0)
+    await call.advance(0.3, probability=0.9)  # "mhmm"
+    assert call.sink.clears == 1
+    await call.advance(8.0)
+    assert len(call.agent.posted) == 1
+    [turn] = call.agent.recorded
+    assert not turn.interrupted and turn.heard_text == turn.agent_text
+
+
+async def test_noise_the_recogniser_makes_nothing_of_is_not_a_turn() -> None:
+    made = Call([""])
+    made.session.start()
+    await made.advance(2.0)
+    await made.advance(0.5, probability=0.9)
+    await made.advance(1.0)
+    assert made.agent.posted == []
+    await made.session.close("completed")
+    assert made.recogniser.closed
+
+
+async def test_replies_to_other_messages_are_not_spoken_but_the_agents_own_messages_are(call: Call) -> None:
+    await call.advance(2.0)
+    frames = len(call.sink.frames)
+    call.reply("msg_someone_else", "Not for this call.")
+    await call.advance(1.0)
+    assert len(call.sink.frames) == frames
+    own = ReplyCompleted(message_id="msg_agent_9", in_reply_to="0192f1c2-8a7e-7b3c-9d4e-5f6a7b8c9d0e",
+                         text="Your meeting is booked.")
+    call.session.on_notice(LiveNotice("reply.completed", own.to_bytes()))
+    await call.advance(3.0)
+    assert (len(call.sink.frames) - frames) * 160 == pytest.approx(8000 * 2.3, abs=320)
+
+
+async def test_dtmf_digits_reach_the_agent_as_one_message(call: Call) -> None:
+    for digit in "42#":
+        call.session.on_dtmf(digit)
+    await asyncio.sleep(1.6)
+    assert call.agent.posted == [("42#", 1)]

@@ -1,0 +1,66 @@
+"""Who has the floor, from voice probabilities alone: onset, pause, end of turn, and backchannels over the agent."""
+
+from afo_voice_media.domain.turn_taking import Kind, TurnEvent, TurnPolicy, TurnTaker
+
+WINDOW_S = 0.032
+
+
+def run(taker: TurnTaker, probabilities: list[float], start: float = 0.0, *, agent_speaking: bool = False
+        ) -> list[tuple[float, TurnEvent]]:
+    events = []
+    for i, probability in enumerate(probabilities):
+        now = start + (i + 1) * WINDOW_S
+        event = taker.feed(probability, now, agent_speaking=agent_speaking)
+        if event is not None:
+            events.append((now, event))
+    return events
+
+
+def windows(ms: float) -> int:
+    return round(ms / 32)
+
+
+def test_speech_then_silence_is_one_turn_ending_after_the_end_silence() -> None:
+    policy = TurnPolicy(end_silence_ms=640)
+    events = run(TurnTaker(policy), [0.9] * windows(800) + [0.05] * windows(1000))
+    kinds = [e.kind for _, e in events]
+    assert kinds == [Kind.SPEECH_STARTED, Kind.PAUSED, Kind.TURN_ENDED]
+    ended_at, ended = events[-1]
+    assert 0.64 <= ended_at - ended.speech_ended_at < 0.64 + WINDOW_S
+    assert abs((ended.speech_ended_at - ended.speech_started_at) - 0.8) < 2 * WINDOW_S
+
+
+def test_a_click_shorter_than_the_onset_is_not_speech() -> None:
+    assert run(TurnTaker(TurnPolicy(onset_ms=96)), [0.9, 0.1] * 20) == []
+
+
+def test_a_short_pause_inside_a_sentence_does_not_end_the_turn() -> None:
+    events = run(TurnTaker(TurnPolicy()), [0.9] * 20 + [0.1] * windows(400) + [0.9] * 20 + [0.1] * 30)
+    assert [e.kind for _, e in events].count(Kind.TURN_ENDED) == 1
+
+
+def test_hysteresis_keeps_speech_going_between_the_thresholds() -> None:
+    events = run(TurnTaker(TurnPolicy()), [0.9] * 10 + [0.4] * 40 + [0.0] * 30)
+    ended = [e for _, e in events if e.kind is Kind.TURN_ENDED]
+    assert len(ended) == 1 and ended[0].speech_ended_at >= 50 * WINDOW_S - 1e-9
+
+
+def test_a_short_utterance_over_the_agent_is_a_backchannel() -> None:
+    events = run(TurnTaker(TurnPolicy(backchannel_max_ms=700)), [0.9] * windows(400) + [0.05] * 20,
+                 agent_speaking=True)
+    assert [e.kind for _, e in events] == [Kind.SPEECH_STARTED, Kind.BACKCHANNEL]
+
+
+def test_a_long_utterance_over_the_agent_takes_the_floor() -> None:
+    events = run(TurnTaker(TurnPolicy(backchannel_max_ms=700)), [0.9] * windows(1500) + [0.05] * 30,
+                 agent_speaking=True)
+    assert [e.kind for _, e in events][-1] is Kind.TURN_ENDED
+
+
+def test_a_model_may_end_the_turn_at_the_pause() -> None:
+    taker = TurnTaker(TurnPolicy())
+    events = run(taker, [0.9] * 20 + [0.05] * windows(256))
+    assert events[-1][1].kind is Kind.PAUSED
+    ended = taker.end_turn_now(events[-1][0])
+    assert ended is not None and ended.kind is Kind.TURN_ENDED
+    assert taker.end_turn_now(events[-1][0]) is None
