@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -131,14 +131,15 @@ def _espeak() -> _Espeak:
 
 
 class EspeakTts:
-    """``TextToSpeech`` on espeak-ng; ``voice`` is an espeak voice name ("en-us", "en-gb", "fr", ...)."""
+    """``TextToSpeech`` on espeak-ng; ``voice`` is an espeak voice name ("en-us", "en" (British), "fr",
+    "en-us+f3" for a variant, ...). Close the iterator (``aclose``) to stop speaking: espeak stops too."""
 
     name = "espeak"
 
     def __init__(self, default_voice: str = DEFAULT_VOICE) -> None:
         self._default_voice = default_voice
 
-    async def speak(self, text: str, sample_rate: int, voice: str | None) -> AsyncIterator[bytes]:
+    async def speak(self, text: str, sample_rate: int, voice: str | None) -> AsyncGenerator[bytes, None]:
         if sample_rate <= 0:
             raise ValueError(f"sample rate must be positive, not {sample_rate}")
         loop = asyncio.get_running_loop()
