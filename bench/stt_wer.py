@@ -1,6 +1,6 @@
 """Word error rate and cost of the offline speech-to-text engines on a phone call's audio.
 
-    .venv/bin/python bench/stt_wer.py [--engines whisper,moonshine] [--errors]
+    .venv/bin/python bench/stt_wer.py [--engines whisper,moonshine] [--errors] [--at-once 2]
 
 The test set is what a lead says to a sales agent (booking times, names, company names, plans and prices,
 phone numbers, "yes"/"no"/"okay", a spelled email), spoken by espeak-ng (EspeakTts), resampled to 8 kHz and
@@ -11,12 +11,17 @@ company's, products' and people's names) as hints. Text is normalised before sco
 
 Prints, per engine: WER without and with hints, CPU seconds per second of audio (real-time factor, the
 whole process's CPU while one utterance is transcribed at a time), p50/p95 seconds per utterance (the
-engine's `provider_s`), model load time and the resident memory the model added."""
+engine's `provider_s`), model load time and the resident memory the model added (a second Whisper variant
+shares what CTranslate2 allocated for the first: only the first row's figure is the whole cost).
+
+With ``--at-once N``: every utterance ending at the same moment, N transcribed at a time by the shipped
+engine — the wait a caller can meet when turns pile up."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import re
 import statistics
@@ -202,6 +207,7 @@ def word_errors(reference: Sequence[str], hypothesis: Sequence[str]) -> int:
     return previous[-1]
 
 
+@functools.cache
 def _mulaw_tables() -> tuple[np.ndarray, np.ndarray]:
     """G.711 μ-law: every int16 to its byte, every byte back to int16 (the reference algorithm, vectorised)."""
     samples = np.arange(-32768, 32768, dtype=np.int32)
@@ -282,6 +288,24 @@ async def measure(name: str, clips: Sequence[tuple[str, bytes]]) -> Result:
     return Result(name, plain, hinted, cpu_s, audio_s, latencies, load_s, rss_mb() - rss)
 
 
+async def throughput(clips: Sequence[tuple[str, bytes]], workers: int) -> str:
+    """Every clip as a turn ending at the same moment on its own call, through the shipped Whisper engine with
+    ``workers`` transcriptions at a time: how long the last caller waits, and what that carries."""
+    stt = WhisperStt(max_concurrent=workers)
+    await stt.load()
+    await _transcribe(stt, clips[0][1], [])
+    cpu, started = time.process_time(), time.perf_counter()
+    heard = await asyncio.gather(*(_transcribe(stt, audio, HINTS) for _, audio in clips))
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    q = statistics.quantiles([provider_s for _, provider_s, _ in heard], n=100, method="inclusive")
+    audio_s = sum(len(audio) for _, audio in clips) / 2 / PHONE_RATE
+    return (
+        f"whisper, {len(clips)} turns ending at once, {workers} at a time: {wall:.1f} s for all"
+        f" ({audio_s / wall:.1f} s of speech per second, CPU {cpu / wall:.2f} cores),"
+        f" provider_s p50 {q[49]:.2f} s, p95 {q[94]:.2f} s"
+    )
+
+
 def table(results: Sequence[Result], clips: int, audio_s: float) -> str:
     lines = [
         f"{clips} utterances, {audio_s:.1f} s of 8 kHz μ-law speech (espeak-ng), one utterance at a time",
@@ -300,6 +324,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--engines", default=",".join(ENGINES), help=f"comma-separated, of {', '.join(ENGINES)}")
     parser.add_argument("--errors", action="store_true", help="list every utterance with a wrong word")
+    parser.add_argument(
+        "--at-once", type=int, default=0, metavar="N", help="also: all turns at once, N transcriptions at a time"
+    )
     args = parser.parse_args()
     tts = EspeakTts()
     clips = [(text, await phone_audio(tts, text)) for text in SENTENCES]
@@ -311,6 +338,8 @@ async def main() -> None:
             for label, run in (("plain", result.plain), ("hints", result.hinted)):
                 print("\n".join(f"  {name} {label}: {miss}" for miss in run.misses))
     print(table(results, len(clips), sum(len(audio) for _, audio in clips) / 2 / PHONE_RATE))
+    if args.at_once:
+        print(await throughput(clips, args.at_once))
 
 
 if __name__ == "__main__":

@@ -80,6 +80,8 @@ class _Espeak:
 
     def run(self, job: _Job) -> None:
         """Speak one utterance on the worker, handing each chunk to ``job.emit`` as espeak produces it."""
+        if job.abandoned.is_set():  # interrupted while it waited for the worker
+            return
         try:
             lib = self._load()
             if job.voice != self._voice:

@@ -62,7 +62,7 @@ class WhisperStt:
         self._model: WhisperModel | None = None
         self._load_lock = threading.Lock()
 
-    def model(self) -> WhisperModel:
+    def _shared_model(self) -> WhisperModel:
         """The shared model, loaded by whichever thread needs it first."""
         with self._load_lock:
             if self._model is None:
@@ -78,7 +78,7 @@ class WhisperStt:
 
     async def load(self) -> None:
         """Load the model now (at start-up) rather than on the first caller's turn."""
-        await asyncio.get_running_loop().run_in_executor(self._executor, self.model)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._shared_model)
 
     async def open(self, sample_rate: int, language: str, hints: Sequence[str]) -> WhisperSession:
         if sample_rate <= 0:
@@ -101,7 +101,7 @@ class WhisperStt:
         audio = samples.astype(np.float32) / 32768.0
         if sample_rate != WHISPER_RATE:
             audio = soxr.resample(audio, sample_rate, WHISPER_RATE)
-        segments, _info = self.model().transcribe(
+        segments, _info = self._shared_model().transcribe(
             audio,
             language="en",
             beam_size=self._beam_size,
