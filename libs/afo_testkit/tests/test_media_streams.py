@@ -159,6 +159,18 @@ async def test_an_utterance_is_answered_and_its_mark_echoed_once_played(echo: tu
     assert reply.worst_gap == 0
 
 
+async def test_a_pause_between_words_is_not_the_end_of_the_turn(echo: tuple[EchoServer, str]) -> None:
+    _, url = echo
+    async with MediaStreamCall(url) as call:
+        turn = await call.say(tone(0.3) + bytes([mulaw.SILENCE]) * 2400 + tone(0.3))
+        reply = await call.wait_for_reply(within=2)
+
+    assert turn.ended is not None and 0.85 < turn.ended - turn.started < 0.95
+    assert len(call.replies) == 2, "the server answered the first half during the pause"
+    assert reply is call.replies[1] and reply.audio == tone(0.3)
+    assert turn.latency is not None and 0.08 < turn.latency < 0.3
+
+
 async def test_speaking_over_the_agent_gets_a_clear_that_drops_playback_and_echoes_the_mark_at_once(
         echo: tuple[EchoServer, str]) -> None:
     _, url = echo

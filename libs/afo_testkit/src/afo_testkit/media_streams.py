@@ -73,7 +73,8 @@ class Reply:
 @dataclass
 class CallerTurn:
     """One utterance of the caller. Times are ``time.monotonic()`` of the first and last frame sent that is
-    louder than line noise (the frame carrying the onset or the end of speech leaves then)."""
+    louder than line noise (the frame carrying the onset or the end of speech leaves then); ``ended`` is set
+    once the whole utterance has been sent, so a pause between its words is not its end."""
 
     started: float
     ended: float | None = None
@@ -99,6 +100,7 @@ class _Utterance:
     frames: deque[bytes]
     done: asyncio.Future[CallerTurn]
     turn: CallerTurn | None = None
+    last_speech: float | None = None
 
 
 class MediaStreamCall:
@@ -274,12 +276,13 @@ class MediaStreamCall:
             if utterance.turn is None:
                 utterance.turn = CallerTurn(started=now, agent_playing_at_onset=self.agent_playing)
                 self.turns.append(utterance.turn)
-            utterance.turn.ended = now
+            utterance.last_speech = now
         if not utterance.frames:
             self._utterances.popleft()
             if utterance.turn is None:  # nothing above line noise: still a turn, with no speech in it
-                utterance.turn = CallerTurn(started=now, ended=now)
+                utterance.turn = CallerTurn(started=now)
                 self.turns.append(utterance.turn)
+            utterance.turn.ended = utterance.last_speech or now
             utterance.done.set_result(utterance.turn)
 
     async def _receive(self) -> None:
@@ -329,8 +332,8 @@ class MediaStreamCall:
         frame = AgentFrame(now, payload)
         self.agent_frames.append(frame)
         awaiting = self.turns[-1] if self.turns and self.turns[-1].reply is None else None
-        if awaiting is not None and (awaiting.ended is None or awaiting.ended > now):
-            awaiting = None  # audio while the caller still talks belongs to the reply before
+        if awaiting is not None and awaiting.ended is None:
+            awaiting = None  # audio while the caller still talks is not the answer to it
         reply = self._reply
         if awaiting is not None or reply is None or now - self._playout_end > self.reply_pause:
             reply = self._reply = Reply(started=now)
