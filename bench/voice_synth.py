@@ -22,14 +22,20 @@ _CHARS_UTF8 = 1
 _RATE = 1  # espeak_PARAMETER: espeakRATE, words per minute
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
+# Sentences Smart Turn v3 takes for finished ones, so a turn ends at the VAD's stop rather than at Smart
+# Turn's 3 s fallback for a turn it thinks unfinished: that would measure Smart Turn, not the platform.
+# Left out for that: "Do you have anything open on Tuesday afternoon?", "Wait, sorry, one more thing." and,
+# now and then, "Is there anything free on Tuesday afternoon?".
 SENTENCES = [
     "Hi, I would like to book a cleaning for next week.",
     "How much is the professional plan per month?",
-    "Do you have anything open on Tuesday afternoon?",
+    "Please send me the price list by email.",
     "My name is Alex and I am calling about my order.",
     "Can you tell me your opening hours on Saturday?",
     "I think the second option works better for me.",
+    "I would like to cancel my appointment.",
 ]
+INTERRUPTION = "Sorry, I meant Friday."
 
 
 class Espeak:
