@@ -1,0 +1,271 @@
+"""Load driver for the voice benchmark: N simultaneous phone calls through Twilio Media Streams against any
+server that speaks the protocol, with the server process's CPU and memory measured from /proc.
+
+    python -m bench.voice_load [--calls 10,50,100,150] [--duration 60]
+        [--server "stock={python} bench/voice_stock.py --port {port}"] [--server "afo=..."]
+        [--url ws://host:port/twilio/media --pid PID]
+
+Each ``--server NAME=COMMAND`` is started afresh for every call count (``{port}`` a free port, ``{python}``
+this interpreter), measured, and stopped; or ``--url`` with ``--pid`` measures a server already running.
+Every call is ``afo_testkit.media_streams.MediaStreamCall``: 20 ms μ-law frames in real time, silence included.
+Calls start ``--ramp`` s apart and then, until ``--duration`` s after the last one started, alternate an
+espeak-ng sentence (2 to 3 s) with the agent's answer and a pause; every ``--barge-every``-th answer the caller
+talks over the agent ``--barge-after`` s into it.
+
+Per call count, one row: calls still connected at the end (held), the server's CPU (its process tree, % of
+one core, averaged from the last call's start to the end) and peak RSS, turn latency p50/p95 (end of the
+caller's speech → first agent audio frame) and the same minus ``--provider-ms`` (the fake providers' own
+delays: what the platform adds), missed turns (no agent audio within ``--missed-after`` s), the worst silence
+inside an agent answer played at real time (p95 of answers and max), barge-in reaction (caller's speech onset
+→ ``clear``) p50/p95 with how many barge-ins got no clear, and the driver's own event-loop lag p99 — when it
+is large, the driver was starved and the latencies are the driver's as much as the server's."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import random
+import shlex
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from afo_testkit.media_streams import CallEnded, MediaStreamCall
+from bench.cpu import cpu_seconds
+from bench.voice_synth import INTERRUPTION, SENTENCES, Espeak
+
+ROOT = Path(__file__).resolve().parent.parent
+STOCK = "stock={python} bench/voice_stock.py --port {port}"
+
+
+@dataclass
+class Level:
+    server: str
+    calls: int
+    held: int = 0
+    failed: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    missed: int = 0
+    gaps: list[float] = field(default_factory=list)
+    barge_ins: list[float] = field(default_factory=list)
+    barge_ins_uncleared: int = 0
+    cpu_percent: float = 0.0
+    rss_mb: float = 0.0
+    loop_lag: list[float] = field(default_factory=list)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants: a server may run worker processes."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            children.setdefault(parent, []).append(int(stat.parent.name))
+    tree, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        tree.append(current)
+        pending.extend(children.get(current, []))
+    return tree
+
+
+def tree_usage(pid: int) -> tuple[float, float]:
+    """CPU seconds and resident MB of the process tree now."""
+    cpu = rss_kb = 0.0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError, ValueError):
+            cpu += cpu_seconds(member)
+            status = Path(f"/proc/{member}/status").read_text()
+            rss_kb += float(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+    return cpu, rss_kb / 1024
+
+
+async def sample_server(pid: int, level: Level, measure_from: float, until: float) -> None:
+    """Peak RSS all along; average CPU between ``measure_from`` and ``until`` (monotonic times)."""
+    start: tuple[float, float] | None = None
+    while (now := time.monotonic()) < until:
+        cpu, rss = tree_usage(pid)
+        level.rss_mb = max(level.rss_mb, rss)
+        if start is None and now >= measure_from:
+            start = (now, cpu)
+        elif start is not None:
+            level.cpu_percent = (cpu - start[1]) / (now - start[0]) * 100
+        await asyncio.sleep(1.0)
+
+
+async def watch_loop_lag(level: Level, until: float) -> None:
+    while time.monotonic() < until:
+        asked = time.monotonic()
+        await asyncio.sleep(0.05)
+        level.loop_lag.append(time.monotonic() - asked - 0.05)
+
+
+async def converse(call: MediaStreamCall, speech: list[bytes], interruption: bytes, until: float,
+                   args: argparse.Namespace, rng: random.Random) -> None:
+    answers = 0
+    while time.monotonic() < until:
+        await call.say(speech[rng.randrange(len(speech))])
+        if await call.wait_for_reply(within=args.missed_after) is None:
+            await call.silence(1.0)
+            continue
+        answers += 1
+        if args.barge_every and answers % args.barge_every == 0:
+            await call.silence(args.barge_after)
+            if call.agent_playing:
+                await call.say(interruption)
+                await call.wait_for_reply(within=args.missed_after)
+        await call.wait_for_agent_silence(quiet=0.3, within=30)
+        await call.silence(rng.uniform(0.5, 1.5))
+
+
+async def one_call(url: str, index: int, speech: list[bytes], interruption: bytes, until: float,
+                   args: argparse.Namespace, level: Level) -> None:
+    rng = random.Random(index)
+    try:
+        async with MediaStreamCall(url, custom_parameters={"bench_call": str(index)}) as call:
+            await call.silence(rng.uniform(0.2, 1.0))
+            with contextlib.suppress(CallEnded):
+                await converse(call, speech, interruption, until, args, rng)
+            held = not call.ended
+    except (OSError, TimeoutError) as error:  # refused, reset, handshake timeout
+        level.failed.append(f"call {index}: {error!r}")
+        return
+    level.held += held
+    for turn in call.turns:
+        if turn.latency is None or turn.latency > args.missed_after:
+            level.missed += turn.ended is not None
+        else:
+            level.latencies.append(turn.latency)
+        if turn.agent_playing_at_onset:
+            if turn.barge_in_reaction is None:
+                level.barge_ins_uncleared += 1
+            else:
+                level.barge_ins.append(turn.barge_in_reaction)
+    level.gaps.extend(reply.worst_gap for reply in call.replies)
+
+
+async def run_level(server: str, url: str, pid: int, calls: int, args: argparse.Namespace,
+                    speech: list[bytes], interruption: bytes) -> Level:
+    level = Level(server, calls)
+    started = time.monotonic()
+    last_start = started + args.ramp * (calls - 1)
+    until = last_start + args.duration
+    monitors = [asyncio.create_task(sample_server(pid, level, last_start, until)),
+                asyncio.create_task(watch_loop_lag(level, until))]
+    tasks = []
+    for index in range(calls):
+        tasks.append(asyncio.create_task(one_call(url, index, speech, interruption, until, args, level)))
+        await asyncio.sleep(max(0.0, started + args.ramp * (index + 1) - time.monotonic()))
+    await asyncio.gather(*tasks)
+    for monitor in monitors:
+        monitor.cancel()
+    return level
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def started_server(command: str, path: str) -> AsyncIterator[tuple[str, int]]:
+    """Run ``command`` until the block ends; yields the media URL and the process id once the port answers."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        *shlex.split(command.format(port=port, python=sys.executable)), cwd=ROOT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            if process.returncode is not None:
+                raise RuntimeError(f"{command!r} exited with {process.returncode}")
+            with contextlib.suppress(OSError):
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{command!r} did not listen on {port} within 120 s")
+            await asyncio.sleep(0.2)
+        yield f"ws://127.0.0.1:{port}{path}", process.pid
+    finally:
+        os.killpg(process.pid, signal.SIGINT)
+        try:
+            await asyncio.wait_for(process.wait(), 15)
+        except TimeoutError:
+            os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
+
+
+def header() -> str:
+    return ("| server | calls | held | CPU avg | RSS peak | turns | latency p50 / p95 | added p50 / p95 | missed "
+            "| worst gap p95 / max | barge-in p50 / p95 (no clear) | driver lag p99 |\n" + "|---" * 12 + "|")
+
+
+def row(level: Level, provider_ms: float) -> str:
+    ms = [1000 * value for value in level.latencies]
+    gaps = [1000 * value for value in level.gaps]
+    barge = [1000 * value for value in level.barge_ins]
+    failed = f" ({len(level.failed)} failed)" if level.failed else ""
+    return (f"| {level.server} | {level.calls} | {level.held}{failed} | {level.cpu_percent:.0f}% "
+            f"| {level.rss_mb:.0f} MB | {len(ms) + level.missed} "
+            f"| {percentile(ms, 50):.0f} / {percentile(ms, 95):.0f} ms "
+            f"| {percentile(ms, 50) - provider_ms:.0f} / {percentile(ms, 95) - provider_ms:.0f} ms "
+            f"| {level.missed} | {percentile(gaps, 95):.0f} / {max(gaps, default=float('nan')):.0f} ms "
+            f"| {percentile(barge, 50):.0f} / {percentile(barge, 95):.0f} ms ({level.barge_ins_uncleared}) "
+            f"| {1000 * percentile(level.loop_lag, 99):.0f} ms |")
+
+
+async def run(args: argparse.Namespace) -> None:
+    engine = Espeak()
+    speech = [engine.ulaw(sentence) for sentence in SENTENCES]
+    interruption = engine.ulaw(INTERRUPTION)
+    print(header(), flush=True)
+    for calls in args.calls:
+        if args.url:
+            level = await run_level("given", args.url, args.pid, calls, args, speech, interruption)
+            print(row(level, args.provider_ms), flush=True)
+            continue
+        for spec in args.server or [STOCK]:
+            name, command = spec.split("=", 1)
+            async with started_server(command, args.path) as (url, pid):
+                level = await run_level(name, url, pid, calls, args, speech, interruption)
+            print(row(level, args.provider_ms), flush=True)
+            for failure in level.failed[:3]:
+                print(f"  {failure}", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=lambda text: [int(n) for n in text.split(",")], default=[10, 50, 100, 150])
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of conversation after the ramp")
+    parser.add_argument("--ramp", type=float, default=0.2, help="seconds between two calls' starts")
+    parser.add_argument("--server", action="append", help="NAME=COMMAND with {port} and {python}")
+    parser.add_argument("--path", default="/twilio/media")
+    parser.add_argument("--url", help="a server already running (then --pid)")
+    parser.add_argument("--pid", type=int, help="its process id, for CPU and RSS")
+    parser.add_argument("--provider-ms", type=float, default=230.0, help="the fake providers' delays summed")
+    parser.add_argument("--missed-after", type=float, default=5.0)
+    parser.add_argument("--barge-every", type=int, default=3)
+    parser.add_argument("--barge-after", type=float, default=0.8)
+    args = parser.parse_args()
+    if args.url and args.pid is None:
+        parser.error("--url needs --pid")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
