@@ -43,8 +43,11 @@ def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText 
 
     # One HTTP pool for every tenant's ElevenLabs requests (each request carries its tenant's key).
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
+    whisper: WhisperStt | None = None
+    if offline_stt is None:
+        whisper = offline_stt = WhisperStt()
     engines = SpeechEngines(
-        service.rpc, offline_stt or WhisperStt(), offline_tts or EspeakTts(),
+        service.rpc, offline_stt, offline_tts or EspeakTts(),
         stt_providers or {"deepgram": lambda fields: DeepgramStt(fields["api_key"], base_url=config.deepgram_url)},
         tts_providers or {"elevenlabs": lambda fields: ElevenLabsTts(fields["api_key"], base_url=config.elevenlabs_url,
                                                                       http=http)})
@@ -58,6 +61,8 @@ def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText 
     register_rpc(service, calls, browser)
 
     async def start_media() -> None:
+        if whisper is not None:  # loaded before the first caller, not while they wait
+            await whisper.load()
         await feed.start()
         hub.start()
 

@@ -1,0 +1,208 @@
+"""Phone calls over the running platform (every service, real nats-server), driven by a Twilio Media Streams
+client written to Twilio's documented protocol (``afo_testkit.media_streams``) with the caller's speech
+synthesised by espeak-ng, heard by the offline recogniser (Whisper tiny.en) and answered by the agent in espeak's
+voice:
+
+- Twilio's voice webhook, signed for the tenant's auth token, is answered with TwiML streaming the call to
+  voice-media; the media WebSocket, signed too, carries the greeting, the caller's words become the
+  conversation's messages, the agent's answer comes back as ``media`` frames, and the call's record holds the
+  transcript of both sides with every turn's latency; the lead is qualified from what was said;
+- the caller speaking over the agent gets a ``clear`` and the cut answer is recorded as heard; DTMF digits reach
+  the agent as text;
+- a bad signature is refused (403) on the webhook and on the WebSocket; a stream that breaks the protocol or
+  drops ends the call with its record kept."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from twilio.request_validator import RequestValidator
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from afo_testkit.media_streams import MediaStreamCall, twilio_signature
+from afo_testkit.platform import Platform, running_platform
+from afo_testkit.twilio_server import FakeTwilio
+from afo_voice_media.adapters.espeak_tts import EspeakTts
+from afo_voice_media.domain.audio import pcm_bytes_to_ulaw
+from tests.e2e.journey import Tenant, eventually, published_agent, sign_up
+
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+
+PUBLIC = "https://afo.example.com"
+AGENT_NUMBER = "+14155550123"
+WAIT_S = 40.0
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    async with FakeTwilio() as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def platform(tmp_path_factory: pytest.TempPathFactory, twilio: FakeTwilio) -> AsyncIterator[Platform]:
+    home: Path = tmp_path_factory.mktemp("platform")
+    async with running_platform(home, supervise=False, AFO_TWILIO_API_BASE_URL=twilio.base_url,
+                                AFO_PUBLIC_URL=PUBLIC) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def voice_tenant(platform: Platform, twilio: FakeTwilio) -> AsyncIterator[tuple[Tenant, str]]:
+    async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30.0) as api:
+        yield await _voice_tenant(api, twilio)
+
+
+async def _voice_tenant(api: httpx.AsyncClient, twilio: FakeTwilio) -> tuple[Tenant, str]:
+    tenant = await sign_up(api)
+    agent_id = await published_agent(api, tenant, greeting="Hi, this is Ava from Acme. How can I help?",
+                                     qualification_fields=["name", "company"],
+                                     voice={"vocabulary": ["Acme", "Northwind"]})
+    stored = await api.put("/v1/integrations/twilio", headers=tenant.auth, json={
+        "account_sid": twilio.account_sid, "auth_token": twilio.auth_token, "from_number": AGENT_NUMBER})
+    assert stored.status_code == 200, stored.text
+    put = await api.put(f"/v1/agents/{agent_id}/phone-numbers", headers=tenant.auth,
+                        json={"numbers": [AGENT_NUMBER]})
+    assert put.status_code == 200, put.text
+    return tenant, agent_id
+
+
+async def speech(text: str) -> bytes:
+    """``text`` as a caller's phone line carries it: espeak-ng at 8 kHz, μ-law."""
+    pcm = b"".join([chunk async for chunk in EspeakTts().speak(text, 8000, None)])
+    return pcm_bytes_to_ulaw(pcm)
+
+
+async def incoming_call(api: httpx.AsyncClient, twilio: FakeTwilio, sid: str, token: str | None = None
+                        ) -> httpx.Response:
+    params = {"CallSid": sid, "AccountSid": twilio.account_sid, "From": "+14155550199", "To": AGENT_NUMBER,
+              "Direction": "inbound", "CallStatus": "ringing"}
+    signature = RequestValidator(token or twilio.auth_token).compute_signature(f"{PUBLIC}/twilio/voice", params)
+    return await api.post("/twilio/voice", data=params, headers={"X-Twilio-Signature": signature})
+
+
+async def stream_url(api: httpx.AsyncClient, twilio: FakeTwilio, sid: str) -> str:
+    answered = await incoming_call(api, twilio, sid)
+    assert answered.status_code == 200, answered.text
+    assert answered.headers["content-type"].startswith("application/xml")
+    found = re.search(r'<Stream url="([^"]+)"', answered.text)
+    assert found and "<Connect>" in answered.text, answered.text
+    return found.group(1)
+
+
+def media_call(url: str, twilio: FakeTwilio, sid: str) -> MediaStreamCall:
+    return MediaStreamCall(url, call_sid=sid, account_sid=twilio.account_sid,
+                           headers={"X-Twilio-Signature": twilio_signature(twilio.auth_token, url)})
+
+
+async def ended_call(api: httpx.AsyncClient, tenant: Tenant, call_id: str) -> dict[str, Any]:
+    return await eventually(api, tenant, f"/v1/calls/{call_id}", lambda b: b["state"] == "ended", within_s=WAIT_S)
+
+
+async def call_id_of(api: httpx.AsyncClient, tenant: Tenant) -> str:
+    listed = await api.get("/v1/calls", headers=tenant.auth)
+    assert listed.status_code == 200, listed.text
+    call_id: str = listed.json()["data"][0]["id"]
+    return call_id
+
+
+async def test_a_call_is_answered_by_voice_transcribed_and_the_lead_qualified_from_speech(
+        platform: Platform, api: httpx.AsyncClient, twilio: FakeTwilio, voice_tenant: tuple[Tenant, str]) -> None:
+    tenant, agent_id = voice_tenant
+    sid = "CA" + "1" * 32
+    url = await stream_url(api, twilio, sid)
+    async with media_call(url, twilio, sid) as call:
+        assert await call.wait_for_agent_audio(within=WAIT_S), "no greeting"
+        assert await call.wait_for_agent_silence(within=WAIT_S)
+        greeting_frames = len(call.agent_frames)
+        assert greeting_frames * 0.02 > 1.5  # "Hi, this is Ava from Acme. How can I help?" spoken
+        turn = await call.say(await speech("Hello, my name is Dana Smith and I work at Northwind."))
+        reply = await call.wait_for_reply(within=WAIT_S)
+        assert reply is not None, "the agent did not answer"
+        assert turn.latency is not None and turn.latency < 10.0
+        assert await call.wait_for_agent_silence(within=WAIT_S)
+        assert not call.malformed
+    call_id = await call_id_of(api, tenant)
+    record = await ended_call(api, tenant, call_id)
+    assert record["agent_id"] == agent_id and record["transport"] == "twilio" and record["caller"] == "+14155550199"
+    assert record["end_reason"] == "caller_hung_up" and record["turns"] == 1
+    [spoken] = record["transcript"]
+    assert "dana" in spoken["caller_text"].lower() and spoken["agent_text"]
+    assert spoken["heard_text"] == spoken["agent_text"] and not spoken["interrupted"]
+    latency = spoken["latency"]
+    assert 0 < latency["turn_decision_ms"] <= latency["stt_final_ms"] <= latency["first_audio_out_ms"]
+    assert latency["first_reply_delta_ms"] is not None and latency["first_tts_audio_ms"] is not None
+
+    conversation = await api.get(f"/v1/conversations/{record['conversation_id']}", headers=tenant.auth)
+    assert conversation.status_code == 200, conversation.text
+    body = conversation.json()
+    assert body["channel"] == "voice"
+    assert [m["role"] for m in body["messages"]][:3] == ["assistant", "user", "assistant"]
+    assert body["lead"]["fields"]["phone"] == "+14155550199"
+    assert "dana" in body["lead"]["fields"].get("name", "").lower()
+
+
+async def test_speaking_over_the_agent_clears_its_audio_and_digits_reach_it_as_text(
+        platform: Platform, api: httpx.AsyncClient, twilio: FakeTwilio, voice_tenant: tuple[Tenant, str]) -> None:
+    tenant, _ = voice_tenant
+    sid = "CA" + "2" * 32
+    url = await stream_url(api, twilio, sid)
+    async with media_call(url, twilio, sid) as call:
+        assert await call.wait_for_agent_audio(within=WAIT_S)
+        await asyncio.sleep(0.6)  # into the greeting
+        assert call.agent_playing
+        turn = await call.say(await speech("Sorry, can I ask something first about your prices?"))
+        assert turn.agent_playing_at_onset
+        assert turn.clear_at is not None, "no clear while the caller spoke over the agent"
+        assert await call.wait_for_reply(within=WAIT_S)
+        assert await call.wait_for_agent_silence(within=WAIT_S)
+        for digit in "42":
+            await call.dtmf(digit)
+        await call.silence(2.5)
+    call_id = await call_id_of(api, tenant)
+    record = await ended_call(api, tenant, call_id)
+    conversation = (await api.get(f"/v1/conversations/{record['conversation_id']}", headers=tenant.auth)).json()
+    said = [m["text"] for m in conversation["messages"] if m["role"] == "user"]
+    assert "42" in said, said
+    assert record["turns"] == 2
+
+
+async def test_bad_signatures_are_refused_on_the_webhook_and_the_media_socket(
+        platform: Platform, api: httpx.AsyncClient, twilio: FakeTwilio, voice_tenant: tuple[Tenant, str]) -> None:
+    refused = await incoming_call(api, twilio, "CA" + "3" * 32, token="not-the-tenants-token-123")
+    assert refused.status_code == 403
+    url = await stream_url(api, twilio, "CA" + "4" * 32)
+    with pytest.raises(InvalidStatus) as bad:
+        await connect(url, additional_headers={"X-Twilio-Signature": twilio_signature("wrong-token-00000", url)})
+    assert bad.value.response.status_code == 403
+    unknown = url + "x"  # a well-signed request for a ticket nobody issued
+    with pytest.raises(InvalidStatus) as no_ticket:
+        await connect(unknown, additional_headers={"X-Twilio-Signature": twilio_signature(twilio.auth_token, unknown)})
+    assert no_ticket.value.response.status_code == 403
+
+
+async def test_a_stream_that_breaks_the_protocol_or_drops_ends_the_call_with_its_record(
+        platform: Platform, api: httpx.AsyncClient, twilio: FakeTwilio, voice_tenant: tuple[Tenant, str]) -> None:
+    tenant, _ = voice_tenant
+    sid = "CA" + "5" * 32
+    url = await stream_url(api, twilio, sid)
+    async with connect(url, additional_headers={"X-Twilio-Signature": twilio_signature(twilio.auth_token, url)}
+                       ) as socket:
+        await socket.send('{"event": "connected", "protocol": "Call", "version": "1.0.0"}')
+        await socket.send('{"event": "start", "start": {"streamSid": "MZ1", "callSid": "%s", "accountSid": "%s",'
+                          ' "tracks": ["inbound"]}}' % (sid, twilio.account_sid))
+        for garbage in ("not json", '{"event": "media", "media": {"payload": "%%%"}}', '{"no": "event"}',
+                        '{"event": "dtmf", "dtmf": {"digit": "x"}}'):
+            await socket.send(garbage)
+        await asyncio.sleep(0.5)
+    # The socket closed without a stop: the caller is gone.
+    record = await ended_call(api, tenant, await call_id_of(api, tenant))
+    assert record["end_reason"] == "dropped" and record["turns"] == 0
