@@ -15,6 +15,7 @@ voice:
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -197,8 +198,8 @@ async def test_a_stream_that_breaks_the_protocol_or_drops_ends_the_call_with_its
     async with connect(url, additional_headers={"X-Twilio-Signature": twilio_signature(twilio.auth_token, url)}
                        ) as socket:
         await socket.send('{"event": "connected", "protocol": "Call", "version": "1.0.0"}')
-        await socket.send('{"event": "start", "start": {"streamSid": "MZ1", "callSid": "%s", "accountSid": "%s",'
-                          ' "tracks": ["inbound"]}}' % (sid, twilio.account_sid))
+        await socket.send(json.dumps({"event": "start", "start": {
+            "streamSid": "MZ1", "callSid": sid, "accountSid": twilio.account_sid, "tracks": ["inbound"]}}))
         for garbage in ("not json", '{"event": "media", "media": {"payload": "%%%"}}', '{"no": "event"}',
                         '{"event": "dtmf", "dtmf": {"digit": "x"}}'):
             await socket.send(garbage)
