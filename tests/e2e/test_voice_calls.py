@@ -105,7 +105,9 @@ def media_call(url: str, twilio: FakeTwilio, sid: str) -> MediaStreamCall:
 
 
 async def ended_call(api: httpx.AsyncClient, tenant: Tenant, call_id: str) -> dict[str, Any]:
-    return await eventually(api, tenant, f"/v1/calls/{call_id}", lambda b: b["state"] == "ended", within_s=WAIT_S)
+    record: dict[str, Any] = await eventually(api, tenant, f"/v1/calls/{call_id}", lambda b: b["state"] == "ended",
+                                              within_s=WAIT_S)
+    return record
 
 
 async def call_id_of(api: httpx.AsyncClient, tenant: Tenant) -> str:
