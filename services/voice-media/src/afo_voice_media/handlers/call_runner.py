@@ -14,7 +14,7 @@ from afo_common.events.call import CallEnd
 from afo_voice_media.adapters.call_repository import CallRow
 from afo_voice_media.domain.speech import SpeechError
 from afo_voice_media.domain.turn_taking import TurnPolicy
-from afo_voice_media.handlers.call_session import CallSession, MediaSink
+from afo_voice_media.handlers.call_session import CallSession, Handoff, MediaSink
 from afo_voice_media.handlers.calls import Calls, context_of
 from afo_voice_media.handlers.media_hub import MediaHub
 from afo_voice_media.handlers.speech_engines import SpeechEngines
@@ -33,6 +33,7 @@ class CallRunner:
     engines: SpeechEngines
     feed: ConversationFeed
     policy: TurnPolicy
+    handoff: Handoff | None = None
 
     async def run(self, row: CallRow, sink: MediaSink, transport: Transport) -> CallEnd:
         started = time.monotonic()
@@ -43,11 +44,13 @@ class CallRunner:
             speech = await self.engines.for_call(row.tenant_id, row.voice)
             call = context_of(row, speech.voice)
             stt = await speech.stt.open(PHONE_RATE, speech.language, row.hints)
-            session = CallSession(call, stt, speech.tts, sink, self.calls, self.policy)
+            session = CallSession(call, stt, speech.tts, sink, self.calls, self.policy, handoff=self.handoff)
             with self.feed.listen(row.tenant_id, row.conversation_id, session.on_notice):
                 self.hub.add(session)
                 session.start()
                 reason = await transport(session)
+                if session.transferred:
+                    reason = "transferred"
         except SpeechError as exc:
             log.warning("call %s: speech unavailable: %s", row.id, exc)
         finally:

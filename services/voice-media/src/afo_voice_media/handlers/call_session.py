@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -43,6 +43,10 @@ class MediaSink(Protocol):
     async def send_mark(self, name: str) -> None: ...
 
     async def clear(self) -> None: ...
+
+
+# Hands the call to a person (the agent-runtime asked for a handoff): True when the call was transferred.
+Handoff = Callable[["CallContext"], Awaitable[bool]]
 
 
 class Turns(Protocol):
@@ -114,7 +118,8 @@ class _Finish:
 
 class CallSession:
     def __init__(self, call: CallContext, stt: SttSession, tts: TextToSpeech, sink: MediaSink, turns: Turns,
-                 policy: TurnPolicy, clock: Callable[[], float] = time.monotonic) -> None:
+                 policy: TurnPolicy, clock: Callable[[], float] = time.monotonic, handoff: Handoff | None = None
+                 ) -> None:
         self.call = call
         self.inbound = bytearray()  # μ-law from the caller, not yet through voice activity detection
         self.vad_slot = -1
@@ -143,6 +148,8 @@ class CallSession:
         self._dtmf_task: asyncio.Task[None] | None = None
         self.started_at = clock()
         self.turns_taken = 0
+        self._handoff = handoff
+        self.transferred = False
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -268,7 +275,9 @@ class CallSession:
     def on_notice(self, notice: LiveNotice) -> None:
         """A real-time notice of the call's conversation (on the event loop, from the conversation feed)."""
         now = self._clock()
-        if notice.kind == "reply.delta":
+        if notice.kind == "handoff" and self._handoff is not None and not self.transferred:
+            self._tasks.append(asyncio.create_task(self._hand_off(), name=f"handoff-{self.call.call_id}"))
+        elif notice.kind == "reply.delta":
             delta = ReplyDelta.model_validate_json(notice.data)
             turn = self._pending.get(delta.in_reply_to)
             if turn is None:
@@ -301,6 +310,16 @@ class CallSession:
                 turn.agent_text = completed.text
                 turn.reply_done = True
                 self._to_speak.put_nowait(_Utterance(completed.message_id, "", self._generation, turn))
+
+    async def _hand_off(self) -> None:
+        assert self._handoff is not None
+        # The agent's last words (that a person will take over) are heard before the line is handed on.
+        while self._playback.speaking(self._clock()) or not self._to_speak.empty():
+            await asyncio.sleep(0.1)
+        try:
+            self.transferred = await self._handoff(self.call)
+        except Exception:
+            log.exception("call %s: the transfer failed", self.call.call_id)
 
     def _say(self, message_id: str, sentence: str, turn: TurnTrace | None) -> None:
         self._to_speak.put_nowait(_Utterance(message_id, sentence, self._generation, turn))
