@@ -48,6 +48,10 @@ class Playback:
             return False
         return self._sent < len(self._audio) or now < self._anchor + self._sent / PHONE_RATE
 
+    def ends_at(self) -> float:
+        """When the caller will have heard everything queued so far, if nothing stops it."""
+        return self._anchor + len(self._audio) / PHONE_RATE
+
     def append(self, ulaw: bytes, message_id: str | None, text: str, now: float) -> None:
         """More of a sentence (``text`` is the sentence; its segment grows while the same sentence streams)."""
         if not ulaw:

@@ -314,8 +314,8 @@ class CallSession:
     async def _hand_off(self) -> None:
         assert self._handoff is not None
         # The agent's last words (that a person will take over) are heard before the line is handed on.
-        while self._playback.speaking(self._clock()) or not self._to_speak.empty():
-            await asyncio.sleep(0.1)
+        await self._to_speak.join()
+        await asyncio.sleep(max(0.0, self._playback.ends_at() - self._clock()))
         try:
             self.transferred = await self._handoff(self.call)
         except Exception:
@@ -327,28 +327,34 @@ class CallSession:
     async def _speak(self) -> None:
         while True:
             utterance = await self._to_speak.get()
-            if utterance.generation != self._generation:
-                continue
-            turn = utterance.turn
-            if not utterance.text:  # the reply's end: once its audio is heard, the turn is recorded
-                if turn is not None:
-                    turn.audio_end = self._playback.queued
-                continue
-            if turn is not None and self._current is not turn:
-                self._current = turn
-                self._current_message_id = utterance.message_id
-            asked = self._clock()
             try:
-                async for pcm in self._tts.speak(utterance.text, 8000, self.call.voice):
-                    if utterance.generation != self._generation:
-                        break
-                    now = self._clock()
-                    if turn is not None and turn.first_tts_at is None:
-                        turn.first_tts_at = now
-                        turn.tts_provider_s = now - asked
-                    self._playback.append(pcm_bytes_to_ulaw(pcm), utterance.message_id, utterance.text, now)
-            except SpeechError as exc:
-                log.warning("call %s: speech synthesis failed: %s", self.call.call_id, exc)
+                await self._speak_one(utterance)
+            finally:
+                self._to_speak.task_done()
+
+    async def _speak_one(self, utterance: _Utterance) -> None:
+        if utterance.generation != self._generation:
+            return
+        turn = utterance.turn
+        if not utterance.text:  # the reply's end: once its audio is heard, the turn is recorded
+            if turn is not None:
+                turn.audio_end = self._playback.queued
+            return
+        if turn is not None and self._current is not turn:
+            self._current = turn
+            self._current_message_id = utterance.message_id
+        asked = self._clock()
+        try:
+            async for pcm in self._tts.speak(utterance.text, 8000, self.call.voice):
+                if utterance.generation != self._generation:
+                    break
+                now = self._clock()
+                if turn is not None and turn.first_tts_at is None:
+                    turn.first_tts_at = now
+                    turn.tts_provider_s = now - asked
+                self._playback.append(pcm_bytes_to_ulaw(pcm), utterance.message_id, utterance.text, now)
+        except SpeechError as exc:
+            log.warning("call %s: speech synthesis failed: %s", self.call.call_id, exc)
 
     # -- what goes out (from the hub's tick) -------------------------------------------------------------------
     async def flush(self, now: float) -> None:
