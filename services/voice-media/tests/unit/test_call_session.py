@@ -12,7 +12,7 @@ import pytest
 from afo_common.conversation_feed import LiveNotice
 from afo_common.realtime import ReplyCompleted, ReplyDelta
 from afo_voice_media.domain.speech import Transcript
-from afo_voice_media.domain.turn_taking import TurnPolicy
+from afo_voice_media.domain.turn_taking import CallManners, TurnPolicy
 from afo_voice_media.handlers.call_session import CallContext, CallSession, TurnTrace
 
 CALL = CallContext(call_id="call_1", tenant_id="ten_1", agent_id="agt_1", conversation_id="conv_1",
@@ -51,6 +51,7 @@ class Sink:
     def __init__(self) -> None:
         self.frames: list[bytes] = []
         self.clears = 0
+        self.hung_up_at: float | None = None
 
     async def send_audio(self, ulaw: bytes) -> None:
         self.frames.append(ulaw)
@@ -60,6 +61,9 @@ class Sink:
 
     async def clear(self) -> None:
         self.clears += 1
+
+    async def hang_up(self) -> None:
+        self.hung_up_at = asyncio.get_running_loop().time()
 
 
 class Agent:
@@ -76,11 +80,11 @@ class Agent:
 
 
 class Call:
-    def __init__(self, words: Sequence[str]) -> None:
+    def __init__(self, words: Sequence[str], manners: CallManners | None = None) -> None:
         self.now = 1000.0
         self.recogniser, self.sink, self.agent = Recogniser(list(words)), Sink(), Agent()
         self.session = CallSession(CALL, self.recogniser, Voice(), self.sink, self.agent, TurnPolicy(),
-                                   clock=lambda: self.now)
+                                   clock=lambda: self.now, manners=manners)
 
     async def advance(self, seconds: float, probability: float = 0.0) -> None:
         """Time passes in 32 ms windows of caller audio with this voice probability, audio flushed every 20 ms."""
@@ -194,3 +198,44 @@ async def test_dtmf_digits_reach_the_agent_as_one_message(call: Call) -> None:
         call.session.on_dtmf(digit)
     await asyncio.sleep(1.6)
     assert call.agent.posted == [("42#", 1)]
+
+
+async def test_a_slow_reply_is_preceded_by_a_filler_and_a_prompt_reply_is_not() -> None:
+    made = Call(["what are your prices", "and the pro plan"], CallManners(filler_after_s=0.05))
+    made.session.start()
+    await made.advance(2.0)
+    await made.advance(1.0, probability=0.9)
+    await made.advance(0.8)
+    frames = len(made.sink.frames)
+    await asyncio.sleep(0.1)  # past filler_after_s in real time, and no reply yet
+    await made.advance(2.0)
+    filler = len(made.sink.frames) - frames
+    assert filler * 160 in (8000 * 11 // 10, 8000 * 13 // 10, 8000 * 14 // 10)  # one of the three fillers
+    made.reply("msg_user_1", "Basic is ten.")
+    await made.advance(2.0)
+    [turn] = made.agent.recorded
+    assert turn.agent_text == "Basic is ten." and turn.first_out_at is not None
+    await made.session.close("completed")
+
+
+async def test_silence_gets_one_prompt_then_a_goodbye_and_the_line_is_hung_up() -> None:
+    made = Call([], CallManners(silence_prompt_s=1.0))
+    made.session.start()
+    await made.advance(2.0)  # the greeting
+    frames = len(made.sink.frames)
+    await made.advance(1.5)
+    assert len(made.sink.frames) > frames and made.sink.hung_up_at is None  # "Are you still there?"
+    await made.advance(6.0)
+    assert made.session.ended_by == "silence" and made.sink.hung_up_at is not None
+    await made.session.close("completed")
+
+
+async def test_speaking_after_the_prompt_keeps_the_line_open() -> None:
+    made = Call(["yes I am here"], CallManners(silence_prompt_s=1.0))
+    made.session.start()
+    await made.advance(5.0)
+    await made.advance(1.0, probability=0.9)
+    await made.advance(0.8)
+    assert made.agent.posted == [("yes I am here", 1)]
+    assert made.session.ended_by is None and made.sink.hung_up_at is None
+    await made.session.close("completed")

@@ -14,6 +14,7 @@ import fractions
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 from aiortc import MediaStreamTrack
@@ -65,8 +66,9 @@ class AgentTrack(MediaStreamTrack):
 
 
 class WebRtcSink:
-    def __init__(self, track: AgentTrack) -> None:
+    def __init__(self, track: AgentTrack, hang_up: Callable[[], None]) -> None:
         self._track = track
+        self._hang_up = hang_up
 
     async def send_audio(self, ulaw: bytes) -> None:
         self._track.push(ulaw)
@@ -76,6 +78,9 @@ class WebRtcSink:
 
     async def clear(self) -> None:
         self._track.clear()
+
+    async def hang_up(self) -> None:
+        self._hang_up()
 
 
 class BrowserCall:
@@ -100,6 +105,9 @@ class BrowserCall:
         @self.connection.event_handler("failed")
         async def on_failed(_connection: SmallWebRTCConnection) -> None:
             self._closed.set()
+
+    def hang_up(self) -> None:
+        self._closed.set()
 
     async def answer(self, sdp: str) -> str:
         """The SDP answer to the browser's offer (host candidates included: aiortc gathers before answering)."""

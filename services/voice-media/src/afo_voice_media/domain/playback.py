@@ -39,6 +39,15 @@ class Playback:
         self.paused = False
 
     @property
+    def length(self) -> int:
+        """Bytes of audio queued so far (positions in it are what ``sent`` counts)."""
+        return len(self._audio)
+
+    @property
+    def sent(self) -> int:
+        return self._sent
+
+    @property
     def queued(self) -> int:
         return len(self._audio) - self._sent
 

@@ -26,6 +26,20 @@ class TurnPolicy:
     backchannel_max_ms: float = 700.0
 
 
+@dataclass(frozen=True)
+class CallManners:
+    """What a caller expects of a phone agent beyond its words: no dead air while it looks something up, and a
+    line that is not held open forever when the caller has gone quiet."""
+
+    # A reply that has not started this long after the caller's turn gets a short filler first.
+    filler_after_s: float = 0.7
+    fillers: tuple[str, ...] = ("One moment.", "Let me check.", "Just a second.")
+    # Nobody speaking this long: the agent asks once; as long again after that, it says goodbye and hangs up.
+    silence_prompt_s: float = 8.0
+    silence_prompt: str = "Are you still there?"
+    silence_goodbye: str = "I'll let you go now. Goodbye!"
+
+
 class Kind(Enum):
     SPEECH_STARTED = "speech_started"
     PAUSED = "paused"

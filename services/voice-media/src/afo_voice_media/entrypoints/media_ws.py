@@ -39,6 +39,10 @@ class TwilioSink:
     async def clear(self) -> None:
         await self._ws.send_text(tm.clear(self._sid))
 
+    async def hang_up(self) -> None:
+        """Closing the stream ends ``<Connect>``; with no TwiML after it, Twilio hangs up."""
+        await self._ws.close()
+
 
 def media_router(calls: Calls, runner: CallRunner, public_url: str | None) -> APIRouter:
     router = APIRouter()

@@ -46,7 +46,7 @@ class BrowserCalls:
             return "caller_hung_up" if await call.carry(session.inbound) else "failed"
 
         try:
-            await self._runner.run(row, WebRtcSink(call.track), transport)
+            await self._runner.run(row, WebRtcSink(call.track, call.hang_up), transport)
         finally:
             await call.close()
 

@@ -49,8 +49,7 @@ class CallRunner:
                 self.hub.add(session)
                 session.start()
                 reason = await transport(session)
-                if session.transferred:
-                    reason = "transferred"
+                reason = session.ended_by or reason
         except SpeechError as exc:
             log.warning("call %s: speech unavailable: %s", row.id, exc)
         finally:

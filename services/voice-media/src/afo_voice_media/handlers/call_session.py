@@ -26,7 +26,7 @@ from afo_voice_media.domain.audio import pcm_bytes_to_ulaw
 from afo_voice_media.domain.playback import Playback
 from afo_voice_media.domain.sentences import SentenceSplitter
 from afo_voice_media.domain.speech import SpeechError, SttSession, TextToSpeech, Transcript
-from afo_voice_media.domain.turn_taking import Kind, TurnEvent, TurnPolicy, TurnTaker
+from afo_voice_media.domain.turn_taking import CallManners, Kind, TurnEvent, TurnPolicy, TurnTaker
 
 log = logging.getLogger(__name__)
 PRE_ROLL_WINDOWS = 8  # 256 ms of audio before voice was detected goes to the recogniser too
@@ -43,6 +43,8 @@ class MediaSink(Protocol):
     async def send_mark(self, name: str) -> None: ...
 
     async def clear(self) -> None: ...
+
+    async def hang_up(self) -> None: ...
 
 
 # Hands the call to a person (the agent-runtime asked for a handoff): True when the call was transferred.
@@ -88,6 +90,7 @@ class TurnTrace:
     heard_text: str | None = None
     interrupted: bool = False
     reply_done: bool = False
+    audio_start: int | None = None  # where the reply's audio starts in the call's outgoing audio
     audio_end: int | None = None  # bytes of outgoing audio queued when the reply's last sentence was made
     recorded: bool = False
 
@@ -118,8 +121,8 @@ class _Finish:
 
 class CallSession:
     def __init__(self, call: CallContext, stt: SttSession, tts: TextToSpeech, sink: MediaSink, turns: Turns,
-                 policy: TurnPolicy, clock: Callable[[], float] = time.monotonic, handoff: Handoff | None = None
-                 ) -> None:
+                 policy: TurnPolicy, clock: Callable[[], float] = time.monotonic, handoff: Handoff | None = None,
+                 manners: CallManners | None = None) -> None:
         self.call = call
         self.inbound = bytearray()  # μ-law from the caller, not yet through voice activity detection
         self.vad_slot = -1
@@ -149,7 +152,13 @@ class CallSession:
         self.started_at = clock()
         self.turns_taken = 0
         self._handoff = handoff
-        self.transferred = False
+        self._manners = manners or CallManners()
+        self._fillers = 0
+        self._quiet_since = clock()
+        self._prompted = False
+        self._goodbye_end: int | None = None  # where the goodbye's audio ends, once it is made
+        self._hung_up = False
+        self.ended_by: CallEnd | None = None  # the call ended on the agent's side: transferred, or silence
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -189,6 +198,7 @@ class CallSession:
 
     def _on_turn_event(self, event: TurnEvent, now: float) -> None:
         if event.kind is Kind.SPEECH_STARTED:
+            self._prompted = False
             for pcm in self._pre_roll:
                 self._to_stt.put_nowait(pcm)
             self._pre_roll.clear()
@@ -229,6 +239,15 @@ class CallSession:
         turn.message_id = message_id
         self._pending[message_id] = turn
         self.turns_taken += 1
+        asyncio.get_running_loop().call_later(self._manners.filler_after_s, self._fill_silence, turn)
+
+    def _fill_silence(self, turn: TurnTrace) -> None:
+        """The reply has not started (the agent is searching or booking): a short filler, so there is no dead air."""
+        if turn.first_delta_at is not None or turn.recorded or self._taker.caller_speaking or self.ended_by:
+            return
+        fillers = self._manners.fillers
+        self._fillers += 1
+        self._to_speak.put_nowait(_Utterance(None, fillers[self._fillers % len(fillers)], self._generation, None))
 
     def _take_floor(self, now: float) -> None:
         """The caller spoke over the agent and meant it: the rest of the agent's speech is dropped."""
@@ -275,7 +294,7 @@ class CallSession:
     def on_notice(self, notice: LiveNotice) -> None:
         """A real-time notice of the call's conversation (on the event loop, from the conversation feed)."""
         now = self._clock()
-        if notice.kind == "handoff" and self._handoff is not None and not self.transferred:
+        if notice.kind == "handoff" and self._handoff is not None and self.ended_by is None:
             self._tasks.append(asyncio.create_task(self._hand_off(), name=f"handoff-{self.call.call_id}"))
         elif notice.kind == "reply.delta":
             delta = ReplyDelta.model_validate_json(notice.data)
@@ -317,7 +336,8 @@ class CallSession:
         await self._to_speak.join()
         await asyncio.sleep(max(0.0, self._playback.ends_at() - self._clock()))
         try:
-            self.transferred = await self._handoff(self.call)
+            if await self._handoff(self.call):
+                self.ended_by = "transferred"
         except Exception:
             log.exception("call %s: the transfer failed", self.call.call_id)
 
@@ -343,6 +363,8 @@ class CallSession:
         if turn is not None and self._current is not turn:
             self._current = turn
             self._current_message_id = utterance.message_id
+        if turn is not None and turn.audio_start is None:
+            turn.audio_start = self._playback.length
         asked = self._clock()
         try:
             async for pcm in self._tts.speak(utterance.text, 8000, self.call.voice):
@@ -355,6 +377,8 @@ class CallSession:
                 self._playback.append(pcm_bytes_to_ulaw(pcm), utterance.message_id, utterance.text, now)
         except SpeechError as exc:
             log.warning("call %s: speech synthesis failed: %s", self.call.call_id, exc)
+        if utterance.text is self._manners.silence_goodbye and self.ended_by == "silence":
+            self._goodbye_end = self._playback.length
 
     # -- what goes out (from the hub's tick) -------------------------------------------------------------------
     async def flush(self, now: float) -> None:
@@ -362,13 +386,12 @@ class CallSession:
             self._clear_pending = False
             await self._sink.clear()
         frames = self._playback.due_frames(now)
-        if frames:
-            turn = self._current
-            if turn is not None and turn.first_out_at is None:
-                turn.first_out_at = now
-            for frame in frames:
-                await self._sink.send_audio(frame)
+        for frame in frames:
+            await self._sink.send_audio(frame)
         turn = self._current
+        if (frames and turn is not None and turn.first_out_at is None and turn.audio_start is not None
+                and self._playback.sent > turn.audio_start):
+            turn.first_out_at = now
         if (turn is not None and turn.reply_done and turn.audio_end is not None and not self._playback.paused
                 and not self._playback.speaking(now)):
             self._current = None
@@ -376,6 +399,30 @@ class CallSession:
                 self._pending.pop(turn.message_id, None)
             self._playback.forget_heard(now)
             await self._record(turn)
+        self._mind_the_silence(now)
+        await self._hang_up_after_goodbye(now)
+
+    def _mind_the_silence(self, now: float) -> None:
+        if self._taker.caller_speaking or self._pending or self._playback.speaking(now) or self.ended_by:
+            self._quiet_since = now
+            return
+        if not self._to_speak.empty():
+            return
+        quiet = now - self._quiet_since
+        if quiet < self._manners.silence_prompt_s:
+            return
+        if not self._prompted:
+            self._prompted = True
+            self._to_speak.put_nowait(_Utterance(None, self._manners.silence_prompt, self._generation, None))
+            return
+        self.ended_by = "silence"
+        self._to_speak.put_nowait(_Utterance(None, self._manners.silence_goodbye, self._generation, None))
+
+    async def _hang_up_after_goodbye(self, now: float) -> None:
+        if self._goodbye_end is None or self._hung_up or self._playback.speaking(now):
+            return
+        self._hung_up = True
+        await self._sink.hang_up()
 
     async def _record(self, turn: TurnTrace) -> None:
         if turn.recorded or turn.message_id is None:
