@@ -110,7 +110,10 @@ class BrowserCall:
         self._closed.set()
 
     async def answer(self, sdp: str) -> str:
-        """The SDP answer to the browser's offer (host candidates included: aiortc gathers before answering)."""
+        """The SDP answer to the browser's offer (host candidates included: aiortc gathers before answering).
+        ValueError for an offer that is not SDP or has no audio to talk over."""
+        if "\nm=audio " not in sdp.replace("\r\n", "\n"):
+            raise ValueError("the offer has no audio section (m=audio)")
         await self.connection.initialize(sdp=sdp, type="offer")
         self.connection.replace_audio_track(self.track)
         await self.connection.connect()

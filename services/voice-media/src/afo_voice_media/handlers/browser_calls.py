@@ -4,7 +4,6 @@ peer connection on the same engine as phone calls until the browser goes away.""
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from afo_common.events.call import CallEnd
 from afo_common.messaging.rpc import RpcError
@@ -13,9 +12,7 @@ from afo_voice_media.adapters.call_repository import CallRow
 from afo_voice_media.adapters.webrtc import BrowserCall, WebRtcSink
 from afo_voice_media.handlers.call_runner import CallRunner
 from afo_voice_media.handlers.call_session import CallSession
-from afo_voice_media.handlers.calls import Calls, context_of
-
-log = logging.getLogger(__name__)
+from afo_voice_media.handlers.calls import Calls
 
 
 class BrowserCalls:
@@ -26,16 +23,19 @@ class BrowserCalls:
         self._running: set[asyncio.Task[None]] = set()
 
     async def offer(self, request: BrowserOffer) -> BrowserAnswer:
-        row = await self._calls.admit_browser(request)
+        """The offer is answered before anything is recorded: an offer that cannot be used leaves no call."""
         call = BrowserCall(self._ice_servers)
         try:
             sdp = await call.answer(request.sdp)
         except Exception as exc:  # aiortc raises plain ValueErrors and more for an SDP it cannot use
-            log.info("call %s: the browser's offer could not be answered: %s", row.id, exc)
             await call.close()
-            await self._calls.ended(context_of(row), "failed", 0.0, 0)
             raise RpcError("invalid", "the SDP offer could not be answered",
                            [{"loc": ["body", "sdp"], "msg": str(exc)[:200], "type": "sdp_refused"}]) from exc
+        try:
+            row = await self._calls.admit_browser(request)
+        except BaseException:
+            await call.close()
+            raise
         task = asyncio.create_task(self._carry(row, call), name=f"browser-call-{row.id}")
         self._running.add(task)
         task.add_done_callback(self._running.discard)
