@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-import soxr  # type: ignore[import-untyped]
+import soxr
 
 from afo_voice_media.adapters.espeak_tts import EspeakTts
 from afo_voice_media.adapters.whisper_stt import WhisperStt
@@ -99,8 +99,8 @@ class MoonshineTiny:
 
     def _load(self) -> None:
         os.environ["MOONSHINE_ORT_SINGLE_THREAD"] = "1"  # one thread per transcription, as Whisper is given
-        from moonshine_voice import ModelArch, get_model_path  # type: ignore[import-untyped]
-        from moonshine_voice.transcriber import Transcriber  # type: ignore[import-untyped]
+        from moonshine_voice import ModelArch, get_model_path
+        from moonshine_voice.transcriber import Transcriber
 
         self._model = Transcriber(str(get_model_path("tiny-en")), model_arch=ModelArch.TINY)
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import ctypes
 import threading
 
-import espeakng_loader  # type: ignore[import-untyped]
+import espeakng_loader
 import numpy as np
-import soxr  # type: ignore[import-untyped]
+import soxr
 
 from afo_testkit import mulaw
 

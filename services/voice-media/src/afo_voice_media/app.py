@@ -17,6 +17,7 @@ from afo_voice_media.adapters.deepgram_stt import DeepgramStt
 from afo_voice_media.adapters.elevenlabs_tts import ElevenLabsTts
 from afo_voice_media.adapters.espeak_tts import EspeakTts
 from afo_voice_media.adapters.silero_vad import SileroBatch
+from afo_voice_media.adapters.smart_turn import SmartTurn
 from afo_voice_media.adapters.tables import messaging
 from afo_voice_media.adapters.whisper_stt import WhisperStt
 from afo_voice_media.domain.speech import SpeechToText, TextToSpeech
@@ -51,7 +52,8 @@ def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText 
         stt_providers or {"deepgram": lambda fields: DeepgramStt(fields["api_key"], base_url=config.deepgram_url)},
         tts_providers or {"elevenlabs": lambda fields: ElevenLabsTts(fields["api_key"], base_url=config.elevenlabs_url,
                                                                       http=http)})
-    hub = MediaHub(SileroBatch())
+    smart_turn = SmartTurn()
+    hub = MediaHub(SileroBatch(), turn_ends=smart_turn, turn_ends_max_calls=config.voice_smart_turn_max_calls)
     feed = ConversationFeed(service.nats)
     policy = TurnPolicy(end_silence_ms=config.voice_end_silence_ms,
                         backchannel_max_ms=config.voice_backchannel_max_ms)
@@ -69,6 +71,7 @@ def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText 
     async def stop_media() -> None:
         await browser.stop()
         await hub.stop()
+        smart_turn.close()
         await http.aclose()
         await feed.stop()
 

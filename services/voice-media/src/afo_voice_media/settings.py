@@ -17,6 +17,9 @@ class VoiceMediaSettings(ServiceSettings):
     voice_end_silence_ms: float = 640.0
     # AFO_VOICE_BACKCHANNEL_MAX_MS: caller speech over the agent shorter than this is a backchannel.
     voice_backchannel_max_ms: float = 700.0
+    # AFO_VOICE_SMART_TURN_MAX_CALLS: Smart Turn ends finished sentences after a short pause while the process
+    # carries at most this many calls; beyond, turns end on silence alone (its CPU is worth more as capacity).
+    voice_smart_turn_max_calls: int = 20
     deepgram_url: str = "wss://api.deepgram.com"  # AFO_DEEPGRAM_URL
     elevenlabs_url: str = "https://api.elevenlabs.io"  # AFO_ELEVENLABS_URL
 

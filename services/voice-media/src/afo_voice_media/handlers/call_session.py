@@ -22,13 +22,14 @@ import numpy.typing as npt
 from afo_common.conversation_feed import LiveNotice
 from afo_common.events.call import CallEnd, TurnLatency
 from afo_common.realtime import ReplyCompleted, ReplyDelta
-from afo_voice_media.domain.audio import pcm_bytes_to_ulaw
+from afo_voice_media.domain.audio import PHONE_RATE, pcm_bytes_to_ulaw
 from afo_voice_media.domain.playback import Playback
 from afo_voice_media.domain.sentences import SentenceSplitter
 from afo_voice_media.domain.speech import SpeechError, SttSession, TextToSpeech, Transcript
 from afo_voice_media.domain.turn_taking import CallManners, Kind, TurnEvent, TurnPolicy, TurnTaker
 
 log = logging.getLogger(__name__)
+UTTERANCE_BYTES = 8 * PHONE_RATE * 2  # what the turn-end model reads: the last 8 s
 PRE_ROLL_WINDOWS = 8  # 256 ms of audio before voice was detected goes to the recogniser too
 STT_TIMEOUT_S = 10.0
 # DTMF digits pressed within this long of each other reach the agent as one message.
@@ -49,6 +50,12 @@ class MediaSink(Protocol):
 
 # Hands the call to a person (the agent-runtime asked for a handoff): True when the call was transferred.
 Handoff = Callable[["CallContext"], Awaitable[bool]]
+
+
+class TurnEnds(Protocol):
+    """A model of whether the caller finished the turn at a pause (None: not asked, decide by silence)."""
+
+    async def finished(self, pcm: bytes, sample_rate: int) -> bool | None: ...
 
 
 class Turns(Protocol):
@@ -122,7 +129,7 @@ class _Finish:
 class CallSession:
     def __init__(self, call: CallContext, stt: SttSession, tts: TextToSpeech, sink: MediaSink, turns: Turns,
                  policy: TurnPolicy, clock: Callable[[], float] = time.monotonic, handoff: Handoff | None = None,
-                 manners: CallManners | None = None) -> None:
+                 manners: CallManners | None = None, turn_ends: TurnEnds | None = None) -> None:
         self.call = call
         self.inbound = bytearray()  # μ-law from the caller, not yet through voice activity detection
         self.vad_slot = -1
@@ -152,6 +159,8 @@ class CallSession:
         self.started_at = clock()
         self.turns_taken = 0
         self._handoff = handoff
+        self.turn_ends = turn_ends  # the media hub withdraws it when the process is too busy for it
+        self._utterance = bytearray()  # the caller's voice this turn, for the turn-end model (last 8 s)
         self._manners = manners or CallManners()
         self._fillers = 0
         self._quiet_since = clock()
@@ -188,6 +197,9 @@ class CallSession:
         pcm = window.tobytes()
         if self._taker.caller_speaking:
             self._to_stt.put_nowait(pcm)
+            self._utterance += pcm
+            if len(self._utterance) > UTTERANCE_BYTES:
+                del self._utterance[:len(self._utterance) - UTTERANCE_BYTES]
         else:
             self._pre_roll.append(pcm)
             if len(self._pre_roll) > PRE_ROLL_WINDOWS:
@@ -199,12 +211,16 @@ class CallSession:
     def _on_turn_event(self, event: TurnEvent, now: float) -> None:
         if event.kind is Kind.SPEECH_STARTED:
             self._prompted = False
+            self._utterance = bytearray(b"".join(self._pre_roll))
             for pcm in self._pre_roll:
                 self._to_stt.put_nowait(pcm)
             self._pre_roll.clear()
             if self._playback.speaking(now):
                 self._playback.interrupt(now)
                 self._clear_pending = True
+        elif event.kind is Kind.PAUSED:
+            if self.turn_ends is not None and not self._playback.paused:
+                self._tasks.append(asyncio.create_task(self._ask_turn_end(bytes(self._utterance))))
         elif event.kind is Kind.BACKCHANNEL:
             self._to_stt.put_nowait(_Finish())  # its words are not a turn; the recogniser starts afresh
             self._playback.resume(now)
@@ -215,6 +231,14 @@ class CallSession:
             finish = _Finish()
             self._to_stt.put_nowait(finish)
             self._tasks.append(asyncio.create_task(self._take_turn(turn, finish), name=f"turn-{self.call.call_id}"))
+
+    async def _ask_turn_end(self, pcm: bytes) -> None:
+        assert self.turn_ends is not None
+        if await self.turn_ends.finished(pcm, PHONE_RATE):
+            now = self._clock()
+            event = self._taker.end_turn_now(now)
+            if event is not None:
+                self._on_turn_event(event, now)
 
     async def _take_turn(self, turn: TurnTrace, finish: _Finish) -> None:
         try:
@@ -367,7 +391,7 @@ class CallSession:
             turn.audio_start = self._playback.length
         asked = self._clock()
         try:
-            async for pcm in self._tts.speak(utterance.text, 8000, self.call.voice):
+            async for pcm in self._tts.speak(utterance.text, PHONE_RATE, self.call.voice):
                 if utterance.generation != self._generation:
                     break
                 now = self._clock()

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from afo_voice_media.domain.audio import DECODE
-from afo_voice_media.handlers.call_session import CallSession
+from afo_voice_media.handlers.call_session import CallSession, TurnEnds
 
 log = logging.getLogger(__name__)
 WINDOW = 256  # 32 ms at 8 kHz: the voice-activity model's window
@@ -35,8 +35,14 @@ class VoiceActivity(Protocol):
 
 
 class MediaHub:
-    def __init__(self, vad: VoiceActivity, clock: Callable[[], float] = time.monotonic) -> None:
+    """``turn_ends``: the turn-end model, lent to every call while the process carries at most
+    ``turn_ends_max_calls`` (beyond that its CPU is worth more as capacity, and turns end on silence)."""
+
+    def __init__(self, vad: VoiceActivity, clock: Callable[[], float] = time.monotonic,
+                 turn_ends: TurnEnds | None = None, turn_ends_max_calls: int = 20) -> None:
         self._vad = vad
+        self._turn_ends = turn_ends
+        self._turn_ends_max_calls = turn_ends_max_calls
         self._clock = clock
         self._sessions: dict[str, CallSession] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vad")
@@ -51,10 +57,17 @@ class MediaHub:
     def add(self, session: CallSession) -> None:
         session.vad_slot = self._vad.acquire()
         self._sessions[session.call.call_id] = session
+        self._lend_turn_ends()
 
     def remove(self, session: CallSession) -> None:
         if self._sessions.pop(session.call.call_id, None) is not None:
             self._vad.release(session.vad_slot)
+            self._lend_turn_ends()
+
+    def _lend_turn_ends(self) -> None:
+        model = self._turn_ends if len(self._sessions) <= self._turn_ends_max_calls else None
+        for session in self._sessions.values():
+            session.turn_ends = model
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="media-hub")
