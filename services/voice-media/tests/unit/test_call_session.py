@@ -263,7 +263,7 @@ async def test_the_turn_end_model_ends_a_finished_turn_at_the_pause_and_never_a_
     await made.advance(1.0, probability=0.9)
     await made.advance(1.0)
     assert model.asked and model.asked[0] >= 1.0 * 8000 * 2
-    [(text, _)] = made.agent.posted
+    assert [text for text, _ in made.agent.posted] == ["I would like a demo"]
     made.reply("msg_user_1", "Sure.")
     await made.advance(2.0)
     [turn] = made.agent.recorded
