@@ -17,11 +17,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
+import numpy.typing as npt
 import pytest
 import pytest_asyncio
 from twilio.request_validator import RequestValidator
@@ -32,7 +35,7 @@ from afo_testkit.media_streams import MediaStreamCall, twilio_signature
 from afo_testkit.platform import Platform, running_platform
 from afo_testkit.twilio_server import FakeTwilio
 from afo_voice_media.adapters.espeak_tts import EspeakTts
-from afo_voice_media.domain.audio import pcm_bytes_to_ulaw
+from afo_voice_media.domain.audio import pcm_bytes_to_ulaw, ulaw_to_pcm
 from tests.e2e.journey import Tenant, eventually, published_agent, sign_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
@@ -104,6 +107,26 @@ def media_call(url: str, twilio: FakeTwilio, sid: str) -> MediaStreamCall:
                            headers={"X-Twilio-Signature": twilio_signature(twilio.auth_token, url)})
 
 
+def read_wav(data: bytes) -> tuple[int, int, int, npt.NDArray[np.int16]]:
+    """(format, channels, rate, samples by channel) of a RIFF WAV file, its chunks read as the format says."""
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    chunks: dict[bytes, bytes] = {}
+    at = 12
+    while at + 8 <= len(data):
+        kind, size = data[at:at + 4], struct.unpack("<I", data[at + 4:at + 8])[0]
+        chunks[kind] = data[at + 8:at + 8 + size]
+        at += 8 + size + size % 2
+    fmt, channels, rate = struct.unpack("<HHI", chunks[b"fmt "][:8])
+    samples = ulaw_to_pcm(chunks[b"data"]).reshape(-1, channels)
+    return fmt, channels, rate, samples
+
+
+def channel_loudness(samples: npt.NDArray[np.int16]) -> tuple[float, float]:
+    """RMS of the left (caller) and right (agent) channels, in 16-bit sample units."""
+    loudness = np.sqrt(np.mean(samples.astype(np.float64) ** 2, axis=0))
+    return float(loudness[0]), float(loudness[1])
+
+
 async def ended_call(api: httpx.AsyncClient, tenant: Tenant, call_id: str) -> dict[str, Any]:
     record: dict[str, Any] = await eventually(api, tenant, f"/v1/calls/{call_id}", lambda b: b["state"] == "ended",
                                               within_s=WAIT_S)
@@ -143,6 +166,20 @@ async def test_a_call_is_answered_by_voice_transcribed_and_the_lead_qualified_fr
     latency = spoken["latency"]
     assert 0 < latency["turn_decision_ms"] <= latency["stt_final_ms"] <= latency["first_audio_out_ms"]
     assert latency["first_reply_delta_ms"] is not None and latency["first_tts_audio_ms"] is not None
+
+    recorded = await eventually(api, tenant, f"/v1/calls/{call_id}", lambda b: b["recording"] is not None,
+                                within_s=WAIT_S)
+    assert recorded["recording"]["duration_s"] > 3.0
+    wav = await api.get(f"/v1/calls/{call_id}/recording", headers=tenant.auth)
+    assert wav.status_code == 200 and wav.headers["content-type"] == "audio/wav"
+    assert len(wav.content) == recorded["recording"]["bytes"]
+    fmt, channels, rate, samples = read_wav(wav.content)
+    assert (fmt, channels, rate) == (7, 2, 8000)  # G.711 μ-law, caller and agent
+    assert abs(len(samples) / 8000 - recorded["recording"]["duration_s"]) < 0.1
+    caller, agent = channel_loudness(samples)
+    assert caller > 100 and agent > 100  # both sides were heard
+    stranger = await sign_up(api)
+    assert (await api.get(f"/v1/calls/{call_id}/recording", headers=stranger.auth)).status_code == 404
 
     conversation = await api.get(f"/v1/conversations/{record['conversation_id']}", headers=tenant.auth)
     assert conversation.status_code == 200, conversation.text

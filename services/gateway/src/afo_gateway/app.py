@@ -8,6 +8,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from afo_common.clock import Clock, SystemClock
 from afo_common.conversation_feed import ConversationFeed
+from afo_common.events.streams import RECORDINGS_BUCKET
 from afo_common.messaging.blobs import BlobStore
 from afo_common.nats_security.permissions import KICKER
 from afo_common.service import Service
@@ -128,7 +129,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
         documents=Documents(owners, BlobStore(service.nats), fetcher),
         meetings=Meetings(owners),
         notifications=Notifications(owners),
-        calls=Calls(owners),
+        calls=Calls(owners, BlobStore(service.nats, RECORDINGS_BUCKET)),
         webhooks=Webhooks(owners),
         phone_numbers=PhoneNumbers(owners),
         twilio=TwilioWebhooks(owners, integrations, service.unit_of_work, clock),

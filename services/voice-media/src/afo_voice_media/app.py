@@ -9,6 +9,8 @@ import httpx
 
 from afo_common.clock import SystemClock
 from afo_common.conversation_feed import ConversationFeed
+from afo_common.events.streams import RECORDINGS_BUCKET
+from afo_common.messaging.blobs import BlobStore
 from afo_common.messaging.store import SqlStore
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings
@@ -40,7 +42,8 @@ def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText 
     config = VoiceMediaSettings.of(settings, SERVICE)
     service = Service(config, messaging, "afo_voice_media.migrations")
     store = SqlStore(service.unit_of_work, SqlRepositories)
-    calls = Calls(store, service.unit_of_work, service.rpc, SystemClock(), config.media_url())
+    calls = Calls(store, service.unit_of_work, service.rpc, SystemClock(), config.media_url(),
+                  BlobStore(service.nats, RECORDINGS_BUCKET))
 
     # One HTTP pool for every tenant's ElevenLabs requests (each request carries its tenant's key).
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))

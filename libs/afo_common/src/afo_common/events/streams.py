@@ -14,7 +14,8 @@ DEAD_LETTER = "DEADLETTER"
 ADVISORIES = "ADVISORIES"
 # Object-store buckets (``messaging.blobs``): each is a stream named ``OBJ_<bucket>`` by nats-py.
 DOCUMENTS_BUCKET = "AFO_DOCUMENTS"
-BUCKETS: tuple[str, ...] = (DOCUMENTS_BUCKET,)
+RECORDINGS_BUCKET = "AFO_RECORDINGS"
+BUCKETS: tuple[str, ...] = (DOCUMENTS_BUCKET, RECORDINGS_BUCKET)
 
 
 def object_stream(bucket: str) -> str:

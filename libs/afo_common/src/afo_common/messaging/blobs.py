@@ -1,8 +1,9 @@
-"""Blobs (uploaded documents, later recordings) in the JetStream object store: events carry the name.
+"""Blobs (uploaded documents, calls' recordings) in the JetStream object store: events carry the name.
 
 One bucket per kind of blob, created with the streams (``ensure_buckets``). A document's object is named by
-its tenant, knowledge base and content hash, so the same bytes uploaded twice are one object. nats-py's
-object store splits a blob into 128 KiB chunks and checks its SHA-256 digest when it reads it back."""
+its tenant, knowledge base and content hash, so the same bytes uploaded twice are one object; a recording by its
+tenant and call. nats-py's object store splits a blob into 128 KiB chunks and checks its SHA-256 digest when it
+reads it back."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ class BlobNotFound(LookupError):
 
 def document_blob_name(tenant_id: str, knowledge_base_id: str, sha256: str) -> str:
     return f"documents/{tenant_id}/{knowledge_base_id}/{sha256}"
+
+
+def recording_blob_name(tenant_id: str, call_id: str) -> str:
+    return f"recordings/{tenant_id}/{call_id}.wav"
 
 
 def sha256_hex(data: bytes) -> str:

@@ -26,6 +26,7 @@ from afo_common.events.streams import (
     DOCUMENTS_BUCKET,
     KNOWLEDGE,
     NOTIFICATION,
+    RECORDINGS_BUCKET,
     STREAM_SUBJECTS,
     TENANT,
     WORKFLOW,
@@ -80,8 +81,8 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                                     "voice-media"),
                              subscribes_realtime=True,
                              answers_auth_callout=True,
-                             # Stores uploads; deletes one whose registration failed.
-                             blobs=((DOCUMENTS_BUCKET, ("put", "delete")),)),
+                             # Stores uploads; deletes one whose registration failed. Serves calls' recordings.
+                             blobs=((DOCUMENTS_BUCKET, ("put", "delete")), (RECORDINGS_BUCKET, ("get",)))),
     "agent-runtime": ServiceAccess(owns_streams=(CONVERSATION, AGENT),
                                    consumes=(Consumes(CONVERSATION, "agent-runtime-message-received"),
                                              # Each ended conversation analysed once.
@@ -95,7 +96,8 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                                    calls=("knowledge-ingest",), publishes_realtime=True),
     # A call's words go into its conversation as the caller's messages; the agent's replies are heard live.
     "voice-media": ServiceAccess(owns_streams=(CALL,), publishes_events=("conversation.message_received",),
-                                 calls=("agent-runtime",), subscribes_realtime=True),
+                                 calls=("agent-runtime",), subscribes_realtime=True,
+                                 blobs=((RECORDINGS_BUCKET, ("put", "delete")),)),
     "knowledge-ingest": ServiceAccess(owns_streams=(KNOWLEDGE,), blobs=((DOCUMENTS_BUCKET, ("get", "delete")),)),
     # The booking flow (meeting requests and cancellations) and the CRM sync's lead projection from
     # agent-runtime's lead and analysis events and the booking flow's meetings (one durable per event);

@@ -87,6 +87,14 @@ class TurnView(BaseModel):
     latency: TurnLatency | None
 
 
+class RecordingView(BaseModel):
+    """The call's recording: caller left, agent right, stereo μ-law WAV; read at ``GET /v1/calls/{id}/recording``."""
+
+    name: str
+    bytes: int
+    duration_s: float
+
+
 class CallView(BaseModel):
     id: str
     agent_id: str
@@ -102,6 +110,7 @@ class CallView(BaseModel):
     ended_at: datetime | None
     duration_s: float | None
     turns: int
+    recording: RecordingView | None = None
 
 
 class CallDetail(CallView):

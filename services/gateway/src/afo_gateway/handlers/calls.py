@@ -3,16 +3,24 @@ answers ``not_found`` for another tenant's id)."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
+from afo_common.messaging.blobs import BlobNotFound
 from afo_common.rpcs import voice_media as vm
 from afo_common.rpcs.pages import Page
 from afo_gateway.domain.access import Permission, Principal, require
-from afo_gateway.domain.errors import Forbidden, Invalid
+from afo_gateway.domain.errors import Forbidden, Invalid, NotFound
 from afo_gateway.handlers.owners import Owners
 
 
+class Blobs(Protocol):
+    async def get(self, name: str) -> bytes: ...
+
+
 class Calls:
-    def __init__(self, owners: Owners) -> None:
+    def __init__(self, owners: Owners, recordings: Blobs) -> None:
         self._owners = owners
+        self._recordings = recordings
 
     async def list(self, principal: Principal, limit: int, cursor: str | None,
                    agent_id: str | None) -> Page[vm.CallView]:
@@ -32,6 +40,16 @@ class Calls:
             raise Invalid("agent_id is required")
         return await self._owners.call(vm.BROWSER_OFFER, vm.BrowserOffer(
             tenant_id=principal.tenant_id, agent_id=agent_id, sdp=sdp))
+
+    async def recording(self, principal: Principal, call_id: str) -> bytes:
+        """The call's recording (WAV); NotFound while it has none (still in progress, or nothing was said)."""
+        call = await self.get(principal, call_id)
+        if call.recording is None:
+            raise NotFound(f"call {call_id} has no recording")
+        try:
+            return await self._recordings.get(call.recording.name)
+        except BlobNotFound:
+            raise NotFound(f"call {call_id}'s recording is gone") from None
 
     async def get(self, principal: Principal, call_id: str) -> vm.CallDetail:
         require(principal, Permission.READ)

@@ -39,6 +39,9 @@ class CallRow:
     ended_at: datetime | None
     duration_s: float | None
     turns: int
+    recording: str | None = None
+    recording_bytes: int | None = None
+    recording_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,10 @@ class CallRepository:
         await self._session.execute(update(calls).where(calls.c.tenant_id == tenant_id, calls.c.id == call_id).values(
             state="ended", end_reason=reason, ended_at=now, duration_s=duration_s, turns=turn_count,
             ticket_hash=None, ticket_expires_at=None))
+
+    async def recorded(self, tenant_id: str, call_id: str, name: str, size: int, seconds: float) -> None:
+        await self._session.execute(update(calls).where(calls.c.tenant_id == tenant_id, calls.c.id == call_id)
+                                    .values(recording=name, recording_bytes=size, recording_s=seconds))
 
     async def provider_status(self, tenant_id: str, call_id: str, status: str) -> None:
         await self._session.execute(update(calls).where(calls.c.tenant_id == tenant_id, calls.c.id == call_id)

@@ -36,6 +36,10 @@ calls = Table(
     Column("ended_at", UtcDateTime(), nullable=True),
     Column("duration_s", Float, nullable=True),
     Column("turns", Integer, nullable=False),
+    # The object-store name of the call's recording (stereo μ-law WAV), once stored.
+    Column("recording", String(200), nullable=True),
+    Column("recording_bytes", Integer, nullable=True),
+    Column("recording_s", Float, nullable=True),
     UniqueConstraint("tenant_id", "provider_call_id"),
     Index("ix_calls_tenant_created", "tenant_id", "created_at"),
 )

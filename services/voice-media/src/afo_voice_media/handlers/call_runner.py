@@ -4,6 +4,7 @@ chosen, its session on the media hub and listening to its conversation, and its 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -12,15 +13,16 @@ from dataclasses import dataclass
 from afo_common.conversation_feed import ConversationFeed
 from afo_common.events.call import CallEnd
 from afo_voice_media.adapters.call_repository import CallRow
+from afo_voice_media.adapters.recording import Recording
+from afo_voice_media.domain.audio import PHONE_RATE
 from afo_voice_media.domain.speech import SpeechError
 from afo_voice_media.domain.turn_taking import TurnPolicy
-from afo_voice_media.handlers.call_session import CallSession, Handoff, MediaSink
+from afo_voice_media.handlers.call_session import CallContext, CallSession, Handoff, MediaSink
 from afo_voice_media.handlers.calls import Calls, context_of
 from afo_voice_media.handlers.media_hub import MediaHub
 from afo_voice_media.handlers.speech_engines import SpeechEngines
 
 log = logging.getLogger(__name__)
-PHONE_RATE = 8000
 
 # Carries the call's audio into ``session.inbound`` until the call ends, and says how it ended.
 Transport = Callable[[CallSession], Awaitable[CallEnd]]
@@ -40,11 +42,13 @@ class CallRunner:
         call = context_of(row)
         session: CallSession | None = None
         reason: CallEnd = "failed"
+        recording = Recording()
         try:
             speech = await self.engines.for_call(row.tenant_id, row.voice)
             call = context_of(row, speech.voice)
             stt = await speech.stt.open(PHONE_RATE, speech.language, row.hints)
-            session = CallSession(call, stt, speech.tts, sink, self.calls, self.policy, handoff=self.handoff)
+            session = CallSession(call, stt, speech.tts, sink, self.calls, self.policy, handoff=self.handoff,
+                                  recorder=recording)
             with self.feed.listen(row.tenant_id, row.conversation_id, session.on_notice):
                 self.hub.add(session)
                 session.start()
@@ -57,4 +61,15 @@ class CallRunner:
                 self.hub.remove(session)
                 await session.close(reason)
             await self.calls.ended(call, reason, time.monotonic() - started, session.turns_taken if session else 0)
+            await self._keep(call, recording)
         return reason
+
+    async def _keep(self, call: CallContext, recording: Recording) -> None:
+        try:
+            if recording.seconds > 0:
+                wav = await asyncio.to_thread(recording.wav)
+                await self.calls.keep_recording(call, wav, recording.seconds)
+        except Exception:  # the call's record stands without its recording
+            log.exception("call %s: the recording could not be stored", call.call_id)
+        finally:
+            recording.close()

@@ -52,6 +52,14 @@ class MediaSink(Protocol):
 Handoff = Callable[["CallContext"], Awaitable[bool]]
 
 
+class Recorder(Protocol):
+    """Both sides of the call as the caller heard them (``adapters/recording.py``)."""
+
+    def caller(self, window: npt.NDArray[np.int16]) -> None: ...
+
+    def agent(self, ulaw: bytes) -> None: ...
+
+
 class TurnEnds(Protocol):
     """A model of whether the caller finished the turn at a pause (None: not asked, decide by silence)."""
 
@@ -129,7 +137,8 @@ class _Finish:
 class CallSession:
     def __init__(self, call: CallContext, stt: SttSession, tts: TextToSpeech, sink: MediaSink, turns: Turns,
                  policy: TurnPolicy, clock: Callable[[], float] = time.monotonic, handoff: Handoff | None = None,
-                 manners: CallManners | None = None, turn_ends: TurnEnds | None = None) -> None:
+                 manners: CallManners | None = None, turn_ends: TurnEnds | None = None,
+                 recorder: Recorder | None = None) -> None:
         self.call = call
         self.inbound = bytearray()  # μ-law from the caller, not yet through voice activity detection
         self.vad_slot = -1
@@ -159,6 +168,7 @@ class CallSession:
         self.started_at = clock()
         self.turns_taken = 0
         self._handoff = handoff
+        self._recorder = recorder
         self.turn_ends = turn_ends  # the media hub withdraws it when the process is too busy for it
         self._utterance = bytearray()  # the caller's voice this turn, for the turn-end model (last 8 s)
         self._manners = manners or CallManners()
@@ -194,6 +204,8 @@ class CallSession:
 
     # -- the caller's audio (from the hub's tick; must not block) --------------------------------------------
     def on_window(self, probability: float, window: npt.NDArray[np.int16], now: float) -> None:
+        if self._recorder is not None:
+            self._recorder.caller(window)
         pcm = window.tobytes()
         if self._taker.caller_speaking:
             self._to_stt.put_nowait(pcm)
@@ -412,6 +424,8 @@ class CallSession:
         frames = self._playback.due_frames(now)
         for frame in frames:
             await self._sink.send_audio(frame)
+            if self._recorder is not None:
+                self._recorder.agent(frame)
         turn = self._current
         if (frames and turn is not None and turn.first_out_at is None and turn.audio_start is not None
                 and self._playback.sent > turn.audio_start):

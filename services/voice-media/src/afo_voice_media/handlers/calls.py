@@ -12,6 +12,7 @@ import hashlib
 import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from twilio.request_validator import RequestValidator
 
@@ -20,6 +21,7 @@ from afo_common.credentials import resolve_credential
 from afo_common.events.call import CallEnd, CallEnded, CallStarted, CallTurnCompleted, TurnLatency
 from afo_common.events.conversation import MessageReceived
 from afo_common.ids import new_id
+from afo_common.messaging.blobs import recording_blob_name
 from afo_common.messaging.rpc import RpcClient, RpcError
 from afo_common.messaging.store import SqlStore
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
@@ -45,6 +47,10 @@ SERVICE = "voice-media"
 TICKET_TTL = timedelta(minutes=2)
 
 
+class Blobs(Protocol):
+    async def put(self, name: str, data: bytes) -> None: ...
+
+
 class CallNotFound(LookupError):
     pass
 
@@ -63,8 +69,9 @@ def mask(number: str | None) -> str | None:
 
 class Calls:
     def __init__(self, store: SqlStore[SqlRepositories], units: UnitOfWorkFactory, rpc: RpcClient, clock: Clock,
-                 media_url: str) -> None:
+                 media_url: str, recordings: Blobs) -> None:
         self._store = store
+        self._recordings = recordings
         self._units = units
         self._rpc = rpc
         self._clock = clock
@@ -156,6 +163,12 @@ class Calls:
                                      agent_id=call.agent_id, reason=reason, duration_s=round(duration_s, 3),
                                      turns=turns, ended_at=now), tenant_id=call.tenant_id)
 
+    async def keep_recording(self, call: CallContext, wav: bytes, seconds: float) -> None:
+        name = recording_blob_name(call.tenant_id, call.call_id)
+        await self._recordings.put(name, wav)
+        async with self._store() as uow:
+            await uow.calls.recorded(call.tenant_id, call.call_id, name, len(wav), round(seconds, 3))
+
     # -- turns (the session's Turns) -------------------------------------------------------------------------
     async def post(self, call: CallContext, text: str, sequence: int) -> str:
         message_id = new_id("msg")
@@ -215,7 +228,9 @@ def _view(row: CallRow) -> CallView:
         "id": row.id, "agent_id": row.agent_id, "conversation_id": row.conversation_id, "transport": row.transport,
         "direction": row.direction, "caller": row.caller, "state": row.state, "provider_status": row.provider_status,
         "end_reason": row.end_reason, "created_at": row.created_at, "started_at": row.started_at,
-        "ended_at": row.ended_at, "duration_s": row.duration_s, "turns": row.turns})
+        "ended_at": row.ended_at, "duration_s": row.duration_s, "turns": row.turns,
+        "recording": {"name": row.recording, "bytes": row.recording_bytes, "duration_s": row.recording_s}
+        if row.recording else None})
 
 
 def _turn_view(row: TurnRow) -> TurnView:

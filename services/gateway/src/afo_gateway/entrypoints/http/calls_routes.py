@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from afo_common.rpcs.pages import Page
@@ -37,6 +37,13 @@ async def browser_offer(body: BrowserOfferIn, principal: CurrentPrincipal, gw: G
     """A browser's WebRTC offer (the widget's voice button, with its publishable key): answered with voice-media's
     SDP; the call's audio then flows between the browser and voice-media."""
     return await gw.calls.browser_offer(principal, body.agent_id, body.sdp)
+
+
+@router.get("/{call_id}/recording", response_class=Response, responses={200: {"content": {"audio/wav": {}}}})
+async def get_recording(call_id: CallId, principal: CurrentPrincipal, gw: GatewayDep) -> Response:
+    """The call as the caller heard it: caller on the left channel, agent on the right (μ-law WAV, 8 kHz)."""
+    return Response(await gw.calls.recording(principal, call_id), media_type="audio/wav",
+                    headers={"Content-Disposition": f'attachment; filename="{call_id}.wav"'})
 
 
 @router.get("/{call_id}", response_model=CallDetail)
