@@ -154,9 +154,10 @@ class TurnHandler:
         now = self._clock.now()
         # Opting out is decided by rules, never by a model: it must work the same every time.
         rules_only = memory.opted_out or classify(message.text).intent == Intent.OPT_OUT
+        spoken = conversation.channel == "voice"
         llm = None if rules_only or spec.llm.provider != "openai" else await self._llm.engine_for(spec, tenant_id)
         if llm is None:
-            return await self._embedded_turn(tenant_id, spec, memory, message.text, now)
+            return await self._embedded_turn(tenant_id, spec, memory, message.text, now, spoken)
         turns = [HistoryTurn(role="user" if m.role == "user" else "assistant", text=m.text) for m in history]
         try:
             decision = await llm.respond(tenant_id=tenant_id, agent=spec, memory=memory, history=turns,
@@ -169,10 +170,10 @@ class TurnHandler:
             # A lead waiting for an answer gets one: the deterministic engine answers instead.
             log.warning("LLM failed for conversation %s (%s); answering with the embedded engine",
                         conversation.id, exc)
-            return await self._embedded_turn(tenant_id, spec, memory, message.text, now)
+            return await self._embedded_turn(tenant_id, spec, memory, message.text, now, spoken)
 
     async def _embedded_turn(self, tenant_id: str, spec: AgentSpec, memory: ConversationMemory, text: str,
-                             now: datetime) -> Produced:
+                             now: datetime, spoken: bool) -> Produced:
         """The rules answer; a question to an agent with documents is searched first (the engine stays pure)
         — and a search that fails is an answer too ("I can't look that up right now"), never a failed turn."""
         knowledge: Lookup | None = None
@@ -185,7 +186,7 @@ class TurnHandler:
             except KnowledgeUnavailable as exc:
                 log.warning("knowledge search failed for tenant %s: %s", tenant_id, exc)
                 knowledge = Lookup(failed=True)
-        return Produced(self._embedded.respond(spec, memory, text, now, knowledge), "embedded")
+        return Produced(self._embedded.respond(spec, memory, text, now, knowledge, spoken=spoken), "embedded")
 
     async def _spec(self, delivery: Delivery, conversation: ConversationRow) -> AgentSpec:
         key = (conversation.tenant_id, conversation.agent_id, conversation.agent_version)

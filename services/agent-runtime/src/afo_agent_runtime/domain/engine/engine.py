@@ -12,6 +12,7 @@ from afo_agent_runtime.domain.engine.fields import Extraction, extract_fields
 from afo_agent_runtime.domain.engine.intents import Intent, accepts, classify
 from afo_agent_runtime.domain.engine.offers import Chosen, Unmatched, asks_to_cancel, asks_to_move, choose_offer
 from afo_agent_runtime.domain.engine.phone_region import phone_region_for
+from afo_agent_runtime.domain.engine.read_back import spoken_email, spoken_phone
 from afo_agent_runtime.domain.engine.replies import FixedLine, Replies
 from afo_agent_runtime.domain.engine.scheduling import parse_meeting
 from afo_agent_runtime.domain.engine.text import clean
@@ -71,10 +72,10 @@ class EmbeddedEngine:
         return _question(message, classify(message).intent)
 
     def respond(self, agent: AgentSpec, memory: ConversationMemory, text: str, now: datetime,
-                knowledge: Lookup | None = None) -> TurnDecision:
+                knowledge: Lookup | None = None, *, spoken: bool = False) -> TurnDecision:
         """Never raises for any `text`; raises ValueError only for a naive `now`. ``knowledge``: what the
         search ``knowledge_query`` asked for found (None: not searched, and questions are answered as
-        without documents)."""
+        without documents). ``spoken``: the lead is on a call, so an email or phone just heard is read back."""
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         message = clean(text)
@@ -108,6 +109,9 @@ class EmbeddedEngine:
         updated = [by_name[n] for n in changes if n in memory.lead]
         if changes:
             turn.parts.append(replies.thanks(new, updated, lead_name))
+            heard = [_spelled(f.kind, update.lead[f.name]) for f in [*new, *updated] if f.kind in ("email", "phone")]
+            if spoken and heard:
+                turn.parts.append(replies.read_back(heard))
         self._answer(agent, memory, intent, message, now, turn, replies, knowledge)
         handoff_reason = (_ACCEPTED_REASON if accepted else _HANDOFF_REASON) if intent is Intent.HUMAN else None
         handed_off = memory.handoff_requested or handoff_reason is not None
@@ -267,6 +271,10 @@ def _question(message: str, intent: Intent) -> str | None:
     if intent in _ASIDE_INTENTS and (asked := questions_in(message)):
         return asked if classify(asked).intent in KNOWLEDGE_INTENTS else None
     return None
+
+
+def _spelled(kind: str, value: str) -> str:
+    return f"your email is {spoken_email(value)}" if kind == "email" else f"your number is {spoken_phone(value)}"
 
 
 def _lead_name(agent: AgentSpec, lead: Mapping[str, str]) -> str | None:

@@ -62,6 +62,11 @@ _PHRASES: dict[str, tuple[str, str, str]] = {
         "Hi there! I'm {name}, your {role}.",
     ),
     "thanks": ("Thanks{to} — {things}.", "Thank you{to}. I have {things}.", "Thanks so much{to} — {things}!"),
+    "read_back": (
+        "Let me read that back: {spelled}. Is that right?",
+        "Allow me to read that back: {spelled}. Is that correct?",
+        "Let me read that back to be sure: {spelled}. Did I get it right?",
+    ),
     "invalid": (
         "That {noun} doesn't look right — {reason}. Could you check it?",
         "I'm afraid that {noun} does not appear to be valid: {reason}. Could you please check it?",
@@ -298,6 +303,9 @@ class Replies:
         things = [f"{got} {_joined([_possessive(f) for f in new])}"] if new else []
         things += [f"updated {_joined([_possessive(f) for f in updated])}"] if updated else []
         return self._say("thanks", to=f", {to}" if to else "", things=" and ".join(things))
+
+    def read_back(self, spelled: Sequence[str]) -> str:
+        return self._say("read_back", spelled="; ".join(spelled))
 
     def invalid(self, field: QualificationField, reason: str) -> str:
         return self._say("invalid", noun=field.label or _NOUNS[field.kind], reason=reason)
