@@ -23,12 +23,15 @@ class TurnLatency(BaseModel):
     where the step did not happen (a turn the caller cut off before any audio went out)."""
 
     turn_decision_ms: float
+    # Of turn_decision_ms, the silence waited for on purpose (the end silence, or the shorter pause after which
+    # a turn-end model judged the turn finished); what is left of the decision is the platform's own time.
+    endpoint_wait_ms: float = 0.0
     stt_final_ms: float | None = None
     first_reply_delta_ms: float | None = None
     first_tts_audio_ms: float | None = None
     first_audio_out_ms: float | None = None
-    # The providers' own share (speech recognition, the model, speech synthesis), so the platform's is
-    # first_audio_out_ms minus these and the endpointing silence it waited for on purpose.
+    # The providers' own share (speech recognition, speech synthesis): the platform's is first_audio_out_ms
+    # minus these and endpoint_wait_ms (and minus the model's time when the agent uses an external LLM).
     stt_provider_ms: float = 0.0
     tts_provider_ms: float = 0.0
 

@@ -54,6 +54,9 @@ class TurnEvent:
     speech_started_at: float
     speech_ended_at: float
     at: float
+    # The silence the policy waited for on purpose before ending the turn (the full end silence, or the pause
+    # when a turn-end model said the turn was finished): the rest of the decision's time is the platform's.
+    waited_ms: float = 0.0
 
 
 class TurnTaker:
@@ -95,7 +98,7 @@ class TurnTaker:
         if self._over_agent and voiced_ms < policy.backchannel_max_ms and silent_ms >= policy.pause_ms:
             return self._end(Kind.BACKCHANNEL, now)
         if silent_ms >= policy.end_silence_ms:
-            return self._end(Kind.TURN_ENDED, now)
+            return self._end(Kind.TURN_ENDED, now, policy.end_silence_ms)
         if silent_ms >= policy.pause_ms and not self._paused_reported:
             self._paused_reported = True
             return TurnEvent(Kind.PAUSED, self._started_at, self._last_voice_at, now)
@@ -105,9 +108,9 @@ class TurnTaker:
         """The turn-end model heard a finished sentence in the pause: the turn ends without waiting longer."""
         if not self._speaking or not self._paused_reported:
             return None
-        return self._end(Kind.TURN_ENDED, now)
+        return self._end(Kind.TURN_ENDED, now, self._policy.pause_ms)
 
-    def _end(self, kind: Kind, now: float) -> TurnEvent:
+    def _end(self, kind: Kind, now: float, waited_ms: float = 0.0) -> TurnEvent:
         self._speaking = False
         self._voiced_since = None
-        return TurnEvent(kind, self._started_at, self._last_voice_at, now)
+        return TurnEvent(kind, self._started_at, self._last_voice_at, now, waited_ms)

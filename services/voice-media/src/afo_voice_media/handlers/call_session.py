@@ -93,6 +93,7 @@ class TurnTrace:
     speech_ended_at: float
     decided_at: float
     started_wall: float
+    endpoint_wait_s: float = 0.0
     caller_text: str = ""
     message_id: str | None = None
     stt_final_at: float | None = None
@@ -115,6 +116,7 @@ class TurnTrace:
 
         return TurnLatency(
             turn_decision_ms=round((self.decided_at - self.speech_ended_at) * 1000.0, 1),
+            endpoint_wait_ms=round(self.endpoint_wait_s * 1000.0, 1),
             stt_final_ms=since_end(self.stt_final_at), first_reply_delta_ms=since_end(self.first_delta_at),
             first_tts_audio_ms=since_end(self.first_tts_at), first_audio_out_ms=since_end(self.first_out_at),
             stt_provider_ms=round(self.stt_provider_s * 1000.0, 1),
@@ -238,7 +240,8 @@ class CallSession:
             self._playback.resume(now)
         elif event.kind is Kind.TURN_ENDED:
             turn = TurnTrace(self._turn_index, event.speech_started_at, event.speech_ended_at, now,
-                             started_wall=time.time() - (now - event.speech_started_at))
+                             started_wall=time.time() - (now - event.speech_started_at),
+                             endpoint_wait_s=event.waited_ms / 1000.0)
             self._turn_index += 1
             finish = _Finish()
             self._to_stt.put_nowait(finish)
