@@ -87,12 +87,19 @@ class Telephony:
                 if e.type.startswith("afo.call.ended")]
 
 
+class NoRecordings:
+    """No call here carries audio, so none is recorded."""
+
+    async def put(self, name: str, data: bytes) -> None:
+        raise AssertionError(f"{name} recorded, but no call here had audio")
+
+
 def build(twilio: FakeTwilio, stand_ins: StandIns, db: Database, rpc: RpcClient,
           public_url: str | None = PUBLIC) -> Telephony:
     units = UnitOfWorkFactory(db, messaging, "voice-media", lambda: None)
     store = SqlStore(units, SqlRepositories)
     clock = SteppingClock()
-    handlers = Calls(store, units, rpc, clock, "wss://voice.example.com")
+    handlers = Calls(store, units, rpc, clock, "wss://voice.example.com", NoRecordings())
 
     def account(fields: dict[str, str]) -> TwilioCalls:
         return TwilioCalls(fields["account_sid"], fields["auth_token"], base_url=twilio.base_url)
