@@ -60,12 +60,12 @@ class Dialer:
                                        "(PUT /v1/integrations/twilio)")
         if self._public_url is None:
             raise RpcError("unavailable", "outbound calls need AFO_PUBLIC_URL, the address Twilio calls back")
-        call_id = new_id("call")
+        call_id, sender = new_id("call"), numbers.numbers[0]
         conversation = await self._rpc.call(ch.CALL_CONVERSATION, ch.CallConversation(
             tenant_id=tenant_id, agent_id=agent_id, phone=request.to, request_id=f"dial_{call_id}"))
         row = CallRow(
             id=call_id, tenant_id=tenant_id, agent_id=agent_id, conversation_id=conversation.conversation_id,
-            transport="twilio", direction="outbound", caller=numbers.numbers[0], called=request.to,
+            transport="twilio", direction="outbound", caller=sender, called=request.to,
             provider_call_id=None, ticket_hash=None, ticket_expires_at=None, state="dialing", provider_status=None,
             end_reason=None, greeting=conversation.greeting,
             voice={**conversation.voice, "voicemail_message": conversation.voicemail_message},
@@ -75,7 +75,7 @@ class Dialer:
             await uow.calls.add(row)
         try:
             sid = await self._twilio(fields).place(OutboundCall(
-                to=request.to, sender=row.caller or "", twiml_url=f"{self._public_url}/twilio/voice",
+                to=request.to, sender=sender, twiml_url=f"{self._public_url}/twilio/voice",
                 status_callback=f"{self._public_url}/twilio/status?tenant={tenant_id}"))
         except TwilioCallError as exc:
             log.warning("call %s: Twilio did not place it: %s", call_id, exc.reason)
