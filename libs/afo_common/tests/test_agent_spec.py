@@ -194,3 +194,16 @@ def test_a_phone_region_is_optional_and_upper_cased_and_a_patch_may_set_or_clear
     assert AgentPatch.model_validate({"phone_region": None}).model_dump() == {"phone_region": None}
     with pytest.raises(ValidationError, match="phone_region"):
         AgentPatch.model_validate({"phone_region": "France"})
+
+
+def test_a_voices_transfer_number_is_e164_and_its_voicemail_message_optional() -> None:
+    voice = AgentSpec.model_validate({"name": "Ava", "voice": {
+        "transfer_to": "+1 (415) 555-0777", "voicemail_message": "Ava from Acme here, call me back."}}).voice
+    assert (voice.transfer_to, voice.voicemail_message) == ("+14155550777", "Ava from Acme here, call me back.")
+    plain = AgentSpec.model_validate({"name": "Ava"}).voice
+    assert (plain.transfer_to, plain.voicemail_message) == (None, None)
+    for bad in ({"transfer_to": "4155550777"}, {"transfer_to": "+1 555"}, {"voicemail_message": ""},
+                {"voicemail_message": "x" * 501}):
+        with pytest.raises(ValidationError) as refused:
+            AgentSpec.model_validate({"name": "Ava", "voice": bad})
+        assert refused.value.errors()[0]["loc"][:2] == ("voice", next(iter(bad)))

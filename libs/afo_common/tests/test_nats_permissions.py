@@ -105,6 +105,19 @@ async def test_agent_runtime_cannot_forge_the_gateways_message_received(secured:
     assert any("tenant.created" in v for v in violations), violations
 
 
+async def test_agent_runtime_and_workflows_both_ask_for_a_handoff(secured: NatsServer) -> None:
+    for user in ("agent-runtime", "workflow-executor"):
+        client, watched = await connect_as(secured, user)
+        try:
+            await client.publish("afo.ten_a.handoff.requested", b"{}")
+            await client.publish("afo.ten_a.conversation.message_received", b"{}")  # still the gateway's alone
+            await client.flush()
+            violations = await watched.violations(1)
+        finally:
+            await client.close()
+        assert len(violations) == 1 and "conversation.message_received" in violations[0], (user, violations)
+
+
 async def test_the_gateway_calls_agent_runtime_and_reads_its_live_replies(secured: NatsServer) -> None:
     runtime, runtime_errors = await connect_as(secured, "agent-runtime")
     gateway, gateway_errors = await connect_as(secured, "gateway")

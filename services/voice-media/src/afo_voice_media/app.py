@@ -21,6 +21,7 @@ from afo_voice_media.adapters.espeak_tts import EspeakTts
 from afo_voice_media.adapters.silero_vad import SileroBatch
 from afo_voice_media.adapters.smart_turn import SmartTurn
 from afo_voice_media.adapters.tables import messaging
+from afo_voice_media.adapters.twilio_calls import TwilioCalls
 from afo_voice_media.adapters.whisper_stt import WhisperStt
 from afo_voice_media.domain.speech import SpeechToText, TextToSpeech
 from afo_voice_media.domain.turn_taking import TurnPolicy
@@ -29,8 +30,10 @@ from afo_voice_media.entrypoints.rpc import register_rpc
 from afo_voice_media.handlers.browser_calls import BrowserCalls
 from afo_voice_media.handlers.call_runner import CallRunner
 from afo_voice_media.handlers.calls import Calls
+from afo_voice_media.handlers.dialing import Dialer
 from afo_voice_media.handlers.media_hub import MediaHub
 from afo_voice_media.handlers.speech_engines import SpeechEngines, SttFactory, TtsFactory
+from afo_voice_media.handlers.transfers import Transfers
 from afo_voice_media.settings import VoiceMediaSettings
 
 SERVICE = "voice-media"
@@ -42,8 +45,14 @@ def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText 
     config = VoiceMediaSettings.of(settings, SERVICE)
     service = Service(config, messaging, "afo_voice_media.migrations")
     store = SqlStore(service.unit_of_work, SqlRepositories)
-    calls = Calls(store, service.unit_of_work, service.rpc, SystemClock(), config.media_url(),
+    clock = SystemClock()
+    calls = Calls(store, service.unit_of_work, service.rpc, clock, config.media_url(),
                   BlobStore(service.nats, RECORDINGS_BUCKET))
+
+    def twilio(fields: dict[str, str]) -> TwilioCalls:
+        return TwilioCalls(fields["account_sid"], fields["auth_token"], base_url=config.twilio_api_base_url)
+
+    dialer = Dialer(store, service.rpc, clock, calls, twilio, config.public_url)
 
     # One HTTP pool for every tenant's ElevenLabs requests (each request carries its tenant's key).
     http = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
@@ -60,10 +69,10 @@ def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText 
     feed = ConversationFeed(service.nats)
     policy = TurnPolicy(end_silence_ms=config.voice_end_silence_ms,
                         backchannel_max_ms=config.voice_backchannel_max_ms)
-    runner = CallRunner(calls, hub, engines, feed, policy)
+    runner = CallRunner(calls, hub, engines, feed, policy, handoff=Transfers(store, service.rpc, twilio))
     service.http.include_router(media_router(calls, runner, config.voice_media_public_url))
     browser = BrowserCalls(calls, runner, config.voice_ice_servers)
-    register_rpc(service, calls, browser)
+    register_rpc(service, calls, dialer, browser)
 
     async def start_media() -> None:
         if whisper is not None:  # loaded before the first caller, not while they wait

@@ -1,5 +1,5 @@
-"""voice-media's settings: the common ones plus where Twilio and browsers reach it, how it takes turns, and the
-speech providers' addresses (tests point them at local stand-ins)."""
+"""voice-media's settings: the common ones plus where Twilio and browsers reach it, how it takes turns, where
+Twilio calls it back about outbound calls, and the providers' addresses (tests point them at local stand-ins)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ class VoiceMediaSettings(ServiceSettings):
     # carries at most this many calls; beyond, turns end on silence alone (its CPU is worth more as capacity).
     voice_smart_turn_max_calls: int = 20
     deepgram_url: str = "wss://api.deepgram.com"  # AFO_DEEPGRAM_URL
+    # AFO_PUBLIC_URL: the gateway's address as Twilio reaches it; an outbound call asks Twilio to fetch its TwiML
+    # at <AFO_PUBLIC_URL>/twilio/voice and report its status at /twilio/status. Unset: no outbound calls.
+    public_url: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"  # AFO_TWILIO_API_BASE_URL
     elevenlabs_url: str = "https://api.elevenlabs.io"  # AFO_ELEVENLABS_URL
 
     def media_url(self) -> str:

@@ -93,6 +93,8 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                                              Consumes(WORKFLOW, "agent-runtime-meeting-cancelled"),
                                              # A tenant's workflow asking for a meeting with the lead.
                                              Consumes(WORKFLOW, "agent-runtime-booking-requested")),
+                                   # A lead asking for a person; a workflow's handoff step asks too.
+                                   publishes_events=("handoff.requested",),
                                    calls=("knowledge-ingest",), publishes_realtime=True),
     # A call's words go into its conversation as the caller's messages; the agent's replies are heard live.
     "voice-media": ServiceAccess(owns_streams=(CALL,), publishes_events=("conversation.message_received",),
@@ -219,15 +221,17 @@ def _blob_api(bucket: str, operations: Iterable[str]) -> list[str]:
 
 
 def _others_events_in(service: str, streams: Iterable[str]) -> list[str]:
-    """Events of a stream this service owns that the table gives to another service: denied to this one."""
+    """Events of a stream this service owns that the table gives to another service and not to this one too:
+    denied to this one."""
     owned = set(streams)
+    shared = set(SERVICE_ACCESS[service].publishes_events)
     denied = []
     for other, access in SERVICE_ACCESS.items():
         for name in access.publishes_events if other != service else ():
             stream = next((s for s, suffixes in STREAM_SUBJECTS.items()
                            if any(covers(f"{EVENT_PREFIX}.*.{sfx}", _event_pattern(name)) for sfx in suffixes)),
                           None)
-            if stream in owned:
+            if stream in owned and name not in shared:
                 denied.append(_event_pattern(name))
     return denied
 

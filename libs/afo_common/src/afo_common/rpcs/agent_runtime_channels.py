@@ -95,6 +95,8 @@ class CallConversationView(BaseModel):
     # The agent's published voice settings (``VoiceConfig``) and the words the recogniser should expect.
     voice: dict[str, Any]
     hints: list[str]
+    # What the agent leaves on an answering machine: the agent's own ``voicemail_message``, else one naming it.
+    voicemail_message: str
 
 
 def _op(name: str, request: type[Any], response: type[Any]) -> RpcOperation[Any, Any]:

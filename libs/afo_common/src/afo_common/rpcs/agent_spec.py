@@ -124,6 +124,19 @@ class LlmConfig(BaseModel):
         return self
 
 
+def _transfer_number(value: str | None) -> str | None:
+    """A number written with its country code, as E.164."""
+    if value is None:
+        return None
+    try:
+        parsed = phonenumbers.parse(value.strip(), None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"transfer_to must be a phone number with its country code (+…): {exc}") from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise ValueError("transfer_to is not a possible phone number")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
 class VoiceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -133,6 +146,12 @@ class VoiceConfig(BaseModel):
     language: str = Field(default="en", pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
     # Words callers say that a general recogniser gets wrong: the company's, its products' and people's names.
     vocabulary: list[VocabularyWord] = Field(default_factory=list, max_length=50)
+    # Left on an answering machine when the agent's outbound call meets one (Twilio's answering machine
+    # detection); None: a short message naming the agent (agent-runtime's ``conversations.for_call``).
+    voicemail_message: str | None = Field(default=None, min_length=1, max_length=500)
+    # The person a phone call is handed to when the lead asks for one (``handoff``), in E.164; None: the agent
+    # says someone will follow up and carries on.
+    transfer_to: Annotated[str | None, AfterValidator(_transfer_number)] = Field(default=None, max_length=32)
 
 
 def _check_time_zone(value: str) -> str:

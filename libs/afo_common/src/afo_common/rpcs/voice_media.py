@@ -1,5 +1,7 @@
 """RPC contracts of voice-media: admitting a phone call the gateway accepted from Twilio (``POST /twilio/voice``),
-answering a browser's WebRTC offer, recording Twilio's call status reports, and reading calls with their turns.
+dialling a lead (an outbound call through Twilio's REST API) and leaving a message on the answering machine it
+met, answering a browser's WebRTC offer, recording Twilio's call status reports, and reading calls with their
+turns.
 
 A call is admitted before any audio: voice-media starts its conversation with agent-runtime and answers the
 address Twilio must open the media WebSocket at. That address holds a one-time ticket, so the WebSocket is bound
@@ -18,14 +20,17 @@ from afo_common.rpcs.pages import Page, PageRequest
 
 SERVICE = "voice-media"
 E164 = r"^\+[1-9][0-9]{6,15}$"
-CallState = Literal["admitted", "in_progress", "ended"]
+# An outbound call is "dialing" from its request to Twilio until Twilio asks for its TwiML (answered).
+CallState = Literal["dialing", "admitted", "in_progress", "ended"]
 
 
 class AdmitCall(TenantRequest):
     agent_id: str = Field(max_length=64)
     provider_call_id: str = Field(min_length=1, max_length=64)  # Twilio's CallSid
+    # Who called whom: for an inbound call the lead (None when withheld) and the agent's number; for an outbound
+    # one (a call ``calls.dial`` made, found by its CallSid) the agent's number and the lead.
     caller: str | None = Field(default=None, pattern=E164)
-    called: str = Field(pattern=E164)  # the agent's number
+    called: str = Field(pattern=E164)
     direction: CallDirection = "inbound"
 
 
@@ -33,6 +38,28 @@ class AdmittedCall(BaseModel):
     call_id: str
     conversation_id: str
     stream_url: str  # ws(s)://…/twilio/media/<ticket>
+
+
+class DialCall(TenantRequest):
+    """An outbound call from the agent's first phone number to a lead, placed through the tenant's Twilio
+    account. Refused (``conflict``) before anything is made when the tenant has no Twilio credentials or the
+    agent no number."""
+
+    agent_id: str = Field(max_length=64)
+    to: str = Field(pattern=E164)
+
+
+class VoicemailReached(TenantRequest):
+    """Twilio's answering machine detection found a machine at the end of its greeting on an outbound call: the
+    agent leaves its message and the call ends (``voicemail``)."""
+
+    provider_call_id: str = Field(min_length=1, max_length=64)
+    answered_by: str = Field(max_length=32)  # machine_end_beep, machine_end_silence, machine_end_other
+
+
+class VoicemailMessage(BaseModel):
+    call_id: str
+    message: str
 
 
 class BrowserOffer(TenantRequest):
@@ -102,6 +129,7 @@ class CallView(BaseModel):
     transport: CallTransport
     direction: CallDirection
     caller: str | None
+    called: str | None = None
     state: CallState
     provider_status: str | None
     end_reason: CallEnd | None
@@ -125,7 +153,11 @@ ADMIT_CALL: RpcOperation[AdmitCall, AdmittedCall] = _op("calls.admit", AdmitCall
 RECORD_CALL_STATUS: RpcOperation[CallStatusReport, StatusRecorded] = _op(
     "calls.status", CallStatusReport, StatusRecorded)
 BROWSER_OFFER: RpcOperation[BrowserOffer, BrowserAnswer] = _op("calls.browser_offer", BrowserOffer, BrowserAnswer)
+DIAL_CALL: RpcOperation[DialCall, CallView] = _op("calls.dial", DialCall, CallView)
+LEAVE_VOICEMAIL: RpcOperation[VoicemailReached, VoicemailMessage] = _op(
+    "calls.voicemail", VoicemailReached, VoicemailMessage)
 GET_CALL: RpcOperation[CallRef, CallDetail] = _op("calls.get", CallRef, CallDetail)
 LIST_CALLS: RpcOperation[ListCalls, Page[CallView]] = _op("calls.list", ListCalls, Page[CallView])
 
-OPERATIONS: list[RpcOperation[Any, Any]] = [ADMIT_CALL, BROWSER_OFFER, RECORD_CALL_STATUS, GET_CALL, LIST_CALLS]
+OPERATIONS: list[RpcOperation[Any, Any]] = [ADMIT_CALL, DIAL_CALL, LEAVE_VOICEMAIL, BROWSER_OFFER, RECORD_CALL_STATUS,
+                                            GET_CALL, LIST_CALLS]

@@ -219,7 +219,14 @@ def replies_question(spec: AgentSpec, field_name: str) -> str:
 def _call_view(row: ConversationRow, spec: AgentSpec, greeting: str) -> CallConversationView:
     hints = list(dict.fromkeys([spec.name, *spec.voice.vocabulary]))
     return CallConversationView(conversation_id=row.id, lead_id=row.lead_id, greeting=greeting,
-                                voice=spec.voice.model_dump(mode="json"), hints=hints)
+                                voice=spec.voice.model_dump(mode="json"), hints=hints,
+                                voicemail_message=spec.voice.voicemail_message or voicemail_message(spec))
+
+
+def voicemail_message(spec: AgentSpec) -> str:
+    """What an agent that wrote no voicemail message of its own leaves: who called, and that it calls again."""
+    return (f"Hi, this is {spec.name}, calling to follow up on your enquiry. Sorry I missed you; "
+            "I'll try you again soon, or you can call me back at this number. Goodbye!")
 
 
 def _inbound_view(row: ConversationRow, route: ReplyRoute | None, *, created: bool) -> InboundLeadView:

@@ -1,5 +1,6 @@
-"""Calls (owned by voice-media): the gateway checks the caller may read, then asks the owner over RPC (which
-answers ``not_found`` for another tenant's id)."""
+"""Calls (owned by voice-media): the gateway checks the caller may read (or, to place an outbound call, write)
+and that the number dialled is one, then asks the owner over RPC (which answers ``not_found`` for another
+tenant's id)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from afo_common.rpcs import voice_media as vm
 from afo_common.rpcs.pages import Page
 from afo_gateway.domain.access import Permission, Principal, require
 from afo_gateway.domain.errors import Forbidden, Invalid, NotFound
+from afo_gateway.domain.phones import NotAPhoneNumber, e164
 from afo_gateway.handlers.owners import Owners
 
 
@@ -27,6 +29,18 @@ class Calls:
         require(principal, Permission.READ)
         return await self._owners.call(vm.LIST_CALLS, vm.ListCalls(
             tenant_id=principal.tenant_id, limit=limit, cursor=cursor, agent_id=agent_id))
+
+    async def dial(self, principal: Principal, agent_id: str, to: str) -> vm.CallView:
+        """The agent calls ``to`` (with its country code) from its first number through the tenant's Twilio
+        account."""
+        require(principal, Permission.WRITE)
+        try:
+            number = e164(to)
+        except NotAPhoneNumber as exc:
+            raise Invalid("to is not a phone number with its country code",
+                          [{"loc": ["body", "to"], "msg": str(exc), "type": "value_error"}]) from exc
+        return await self._owners.call(vm.DIAL_CALL, vm.DialCall(
+            tenant_id=principal.tenant_id, agent_id=agent_id, to=number))
 
     async def browser_offer(self, principal: Principal, agent_id: str | None, sdp: str) -> vm.BrowserAnswer:
         """A publishable key talks to its own agent (its origin was checked on the way in); a secret key or a

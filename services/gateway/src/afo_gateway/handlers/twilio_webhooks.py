@@ -18,6 +18,12 @@ Rules:
 - A call to an agent's number is admitted by voice-media (``calls.admit``: the call's conversation started, a
   one-time media ticket issued) and answered with TwiML that connects the call's audio to voice-media's media
   WebSocket (``<Connect><Stream>``); the audio never passes through the gateway.
+- An outbound call (``Direction`` outbound-api: one voice-media placed, ``POST /v1/calls``) asks for its TwiML
+  once answered: its tenant is the owner of ``From`` (the agent's number) and the lead is ``To``. Twilio's
+  answering machine detection says who answered (``AnsweredBy``): a machine whose greeting ended
+  (``machine_end_beep``, ``machine_end_silence``, ``machine_end_other``) hears the agent's voicemail message
+  (``<Say>``, then ``<Hangup/>``) and the call ends ``voicemail`` (``calls.voicemail``); a person, or an
+  undecided answer, is connected to the agent like an inbound call.
 - A status report with a ``CallSid`` and ``CallStatus`` (no ``MessageSid``) is a call's: recorded on the call by
   voice-media. Its tenant is the owner of the agent's number: ``To`` for an inbound call, else ``From``.
 - STOP, UNSUBSCRIBE, CANCEL, END, QUIT… reach the agent like any message: agent-runtime's rules opt the lead
@@ -48,6 +54,7 @@ from afo_gateway.handlers.owners import Owners
 log = logging.getLogger(__name__)
 MAX_TEXT = 8000
 _IDS = uuid.UUID("1b0f3c64-5e8a-4a59-9d0e-7f3c2b1a9e11")
+MACHINE_ENDS = frozenset({"machine_end_beep", "machine_end_silence", "machine_end_other"})
 
 
 class BadSignature(Forbidden):
@@ -91,12 +98,15 @@ class TwilioWebhooks:
         return True
 
     async def voice(self, url: str, params: Mapping[str, str], signature: str | None) -> str:
-        """TwiML connecting the admitted call to voice-media's media WebSocket."""
-        owner = await self._owner(params.get("To", ""))
+        """TwiML connecting the admitted call to voice-media's media WebSocket, or leaving a voicemail."""
+        outbound = params.get("Direction", "").startswith("outbound")
+        owner = await self._owner(params.get("From" if outbound else "To", ""))
         await self._check(owner.tenant_id, url, params, signature)
         sid = params.get("CallSid") or ""
         if not sid or len(sid) > 64:
             raise Invalid("CallSid is missing")
+        if outbound:
+            return await self._outbound(owner, sid, params)
         try:
             caller: str | None = e164(params.get("From", ""))
         except NotAPhoneNumber:
@@ -104,12 +114,25 @@ class TwilioWebhooks:
         admitted = await self._owners.call(vm.ADMIT_CALL, vm.AdmitCall(
             tenant_id=owner.tenant_id, agent_id=owner.agent_id, provider_call_id=sid, caller=caller,
             called=owner.number))
-        response = VoiceResponse()
-        connect = Connect()
-        stream = connect.stream(url=admitted.stream_url)
-        stream.parameter(name="call_id", value=admitted.call_id)
-        response.append(connect)
-        return str(response)
+        return _stream(admitted)
+
+    async def _outbound(self, owner: ch.NumberOwner, sid: str, params: Mapping[str, str]) -> str:
+        answered_by = params.get("AnsweredBy", "")
+        if answered_by in MACHINE_ENDS:
+            left = await self._owners.call(vm.LEAVE_VOICEMAIL, vm.VoicemailReached(
+                tenant_id=owner.tenant_id, provider_call_id=sid, answered_by=answered_by))
+            response = VoiceResponse()
+            response.say(left.message)
+            response.hangup()
+            return str(response)
+        try:
+            lead = e164(params.get("To", ""))
+        except NotAPhoneNumber as exc:
+            raise Invalid("To is not a phone number") from exc
+        admitted = await self._owners.call(vm.ADMIT_CALL, vm.AdmitCall(
+            tenant_id=owner.tenant_id, agent_id=owner.agent_id, provider_call_id=sid, caller=owner.number,
+            called=lead, direction="outbound"))
+        return _stream(admitted)
 
     async def status(self, url: str, params: Mapping[str, str], signature: str | None,
                      tenant_id: str | None) -> bool:
@@ -162,3 +185,13 @@ class TwilioWebhooks:
         except ApiProblem as exc:  # the vault has no key, or cannot open the record
             log.warning("Twilio credentials of %s unavailable: %s", tenant_id, exc.detail)
             return None
+
+
+def _stream(admitted: vm.AdmittedCall) -> str:
+    """TwiML connecting the call's audio to voice-media's media WebSocket."""
+    response = VoiceResponse()
+    connect = Connect()
+    stream = connect.stream(url=admitted.stream_url)
+    stream.parameter(name="call_id", value=admitted.call_id)
+    response.append(connect)
+    return str(response)

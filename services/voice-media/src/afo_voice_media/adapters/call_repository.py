@@ -92,8 +92,25 @@ class CallRepository:
         return bool(getattr(result, "rowcount", 0))
 
     async def renew_ticket(self, call_id: str, ticket_hash: str, expires_at: datetime) -> None:
-        await self._session.execute(update(calls).where(calls.c.id == call_id, calls.c.state == "admitted")
-                                    .values(ticket_hash=ticket_hash, ticket_expires_at=expires_at))
+        """A ticket for a call admitted before (a retried webhook) or dialled and now answered."""
+        await self._session.execute(
+            update(calls).where(calls.c.id == call_id, calls.c.state.in_(("dialing", "admitted")))
+            .values(ticket_hash=ticket_hash, ticket_expires_at=expires_at, state="admitted"))
+
+    async def dialled(self, tenant_id: str, call_id: str, provider_call_id: str) -> None:
+        await self._session.execute(update(calls).where(calls.c.tenant_id == tenant_id, calls.c.id == call_id)
+                                    .values(provider_call_id=provider_call_id))
+
+    async def ended_unanswered(self, tenant_id: str, call_id: str, reason: str, now: datetime,
+                               provider_status: str | None) -> bool:
+        """Ends a call whose media never started (dialled, or admitted but never streamed); False when it had
+        started or ended already."""
+        result = await self._session.execute(
+            update(calls).where(calls.c.tenant_id == tenant_id, calls.c.id == call_id,
+                                calls.c.state.in_(("dialing", "admitted")))
+            .values(state="ended", end_reason=reason, ended_at=now, duration_s=0.0, ticket_hash=None,
+                    ticket_expires_at=None, provider_status=provider_status or calls.c.provider_status))
+        return bool(getattr(result, "rowcount", 0))
 
     async def ended(self, tenant_id: str, call_id: str, reason: str, now: datetime, duration_s: float,
                     turn_count: int) -> None:

@@ -10,6 +10,7 @@ from afo_common.rpcs import voice_media as ops
 from afo_common.service import Service
 from afo_voice_media.handlers.browser_calls import BrowserCalls
 from afo_voice_media.handlers.calls import CallNotFound, Calls
+from afo_voice_media.handlers.dialing import Dialer
 
 
 def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
@@ -22,9 +23,11 @@ def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitab
     return call
 
 
-def register_rpc(service: Service, calls: Calls, browser: BrowserCalls) -> None:
+def register_rpc(service: Service, calls: Calls, dialer: Dialer, browser: BrowserCalls) -> None:
     routes: list[RpcRoute] = [
         (ops.ADMIT_CALL, calls.admit),
+        (ops.DIAL_CALL, dialer.dial),
+        (ops.LEAVE_VOICEMAIL, calls.voicemail),
         (ops.BROWSER_OFFER, browser.offer),
         (ops.RECORD_CALL_STATUS, calls.status),
         (ops.GET_CALL, calls.get),

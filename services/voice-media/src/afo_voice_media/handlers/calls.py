@@ -2,6 +2,10 @@
 WebSocket with the one-time ticket and Twilio's signature, their turns posted to the conversation and recorded,
 ended; read over RPC.
 
+An outbound call (``handlers/dialing.py``) is admitted like an inbound one when Twilio asks for its TwiML, found
+by its CallSid; one that met an answering machine ends with its voicemail left, and one Twilio reports busy,
+unanswered, failed or cancelled before any media ends ``failed`` (its ``provider_status`` says which).
+
 A call's words go to agent-runtime as the conversation's messages (``conversation.message_received``, channel
 ``voice``, in order by ``sequence``), so a call is an ordinary conversation: leads, meetings, analysis and CRM
 follow as in chat."""
@@ -38,6 +42,8 @@ from afo_common.rpcs.voice_media import (
     ListCalls,
     StatusRecorded,
     TurnView,
+    VoicemailMessage,
+    VoicemailReached,
 )
 from afo_voice_media.adapters.call_repository import CallRow, SqlRepositories, TurnRow
 from afo_voice_media.handlers.call_session import CallContext, TurnTrace
@@ -45,6 +51,8 @@ from afo_voice_media.handlers.call_session import CallContext, TurnTrace
 log = logging.getLogger(__name__)
 SERVICE = "voice-media"
 TICKET_TTL = timedelta(minutes=2)
+# Twilio's final statuses of a call that was never answered, and of one that ended (answered or not).
+UNANSWERED = frozenset({"busy", "no-answer", "failed", "canceled"})
 
 
 class Blobs(Protocol):
@@ -81,6 +89,8 @@ class Calls:
     async def admit(self, request: AdmitCall) -> AdmittedCall:
         async with self._store.reading() as repos:
             known = await repos.calls.by_provider_id(request.tenant_id, request.provider_call_id)
+        if request.direction == "outbound":
+            return await self._admit_dialled(request, known)
         if known is not None and known.state != "admitted":
             raise RpcError("conflict", f"call {request.provider_call_id} is already {known.state}")
         conversation = await self._rpc.call(ch.CALL_CONVERSATION, ch.CallConversation(
@@ -105,6 +115,40 @@ class Calls:
         return AdmittedCall(call_id=row.id, conversation_id=row.conversation_id,
                             stream_url=f"{self._media_url}/twilio/media/{ticket}")
 
+    async def _admit_dialled(self, request: AdmitCall, known: CallRow | None) -> AdmittedCall:
+        """The call ``calls.dial`` placed, answered: its media ticket (again, for a retried webhook)."""
+        if known is None or known.direction != "outbound" or known.agent_id != request.agent_id:
+            raise CallNotFound(f"no outbound call {request.provider_call_id} of this agent")
+        if known.state not in ("dialing", "admitted"):
+            raise RpcError("conflict", f"call {request.provider_call_id} is already {known.state}")
+        ticket = secrets.token_urlsafe(24)
+        async with self._store() as uow:
+            await uow.calls.renew_ticket(known.id, _ticket_hash(ticket), self._clock.now() + TICKET_TTL)
+        return AdmittedCall(call_id=known.id, conversation_id=known.conversation_id,
+                            stream_url=f"{self._media_url}/twilio/media/{ticket}")
+
+    async def voicemail(self, request: VoicemailReached) -> VoicemailMessage:
+        """An answering machine took the outbound call: it ends (``voicemail``) and the gateway has Twilio say the
+        agent's message. A retried webhook gets the message again."""
+        async with self._store.reading() as repos:
+            row = await repos.calls.by_provider_id(request.tenant_id, request.provider_call_id)
+        if row is None or row.direction != "outbound":
+            raise CallNotFound(f"no outbound call {request.provider_call_id}")
+        if row.end_reason != "voicemail" and not await self.unanswered(row, "voicemail", request.answered_by):
+            raise RpcError("conflict", f"call {request.provider_call_id} is already {row.state}")
+        return VoicemailMessage(call_id=row.id, message=str(row.voice.get("voicemail_message") or row.greeting))
+
+    async def unanswered(self, row: CallRow, reason: CallEnd, provider_status: str | None = None) -> bool:
+        """Ends a call no media flowed on (``call.ended`` with no ``call.started`` before it); False when its media
+        had started or it had ended."""
+        now = self._clock.now()
+        async with self._store() as uow:
+            if not await uow.calls.ended_unanswered(row.tenant_id, row.id, reason, now, provider_status):
+                return False
+            await uow.emit(CallEnded(call_id=row.id, conversation_id=row.conversation_id, agent_id=row.agent_id,
+                                     reason=reason, duration_s=0.0, turns=0, ended_at=now), tenant_id=row.tenant_id)
+        return True
+
     async def admit_browser(self, request: BrowserOffer) -> CallRow:
         """A browser call, in progress from its offer (its peer connection is its authentication)."""
         call_id = new_id("call")
@@ -128,6 +172,9 @@ class Calls:
             if row is None:
                 return StatusRecorded(recorded=False)
             await uow.calls.provider_status(request.tenant_id, row.id, request.status)
+        if request.status in UNANSWERED or request.status == "completed":
+            # Over before any audio: never answered, or answered but its media never connected.
+            await self.unanswered(row, "failed" if request.status in UNANSWERED else "dropped", request.status)
         return StatusRecorded(recorded=True, call_id=row.id)
 
     # -- media (the WebSocket) -------------------------------------------------------------------------------
@@ -202,14 +249,14 @@ class Calls:
             if row is None:
                 raise CallNotFound(f"no call {request.call_id}")
             turns = await repos.calls.turns_of(request.tenant_id, row.id)
-        return CallDetail(**_view(row).model_dump(), transcript=[_turn_view(t) for t in turns])
+        return CallDetail(**view_of(row).model_dump(), transcript=[_turn_view(t) for t in turns])
 
     async def list(self, request: ListCalls) -> Page[CallView]:
         async with self._store.reading() as repos:
             rows = await repos.calls.page(request.tenant_id, request.limit + 1, request.cursor, request.agent_id)
         more = len(rows) > request.limit
         rows = rows[:request.limit]
-        return Page[CallView](data=[_view(r) for r in rows], next_cursor=rows[-1].id if more else None)
+        return Page[CallView](data=[view_of(r) for r in rows], next_cursor=rows[-1].id if more else None)
 
 
 def context_of(row: CallRow, voice: str | None = None) -> CallContext:
@@ -223,12 +270,12 @@ def _started(row: CallRow, now: datetime) -> CallStarted:
         "transport": row.transport, "direction": row.direction, "caller": mask(row.caller), "started_at": now})
 
 
-def _view(row: CallRow) -> CallView:
+def view_of(row: CallRow) -> CallView:
     return CallView.model_validate({
         "id": row.id, "agent_id": row.agent_id, "conversation_id": row.conversation_id, "transport": row.transport,
-        "direction": row.direction, "caller": row.caller, "state": row.state, "provider_status": row.provider_status,
-        "end_reason": row.end_reason, "created_at": row.created_at, "started_at": row.started_at,
-        "ended_at": row.ended_at, "duration_s": row.duration_s, "turns": row.turns,
+        "direction": row.direction, "caller": row.caller, "called": row.called, "state": row.state,
+        "provider_status": row.provider_status, "end_reason": row.end_reason, "created_at": row.created_at,
+        "started_at": row.started_at, "ended_at": row.ended_at, "duration_s": row.duration_s, "turns": row.turns,
         "recording": {"name": row.recording, "bytes": row.recording_bytes, "duration_s": row.recording_s}
         if row.recording else None})
 

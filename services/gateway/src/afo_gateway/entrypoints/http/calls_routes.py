@@ -1,5 +1,5 @@
 """Phone and browser calls (owned by voice-media): each with its transcript (both sides, what the caller heard
-of an interrupted answer) and every turn's latency broken down."""
+of an interrupted answer) and every turn's latency broken down; outbound calls placed through Twilio."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from afo_common.rpcs.pages import Page
 from afo_common.rpcs.voice_media import BrowserAnswer, CallDetail, CallView
 from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, Cursor, GatewayDep, Limit
+from afo_gateway.entrypoints.http.idempotency import Reply, Write
 
 router = APIRouter(prefix="/v1/calls", tags=["calls"])
 
@@ -22,6 +23,25 @@ async def list_calls(principal: CurrentPrincipal, gw: GatewayDep, limit: Limit =
                      agent_id: Annotated[str | None, Query(max_length=64)] = None) -> Page[CallView]:
     """Newest first; filtered by agent."""
     return await gw.calls.list(principal, limit, cursor, agent_id)
+
+
+class DialIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agent_id: str = Field(max_length=64)
+    to: str = Field(min_length=3, max_length=32, description="the lead's number, with its country code")
+
+
+@router.post("", response_model=CallView, status_code=201)
+async def dial(body: DialIn, write: Write, gw: GatewayDep) -> Response:
+    """The agent calls a lead from its first phone number through the tenant's Twilio account: answered at once
+    with the call ``dialing``; Twilio then rings the lead. An answering machine gets the agent's voicemail
+    message (``end_reason: voicemail``). 409 when the agent has no number or the tenant no Twilio credentials."""
+
+    async def produce() -> Reply:
+        return Reply(201, await gw.calls.dial(write.principal, body.agent_id, body.to))
+
+    return await write.run(produce)
 
 
 class BrowserOfferIn(BaseModel):
