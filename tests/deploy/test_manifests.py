@@ -101,7 +101,7 @@ def _kubectl_to_json(text: str) -> list[dict[str, Any]]:
 
 def _pyyaml() -> Any:
     try:
-        import yaml
+        import yaml  # type: ignore[import-untyped]
     except ImportError:
         if KUBECTL is None:
             pytest.skip("neither PyYAML nor kubectl is available to parse YAML")
