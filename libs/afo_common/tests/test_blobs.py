@@ -20,8 +20,8 @@ async def secured(tmp_path: Path) -> AsyncIterator[NatsServer]:
     async with nats_server(tmp_path, credentials=NatsCredentials.generate()) as server:
         admin = await nats.connect(server.url, **server.connect_options("admin"))
         try:
-            assert await ensure_buckets(admin.jetstream()) == ["OBJ_AFO_DOCUMENTS"]
-            assert await ensure_buckets(admin.jetstream()) == ["OBJ_AFO_DOCUMENTS"]  # idempotent
+            assert await ensure_buckets(admin.jetstream()) == ["OBJ_AFO_DOCUMENTS", "OBJ_AFO_RECORDINGS"]
+            assert await ensure_buckets(admin.jetstream()) == ["OBJ_AFO_DOCUMENTS", "OBJ_AFO_RECORDINGS"]  # idempotent
         finally:
             await admin.close()
         yield server
