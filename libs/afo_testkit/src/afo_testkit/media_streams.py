@@ -37,6 +37,7 @@ from afo_testkit import mulaw
 FRAME_BYTES = 160  # 20 ms of 8 kHz μ-law
 FRAME_SECONDS = FRAME_BYTES / mulaw.SAMPLE_RATE
 SPEECH_RMS = 200.0  # a frame louder than this is speech, not line noise
+_SILENT_PAYLOAD = base64.b64encode(bytes([mulaw.SILENCE]) * FRAME_BYTES).decode()
 
 
 def twilio_signature(auth_token: str, url: str) -> str:
@@ -175,6 +176,8 @@ class MediaStreamCall:
     async def say(self, ulaw: bytes) -> CallerTurn:
         """Play ``ulaw`` into the call at real time; returns once its last frame has left. Raises
         ``CallEnded`` if the server closes the stream first."""
+        if not ulaw:
+            raise ValueError("an utterance needs at least one sample")
         if self.ended:
             raise CallEnded(self.call_sid)
         frames = deque(ulaw[i:i + FRAME_BYTES].ljust(FRAME_BYTES, bytes([mulaw.SILENCE]))
@@ -253,18 +256,17 @@ class MediaStreamCall:
 
     async def _send_media(self) -> None:
         """One frame every 20 ms on an absolute schedule, so a late wake-up is made up rather than drifting."""
-        silence = bytes([mulaw.SILENCE]) * FRAME_BYTES
         first = self.clock()
         try:
             while True:
                 utterance = self._utterances[0] if self._utterances else None
-                frame = utterance.frames.popleft() if utterance else silence
+                frame = utterance.frames.popleft() if utterance else None
                 chunk = self.media_sent + 1
                 await self._send({"event": "media", "media": {
                     "track": "inbound", "chunk": str(chunk), "timestamp": str(self.media_sent * 20),
-                    "payload": base64.b64encode(frame).decode()}})
+                    "payload": _SILENT_PAYLOAD if frame is None else base64.b64encode(frame).decode()}})
                 self.media_sent = chunk
-                if utterance is not None:
+                if utterance is not None and frame is not None:
                     self._track_speech(utterance, frame)
                 await asyncio.sleep(max(0.0, first + chunk * FRAME_SECONDS - self.clock()))
         except ConnectionClosed:
