@@ -18,9 +18,9 @@ caller's speech → first agent audio frame) and the same minus ``--provider-ms`
 delays: what the platform adds), missed turns (no agent audio within ``--missed-after`` s), the worst silence
 inside an agent answer played at real time (p95 of answers and max), barge-in reaction (caller's speech onset
 → ``clear``) p50/p95 with how many barge-ins got no clear, and the driver's own event-loop lag p99 — when it
-is large, the driver was starved and the latencies are the driver's as much as the server's. One driver
-process keeps up with ~100 calls; at 150 against a server answering in bursts its loop lagged 80 ms at p99
-and turn latency p95 read 160 ms high, while two processes lagged 5 ms: hence two by default."""
+is large, the driver was starved and the latencies are the driver's as much as the server's. At 150 calls
+against a server answering in bursts, one driver process lagged 80 ms at p99 and read turn latency p95 160 ms
+high; two lagged 5 ms: hence two by default."""
 
 from __future__ import annotations
 
