@@ -3,7 +3,7 @@ server that speaks the protocol, with the server process's CPU and memory measur
 
     python -m bench.voice_load [--calls 10,50,100,150] [--duration 60] [--driver-processes 2]
         [--server "stock={python} bench/voice_stock.py --port {port}"] [--server "afo=..."]
-        [--url ws://host:port/twilio/media --pid PID]
+        [--url ws://host:port/twilio/media --pid PID] [--auth-token TOKEN] [--param KEY=VALUE]
 
 Each ``--server NAME=COMMAND`` is started afresh for every call count (``{port}`` a free port, ``{python}``
 this interpreter), measured, and stopped; or ``--url`` with ``--pid`` measures a server already running.
@@ -40,7 +40,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from afo_testkit.media_streams import CallEnded, MediaStreamCall
+from websockets.exceptions import InvalidHandshake
+
+from afo_testkit.media_streams import CallEnded, MediaStreamCall, twilio_signature
 from bench.cpu import cpu_seconds
 from bench.voice_synth import INTERRUPTION, SENTENCES, Espeak
 
@@ -139,12 +141,14 @@ async def one_call(url: str, index: int, speech: list[bytes], interruption: byte
                    args: argparse.Namespace, level: Level) -> None:
     rng = random.Random(index)
     try:
-        async with MediaStreamCall(url, custom_parameters={"bench_call": str(index)}) as call:
+        headers = {"X-Twilio-Signature": twilio_signature(args.auth_token, url)} if args.auth_token else {}
+        async with MediaStreamCall(url, custom_parameters={"bench_call": str(index), **dict(args.param)},
+                                   headers=headers) as call:
             await call.silence(rng.uniform(0.2, 1.0))
             with contextlib.suppress(CallEnded):
                 await converse(call, speech, interruption, until, args, rng)
             held = not call.ended
-    except (OSError, TimeoutError) as error:  # refused, reset, handshake timeout
+    except (OSError, TimeoutError, InvalidHandshake) as error:  # refused, reset, timed out, answered 403
         level.failed.append(f"call {index}: {error!r}")
         return
     level.held += held
@@ -270,14 +274,14 @@ def row(level: Level, provider_ms: float) -> str:
 async def run(args: argparse.Namespace) -> None:
     print(header(), flush=True)
     for calls in args.calls:
+        levels = []
         if args.url:
-            level = await run_level("given", args.url, args.pid, calls, args)
-            print(row(level, args.provider_ms), flush=True)
-            continue
-        for spec in args.server or [STOCK]:
+            levels.append(await run_level("given", args.url, args.pid, calls, args))
+        for spec in [] if args.url else args.server or [STOCK]:
             name, command = spec.split("=", 1)
             async with started_server(command, args.path) as (url, pid):
-                level = await run_level(name, url, pid, calls, args)
+                levels.append(await run_level(name, url, pid, calls, args))
+        for level in levels:
             print(row(level, args.provider_ms), flush=True)
             for failure in level.failed[:3]:
                 print(f"  {failure}", file=sys.stderr)
@@ -290,6 +294,9 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=0.2, help="seconds between two calls' starts")
     parser.add_argument("--server", action="append", help="NAME=COMMAND with {port} and {python}")
     parser.add_argument("--path", default="/twilio/media")
+    parser.add_argument("--auth-token", help="sign each upgrade with X-Twilio-Signature, as Twilio does")
+    parser.add_argument("--param", action="append", default=[], type=lambda text: tuple(text.split("=", 1)),
+                        help="KEY=VALUE for the start message's customParameters (repeatable)")
     parser.add_argument("--url", help="a server already running (then --pid)")
     parser.add_argument("--pid", type=int, help="its process id, for CPU and RSS")
     parser.add_argument("--provider-ms", type=float, default=230.0, help="the fake providers' delays summed")
