@@ -11,7 +11,8 @@ and echoes every pending mark at once.
 What a test or a benchmark reads afterwards: each caller utterance (``CallerTurn``: speech onset and end, the
 first agent audio after it, the first ``clear`` after its onset), each stretch of agent speech (``Reply``: its
 frames and the worst gap a listener would hear in it), every agent frame with its arrival time, the marks,
-the clears and whatever the server sent that breaks the protocol (``malformed``)."""
+the clears and whatever the server sent that breaks the protocol (``malformed``). An upgrade the server refuses
+(a bad ``X-Twilio-Signature``: 403) raises websockets' ``InvalidStatus`` from ``async with``."""
 
 from __future__ import annotations
 
