@@ -253,3 +253,16 @@ async def test_the_server_closing_the_stream_ends_the_call(echo: tuple[EchoServe
         with pytest.raises(CallEnded):
             await call.say(tone(0.2))
     assert call.ended and server.events("stop") == []
+
+
+async def test_a_server_that_accepts_and_drops_the_stream_at_once_ends_the_call() -> None:
+    async def drop(ws: ServerConnection) -> None:
+        await ws.close(1011)
+
+    async with serve(drop, "127.0.0.1", 0) as ws_server:
+        port = next(iter(ws_server.sockets)).getsockname()[1]
+        async with MediaStreamCall(f"ws://127.0.0.1:{port}/twilio/media") as call:
+            assert await call.wait_closed(within=2)
+            with pytest.raises(CallEnded):
+                await call.say(tone(0.2))
+    assert call.turns == [] and call.agent_frames == []
