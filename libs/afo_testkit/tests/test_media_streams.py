@@ -1,7 +1,7 @@
 """The Media Streams caller against a small local server that speaks Twilio's protocol from the other side:
-it echoes each caller utterance back as outbound ``media`` followed by a ``mark``, sends ``clear`` when the
-caller talks over its playback, and on DTMF digits misbehaves on purpose (7: malformed messages, 5: a reply
-with a hole in it, 0: closes the stream)."""
+it refuses an upgrade without Twilio's signature (403), echoes each caller utterance back as outbound
+``media`` followed by a ``mark``, sends ``clear`` when the caller talks over its playback, and on DTMF digits
+misbehaves on purpose (7: malformed messages, 5: a reply with a hole in it, 0: closes the stream)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 from twilio.request_validator import RequestValidator
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import InvalidStatus
+from websockets.http11 import Request, Response
 
 from afo_testkit import mulaw
 from afo_testkit.media_streams import FRAME_BYTES, CallEnded, MediaStreamCall, twilio_signature
@@ -91,12 +93,24 @@ class EchoServer:
         return [(at, message) for at, message in self.received if message["event"] == name]
 
 
+def refuse_bad_signatures(connection: ServerConnection, request: Request) -> Response | None:
+    """What a platform does with the upgrade: 403 unless Twilio's signature of the URL is right."""
+    url = f"ws://{request.headers['Host']}{request.path}"
+    if RequestValidator(AUTH_TOKEN).validate(url, {}, request.headers.get("X-Twilio-Signature", "")):
+        return None
+    return connection.respond(403, "bad signature\n")
+
+
 @pytest.fixture
 async def echo() -> AsyncIterator[tuple[EchoServer, str]]:
     server = EchoServer()
-    async with serve(server.handle, "127.0.0.1", 0) as ws_server:
+    async with serve(server.handle, "127.0.0.1", 0, process_request=refuse_bad_signatures) as ws_server:
         port = next(iter(ws_server.sockets)).getsockname()[1]
         yield server, f"ws://127.0.0.1:{port}/twilio/media"
+
+
+def signed(url: str) -> dict[str, str]:
+    return {"X-Twilio-Signature": twilio_signature(AUTH_TOKEN, url)}
 
 
 def test_mulaw_tables_match_audioop() -> None:
@@ -139,10 +153,20 @@ async def test_the_stream_opens_as_twilio_does_and_media_flows_at_real_time(echo
     assert call.media_sent == len(media) and call.malformed == []
 
 
+@pytest.mark.parametrize("headers", [{}, {"X-Twilio-Signature": twilio_signature("another-token", "ws://x/")}])
+async def test_an_upgrade_without_the_right_signature_is_refused(echo: tuple[EchoServer, str],
+                                                                 headers: dict[str, str]) -> None:
+    server, url = echo
+    with pytest.raises(InvalidStatus) as refused:
+        async with MediaStreamCall(url, headers=headers):
+            pass
+    assert refused.value.response.status_code == 403 and server.received == []
+
+
 async def test_an_utterance_is_answered_and_its_mark_echoed_once_played(echo: tuple[EchoServer, str]) -> None:
     _, url = echo
     said = tone(0.6)
-    async with MediaStreamCall(url) as call:
+    async with MediaStreamCall(url, headers=signed(url)) as call:
         await call.silence(0.1)
         turn = await call.say(said)
         reply = await call.wait_for_reply(within=2)
@@ -161,7 +185,7 @@ async def test_an_utterance_is_answered_and_its_mark_echoed_once_played(echo: tu
 
 async def test_a_pause_between_words_is_not_the_end_of_the_turn(echo: tuple[EchoServer, str]) -> None:
     _, url = echo
-    async with MediaStreamCall(url) as call:
+    async with MediaStreamCall(url, headers=signed(url)) as call:
         turn = await call.say(tone(0.3) + bytes([mulaw.SILENCE]) * 2400 + tone(0.3))
         reply = await call.wait_for_reply(within=2)
 
@@ -174,7 +198,7 @@ async def test_a_pause_between_words_is_not_the_end_of_the_turn(echo: tuple[Echo
 async def test_speaking_over_the_agent_gets_a_clear_that_drops_playback_and_echoes_the_mark_at_once(
         echo: tuple[EchoServer, str]) -> None:
     _, url = echo
-    async with MediaStreamCall(url) as call:
+    async with MediaStreamCall(url, headers=signed(url)) as call:
         await call.say(tone(2.0))
         await call.wait_for_reply(within=2)
         await call.silence(0.3)
@@ -193,7 +217,7 @@ async def test_speaking_over_the_agent_gets_a_clear_that_drops_playback_and_echo
 
 async def test_a_hole_in_the_agent_audio_is_the_reply_worst_gap(echo: tuple[EchoServer, str]) -> None:
     _, url = echo
-    async with MediaStreamCall(url) as call:
+    async with MediaStreamCall(url, headers=signed(url)) as call:
         await call.dtmf("5")
         assert await call.wait_for_agent_audio(within=2) is not None
         await call.wait_for_agent_silence(quiet=0.6, within=3)
@@ -205,7 +229,7 @@ async def test_a_hole_in_the_agent_audio_is_the_reply_worst_gap(echo: tuple[Echo
 
 async def test_malformed_server_messages_are_recorded_and_the_call_goes_on(echo: tuple[EchoServer, str]) -> None:
     server, url = echo
-    async with MediaStreamCall(url, stream_sid="MZ1") as call:
+    async with MediaStreamCall(url, stream_sid="MZ1", headers=signed(url)) as call:
         await call.dtmf("7")
         assert await call.wait_for_agent_audio(within=2) is not None
         await call.wait_for_agent_silence(quiet=0.2, within=3)
@@ -223,9 +247,22 @@ async def test_malformed_server_messages_are_recorded_and_the_call_goes_on(echo:
 
 async def test_the_server_closing_the_stream_ends_the_call(echo: tuple[EchoServer, str]) -> None:
     server, url = echo
-    async with MediaStreamCall(url) as call:
+    async with MediaStreamCall(url, headers=signed(url)) as call:
         await call.dtmf("0")
         assert await call.wait_closed(within=2)
         with pytest.raises(CallEnded):
             await call.say(tone(0.2))
     assert call.ended and server.events("stop") == []
+
+
+async def test_a_server_that_accepts_and_drops_the_stream_at_once_ends_the_call() -> None:
+    async def drop(ws: ServerConnection) -> None:
+        await ws.close(1011)
+
+    async with serve(drop, "127.0.0.1", 0) as ws_server:
+        port = next(iter(ws_server.sockets)).getsockname()[1]
+        async with MediaStreamCall(f"ws://127.0.0.1:{port}/twilio/media") as call:
+            assert await call.wait_closed(within=2)
+            with pytest.raises(CallEnded):
+                await call.say(tone(0.2))
+    assert call.turns == [] and call.agent_frames == []

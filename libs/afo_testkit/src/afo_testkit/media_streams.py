@@ -11,7 +11,8 @@ and echoes every pending mark at once.
 What a test or a benchmark reads afterwards: each caller utterance (``CallerTurn``: speech onset and end, the
 first agent audio after it, the first ``clear`` after its onset), each stretch of agent speech (``Reply``: its
 frames and the worst gap a listener would hear in it), every agent frame with its arrival time, the marks,
-the clears and whatever the server sent that breaks the protocol (``malformed``)."""
+the clears and whatever the server sent that breaks the protocol (``malformed``). An upgrade the server refuses
+(a bad ``X-Twilio-Signature``: 403) raises websockets' ``InvalidStatus`` from ``async with``."""
 
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ from afo_testkit import mulaw
 FRAME_BYTES = 160  # 20 ms of 8 kHz μ-law
 FRAME_SECONDS = FRAME_BYTES / mulaw.SAMPLE_RATE
 SPEECH_RMS = 200.0  # a frame louder than this is speech, not line noise
+_SILENT_PAYLOAD = base64.b64encode(bytes([mulaw.SILENCE]) * FRAME_BYTES).decode()
 
 
 def twilio_signature(auth_token: str, url: str) -> str:
@@ -108,8 +110,7 @@ class MediaStreamCall:
 
     def __init__(self, url: str, *, call_sid: str | None = None, account_sid: str | None = None,
                  stream_sid: str | None = None, custom_parameters: Mapping[str, str] | None = None,
-                 headers: Mapping[str, str] | None = None, reply_pause: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 headers: Mapping[str, str] | None = None, reply_pause: float = 1.0) -> None:
         self.url = url
         self.call_sid = call_sid or "CA" + uuid.uuid4().hex
         self.account_sid = account_sid or "AC" + uuid.uuid4().hex
@@ -117,7 +118,6 @@ class MediaStreamCall:
         self.custom_parameters = dict(custom_parameters or {})
         self.headers = dict(headers or {})
         self.reply_pause = reply_pause
-        self.clock = clock
         self.turns: list[CallerTurn] = []
         self.replies: list[Reply] = []
         self.agent_frames: list[AgentFrame] = []
@@ -138,11 +138,15 @@ class MediaStreamCall:
 
     async def __aenter__(self) -> Self:
         self._ws = await connect(self.url, additional_headers=self.headers, compression=None, max_size=2**20)
-        await self._send({"event": "connected", "protocol": "Call", "version": "1.0.0"}, numbered=False)
-        await self._send({"event": "start", "start": {
-            "streamSid": self.stream_sid, "accountSid": self.account_sid, "callSid": self.call_sid,
-            "tracks": ["inbound"], "customParameters": self.custom_parameters,
-            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": mulaw.SAMPLE_RATE, "channels": 1}}})
+        try:
+            await self._send({"event": "connected", "protocol": "Call", "version": "1.0.0"}, numbered=False)
+            await self._send({"event": "start", "start": {
+                "streamSid": self.stream_sid, "accountSid": self.account_sid, "callSid": self.call_sid,
+                "tracks": ["inbound"], "customParameters": self.custom_parameters,
+                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": mulaw.SAMPLE_RATE, "channels": 1}}})
+        except ConnectionClosed:  # accepted, then dropped: the call is over before it began
+            self._finish(time.monotonic())
+            return self
         self._tasks = [asyncio.create_task(self._send_media()), asyncio.create_task(self._receive())]
         return self
 
@@ -170,11 +174,13 @@ class MediaStreamCall:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._finish(self.clock())
+        self._finish(time.monotonic())
 
     async def say(self, ulaw: bytes) -> CallerTurn:
         """Play ``ulaw`` into the call at real time; returns once its last frame has left. Raises
         ``CallEnded`` if the server closes the stream first."""
+        if not ulaw:
+            raise ValueError("an utterance needs at least one sample")
         if self.ended:
             raise CallEnded(self.call_sid)
         frames = deque(ulaw[i:i + FRAME_BYTES].ljust(FRAME_BYTES, bytes([mulaw.SILENCE]))
@@ -206,13 +212,13 @@ class MediaStreamCall:
 
     async def wait_for_agent_silence(self, quiet: float = 0.5, within: float = 30.0) -> bool:
         """Until the agent's queued audio has played out and ``quiet`` s passed with nothing new."""
-        deadline = self.clock() + within
+        deadline = time.monotonic() + within
         while not self.ended:
             idle_since = max(self._playout_end, self.agent_frames[-1].arrived if self.agent_frames else 0.0)
-            left = idle_since + quiet - self.clock()
+            left = idle_since + quiet - time.monotonic()
             if left <= 0:
                 return True
-            if self.clock() + left > deadline:
+            if time.monotonic() + left > deadline:
                 return False
             await asyncio.sleep(left)
         return False
@@ -228,7 +234,7 @@ class MediaStreamCall:
     @property
     def agent_playing(self) -> bool:
         """Whether agent audio is still queued for playback now."""
-        return self._playout_end > self.clock()
+        return self._playout_end > time.monotonic()
 
     @property
     def agent_audio(self) -> bytes:
@@ -253,25 +259,24 @@ class MediaStreamCall:
 
     async def _send_media(self) -> None:
         """One frame every 20 ms on an absolute schedule, so a late wake-up is made up rather than drifting."""
-        silence = bytes([mulaw.SILENCE]) * FRAME_BYTES
-        first = self.clock()
+        first = time.monotonic()
         try:
             while True:
                 utterance = self._utterances[0] if self._utterances else None
-                frame = utterance.frames.popleft() if utterance else silence
+                frame = utterance.frames.popleft() if utterance else None
                 chunk = self.media_sent + 1
                 await self._send({"event": "media", "media": {
                     "track": "inbound", "chunk": str(chunk), "timestamp": str(self.media_sent * 20),
-                    "payload": base64.b64encode(frame).decode()}})
+                    "payload": _SILENT_PAYLOAD if frame is None else base64.b64encode(frame).decode()}})
                 self.media_sent = chunk
-                if utterance is not None:
+                if utterance is not None and frame is not None:
                     self._track_speech(utterance, frame)
-                await asyncio.sleep(max(0.0, first + chunk * FRAME_SECONDS - self.clock()))
+                await asyncio.sleep(max(0.0, first + chunk * FRAME_SECONDS - time.monotonic()))
         except ConnectionClosed:
-            self._finish(self.clock())
+            self._finish(time.monotonic())
 
     def _track_speech(self, utterance: _Utterance, frame: bytes) -> None:
-        now = self.clock()
+        now = time.monotonic()
         if mulaw.rms(frame) > SPEECH_RMS:
             if utterance.turn is None:
                 utterance.turn = CallerTurn(started=now, agent_playing_at_onset=self.agent_playing)
@@ -289,11 +294,11 @@ class MediaStreamCall:
         assert self._ws is not None
         try:
             async for message in self._ws:
-                self._handle(message, self.clock())
+                self._handle(message, time.monotonic())
                 await self._notify()
         except ConnectionClosed:
             pass
-        self._finish(self.clock())
+        self._finish(time.monotonic())
         await self._notify()
 
     def _handle(self, message: str | bytes, now: float) -> None:
@@ -358,7 +363,7 @@ class MediaStreamCall:
         self._pending_marks.pop(name, None)
         if self.ended:
             return
-        self.marks_echoed.append((name, self.clock()))
+        self.marks_echoed.append((name, time.monotonic()))
         self._tasks.append(asyncio.create_task(self._send_quietly({"event": "mark", "mark": {"name": name}})))
 
     async def _send_quietly(self, message: dict[str, Any]) -> None:
