@@ -46,6 +46,7 @@ class AfoVoice:
     platform: Platform
     twilio: FakeTwilio
     api: httpx.AsyncClient
+    auth: dict[str, str]
 
     @property
     def pid(self) -> int:
@@ -56,6 +57,25 @@ class AfoVoice:
     @property
     def provider_ms(self) -> float:
         return (STT_DELAY_S + TTS_DELAY_S) * 1000.0
+
+    async def platform_added_ms(self) -> list[float]:
+        """Every recorded turn's share of the platform: first audio out minus the silence waited for on purpose
+        and the providers' own time (the turns that reached the caller's ear)."""
+        added: list[float] = []
+        cursor: str | None = None
+        while True:
+            page = (await self.api.get("/v1/calls", headers=self.auth, params={"limit": 100, **(
+                {"cursor": cursor} if cursor else {})})).json()
+            for call in page["data"]:
+                detail = (await self.api.get(f"/v1/calls/{call['id']}", headers=self.auth)).json()
+                for turn in detail["transcript"]:
+                    latency = turn["latency"] or {}
+                    if latency.get("first_audio_out_ms") is not None:
+                        added.append(latency["first_audio_out_ms"] - latency["endpoint_wait_ms"]
+                                     - latency["stt_provider_ms"] - latency["tts_provider_ms"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                return added
 
     async def tickets(self, count: int) -> list[Ticket]:
         made = []
@@ -97,4 +117,4 @@ async def afo_voice(home: Path) -> AsyncIterator[AfoVoice]:
         (await api.post(f"/v1/agents/{agent_id}/publish", headers=auth)).raise_for_status()
         (await api.put(f"/v1/agents/{agent_id}/phone-numbers", headers=auth,
                        json={"numbers": [AGENT_NUMBER]})).raise_for_status()
-        yield AfoVoice(platform, twilio, api)
+        yield AfoVoice(platform, twilio, api, auth)

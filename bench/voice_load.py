@@ -34,6 +34,7 @@ import shlex
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
@@ -44,10 +45,13 @@ from websockets.exceptions import InvalidHandshake
 
 from afo_testkit.media_streams import CallEnded, MediaStreamCall, twilio_signature
 from bench.cpu import cpu_seconds
+from bench.voice_afo import afo_voice
 from bench.voice_synth import INTERRUPTION, SENTENCES, Espeak
 
 ROOT = Path(__file__).resolve().parent.parent
 STOCK = "stock={python} bench/voice_stock.py --port {port}"
+AFO_PLATFORM = "platform"
+AFO = f"afo={AFO_PLATFORM}"
 
 
 @dataclass
@@ -62,6 +66,7 @@ class Level:
     barge_ins: list[float] = field(default_factory=list)
     barge_ins_uncleared: int = 0
     cpu_percent: float = 0.0
+    platform_ms: list[float] = field(default_factory=list)
     rss_mb: float = 0.0
     loop_lag: list[float] = field(default_factory=list)
 
@@ -137,13 +142,28 @@ async def converse(call: MediaStreamCall, speech: list[bytes], interruption: byt
         await call.silence(rng.uniform(0.5, 1.5))
 
 
-async def one_call(url: str, index: int, speech: list[bytes], interruption: bytes, until: float,
+@dataclass(frozen=True)
+class Target:
+    """Where one call connects and as whom (a server that admits calls one by one gives each its own URL)."""
+
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    call_sid: str | None = None
+    account_sid: str | None = None
+
+
+def shared_target(url: str, args: argparse.Namespace) -> Target:
+    signed = (("X-Twilio-Signature", twilio_signature(args.auth_token, url)),) if args.auth_token else ()
+    return Target(url, signed)
+
+
+async def one_call(target: Target, index: int, speech: list[bytes], interruption: bytes, until: float,
                    args: argparse.Namespace, level: Level) -> None:
     rng = random.Random(index)
     try:
-        headers = {"X-Twilio-Signature": twilio_signature(args.auth_token, url)} if args.auth_token else {}
-        async with MediaStreamCall(url, custom_parameters={"bench_call": str(index), **dict(args.param)},
-                                   headers=headers) as call:
+        async with MediaStreamCall(target.url, call_sid=target.call_sid, account_sid=target.account_sid,
+                                   custom_parameters={"bench_call": str(index), **dict(args.param)},
+                                   headers=dict(target.headers)) as call:
             await call.silence(rng.uniform(0.2, 1.0))
             with contextlib.suppress(CallEnded):
                 await converse(call, speech, interruption, until, args, rng)
@@ -176,7 +196,8 @@ def merge(into: Level, part: Level) -> None:
     into.loop_lag += part.loop_lag
 
 
-def drive(url: str, indices: list[int], first_start: float, until: float, args: argparse.Namespace) -> Level:
+def drive(targets: list[Target], indices: list[int], first_start: float, until: float,
+          args: argparse.Namespace) -> Level:
     """One driver process: the calls ``indices``, call i starting at ``first_start + i * ramp`` (monotonic
     time, the same clock in every process of the machine)."""
     engine = Espeak()
@@ -189,7 +210,8 @@ def drive(url: str, indices: list[int], first_start: float, until: float, args: 
         tasks = []
         for index in indices:
             await asyncio.sleep(max(0.0, first_start + args.ramp * index - time.monotonic()))
-            tasks.append(asyncio.create_task(one_call(url, index, speech, interruption, until, args, part)))
+            tasks.append(asyncio.create_task(one_call(targets[index], index, speech, interruption, until, args,
+                                                      part)))
         await asyncio.gather(*tasks)
         lag.cancel()
 
@@ -197,7 +219,7 @@ def drive(url: str, indices: list[int], first_start: float, until: float, args: 
     return part
 
 
-async def run_level(server: str, url: str, pid: int, calls: int, args: argparse.Namespace) -> Level:
+async def run_level(server: str, targets: list[Target], pid: int, calls: int, args: argparse.Namespace) -> Level:
     """``calls`` calls spread over ``--driver-processes`` processes, so the driver's own event loop stays
     ahead of 50 frames a second per call; the server sampled from here meanwhile."""
     level = Level(server, calls)
@@ -209,11 +231,25 @@ async def run_level(server: str, url: str, pid: int, calls: int, args: argparse.
     processes = min(args.driver_processes, calls)
     with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
         parts = await asyncio.gather(*[
-            loop.run_in_executor(pool, drive, url, list(range(calls))[offset::processes], first_start, until, args)
+            loop.run_in_executor(pool, drive, targets, list(range(calls))[offset::processes], first_start, until,
+                                 args)
             for offset in range(processes)])
     sampler.cancel()
     for part in parts:
         merge(level, part)
+    return level
+
+
+async def afo_level(name: str, calls: int, args: argparse.Namespace) -> Level:
+    """The platform started afresh for this level (``bench/voice_afo.py``), every call admitted through
+    ``/twilio/voice``; afterwards each turn's platform-added latency read from its call's record."""
+    with tempfile.TemporaryDirectory(prefix="afo-voice-bench-") as home:
+        async with afo_voice(Path(home)) as afo:
+            targets = [Target(t.url, (("X-Twilio-Signature", t.signature),), t.call_sid, t.account_sid)
+                       for t in await afo.tickets(calls)]
+            level = await run_level(name, targets, afo.pid, calls, args)
+            await asyncio.sleep(2.0)  # the last turns and call ends are recorded
+            level.platform_ms = await afo.platform_added_ms()
     return level
 
 
@@ -276,13 +312,21 @@ async def run(args: argparse.Namespace) -> None:
     for calls in args.calls:
         levels = []
         if args.url:
-            levels.append(await run_level("given", args.url, args.pid, calls, args))
-        for spec in [] if args.url else args.server or [STOCK]:
+            levels.append(await run_level("given", [shared_target(args.url, args)] * calls, args.pid, calls, args))
+        for spec in [] if args.url else args.server or [STOCK, AFO]:
             name, command = spec.split("=", 1)
+            if command == AFO_PLATFORM:
+                levels.append(await afo_level(name, calls, args))
+                continue
             async with started_server(command, args.path) as (url, pid):
-                levels.append(await run_level(name, url, pid, calls, args))
+                levels.append(await run_level(name, [shared_target(url, args)] * calls, pid, calls, args))
         for level in levels:
             print(row(level, args.provider_ms), flush=True)
+            if level.platform_ms:
+                platform = level.platform_ms
+                print(f"  {level.server} at {level.calls} calls, from its turn records: platform-added "
+                      f"{percentile(platform, 50):.0f} / {percentile(platform, 95):.0f} ms p50 / p95 over "
+                      f"{len(platform)} turns (first audio out - endpoint silence - STT - TTS)", flush=True)
             for failure in level.failed[:3]:
                 print(f"  {failure}", file=sys.stderr)
 
