@@ -41,6 +41,13 @@ class Ticket:
     signature: str
 
 
+def platform_added_ms(latency: dict[str, float]) -> float:
+    """A turn's share of the platform: first audio out minus the silence waited for on purpose and the providers'
+    own time."""
+    return (latency["first_audio_out_ms"] - latency["endpoint_wait_ms"] - latency["stt_provider_ms"]
+            - latency["tts_provider_ms"])
+
+
 @dataclass
 class AfoVoice:
     platform: Platform
@@ -58,10 +65,9 @@ class AfoVoice:
     def provider_ms(self) -> float:
         return (STT_DELAY_S + TTS_DELAY_S) * 1000.0
 
-    async def platform_added_ms(self) -> list[float]:
-        """Every recorded turn's share of the platform: first audio out minus the silence waited for on purpose
-        and the providers' own time (the turns that reached the caller's ear)."""
-        added: list[float] = []
+    async def turn_records(self) -> list[dict[str, float]]:
+        """Every recorded turn's latency breakdown (``TurnLatency``) that reached the caller's ear."""
+        added: list[dict[str, float]] = []
         cursor: str | None = None
         while True:
             page = (await self.api.get("/v1/calls", headers=self.auth, params={"limit": 100, **(
@@ -71,8 +77,7 @@ class AfoVoice:
                 for turn in detail["transcript"]:
                     latency = turn["latency"] or {}
                     if latency.get("first_audio_out_ms") is not None:
-                        added.append(latency["first_audio_out_ms"] - latency["endpoint_wait_ms"]
-                                     - latency["stt_provider_ms"] - latency["tts_provider_ms"])
+                        added.append(latency)
             cursor = page["next_cursor"]
             if cursor is None:
                 return added

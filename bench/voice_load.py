@@ -45,7 +45,7 @@ from websockets.exceptions import InvalidHandshake
 
 from afo_testkit.media_streams import CallEnded, MediaStreamCall, twilio_signature
 from bench.cpu import cpu_seconds
-from bench.voice_afo import afo_voice
+from bench.voice_afo import afo_voice, platform_added_ms
 from bench.voice_synth import INTERRUPTION, SENTENCES, Espeak
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +67,8 @@ class Level:
     barge_ins_uncleared: int = 0
     cpu_percent: float = 0.0
     platform_ms: list[float] = field(default_factory=list)
+    model_ended: int = 0  # turns the turn-end model ended at the short pause
+    stages: dict[str, list[float]] = field(default_factory=dict)  # the platform's share, stage by stage
     rss_mb: float = 0.0
     loop_lag: list[float] = field(default_factory=list)
 
@@ -249,7 +251,15 @@ async def afo_level(name: str, calls: int, args: argparse.Namespace) -> Level:
                        for t in await afo.tickets(calls)]
             level = await run_level(name, targets, afo.pid, calls, args)
             await asyncio.sleep(2.0)  # the last turns and call ends are recorded
-            level.platform_ms = await afo.platform_added_ms()
+            records = await afo.turn_records()
+            level.platform_ms = [platform_added_ms(latency) for latency in records]
+            level.model_ended = sum(1 for latency in records if latency["endpoint_wait_ms"] < 640.0)
+            level.stages = {
+                "decision": [r["turn_decision_ms"] - r["endpoint_wait_ms"] for r in records],
+                "stt": [r["stt_final_ms"] - r["turn_decision_ms"] - r["stt_provider_ms"] for r in records],
+                "agent": [r["first_reply_delta_ms"] - r["stt_final_ms"] for r in records],
+                "tts": [r["first_tts_audio_ms"] - r["first_reply_delta_ms"] - r["tts_provider_ms"] for r in records],
+                "out": [r["first_audio_out_ms"] - r["first_tts_audio_ms"] for r in records]}
     return level
 
 
@@ -326,7 +336,11 @@ async def run(args: argparse.Namespace) -> None:
                 platform = level.platform_ms
                 print(f"  {level.server} at {level.calls} calls, from its turn records: platform-added "
                       f"{percentile(platform, 50):.0f} / {percentile(platform, 95):.0f} ms p50 / p95 over "
-                      f"{len(platform)} turns (first audio out - endpoint silence - STT - TTS)", flush=True)
+                      f"{len(platform)} turns (first audio out - endpoint silence - STT - TTS); "
+                      f"{level.model_ended} of them ended by Smart Turn at the 200 ms pause", flush=True)
+                print("  by stage, p50 / p95 ms: " + ", ".join(
+                    f"{stage} {percentile(values, 50):.0f} / {percentile(values, 95):.0f}"
+                    for stage, values in level.stages.items()), flush=True)
             for failure in level.failed[:3]:
                 print(f"  {failure}", file=sys.stderr)
 

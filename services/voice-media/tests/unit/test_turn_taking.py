@@ -25,8 +25,9 @@ def test_speech_then_silence_is_one_turn_ending_after_the_end_silence() -> None:
     events = run(TurnTaker(policy), [0.9] * windows(800) + [0.05] * windows(1000))
     kinds = [e.kind for _, e in events]
     assert kinds == [Kind.SPEECH_STARTED, Kind.PAUSED, Kind.TURN_ENDED]
+    assert events[1][1].at - events[1][1].speech_ended_at < 0.2  # the model is asked before the pause is over
     ended_at, ended = events[-1]
-    assert 0.64 <= ended_at - ended.speech_ended_at < 0.64 + WINDOW_S
+    assert 0.64 - 1e-9 <= ended_at - ended.speech_ended_at < 0.64 + WINDOW_S
     assert abs((ended.speech_ended_at - ended.speech_started_at) - 0.8) < 2 * WINDOW_S
 
 
@@ -57,10 +58,23 @@ def test_a_long_utterance_over_the_agent_takes_the_floor() -> None:
     assert [e.kind for _, e in events][-1] is Kind.TURN_ENDED
 
 
-def test_a_model_may_end_the_turn_at_the_pause() -> None:
-    taker = TurnTaker(TurnPolicy())
-    events = run(taker, [0.9] * 20 + [0.05] * windows(256))
+def test_a_finished_verdict_ends_the_turn_once_the_pause_is_long_enough() -> None:
+    taker = TurnTaker(TurnPolicy(pause_ms=200, ask_ms=96))
+    events = run(taker, [0.9] * 20 + [0.05] * 3)
     assert events[-1][1].kind is Kind.PAUSED
-    ended = taker.end_turn_now(events[-1][0])
+    assert taker.finished(events[-1][0]) is None  # asked early: the pause is not 200 ms yet
+    later = run(taker, [0.05] * 4, start=events[-1][0])
+    [(at, ended)] = later
+    assert ended.kind is Kind.TURN_ENDED and ended.waited_ms == 200
+    assert 0.2 <= at - ended.speech_ended_at < 0.2 + WINDOW_S
+
+
+def test_a_late_verdict_ends_the_turn_at_once_and_one_after_the_caller_spoke_again_does_nothing() -> None:
+    taker = TurnTaker(TurnPolicy(pause_ms=200, ask_ms=96))
+    events = run(taker, [0.9] * 20 + [0.05] * 8)
+    ended = taker.finished(events[-1][0] + 0.2)  # the verdict came after the pause was 200 ms long
     assert ended is not None and ended.kind is Kind.TURN_ENDED
-    assert taker.end_turn_now(events[-1][0]) is None
+    again = TurnTaker(TurnPolicy(pause_ms=200, ask_ms=96))
+    paused = run(again, [0.9] * 20 + [0.05] * 4)
+    resumed = run(again, [0.9] * 3, start=paused[-1][0])
+    assert resumed == [] and again.finished(paused[-1][0] + 0.2) is None

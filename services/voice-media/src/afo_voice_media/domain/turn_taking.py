@@ -18,8 +18,10 @@ class TurnPolicy:
     stop_threshold: float = 0.35
     # Voice this long before it counts as speech (a click or a cough shorter than this does not).
     onset_ms: float = 64.0
-    # A pause this long may be the end of the turn: a turn-end model, when there is one, is asked here.
+    # A pause this long may be the end of the turn, when a turn-end model says so; the model is asked after
+    # ask_ms of silence, so its verdict is in by the time the pause is long enough.
     pause_ms: float = 200.0
+    ask_ms: float = 96.0
     # A pause this long ends the turn whatever the model says.
     end_silence_ms: float = 640.0
     # Caller speech over the agent shorter than this, then silence for pause_ms, is a backchannel.
@@ -67,6 +69,7 @@ class TurnTaker:
         self._started_at = 0.0
         self._last_voice_at = 0.0
         self._paused_reported = False
+        self._finished = False  # the turn-end model judged this pause the end of the turn
         self._over_agent = False
 
     @property
@@ -91,26 +94,32 @@ class TurnTaker:
             return TurnEvent(Kind.SPEECH_STARTED, self._started_at, now, now)
         if probability >= policy.stop_threshold:
             self._last_voice_at = now
-            self._paused_reported = False
+            self._paused_reported = self._finished = False
             return None
-        silent_ms = (now - self._last_voice_at) * 1000.0
+        silent_ms = round((now - self._last_voice_at) * 1000.0, 3)  # 32 ms windows add up exactly
         voiced_ms = (self._last_voice_at - self._started_at) * 1000.0
         if self._over_agent and voiced_ms < policy.backchannel_max_ms and silent_ms >= policy.pause_ms:
             return self._end(Kind.BACKCHANNEL, now)
         if silent_ms >= policy.end_silence_ms:
             return self._end(Kind.TURN_ENDED, now, policy.end_silence_ms)
-        if silent_ms >= policy.pause_ms and not self._paused_reported:
+        if self._finished and silent_ms >= policy.pause_ms:
+            return self._end(Kind.TURN_ENDED, now, policy.pause_ms)
+        if silent_ms >= policy.ask_ms and not self._paused_reported and not self._over_agent:
             self._paused_reported = True
             return TurnEvent(Kind.PAUSED, self._started_at, self._last_voice_at, now)
         return None
 
-    def end_turn_now(self, now: float) -> TurnEvent | None:
-        """The turn-end model heard a finished sentence in the pause: the turn ends without waiting longer."""
+    def finished(self, now: float) -> TurnEvent | None:
+        """The turn-end model heard a finished turn in this pause: it ends once the pause is ``pause_ms`` long
+        (now, if it already is). Too late if the caller spoke again since it was asked."""
         if not self._speaking or not self._paused_reported:
             return None
-        return self._end(Kind.TURN_ENDED, now, self._policy.pause_ms)
+        self._finished = True
+        if (now - self._last_voice_at) * 1000.0 >= self._policy.pause_ms:
+            return self._end(Kind.TURN_ENDED, now, self._policy.pause_ms)
+        return None
 
     def _end(self, kind: Kind, now: float, waited_ms: float = 0.0) -> TurnEvent:
-        self._speaking = False
+        self._speaking = self._finished = False
         self._voiced_since = None
         return TurnEvent(kind, self._started_at, self._last_voice_at, now, waited_ms)

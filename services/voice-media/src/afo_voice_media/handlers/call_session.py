@@ -251,7 +251,7 @@ class CallSession:
         assert self.turn_ends is not None
         if await self.turn_ends.finished(pcm, PHONE_RATE):
             now = self._clock()
-            event = self._taker.end_turn_now(now)
+            event = self._taker.finished(now)
             if event is not None:
                 self._on_turn_event(event, now)
 
