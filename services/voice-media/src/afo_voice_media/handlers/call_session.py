@@ -2,7 +2,7 @@
 speech, and who has the floor.
 
 The media hub feeds ``on_window`` with each 32 ms window of the caller's audio and its voice probability, and asks
-``flush`` every 20 ms for what to send. Everything slow (recognising, posting the turn, synthesising) runs in the
+``flush`` every tick for what to send. Everything slow (recognising, posting the turn, synthesising) runs in the
 call's own tasks, so a tick never waits on a provider. voice-media never decides what to say: the words come
 from agent-runtime's replies, streamed on the conversation's real-time subject."""
 
@@ -410,10 +410,13 @@ class CallSession:
                 if utterance.generation != self._generation:
                     break
                 now = self._clock()
+                idle = not self._playback.speaking(now)
+                self._playback.append(pcm_bytes_to_ulaw(pcm), utterance.message_id, utterance.text, now)
                 if turn is not None and turn.first_tts_at is None:
                     turn.first_tts_at = now
                     turn.tts_provider_s = now - asked
-                self._playback.append(pcm_bytes_to_ulaw(pcm), utterance.message_id, utterance.text, now)
+                if idle:  # the line was quiet: the first words go out now, not at the next tick
+                    await self._send_due(now)
         except SpeechError as exc:
             log.warning("call %s: speech synthesis failed: %s", self.call.call_id, exc)
         if utterance.text is self._manners.silence_goodbye and self.ended_by == "silence":
@@ -424,15 +427,8 @@ class CallSession:
         if self._clear_pending:
             self._clear_pending = False
             await self._sink.clear()
-        frames = self._playback.due_frames(now)
-        for frame in frames:
-            await self._sink.send_audio(frame)
-            if self._recorder is not None:
-                self._recorder.agent(frame)
+        await self._send_due(now)
         turn = self._current
-        if (frames and turn is not None and turn.first_out_at is None and turn.audio_start is not None
-                and self._playback.sent > turn.audio_start):
-            turn.first_out_at = now
         if (turn is not None and turn.reply_done and turn.audio_end is not None and not self._playback.paused
                 and not self._playback.speaking(now)):
             self._current = None
@@ -464,6 +460,17 @@ class CallSession:
             return
         self._hung_up = True
         await self._sink.hang_up()
+
+    async def _send_due(self, now: float) -> None:
+        frames = self._playback.due_frames(now)
+        for frame in frames:
+            await self._sink.send_audio(frame)
+            if self._recorder is not None:
+                self._recorder.agent(frame)
+        turn = self._current
+        if (frames and turn is not None and turn.first_out_at is None and turn.audio_start is not None
+                and self._playback.sent > turn.audio_start):
+            turn.first_out_at = now
 
     async def _record(self, turn: TurnTrace) -> None:
         if turn.recorded or turn.message_id is None:
