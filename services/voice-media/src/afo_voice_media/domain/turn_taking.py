@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+WINDOW_MS = 32.0  # one voice-activity window of the caller's audio
+
 
 @dataclass(frozen=True)
 class TurnPolicy:
@@ -70,6 +72,9 @@ class TurnTaker:
         self._last_voice_at = 0.0
         self._paused_reported = False
         self._finished = False  # the turn-end model judged this pause the end of the turn
+        # Silence is counted in the caller's audio (windows), not in wall time: a window processed a little late
+        # must not make the pause look longer or shorter than the caller made it.
+        self._silent_windows = 0
         self._over_agent = False
 
     @property
@@ -84,9 +89,10 @@ class TurnTaker:
                 return None
             if self._voiced_since is None:
                 self._voiced_since = now
-            if (now - self._voiced_since) * 1000.0 + 32.0 < policy.onset_ms:
+            if (now - self._voiced_since) * 1000.0 + WINDOW_MS < policy.onset_ms:
                 return None
             self._speaking = True
+            self._silent_windows = 0
             self._started_at = self._voiced_since
             self._last_voice_at = now
             self._paused_reported = False
@@ -95,8 +101,10 @@ class TurnTaker:
         if probability >= policy.stop_threshold:
             self._last_voice_at = now
             self._paused_reported = self._finished = False
+            self._silent_windows = 0
             return None
-        silent_ms = round((now - self._last_voice_at) * 1000.0, 3)  # 32 ms windows add up exactly
+        self._silent_windows += 1
+        silent_ms = self._silent_windows * WINDOW_MS
         voiced_ms = (self._last_voice_at - self._started_at) * 1000.0
         if self._over_agent and voiced_ms < policy.backchannel_max_ms and silent_ms >= policy.pause_ms:
             return self._end(Kind.BACKCHANNEL, now)
@@ -115,7 +123,7 @@ class TurnTaker:
         if not self._speaking or not self._paused_reported:
             return None
         self._finished = True
-        if (now - self._last_voice_at) * 1000.0 >= self._policy.pause_ms:
+        if self._silent_windows * WINDOW_MS >= self._policy.pause_ms:
             return self._end(Kind.TURN_ENDED, now, self._policy.pause_ms)
         return None
 
