@@ -78,3 +78,9 @@ def test_a_late_verdict_ends_the_turn_at_once_and_one_after_the_caller_spoke_aga
     paused = run(again, [0.9] * 20 + [0.05] * 4)
     resumed = run(again, [0.9] * 3, start=paused[-1][0])
     assert resumed == [] and again.finished(paused[-1][0] + 0.2) is None
+
+
+def test_over_the_agent_one_window_of_voice_is_enough_to_stop_it() -> None:
+    [(at, started)] = run(TurnTaker(TurnPolicy()), [0.9], agent_speaking=True)
+    assert started.kind is Kind.SPEECH_STARTED and at == WINDOW_S
+    assert run(TurnTaker(TurnPolicy()), [0.9]) == []  # to start a turn on a quiet line it takes two

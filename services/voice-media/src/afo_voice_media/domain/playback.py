@@ -1,8 +1,9 @@
 """The agent's outgoing speech on one call: μ-law audio queued by synthesis, sent in 20 ms frames at the pace
 the caller hears it, and what the caller has heard so far.
 
-Frames leave a little ahead of real time (``lead_ms``): the provider's jitter buffer absorbs a late tick, while
-an interruption (``clear``) still drops little. Audio is kept, not sent all at once, so that a barge-in stops it
+Frames leave ahead of real time (``lead_ms``): the provider's buffer plays them on time through a late tick or a
+busy moment of the process, and an interruption (``clear``) empties that buffer at once, so sending ahead costs
+nothing when the caller barges in. Audio is kept, not sent all at once, so that a barge-in stops it
 within a frame and a backchannel can resume it where it stopped."""
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ class Heard:
 
 
 class Playback:
-    def __init__(self, lead_ms: float = 60.0) -> None:
+    def __init__(self, lead_ms: float = 200.0) -> None:
         self._audio = bytearray()
         self._segments: list[Segment] = []
         self._sent = 0

@@ -18,8 +18,11 @@ WINDOW_MS = 32.0  # one voice-activity window of the caller's audio
 class TurnPolicy:
     start_threshold: float = 0.5
     stop_threshold: float = 0.35
-    # Voice this long before it counts as speech (a click or a cough shorter than this does not).
+    # Voice this long before it counts as speech (a click or a cough shorter than this does not)...
     onset_ms: float = 64.0
+    # ...or this long while the agent speaks: callers judge an agent by how late it stops talking, and a noise
+    # taken for speech costs only a moment's pause (it is a backchannel: the agent carries on).
+    barge_in_onset_ms: float = 32.0
     # A pause this long may be the end of the turn, when a turn-end model says so; the model is asked after
     # ask_ms of silence, so its verdict is in by the time the pause is long enough.
     pause_ms: float = 200.0
@@ -89,7 +92,8 @@ class TurnTaker:
                 return None
             if self._voiced_since is None:
                 self._voiced_since = now
-            if (now - self._voiced_since) * 1000.0 + WINDOW_MS < policy.onset_ms:
+            onset_ms = policy.barge_in_onset_ms if agent_speaking else policy.onset_ms
+            if (now - self._voiced_since) * 1000.0 + WINDOW_MS < onset_ms:
                 return None
             self._speaking = True
             self._silent_windows = 0

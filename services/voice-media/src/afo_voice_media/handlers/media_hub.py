@@ -75,6 +75,7 @@ class MediaHub:
         self._task = asyncio.create_task(self._run(), name="media-hub")
 
     async def stop(self) -> None:
+        log.info("media hub: %d late ticks, the longest %.1f ms", self.late_ticks, self.worst_tick_s * 1000.0)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
