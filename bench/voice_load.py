@@ -46,7 +46,7 @@ from websockets.exceptions import InvalidHandshake
 from afo_testkit.media_streams import CallEnded, MediaStreamCall, twilio_signature
 from bench.cpu import cpu_seconds
 from bench.voice_afo import afo_voice, platform_added_ms
-from bench.voice_synth import INTERRUPTION, SENTENCES, Espeak
+from bench.voice_synth import INTERRUPTION, SENTENCES, caller_speech
 
 ROOT = Path(__file__).resolve().parent.parent
 STOCK = "stock={python} bench/voice_stock.py --port {port}"
@@ -202,9 +202,7 @@ def drive(targets: list[Target], indices: list[int], first_start: float, until: 
           args: argparse.Namespace) -> Level:
     """One driver process: the calls ``indices``, call i starting at ``first_start + i * ramp`` (monotonic
     time, the same clock in every process of the machine)."""
-    engine = Espeak()
-    speech = [engine.ulaw(sentence) for sentence in SENTENCES]
-    interruption = engine.ulaw(INTERRUPTION)
+    *speech, interruption = caller_speech([*SENTENCES, INTERRUPTION])
     part = Level("", len(indices))
 
     async def calls() -> None:
@@ -337,7 +335,7 @@ async def run(args: argparse.Namespace) -> None:
                 print(f"  {level.server} at {level.calls} calls, from its turn records: platform-added "
                       f"{percentile(platform, 50):.0f} / {percentile(platform, 95):.0f} ms p50 / p95 over "
                       f"{len(platform)} turns (first audio out - endpoint silence - STT - TTS); "
-                      f"{level.model_ended} of them ended by Smart Turn at the 200 ms pause", flush=True)
+                      f"{level.model_ended} of them ended by Smart Turn at the short pause", flush=True)
                 print("  by stage, p50 / p95 ms: " + ", ".join(
                     f"{stage} {percentile(values, 50):.0f} / {percentile(values, 95):.0f}"
                     for stage, values in level.stages.items()), flush=True)

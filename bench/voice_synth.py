@@ -1,5 +1,5 @@
-"""Caller speech for the voice benchmark: espeak-ng (the library ``espeakng_loader`` ships, through ctypes)
-speaking a sentence, as 8 kHz μ-law the way a phone line carries it.
+"""Caller speech for the voice benchmark: espeak-ng (voice-media's own ``EspeakTts``) speaking a sentence, as
+8 kHz μ-law the way a phone line carries it.
 
 A harmonic buzz is cheaper but Silero takes it for speech only some of the time, and a caller the VAD cannot
 hear measures nothing; espeak-ng's formant speech it hears every time. Synthesis takes a few milliseconds
@@ -7,20 +7,12 @@ per second of audio, so the load driver makes its handful of sentences once, bef
 
 from __future__ import annotations
 
-import ctypes
-import threading
+import asyncio
 
-import espeakng_loader
 import numpy as np
-import soxr
 
-from afo_testkit import mulaw
-
-_SYNCHRONOUS = 2  # espeak_AUDIO_OUTPUT: AUDIO_OUTPUT_SYNCHRONOUS
-_POS_CHARACTER = 1
-_CHARS_UTF8 = 1
-_RATE = 1  # espeak_PARAMETER: espeakRATE, words per minute
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+from afo_voice_media.adapters.espeak_tts import EspeakTts
+from afo_voice_media.domain.audio import PHONE_RATE, pcm_to_ulaw
 
 # Sentences Smart Turn v3 takes for finished ones (probability 0.65-0.98 at 190 words a minute, whatever the
 # silence around them; at 150-170 some fall under 0.5), so a turn ends at the VAD's stop rather than at Smart
@@ -39,41 +31,20 @@ SENTENCES = [
 INTERRUPTION = "Sorry, I meant Friday."
 
 
-class Espeak:
-    """One espeak-ng engine for the process: the library keeps global state, so calls are serialised."""
+async def _caller_ulaw(text: str, words_per_minute: int) -> bytes:
+    pcm = b"".join([chunk async for chunk in EspeakTts(words_per_minute=words_per_minute).speak(text, PHONE_RATE,
+                                                                                                None)])
+    samples = np.frombuffer(pcm, dtype="<i2")
+    loud = np.flatnonzero(np.abs(samples) > 300)
+    if loud.size:
+        samples = samples[loud[0]:loud[-1] + 1]
+    return pcm_to_ulaw(samples)
 
-    def __init__(self, voice: str = "en-us", words_per_minute: int = 190) -> None:
-        self._lib = ctypes.CDLL(espeakng_loader.get_library_path())
-        self._lib.espeak_Initialize.restype = ctypes.c_int
-        self._lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
-        self.sample_rate = self._lib.espeak_Initialize(_SYNCHRONOUS, 0, espeakng_loader.get_data_path().encode(), 0)
-        if self.sample_rate <= 0:
-            raise RuntimeError("espeak-ng did not initialise")
-        self._lib.espeak_SetVoiceByName(voice.encode())
-        self._lib.espeak_SetParameter(_RATE, words_per_minute, 0)
-        self._chunks: list[bytes] = []
-        self._callback = _CALLBACK(self._collect)  # kept referenced: the library calls it later
-        self._lib.espeak_SetSynthCallback(self._callback)
-        self._lock = threading.Lock()
 
-    def _collect(self, wav: ctypes._Pointer[ctypes.c_short], samples: int, events: int | None) -> int:
-        if samples > 0:
-            self._chunks.append(ctypes.string_at(wav, samples * 2))
-        return 0
+def caller_speech(texts: list[str], words_per_minute: int = 190) -> list[bytes]:
+    """Each text as 8 kHz μ-law with its leading and trailing silence cut: an utterance starts and ends with
+    speech."""
+    async def all_of() -> list[bytes]:
+        return [await _caller_ulaw(text, words_per_minute) for text in texts]
 
-    def pcm(self, text: str) -> bytes:
-        """16-bit PCM at ``sample_rate``."""
-        encoded = text.encode()
-        with self._lock:
-            self._chunks = []
-            self._lib.espeak_Synth(encoded, len(encoded) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
-            return b"".join(self._chunks)
-
-    def ulaw(self, text: str) -> bytes:
-        """8 kHz μ-law with the leading and trailing silence cut: the utterance starts and ends with speech."""
-        samples = np.frombuffer(self.pcm(text), dtype=np.int16)
-        narrowband = soxr.resample(samples, self.sample_rate, mulaw.SAMPLE_RATE)
-        loud = np.flatnonzero(np.abs(narrowband) > 300)
-        if loud.size:
-            narrowband = narrowband[loud[0]:loud[-1] + 1]
-        return mulaw.encode(narrowband.astype(np.int16))
+    return asyncio.run(all_of())

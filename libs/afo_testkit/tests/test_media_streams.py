@@ -9,7 +9,6 @@ import asyncio
 import base64
 import json
 import time
-import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,15 +20,15 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import InvalidStatus
 from websockets.http11 import Request, Response
 
-from afo_testkit import mulaw
-from afo_testkit.media_streams import FRAME_BYTES, CallEnded, MediaStreamCall, twilio_signature
+from afo_testkit.media_streams import FRAME_BYTES, CallEnded, MediaStreamCall, rms, twilio_signature
+from afo_voice_media.domain.audio import PHONE_RATE, ULAW_SILENCE, pcm_to_ulaw
 
 AUTH_TOKEN = "twilio-auth-token-secret"
 
 
 def tone(seconds: float, amplitude: int = 8000) -> bytes:
-    t = np.arange(int(seconds * mulaw.SAMPLE_RATE)) / mulaw.SAMPLE_RATE
-    return mulaw.encode((amplitude * np.sin(2 * np.pi * 440 * t)).astype(np.int16))
+    t = np.arange(int(seconds * PHONE_RATE)) / PHONE_RATE
+    return pcm_to_ulaw((amplitude * np.sin(2 * np.pi * 440 * t)).astype(np.int16))
 
 
 @dataclass
@@ -50,7 +49,7 @@ class EchoServer:
             sid = message.get("streamSid")
             if message["event"] == "media":
                 frame = base64.b64decode(message["media"]["payload"])
-                if mulaw.rms(frame) > 200:
+                if rms(frame) > 200:
                     if not heard and time.monotonic() < self.playing_until:
                         self.playing_until = 0.0
                         await ws.send(json.dumps({"event": "clear", "streamSid": sid}))
@@ -70,7 +69,7 @@ class EchoServer:
             await ws.send(json.dumps({"event": "media", "streamSid": sid, "media": {"payload": payload}}))
         self.replies += 1
         await ws.send(json.dumps({"event": "mark", "streamSid": sid, "mark": {"name": f"reply-{self.replies}"}}))
-        self.playing_until = max(time.monotonic(), self.playing_until) + len(audio) / mulaw.SAMPLE_RATE
+        self.playing_until = max(time.monotonic(), self.playing_until) + len(audio) / PHONE_RATE
 
     async def misbehave(self, ws: ServerConnection, sid: str, digit: str) -> None:
         if digit == "7":
@@ -113,14 +112,9 @@ def signed(url: str) -> dict[str, str]:
     return {"X-Twilio-Signature": twilio_signature(AUTH_TOKEN, url)}
 
 
-def test_mulaw_tables_match_audioop() -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import audioop
-    pcm = np.arange(-32768, 32768, dtype=np.int16).tobytes()
-    assert mulaw.encode(pcm) == audioop.lin2ulaw(pcm, 2)
-    assert mulaw.decode(bytes(range(256))).tobytes() == audioop.ulaw2lin(bytes(range(256)), 2)
-    assert mulaw.rms(bytes([mulaw.SILENCE]) * 160) == 0
+def test_a_silent_line_has_no_loudness_and_a_tone_has() -> None:
+    assert rms(bytes([ULAW_SILENCE]) * 160) == 0
+    assert rms(tone(0.02)) > 1000
 
 
 async def test_the_stream_opens_as_twilio_does_and_media_flows_at_real_time(echo: tuple[EchoServer, str]) -> None:
@@ -186,7 +180,7 @@ async def test_an_utterance_is_answered_and_its_mark_echoed_once_played(echo: tu
 async def test_a_pause_between_words_is_not_the_end_of_the_turn(echo: tuple[EchoServer, str]) -> None:
     _, url = echo
     async with MediaStreamCall(url, headers=signed(url)) as call:
-        turn = await call.say(tone(0.3) + bytes([mulaw.SILENCE]) * 2400 + tone(0.3))
+        turn = await call.say(tone(0.3) + bytes([ULAW_SILENCE]) * 2400 + tone(0.3))
         reply = await call.wait_for_reply(within=2)
 
     assert turn.ended is not None and 0.85 < turn.ended - turn.started < 0.95

@@ -29,16 +29,25 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
+import numpy as np
 from twilio.request_validator import RequestValidator
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from afo_testkit import mulaw
+from afo_voice_media.domain.audio import PHONE_RATE, ULAW_SILENCE, ulaw_to_pcm
 
 FRAME_BYTES = 160  # 20 ms of 8 kHz μ-law
-FRAME_SECONDS = FRAME_BYTES / mulaw.SAMPLE_RATE
+FRAME_SECONDS = FRAME_BYTES / PHONE_RATE
 SPEECH_RMS = 200.0  # a frame louder than this is speech, not line noise
-_SILENT_PAYLOAD = base64.b64encode(bytes([mulaw.SILENCE]) * FRAME_BYTES).decode()
+_SILENT_PAYLOAD = base64.b64encode(bytes([ULAW_SILENCE]) * FRAME_BYTES).decode()
+
+
+def rms(ulaw: bytes) -> float:
+    """How loud μ-law audio is: the root mean square of its samples (0 for a silent line)."""
+    if not ulaw:
+        return 0.0
+    samples = ulaw_to_pcm(ulaw).astype(np.float64)
+    return float(np.sqrt(np.mean(samples * samples)))
 
 
 def twilio_signature(auth_token: str, url: str) -> str:
@@ -143,7 +152,7 @@ class MediaStreamCall:
             await self._send({"event": "start", "start": {
                 "streamSid": self.stream_sid, "accountSid": self.account_sid, "callSid": self.call_sid,
                 "tracks": ["inbound"], "customParameters": self.custom_parameters,
-                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": mulaw.SAMPLE_RATE, "channels": 1}}})
+                "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": PHONE_RATE, "channels": 1}}})
         except ConnectionClosed:  # accepted, then dropped: the call is over before it began
             self._finish(time.monotonic())
             return self
@@ -183,7 +192,7 @@ class MediaStreamCall:
             raise ValueError("an utterance needs at least one sample")
         if self.ended:
             raise CallEnded(self.call_sid)
-        frames = deque(ulaw[i:i + FRAME_BYTES].ljust(FRAME_BYTES, bytes([mulaw.SILENCE]))
+        frames = deque(ulaw[i:i + FRAME_BYTES].ljust(FRAME_BYTES, bytes([ULAW_SILENCE]))
                        for i in range(0, len(ulaw), FRAME_BYTES))
         utterance = _Utterance(frames, asyncio.get_running_loop().create_future())
         self._utterances.append(utterance)
@@ -277,7 +286,7 @@ class MediaStreamCall:
 
     def _track_speech(self, utterance: _Utterance, frame: bytes) -> None:
         now = time.monotonic()
-        if mulaw.rms(frame) > SPEECH_RMS:
+        if rms(frame) > SPEECH_RMS:
             if utterance.turn is None:
                 utterance.turn = CallerTurn(started=now, agent_playing_at_onset=self.agent_playing)
                 self.turns.append(utterance.turn)
@@ -348,7 +357,7 @@ class MediaStreamCall:
         elif now > self._playout_end:
             reply.worst_gap = max(reply.worst_gap, now - self._playout_end)
         reply.frames.append(frame)
-        self._playout_end = max(now, self._playout_end) + len(payload) / mulaw.SAMPLE_RATE
+        self._playout_end = max(now, self._playout_end) + len(payload) / PHONE_RATE
 
     def _on_mark(self, mark: Any, now: float) -> None:
         name = mark.get("name") if isinstance(mark, dict) else None

@@ -269,5 +269,5 @@ async def test_the_turn_end_model_ends_a_finished_turn_at_the_pause_and_never_a_
     [turn] = made.agent.recorded
     low, high = decided_within_ms
     assert low <= turn.latency().turn_decision_ms < high
-    assert turn.latency().endpoint_wait_ms == (200.0 if answer else 640.0)
+    assert turn.latency().endpoint_wait_ms == (192.0 if answer else 640.0)
     await made.session.close("completed")

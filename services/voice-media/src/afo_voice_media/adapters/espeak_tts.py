@@ -23,12 +23,14 @@ import soxr
 from afo_voice_media.domain.speech import SpeechError
 
 DEFAULT_VOICE = "en-us"
+DEFAULT_WORDS_PER_MINUTE = 175  # espeak-ng's own default
 # Audio reaches us in pieces of this many ms: the first can be played while espeak makes the rest.
 _CHUNK_MS = 100
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_DONT_EXIT = 0x8000
 _CHARS_UTF8 = 1
 _EE_OK = 0
+_RATE = 1  # espeak_PARAMETER espeakRATE: words per minute
 # t_espeak_callback: int (short *wav, int numsamples, espeak_EVENT *events); returning 1 aborts synthesis.
 _SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
@@ -40,6 +42,7 @@ _Emit = Callable[[bytes | BaseException | None], None]
 class _Job:
     text: bytes
     voice: bytes
+    words_per_minute: int
     sample_rate: int
     emit: _Emit
     abandoned: threading.Event
@@ -53,6 +56,7 @@ class _Espeak:
         self._lib: ctypes.CDLL | None = None
         self._native_rate = 0
         self._voice: bytes | None = None
+        self._words_per_minute: int | None = None
         self._job: _Job | None = None
         self._resampler: soxr.ResampleStream | None = None
         # Kept referenced for the life of the process: the library holds only its address.
@@ -65,6 +69,7 @@ class _Espeak:
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
+        lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         lib.espeak_Synth.argtypes = [
             ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
             ctypes.c_void_p, ctypes.c_void_p,
@@ -89,6 +94,10 @@ class _Espeak:
                 if lib.espeak_SetVoiceByName(job.voice) != _EE_OK:
                     raise SpeechError(f"espeak-ng has no voice {job.voice.decode(errors='replace')!r}")
                 self._voice = job.voice
+                self._words_per_minute = None  # a new voice starts at its own rate
+            if job.words_per_minute != self._words_per_minute:
+                lib.espeak_SetParameter(_RATE, job.words_per_minute, 0)
+                self._words_per_minute = job.words_per_minute
             self._job = job
             if job.sample_rate != self._native_rate:
                 self._resampler = soxr.ResampleStream(self._native_rate, job.sample_rate, 1, dtype="int16")
@@ -138,8 +147,11 @@ class EspeakTts:
 
     name = "espeak"
 
-    def __init__(self, default_voice: str = DEFAULT_VOICE) -> None:
+    def __init__(self, default_voice: str = DEFAULT_VOICE, words_per_minute: int = DEFAULT_WORDS_PER_MINUTE) -> None:
+        if not 80 <= words_per_minute <= 450:  # espeak-ng's range
+            raise ValueError(f"espeak-ng speaks 80 to 450 words a minute, not {words_per_minute}")
         self._default_voice = default_voice
+        self._words_per_minute = words_per_minute
 
     async def speak(self, text: str, sample_rate: int, voice: str | None) -> AsyncGenerator[bytes, None]:
         if sample_rate <= 0:
@@ -152,7 +164,8 @@ class EspeakTts:
             if not abandoned.is_set():
                 loop.call_soon_threadsafe(chunks.put_nowait, item)
 
-        job = _Job(text.encode(), (voice or self._default_voice).encode(), sample_rate, emit, abandoned)
+        job = _Job(text.encode(), (voice or self._default_voice).encode(), self._words_per_minute, sample_rate, emit,
+                   abandoned)
         engine = _espeak()
         done = loop.run_in_executor(engine.worker, engine.run, job)
 

@@ -25,7 +25,7 @@ class TurnPolicy:
     barge_in_onset_ms: float = 32.0
     # A pause this long may be the end of the turn, when a turn-end model says so; the model is asked after
     # ask_ms of silence, so its verdict is in by the time the pause is long enough.
-    pause_ms: float = 200.0
+    pause_ms: float = 192.0
     ask_ms: float = 96.0
     # A pause this long ends the turn whatever the model says.
     end_silence_ms: float = 640.0
@@ -112,10 +112,8 @@ class TurnTaker:
         voiced_ms = (self._last_voice_at - self._started_at) * 1000.0
         if self._over_agent and voiced_ms < policy.backchannel_max_ms and silent_ms >= policy.pause_ms:
             return self._end(Kind.BACKCHANNEL, now)
-        if silent_ms >= policy.end_silence_ms:
-            return self._end(Kind.TURN_ENDED, now, policy.end_silence_ms)
-        if self._finished and silent_ms >= policy.pause_ms:
-            return self._end(Kind.TURN_ENDED, now, policy.pause_ms)
+        if silent_ms >= policy.end_silence_ms or (self._finished and silent_ms >= policy.pause_ms):
+            return self._end(Kind.TURN_ENDED, now, silent_ms)
         if silent_ms >= policy.ask_ms and not self._paused_reported and not self._over_agent:
             self._paused_reported = True
             return TurnEvent(Kind.PAUSED, self._started_at, self._last_voice_at, now)
@@ -127,8 +125,8 @@ class TurnTaker:
         if not self._speaking or not self._paused_reported:
             return None
         self._finished = True
-        if self._silent_windows * WINDOW_MS >= self._policy.pause_ms:
-            return self._end(Kind.TURN_ENDED, now, self._policy.pause_ms)
+        if (silent_ms := self._silent_windows * WINDOW_MS) >= self._policy.pause_ms:
+            return self._end(Kind.TURN_ENDED, now, silent_ms)
         return None
 
     def _end(self, kind: Kind, now: float, waited_ms: float = 0.0) -> TurnEvent:
