@@ -9,7 +9,7 @@ SRC := libs/afo_common/src libs/afo_cli/src libs/afo_testkit/src $(wildcard serv
 # Python not to (PYTHONDONTWRITEBYTECODE=1 on some CI machines: an empty value turns it off).
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: install up test test-long lint typecheck unit contract e2e bench bench-db bench-extraction bench-knowledge bench-booking bench-reminders bench-webhooks schemas clean
+.PHONY: install up test test-long lint typecheck unit contract e2e bench bench-db bench-extraction bench-knowledge bench-booking bench-reminders bench-webhooks bench-voice bench-stt schemas clean
 
 $(UV):
 	python3 -m venv .tools
@@ -77,6 +77,13 @@ bench-webhooks: install
 
 bench-booking: install
 	$(UV) run --frozen python -m bench.booking
+
+# Stock pipecat and AFO side by side at 10, 50, 100 and 150 simultaneous phone calls (~25 minutes).
+bench-voice: install
+	$(UV) run --frozen python -m bench.voice_load
+
+bench-stt: install
+	$(UV) run --frozen python -m bench.stt_wer
 
 schemas: install
 	.venv/bin/afo schemas export --out docs

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -27,20 +26,18 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import pytest_asyncio
-from twilio.request_validator import RequestValidator
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from afo_testkit.media_streams import MediaStreamCall, twilio_signature
+from afo_testkit.media_streams import twilio_signature
 from afo_testkit.platform import Platform, running_platform
 from afo_testkit.twilio_server import FakeTwilio
-from afo_voice_media.adapters.espeak_tts import EspeakTts
-from afo_voice_media.domain.audio import pcm_bytes_to_ulaw, ulaw_to_pcm
-from tests.e2e.journey import Tenant, eventually, published_agent, sign_up
+from afo_voice_media.domain.audio import ulaw_to_pcm
+from tests.e2e.journey import Tenant, eventually, sign_up
+from tests.e2e.phone import PUBLIC, media_call, phone_agent, speech, stream_url, voice_webhook
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
-PUBLIC = "https://afo.example.com"
 AGENT_NUMBER = "+14155550123"
 WAIT_S = 40.0
 
@@ -62,49 +59,23 @@ async def platform(tmp_path_factory: pytest.TempPathFactory, twilio: FakeTwilio)
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def voice_tenant(platform: Platform, twilio: FakeTwilio) -> AsyncIterator[tuple[Tenant, str]]:
     async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30.0) as api:
-        yield await _voice_tenant(api, twilio)
-
-
-async def _voice_tenant(api: httpx.AsyncClient, twilio: FakeTwilio) -> tuple[Tenant, str]:
-    tenant = await sign_up(api)
-    agent_id = await published_agent(api, tenant, greeting="Hi, this is Ava from Acme. How can I help?",
-                                     qualification_fields=["name", "company"],
-                                     voice={"vocabulary": ["Acme", "Northwind"]})
-    stored = await api.put("/v1/integrations/twilio", headers=tenant.auth, json={
-        "account_sid": twilio.account_sid, "auth_token": twilio.auth_token, "from_number": AGENT_NUMBER})
-    assert stored.status_code == 200, stored.text
-    put = await api.put(f"/v1/agents/{agent_id}/phone-numbers", headers=tenant.auth,
-                        json={"numbers": [AGENT_NUMBER]})
-    assert put.status_code == 200, put.text
-    return tenant, agent_id
-
-
-async def speech(text: str) -> bytes:
-    """``text`` as a caller's phone line carries it: espeak-ng at 8 kHz, μ-law."""
-    pcm = b"".join([chunk async for chunk in EspeakTts().speak(text, 8000, None)])
-    return pcm_bytes_to_ulaw(pcm)
+        yield await phone_agent(api, twilio, AGENT_NUMBER, greeting="Hi, this is Ava from Acme. How can I help?",
+                                qualification_fields=["name", "company"],
+                                voice={"vocabulary": ["Acme", "Northwind"]})
 
 
 async def incoming_call(api: httpx.AsyncClient, twilio: FakeTwilio, sid: str, token: str | None = None
                         ) -> httpx.Response:
-    params = {"CallSid": sid, "AccountSid": twilio.account_sid, "From": "+14155550199", "To": AGENT_NUMBER,
-              "Direction": "inbound", "CallStatus": "ringing"}
-    signature = RequestValidator(token or twilio.auth_token).compute_signature(f"{PUBLIC}/twilio/voice", params)
-    return await api.post("/twilio/voice", data=params, headers={"X-Twilio-Signature": signature})
+    return await voice_webhook(api, twilio, {
+        "CallSid": sid, "AccountSid": twilio.account_sid, "From": "+14155550199", "To": AGENT_NUMBER,
+        "Direction": "inbound", "CallStatus": "ringing"}, token)
 
 
-async def stream_url(api: httpx.AsyncClient, twilio: FakeTwilio, sid: str) -> str:
+async def admitted(api: httpx.AsyncClient, twilio: FakeTwilio, sid: str) -> str:
+    """The media URL of an incoming call the gateway answered."""
     answered = await incoming_call(api, twilio, sid)
-    assert answered.status_code == 200, answered.text
     assert answered.headers["content-type"].startswith("application/xml")
-    found = re.search(r'<Stream url="([^"]+)"', answered.text)
-    assert found and "<Connect>" in answered.text, answered.text
-    return found.group(1)
-
-
-def media_call(url: str, twilio: FakeTwilio, sid: str) -> MediaStreamCall:
-    return MediaStreamCall(url, call_sid=sid, account_sid=twilio.account_sid,
-                           headers={"X-Twilio-Signature": twilio_signature(twilio.auth_token, url)})
+    return stream_url(answered)
 
 
 def read_wav(data: bytes) -> tuple[int, int, int, npt.NDArray[np.int16]]:
@@ -144,7 +115,7 @@ async def test_a_call_is_answered_by_voice_transcribed_and_the_lead_qualified_fr
         platform: Platform, api: httpx.AsyncClient, twilio: FakeTwilio, voice_tenant: tuple[Tenant, str]) -> None:
     tenant, agent_id = voice_tenant
     sid = "CA" + "1" * 32
-    url = await stream_url(api, twilio, sid)
+    url = await admitted(api, twilio, sid)
     async with media_call(url, twilio, sid) as call:
         assert await call.wait_for_agent_audio(within=WAIT_S), "no greeting"
         assert await call.wait_for_agent_silence(within=WAIT_S)
@@ -194,7 +165,7 @@ async def test_speaking_over_the_agent_clears_its_audio_and_digits_reach_it_as_t
         platform: Platform, api: httpx.AsyncClient, twilio: FakeTwilio, voice_tenant: tuple[Tenant, str]) -> None:
     tenant, _ = voice_tenant
     sid = "CA" + "2" * 32
-    url = await stream_url(api, twilio, sid)
+    url = await admitted(api, twilio, sid)
     async with media_call(url, twilio, sid) as call:
         assert await call.wait_for_agent_audio(within=WAIT_S)
         await asyncio.sleep(0.6)  # into the greeting
@@ -219,7 +190,7 @@ async def test_bad_signatures_are_refused_on_the_webhook_and_the_media_socket(
         platform: Platform, api: httpx.AsyncClient, twilio: FakeTwilio, voice_tenant: tuple[Tenant, str]) -> None:
     refused = await incoming_call(api, twilio, "CA" + "3" * 32, token="not-the-tenants-token-123")
     assert refused.status_code == 403
-    url = await stream_url(api, twilio, "CA" + "4" * 32)
+    url = await admitted(api, twilio, "CA" + "4" * 32)
     with pytest.raises(InvalidStatus) as bad:
         await connect(url, additional_headers={"X-Twilio-Signature": twilio_signature("wrong-token-00000", url)})
     assert bad.value.response.status_code == 403
@@ -233,7 +204,7 @@ async def test_a_stream_that_breaks_the_protocol_or_drops_ends_the_call_with_its
         platform: Platform, api: httpx.AsyncClient, twilio: FakeTwilio, voice_tenant: tuple[Tenant, str]) -> None:
     tenant, _ = voice_tenant
     sid = "CA" + "5" * 32
-    url = await stream_url(api, twilio, sid)
+    url = await admitted(api, twilio, sid)
     async with connect(url, additional_headers={"X-Twilio-Signature": twilio_signature(twilio.auth_token, url)}
                        ) as socket:
         await socket.send('{"event": "connected", "protocol": "Call", "version": "1.0.0"}')

@@ -22,18 +22,15 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from twilio.request_validator import RequestValidator
 
-from afo_testkit.media_streams import MediaStreamCall, twilio_signature
+from afo_testkit.media_streams import MediaStreamCall
 from afo_testkit.platform import Platform, running_platform
 from afo_testkit.twilio_server import FakeTwilio
-from afo_voice_media.adapters.espeak_tts import EspeakTts
-from afo_voice_media.domain.audio import pcm_bytes_to_ulaw
 from tests.e2e.journey import Tenant, eventually, published_agent, sign_up
+from tests.e2e.phone import PUBLIC, media_call, phone_agent, speech, stream_url, voice_webhook
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
-PUBLIC = "https://afo.example.com"
 AGENT_NUMBER = "+14155550124"
 LEAD = "+14155550198"
 PERSON = "+14155550777"
@@ -58,16 +55,8 @@ async def platform(tmp_path_factory: pytest.TempPathFactory, twilio: FakeTwilio)
 async def caller(platform: Platform, twilio: FakeTwilio) -> AsyncIterator[tuple[Tenant, str]]:
     """A tenant with Twilio credentials and an agent that has a number and a person to hand calls to."""
     async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30.0) as api:
-        tenant = await sign_up(api)
-        agent_id = await published_agent(api, tenant, greeting="Hi, this is Ava from Acme.",
-                                         voice={"transfer_to": PERSON, "vocabulary": ["Acme"]})
-        stored = await api.put("/v1/integrations/twilio", headers=tenant.auth, json={
-            "account_sid": twilio.account_sid, "auth_token": twilio.auth_token, "from_number": AGENT_NUMBER})
-        assert stored.status_code == 200, stored.text
-        put = await api.put(f"/v1/agents/{agent_id}/phone-numbers", headers=tenant.auth,
-                            json={"numbers": [AGENT_NUMBER]})
-        assert put.status_code == 200, put.text
-        yield tenant, agent_id
+        yield await phone_agent(api, twilio, AGENT_NUMBER, greeting="Hi, this is Ava from Acme.",
+                                voice={"transfer_to": PERSON, "vocabulary": ["Acme"]})
 
 
 async def dialled(api: httpx.AsyncClient, twilio: FakeTwilio, tenant: Tenant, agent_id: str
@@ -82,20 +71,14 @@ async def dialled(api: httpx.AsyncClient, twilio: FakeTwilio, tenant: Tenant, ag
 
 async def answered(api: httpx.AsyncClient, twilio: FakeTwilio, sid: str, answered_by: str) -> httpx.Response:
     """Twilio asking for the TwiML of the call it placed, once its answering machine detection decided."""
-    params = {"CallSid": sid, "AccountSid": twilio.account_sid, "From": AGENT_NUMBER, "To": LEAD,
-              "Direction": "outbound-api", "CallStatus": "in-progress", "AnsweredBy": answered_by}
-    signature = RequestValidator(twilio.auth_token).compute_signature(f"{PUBLIC}/twilio/voice", params)
-    return await api.post("/twilio/voice", data=params, headers={"X-Twilio-Signature": signature})
+    return await voice_webhook(api, twilio, {
+        "CallSid": sid, "AccountSid": twilio.account_sid, "From": AGENT_NUMBER, "To": LEAD,
+        "Direction": "outbound-api", "CallStatus": "in-progress", "AnsweredBy": answered_by})
 
 
-async def media_call(api: httpx.AsyncClient, twilio: FakeTwilio, sid: str) -> MediaStreamCall:
-    response = await answered(api, twilio, sid, "human")
-    assert response.status_code == 200, response.text
-    found = re.search(r'<Stream url="([^"]+)"', response.text)
-    assert found and "<Connect>" in response.text, response.text
-    url = found.group(1)
-    return MediaStreamCall(url, call_sid=sid, account_sid=twilio.account_sid,
-                           headers={"X-Twilio-Signature": twilio_signature(twilio.auth_token, url)})
+async def picked_up(api: httpx.AsyncClient, twilio: FakeTwilio, sid: str) -> MediaStreamCall:
+    """A person answered the call Twilio placed: its media stream."""
+    return media_call(stream_url(await answered(api, twilio, sid, "human")), twilio, sid)
 
 
 async def handed_on(twilio: FakeTwilio, within_s: float) -> bool:
@@ -126,7 +109,7 @@ async def test_an_outbound_call_rings_the_lead_and_the_agent_greets_them(
     assert (placed["To"], placed["From"], placed["Url"], placed["MachineDetection"]) == (
         LEAD, AGENT_NUMBER, f"{PUBLIC}/twilio/voice", "DetectMessageEnd")
     assert placed["StatusCallback"] == f"{PUBLIC}/twilio/status?tenant={tenant.id}"
-    async with await media_call(api, twilio, sid) as call:
+    async with await picked_up(api, twilio, sid) as call:
         assert await call.wait_for_agent_audio(within=WAIT_S), "no greeting"
         assert await call.wait_for_agent_silence(within=WAIT_S)
         assert len(call.agent_frames) * 0.02 > 1.0  # "Hi, this is Ava from Acme." spoken
@@ -156,11 +139,11 @@ async def test_asking_for_a_person_hands_the_call_to_the_agents_number(
         platform: Platform, api: httpx.AsyncClient, twilio: FakeTwilio, caller: tuple[Tenant, str]) -> None:
     tenant, agent_id = caller
     view, sid = await dialled(api, twilio, tenant, agent_id)
-    pcm = b"".join([chunk async for chunk in EspeakTts().speak("Please transfer me to a real person.", 8000, None)])
-    async with await media_call(api, twilio, sid) as call:
+    asking = await speech("Please transfer me to a real person.")
+    async with await picked_up(api, twilio, sid) as call:
         assert await call.wait_for_agent_audio(within=WAIT_S)
         assert await call.wait_for_agent_silence(within=WAIT_S)
-        await call.say(pcm_bytes_to_ulaw(pcm))
+        await call.say(asking)
         assert await call.wait_for_reply(within=WAIT_S), "the agent did not answer"
         # Twilio runs the new TwiML at once and closes the stream: the test hangs up as it would.
         assert await handed_on(twilio, WAIT_S), "the call was not handed on"

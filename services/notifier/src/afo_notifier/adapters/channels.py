@@ -16,8 +16,9 @@ from typing import Protocol
 
 from afo_common.credentials import resolve_credential
 from afo_common.messaging.rpc import RpcClient, RpcError
+from afo_common.twilio_rest import TWILIO_API
 from afo_notifier.adapters.smtp import SmtpServer, send_email
-from afo_notifier.adapters.twilio import TWILIO_API, TwilioMessages, TwilioRetry
+from afo_notifier.adapters.twilio import TwilioMessages, TwilioRetry
 from afo_notifier.domain.channels import SendError, Sent
 from afo_notifier.domain.records import NotificationRow
 

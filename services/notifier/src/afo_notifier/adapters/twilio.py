@@ -15,9 +15,8 @@ import httpx
 
 from afo_common.provider_errors import ProviderError
 from afo_common.provider_http import ProviderHttp, RetryPolicy
+from afo_common.twilio_rest import TWILIO_API, twilio_error
 from afo_notifier.domain.channels import SendError
-
-TWILIO_API = "https://api.twilio.com"
 
 
 @dataclass(frozen=True)
@@ -30,16 +29,6 @@ class TwilioRetry:
     def policy(self) -> RetryPolicy:
         return RetryPolicy(attempts=self.attempts, initial_s=self.backoff_s, jitter_s=self.backoff_s,
                            max_retry_after_s=self.max_retry_after_s, timeout_s=self.timeout_s)
-
-
-def _reason(_method: str, _path: str, response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}"
-    if isinstance(data, dict) and "message" in data:
-        return f"HTTP {response.status_code} (Twilio {data.get('code')}): {data['message']}"
-    return f"HTTP {response.status_code}"
 
 
 class TwilioMessages:
@@ -58,7 +47,7 @@ class TwilioMessages:
         if status_callback:
             form["StatusCallback"] = status_callback
         http = ProviderHttp("twilio", self._base_url, secret=self._token, policy=self._retry.policy(),
-                            transport=self._transport, auth=(self._sid, self._token), describe=_reason)
+                            transport=self._transport, auth=(self._sid, self._token), describe=twilio_error)
         try:
             async with http:
                 message = await http.request("POST", self._path, data=form)

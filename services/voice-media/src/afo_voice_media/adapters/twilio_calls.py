@@ -22,8 +22,8 @@ import httpx
 
 from afo_common.provider_errors import ProviderError
 from afo_common.provider_http import ProviderHttp, RetryPolicy
+from afo_common.twilio_rest import TWILIO_API, twilio_error
 
-TWILIO_API = "https://api.twilio.com"
 ONCE = RetryPolicy(attempts=1, timeout_s=3.0, connect_timeout_s=2.0)
 
 
@@ -44,16 +44,6 @@ class OutboundCall:
     # Twilio answers the call's TwiML request once it knows whether a person or a machine picked up, after a
     # machine's greeting ended (``AnsweredBy`` machine_end_beep…), so a message left is heard whole.
     machine_detection: str = "DetectMessageEnd"
-
-
-def _reason(_method: str, _path: str, response: httpx.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return f"HTTP {response.status_code}"
-    if isinstance(data, dict) and "message" in data:
-        return f"HTTP {response.status_code} (Twilio {data.get('code')}): {data['message']}"
-    return f"HTTP {response.status_code}"
 
 
 class TwilioCalls:
@@ -80,7 +70,7 @@ class TwilioCalls:
 
     async def _post(self, path: str, form: dict[str, Any]) -> Any:
         http = ProviderHttp("twilio", self._base_url, secret=self._token, policy=ONCE, transport=self._transport,
-                            auth=(self._sid, self._token), describe=_reason)
+                            auth=(self._sid, self._token), describe=twilio_error)
         try:
             async with http:
                 return await http.request("POST", path, data=form)
