@@ -30,6 +30,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from afo_testkit.media_streams import twilio_signature
+from afo_testkit.openai_server import FakeOpenAI, Text
 from afo_testkit.platform import Platform, running_platform
 from afo_testkit.twilio_server import FakeTwilio
 from afo_voice_media.domain.audio import ulaw_to_pcm
@@ -39,6 +40,11 @@ from tests.e2e.phone import PUBLIC, media_call, phone_agent, speech, stream_url,
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
 
 AGENT_NUMBER = "+14155550123"
+SLOW_AGENT_NUMBER = "+14155550125"
+LLM_KEY = "sk-voice-test"
+MODEL_DELAY_S = 1.5
+LONG_ANSWER = ("Our professional plan costs forty dollars a month for each seat. It includes unlimited "
+               "conversations, your knowledge base, and calendar booking for the whole team.")
 WAIT_S = 40.0
 
 
@@ -49,10 +55,19 @@ async def twilio() -> AsyncIterator[FakeTwilio]:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def platform(tmp_path_factory: pytest.TempPathFactory, twilio: FakeTwilio) -> AsyncIterator[Platform]:
+async def model() -> AsyncIterator[FakeOpenAI]:
+    """A slow model (as one that searches or books before it answers) with a long answer."""
+    async with FakeOpenAI(lambda _body: Text(LONG_ANSWER), api_key=LLM_KEY) as server:
+        server.delay_s = MODEL_DELAY_S
+        yield server
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def platform(tmp_path_factory: pytest.TempPathFactory, twilio: FakeTwilio,
+                   model: FakeOpenAI) -> AsyncIterator[Platform]:
     home: Path = tmp_path_factory.mktemp("platform")
     async with running_platform(home, supervise=False, AFO_TWILIO_API_BASE_URL=twilio.base_url,
-                                AFO_PUBLIC_URL=PUBLIC) as running:
+                                AFO_PUBLIC_URL=PUBLIC, AFO_LLM_API_KEY=LLM_KEY) as running:
         yield running
 
 
@@ -217,3 +232,34 @@ async def test_a_stream_that_breaks_the_protocol_or_drops_ends_the_call_with_its
     # The socket closed without a stop: the caller is gone.
     record = await ended_call(api, tenant, await call_id_of(api, tenant))
     assert record["end_reason"] == "dropped" and record["turns"] == 0
+
+
+async def test_a_slow_answer_is_preceded_by_a_filler_and_a_backchannel_does_not_interrupt_it(
+        platform: Platform, api: httpx.AsyncClient, twilio: FakeTwilio, model: FakeOpenAI) -> None:
+    tenant, _ = await phone_agent(api, twilio, SLOW_AGENT_NUMBER, greeting="Hi, this is Ava.",
+                                  llm={"provider": "openai", "model": "gpt-test", "base_url": model.base_url})
+    sid = "CA" + "6" * 32
+    url = stream_url(await voice_webhook(api, twilio, {
+        "CallSid": sid, "AccountSid": twilio.account_sid, "From": "+14155550188", "To": SLOW_AGENT_NUMBER,
+        "Direction": "inbound", "CallStatus": "ringing"}))
+    async with media_call(url, twilio, sid) as call:
+        assert await call.wait_for_agent_audio(within=WAIT_S)
+        assert await call.wait_for_agent_silence(within=WAIT_S)
+        turn = await call.say(await speech("How much is the professional plan?"))
+        filler = await call.wait_for_reply(within=WAIT_S)
+        assert filler is not None and turn.ended is not None
+        # The model takes 1.5 s: what the caller hears first, well before that, is the filler.
+        assert filler.started - turn.ended < MODEL_DELAY_S
+        assert await call.wait_for_agent_audio(after=turn.ended + MODEL_DELAY_S + 0.5, within=WAIT_S)
+        await asyncio.sleep(1.5)  # into the long answer
+        assert call.agent_playing
+        backchannel = await call.say(await speech("Okay."))
+        assert backchannel.agent_playing_at_onset and backchannel.clear_at is not None
+        # It was only "okay": the agent carries on where it stopped.
+        assert await call.wait_for_agent_audio(after=backchannel.clear_at + 0.3, within=WAIT_S)
+        assert await call.wait_for_agent_silence(within=WAIT_S)
+    record = await ended_call(api, tenant, await call_id_of(api, tenant))
+    [answered] = record["transcript"]
+    assert answered["agent_text"] == LONG_ANSWER and not answered["interrupted"]
+    assert answered["heard_text"] == LONG_ANSWER
+    assert answered["latency"]["first_reply_delta_ms"] >= MODEL_DELAY_S * 1000
