@@ -31,7 +31,7 @@ class Heard:
 
 
 class Playback:
-    def __init__(self, lead_ms: float = 200.0) -> None:
+    def __init__(self, lead_ms: float = 400.0) -> None:
         self._audio = bytearray()
         self._segments: list[Segment] = []
         self._sent = 0
