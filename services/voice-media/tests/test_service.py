@@ -1,5 +1,5 @@
-"""voice-media as it runs today: it migrates its own store, becomes ready, answers its health RPC and consumes
-nothing (its capability, and with it its consumers, arrive with a later issue)."""
+"""voice-media as a service: it migrates its own store, becomes ready and answers its health RPC; it reads no
+JetStream consumer (a call's live notices come on core NATS, its commands over RPC)."""
 
 from afo_testkit.bare_service import BareServiceChecks
 from afo_voice_media.app import build

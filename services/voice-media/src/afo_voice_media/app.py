@@ -1,4 +1,5 @@
-"""Composition root of voice-media: phone calls through Twilio Media Streams on one media hub per process.
+"""Composition root of voice-media: phone calls (Twilio Media Streams) and browser calls (WebRTC) on one media hub
+per process; outbound calls, voicemail and transfers through Twilio's REST API.
 
 ``offline_stt`` / ``offline_tts`` default to the engines that need no key (tests pass their own), and the tenants'
 cloud providers are made from their vault credentials per call."""
