@@ -123,6 +123,19 @@ async def test_no_speech_is_empty_text_without_running_the_model(tmp_path: Path)
     assert transcript.text == "" and transcript.provider_s == 0.0
 
 
+@pytest.mark.parametrize("model", ["absent", "empty"])
+async def test_a_missing_model_is_a_speech_error(tmp_path: Path, model: str) -> None:
+    (tmp_path / "empty").mkdir()
+    stt = WhisperStt(model_dir=tmp_path / model)
+    session = await stt.open(PHONE_RATE, "en", [])
+    await session.send(await speak("Hello there."))
+
+    with pytest.raises(SpeechError, match="Whisper failed"):
+        await session.finish()
+    with pytest.raises(SpeechError):
+        await stt.load()
+
+
 async def test_finish_starts_the_next_turn_empty(stt: SpeechToText) -> None:
     session = await stt.open(PHONE_RATE, "en", [])
     await session.send(await speak("How much is the professional plan?"))
