@@ -7,8 +7,10 @@ carry the meaning, not on punctuation or casing."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import re
 import time
+from multiprocessing.queues import Queue
 from pathlib import Path
 
 import numpy as np
@@ -83,6 +85,23 @@ async def test_a_listener_that_stops_early_frees_espeak_for_the_next_utterance()
     assert await speak("Sorry, go ahead.")
 
     assert time.perf_counter() - started < whole / 4
+
+
+def _speak_in_forked_child(result: Queue[int]) -> None:
+    result.put(len(asyncio.run(speak("Hello from a worker process."))))
+
+
+async def test_espeak_speaks_in_a_process_forked_after_it_spoke() -> None:
+    assert await speak("Hello from the parent.")
+    fork = multiprocessing.get_context("fork")
+    result: Queue[int] = fork.Queue()
+    child = fork.Process(target=_speak_in_forked_child, args=(result,))
+    child.start()
+    try:
+        assert result.get(timeout=10) > PHONE_RATE
+    finally:
+        child.join(timeout=5)
+        child.kill()
 
 
 async def test_an_unknown_voice_is_a_speech_error_and_espeak_keeps_working() -> None:

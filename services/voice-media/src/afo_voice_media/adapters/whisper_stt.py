@@ -54,7 +54,9 @@ def vocabulary_prompt(hints: Sequence[str]) -> str | None:
 
 
 class WhisperStt:
-    """``SpeechToText`` on Whisper tiny.en; build one per process and share it between calls."""
+    """``SpeechToText`` on Whisper tiny.en; build one per process and share it between calls. Build it in the
+    process that uses it: a process forked after the model loaded inherits CTranslate2's memory without its
+    threads."""
 
     name = "whisper"
 
