@@ -7,8 +7,10 @@ carry the meaning, not on punctuation or casing."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import re
 import time
+from multiprocessing.queues import Queue
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +87,23 @@ async def test_a_listener_that_stops_early_frees_espeak_for_the_next_utterance()
     assert time.perf_counter() - started < whole / 4
 
 
+def _speak_in_forked_child(result: Queue[int]) -> None:
+    result.put(len(asyncio.run(speak("Hello from a worker process."))))
+
+
+async def test_espeak_speaks_in_a_process_forked_after_it_spoke() -> None:
+    assert await speak("Hello from the parent.")
+    fork = multiprocessing.get_context("fork")
+    result: Queue[int] = fork.Queue()
+    child = fork.Process(target=_speak_in_forked_child, args=(result,))
+    child.start()
+    try:
+        assert result.get(timeout=10) > PHONE_RATE
+    finally:
+        child.join(timeout=5)
+        child.kill()
+
+
 async def test_an_unknown_voice_is_a_speech_error_and_espeak_keeps_working() -> None:
     with pytest.raises(SpeechError, match="no voice 'xx-nobody'"):
         await speak("Hello", voice="xx-nobody")
@@ -121,6 +140,19 @@ async def test_no_speech_is_empty_text_without_running_the_model(tmp_path: Path)
     await session.send(b"\x01\x02" * int(0.1 * PHONE_RATE) + b"\x03")  # 0.1 s and a stray odd byte
     transcript = await session.finish()
     assert transcript.text == "" and transcript.provider_s == 0.0
+
+
+@pytest.mark.parametrize("model", ["absent", "empty"])
+async def test_a_missing_model_is_a_speech_error(tmp_path: Path, model: str) -> None:
+    (tmp_path / "empty").mkdir()
+    stt = WhisperStt(model_dir=tmp_path / model)
+    session = await stt.open(PHONE_RATE, "en", [])
+    await session.send(await speak("Hello there."))
+
+    with pytest.raises(SpeechError, match="Whisper failed"):
+        await session.finish()
+    with pytest.raises(SpeechError):
+        await stt.load()
 
 
 async def test_finish_starts_the_next_turn_empty(stt: SpeechToText) -> None:

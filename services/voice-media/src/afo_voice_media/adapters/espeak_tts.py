@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import os
 import threading
 from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -139,6 +140,18 @@ def _espeak() -> _Espeak:
         if _engine is None:
             _engine = _Espeak()
         return _engine
+
+
+def _after_fork_in_child() -> None:
+    """A forked worker process inherits espeak's memory but not the worker thread: without a new one, its
+    first utterance would wait forever on an executor whose only thread is gone."""
+    global _engine_lock
+    _engine_lock = threading.Lock()
+    if _engine is not None:
+        _engine.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="espeak")
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 class EspeakTts:

