@@ -1,5 +1,6 @@
-"""On a call, an email or phone number the agent just heard is read back, spelled so a voice says it plainly;
-in writing it is not."""
+"""What the embedded engine says differently on a call: an email or phone number just heard is read back,
+spelled so a voice says it plainly, and a caller who asks for a person is told they are being put through when
+the agent has a number to transfer to. In writing, neither."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -39,3 +40,14 @@ def test_in_writing_nothing_is_read_back() -> None:
 def test_a_field_that_is_neither_is_not_read_back() -> None:
     decision = EmbeddedEngine().respond(AGENT, ConversationMemory(), "I work at Northwind Traders", NOW, spoken=True)
     assert "read that back" not in decision.reply
+
+
+def test_on_a_call_to_an_agent_with_a_transfer_number_the_caller_is_put_through() -> None:
+    transferring = AGENT.model_copy(update={"voice": AGENT.voice.model_copy(update={"transfer_to": "+14155550777"})})
+    spoken = EmbeddedEngine().respond(transferring, ConversationMemory(), "can I talk to a real person", NOW,
+                                      spoken=True)
+    assert "putting you through" in spoken.reply and spoken.handoff_reason is not None
+    written = EmbeddedEngine().respond(transferring, ConversationMemory(), "can I talk to a real person", NOW)
+    assert "reply here shortly" in written.reply
+    no_number = EmbeddedEngine().respond(AGENT, ConversationMemory(), "can I talk to a real person", NOW, spoken=True)
+    assert "reply here shortly" in no_number.reply

@@ -112,7 +112,7 @@ class EmbeddedEngine:
             heard = [_spelled(f.kind, update.lead[f.name]) for f in [*new, *updated] if f.kind in ("email", "phone")]
             if spoken and heard:
                 turn.parts.append(replies.read_back(heard))
-        self._answer(agent, memory, intent, message, now, turn, replies, knowledge)
+        self._answer(agent, memory, intent, message, now, turn, replies, knowledge, spoken)
         handoff_reason = (_ACCEPTED_REASON if accepted else _HANDOFF_REASON) if intent is Intent.HUMAN else None
         handed_off = memory.handoff_requested or handoff_reason is not None
 
@@ -153,9 +153,11 @@ class EmbeddedEngine:
         )
 
     def _answer(self, agent: AgentSpec, memory: ConversationMemory, intent: Intent, message: str, now: datetime,
-                turn: _Turn, replies: Replies, knowledge: Lookup | None) -> None:
+                turn: _Turn, replies: Replies, knowledge: Lookup | None, spoken: bool) -> None:
         if intent is Intent.HUMAN:
-            turn.parts.append(replies.line("handoff"))
+            # On a call to an agent with a transfer number, the caller is put through (voice-media dials it).
+            transfers = spoken and agent.voice.transfer_to is not None
+            turn.parts.append(replies.line("handoff_transfer" if transfers else "handoff"))
         elif intent is Intent.SCHEDULING:
             if not _meetings(agent, memory, message, now, turn, replies):
                 self._schedule(agent, message, now, turn, replies, replaces=memory.meeting_id,

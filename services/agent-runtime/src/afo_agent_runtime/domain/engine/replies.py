@@ -17,6 +17,7 @@ FixedLine = Literal[
     "lookup_failed",
     "documents_after_handoff",
     "handoff",
+    "handoff_transfer",
     "handoff_pending",
     "opted_out",
     "already_opted_out",
@@ -116,6 +117,11 @@ _PHRASES: dict[str, tuple[str, str, str]] = {
         "Of course — I'm passing this conversation to a person on the team, and they'll reply here shortly.",
         "Certainly. I am passing this conversation to a member of the team, who will reply here shortly.",
         "Of course! I'm handing you over to a person on the team — they'll reply here shortly.",
+    ),
+    "handoff_transfer": (
+        "Of course — I'm putting you through to a person on the team now. One moment, please.",
+        "Certainly. I am transferring your call to a member of the team now. One moment, please.",
+        "Of course! I'm putting you through to someone on the team right now — one moment!",
     ),
     "handoff_pending": (
         "Thanks — a person from the team will pick this up here shortly.",
