@@ -136,18 +136,27 @@ def _by(r: Reader, channel: str, kind: str) -> Action | None:
 
 
 def _sms(r: Reader) -> Action | None:
+    return _message(r, "text|sms|texts|message", "text|sms|message", "sms|text", "send_sms")
+
+
+def _message(r: Reader, by_words: str, words: str, things: str, kind: str,
+             finish: Callable[[Reader, Action], Action] | None = None) -> Action | None:
+    """An SMS or email step, said any of three ways: "by <words>" after the step, "<words> <recipient> …", or
+    "send <recipient> a <things>". ``finish`` reads what may follow the last two (an email's subject)."""
     start = r.i
-    if (by := _by(r, "text|sms|texts|message", "send_sms")) is not None:
+    if (by := _by(r, by_words, kind)) is not None:
         return by
     r.i = start
-    end = r.phrase("text|sms|message")
+    end = r.phrase(words)
     if end is not None:
         r.i = end
         to = _recipient(r)
         if to is None:
             return None
-        return {"type": "send_sms", "to": to, "body": _body(r)}
-    return _send(r, "sms|text", "send_sms")
+        action: Action | None = {"type": kind, "to": to, "body": _body(r)}
+    else:
+        action = _send(r, things, kind)
+    return finish(r, action) if finish is not None and action is not None else action
 
 
 def _send(r: Reader, things: str, kind: str) -> Action | None:
@@ -168,24 +177,11 @@ def _send(r: Reader, things: str, kind: str) -> Action | None:
         to = _recipient(r)
         if to is None:
             return None
-    action = {"type": kind, "to": to, "body": _body(r)}
-    return action
+    return {"type": kind, "to": to, "body": _body(r)}
 
 
 def _email(r: Reader) -> Action | None:
-    start = r.i
-    if (by := _by(r, "email|e-mail|mail", "send_email")) is not None:
-        return by
-    r.i = start
-    end = r.phrase("email|e-mail|mail")
-    if end is not None:
-        r.i = end
-        to = _recipient(r)
-        if to is None:
-            return None
-        return _with_subject(r, {"type": "send_email", "to": to, "body": _body(r)})
-    sent = _send(r, "email|e-mail|mail", "send_email")
-    return _with_subject(r, sent) if sent is not None else None
+    return _message(r, "email|e-mail|mail", "email|e-mail|mail", "email|e-mail|mail", "send_email", _with_subject)
 
 
 def _with_subject(r: Reader, action: Action) -> Action:
