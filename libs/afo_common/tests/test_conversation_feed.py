@@ -1,6 +1,7 @@
 """The gateway's one real-time subscription, fanned out to the listeners of each conversation: notices
 reach exactly the listeners of their conversation, as the bytes agent-runtime sent, and a listener
-that left gets nothing more. On a real nats-server."""
+that left gets nothing more; a process following a few conversations (voice-media) subscribes to each alone.
+On a real nats-server."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -64,3 +65,19 @@ async def test_a_listener_that_left_gets_nothing_and_odd_subjects_are_ignored(co
     await publish(connection, notice_subject("ten_a", "conv_1", LeadUpdated(lead=lead)), b"{}")
 
     assert heard == []
+
+
+async def test_following_one_conversation_subscribes_to_it_alone(connection: NatsConnection) -> None:
+    feed = ConversationFeed(connection)  # no wildcard subscription
+    heard: list[LiveNotice] = []
+    other: list[LiveNotice] = []
+    delta = ReplyDelta(message_id="msg_2", in_reply_to="msg_1", index=0, text="Hi")
+    async with feed.following("ten_a", "conv_1", heard.append):
+        await publish(connection, notice_subject("ten_a", "conv_1", delta), delta.to_bytes())
+        await publish(connection, notice_subject("ten_a", "conv_2", delta), delta.to_bytes())
+        with feed.listen("ten_a", "conv_2", other.append):  # heard only through a subscription to it
+            await publish(connection, notice_subject("ten_a", "conv_2", delta), delta.to_bytes())
+    await publish(connection, notice_subject("ten_a", "conv_1", delta), delta.to_bytes())
+
+    assert heard == [LiveNotice("reply.delta", delta.to_bytes())]
+    assert other == []

@@ -8,8 +8,8 @@ subject, so nothing here parses its JSON: the bytes go on as they came."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 
 from nats.aio.msg import Msg
@@ -17,7 +17,7 @@ from nats.aio.subscription import Subscription
 
 from afo_common.messaging.connection import NatsConnection
 from afo_common.realtime import NoticeKind, parse_subject
-from afo_common.subjects import REALTIME_PREFIX
+from afo_common.subjects import REALTIME_PREFIX, realtime_subject
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,19 @@ class ConversationFeed:
             sinks.remove(sink)
             if not sinks:
                 del self._sinks[key]
+
+    @asynccontextmanager
+    async def following(self, tenant_id: str, conversation_id: str, sink: Sink) -> AsyncIterator[None]:
+        """``listen`` for a process that follows a few conversations among many (voice-media, a conversation per
+        call): a subscription of its own to this conversation's subjects instead of ``start``'s wildcard, so the
+        process is not sent every other conversation's reply deltas. A feed uses one way or the other."""
+        with self.listen(tenant_id, conversation_id, sink):
+            subscription = await self._nats.client.subscribe(realtime_subject(tenant_id, conversation_id, "*"),
+                                                             cb=self._on_message)
+            try:
+                yield
+            finally:
+                await subscription.unsubscribe()
 
     async def _on_message(self, msg: Msg) -> None:
         parsed = parse_subject(msg.subject)

@@ -48,8 +48,9 @@ def rpc_subject(service: str, operation: str) -> str:
 
 
 def realtime_subject(tenant_id: str, conversation_id: str, kind: str) -> str:
-    """``afo.rt.<tenant_id>.<conversation_id>.<kind>``: core NATS, latency-critical, not durable."""
-    return f"{REALTIME_PREFIX}.{_token(tenant_id)}.{_token(conversation_id)}.{_token(kind)}"
+    """``afo.rt.<tenant_id>.<conversation_id>.<kind>``: core NATS, latency-critical, not durable; ``kind`` "*"
+    for every kind (a subscription)."""
+    return f"{REALTIME_PREFIX}.{_token(tenant_id)}.{_token(conversation_id)}.{kind if kind == '*' else _token(kind)}"
 
 
 def dead_letter_subject(service: str, stream: str) -> str:

@@ -78,7 +78,6 @@ def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText 
     async def start_media() -> None:
         if whisper is not None:  # loaded before the first caller, not while they wait
             await whisper.load()
-        await feed.start()
         hub.start()
 
     async def stop_media() -> None:
@@ -86,7 +85,6 @@ def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText 
         await hub.stop()
         smart_turn.close()
         await http.aclose()
-        await feed.stop()
 
     service.on_start(start_media)
     service.on_stop(stop_media)

@@ -49,7 +49,7 @@ class CallRunner:
             stt = await speech.stt.open(PHONE_RATE, speech.language, row.hints)
             session = CallSession(call, stt, speech.tts, sink, self.calls, self.policy, handoff=self.handoff,
                                   recorder=recording)
-            with self.feed.listen(row.tenant_id, row.conversation_id, session.on_notice):
+            async with self.feed.following(row.tenant_id, row.conversation_id, session.on_notice):
                 self.hub.add(session)
                 session.start()
                 reason = await transport(session)
