@@ -9,6 +9,7 @@ TwiML's stream URL opened with its own ``X-Twilio-Signature``. ``tickets(n)`` do
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -23,6 +24,7 @@ from afo_testkit.deepgram_server import FakeDeepgram
 from afo_testkit.elevenlabs_server import FakeElevenLabs
 from afo_testkit.media_streams import twilio_signature
 from afo_testkit.platform import Platform, running_platform
+from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.twilio_server import FakeTwilio
 
 PUBLIC = "https://afo.example.com"
@@ -99,12 +101,27 @@ class AfoVoice:
 
 
 @asynccontextmanager
-async def afo_voice(home: Path) -> AsyncIterator[AfoVoice]:
+async def voice_media_database(workers: int) -> AsyncIterator[dict[str, str]]:
+    """voice-media's variables for ``workers`` processes: more than one share a PostgreSQL database, made here
+    for the run and dropped after it."""
+    if workers == 1:
+        yield {}
+        return
+    databases = await asyncio.to_thread(PostgresDatabases.open)
+    try:
+        yield {"AFO_VOICE_MEDIA_WORKERS": str(workers), "AFO_VOICE_MEDIA_DATABASE_URL": await databases.create()}
+    finally:
+        await asyncio.to_thread(databases.close)
+
+
+@asynccontextmanager
+async def afo_voice(home: Path, workers: int = 1) -> AsyncIterator[AfoVoice]:
     deepgram = FakeDeepgram(recognise=lambda _audio: HEARD, finalize_delay_s=STT_DELAY_S)
     elevenlabs = FakeElevenLabs(first_byte_delay_s=TTS_DELAY_S, seconds_per_char=0.06)
-    async with FakeTwilio() as twilio, deepgram, elevenlabs, running_platform(
-            home, supervise=False, AFO_PUBLIC_URL=PUBLIC, AFO_DEEPGRAM_URL=deepgram.base_url,
-            AFO_ELEVENLABS_URL=elevenlabs.base_url, AFO_LOG_LEVEL="WARNING") as platform, \
+    async with FakeTwilio() as twilio, deepgram, elevenlabs, voice_media_database(workers) as voice_media, \
+            running_platform(home, supervise=False, environment=voice_media, AFO_PUBLIC_URL=PUBLIC,
+                             AFO_DEEPGRAM_URL=deepgram.base_url, AFO_ELEVENLABS_URL=elevenlabs.base_url,
+                             AFO_LOG_LEVEL="WARNING") as platform, \
             httpx.AsyncClient(base_url=platform.gateway_url, timeout=60.0) as api:
         signed = await api.post("/v1/signup", json={"email": f"bench+{uuid.uuid4().hex[:8]}@example.com",
                                                     "password": "correct horse battery", "company": "Bench"})

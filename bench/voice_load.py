@@ -2,11 +2,15 @@
 server that speaks the protocol, with the server process's CPU and memory measured from /proc.
 
     python -m bench.voice_load [--calls 10,50,100,150] [--duration 60] [--driver-processes 2]
-        [--server "stock={python} bench/voice_stock.py --port {port}"] [--server "afo=..."]
+        [--server "stock={python} bench/voice_stock.py --port {port}"] [--server "afo=platform"]
+        [--server "afo-2w=platform workers=2"]
         [--url ws://host:port/twilio/media --pid PID] [--auth-token TOKEN] [--param KEY=VALUE]
 
 Each ``--server NAME=COMMAND`` is started afresh for every call count (``{port}`` a free port, ``{python}``
 this interpreter), measured, and stopped; or ``--url`` with ``--pid`` measures a server already running.
+``platform`` is AFO's whole platform (``bench/voice_afo.py``) with voice-media as ``afo up`` runs it (one
+process, SQLite); ``platform workers=N`` runs voice-media in N worker processes on a PostgreSQL database of its
+own (``AFO_TEST_POSTGRES_URL``'s server), as an instance that uses N cores. By default: stock, then both.
 Every call is ``afo_testkit.media_streams.MediaStreamCall``: 20 ms μ-law frames in real time, silence included.
 Calls start ``--ramp`` s apart and then, until ``--duration`` s after the last one started, alternate an
 espeak-ng sentence (2 to 3 s) with the agent's answer and a pause; every ``--barge-every``-th answer the caller
@@ -52,6 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STOCK = "stock={python} bench/voice_stock.py --port {port}"
 AFO_PLATFORM = "platform"
 AFO = f"afo={AFO_PLATFORM}"
+AFO_TWO_WORKERS = f"afo-2w={AFO_PLATFORM} workers=2"
 
 
 @dataclass
@@ -240,11 +245,11 @@ async def run_level(server: str, targets: list[Target], pid: int, calls: int, ar
     return level
 
 
-async def afo_level(name: str, calls: int, args: argparse.Namespace) -> Level:
+async def afo_level(name: str, workers: int, calls: int, args: argparse.Namespace) -> Level:
     """The platform started afresh for this level (``bench/voice_afo.py``), every call admitted through
     ``/twilio/voice``; afterwards each turn's platform-added latency read from its call's record."""
     with tempfile.TemporaryDirectory(prefix="afo-voice-bench-") as home:
-        async with afo_voice(Path(home)) as afo:
+        async with afo_voice(Path(home), workers) as afo:
             targets = [Target(t.url, (("X-Twilio-Signature", t.signature),), t.call_sid, t.account_sid)
                        for t in await afo.tickets(calls)]
             level = await run_level(name, targets, afo.pid, calls, args)
@@ -321,10 +326,11 @@ async def run(args: argparse.Namespace) -> None:
         levels = []
         if args.url:
             levels.append(await run_level("given", [shared_target(args.url, args)] * calls, args.pid, calls, args))
-        for spec in [] if args.url else args.server or [STOCK, AFO]:
+        for spec in [] if args.url else args.server or [STOCK, AFO, AFO_TWO_WORKERS]:
             name, command = spec.split("=", 1)
-            if command == AFO_PLATFORM:
-                levels.append(await afo_level(name, calls, args))
+            if command.split()[0] == AFO_PLATFORM:
+                options = dict(option.split("=", 1) for option in command.split()[1:])
+                levels.append(await afo_level(name, int(options.get("workers", 1)), calls, args))
                 continue
             async with started_server(command, args.path) as (url, pid):
                 levels.append(await run_level(name, [shared_target(url, args)] * calls, pid, calls, args))

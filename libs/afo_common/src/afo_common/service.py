@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -21,7 +23,8 @@ from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker
 from faststream.nats.annotations import NatsMessage
 from nats.js.api import AckPolicy as ServerAckPolicy
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from pydantic import BaseModel
 from starlette.types import Scope
 
@@ -82,6 +85,8 @@ class Service:
         self.unit_of_work = UnitOfWorkFactory(self.db, tables, self.name, self.relay.wake)
         self.rpc = RpcClient(self.nats, settings.rpc_timeout_s)
         self._migrations_package = migrations_package
+        # False in the worker processes of a multi-process instance: their parent migrated once before them.
+        self.migrates = True
         self._consumers: list[ConsumerSpec] = []
         self._subscribers: list[Any] = []
         self._policies: list[ConsumerPolicy] = []
@@ -206,7 +211,8 @@ class Service:
     # -- lifecycle ------------------------------------------------------------------------------------
     @asynccontextmanager
     async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
-        await migrate(self.db, self._migrations_package)
+        if self.migrates:
+            await migrate(self.db, self._migrations_package)
         await self.nats.connect()
         for durable in self._durables:
             await reconcile_consumer(self.nats.js, durable)
@@ -295,7 +301,7 @@ class Service:
 
         @app.get("/metrics", include_in_schema=False)
         async def metrics() -> Response:
-            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+            return Response(generate_latest(_metrics_registry()), media_type=CONTENT_TYPE_LATEST)
 
         app.add_middleware(BodyLimit, max_bytes=self.settings.max_body_bytes, exempt=self._reads_own_body)
         app.add_middleware(HttpMetrics, service=self.name)
@@ -309,7 +315,9 @@ class Service:
         return any(scope["method"] == method and pattern.fullmatch(scope["path"])
                    for method, pattern in self._own_body_routes)
 
-    def run(self) -> None:
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        """Serve until SIGTERM; on ``sockets`` already bound (a worker of ``afo_common.workers``), else on the
+        configured host and port."""
         setup_logging(self.settings.log_level, self.name)
         setup_tracing(self.name)
         config = uvicorn.Config(
@@ -325,5 +333,15 @@ class Service:
             proxy_headers=True,
             forwarded_allow_ips=self.settings.forwarded_allow_ips,
         )
-        asyncio.run(DrainingServer(config, self.begin_drain).serve())
+        asyncio.run(DrainingServer(config, self.begin_drain).serve(sockets))
+
+
+def _metrics_registry() -> CollectorRegistry:
+    """This process's metrics; every worker's, summed or labelled by pid, in a multi-process instance (whose
+    parent points ``PROMETHEUS_MULTIPROC_DIR`` at their shared files)."""
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
 

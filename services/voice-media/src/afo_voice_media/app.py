@@ -38,13 +38,14 @@ from afo_voice_media.handlers.transfers import Transfers
 from afo_voice_media.settings import VoiceMediaSettings
 
 SERVICE = "voice-media"
+MIGRATIONS = "afo_voice_media.migrations"
 
 
 def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText | None = None,
           offline_tts: TextToSpeech | None = None, stt_providers: dict[str, SttFactory] | None = None,
           tts_providers: dict[str, TtsFactory] | None = None) -> Service:
     config = VoiceMediaSettings.of(settings, SERVICE)
-    service = Service(config, messaging, "afo_voice_media.migrations")
+    service = Service(config, messaging, MIGRATIONS)
     store = SqlStore(service.unit_of_work, SqlRepositories)
     clock = SystemClock()
     calls = Calls(store, service.unit_of_work, service.rpc, clock, config.media_url(),

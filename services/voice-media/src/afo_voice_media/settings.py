@@ -3,10 +3,15 @@ Twilio calls it back about outbound calls, and the providers' addresses (tests p
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from afo_common.settings import ServiceSettings
 
 
 class VoiceMediaSettings(ServiceSettings):
+    # AFO_VOICE_MEDIA_WORKERS: processes in one instance, each with its own media hub (one per core it is given;
+    # more than one needs a PostgreSQL database: afo_common.workers).
+    voice_media_workers: int = Field(default=1, ge=1)
     # AFO_VOICE_MEDIA_PUBLIC_URL: the address Twilio opens media WebSockets at, e.g. wss://voice.example.com (the
     # TwiML the gateway answers points there). Unset: ws://<AFO_HTTP_HOST>:<its HTTP port>, for local runs.
     voice_media_public_url: str | None = None
