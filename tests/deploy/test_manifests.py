@@ -439,6 +439,20 @@ def test_dev_runs_one_of_everything() -> None:
 
 
 @needs_kubectl
+def test_voice_media_runs_a_worker_per_core_where_it_has_postgresql() -> None:
+    """Prod: as many worker processes as the pod has cores, on the PostgreSQL database they share; dev keeps
+    SQLite, which several workers may not share (afo_common.workers refuses it), so it runs one."""
+    prod = render("prod")
+    (container,) = find(prod, "Deployment", "voice-media")["spec"]["template"]["spec"]["containers"]
+    workers = int(env_of(container)["AFO_VOICE_MEDIA_WORKERS"]["value"])
+    assert workers == 2
+    assert container["resources"]["requests"]["cpu"] == container["resources"]["limits"]["cpu"] == str(workers)
+    assert "AFO_VOICE_MEDIA_DATABASE_URL" in secret_values(find(prod, "Secret", "afo-secrets"))
+    (dev_container,) = find(render("dev"), "Deployment", "voice-media")["spec"]["template"]["spec"]["containers"]
+    assert "AFO_VOICE_MEDIA_WORKERS" not in env_of(dev_container)
+
+
+@needs_kubectl
 @pytest.mark.parametrize("path", ["base", "overlays/prod"])
 def test_nats_is_a_three_node_jetstream_cluster(path: str) -> None:
     docs = list(kustomize(str(K8S / path)))

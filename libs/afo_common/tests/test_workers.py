@@ -58,11 +58,14 @@ async def until_ready(url: str) -> None:
 
 
 async def pids_answering(url: str, attempts: int = 200) -> set[int]:
-    """The processes that answered ``attempts`` requests, each on a connection of its own."""
+    """The processes that answered ``attempts`` requests, each on a connection of its own (and on uvloop, the
+    loop ``Service.run`` names)."""
     seen: set[int] = set()
     for _ in range(attempts):
         async with httpx.AsyncClient() as client:
-            seen.add((await client.get(f"{url}/pid")).json()["pid"])
+            answer = (await client.get(f"{url}/pid")).json()
+        assert answer["loop"].startswith("uvloop")
+        seen.add(answer["pid"])
     return seen
 
 

@@ -333,7 +333,8 @@ class Service:
             proxy_headers=True,
             forwarded_allow_ips=self.settings.forwarded_allow_ips,
         )
-        asyncio.run(DrainingServer(config, self.begin_drain).serve(sockets))
+        # Server.run, not asyncio.run(serve()): it is what installs the loop named above (uvloop).
+        DrainingServer(config, self.begin_drain).run(sockets)
 
 
 def _metrics_registry() -> CollectorRegistry:

@@ -1,8 +1,10 @@
 """A service run in several worker processes: ``python workers_service.py <workers>``, configured like every
 service from ``AFO_*`` variables (``AFO_TEST_SVC_DATABASE_URL``, ``AFO_TEST_SVC_HTTP_PORT``, ``AFO_NATS_URL``).
-``GET /pid`` answers with the process that took the connection and counts it in a metric; with
+``GET /pid`` answers with the process that took the connection and the module of its event loop, and counts
+it in a metric; with
 ``AFO_TEST_SVC_FAIL_ON_BUILD`` set, every worker fails as it starts."""
 
+import asyncio
 import os
 import sys
 
@@ -24,9 +26,9 @@ def build() -> Service:
     service = Service(ServiceSettings.for_service(SERVICE, drain_timeout_s=2.0), messaging, MIGRATIONS)
 
     @service.http.get("/pid")
-    async def pid() -> dict[str, int]:
+    async def pid() -> dict[str, int | str]:
         ANSWERED.inc()
-        return {"pid": os.getpid()}
+        return {"pid": os.getpid(), "loop": type(asyncio.get_running_loop()).__module__}
 
     return service
 
