@@ -241,6 +241,23 @@ async def test_speaking_after_the_prompt_keeps_the_line_open() -> None:
     await made.session.close("completed")
 
 
+async def test_a_later_silence_gets_its_own_prompt_before_the_line_is_hung_up() -> None:
+    made = Call(["yes I am here"], CallManners(silence_prompt_s=1.0))
+    made.session.start()
+    await made.advance(4.0)  # the greeting, then the first prompt
+    await made.advance(1.0, probability=0.9)
+    await made.advance(0.8)
+    made.reply("msg_user_1", "Good.")
+    await made.advance(1.0)
+    frames = len(made.sink.frames)
+    await made.advance(2.0)
+    assert len(made.sink.frames) > frames and made.sink.hung_up_at is None  # asked again, not hung up
+    assert made.session.ended_by is None
+    await made.advance(6.0)
+    assert made.session.ended_by == "silence" and made.sink.hung_up_at is not None
+    await made.session.close("completed")
+
+
 class Finished:
     def __init__(self, answer: bool | None) -> None:
         self.answer = answer

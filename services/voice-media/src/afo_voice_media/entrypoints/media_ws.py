@@ -9,6 +9,7 @@ with its record kept."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -77,8 +78,10 @@ def media_router(calls: Calls, runner: CallRunner, public_url: str | None) -> AP
 
 
 async def _close(websocket: WebSocket) -> None:
+    """Close our side; a caller whose socket already dropped (Twilio hung up first) has nothing left to close."""
     if websocket.application_state is WebSocketState.CONNECTED:
-        await websocket.close()
+        with contextlib.suppress(WebSocketDisconnect):
+            await websocket.close()
 
 
 def _called_url(websocket: WebSocket, public_url: str | None) -> str:
