@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from afo_common import masking
 from afo_common.invites import Meeting, invite_ics
 from afo_notifier.domain import templates
 from afo_notifier.domain.records import ChannelName, ContactRow, Kind, NotificationRow, Status
@@ -77,7 +78,4 @@ def plan(meeting: BookedMeeting, contact: ContactRow | None, offsets: Sequence[t
 
 def mask(channel: str, to: str) -> str:
     """``+33•••••5678``; ``j•••@example.com``."""
-    if channel == "email" and "@" in to:
-        local, _, domain = to.partition("@")
-        return f"{local[:1]}•••@{domain}"
-    return f"{to[:3]}{'•' * max(len(to) - 7, 0)}{to[-4:]}" if len(to) > 7 else "•" * len(to)
+    return masking.email(to) if channel == "email" else masking.phone(to)

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from twilio.request_validator import RequestValidator
 
+from afo_common import masking
 from afo_common.clock import Clock
 from afo_common.credentials import resolve_credential
 from afo_common.events.call import CallEnd, CallEnded, CallStarted, CallTurnCompleted, TurnLatency
@@ -69,10 +70,6 @@ class MediaRefused(Exception):
 
 def _ticket_hash(ticket: str) -> str:
     return hashlib.sha256(ticket.encode()).hexdigest()
-
-
-def mask(number: str | None) -> str | None:
-    return None if number is None else number[:-4].rstrip() + "****" if len(number) > 6 else "****"
 
 
 class Calls:
@@ -267,7 +264,8 @@ def context_of(row: CallRow, voice: str | None = None) -> CallContext:
 def _started(row: CallRow, now: datetime) -> CallStarted:
     return CallStarted.model_validate({
         "call_id": row.id, "conversation_id": row.conversation_id, "agent_id": row.agent_id,
-        "transport": row.transport, "direction": row.direction, "caller": mask(row.caller), "started_at": now})
+        "transport": row.transport, "direction": row.direction,
+        "caller": None if row.caller is None else masking.phone(row.caller), "started_at": now})
 
 
 def view_of(row: CallRow) -> CallView:
