@@ -11,6 +11,7 @@ import pytest_asyncio
 
 from afo_testkit.platform import Platform, running_platform
 from afo_testkit.postgres import postgres_server as postgres_server
+from afo_testkit.twilio_server import FakeTwilio
 
 pytestmark = pytest.mark.e2e
 
@@ -26,3 +27,10 @@ async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Pl
 async def api(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30.0) as client:
         yield client
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def twilio() -> AsyncIterator[FakeTwilio]:
+    """Twilio's REST API and its signing, as the modules that phone or text leads point the platform at it."""
+    async with FakeTwilio() as server:
+        yield server

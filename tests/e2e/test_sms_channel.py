@@ -32,12 +32,6 @@ WAIT_S = 30.0
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio() as server:
-        yield server
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def platform(tmp_path_factory: pytest.TempPathFactory, twilio: FakeTwilio) -> AsyncIterator[Platform]:
     home: Path = tmp_path_factory.mktemp("platform")
     async with running_platform(home, supervise=False, AFO_TWILIO_API_BASE_URL=twilio.base_url,

@@ -49,12 +49,6 @@ WAIT_S = 40.0
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio() as server:
-        yield server
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def model() -> AsyncIterator[FakeOpenAI]:
     """A slow model (as one that searches or books before it answers) with a long answer."""
     async with FakeOpenAI(lambda _body: Text(LONG_ANSWER), api_key=LLM_KEY) as server:

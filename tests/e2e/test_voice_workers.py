@@ -26,12 +26,6 @@ WAIT_S = 60.0
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def twilio() -> AsyncIterator[FakeTwilio]:
-    async with FakeTwilio() as server:
-        yield server
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def platform(tmp_path_factory: pytest.TempPathFactory, twilio: FakeTwilio,
                    postgres_server: PostgresDatabases | str) -> AsyncIterator[Platform]:
     if isinstance(postgres_server, str):
