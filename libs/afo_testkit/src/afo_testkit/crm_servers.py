@@ -15,20 +15,19 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from afo_testkit.local_server import serving
+from afo_testkit.local_server import LocalStandIn
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -51,7 +50,7 @@ class ScriptedFailure:
 
 
 @dataclass
-class _StandIn(ABC):
+class _StandIn(LocalStandIn):
     """What both stand-ins share: recorded requests, scripted failures, serving; each says how it
     authenticates, how it words an error and which routes it has."""
 
@@ -107,17 +106,6 @@ class _StandIn(ABC):
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-    async def __aenter__(self) -> Self:
-        self._serving = serving(self.app())
-        self.port = await self._serving.__aenter__()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._serving is not None:
-            await self._serving.__aexit__(exc_type, exc, tb)
 
 
 def _now_iso() -> str:

@@ -26,17 +26,17 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from afo_testkit.local_server import serving
+from afo_testkit.local_server import LocalStandIn
 
 NET_0001 = ("Deepgram did not receive audio data or a text message within the timeout window. "
             "See https://dpgr.am/net0001")
@@ -95,7 +95,7 @@ class _Stream:
 
 
 @dataclass
-class FakeDeepgram:
+class FakeDeepgram(LocalStandIn):
     api_key: str = "deepgram-test-key"
     transcripts: list[str] = field(default_factory=list)
     recognise: Callable[[bytes], str] | None = None
@@ -106,7 +106,7 @@ class FakeDeepgram:
     faults: list[Fault] = field(default_factory=list)
     connections: list[Connection] = field(default_factory=list)
     port: int = 0
-    _serving: Any = None
+    _serving: AbstractAsyncContextManager[int] | None = None
 
     @property
     def base_url(self) -> str:
@@ -257,12 +257,3 @@ class FakeDeepgram:
 
     def app(self) -> Starlette:
         return Starlette(routes=[WebSocketRoute("/v1/listen", self._listen)])
-
-    async def __aenter__(self) -> Self:
-        self._serving = serving(self.app())
-        self.port = await self._serving.__aenter__()
-        return self
-
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self._serving.__aexit__(kind, exc, tb)

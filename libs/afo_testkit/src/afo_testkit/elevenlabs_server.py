@@ -16,16 +16,16 @@ import math
 import struct
 import time
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from afo_testkit.local_server import serving
+from afo_testkit.local_server import LocalStandIn
 
 PCM_FORMATS = {f"pcm_{rate}": rate for rate in (8000, 16000, 22050, 24000, 32000, 44100, 48000)}
 # George, a premade voice every account has; ElevenLabs' API reference uses it in its examples.
@@ -68,7 +68,7 @@ def _invalid(location: list[str], message: str, value: Any) -> JSONResponse:
 
 
 @dataclass
-class FakeElevenLabs:
+class FakeElevenLabs(LocalStandIn):
     api_key: str = "elevenlabs-test-key"
     voices: set[str] = field(default_factory=lambda: {DEFAULT_VOICE})
     seconds_per_char: float = 0.05
@@ -78,7 +78,7 @@ class FakeElevenLabs:
     faults: list[Failure | Cut] = field(default_factory=list)
     requests: list[Received] = field(default_factory=list)
     port: int = 0
-    _serving: Any = None
+    _serving: AbstractAsyncContextManager[int] | None = None
 
     @property
     def base_url(self) -> str:
@@ -123,12 +123,3 @@ class FakeElevenLabs:
 
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/v1/text-to-speech/{voice_id}/stream", self._stream, methods=["POST"])])
-
-    async def __aenter__(self) -> Self:
-        self._serving = serving(self.app())
-        self.port = await self._serving.__aenter__()
-        return self
-
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self._serving.__aexit__(kind, exc, tb)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from types import TracebackType
+from typing import Self
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -33,3 +36,24 @@ async def serving(app: ASGIApp) -> AsyncIterator[int]:
     finally:
         server.should_exit = server.force_exit = True
         await task
+
+
+class LocalStandIn(ABC):
+    """A provider's stand-in served for the length of ``async with``: its ``app()`` on a free port, known as
+    ``port`` inside the block. Subclasses (dataclasses) declare ``port: int = 0`` and ``_serving = None``."""
+
+    port: int
+    _serving: AbstractAsyncContextManager[int] | None
+
+    @abstractmethod
+    def app(self) -> ASGIApp: ...
+
+    async def __aenter__(self) -> Self:
+        self._serving = serving(self.app())
+        self.port = await self._serving.__aenter__()
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        if self._serving is not None:
+            await self._serving.__aexit__(kind, exc, tb)

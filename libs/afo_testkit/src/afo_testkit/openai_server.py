@@ -26,7 +26,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import uvicorn
@@ -35,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from afo_testkit.local_server import serving
+from afo_testkit.local_server import LocalStandIn
 
 
 @dataclass(frozen=True)
@@ -179,7 +178,7 @@ class _Completion:
         }
 
 
-class FakeOpenAI:
+class FakeOpenAI(LocalStandIn):
     """Serves scripted turns in order (or as chosen by a callable) and records every request body."""
 
     def __init__(self, script: Script, *, api_key: str | tuple[str, ...] | None = None,
@@ -202,13 +201,16 @@ class FakeOpenAI:
         self.embedding_requests: list[dict[str, Any]] = []
         self._serving: AbstractAsyncContextManager[int] | None = None
         self.port = 0
-        self.app = Starlette(
+        self._app = Starlette(
             routes=[
                 Route("/v1/chat/completions", self._completions, methods=["POST"]),
                 Route("/v1/embeddings", self._embeddings, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
             ]
         )
+
+    def app(self) -> Starlette:
+        return self._app
 
     @property
     def base_url(self) -> str:
@@ -299,17 +301,6 @@ class FakeOpenAI:
         if done:
             yield "data: [DONE]\n\n"
 
-    async def __aenter__(self) -> FakeOpenAI:
-        self._serving = serving(self.app)
-        self.port = await self._serving.__aenter__()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._serving is not None:
-            await self._serving.__aexit__(exc_type, exc, tb)
-
 
 def turn_from_json(raw: dict[str, Any]) -> Turn:
     if "error" in raw:
@@ -332,7 +323,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     turns = [turn_from_json(raw) for raw in json.loads(args.script.read_text())]
     fake = FakeOpenAI(turns, api_key=args.api_key)
     fake.embedding_dimension = args.embedding_dimension
-    uvicorn.run(fake.app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(fake.app(), host=args.host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

@@ -22,16 +22,16 @@ import base64
 import re
 import time
 import uuid
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from afo_testkit.local_server import serving
+from afo_testkit.local_server import LocalStandIn
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
@@ -45,7 +45,7 @@ class Failure:
 
 
 @dataclass
-class FakeTwilio:
+class FakeTwilio(LocalStandIn):
     account_sid: str = "AC" + "0" * 31 + "1"
     auth_token: str = "twilio-auth-token-secret"
     messages: list[dict[str, str]] = field(default_factory=list)
@@ -55,7 +55,7 @@ class FakeTwilio:
     requests: list[float] = field(default_factory=list)
     fail_next: list[Failure] = field(default_factory=list)
     port: int = 0
-    _serving: Any = None
+    _serving: AbstractAsyncContextManager[int] | None = None
 
     @property
     def base_url(self) -> str:
@@ -136,12 +136,3 @@ class FakeTwilio:
         return Starlette(routes=[Route(f"{base}/Messages.json", self._create, methods=["POST"]),
                                  Route(f"{base}/Calls.json", self._place_call, methods=["POST"]),
                                  Route(f"{base}/Calls/{{call_sid}}.json", self._update_call, methods=["POST"])])
-
-    async def __aenter__(self) -> Self:
-        self._serving = serving(self.app())
-        self.port = await self._serving.__aenter__()
-        return self
-
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self._serving.__aexit__(kind, exc, tb)
