@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import httpx
 
 from afo_common.provider_errors import ProviderError
-from afo_common.provider_http import ProviderHttp, RetryPolicy
-from afo_common.twilio_rest import TWILIO_API, twilio_error
+from afo_common.provider_http import RetryPolicy
+from afo_common.twilio_rest import TWILIO_API, failure_reason, twilio_http
 from afo_notifier.domain.channels import SendError
 
 
@@ -46,13 +46,12 @@ class TwilioMessages:
         form = {"To": to, "From": sender or self._from, "Body": body}
         if status_callback:
             form["StatusCallback"] = status_callback
-        http = ProviderHttp("twilio", self._base_url, secret=self._token, policy=self._retry.policy(),
-                            transport=self._transport, auth=(self._sid, self._token), describe=twilio_error)
+        http = twilio_http(self._sid, self._token, base_url=self._base_url, policy=self._retry.policy(),
+                           transport=self._transport)
         try:
             async with http:
                 message = await http.request("POST", self._path, data=form)
         except ProviderError as exc:
-            reason = exc.reason if exc.status is not None else f"no answer: {exc.reason.split(': ', 1)[-1]}"
-            raise SendError("twilio", exc.status, reason) from None
+            raise SendError("twilio", exc.status, failure_reason(exc)) from None
         sid = message.get("sid") if isinstance(message, dict) else None
         return str(sid) if sid else ""

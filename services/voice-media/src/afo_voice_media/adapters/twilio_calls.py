@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 
 from afo_common.provider_errors import ProviderError
-from afo_common.provider_http import ProviderHttp, RetryPolicy
-from afo_common.twilio_rest import TWILIO_API, twilio_error
+from afo_common.provider_http import RetryPolicy
+from afo_common.twilio_rest import TWILIO_API, failure_reason, twilio_http
 
 ONCE = RetryPolicy(attempts=1, timeout_s=3.0, connect_timeout_s=2.0)
 
@@ -69,14 +69,12 @@ class TwilioCalls:
         await self._post(f"/2010-04-01/Accounts/{self._sid}/Calls/{call_sid}.json", {"Twiml": twiml})
 
     async def _post(self, path: str, form: dict[str, Any]) -> Any:
-        http = ProviderHttp("twilio", self._base_url, secret=self._token, policy=ONCE, transport=self._transport,
-                            auth=(self._sid, self._token), describe=twilio_error)
+        http = twilio_http(self._sid, self._token, base_url=self._base_url, policy=ONCE, transport=self._transport)
         try:
             async with http:
                 return await http.request("POST", path, data=form)
         except ProviderError as exc:
-            reason = exc.reason if exc.status is not None else f"no answer: {exc.reason.split(': ', 1)[-1]}"
-            raise TwilioCallError(exc.status, reason) from None
+            raise TwilioCallError(exc.status, failure_reason(exc)) from None
 
 
 # The tenant's Twilio fields (account_sid, auth_token) to a client of its account.
