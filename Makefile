@@ -9,7 +9,7 @@ SRC := libs/afo_common/src libs/afo_cli/src libs/afo_testkit/src $(wildcard serv
 # Python not to (PYTHONDONTWRITEBYTECODE=1 on some CI machines: an empty value turns it off).
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: install up test test-long lint typecheck unit contract e2e bench bench-db bench-extraction bench-knowledge bench-booking bench-reminders bench-webhooks bench-voice bench-stt schemas clean
+.PHONY: install up test test-long lint typecheck unit contract e2e bench bench-db bench-extraction bench-knowledge bench-booking bench-reminders bench-webhooks bench-voice bench-stt bench-console bench-realtime bench-analytics schemas clean browser
 
 $(UV):
 	python3 -m venv .tools
@@ -49,6 +49,11 @@ contract: install
 e2e: install
 	$(UV) run --frozen pytest tests/e2e -q
 
+# The widget (and console) in Debian's headless Chromium, driven by Playwright: part of `make test` too. Without
+# /usr/bin/chromium the first run installs it with apt-get when it runs as root, else the tests skip and say so.
+browser: install
+	$(UV) run --frozen pytest tests/browser -q
+
 # `make test` stays under ten minutes on two cores; the crash-and-restart tests that take tens of seconds
 # each are marked `long` and run by `make test-long` (CI runs both).
 test: lint typecheck
@@ -78,9 +83,21 @@ bench-webhooks: install
 bench-booking: install
 	$(UV) run --frozen python -m bench.booking
 
+# analytics.summary aggregated on read: 50,000 conversations (and 5,000 calls) of one tenant, SQLite (~1 minute);
+# `ARGS="--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"` adds PostgreSQL.
+bench-analytics: install
+	$(UV) run --frozen python -m bench.analytics $(ARGS)
+
+# 1,000 WebSocket clients on GET /v1/realtime, 200 events/s, spread over 100 and then 20 tenants (~2 minutes).
+bench-realtime: install
+	$(UV) run --frozen python -m bench.realtime_fanout
+
 # Stock pipecat and AFO side by side at 10, 50, 100 and 150 simultaneous phone calls (~25 minutes).
 bench-voice: install
 	$(UV) run --frozen python -m bench.voice_load
+
+bench-console: install
+	$(UV) run --frozen python -m bench.console_pages
 
 bench-stt: install
 	$(UV) run --frozen python -m bench.stt_wer

@@ -36,6 +36,7 @@ def fake_gateway(requests: list[httpx.Request], fail_on: str | None = None,
         "/v1/agents/agt_1/publish": (200, {"agent_id": "agt_1", "version": 1}),
         "/v1/api-keys": (201, {"id": "key_2", "kind": "publishable", "secret": "pk_test"}),
         "/v1/conversations": (201, {"id": "conv_1"}),
+        "/v1/conversations/conv_1/messages": (200, {"message_id": "msg_1", "reply": {"text": "Yes."}}),
     }
 
     def handle(request: httpx.Request) -> httpx.Response:
@@ -61,7 +62,8 @@ def test_seeds_through_the_public_api_with_the_secret_key() -> None:
     document = "/v1/knowledge-bases/kb_1/documents"
     assert [r.url.path for r in requests] == [
         "/v1/signup", "/v1/knowledge-bases", document, f"{document}/doc_1", f"{document}/doc_1", "/v1/agents",
-        "/v1/agents/agt_1/publish", "/v1/api-keys", "/v1/conversations",
+        "/v1/agents/agt_1/publish", "/v1/api-keys", "/v1/conversations", "/v1/conversations",
+        "/v1/conversations/conv_1/messages", "/v1/conversations/conv_1/messages",
     ]
     signup = json.loads(requests[0].content)
     assert signup["company"] == "Acme Demo Co" and signup["email"].startswith("demo+")
@@ -73,6 +75,9 @@ def test_seeds_through_the_public_api_with_the_secret_key() -> None:
     assert json.loads(requests[5].content)["knowledge_base_ids"] == ["kb_1"]
     assert json.loads(requests[7].content)["allowed_origins"] == ["http://localhost:8123"]
     assert (demo.agent_id, demo.publishable_key, demo.conversation_id) == ("agt_1", "pk_test", "conv_1")
+    held = json.loads(requests[9].content)
+    assert (held["channel"], held["contact"]) == ("web", {"name": "Sam"})
+    assert all(r.url.params["wait"] == "true" for r in requests[10:])
     assert (demo.knowledge_base_id, demo.document_id) == ("kb_1", "doc_1")
 
 

@@ -5,10 +5,12 @@ from pydantic import ValidationError
 
 from afo_common.rpcs.agent_spec import (
     DEFAULT_QUALIFICATION_FIELDS,
+    DEFAULT_WIDGET_COLOUR,
     AgentPatch,
     AgentSpec,
     LlmConfig,
     QualificationField,
+    WidgetTemplate,
 )
 
 
@@ -30,7 +32,7 @@ def test_a_name_is_enough_and_the_defaults_collect_the_five_sales_fields() -> No
     assert spec.llm == LlmConfig(provider="embedded", model=None, base_url=None, temperature=0.3)
     assert spec.voice.stt == "embedded" and spec.voice.language == "en"
     assert spec.timezone == "UTC"
-    assert spec.goals == [] and spec.knowledge_base_ids == [] and spec.channels == {}
+    assert spec.goals == [] and spec.knowledge_base_ids == [] and spec.channels.model_dump() == {}
 
 
 def test_default_fields_are_not_shared_between_specs() -> None:
@@ -207,3 +209,35 @@ def test_a_voices_transfer_number_is_e164_and_its_voicemail_message_optional() -
         with pytest.raises(ValidationError) as refused:
             AgentSpec.model_validate({"name": "Ava", "voice": bad})
         assert refused.value.errors()[0]["loc"][:2] == ("voice", next(iter(bad)))
+
+
+def test_the_web_channel_is_the_widgets_template_checked_and_other_channels_are_kept_as_given() -> None:
+    spec = AgentSpec.model_validate({"name": "Ava", "channels": {
+        "web": {"title": "Ask Ava", "colour": "#0A7B83", "position": "bottom-left", "voice_button": True},
+        "sms": {"number": "+15550001111"}}})
+
+    assert spec.channels.web == WidgetTemplate(title="Ask Ava", colour="#0a7b83", position="bottom-left",
+                                               voice_button=True)
+    assert spec.model_dump(mode="json")["channels"] == {
+        "web": {"title": "Ask Ava", "greeting": None, "colour": "#0a7b83", "position": "bottom-left",
+                "voice_button": True},
+        "sms": {"number": "+15550001111"}}
+    assert AgentSpec(name="Ava").model_dump()["channels"] == {}  # no template: nothing stored for it
+    assert WidgetTemplate().colour == DEFAULT_WIDGET_COLOUR
+
+
+@pytest.mark.parametrize(("web", "where"), [
+    ({"colour": "red"}, "colour"),
+    ({"colour": "#12345"}, "colour"),
+    ({"colour": "#1234567"}, "colour"),
+    ({"position": "top-left"}, "position"),
+    ({"greeting": "g" * 501}, "greeting"),
+    ({"greeting": "  "}, "greeting"),
+    ({"title": "t" * 81}, "title"),
+    ({"colour_scheme": "dark"}, "colour_scheme"),
+])
+def test_a_malformed_widget_template_is_refused_naming_its_field(web: dict[str, Any], where: str) -> None:
+    for model in (AgentSpec, AgentPatch):
+        with pytest.raises(ValidationError) as refused:
+            model.model_validate({"name": "Ava", "channels": {"web": web}})
+        assert [e["loc"] for e in refused.value.errors()] == [("channels", "web", where)]

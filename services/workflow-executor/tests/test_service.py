@@ -1,7 +1,7 @@
 """workflow-executor as the composition root builds it: it migrates its own store, becomes ready, answers its
-health RPC, consumes the lead's meeting requests and cancel requests, the CRM sync's events and the workflows'
-trigger events (and nothing else), serves every calendar and meeting RPC and lists a lead's CRM syncs over a
-real nats-server."""
+health RPC, consumes the lead's meeting requests and cancel requests, the CRM sync's events, the workflows'
+trigger events and anomaly detection's (and nothing else), serves every calendar and meeting RPC, lists a
+lead's CRM syncs and a tenant's anomalies over a real nats-server."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from afo_common.events.streams import ADVISORIES
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import Reply, RpcClient, RpcError
 from afo_common.rpcs import workflow_executor as wx
+from afo_common.rpcs.workflow_executor_anomalies import LIST_ANOMALIES, ListAnomalies
 from afo_common.rpcs.workflow_executor_crm import LIST_CRM_SYNCS, ListCrmSyncs
 from afo_common.service import Service
 from afo_testkit.bare_service import BareServiceChecks
 from afo_workflow_executor.app import build
+from afo_workflow_executor.entrypoints.anomalies import COUNTED
 from afo_workflow_executor.entrypoints.crm import CONSUMED
 from afo_workflow_executor.entrypoints.subscribers import MEETING_CANCEL_REQUESTED, MEETING_REQUESTED
 from afo_workflow_executor.entrypoints.workflows import TRIGGERED
@@ -32,7 +34,8 @@ class TestWorkflowExecutor(BareServiceChecks):
                      if stream != ADVISORIES}  # where each consumer's MAX_DELIVERIES advisories are read
         booking = {(spec.stream, spec.durable) for spec in (MEETING_REQUESTED, MEETING_CANCEL_REQUESTED)}
         workflows = {(stream, durable) for durable, stream, _ in TRIGGERED}
-        assert consumers == {(stream, durable) for durable, stream, _ in CONSUMED} | booking | workflows
+        anomalies = {(stream, durable) for durable, stream, _ in COUNTED}
+        assert consumers == {(stream, durable) for durable, stream, _ in CONSUMED} | booking | workflows | anomalies
 
     async def test_it_answers_its_calendar_and_meeting_rpcs(self, running: Service, client: NatsConnection) -> None:
         rpc = RpcClient(client, timeout_s=5.0)
@@ -49,6 +52,11 @@ class TestWorkflowExecutor(BareServiceChecks):
         assert missing.value.code == "not_found"
         assert (invalid.value.code, invalid.value.message) == (
             "invalid", "unknown time zone 'Nowhere/Land'; use an IANA name such as 'America/New_York', or 'UTC'")
+
+    async def test_it_lists_a_tenants_anomalies_over_nats(self, running: Service, client: NatsConnection) -> None:
+        page = await RpcClient(client, timeout_s=5.0).call(LIST_ANOMALIES, ListAnomalies(tenant_id="ten_a",
+                                                                                          status="open"))
+        assert (page.data, page.next_cursor) == ([], None)
 
     async def test_it_lists_a_leads_crm_syncs_over_nats(self, running: Service, client: NatsConnection) -> None:
         page = await RpcClient(client, timeout_s=5.0).call(LIST_CRM_SYNCS, ListCrmSyncs(tenant_id="ten_a",

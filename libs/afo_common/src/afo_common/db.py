@@ -123,8 +123,9 @@ class Database:
         await self.engine.dispose()
 
 
-async def migrate(db: Database, migrations_package: str) -> None:
-    """Apply a service's Alembic migrations (``<package>/migrations``) up to head."""
+async def migrate(db: Database, migrations_package: str, revision: str = "head") -> None:
+    """Apply a service's Alembic migrations (``<package>/migrations``) up to head (or ``revision``: a test of
+    what a migration does to rows written before it)."""
     script_location = str(Path(__import__(migrations_package, fromlist=["_"]).__file__ or "").parent)
     config = Config()
     config.set_main_option("script_location", script_location)
@@ -132,7 +133,7 @@ async def migrate(db: Database, migrations_package: str) -> None:
 
     def upgrade(connection: Connection) -> None:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
 
     async with db.engine.begin() as conn:
         await conn.run_sync(upgrade)

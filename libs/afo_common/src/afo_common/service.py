@@ -68,6 +68,8 @@ class Service:
         self.name = settings.service
         self.settings = settings
         self.version = version
+        # permessage-deflate on the service's WebSockets, when the client asks for it.
+        self.websocket_compression = True
         self.db = Database(settings.database_url)
         nats_auth = settings.nats_auth()
         self.nats = NatsConnection(settings.nats_url, f"afo-{self.name}", nats_auth)
@@ -332,6 +334,7 @@ class Service:
             timeout_graceful_shutdown=int(self.settings.drain_timeout_s),
             proxy_headers=True,
             forwarded_allow_ips=self.settings.forwarded_allow_ips,
+            ws_per_message_deflate=self.websocket_compression,
         )
         # Server.run, not asyncio.run(serve()): it is what installs the loop named above (uvloop).
         DrainingServer(config, self.begin_drain).run(sockets)

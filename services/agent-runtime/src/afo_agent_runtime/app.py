@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from afo_agent_runtime.adapters.credentials import VaultOpenAIKeys
 from afo_agent_runtime.adapters.knowledge import RpcKnowledgeSearch
+from afo_agent_runtime.adapters.speech import RpcHearing
 from afo_agent_runtime.adapters.store import sql_store
 from afo_agent_runtime.adapters.tables import messaging
+from afo_agent_runtime.domain.engine import EmbeddedEngine
 from afo_agent_runtime.entrypoints.rpc import register_rpc
 from afo_agent_runtime.entrypoints.subscribers import message_received_consumer, register_subscribers
+from afo_agent_runtime.handlers.agent_test_runs import AgentTestRunner
+from afo_agent_runtime.handlers.agent_tests import AgentTestHandlers
 from afo_agent_runtime.handlers.agents import AgentHandlers
 from afo_agent_runtime.handlers.analyses import ConversationAnalyses
+from afo_agent_runtime.handlers.analytics import AnalyticsHandlers
 from afo_agent_runtime.handlers.booking_offers import BookingOffers
 from afo_agent_runtime.handlers.channels import ChannelHandlers
 from afo_agent_runtime.handlers.conversations import ConversationHandlers
+from afo_agent_runtime.handlers.deciding import TurnDecider
 from afo_agent_runtime.handlers.endings import ConversationEndings
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.meeting_results import MeetingResults
@@ -35,8 +41,12 @@ def build(settings: AgentRuntimeSettings | None = None) -> Service:
     consumer = message_received_consumer(settings)
     store, clock = sql_store(service.unit_of_work), SystemClock()
     endings = ConversationEndings(store, clock)
+    # Agent tests play their turns through the same decision as a real turn, writing and sending nothing.
+    test_runner = AgentTestRunner(TurnDecider(llm, knowledge, EmbeddedEngine()), clock,
+                                  RpcHearing(service.rpc), settings.agent_tests_run_timeout_s)
     register_rpc(service, AgentHandlers(store, clock), ConversationHandlers(store, clock), endings,
-                 ChannelHandlers(store, clock, llm))
+                 ChannelHandlers(store, clock, llm), AnalyticsHandlers(store),
+                 AgentTestHandlers(store, clock, test_runner))
     turns = TurnHandler(service.name, store, clock, realtime, llm, consumer.max_deliver,
                         settings.turn_order_wait_s, knowledge)
     register_subscribers(service, turns, consumer, MeetingResults(store, clock, realtime),

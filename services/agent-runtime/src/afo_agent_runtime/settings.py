@@ -20,3 +20,6 @@ class AgentRuntimeSettings(ServiceSettings):
     knowledge_search_timeout_s: float = 1.5
     # How often the conversations idle past their agent's timeout are looked for and ended.
     idle_check_interval_s: float = 60.0
+    # An agent test run plays every test of an agent; a test still playing past this fails (the gateway waits a
+    # little longer for the run's answer).
+    agent_tests_run_timeout_s: float = 60.0

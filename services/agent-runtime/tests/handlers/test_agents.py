@@ -177,3 +177,28 @@ async def test_a_create_retried_with_its_request_id_answers_with_the_first_agent
     assert again == first
     assert len({first.id, other.id, elsewhere.id}) == 3
     assert kinds(await committed()) == ["afo.agent.created.v1"] * 3
+
+
+async def test_the_widgets_template_is_stored_checked_replaced_whole_and_published_with_the_agent(
+    store: Store, clock: SteppingClock
+) -> None:
+    agents = AgentHandlers(store, clock)
+    made = await agents.create(CreateAgent(tenant_id=TENANT, spec={"name": "Ava", "channels": {
+        "web": {"title": "Ask Ava", "colour": "#0A7B83"}, "sms": {"note": "kept as given"}}}))
+    ref = AgentRef(tenant_id=TENANT, agent_id=made.id)
+
+    assert made.spec["channels"] == {"web": {"title": "Ask Ava", "greeting": None, "colour": "#0a7b83",
+                                             "position": "bottom-right", "voice_button": False},
+                                     "sms": {"note": "kept as given"}}
+    published = await agents.publish(ref)
+    patch = AgentPatch.model_validate({"channels": {"web": {"position": "bottom-left", "voice_button": True}}})
+    updated = await agents.update(UpdateAgent(tenant_id=TENANT, agent_id=made.id, patch=patch))
+
+    assert updated.spec["channels"] == {"web": {"title": None, "greeting": None, "colour": "#2563eb",
+                                                "position": "bottom-left", "voice_button": True}}
+    assert published.spec["channels"]["web"]["title"] == "Ask Ava"  # the published version keeps its own
+    with pytest.raises(Invalid) as refused:
+        await agents.create(CreateAgent(tenant_id=TENANT, spec={"name": "Bea", "channels": {
+            "web": {"colour": "teal"}}}))
+    assert [d["loc"] for d in refused.value.details] == [["channels", "web", "colour"]]
+    assert await agents.get(ref) == updated

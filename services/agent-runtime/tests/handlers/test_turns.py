@@ -290,6 +290,9 @@ async def test_a_rejected_api_key_falls_back_to_the_embedded_engine(runtime: Run
     assert len(fake.requests) == 1  # a 401 is not retried
     _user, reply = await runtime.messages(conversation_id)
     assert reply.engine == "embedded"
+    # The reply says the model failed (what anomaly detection counts as an agent's reply error).
+    [replied] = [e for _, _, e in await runtime.events_after(0) if isinstance(e, MessageReplied)]
+    assert replied.fallback is True
     assert reply.text != "never said"
     assert "".join(d.payload["text"] for d in runtime.realtime.of("reply_delta")) == reply.text
     (completed,) = runtime.realtime.of("reply_completed")
@@ -344,6 +347,7 @@ async def test_stop_on_an_llm_agent_never_calls_the_model_and_opts_the_lead_out(
     assert (await runtime.messages(conversation_id))[-1].engine == "embedded"
     events = [event for _, _, event in await runtime.events_after(before)]
     assert [type(e) for e in events] == [LeadUpdated, ConversationOptedOut, ConversationClosed, MessageReplied]
+    assert isinstance(events[3], MessageReplied) and events[3].fallback is False  # the rules answer STOP: no error
     assert events[1] == ConversationOptedOut(conversation_id=conversation_id, lead_id=detail.lead.id, channel="api")
     # Opting out ends the conversation.
     assert events[2] == ConversationClosed(conversation_id=conversation_id, agent_id=detail.agent_id,

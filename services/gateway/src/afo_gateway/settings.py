@@ -28,7 +28,12 @@ class GatewaySettings(ServiceSettings):
     # request (a message with ?wait=true waits at most 120 s).
     idempotency_lease_s: float = 180.0
     stream_token_ttl_s: float = 300.0
+    # GET /v1/realtime: frames waiting for one WebSocket client; one more and it is closed (4008, slow consumer).
+    realtime_backlog: int = 1024
     purge_interval_s: float = 600.0
+    # POST /v1/agents/{id}/tests/run waits this long for agent-runtime's run (which gives up on a test after its
+    # own AFO_AGENT_TESTS_RUN_TIMEOUT_S, 60 s by default).
+    agent_tests_run_wait_s: float = 90.0
 
     @field_validator("rate_limit_login_per_ip", "rate_limit_login_per_email", "rate_limit_signup_per_ip",
                      "rate_limit_signup_per_email", "rate_limit_api_per_principal")

@@ -24,17 +24,18 @@ from afo_gateway.domain.access import (
 from afo_gateway.domain.errors import Forbidden
 
 
-def test_owners_and_admins_may_do_everything() -> None:
-    assert ROLE_PERMISSIONS["owner"] == frozenset(Permission)
-    assert ROLE_PERMISSIONS["admin"] == frozenset(Permission)
+def test_owners_and_admins_may_do_everything_with_their_tenant_but_not_see_the_platform() -> None:
+    assert ROLE_PERMISSIONS["owner"] == frozenset(Permission) - {Permission.VIEW_PLATFORM}
+    assert ROLE_PERMISSIONS["admin"] == ROLE_PERMISSIONS["owner"]
 
 
 def test_members_read_and_write_but_manage_nothing() -> None:
     assert ROLE_PERMISSIONS["member"] == {Permission.READ, Permission.WRITE}
 
 
-def test_operators_only_read() -> None:
-    assert ROLE_PERMISSIONS["operator"] == {Permission.READ}
+def test_operators_read_and_see_the_platforms_health() -> None:
+    assert ROLE_PERMISSIONS["operator"] == {Permission.READ, Permission.VIEW_PLATFORM}
+    assert Permission.VIEW_PLATFORM not in SECRET_KEY_PERMISSIONS
 
 
 def test_every_role_has_permissions() -> None:

@@ -115,6 +115,25 @@ async def test_keys_are_listed_newest_first_per_tenant_without_revoked_ones(
     assert (event.type, event.data) == ("afo.apikey.revoked.v1", {"key_id": made[1].id})
 
 
+async def test_an_agents_publishable_keys_are_its_live_ones_of_its_tenant_by_id_newest_first(
+    store: Store, clock: SteppingClock
+) -> None:
+    world = World(store, clock)
+    owner, other = await world.owner(), await world.owner("other@example.com")
+    principal, stranger = user_principal(owner.user), user_principal(other.user)
+    site = ["https://shop.example"]
+    made = [(await world.keys.create(principal, "publishable", f"site {n}", "agt_1", site))[0] for n in range(3)]
+    await world.keys.revoke(principal, made[1].id)
+    await world.keys.create(principal, "secret", "server", None, [])
+    await world.keys.create(stranger, "publishable", "theirs", "agt_1", site)
+
+    async with store.reading() as repos:
+        mine = await repos.keys.publishable_for(owner.tenant.id, "agt_1")
+        none = await repos.keys.publishable_for(owner.tenant.id, "agt_2")
+
+    assert [k.id for k in mine] == sorted([made[0].id, made[2].id], reverse=True) and none == []
+
+
 async def test_a_revoked_key_cannot_be_revoked_again_nor_another_tenants(
     store: Store, clock: SteppingClock, committed: Committed
 ) -> None:

@@ -28,10 +28,12 @@ from afo_voice_media.domain.speech import SpeechToText, TextToSpeech
 from afo_voice_media.domain.turn_taking import TurnPolicy
 from afo_voice_media.entrypoints.media_ws import media_router
 from afo_voice_media.entrypoints.rpc import register_rpc
+from afo_voice_media.handlers.analytics import CallAnalytics
 from afo_voice_media.handlers.browser_calls import BrowserCalls
 from afo_voice_media.handlers.call_runner import CallRunner
 from afo_voice_media.handlers.calls import Calls
 from afo_voice_media.handlers.dialing import Dialer
+from afo_voice_media.handlers.hearing import Hearing
 from afo_voice_media.handlers.media_hub import MediaHub
 from afo_voice_media.handlers.speech_engines import SpeechEngines, SttFactory, TtsFactory
 from afo_voice_media.handlers.transfers import Transfers
@@ -61,8 +63,9 @@ def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText 
     whisper: WhisperStt | None = None
     if offline_stt is None:
         whisper = offline_stt = WhisperStt()
+    offline_tts = offline_tts or EspeakTts()
     engines = SpeechEngines(
-        service.rpc, offline_stt, offline_tts or EspeakTts(),
+        service.rpc, offline_stt, offline_tts,
         stt_providers or {"deepgram": lambda fields: DeepgramStt(fields["api_key"], base_url=config.deepgram_url)},
         tts_providers or {"elevenlabs": lambda fields: ElevenLabsTts(fields["api_key"], base_url=config.elevenlabs_url,
                                                                       http=http)})
@@ -74,7 +77,8 @@ def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText 
     runner = CallRunner(calls, hub, engines, feed, policy, handoff=Transfers(store, service.rpc, twilio))
     service.http.include_router(media_router(calls, runner, config.voice_media_public_url))
     browser = BrowserCalls(calls, runner, config.voice_ice_servers)
-    register_rpc(service, calls, dialer, browser)
+    # Agent tests' voice lines: spoken by the offline voice, heard by the agent's recogniser.
+    register_rpc(service, calls, dialer, browser, CallAnalytics(store), Hearing(engines, offline_tts))
 
     async def start_media() -> None:
         if whisper is not None:  # loaded before the first caller, not while they wait

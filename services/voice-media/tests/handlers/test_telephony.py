@@ -295,3 +295,16 @@ async def test_no_transfer_without_a_number_credentials_or_a_call_twilio_knows(t
         call_id=browser.id, tenant_id=TENANT, agent_id="agt_1", conversation_id=browser.conversation_id,
         greeting="", voice=None)) is False  # a browser call has no line to hand on
     assert telephony.twilio.updates == []
+
+
+async def test_calls_are_listed_by_the_conversation_they_belong_to(telephony: Telephony) -> None:
+    view = await telephony.dialer.dial(dial())
+    [sid] = telephony.twilio.calls
+    await telephony.calls.admit(answered(sid))
+
+    def listing(conversation_id: str, tenant_id: str = TENANT) -> vm.ListCalls:
+        return vm.ListCalls(tenant_id=tenant_id, limit=10, conversation_id=conversation_id)
+
+    assert [c.id for c in (await telephony.calls.list(listing("conv_1"))).data] == [view.id]
+    assert (await telephony.calls.list(listing("conv_other"))).data == []
+    assert (await telephony.calls.list(listing("conv_1", tenant_id="ten_other"))).data == []

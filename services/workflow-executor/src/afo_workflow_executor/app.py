@@ -3,7 +3,8 @@ answers; the CRM lead projection and the run record of CRM syncs), the booking f
 ``meeting.booked`` / ``meeting.failed``, on the built-in calendar and the tenant's Google Calendar or Calendly
 when connected), cancellations (``meeting.cancel_requested``), the calendar and meeting RPCs the gateway
 serves, the sync of leads into each tenant's CRM (``entrypoints/crm.py``) as the tenant's workflows ask, and the
-workflows themselves: compiled from plain language, run on their trigger events (``entrypoints/workflows.py``)."""
+workflows themselves: compiled from plain language, run on their trigger events (``entrypoints/workflows.py``); and
+anomaly detection over the tenants' agents, keys and deliveries (``entrypoints/anomalies.py``)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from afo_workflow_executor.adapters.llm_workflows import OpenAIProposals
 from afo_workflow_executor.adapters.store import sql_store
 from afo_workflow_executor.adapters.tables import messaging
 from afo_workflow_executor.domain.external_calendars import ExternalCalendars
+from afo_workflow_executor.entrypoints.anomalies import register_anomalies
 from afo_workflow_executor.entrypoints.crm import MAX_DELIVER, register_crm
 from afo_workflow_executor.entrypoints.rpc import register_rpc, routes
 from afo_workflow_executor.entrypoints.subscribers import MEETING_CANCEL_REQUESTED, MEETING_REQUESTED
 from afo_workflow_executor.entrypoints.workflows import register_workflows
+from afo_workflow_executor.handlers.anomalies import AnomalyDetector
 from afo_workflow_executor.handlers.booking import MeetingRequests
 from afo_workflow_executor.handlers.calendars import Calendars
 from afo_workflow_executor.handlers.crm_runs import CrmRuns
@@ -63,4 +66,5 @@ def build(settings: ServiceSettings | None = None, *, outside: ExternalCalendars
     book = WorkflowBook(store, clock, proposals)
     register_crm(service, GatedCrmSync(sync, store, book), CrmRuns(store))
     register_workflows(service, book, WorkflowRunner(store, book, clock))
+    register_anomalies(service, AnomalyDetector(store, clock, config.anomaly_params()), config.anomaly_tick_s)
     return service

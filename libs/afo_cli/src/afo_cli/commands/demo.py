@@ -1,6 +1,7 @@
 """``afo demo``: seed a demo tenant through the public API (sign-up, a knowledge base with one document, an
-agent that answers from it, its keys, a conversation) and print curl commands that talk to the agent, so a
-first-time user sees a reply citing the document within a minute."""
+agent that answers from it, its keys, a conversation already held on the web for the console to show, and
+an empty one) and print the console's login and curl commands that talk to the agent, so a first-time user
+sees a reply citing the document within a minute."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ COMPANY = "Acme Demo Co"
 FIRST_MESSAGE = "Hi! How much does the Growth plan cost?"
 SECOND_MESSAGE = "I am Dana from Acme Corp. We need an AI assistant for our website."
 MEETING_MESSAGE = "Can we meet next Wednesday at 10am?"
+# The conversation the console shows at once: a visitor on the website asked and said who they are.
+HELD_CONVERSATION = ({"name": "Sam"}, ("Do you offer onboarding help?",
+                                       "I'm Sam Lee from Birch Dental, sam@birchdental.example. We need a chat "
+                                       "assistant for bookings."))
 KNOWLEDGE_DOCUMENT = "acme-plans-and-policies.md"
 # Ingesting the demo's one page takes a second or two; the model loads on the first document.
 INGEST_TIMEOUT_S = 120.0
@@ -87,6 +92,7 @@ def seed_demo(client: httpx.Client) -> DemoTenant:
     key = _call(client, "/v1/api-keys", widget_key, secret_key)
     contact = {"agent_id": agent_id, "channel": "api", "contact": {"name": "Dana"}}
     conversation = _call(client, "/v1/conversations", contact, secret_key)
+    hold_conversation(client, secret_key, agent_id)
     return DemoTenant(
         tenant_id=tenant_id,
         tenant_name=tenant_name,
@@ -126,6 +132,16 @@ def seed_knowledge(client: httpx.Client, secret_key: str, timeout_s: float = ING
         time.sleep(0.25)
 
 
+def hold_conversation(client: httpx.Client, secret_key: str, agent_id: str) -> str:
+    """A web conversation with a few turns answered, so the console has a transcript, citations and a lead."""
+    contact, messages = HELD_CONVERSATION
+    conversation_id = _field(_call(client, "/v1/conversations",
+                                   {"agent_id": agent_id, "channel": "web", "contact": contact}, secret_key), "id")
+    for text in messages:
+        _call(client, f"/v1/conversations/{conversation_id}/messages?wait=true", {"text": text}, secret_key)
+    return str(conversation_id)
+
+
 def message_curl(gateway_url: str, demo: DemoTenant, text: str = FIRST_MESSAGE) -> str:
     """One line that works as printed when pasted into bash: every argument shell-quoted."""
     url = f"{gateway_url}/v1/conversations/{demo.conversation_id}/messages?wait=true"
@@ -148,7 +164,8 @@ def render(gateway_url: str, demo: DemoTenant) -> str:
         f"Demo tenant created on {gateway_url}",
         "",
         f"  Tenant           {demo.tenant_name} ({demo.tenant_id})",
-        f"  Login            {demo.email} / {demo.password}   (POST {gateway_url}/v1/login)",
+        f"  Console          {gateway_url}/console   (log in as below: a conversation is there to look at)",
+        f"  Login            {demo.email} / {demo.password}",
         f"  Secret key       {demo.secret_key}   (tenant-wide, shown only now: keep it)",
         f"  Agent            Ava ({demo.agent_id}), published version {demo.agent_version}",
         f"  Publishable key  {demo.publishable_key}   (widget key for {demo.agent_id})",

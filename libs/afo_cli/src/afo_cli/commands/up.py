@@ -62,6 +62,7 @@ def banner(platform: Platform) -> str:
     lines = ["", "AFO is running.", ""]
     if GATEWAY in platform.urls:
         lines += [
+            f"  Console        {gateway}/console   (sign up there, or run `afo demo` for a login)",
             f"  Gateway API    {platform.api_url}",
             f"  API docs       {gateway}/docs",
             f"  OpenAPI        {gateway}/openapi.json",

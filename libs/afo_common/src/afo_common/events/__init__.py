@@ -2,6 +2,7 @@
 
 from afo_common.events import (
     agent,
+    anomaly,
     call,
     conversation,
     knowledge,
@@ -26,6 +27,7 @@ __all__ = [
     "Event",
     "SchemaError",
     "agent",
+    "anomaly",
     "call",
     "conversation",
     "envelope_for",

@@ -69,6 +69,9 @@ class MessageReceived(Event):
     sequence: int | None = Field(default=None, ge=1)
     # Set by the channel that brought it when the answer must go back that way (an SMS: to its sender).
     reply_route: ReplyRoute | None = None
+    # The API key (its id, never its secret) the message was posted with: secret or publishable; None for a
+    # console user, an SMS, a call. What anomaly detection counts a key's messages by.
+    key_id: str | None = None
 
 
 @event("conversation.message_replied", stream=CONVERSATION)
@@ -88,6 +91,8 @@ class MessageReplied(Event):
     reply_route: ReplyRoute | None = None
     agent_id: str | None = None
     lead_id: str | None = None
+    # The agent's model failed and the embedded engine answered instead (an error the lead did not see).
+    fallback: bool = False
 
 
 @event("conversation.opted_out", stream=CONVERSATION)

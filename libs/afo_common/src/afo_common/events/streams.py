@@ -29,7 +29,8 @@ STREAM_SUBJECTS: dict[str, tuple[str, ...]] = {
     AGENT: ("agent.>",),
     KNOWLEDGE: ("knowledge.>",),
     CALL: ("call.>",),
-    WORKFLOW: ("workflow.>", "meeting.booked", "meeting.failed", "meeting.cancelled", "crm.>", "action.>"),
+    WORKFLOW: ("workflow.>", "meeting.booked", "meeting.failed", "meeting.cancelled", "crm.>", "action.>",
+               "anomaly.>"),
     NOTIFICATION: ("notification.>", "webhook.>"),
     TENANT: ("tenant.>", "user.>", "apikey.>", "event_credential.>", "integration.>"),
 }

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from afo_common.events.live import LIVE_EVENTS
 from afo_common.events.streams import (
     ADVISORIES,
     AGENT,
@@ -75,8 +76,10 @@ class ServiceAccess:
 
 SERVICE_ACCESS: dict[str, ServiceAccess] = {
     "gateway": ServiceAccess(owns_streams=(TENANT,), publishes_events=("conversation.message_received",),
-                             # Who may do what changed: every replica drops its cached principals.
-                             listens_to=("apikey.revoked", "user.role_changed", "user.session_ended"),
+                             # Who may do what changed: every replica drops its cached principals. And the
+                             # events tenants watch live (/v1/realtime), fanned out in each replica.
+                             listens_to=("apikey.revoked", "user.role_changed", "user.session_ended",
+                                         *LIVE_EVENTS),
                              calls=("agent-runtime", "knowledge-ingest", "workflow-executor", "notifier",
                                     "voice-media"),
                              subscribes_realtime=True,
@@ -95,7 +98,8 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                                              Consumes(WORKFLOW, "agent-runtime-booking-requested")),
                                    # A lead asking for a person; a workflow's handoff step asks too.
                                    publishes_events=("handoff.requested",),
-                                   calls=("knowledge-ingest",), publishes_realtime=True),
+                                   # Documents searched; a voice test's lines heard (agent tests).
+                                   calls=("knowledge-ingest", "voice-media"), publishes_realtime=True),
     # A call's words go into its conversation as the caller's messages; the agent's replies are heard live.
     "voice-media": ServiceAccess(owns_streams=(CALL,), publishes_events=("conversation.message_received",),
                                  calls=("agent-runtime",), subscribes_realtime=True,
@@ -105,6 +109,8 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
     # agent-runtime's lead and analysis events and the booking flow's meetings (one durable per event);
     # credentials resolved on its own vault subject (derived below).
     # Workflows: one durable per trigger event; a workflow's handoff step publishes handoff.requested.
+    # Anomaly detection: one durable per event that feeds a signal (conversations, replies, keys' messages,
+    # leads, meetings, CRM syncs, notifier's webhook deliveries).
     "workflow-executor": ServiceAccess(owns_streams=(WORKFLOW,), publishes_events=("handoff.requested",), consumes=(
         Consumes(CONVERSATION, "workflow-executor-meeting-requested"),
         Consumes(CONVERSATION, "workflow-executor-meeting-cancel-requested"),
@@ -122,6 +128,17 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         Consumes(WORKFLOW, "workflow-executor-workflows-meeting-failed"),
         Consumes(WORKFLOW, "workflow-executor-workflows-meeting-cancelled"),
         Consumes(WORKFLOW, "workflow-executor-workflows-crm-failed"),
+        Consumes(WORKFLOW, "workflow-executor-workflows-anomaly-detected"),
+        Consumes(CONVERSATION, "workflow-executor-anomalies-conversation-started"),
+        Consumes(CONVERSATION, "workflow-executor-anomalies-message-received"),
+        Consumes(CONVERSATION, "workflow-executor-anomalies-message-replied"),
+        Consumes(CONVERSATION, "workflow-executor-anomalies-lead-qualified"),
+        Consumes(WORKFLOW, "workflow-executor-anomalies-meeting-booked"),
+        Consumes(WORKFLOW, "workflow-executor-anomalies-meeting-failed"),
+        Consumes(WORKFLOW, "workflow-executor-anomalies-crm-synced"),
+        Consumes(WORKFLOW, "workflow-executor-anomalies-crm-failed"),
+        Consumes(NOTIFICATION, "workflow-executor-anomalies-webhook-delivered"),
+        Consumes(NOTIFICATION, "workflow-executor-anomalies-webhook-failed"),
     )),
     # Reminders and confirmations (the booked and cancelled meetings, the lead's contact and opt-out), and
     # integrator webhooks (every event of the streams integrators may subscribe to, one durable per stream);

@@ -11,6 +11,8 @@ def all_operations() -> list[RpcOperation[Any, Any]]:
     from afo_common.rpcs import (
         agent_runtime,
         agent_runtime_channels,
+        agent_tests,
+        analytics,
         gateway,
         health,
         knowledge_ingest,
@@ -18,7 +20,9 @@ def all_operations() -> list[RpcOperation[Any, Any]]:
         notifier_notifications,
         notifier_webhooks,
         voice_media,
+        voice_media_speech,
         workflow_executor,
+        workflow_executor_anomalies,
         workflow_executor_crm,
         workflow_executor_workflows,
     )
@@ -26,6 +30,7 @@ def all_operations() -> list[RpcOperation[Any, Any]]:
     return [*health.HEALTH.values(), *agent_runtime.OPERATIONS, *agent_runtime_channels.OPERATIONS,
             *knowledge_ingest.OPERATIONS,
             *gateway.OPERATIONS, *workflow_executor.OPERATIONS, *workflow_executor_crm.OPERATIONS,
-            *workflow_executor_workflows.OPERATIONS,
+            *workflow_executor_workflows.OPERATIONS, *workflow_executor_anomalies.OPERATIONS,
             *notifier_notifications.OPERATIONS, *notifier_webhooks.OPERATIONS,
-            *notifier_delivery.OPERATIONS, *voice_media.OPERATIONS]
+            *notifier_delivery.OPERATIONS, *voice_media.OPERATIONS, *analytics.OPERATIONS,
+            *agent_tests.OPERATIONS, *voice_media_speech.OPERATIONS]

@@ -19,6 +19,8 @@ from afo_common.rpcs.agent_spec import AgentPatch
 from afo_common.rpcs.pages import Page, PageRequest
 
 SERVICE = "agent-runtime"
+# A published version's tests: a run of its configuration passed them all, or the publish overrode them.
+PublishedTests = Literal["passed", "overridden"]
 
 
 class AgentView(BaseModel):
@@ -34,6 +36,10 @@ class AgentVersionView(BaseModel):
     version: int
     spec: dict[str, Any]
     published_at: datetime
+    # The agent's tests when it was published (``agent_tests``): a run of this configuration passed them all, or
+    # they failed or were not run and the publish was overridden; None: the agent had no tests.
+    tests: PublishedTests | None = None
+    test_run_id: str | None = None
 
 
 class CreateAgent(TenantRequest):
@@ -44,6 +50,12 @@ class CreateAgent(TenantRequest):
 
 class AgentRef(TenantRequest):
     agent_id: str = Field(max_length=64)
+
+
+class PublishAgent(AgentRef):
+    # Publish although the agent's tests failed on this configuration or were not run on it (recorded on the
+    # version); without it that is a ``conflict`` whose details name the tests.
+    override: bool = False
 
 
 class UpdateAgent(AgentRef):
@@ -152,7 +164,7 @@ GET_AGENT: RpcOperation[AgentRef, AgentView] = _op("agents.get", AgentRef, Agent
 LIST_AGENTS: RpcOperation[ListAgents, Page[AgentView]] = _op("agents.list", ListAgents, Page[AgentView])
 UPDATE_AGENT: RpcOperation[UpdateAgent, AgentView] = _op("agents.update", UpdateAgent, AgentView)
 DELETE_AGENT: RpcOperation[AgentRef, Deleted] = _op("agents.delete", AgentRef, Deleted)
-PUBLISH_AGENT: RpcOperation[AgentRef, AgentVersionView] = _op("agents.publish", AgentRef, AgentVersionView)
+PUBLISH_AGENT: RpcOperation[PublishAgent, AgentVersionView] = _op("agents.publish", PublishAgent, AgentVersionView)
 LIST_VERSIONS: RpcOperation[ListVersions, Page[AgentVersionView]] = _op(
     "agents.versions", ListVersions, Page[AgentVersionView]
 )

@@ -154,6 +154,40 @@ class VoiceConfig(BaseModel):
     transfer_to: Annotated[str | None, AfterValidator(_transfer_number)] = Field(default=None, max_length=32)
 
 
+WidgetTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+WidgetPosition = Literal["bottom-right", "bottom-left"]
+DEFAULT_WIDGET_COLOUR = "#2563eb"
+
+
+class WidgetTemplate(BaseModel):
+    """How the chat widget looks on the tenant's site (``channels.web``): what is left out falls back to the
+    agent's name and greeting, and the platform's colour and corner."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: WidgetTitle | None = Field(default=None, description="the panel's title; null: the agent's name")
+    greeting: Greeting | None = Field(default=None, description="shown when the panel opens; null: the agent's "
+                                                                "greeting")
+    colour: str = Field(default=DEFAULT_WIDGET_COLOUR, pattern=r"^#[0-9a-fA-F]{6}$",
+                        description="the launcher's and the visitor's bubbles' colour, as #rrggbb")
+    position: WidgetPosition = "bottom-right"
+    voice_button: bool = Field(default=False, description="offer a call in the browser (WebRTC) beside the chat")
+
+    @field_validator("colour")
+    @classmethod
+    def _lower_case(cls, value: str) -> str:
+        return value.lower()
+
+
+class Channels(BaseModel):
+    """An agent's settings per channel: ``web`` is the chat widget's template (checked); any other channel's
+    settings are kept as given."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    web: WidgetTemplate | None = Field(default=None, exclude_if=lambda value: value is None)
+
+
 def _check_time_zone(value: str) -> str:
     zone_named(value)
     return value
@@ -192,7 +226,7 @@ class AgentSpec(BaseModel):
     knowledge_base_ids: list[KnowledgeBaseId] = Field(default_factory=list)
     llm: LlmConfig = Field(default_factory=LlmConfig)
     voice: VoiceConfig = Field(default_factory=VoiceConfig)
-    channels: dict[str, Any] = Field(default_factory=dict)
+    channels: Channels = Field(default_factory=Channels)
     timezone: str = "UTC"
     # Where a phone number written without a country code is read; None: from `timezone`
     # (agent-runtime's engine/phone_region.py).
@@ -225,7 +259,7 @@ class AgentPatch(BaseModel):
     knowledge_base_ids: list[KnowledgeBaseId] | None = None
     llm: LlmConfig | None = None
     voice: VoiceConfig | None = None
-    channels: dict[str, Any] | None = None
+    channels: Channels | None = None
     timezone: str | None = None
     phone_region: PhoneRegion | None = None
     idle_timeout_minutes: IdleTimeout | None = None

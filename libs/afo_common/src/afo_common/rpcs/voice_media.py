@@ -98,6 +98,7 @@ class CallRef(TenantRequest):
 
 class ListCalls(PageRequest):
     agent_id: str | None = Field(default=None, max_length=64)
+    conversation_id: str | None = Field(default=None, max_length=64)
 
 
 class TurnView(BaseModel):

@@ -24,10 +24,10 @@ SERVICE = "workflow-executor"
 MAX_INSTRUCTION = 2000
 
 Trigger = Literal["lead.created", "lead.qualified", "meeting.booked", "meeting.failed", "meeting.cancelled",
-                  "conversation.closed", "conversation.analyzed", "crm.failed"]
+                  "conversation.closed", "conversation.analyzed", "crm.failed", "anomaly.detected"]
 TRIGGERS: tuple[Trigger, ...] = ("lead.created", "lead.qualified", "meeting.booked", "meeting.failed",
                                  "meeting.cancelled", "conversation.closed", "conversation.analyzed",
-                                 "crm.failed")
+                                 "crm.failed", "anomaly.detected")
 Op = Literal["eq", "ne", "gt", "gte", "lt", "lte", "contains", "exists"]
 # "me": the workflow's notification contact (``notify``); "lead": the lead's phone or email; else an address.
 Recipient = Annotated[str, Field(min_length=2, max_length=254,

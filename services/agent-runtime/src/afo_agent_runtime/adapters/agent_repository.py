@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_agent_runtime.adapters.tables import agent_versions, agents
 from afo_agent_runtime.domain.errors import AlreadyCreated
+from afo_common.rpcs.agent_runtime import PublishedTests
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,18 @@ class VersionRow:
     version: int
     spec: dict[str, Any]
     published_at: datetime
+    tests: PublishedTests | None = None  # None: the agent had no tests
+    test_run_id: str | None = None
 
 
 def _agent(row: Any) -> AgentRow:
     return AgentRow(row.id, row.tenant_id, row.spec, row.published_version, row.created_at, row.updated_at,
                     row.request_id)
+
+
+def _version(row: Any) -> VersionRow:
+    return VersionRow(row.agent_id, row.version, row.spec, row.published_at, cast(PublishedTests | None, row.tests),
+                      row.test_run_id)
 
 
 class AgentRepository:
@@ -92,14 +100,16 @@ class AgentRepository:
             .values(deleted=True, updated_at=now)
         )
 
-    async def publish(self, tenant_id: str, agent_id: str, spec: dict[str, Any], now: datetime) -> int:
+    async def publish(self, tenant_id: str, agent_id: str, spec: dict[str, Any], now: datetime,
+                      tests: PublishedTests | None = None, test_run_id: str | None = None) -> int:
         latest = await self._session.execute(
             select(func.max(agent_versions.c.version)).where(agent_versions.c.agent_id == agent_id)
         )
         version = (latest.scalar_one_or_none() or 0) + 1
         await self._session.execute(
             insert(agent_versions).values(
-                agent_id=agent_id, version=version, tenant_id=tenant_id, spec=spec, published_at=now
+                agent_id=agent_id, version=version, tenant_id=tenant_id, spec=spec, published_at=now, tests=tests,
+                test_run_id=test_run_id,
             )
         )
         await self._session.execute(
@@ -118,7 +128,7 @@ class AgentRepository:
             )
         )
         row = result.first()
-        return VersionRow(row.agent_id, row.version, row.spec, row.published_at) if row else None
+        return _version(row) if row else None
 
     async def versions(self, tenant_id: str, agent_id: str, limit: int, below: int | None) -> list[VersionRow]:
         query = select(agent_versions).where(
@@ -127,4 +137,4 @@ class AgentRepository:
         if below is not None:
             query = query.where(agent_versions.c.version < below)
         result = await self._session.execute(query.order_by(agent_versions.c.version.desc()).limit(limit))
-        return [VersionRow(r.agent_id, r.version, r.spec, r.published_at) for r in result]
+        return [_version(r) for r in result]

@@ -92,4 +92,5 @@ class ChannelRepository:
         await self._session.execute(insert(messages).values(
             id=message.id, tenant_id=tenant_id, conversation_id=message.conversation_id, role=message.role,
             text=message.text, in_reply_to=message.in_reply_to, intent=message.intent, engine=message.engine,
-            citations=list(message.citations), created_at=message.created_at))
+            citations=list(message.citations), created_at=message.created_at, reply_ms=message.reply_ms,
+            unanswered=message.unanswered))

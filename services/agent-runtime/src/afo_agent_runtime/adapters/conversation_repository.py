@@ -34,6 +34,10 @@ class ConversationRow:
     closed_at: datetime | None = None
     close_reason: str | None = None
     analysis: dict[str, Any] | None = None
+    # The funnel's facts: when the lead first qualified, a meeting was first booked, a person was asked for.
+    qualified_at: datetime | None = None
+    booked_at: datetime | None = None
+    handed_off_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,8 @@ class MessageRow:
     intent: str | None = None
     engine: str | None = None
     citations: tuple[dict[str, Any], ...] = ()
+    reply_ms: int | None = None  # a reply: from the lead's message accepted to this reply committed
+    unanswered: str | None = None  # a reply that could not answer: the question, normalised
 
 
 @dataclass(frozen=True)
@@ -67,12 +73,13 @@ class LeadRow:
 def _conversation(r: Any) -> ConversationRow:
     return ConversationRow(r.id, r.tenant_id, r.agent_id, r.agent_version, r.channel, r.contact, r.status,
                            r.lead_id, r.memory, r.revision, r.created_at, r.updated_at, r.last_sequence,
-                           r.request_id, r.idle_at, r.closed_at, r.close_reason, r.analysis)
+                           r.request_id, r.idle_at, r.closed_at, r.close_reason, r.analysis, r.qualified_at,
+                           r.booked_at, r.handed_off_at)
 
 
 def _message(r: Any) -> MessageRow:
     return MessageRow(r.id, r.conversation_id, r.role, r.text, r.created_at, r.in_reply_to, r.intent, r.engine,
-                      tuple(r.citations))
+                      tuple(r.citations), r.reply_ms, r.unanswered)
 
 
 def _lead(r: Any) -> LeadRow:

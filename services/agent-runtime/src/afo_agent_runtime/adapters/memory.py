@@ -8,18 +8,23 @@ database gives them back. What a turn writes (messages, leads) is written here b
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from afo_agent_runtime.adapters.agent_repository import AgentRow, VersionRow
 from afo_agent_runtime.adapters.channel_repository import NumberOwnerRow, NumberTaken
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow, LeadRow, MessageRow
+from afo_agent_runtime.adapters.memory_agent_tests import AgentTestTables, MemoryAgentTests
+from afo_agent_runtime.domain.analytics import AskedQuestion, FunnelCell
 from afo_agent_runtime.domain.errors import AlreadyCreated
 from afo_agent_runtime.handlers.unit_of_work import Store
 from afo_common.messaging.store import MemoryStore, Repositories
 from afo_common.messaging.store import as_stored as _stored
 from afo_common.messaging.unit_of_work import Events
+from afo_common.rpcs.agent_runtime import PublishedTests
 
 Row = TypeVar("Row", AgentRow, VersionRow, ConversationRow, MessageRow, LeadRow)
 
@@ -38,6 +43,7 @@ class MemoryTables:
     numbers: dict[str, tuple[str, str, datetime]] = field(default_factory=dict)
     # (tenant id, agent id, phone) -> conversation id
     contact_conversations: dict[tuple[str, str, str], str] = field(default_factory=dict)
+    agent_tests: AgentTestTables = field(default_factory=AgentTestTables)
 
     def add_messages(self, tenant_id: str, *messages: MessageRow) -> None:
         for message in messages:
@@ -105,9 +111,11 @@ class MemoryAgents:
             self._t.deleted_agents.add(agent_id)
             self._change(tenant_id, agent_id, updated_at=now)
 
-    async def publish(self, tenant_id: str, agent_id: str, spec: dict[str, Any], now: datetime) -> int:
+    async def publish(self, tenant_id: str, agent_id: str, spec: dict[str, Any], now: datetime,
+                      tests: PublishedTests | None = None, test_run_id: str | None = None) -> int:
         version = max((v for a, v in self._t.versions if a == agent_id), default=0) + 1
-        self._t.versions[(agent_id, version)] = (tenant_id, _stored(VersionRow(agent_id, version, spec, now)))
+        self._t.versions[(agent_id, version)] = (tenant_id, _stored(VersionRow(agent_id, version, spec, now, tests,
+                                                                               test_run_id)))
         self._change(tenant_id, agent_id, published_version=version, updated_at=now)
         return version
 
@@ -234,13 +242,61 @@ class MemoryChannels:
         self._t.add_messages(tenant_id, message)
 
 
+class MemoryAnalytics:
+    """The database's aggregates (``analytics_repository.py``) computed over the rows in memory."""
+
+    def __init__(self, tables: MemoryTables) -> None:
+        self._t = tables
+
+    def _conversations(self, tenant_id: str, agent_id: str | None, channel: str | None) -> dict[str, ConversationRow]:
+        return {r.id: r for r in self._t.conversations.values() if r.tenant_id == tenant_id
+                and (agent_id is None or r.agent_id == agent_id) and (channel is None or r.channel == channel)}
+
+    def _messages(self, tenant_id: str, start: datetime, end: datetime, agent_id: str | None,
+                  channel: str | None) -> list[MessageRow]:
+        of = self._conversations(tenant_id, agent_id, channel)
+        return [m for t, m in self._t.messages.values()
+                if t == tenant_id and start <= m.created_at < end and m.conversation_id in of]
+
+    async def funnel(self, tenant_id: str, start: datetime, end: datetime, agent_id: str | None,
+                     channel: str | None) -> list[FunnelCell]:
+        cells: dict[tuple[date, str, str], list[ConversationRow]] = {}
+        for row in self._conversations(tenant_id, agent_id, channel).values():
+            if start <= row.created_at < end:
+                cells.setdefault((row.created_at.astimezone(UTC).date(), row.channel, row.agent_id), []).append(row)
+        return [FunnelCell(day, ch, agent, len(rows), sum(r.qualified_at is not None for r in rows),
+                           sum(r.booked_at is not None for r in rows), sum(r.handed_off_at is not None for r in rows))
+                for (day, ch, agent), rows in cells.items()]
+
+    async def reply_latencies(self, tenant_id: str, start: datetime, end: datetime, agent_id: str | None,
+                              channel: str | None) -> list[tuple[float, int]]:
+        counted = Counter(m.reply_ms for m in self._messages(tenant_id, start, end, agent_id, channel)
+                          if m.reply_ms is not None)
+        return [(float(ms), n) for ms, n in counted.items()]
+
+    async def unanswered(self, tenant_id: str, start: datetime, end: datetime, agent_id: str | None,
+                         channel: str | None, limit: int) -> list[AskedQuestion]:
+        asked: dict[str, list[datetime]] = {}
+        for m in self._messages(tenant_id, start, end, agent_id, channel):
+            if m.unanswered is not None:
+                asked.setdefault(m.unanswered, []).append(m.created_at)
+        found = [AskedQuestion(q, len(times), max(times)) for q, times in asked.items()]
+        return sorted(found, key=lambda a: (-a.count, -a.last_asked_at.timestamp(), a.question))[:limit]
+
+    async def agent_names(self, tenant_id: str, agent_ids: Iterable[str]) -> dict[str, str]:
+        rows = [self._t.agents.get(i) for i in set(agent_ids)]
+        return {r.id: str(r.spec.get("name") or r.id) for r in rows if r is not None and r.tenant_id == tenant_id}
+
+
 class MemoryRepositories(Repositories):
     def __init__(self, tables: MemoryTables, events: Events | None = None) -> None:
         super().__init__(events)
         self.agents = MemoryAgents(tables)
+        self.agent_tests = MemoryAgentTests(tables.agent_tests)
         self.conversations = MemoryConversations(tables)
         self.leads = MemoryLeads(tables)
         self.channels = MemoryChannels(tables)
+        self.analytics = MemoryAnalytics(tables)
 
 
 def memory_store() -> MemoryStore[MemoryTables, MemoryRepositories]:

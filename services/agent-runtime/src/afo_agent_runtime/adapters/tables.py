@@ -33,6 +33,46 @@ agent_versions = Table(
     Column("tenant_id", String(40), nullable=False),
     Column("spec", JSON, nullable=False),
     Column("published_at", UtcDateTime(), nullable=False),
+    # The agent's tests when it was published: "passed" (a run of this configuration passed them all) or
+    # "overridden" (they failed or were not run, and the publish said to go ahead); NULL: it had none.
+    Column("tests", String(16), nullable=True),
+    Column("test_run_id", String(40), nullable=True),
+)
+
+# Scripted conversations with expectations, run against an agent's draft before it is published.
+agent_tests = Table(
+    "agent_tests",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("agent_id", String(40), nullable=False),
+    Column("name", String(120), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("turns", JSON, nullable=False),
+    Column("expectations", JSON, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("request_id", String(64), nullable=True),
+    Index("ix_agent_tests_tenant_id_agent_id", "tenant_id", "agent_id", "id"),
+    UniqueConstraint("tenant_id", "request_id", name="uq_agent_tests_tenant_id_request_id"),
+)
+
+# A run of an agent's tests: the draft it played against (digest), each test's verdict (what publishing
+# reads) and each test's transcript and expectations (what a tenant reads). The newest runs are kept.
+agent_test_runs = Table(
+    "agent_test_runs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("agent_id", String(40), nullable=False),
+    Column("spec_digest", String(64), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("passed", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("verdicts", JSON, nullable=False),
+    Column("results", JSON, nullable=False),
+    Column("started_at", UtcDateTime(), nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Index("ix_agent_test_runs_tenant_id_agent_id", "tenant_id", "agent_id", "id"),
 )
 
 conversations = Table(
@@ -60,7 +100,15 @@ conversations = Table(
     Column("closed_at", UtcDateTime(), nullable=True),
     Column("close_reason", String(16), nullable=True),
     Column("analysis", JSON(none_as_null=True), nullable=True),  # SQL NULL until analysed, not JSON null
+    # The funnel's facts, each set once when it first happens (analytics counts them by the start's day).
+    Column("qualified_at", UtcDateTime(), nullable=True),
+    Column("booked_at", UtcDateTime(), nullable=True),
+    Column("handed_off_at", UtcDateTime(), nullable=True),
     Index("ix_conversations_tenant_id_id", "tenant_id", "id"),
+    # Analytics reads a tenant's range from the index alone: every column the funnel counts, and the ids of the
+    # conversations of one agent or channel (whose replies a filtered summary reads).
+    Index("ix_conversations_analytics", "tenant_id", "created_at", "channel", "agent_id", "qualified_at", "booked_at",
+          "handed_off_at", "id"),
     UniqueConstraint("tenant_id", "request_id", name="uq_conversations_tenant_id_request_id"),
 )
 
@@ -77,9 +125,18 @@ messages = Table(
     Column("engine", String(16), nullable=True),
     Column("citations", JSON, nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # A reply to the lead's message: milliseconds from that message accepted to this reply committed.
+    Column("reply_ms", Integer, nullable=True),
+    # A reply that could not answer the lead's question from the documents: the question, normalised.
+    Column("unanswered", String(200), nullable=True),
     # At most one reply per user message, whatever happens to deliveries.
     UniqueConstraint("in_reply_to", name="uq_messages_in_reply_to"),
     Index("ix_messages_conversation_id_created_at", "conversation_id", "created_at"),
+    # Analytics' ranges over a tenant's replies and unanswered questions; partial, so only those rows pay.
+    Index("ix_messages_replies", "tenant_id", "created_at", "reply_ms", "conversation_id",
+          sqlite_where=text("reply_ms IS NOT NULL"), postgresql_where=text("reply_ms IS NOT NULL")),
+    Index("ix_messages_unanswered", "tenant_id", "created_at", "unanswered", "conversation_id",
+          sqlite_where=text("unanswered IS NOT NULL"), postgresql_where=text("unanswered IS NOT NULL")),
 )
 
 leads = Table(

@@ -25,7 +25,7 @@ class StaleConversation(Exception):
 
 _CONVERSATION = ("c.id, c.tenant_id, c.agent_id, c.agent_version, c.channel, c.contact, c.status, c.lead_id, "
                  "c.memory, c.revision, c.created_at, c.updated_at, c.last_sequence, c.request_id, c.idle_at, "
-                 "c.closed_at, c.close_reason")
+                 "c.closed_at, c.close_reason, c.qualified_at, c.booked_at, c.handed_off_at")
 _LEAD = ("l.id AS l_id, l.tenant_id AS l_tenant_id, l.conversation_id AS l_conversation_id, "
          "l.agent_id AS l_agent_id, l.fields AS l_fields, l.missing_fields AS l_missing_fields, "
          "l.qualified AS l_qualified, l.opted_out AS l_opted_out, l.created_at AS l_created_at, "
@@ -43,7 +43,7 @@ RECENT_MESSAGES = Sql(
 )
 ADD_MESSAGE = Sql(
     "INSERT INTO messages (id, tenant_id, conversation_id, role, text, in_reply_to, intent, engine, citations, "
-    "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    "created_at, reply_ms, unanswered) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 )
 ADD_LEAD = Sql(
     "INSERT INTO leads (id, tenant_id, conversation_id, agent_id, fields, missing_fields, qualified, opted_out, "
@@ -53,10 +53,13 @@ UPDATE_LEAD = Sql(
     "UPDATE leads SET fields = $1, missing_fields = $2, qualified = $3, opted_out = $4, updated_at = $5 "
     "WHERE tenant_id = $6 AND id = $7"
 )
-# Optimistic concurrency: written only if nobody wrote since the turn read the conversation.
+# Optimistic concurrency: written only if nobody wrote since the turn read the conversation. The funnel's facts
+# keep the first time they happened (NULL: nothing happened this turn).
 SAVE_TURN = Sql(
     "UPDATE conversations SET memory = $1, status = $2, lead_id = $3, revision = $4, last_sequence = $5, "
-    "updated_at = $6, idle_at = $7 WHERE tenant_id = $8 AND id = $9 AND revision = $10"
+    "updated_at = $6, idle_at = $7, qualified_at = COALESCE(qualified_at, $8), "
+    "booked_at = COALESCE(booked_at, $9), handed_off_at = COALESCE(handed_off_at, $10) "
+    "WHERE tenant_id = $11 AND id = $12 AND revision = $13"
 )
 # Ends a conversation once: only the first of the closers (an opt-out, the close RPC, the idle check) sets it.
 CLOSE = Sql(
@@ -95,7 +98,7 @@ class TurnStore:
         tx = self._tx
         await tx.executemany(ADD_MESSAGE, [
             (m.id, tenant_id, m.conversation_id, m.role, m.text, m.in_reply_to, m.intent, m.engine,
-             tx.json(list(m.citations)), tx.time(m.created_at))
+             tx.json(list(m.citations)), tx.time(m.created_at), m.reply_ms, m.unanswered)
             for m in messages
         ])
 
@@ -111,13 +114,17 @@ class TurnStore:
 
     async def save_turn_state(self, row: ConversationRow, *, memory: dict[str, Any], status: str,
                               lead_id: str | None, last_sequence: int, now: datetime,
-                              idle_at: datetime | None = None) -> None:
+                              idle_at: datetime | None = None, qualified: bool = False, booked: bool = False,
+                              handed_off: bool = False) -> None:
         """Write the state a turn produced, only if nobody else wrote since ``row`` was read. ``idle_at``:
-        when the conversation ends for want of a message (None keeps the one it has)."""
+        when the conversation ends for want of a message (None keeps the one it has). ``qualified``,
+        ``booked``, ``handed_off``: this happened now (kept only the first time)."""
         tx = self._tx
         idle = idle_at or row.idle_at
+        at = tx.time(now)
         changed = await tx.execute(SAVE_TURN, tx.json(memory), status, lead_id, row.revision + 1, last_sequence,
-                                   tx.time(now), tx.time(idle) if idle else None, row.tenant_id, row.id,
+                                   at, tx.time(idle) if idle else None, at if qualified else None,
+                                   at if booked else None, at if handed_off else None, row.tenant_id, row.id,
                                    row.revision)
         if changed != 1:
             raise StaleConversation(row.id)
@@ -133,7 +140,9 @@ class TurnStore:
                                tx.read_json(r["contact"]), r["status"], r["lead_id"], tx.read_json(r["memory"]),
                                r["revision"], tx.read_time(r["created_at"]), tx.read_time(r["updated_at"]),
                                r["last_sequence"], r["request_id"], _maybe_time(tx, r["idle_at"]),
-                               _maybe_time(tx, r["closed_at"]), r["close_reason"])
+                               _maybe_time(tx, r["closed_at"]), r["close_reason"], None,
+                               _maybe_time(tx, r["qualified_at"]), _maybe_time(tx, r["booked_at"]),
+                               _maybe_time(tx, r["handed_off_at"]))
 
     def _lead(self, r: Row) -> LeadRow:
         tx = self._tx

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from afo_agent_runtime.domain.agent_tests import Blocking
 
 
 class NotFound(Exception):
@@ -25,3 +28,19 @@ class AlreadyCreated(Exception):
 
     def __init__(self, kind: str, request_id: str) -> None:
         super().__init__(f"{kind} with request id {request_id} exists")
+
+
+class TestsBlockPublish(Exception):
+    """The agent has tests that failed on its current draft, or were not run on it: publishing needs them to
+    pass, or an override."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, blocking: list[Blocking]) -> None:
+        failed = [f"{b.name!r}" for b in blocking if b.reason == "failed"]
+        not_run = [f"{b.name!r}" for b in blocking if b.reason == "not_run"]
+        parts = ([f"failed: {', '.join(failed)}"] if failed else []) + (
+            [f"not run on the current draft: {', '.join(not_run)}"] if not_run else [])
+        super().__init__(f"the agent's tests block publishing ({'; '.join(parts)}); run them, or publish with "
+                         "override")
+        self.blocking = blocking

@@ -17,6 +17,7 @@ from typing import Any
 
 from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.engine import FieldInvalid, Intent, classify, parse_meeting, validate_field
+from afo_agent_runtime.domain.engine.answers import question_of
 from afo_agent_runtime.domain.engine.offers import Chosen, Unmatched, choose_offer
 from afo_agent_runtime.domain.engine.phone_region import phone_region_for
 from afo_agent_runtime.domain.engine.replies import describe_times
@@ -63,6 +64,7 @@ class ModelTurn:
     handoff_reason: str | None = field(init=False, default=None)
     cancel_meeting_id: str | None = field(init=False, default=None)
     sources: dict[int, Passage] = field(init=False, default_factory=dict)  # the passages shown, by number
+    searched: bool = field(init=False, default=False)  # a search of the documents answered this turn
 
     def __post_init__(self) -> None:
         self.pending_day = self.memory.pending_day()
@@ -156,6 +158,7 @@ class ModelTurn:
         nothing was found, or (``None``) that the search failed."""
         if passages is None:
             return SEARCH_FAILED
+        self.searched = True
         found = usable(passages, self.agent.knowledge_base_ids)
         if not found:
             return NOTHING_FOUND
@@ -176,6 +179,7 @@ class ModelTurn:
 
     def decision(self, reply: str) -> TurnDecision:
         update = update_lead(self.agent, self.memory, self.values)
+        citations = self.citations(reply)
         if self.meeting is not None or self.cancel_meeting_id is not None:
             intent = Intent.SCHEDULING
         elif self.handoff_reason is not None:
@@ -196,6 +200,8 @@ class ModelTurn:
             pending_meeting_day=self.pending_day,
             meeting=self.meeting,
             handoff_reason=self.handoff_reason,
-            citations=self.citations(reply),
+            citations=citations,
             cancel_meeting_id=self.cancel_meeting_id,
+            # The model searched the documents and quotes none of them: it said it couldn't find it (as told).
+            unanswered=(question_of(self.text) or self.text) if self.searched and not citations else None,
         )

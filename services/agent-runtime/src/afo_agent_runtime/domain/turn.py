@@ -165,6 +165,8 @@ class TurnDecision:
     opted_out: bool  # True only on the turn the lead opted out
     citations: tuple[Citation, ...] = ()  # the documents the reply quotes, numbered as its [n] markers
     cancel_meeting_id: str | None = None  # the lead asked to cancel this booked meeting
+    # The lead's question the reply could not answer from the documents (it said so): counted by analytics.
+    unanswered: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,6 +205,7 @@ def conclude(
     citations: tuple[Citation, ...] = (),
     handoff_offered: bool = False,
     cancel_meeting_id: str | None = None,
+    unanswered: str | None = None,
 ) -> TurnDecision:
     """A turn in which the lead did not opt out. Asking for a time (a pick among the offered ones or
     another) ends the offer."""
@@ -231,6 +234,7 @@ def conclude(
         opted_out=False,
         citations=citations,
         cancel_meeting_id=cancel_meeting_id,
+        unanswered=unanswered,
     )
 
 

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from afo_agent_runtime.domain.errors import Conflict, Invalid, NotFound
+from afo_agent_runtime.domain.errors import Conflict, Invalid, NotFound, TestsBlockPublish
+from afo_agent_runtime.handlers.agent_tests import AgentTestHandlers
 from afo_agent_runtime.handlers.agents import AgentHandlers
+from afo_agent_runtime.handlers.analytics import AnalyticsHandlers
 from afo_agent_runtime.handlers.channels import ChannelHandlers
 from afo_agent_runtime.handlers.conversations import ConversationHandlers
 from afo_agent_runtime.handlers.endings import ConversationEndings
 from afo_common.messaging.rpc import RpcError, RpcRoute
 from afo_common.rpcs import agent_runtime as ops
 from afo_common.rpcs import agent_runtime_channels as channel_ops
+from afo_common.rpcs import agent_tests as test_ops
+from afo_common.rpcs import analytics as analytics_ops
 from afo_common.service import Service
 
 
@@ -26,12 +30,21 @@ def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitab
             raise RpcError("invalid", str(exc), exc.details) from exc
         except Conflict as exc:
             raise RpcError("conflict", str(exc)) from exc
+        except TestsBlockPublish as exc:
+            raise RpcError("conflict", str(exc), blocking_details(exc)) from exc
 
     return call
 
 
+def blocking_details(exc: TestsBlockPublish) -> list[dict[str, Any]]:
+    """The tests that block publishing, one detail each: ``loc`` ["tests", id], ``msg`` its name, ``type``
+    ``test_failed`` or ``test_not_run``."""
+    return [{"loc": ["tests", b.test_id], "msg": b.name, "type": f"test_{b.reason}"} for b in exc.blocking]
+
+
 def register_rpc(service: Service, agents: AgentHandlers, conversations: ConversationHandlers,
-                 endings: ConversationEndings, channels: ChannelHandlers) -> None:
+                 endings: ConversationEndings, channels: ChannelHandlers, analytics: AnalyticsHandlers,
+                 tests: AgentTestHandlers) -> None:
     routes: list[RpcRoute] = [
         (ops.CREATE_AGENT, agents.create),
         (ops.GET_AGENT, agents.get),
@@ -56,4 +69,15 @@ def register_rpc(service: Service, agents: AgentHandlers, conversations: Convers
         (channel_ops.SMS_CONVERSATION, channels.for_sms),
         (channel_ops.INBOUND_LEAD, channels.inbound),
         (channel_ops.CALL_CONVERSATION, channels.for_call),
+    ], _mapped)
+    service.serve_rpcs(analytics_ops.AGENT_RUNTIME_OPERATIONS, [
+        (analytics_ops.CONVERSATION_SUMMARY, analytics.summary),
+    ], _mapped)
+    service.serve_rpcs(test_ops.OPERATIONS, [
+        (test_ops.CREATE_TEST, tests.create),
+        (test_ops.LIST_TESTS, tests.list),
+        (test_ops.DELETE_TEST, tests.delete),
+        (test_ops.RUN_TESTS, tests.run),
+        (test_ops.LIST_RUNS, tests.runs),
+        (test_ops.GET_RUN, tests.get_run),
     ], _mapped)

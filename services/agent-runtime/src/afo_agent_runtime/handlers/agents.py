@@ -8,7 +8,9 @@ from pydantic import ValidationError
 
 from afo_agent_runtime.adapters.agent_repository import AgentRow
 from afo_agent_runtime.domain.agent import AgentSpec, apply_patch
-from afo_agent_runtime.domain.errors import Invalid, NotFound
+from afo_agent_runtime.domain.agent_tests import blocking_tests, spec_digest
+from afo_agent_runtime.domain.errors import Invalid, NotFound, TestsBlockPublish
+from afo_agent_runtime.handlers.agent_tests import ALL_TESTS
 from afo_agent_runtime.handlers.request_ids import created_once
 from afo_agent_runtime.handlers.unit_of_work import Store
 from afo_agent_runtime.handlers.views import agent_view, version_view
@@ -23,6 +25,8 @@ from afo_common.rpcs.agent_runtime import (
     Deleted,
     ListAgents,
     ListVersions,
+    PublishAgent,
+    PublishedTests,
     UpdateAgent,
 )
 from afo_common.rpcs.pages import Page
@@ -107,15 +111,27 @@ class AgentHandlers:
             await uow.emit(AgentDeleted(agent_id=request.agent_id), tenant_id=request.tenant_id)
         return Deleted(id=request.agent_id)
 
-    async def publish(self, request: AgentRef) -> AgentVersionView:
+    async def publish(self, request: PublishAgent) -> AgentVersionView:
+        """An agent with tests publishes its draft when the latest run of that draft passed every current test;
+        otherwise only with ``override``, which the version records."""
         now = self._clock.now()
         async with self._store() as uow:
             row = await uow.agents.get(request.tenant_id, request.agent_id)
             if row is None:
                 raise NotFound("agent", request.agent_id)
-            version = await uow.agents.publish(request.tenant_id, row.id, row.spec, now)
+            tests: PublishedTests | None = None
+            run_id = None
+            if suite := await uow.agent_tests.page(request.tenant_id, row.id, ALL_TESTS, None):
+                run = await uow.agent_tests.latest_verdicts(request.tenant_id, row.id, spec_digest(row.spec))
+                run_id = run.run_id if run else None
+                blocking = blocking_tests([(t.id, t.name) for t in suite], run.passed if run else None)
+                if blocking and not request.override:
+                    raise TestsBlockPublish(blocking)
+                tests = "overridden" if blocking else "passed"
+            version = await uow.agents.publish(request.tenant_id, row.id, row.spec, now, tests, run_id)
             await uow.emit(AgentPublished(agent_id=row.id, version=version), tenant_id=request.tenant_id)
-        return AgentVersionView(agent_id=row.id, version=version, spec=row.spec, published_at=now)
+        return AgentVersionView(agent_id=row.id, version=version, spec=row.spec, published_at=now, tests=tests,
+                                test_run_id=run_id)
 
     async def versions(self, request: ListVersions) -> Page[AgentVersionView]:
         below = int(request.cursor) if request.cursor and request.cursor.isdigit() else None

@@ -82,7 +82,8 @@ class MeetingResults:
                     created_at=now, in_reply_to=delivery.envelope.id, intent=_intent(event), engine="embedded"))
             await store.save_turn_state(conversation, memory=news.memory.to_json(), status=conversation.status,
                                         lead_id=lead.id if lead else conversation.lead_id,
-                                        last_sequence=conversation.last_sequence, now=now)
+                                        last_sequence=conversation.last_sequence, now=now,
+                                        booked=isinstance(event, MeetingBooked) and news.changed)
             if news.reply is not None and reply_id is not None:
                 await emit(MessageReplied(
                     conversation_id=conversation.id, message_id=reply_id, in_reply_to=delivery.envelope.id,

@@ -8,6 +8,7 @@ from typing import Any
 
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow, LeadRow, MessageRow
 from afo_agent_runtime.adapters.turn_store import TurnStore
+from afo_agent_runtime.domain.analytics import normalise_question, reply_ms
 from afo_agent_runtime.domain.engine import TurnDecision
 from afo_agent_runtime.handlers.realtime import Realtime
 from afo_agent_runtime.handlers.views import lead_view
@@ -44,6 +45,7 @@ async def record_turn(
     realtime: Realtime,
     now: datetime,
     idle_after: timedelta | None = None,
+    fallback: bool = False,
 ) -> None:
     tenant_id = conversation.tenant_id
     store = TurnStore(uow.tx)
@@ -54,7 +56,8 @@ async def record_turn(
         MessageRow(id=reply_id, conversation_id=conversation.id, role="assistant", text=decision.reply,
                    created_at=max(now, message.sent_at), in_reply_to=message.message_id,
                    intent=str(decision.intent), engine=engine,
-                   citations=tuple(c.model_dump(mode="json") for c in decision.citations)),
+                   citations=tuple(c.model_dump(mode="json") for c in decision.citations),
+                   reply_ms=reply_ms(message.sent_at, now), unanswered=normalise_question(decision.unanswered)),
     )
 
     async def emit(payload: Any) -> None:
@@ -86,7 +89,8 @@ async def record_turn(
     await store.save_turn_state(conversation, memory=decision.memory.to_json(), status=status,
                                 lead_id=lead_id, now=now,
                                 last_sequence=max(conversation.last_sequence, message.sequence or 0),
-                                idle_at=now + idle_after if idle_after is not None else None)
+                                idle_at=now + idle_after if idle_after is not None else None,
+                                qualified=decision.became_qualified, handed_off=decision.handoff_reason is not None)
     # Opting out ends the conversation (once: it may have been closed already).
     if decision.opted_out and await store.close(tenant_id, conversation.id, "opted_out", now):
         await emit(ConversationClosed(conversation_id=conversation.id, agent_id=conversation.agent_id,
@@ -96,7 +100,7 @@ async def record_turn(
         text=decision.reply, engine="openai" if engine == "openai" else "embedded",
         intent=str(decision.intent), citations=list(decision.citations), first_delta_ms=round(first_delta_ms, 3),
         completed_ms=round(completed_ms, 3), reply_route=message.reply_route, agent_id=conversation.agent_id,
-        lead_id=lead_id,
+        lead_id=lead_id, fallback=fallback,
     ))
 
     current_lead = lead_view(lead) if lead is not None else None

@@ -12,8 +12,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import cast
 
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow, MessageRow
@@ -22,8 +21,9 @@ from afo_agent_runtime.adapters.llm_engine import HistoryTurn
 from afo_agent_runtime.adapters.openai_chat import ChatProviderError
 from afo_agent_runtime.adapters.turn_store import TurnStore
 from afo_agent_runtime.domain.agent import AgentSpec
-from afo_agent_runtime.domain.engine import ConversationMemory, EmbeddedEngine, Intent, TurnDecision, classify
-from afo_agent_runtime.domain.knowledge import KnowledgeSearch, KnowledgeUnavailable, Lookup
+from afo_agent_runtime.domain.engine import ConversationMemory, EmbeddedEngine
+from afo_agent_runtime.domain.knowledge import KnowledgeSearch
+from afo_agent_runtime.handlers.deciding import Produced, TurnDecider
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.realtime import DeltaStream, Realtime
 from afo_agent_runtime.handlers.turn_record import record_turn
@@ -42,13 +42,6 @@ HISTORY_TURNS = 20
 ANSWERED_CACHE_SIZE = 50_000
 ORDER_POLL_FIRST_S = 0.01
 ORDER_POLL_MAX_S = 0.2
-KNOWLEDGE_TOP_K = 5
-
-
-@dataclass(frozen=True)
-class Produced:
-    decision: TurnDecision
-    engine: str
 
 
 class TurnHandler:
@@ -64,10 +57,8 @@ class TurnHandler:
         self._clock = clock
         self._order_wait_s = order_wait_s
         self._realtime = realtime
-        self._llm = llm
         self._max_deliver = max_deliver
-        self._embedded = embedded or EmbeddedEngine()
-        self._knowledge = knowledge or NoKnowledgeSearch()
+        self._decider = TurnDecider(llm, knowledge or NoKnowledgeSearch(), embedded or EmbeddedEngine())
         self._locks: dict[str, asyncio.Lock] = {}
         self._lock_users: dict[str, int] = {}
         self._answered: OrderedDict[str, int] = OrderedDict()
@@ -134,7 +125,7 @@ class TurnHandler:
                 uow, delivery.envelope, message, conversation, lead, produced.decision,
                 reply_id=reply_id, engine=produced.engine, first_delta_ms=stream.first_delta_ms or 0.0,
                 completed_ms=stream.elapsed_ms(), realtime=self._realtime, now=self._clock.now(),
-                idle_after=timedelta(minutes=spec.idle_timeout_minutes),
+                idle_after=timedelta(minutes=spec.idle_timeout_minutes), fallback=produced.fallback,
             )
         self._note_answered(conversation, message)
 
@@ -151,42 +142,17 @@ class TurnHandler:
                        spec: AgentSpec, history: list[MessageRow], message: MessageReceived,
                        stream: DeltaStream) -> Produced:
         memory = ConversationMemory.from_json(conversation.memory)
-        now = self._clock.now()
-        # Opting out is decided by rules, never by a model: it must work the same every time.
-        rules_only = memory.opted_out or classify(message.text).intent == Intent.OPT_OUT
-        spoken = conversation.channel == "voice"
-        llm = None if rules_only or spec.llm.provider != "openai" else await self._llm.engine_for(spec, tenant_id)
-        if llm is None:
-            return await self._embedded_turn(tenant_id, spec, memory, message.text, now, spoken)
         turns = [HistoryTurn(role="user" if m.role == "user" else "assistant", text=m.text) for m in history]
-        try:
-            decision = await llm.respond(tenant_id=tenant_id, agent=spec, memory=memory, history=turns,
-                                         text=message.text, now=now, on_delta=stream.delta)
-            return Produced(decision, "openai")
-        except ChatProviderError as exc:
-            last_try = delivery.attempt >= self._max_deliver
-            if exc.retryable and not last_try and stream.index == 0:
-                raise
-            # A lead waiting for an answer gets one: the deterministic engine answers instead.
-            log.warning("LLM failed for conversation %s (%s); answering with the embedded engine",
-                        conversation.id, exc)
-            return await self._embedded_turn(tenant_id, spec, memory, message.text, now, spoken)
 
-    async def _embedded_turn(self, tenant_id: str, spec: AgentSpec, memory: ConversationMemory, text: str,
-                             now: datetime, spoken: bool) -> Produced:
-        """The rules answer; a question to an agent with documents is searched first (the engine stays pure)
-        — and a search that fails is an answer too ("I can't look that up right now"), never a failed turn."""
-        knowledge: Lookup | None = None
-        query = self._embedded.knowledge_query(spec, memory, text)
-        if query is not None:
-            try:
-                passages = await self._knowledge.search(tenant_id=tenant_id, query=query, top_k=KNOWLEDGE_TOP_K,
-                                                        knowledge_base_ids=list(spec.knowledge_base_ids))
-                knowledge = Lookup(tuple(passages))
-            except KnowledgeUnavailable as exc:
-                log.warning("knowledge search failed for tenant %s: %s", tenant_id, exc)
-                knowledge = Lookup(failed=True)
-        return Produced(self._embedded.respond(spec, memory, text, now, knowledge, spoken=spoken), "embedded")
+        def retry(exc: ChatProviderError) -> bool:
+            # A retryable failure before anything was streamed goes back for NAK backoff, except on the last
+            # delivery: then the embedded engine answers (a lead waiting for an answer gets one).
+            return exc.retryable and delivery.attempt < self._max_deliver and stream.index == 0
+
+        return await self._decider.decide(tenant_id, spec, memory, message.text, self._clock.now(),
+                                          spoken=conversation.channel == "voice", history=turns,
+                                          on_delta=stream.delta, retry=retry,
+                                          about=f"conversation {conversation.id}")
 
     async def _spec(self, delivery: Delivery, conversation: ConversationRow) -> AgentSpec:
         key = (conversation.tenant_id, conversation.agent_id, conversation.agent_version)

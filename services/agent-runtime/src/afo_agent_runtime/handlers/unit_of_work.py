@@ -5,14 +5,18 @@ handler tests run on both. (A turn's own statements are ``adapters/turn_store.py
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Protocol
 
 from afo_agent_runtime.adapters.agent_repository import AgentRow, VersionRow
+from afo_agent_runtime.adapters.agent_test_repository import AgentTestRow, AgentTestRunRow, Verdicts
 from afo_agent_runtime.adapters.channel_repository import NumberOwnerRow
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow, LeadRow, MessageRow
+from afo_agent_runtime.domain.analytics import AskedQuestion, FunnelCell
 from afo_common.messaging.store import Store as GenericStore
 from afo_common.messaging.unit_of_work import Events
+from afo_common.rpcs.agent_runtime import PublishedTests
 
 
 class Agents(Protocol):
@@ -30,11 +34,44 @@ class Agents(Protocol):
 
     async def mark_deleted(self, tenant_id: str, agent_id: str, now: datetime) -> None: ...
 
-    async def publish(self, tenant_id: str, agent_id: str, spec: dict[str, Any], now: datetime) -> int: ...
+    async def publish(self, tenant_id: str, agent_id: str, spec: dict[str, Any], now: datetime,
+                      tests: PublishedTests | None = None, test_run_id: str | None = None) -> int:
+        """The next version; ``tests``: "passed" or "overridden" when the agent has tests."""
+        ...
 
     async def version(self, tenant_id: str, agent_id: str, version: int) -> VersionRow | None: ...
 
     async def versions(self, tenant_id: str, agent_id: str, limit: int, below: int | None) -> list[VersionRow]: ...
+
+
+class AgentTests(Protocol):
+    """An agent's tests (oldest first) and its runs (newest first); every method scoped to tenant and agent."""
+
+    async def add(self, row: AgentTestRow) -> None:
+        """Raises ``AlreadyCreated`` when the tenant has a test with the row's request id."""
+        ...
+
+    async def by_request(self, tenant_id: str, request_id: str) -> AgentTestRow | None: ...
+
+    async def count(self, tenant_id: str, agent_id: str) -> int: ...
+
+    async def page(self, tenant_id: str, agent_id: str, limit: int, after: str | None) -> list[AgentTestRow]: ...
+
+    async def delete(self, tenant_id: str, agent_id: str, test_id: str) -> bool: ...
+
+    async def add_run(self, row: AgentTestRunRow, keep: int) -> None:
+        """Records the run and drops the agent's runs older than its ``keep`` newest."""
+        ...
+
+    async def runs(self, tenant_id: str, agent_id: str, limit: int, before: str | None) -> list[AgentTestRunRow]:
+        """Without their results (``results`` empty)."""
+        ...
+
+    async def run(self, tenant_id: str, agent_id: str, run_id: str) -> AgentTestRunRow | None: ...
+
+    async def latest_verdicts(self, tenant_id: str, agent_id: str, spec_digest: str) -> Verdicts | None:
+        """The newest run of the agent against the configuration with this digest."""
+        ...
 
 
 class Conversations(Protocol):
@@ -100,9 +137,34 @@ class Channels(Protocol):
     async def add_message(self, tenant_id: str, message: MessageRow) -> None: ...
 
 
+class Analytics(Protocol):
+    """Aggregates over one tenant's records in ``[start, end)``, filtered by agent and channel when given."""
+
+    async def funnel(self, tenant_id: str, start: datetime, end: datetime, agent_id: str | None,
+                     channel: str | None) -> list[FunnelCell]:
+        """Conversations started in the range, counted per (UTC day, channel, agent) with their outcomes."""
+        ...
+
+    async def reply_latencies(self, tenant_id: str, start: datetime, end: datetime, agent_id: str | None,
+                              channel: str | None) -> list[tuple[float, int]]:
+        """Replies made in the range: (milliseconds, how many), in any order."""
+        ...
+
+    async def unanswered(self, tenant_id: str, start: datetime, end: datetime, agent_id: str | None,
+                         channel: str | None, limit: int) -> list[AskedQuestion]:
+        """The questions replies in the range could not answer: most asked first, then asked last, then by
+        text."""
+        ...
+
+    async def agent_names(self, tenant_id: str, agent_ids: Iterable[str]) -> dict[str, str]: ...
+
+
 class Repositories(Protocol):
     @property
     def agents(self) -> Agents: ...
+
+    @property
+    def agent_tests(self) -> AgentTests: ...
 
     @property
     def conversations(self) -> Conversations: ...
@@ -112,6 +174,9 @@ class Repositories(Protocol):
 
     @property
     def channels(self) -> Channels: ...
+
+    @property
+    def analytics(self) -> Analytics: ...
 
 
 class UnitOfWork(Repositories, Events, Protocol):

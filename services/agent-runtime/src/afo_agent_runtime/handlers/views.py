@@ -21,7 +21,7 @@ def agent_view(row: AgentRow) -> AgentView:
 
 def version_view(row: VersionRow) -> AgentVersionView:
     return AgentVersionView(agent_id=row.agent_id, version=row.version, spec=row.spec,
-                            published_at=row.published_at)
+                            published_at=row.published_at, tests=row.tests, test_run_id=row.test_run_id)
 
 
 def conversation_view(row: ConversationRow) -> ConversationView:

@@ -131,6 +131,13 @@ class KeysRepository:
         result = await self._session.execute(query.order_by(api_keys.c.id.desc()).limit(limit))
         return [_row(ApiKeyRow, r) for r in result]
 
+    async def publishable_for(self, tenant_id: str, agent_id: str) -> list[ApiKeyRow]:
+        """The live publishable keys of one agent, newest first."""
+        query = select(api_keys).where(api_keys.c.tenant_id == tenant_id, api_keys.c.agent_id == agent_id,
+                                       api_keys.c.kind == "publishable", api_keys.c.revoked_at.is_(None))
+        result = await self._session.execute(query.order_by(api_keys.c.id.desc()))
+        return [_row(ApiKeyRow, r) for r in result]
+
     async def revoke(self, tenant_id: str, key_id: str, now: datetime) -> ApiKeyRow | None:
         """Marks a live key revoked; returns it as it was, None when there is no such live key."""
         query = select(api_keys).where(

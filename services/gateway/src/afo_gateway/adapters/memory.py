@@ -119,6 +119,11 @@ class MemoryKeys:
         rows = [k for k in self._t.keys.values() if k.tenant_id == tenant_id and k.revoked_at is None]
         return _newest_first(rows, before, limit)
 
+    async def publishable_for(self, tenant_id: str, agent_id: str) -> list[ApiKeyRow]:
+        rows = [k for k in self._t.keys.values() if k.tenant_id == tenant_id and k.agent_id == agent_id
+                and k.kind == "publishable" and k.revoked_at is None]
+        return [_stored(k) for k in sorted(rows, key=lambda k: k.id, reverse=True)]
+
     async def revoke(self, tenant_id: str, key_id: str, now: datetime) -> ApiKeyRow | None:
         row = self._t.keys.get(key_id)
         if row is None or row.tenant_id != tenant_id or row.revoked_at is not None:

@@ -25,13 +25,16 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_TENANT = "manage_tenant"
     MANAGE_INTEGRATIONS = "manage_integrations"  # providers' credentials in the vault
+    VIEW_PLATFORM = "view_platform"  # the platform's own state (its services' health): not the tenant's
 
 
+# Everything about the tenant; the platform's own state is the operators' alone.
+TENANT_PERMISSIONS = frozenset(Permission) - {Permission.VIEW_PLATFORM}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    "owner": frozenset(Permission),
-    "admin": frozenset(Permission),
+    "owner": TENANT_PERMISSIONS,
+    "admin": TENANT_PERMISSIONS,
     "member": frozenset({Permission.READ, Permission.WRITE}),
-    "operator": frozenset({Permission.READ}),
+    "operator": frozenset({Permission.READ, Permission.VIEW_PLATFORM}),
 }
 # A secret key acts for the whole tenant, like an admin, but cannot manage people.
 SECRET_KEY_PERMISSIONS = frozenset({Permission.READ, Permission.WRITE, Permission.MANAGE_KEYS,

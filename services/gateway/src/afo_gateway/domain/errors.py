@@ -51,6 +51,21 @@ class Conflict(ApiProblem):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class AgentTestsFailing(ApiProblem):
+    """Publishing refused: the agent's tests failed on its current draft, or were not run on it."""
+
+    status, slug, title = 409, "agent-tests-failing", "The agent's tests block publishing"
+
+    def __init__(self, detail: str, failing: list[dict[str, str]]) -> None:
+        super().__init__(detail, [{"loc": ["tests", t["id"]], "msg": t["name"], "type": f"test_{t['reason']}"}
+                                  for t in failing])
+        self.failing = failing
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"failing_tests": self.failing}
+
+
 class IdempotencyInProgress(_RetryLater):
     status, slug, title = 409, "idempotency-in-progress", "A request with this Idempotency-Key is in progress"
 

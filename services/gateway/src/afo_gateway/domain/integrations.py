@@ -4,6 +4,7 @@ that are secret declared on it. Secrets are shown masked (the last four characte
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -136,6 +137,38 @@ def validated(provider: str, body: Any) -> dict[str, Any]:
                       [{"loc": ["body", *exc_loc], "msg": e["msg"], "type": e["type"]}
                        for e in exc.errors(include_input=False) for exc_loc in [list(e["loc"])]]) from None
     return fields.model_dump(mode="json", exclude_none=True)
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One input of a provider's form in the console."""
+
+    name: str
+    secret: bool
+    required: bool
+    kind: str  # "text", "number" or "checkbox"
+
+
+def form_fields(provider: str) -> list[FormField]:
+    model = model_of(provider)
+    fields = []
+    for name, info in model.model_fields.items():
+        kind = "number" if info.annotation is int else "checkbox" if info.annotation is bool else "text"
+        fields.append(FormField(name, name in model.SECRETS, info.is_required(), kind))
+    return fields
+
+
+def merged(provider: str, stored: dict[str, Any] | None, sent: dict[str, str]) -> dict[str, Any]:
+    """What a form's submission stores: a secret left blank keeps the stored one (a form never shows it);
+    another field left blank is removed."""
+    secrets = model_of(provider).SECRETS
+    fields = dict(stored or {})
+    for name, value in sent.items():
+        if value:
+            fields[name] = value
+        elif name not in secrets:
+            fields.pop(name, None)
+    return fields
 
 
 def mask(value: str) -> str:

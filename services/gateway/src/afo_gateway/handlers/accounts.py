@@ -15,7 +15,7 @@ from afo_common.time_zones import UnknownTimeZone, zone_named
 from afo_gateway.adapters.accounts_repository import ApiKeyRow, TenantRow, UserRow
 from afo_gateway.adapters.passwords import Passwords
 from afo_gateway.domain.access import Permission, Principal, Role, hash_secret, new_key, new_session_token, require
-from afo_gateway.domain.errors import Conflict, Invalid, NotFound, Unauthorized
+from afo_gateway.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from afo_gateway.handlers.access_changes import AccessChanges
 from afo_gateway.handlers.unit_of_work import Store
 
@@ -119,6 +119,17 @@ class Accounts:
         if tenant is None:
             raise NotFound("tenant not found")
         return tenant
+
+    async def me(self, principal: Principal) -> tuple[UserRow, TenantRow]:
+        """The user a session belongs to, and their tenant (what the console shows in its header)."""
+        if principal.kind != "user":
+            raise Forbidden("only a person's session has a user")
+        async with self._store.reading() as repos:
+            user = await repos.accounts.user(principal.tenant_id, principal.subject_id)
+            tenant = await repos.accounts.tenant(principal.tenant_id)
+        if user is None or tenant is None:
+            raise NotFound("user not found")
+        return user, tenant
 
     async def update_tenant(self, principal: Principal, name: str | None, timezone: str | None) -> TenantRow:
         require(principal, Permission.MANAGE_TENANT)

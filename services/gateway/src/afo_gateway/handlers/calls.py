@@ -24,11 +24,12 @@ class Calls:
         self._owners = owners
         self._recordings = recordings
 
-    async def list(self, principal: Principal, limit: int, cursor: str | None,
-                   agent_id: str | None) -> Page[vm.CallView]:
+    async def list(self, principal: Principal, limit: int, cursor: str | None, agent_id: str | None,
+                   conversation_id: str | None = None) -> Page[vm.CallView]:
         require(principal, Permission.READ)
         return await self._owners.call(vm.LIST_CALLS, vm.ListCalls(
-            tenant_id=principal.tenant_id, limit=limit, cursor=cursor, agent_id=agent_id))
+            tenant_id=principal.tenant_id, limit=limit, cursor=cursor, agent_id=agent_id,
+            conversation_id=conversation_id))
 
     async def dial(self, principal: Principal, agent_id: str, to: str) -> vm.CallView:
         """The agent calls ``to`` (with its country code) from its first number through the tenant's Twilio

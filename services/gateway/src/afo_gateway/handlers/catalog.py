@@ -62,11 +62,6 @@ class Catalog:
         require(principal, Permission.WRITE)
         await self._owners.call(ar.DELETE_AGENT, ar.AgentRef(tenant_id=principal.tenant_id, agent_id=agent_id))
 
-    async def publish_agent(self, principal: Principal, agent_id: str) -> ar.AgentVersionView:
-        require(principal, Permission.WRITE)
-        request = ar.AgentRef(tenant_id=principal.tenant_id, agent_id=agent_id)
-        return await self._owners.call(ar.PUBLISH_AGENT, request)
-
     async def versions(self, principal: Principal, agent_id: str, limit: int, cursor: str | None
                        ) -> Page[ar.AgentVersionView]:
         require(principal, Permission.READ)

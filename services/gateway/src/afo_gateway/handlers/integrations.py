@@ -19,7 +19,7 @@ from afo_common.rpcs.gateway import PROVIDERS_OF, ResolveCredential, ResolvedCre
 from afo_gateway.adapters.integrations_repository import IntegrationRow
 from afo_gateway.domain.access import Permission, Principal, require
 from afo_gateway.domain.errors import Forbidden, NoConnectionTest, NotFound, VaultLocked, VaultUnavailable
-from afo_gateway.domain.integrations import as_strings, masked, model_of, validated
+from afo_gateway.domain.integrations import as_strings, masked, merged, model_of, validated
 from afo_gateway.domain.vault import Keyring, Sealed, Undecryptable
 from afo_gateway.handlers.unit_of_work import Store
 
@@ -85,6 +85,12 @@ class Integrations:
     async def put(self, principal: Principal, provider: str, body: Any) -> IntegrationView:
         require(principal, Permission.MANAGE_INTEGRATIONS)
         return await self.write(principal.tenant_id, principal.subject_id, provider, body, "integration.put")
+
+    async def put_form(self, principal: Principal, provider: str, sent: dict[str, str]) -> IntegrationView:
+        """A console form's submission: like ``put``, except that a secret left blank keeps the stored one."""
+        require(principal, Permission.MANAGE_INTEGRATIONS)
+        stored = await self.fields(principal.tenant_id, provider)
+        return await self.put(principal, provider, merged(provider, stored, sent))
 
     async def write(self, tenant_id: str, subject_id: str, provider: str, body: Any, action: str) -> IntegrationView:
         """Seals and stores the tenant's record of the provider, audited as ``action`` by ``subject_id``, and

@@ -1,8 +1,10 @@
-"""The SSE streams open in this process, by the principal that opened them, so that one which loses its
-access (key revoked, session ended, user demoted) or a gateway that is draining can end them at once.
+"""The live streams open in this process (SSE streams, the realtime feed's WebSockets), by the principal that
+opened them, so that one which loses its access (key revoked, session ended, user demoted) or a gateway that
+is draining can end them at once.
 
-Each stream reads one queue that carries its conversation's notices, a keep-alive every ``HEARTBEAT_S``
-(one ticker for all streams) and, last, why it ended: reading it is one ``await`` per item."""
+Each SSE stream reads one queue that carries its conversation's notices, a keep-alive every ``HEARTBEAT_S``
+(one ticker for all streams) and, last, why it ended: reading it is one ``await`` per item. Any other kind
+of stream that can be kept alive and ended (``LiveStream``) is registered with ``track``."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from afo_common.conversation_feed import LiveNotice
 from afo_gateway.domain.access import Permission, Principal
@@ -42,6 +45,20 @@ DEMOTED = Ending("revoked", "the user's role changed", reconnect=True)
 StreamItem = LiveNotice | KeepAlive | Ending
 
 
+class LiveStream(Protocol):
+    """What the registry needs of a stream: whose it is, a nudge when idle, and an end."""
+
+    @property
+    def principal(self) -> Principal: ...
+
+    def keep_alive(self) -> None: ...
+
+    def end(self, ending: Ending) -> None: ...
+
+
+S = TypeVar("S", bound=LiveStream)
+
+
 class OpenStream:
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
@@ -67,7 +84,7 @@ class OpenStream:
 class LiveStreams:
     def __init__(self, draining: asyncio.Event) -> None:
         self._draining = draining
-        self._by_subject: dict[str, set[OpenStream]] = {}
+        self._by_subject: dict[str, set[LiveStream]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -83,17 +100,24 @@ class LiveStreams:
 
     @contextmanager
     def open(self, principal: Principal) -> Iterator[OpenStream]:
-        stream = OpenStream(principal)
+        with self.track(OpenStream(principal)) as stream:
+            yield stream
+
+    @contextmanager
+    def track(self, stream: S) -> Iterator[S]:
+        """Register ``stream`` until the block ends: it is kept alive, and ended when its principal loses
+        access or the gateway drains (at once if it already is)."""
         if self._draining.is_set():
             stream.end(DRAINING)
-        streams = self._by_subject.setdefault(principal.subject_id, set())
+        subject_id = stream.principal.subject_id
+        streams = self._by_subject.setdefault(subject_id, set())
         streams.add(stream)
         try:
             yield stream
         finally:
             streams.discard(stream)
             if not streams:
-                self._by_subject.pop(principal.subject_id, None)
+                self._by_subject.pop(subject_id, None)
 
     def key_revoked(self, key_id: str) -> None:
         for stream in self._of(key_id):
@@ -111,10 +135,10 @@ class LiveStreams:
             if not stream.principal.permissions <= permissions:
                 stream.end(DEMOTED)
 
-    def _of(self, subject_id: str) -> list[OpenStream]:
+    def _of(self, subject_id: str) -> list[LiveStream]:
         return list(self._by_subject.get(subject_id, ()))
 
-    def _all(self) -> list[OpenStream]:
+    def _all(self) -> list[LiveStream]:
         return [stream for streams in self._by_subject.values() for stream in streams]
 
     async def _end_all_when_draining(self) -> None:

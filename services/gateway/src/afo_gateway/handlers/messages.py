@@ -45,7 +45,8 @@ class Messages:
         conversation = await self._owners.conversation(principal, conversation_id)
         message_id = new_id("msg")
         event = MessageReceived(conversation_id=conversation.id, message_id=message_id,
-                                channel=conversation.channel, text=text, sent_at=self._clock.now())
+                                channel=conversation.channel, text=text, sent_at=self._clock.now(),
+                                key_id=principal.subject_id if principal.kind != "user" else None)
         if not wait:
             await self._record(principal, event)
             return Posted(message_id, conversation.id, None)

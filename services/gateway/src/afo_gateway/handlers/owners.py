@@ -47,9 +47,10 @@ class Owners:
         self._rpc = rpc
         self._conversations: LRUCache[tuple[str, str], ConversationView] = LRUCache(CONVERSATION_CACHE_SIZE)
 
-    async def call(self, op: RpcOperation[Req, Res], request: Req) -> Res:
+    async def call(self, op: RpcOperation[Req, Res], request: Req, timeout_s: float | None = None) -> Res:
+        """``timeout_s``: longer than the RPC client's default, for an operation that takes long on purpose."""
         try:
-            return await self._rpc.call(op, request)
+            return await self._rpc.call(op, request, timeout_s)
         except RpcError as exc:
             problem = _PROBLEMS.get(exc.code, UpstreamFailure)
             raise problem(exc.message, _errors(exc.details)) from exc

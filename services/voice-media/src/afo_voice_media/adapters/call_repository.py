@@ -3,7 +3,7 @@ which is how an unauthenticated WebSocket finds its call and is checked by signa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_common.messaging.store import Repositories
 from afo_common.messaging.unit_of_work import Events
+from afo_common.rpcs.analytics import VOICE_COMPONENTS
+from afo_voice_media.adapters.analytics_repository import AnalyticsRepository
 from afo_voice_media.adapters.tables import calls, turns
 
 
@@ -61,6 +63,13 @@ class TurnRow:
 
 def _call(row: Any) -> CallRow:
     return CallRow(**row._mapping)
+
+
+def latency_columns(latency: dict[str, Any] | None) -> dict[str, int | None]:
+    """The latency's main components as the turn's columns (whole milliseconds; None where it did not happen)."""
+    values = latency or {}
+    return {f"{name}_ms": round(v) if isinstance(v := values.get(f"{name}_ms"), int | float) else None
+            for name in VOICE_COMPONENTS}
 
 
 class CallRepository:
@@ -126,10 +135,13 @@ class CallRepository:
         await self._session.execute(update(calls).where(calls.c.tenant_id == tenant_id, calls.c.id == call_id)
                                     .values(provider_status=status))
 
-    async def page(self, tenant_id: str, limit: int, before: str | None, agent_id: str | None) -> list[CallRow]:
+    async def page(self, tenant_id: str, limit: int, before: str | None, agent_id: str | None,
+                   conversation_id: str | None = None) -> list[CallRow]:
         query = select(calls).where(calls.c.tenant_id == tenant_id)
         if agent_id is not None:
             query = query.where(calls.c.agent_id == agent_id)
+        if conversation_id is not None:
+            query = query.where(calls.c.conversation_id == conversation_id)
         if before is not None:
             query = query.where(calls.c.id < before)
         rows = (await self._session.execute(query.order_by(calls.c.id.desc()).limit(limit))).all()
@@ -141,16 +153,21 @@ class CallRepository:
             turns.c.call_id == row.call_id, turns.c.idx == row.idx))).first()
         if exists:
             return False
-        await self._session.execute(insert(turns).values(**row.__dict__))
+        await self._session.execute(insert(turns).values(**row.__dict__, **latency_columns(row.latency)))
         return True
 
     async def turns_of(self, tenant_id: str, call_id: str) -> list[TurnRow]:
-        rows = (await self._session.execute(select(turns).where(
+        # The turn's own columns: the latency components beside them are copies kept for analytics.
+        rows = (await self._session.execute(select(*(turns.c[name] for name in _TURN_COLUMNS)).where(
             turns.c.tenant_id == tenant_id, turns.c.call_id == call_id).order_by(turns.c.idx))).all()
         return [TurnRow(**r._mapping) for r in rows]
+
+
+_TURN_COLUMNS = tuple(f.name for f in fields(TurnRow))
 
 
 class SqlRepositories(Repositories):
     def __init__(self, session: AsyncSession, events: Events | None = None) -> None:
         super().__init__(events)
         self.calls = CallRepository(session)
+        self.analytics = AnalyticsRepository(session)

@@ -42,6 +42,7 @@ calls = Table(
     Column("recording_s", Float, nullable=True),
     UniqueConstraint("tenant_id", "provider_call_id"),
     Index("ix_calls_tenant_created", "tenant_id", "created_at"),
+    Index("ix_calls_tenant_conversation", "tenant_id", "conversation_id"),
 )
 
 turns = Table(
@@ -58,4 +59,14 @@ turns = Table(
     Column("started_at", UtcDateTime(), nullable=False),
     Column("ended_at", UtcDateTime(), nullable=False),
     Column("latency", JSON, nullable=True),
+    # The latency's main components in whole milliseconds (copied from ``latency`` when the turn is recorded), so
+    # analytics counts them in the database: NULL where the step did not happen.
+    Column("turn_decision_ms", Integer, nullable=True),
+    Column("stt_final_ms", Integer, nullable=True),
+    Column("first_reply_delta_ms", Integer, nullable=True),
+    Column("first_tts_audio_ms", Integer, nullable=True),
+    Column("first_audio_out_ms", Integer, nullable=True),
+    # Analytics reads a tenant's range of turns from the index alone.
+    Index("ix_turns_tenant_started", "tenant_id", "started_at", "call_id", "turn_decision_ms", "stt_final_ms",
+          "first_reply_delta_ms", "first_tts_audio_ms", "first_audio_out_ms"),
 )

@@ -6,11 +6,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from afo_common.messaging.rpc import RpcError, RpcRoute
+from afo_common.rpcs import analytics as analytics_ops
 from afo_common.rpcs import voice_media as ops
+from afo_common.rpcs import voice_media_speech as speech_ops
 from afo_common.service import Service
+from afo_voice_media.handlers.analytics import CallAnalytics
 from afo_voice_media.handlers.browser_calls import BrowserCalls
 from afo_voice_media.handlers.calls import CallNotFound, Calls
 from afo_voice_media.handlers.dialing import Dialer
+from afo_voice_media.handlers.hearing import Hearing
 
 
 def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
@@ -23,7 +27,8 @@ def _mapped(handler: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitab
     return call
 
 
-def register_rpc(service: Service, calls: Calls, dialer: Dialer, browser: BrowserCalls) -> None:
+def register_rpc(service: Service, calls: Calls, dialer: Dialer, browser: BrowserCalls,
+                 analytics: CallAnalytics, hearing: Hearing) -> None:
     routes: list[RpcRoute] = [
         (ops.ADMIT_CALL, calls.admit),
         (ops.DIAL_CALL, dialer.dial),
@@ -34,3 +39,5 @@ def register_rpc(service: Service, calls: Calls, dialer: Dialer, browser: Browse
         (ops.LIST_CALLS, calls.list),
     ]
     service.serve_rpcs(ops.OPERATIONS, routes, wrap=_mapped)
+    service.serve_rpcs(analytics_ops.VOICE_MEDIA_OPERATIONS, [(analytics_ops.VOICE_SUMMARY, analytics.summary)])
+    service.serve_rpcs(speech_ops.OPERATIONS, [(speech_ops.HEAR_LINES, hearing.hear)])

@@ -250,7 +250,8 @@ class Calls:
 
     async def list(self, request: ListCalls) -> Page[CallView]:
         async with self._store.reading() as repos:
-            rows = await repos.calls.page(request.tenant_id, request.limit + 1, request.cursor, request.agent_id)
+            rows = await repos.calls.page(request.tenant_id, request.limit + 1, request.cursor, request.agent_id,
+                                          request.conversation_id)
         more = len(rows) > request.limit
         rows = rows[:request.limit]
         return Page[CallView](data=[view_of(r) for r in rows], next_cursor=rows[-1].id if more else None)

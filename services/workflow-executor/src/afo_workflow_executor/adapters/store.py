@@ -1,5 +1,6 @@
 """workflow-executor's repositories on its database, as its handlers take them (``handlers/unit_of_work.py``):
-``uow.calendars``, ``uow.bookings``, ``uow.failures``, ``uow.crm_leads``, ``uow.crm_syncs``, ``uow.workflows``."""
+``uow.calendars``, ``uow.bookings``, ``uow.failures``, ``uow.crm_leads``, ``uow.crm_syncs``, ``uow.workflows``,
+``uow.anomalies``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_common.messaging.store import Repositories, SqlStore
 from afo_common.messaging.unit_of_work import Events, UnitOfWorkFactory
+from afo_workflow_executor.adapters.anomaly_repository import AnomalyRepository
 from afo_workflow_executor.adapters.booking_repository import BookingRepository
 from afo_workflow_executor.adapters.calendar_repository import CalendarRepository
 from afo_workflow_executor.adapters.crm_repository import CrmLeadRepository, CrmSyncRepository
@@ -23,6 +25,7 @@ class SqlRepositories(Repositories):
         self.crm_syncs = CrmSyncRepository(session)
         self.failures = FailureRepository(session)
         self.workflows = WorkflowRepository(session)
+        self.anomalies = AnomalyRepository(session)
 
 
 def sql_store(units: UnitOfWorkFactory) -> SqlStore[SqlRepositories]:

@@ -3,7 +3,7 @@ inbox."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
 
 from afo_common.db import UtcDateTime, new_metadata
 from afo_common.messaging.tables import messaging_tables
@@ -222,4 +222,50 @@ workflow_run_steps = Table(
     Column("error", String(500), nullable=True),
     Column("started_at", UtcDateTime(), nullable=True),
     Column("finished_at", UtcDateTime(), nullable=True),
+)
+
+# Anomaly detection (``domain/anomalies.py``): each signal's open bucket and baseline, and the anomalies found.
+anomaly_signals = Table(
+    "anomaly_signals",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("signal", String(32), primary_key=True),
+    Column("scope_id", String(64), primary_key=True),
+    Column("bucket_start", UtcDateTime(), nullable=False),
+    Column("amount", Float, nullable=False),
+    Column("volume", Integer, nullable=False),
+    Column("mean", Float, nullable=False),
+    Column("var", Float, nullable=False),
+    Column("buckets", Integer, nullable=False),
+    Column("anomalous_run", Integer, nullable=False),
+    Column("quiet_run", Integer, nullable=False),
+    Column("open_anomaly_id", String(40), nullable=True),
+    # What the tick reads: the signals whose open bucket has ended.
+    Index("ix_anomaly_signals_bucket_start", "bucket_start"),
+)
+
+anomalies = Table(
+    "anomalies",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("tenant_id", String(40), nullable=False),
+    Column("signal", String(32), nullable=False),
+    Column("scope", String(8), nullable=False),
+    Column("scope_id", String(64), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("observed", Float, nullable=False),
+    Column("unit", String(16), nullable=False),
+    Column("volume", Integer, nullable=False),
+    Column("baseline_mean", Float, nullable=False),
+    Column("baseline_sigma", Float, nullable=False),
+    Column("deviation", Float, nullable=False),
+    Column("window_start", UtcDateTime(), nullable=False),
+    Column("window_end", UtcDateTime(), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("detected_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("resolved_at", UtcDateTime(), nullable=True),
+    Column("resolution", String(16), nullable=True),
+    # The tenant's anomalies newest first.
+    Index("ix_anomalies_tenant_id_detected_at_id", "tenant_id", "detected_at", "id"),
 )

@@ -57,6 +57,9 @@ TRIGGERS: tuple[tuple[str, Trigger], ...] = (
     ("a|the? conversation|chat is|gets|was analyzed|analysed", "conversation.analyzed"),
     ("a|the? crm sync|push|update? fails|failed", "crm.failed"),
     ("syncing|sync to|with? the? crm fails|failed", "crm.failed"),
+    ("an|a|the? anomaly is|gets|was|has? been? detected|found|spotted|flagged", "anomaly.detected"),
+    ("an|a|the? anomaly occurs|happens|appears", "anomaly.detected"),
+    ("anomalies are|get|were|have? been? detected|found|spotted|flagged", "anomaly.detected"),
 )
 
 EVENT_FIELDS: dict[str, frozenset[str]] = {
@@ -66,6 +69,7 @@ EVENT_FIELDS: dict[str, frozenset[str]] = {
     "conversation.analyzed": frozenset({"outcome", "summary", "next_step"}),
     "crm.failed": frozenset({"provider", "reason", "status", "attempts"}),
     "meeting.booked": frozenset({"provider", "timezone"}),
+    "anomaly.detected": frozenset({"signal", "severity", "scope", "direction", "observed", "deviation"}),
 }
 LEAD_FIELDS: dict[str, str] = {
     "budget": "budget", "company": "company", "company name": "company", "email": "email",

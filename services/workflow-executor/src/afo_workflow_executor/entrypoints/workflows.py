@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from afo_common.events import Event
+from afo_common.events.anomaly import AnomalyDetected
 from afo_common.events.conversation import ConversationAnalyzed, ConversationClosed, LeadCreated, LeadQualified
 from afo_common.events.streams import CONVERSATION, WORKFLOW
 from afo_common.events.workflow import CrmFailed, MeetingBooked, MeetingCancelled, MeetingFailed
@@ -28,6 +29,7 @@ TRIGGERED: tuple[tuple[str, str, type[Event]], ...] = (
     ("workflow-executor-workflows-meeting-failed", WORKFLOW, MeetingFailed),
     ("workflow-executor-workflows-meeting-cancelled", WORKFLOW, MeetingCancelled),
     ("workflow-executor-workflows-crm-failed", WORKFLOW, CrmFailed),
+    ("workflow-executor-workflows-anomaly-detected", WORKFLOW, AnomalyDetected),
 )
 
 

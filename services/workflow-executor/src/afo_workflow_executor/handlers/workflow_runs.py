@@ -162,10 +162,12 @@ class WorkflowRunner:
         if kind in ("send_sms", "send_email"):
             channel = "sms" if kind == "send_sms" else "email"
             to = _recipient(str(action["to"]), channel, workflow.notify, lead)
-            body = action.get("body") or _default_body(run.event_type, action["to"], lead)
+            anomaly = _anomaly_text(ctx["event"]) if run.event_type == "anomaly.detected" else None
+            body = action.get("body") or anomaly or _default_body(run.event_type, action["to"], lead)
             subject = action.get("subject") if channel == "email" else None
             if channel == "email" and subject is None:
-                subject = f"{run.event_type}: {lead.get('name') or lead.get('email') or run.lead_id or 'a lead'}"
+                about = anomaly or lead.get("name") or lead.get("email") or run.lead_id or "a lead"
+                subject = f"{run.event_type}: {about}"[:200]
             recipient = "lead" if action["to"] == "lead" else "tenant"
             await uow.emit(NotificationRequested(**base, channel=channel, recipient=recipient, to=to, subject=subject,
                                                  body=body),
@@ -224,6 +226,15 @@ def _recipient(to: str, channel: str, notify: dict[str, Any], lead: dict[str, An
             raise StepFailed(f"the lead has no {want}")
         return str(found)
     return to
+
+
+def _anomaly_text(event: dict[str, Any]) -> str:
+    """``anomaly.detected`` in words: "key_messages of key key_1: 42 messages against a usual 1.5 (critical)"."""
+    who = f"agent {event['agent_id']}" if event.get("agent_id") else (
+        f"key {event['key_id']}" if event.get("key_id") else "the tenant")
+    unit = {"ms": " ms", "messages": " messages"}.get(str(event.get("unit")), "")
+    return (f"AFO anomaly: {event.get('signal')} of {who}: {float(event.get('observed', 0)):.3g}{unit} against a "
+            f"usual {float(event.get('baseline_mean', 0)):.3g} ({event.get('severity')})")
 
 
 def _default_body(trigger: str, to: str, lead: dict[str, Any]) -> str:

@@ -50,6 +50,7 @@ class _Turn:
     citations: tuple[Citation, ...] = ()
     offered_handoff: bool = False
     cancel_meeting_id: str | None = None
+    unanswered: str | None = None  # the question the reply says it cannot answer
 
 
 class EmbeddedEngine:
@@ -150,6 +151,7 @@ class EmbeddedEngine:
             citations=turn.citations,
             handoff_offered=turn.offered_handoff,
             cancel_meeting_id=turn.cancel_meeting_id,
+            unanswered=turn.unanswered,
         )
 
     def _answer(self, agent: AgentSpec, memory: ConversationMemory, intent: Intent, message: str, now: datetime,
@@ -168,6 +170,7 @@ class EmbeddedEngine:
             turn.parts.append(replies.line("pricing"))
         elif intent is Intent.QUESTION:
             turn.parts.append(replies.line("unknown"))
+            turn.unanswered = question_of(message) or message
 
     def _from_documents(self, agent: AgentSpec, memory: ConversationMemory, message: str, turn: _Turn,
                         replies: Replies, knowledge: Lookup) -> None:
@@ -179,7 +182,10 @@ class EmbeddedEngine:
         if answer is not None:
             turn.parts.append(replies.answer(answer.text))
             turn.citations = answer.citations
-        elif memory.handoff_requested:
+            return
+        # The documents did not answer (a search that failed says nothing about them): a question to count.
+        turn.unanswered = None if knowledge.failed else message
+        if memory.handoff_requested:
             turn.parts.append(replies.line("documents_after_handoff"))
         else:
             turn.parts.append(replies.line("lookup_failed" if knowledge.failed else "not_in_documents"))

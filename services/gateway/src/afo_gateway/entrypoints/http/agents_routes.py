@@ -1,10 +1,10 @@
-"""Agents (owned by agent-runtime): CRUD, publish, versions, embed snippet."""
+"""Agents (owned by agent-runtime): CRUD, publish (guarded by the agent's tests), versions, embed snippet."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import BaseModel, Field
 
 from afo_common.rpcs.agent_runtime import AgentVersionView, AgentView
@@ -78,9 +78,15 @@ async def delete_agent(agent_id: str, principal: CurrentPrincipal, gw: GatewayDe
 
 
 @router.post("/{agent_id}/publish", response_model=AgentVersionOut)
-async def publish_agent(agent_id: str, write: Write, gw: GatewayDep) -> Response:
+async def publish_agent(agent_id: str, write: Write, gw: GatewayDep,
+                        override: Annotated[bool, Query(description="publish although the agent's tests failed "
+                                                                    "or were not run on this draft")] = False
+                        ) -> Response:
+    """Makes the draft a new version. An agent with tests (``/v1/agents/{id}/tests``) needs a run of this draft
+    that passed them all: otherwise a 409 (``agent-tests-failing``) whose ``failing_tests`` name them, unless
+    ``override=true``; the version's ``tests`` says which (``passed``, ``overridden``; null without tests)."""
     async def produce() -> Reply:
-        return Reply(200, version_out(await gw.catalog.publish_agent(write.principal, agent_id)))
+        return Reply(200, version_out(await gw.agent_tests.publish(write.principal, agent_id, override)))
 
     return await write.run(produce)
 

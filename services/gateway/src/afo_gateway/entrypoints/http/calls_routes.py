@@ -20,9 +20,10 @@ CallId = Annotated[str, Path(max_length=64)]
 
 @router.get("", response_model=Page[CallView])
 async def list_calls(principal: CurrentPrincipal, gw: GatewayDep, limit: Limit = 20, cursor: Cursor = None,
-                     agent_id: Annotated[str | None, Query(max_length=64)] = None) -> Page[CallView]:
-    """Newest first; filtered by agent."""
-    return await gw.calls.list(principal, limit, cursor, agent_id)
+                     agent_id: Annotated[str | None, Query(max_length=64)] = None,
+                     conversation_id: Annotated[str | None, Query(max_length=64)] = None) -> Page[CallView]:
+    """Newest first; filtered by agent, or by the conversation the calls belong to."""
+    return await gw.calls.list(principal, limit, cursor, agent_id, conversation_id)
 
 
 class DialIn(BaseModel):

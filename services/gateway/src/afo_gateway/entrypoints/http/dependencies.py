@@ -10,6 +10,8 @@ from fastapi import Depends, Path, Query, Request
 from afo_gateway.domain.access import STREAM_TOKEN_PREFIX, Principal, key_kind_of
 from afo_gateway.domain.errors import Forbidden, Unauthorized
 from afo_gateway.handlers.accounts import Accounts
+from afo_gateway.handlers.agent_tests import AgentTests
+from afo_gateway.handlers.analytics import Analytics
 from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.calls import Calls
 from afo_gateway.handlers.catalog import Catalog
@@ -28,9 +30,11 @@ from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.phone_numbers import PhoneNumbers
 from afo_gateway.handlers.replays import Replays
 from afo_gateway.handlers.stream_tokens import StreamTokens
+from afo_gateway.handlers.tenant_feed import TenantFeed
 from afo_gateway.handlers.throttle import Throttle
 from afo_gateway.handlers.twilio_webhooks import TwilioWebhooks
 from afo_gateway.handlers.webhooks import Webhooks
+from afo_gateway.handlers.widget import Widget
 
 SESSION_COOKIE = "afo_session"
 
@@ -47,6 +51,7 @@ class Gateway:
     throttle: Throttle
     stream_tokens: StreamTokens
     streams: LiveStreams
+    feed: TenantFeed
     event_credentials: EventCredentials
     integrations: Integrations
     knowledge: KnowledgeBases
@@ -60,6 +65,9 @@ class Gateway:
     phone_numbers: PhoneNumbers
     twilio: TwilioWebhooks
     inbound: InboundSources
+    widget: Widget
+    analytics: Analytics
+    agent_tests: AgentTests
     google_redirect_uri: str | None = None
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from afo_common.events.conversation import Channel, Citation, Contact
-from afo_common.rpcs.agent_runtime import LeadView
+from afo_common.rpcs.agent_runtime import LeadView, PublishedTests
 from afo_common.rpcs.agent_spec import AgentSpec
 from afo_common.rpcs.knowledge_ingest import Embedding, SearchMode
 from afo_gateway.domain.access import KeyKind, Role
@@ -138,6 +138,10 @@ class AgentVersionOut(BaseModel):
     version: int
     spec: AgentSpecOut
     published_at: datetime
+    tests: PublishedTests | None = Field(default=None, description="passed: a run of this configuration passed "
+                                         "every test; overridden: published although they failed or were not "
+                                         "run; null: the agent had no tests")
+    test_run_id: str | None = Field(default=None, description="the run of the agent's tests that was checked")
 
 
 class StreamTokenOut(BaseModel):

@@ -1,0 +1,41 @@
+"""Anomaly detection's entrypoints: one durable consumer per event that feeds a signal (a JetStream consumer
+filters one event subject; ``domain/anomaly_signals.py`` says what each feeds), the tick that closes ended
+buckets, and the RPC that lists a tenant's anomalies."""
+
+from __future__ import annotations
+
+from afo_common.events import Event
+from afo_common.events.conversation import ConversationStarted, LeadQualified, MessageReceived, MessageReplied
+from afo_common.events.streams import CONVERSATION, NOTIFICATION, WORKFLOW
+from afo_common.events.webhooks import WebhookDelivered, WebhookFailed
+from afo_common.events.workflow import CrmFailed, CrmSynced, MeetingBooked, MeetingFailed
+from afo_common.messaging.consumer import ConsumerSpec
+from afo_common.rpcs.workflow_executor_anomalies import LIST_ANOMALIES, OPERATIONS
+from afo_common.service import Service
+from afo_workflow_executor.handlers.anomalies import AnomalyDetector
+
+COUNTED: tuple[tuple[str, str, type[Event]], ...] = (
+    ("workflow-executor-anomalies-conversation-started", CONVERSATION, ConversationStarted),
+    ("workflow-executor-anomalies-message-received", CONVERSATION, MessageReceived),
+    ("workflow-executor-anomalies-message-replied", CONVERSATION, MessageReplied),
+    ("workflow-executor-anomalies-lead-qualified", CONVERSATION, LeadQualified),
+    ("workflow-executor-anomalies-meeting-booked", WORKFLOW, MeetingBooked),
+    ("workflow-executor-anomalies-meeting-failed", WORKFLOW, MeetingFailed),
+    ("workflow-executor-anomalies-crm-synced", WORKFLOW, CrmSynced),
+    ("workflow-executor-anomalies-crm-failed", WORKFLOW, CrmFailed),
+    ("workflow-executor-anomalies-webhook-delivered", NOTIFICATION, WebhookDelivered),
+    ("workflow-executor-anomalies-webhook-failed", NOTIFICATION, WebhookFailed),
+)
+
+
+def anomaly_consumers() -> list[ConsumerSpec]:
+    # Counting is a short transaction; a signal's deliveries queue on its row, so a few workers are enough.
+    return [ConsumerSpec(durable=durable, stream=stream, event=event, max_deliver=5, max_workers=8)
+            for durable, stream, event in COUNTED]
+
+
+def register_anomalies(service: Service, detector: AnomalyDetector, tick_s: float) -> None:
+    for spec in anomaly_consumers():
+        service.consume(spec, detector)
+    service.every(tick_s, detector.tick, "close-anomaly-buckets")
+    service.serve_rpcs(OPERATIONS, [(LIST_ANOMALIES, detector.list)])
