@@ -10,16 +10,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from nats.aio.msg import Msg
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcError, RpcOperation, serve_request
+from afo_common.messaging.rpc import RpcError, RpcOperation
 from afo_common.rpcs import agent_runtime as ar
 from afo_common.rpcs import agent_tests as at
 from afo_common.rpcs.agent_runtime import Deleted
 from afo_common.rpcs.pages import Page
 from afo_gateway.adapters.store import sql_store
 from afo_testkit.problems import assert_problem
+from afo_testkit.rpc_stand_ins import answer_rpcs
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 AGENT = "agt_1"
@@ -106,16 +106,15 @@ class AgentRuntime:
 @pytest.fixture
 async def runtime(connection: NatsConnection) -> AgentRuntime:
     stand_in = AgentRuntime()
-    for op, handler in ((at.CREATE_TEST, stand_in.create), (at.LIST_TESTS, stand_in.list),
-                        (at.DELETE_TEST, stand_in.delete), (at.RUN_TESTS, stand_in.run),
-                        (at.LIST_RUNS, stand_in.runs), (at.GET_RUN, stand_in.get_run),
-                        (ar.PUBLISH_AGENT, stand_in.publish), (ar.GET_AGENT, stand_in.agent)):
-        async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Any = handler) -> None:
-            stand_in.asked.append((op.name, op.request.model_validate_json(msg.data)))
-            await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, op.service))
-
-        await connection.client.subscribe(op.subject, cb=respond)
-    await connection.client.flush()
+    await answer_rpcs(connection, {
+        at.CREATE_TEST: stand_in.create,
+        at.LIST_TESTS: stand_in.list,
+        at.DELETE_TEST: stand_in.delete,
+        at.RUN_TESTS: stand_in.run,
+        at.LIST_RUNS: stand_in.runs,
+        at.GET_RUN: stand_in.get_run,
+        ar.PUBLISH_AGENT: stand_in.publish,
+        ar.GET_AGENT: stand_in.agent}, stand_in.asked)
     return stand_in
 
 

@@ -10,15 +10,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from nats.aio.msg import Msg
 from pydantic import BaseModel
 from twilio.request_validator import RequestValidator
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcError, RpcOperation, serve_request
+from afo_common.messaging.rpc import RpcError, RpcOperation
 from afo_common.rpcs import agent_runtime_channels as ch
 from afo_common.rpcs import voice_media as vm
 from afo_testkit.problems import assert_problem
+from afo_testkit.rpc_stand_ins import answer_rpcs
 
 AGENT_NUMBER = "+14155550100"
 LEAD = "+14155550199"
@@ -64,13 +64,7 @@ async def stand_ins(connection: NatsConnection) -> StandIns:
     handlers: dict[RpcOperation[Any, Any], Any] = {
         ch.RESOLVE_NUMBER: stand_in.resolve, vm.DIAL_CALL: stand_in.dial, vm.ADMIT_CALL: stand_in.admit,
         vm.LEAVE_VOICEMAIL: stand_in.voicemail}
-    for op, handler in handlers.items():
-        async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Any = handler) -> None:
-            stand_in.asked.append((op.name, op.request.model_validate_json(msg.data)))
-            await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, op.service))
-
-        await connection.client.subscribe(op.subject, cb=respond)
-    await connection.client.flush()
+    await answer_rpcs(connection, handlers, stand_in.asked)
     return stand_in
 
 

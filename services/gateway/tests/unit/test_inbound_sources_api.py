@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from nats.aio.msg import Msg
 from standardwebhooks.webhooks import Webhook
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcError, RpcOperation, serve_request
+from afo_common.messaging.rpc import RpcError, RpcOperation
 from afo_common.rpcs import agent_runtime as ar
 from afo_common.rpcs import agent_runtime_channels as ch
 from afo_testkit.problems import assert_problem
+from afo_testkit.rpc_stand_ins import answer_rpcs
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 
@@ -43,12 +43,7 @@ class Runtime:
 async def runtime(connection: NatsConnection) -> Runtime:
     stand_in = Runtime()
     handlers: dict[RpcOperation[Any, Any], Any] = {ar.GET_AGENT: stand_in.agent, ch.INBOUND_LEAD: stand_in.inbound}
-    for op, handler in handlers.items():
-        async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Any = handler) -> None:
-            await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, op.service))
-
-        await connection.client.subscribe(op.subject, cb=respond)
-    await connection.client.flush()
+    await answer_rpcs(connection, handlers)
     return stand_in
 
 

@@ -11,15 +11,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from nats.aio.msg import Msg
 from pydantic import BaseModel
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcError, RpcOperation, serve_request
+from afo_common.messaging.rpc import RpcError, RpcOperation
 from afo_common.rpcs import agent_runtime as ar
 from afo_common.rpcs import workflow_executor as wx
 from afo_common.rpcs.pages import Page
 from afo_testkit.problems import assert_problem
+from afo_testkit.rpc_stand_ins import answer_rpcs
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 ICS = "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n"
@@ -92,13 +92,7 @@ class WorkflowExecutor:
 @pytest.fixture
 async def wx_stand_in(connection: NatsConnection) -> WorkflowExecutor:
     stand_in = WorkflowExecutor()
-    for op, handler in stand_in.handlers().items():
-        async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Any = handler) -> None:
-            stand_in.calls.append((op.name, op.request.model_validate_json(msg.data)))
-            await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, op.service))
-
-        await connection.client.subscribe(op.subject, cb=respond)
-    await connection.client.flush()
+    await answer_rpcs(connection, stand_in.handlers(), stand_in.calls)
     assert {op.name for op in wx.OPERATIONS} <= {op.name for op in stand_in.handlers()}
     return stand_in
 

@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from nats.aio.msg import Msg
 from pydantic import BaseModel
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcError, RpcOperation, serve_request
+from afo_common.messaging.rpc import RpcError, RpcOperation
 from afo_common.rpcs import notifier_notifications as nt
 from afo_common.rpcs.pages import Page
 from afo_testkit.problems import assert_problem
+from afo_testkit.rpc_stand_ins import answer_rpcs
 
 NOW = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
 
@@ -49,13 +49,7 @@ async def notifier(connection: NatsConnection) -> Notifier:
     stand_in = Notifier()
     handlers: dict[RpcOperation[Any, Any], Any] = {nt.LIST_NOTIFICATIONS: stand_in.list,
                                                    nt.GET_NOTIFICATION: stand_in.get}
-    for op, handler in handlers.items():
-        async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Any = handler) -> None:
-            stand_in.calls.append((op.name, op.request.model_validate_json(msg.data)))
-            await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, op.service))
-
-        await connection.client.subscribe(op.subject, cb=respond)
-    await connection.client.flush()
+    await answer_rpcs(connection, handlers, stand_in.calls)
     return stand_in
 
 

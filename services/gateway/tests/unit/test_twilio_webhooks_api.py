@@ -17,11 +17,12 @@ from twilio.request_validator import RequestValidator
 
 from afo_common.events.conversation import Contact
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcError, RpcOperation, serve_request
+from afo_common.messaging.rpc import RpcError, RpcOperation
 from afo_common.rpcs import agent_runtime_channels as ch
 from afo_common.rpcs import notifier_delivery as nd
 from afo_common.rpcs.agent_runtime import ConversationView
 from afo_testkit.problems import assert_problem
+from afo_testkit.rpc_stand_ins import answer_rpcs
 
 AGENT_NUMBER = "+14155550100"
 LEAD = "+14155550199"
@@ -76,13 +77,7 @@ async def runtime(connection: NatsConnection) -> Runtime:
         ch.PUT_PHONE_NUMBERS: stand_in.put, ch.GET_PHONE_NUMBERS: stand_in.get, ch.RESOLVE_NUMBER: stand_in.resolve,
         ch.SMS_CONVERSATION: stand_in.for_sms, ch.INBOUND_LEAD: stand_in.inbound,
         nd.RECORD_DELIVERY_STATUS: stand_in.status}
-    for op, handler in handlers.items():
-        async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Any = handler) -> None:
-            stand_in.calls.append((op.name, op.request.model_validate_json(msg.data)))
-            await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, op.service))
-
-        await connection.client.subscribe(op.subject, cb=respond)
-    await connection.client.flush()
+    await answer_rpcs(connection, handlers, stand_in.calls)
     return stand_in
 
 

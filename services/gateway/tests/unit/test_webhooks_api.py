@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from nats.aio.msg import Msg
 from pydantic import BaseModel
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcError, RpcOperation, serve_request
+from afo_common.messaging.rpc import RpcError, RpcOperation
 from afo_common.rpcs import notifier_webhooks as nw
 from afo_common.rpcs.pages import Page
 from afo_testkit.problems import assert_problem
+from afo_testkit.rpc_stand_ins import answer_rpcs
 
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 
@@ -88,13 +88,7 @@ class Notifier:
 @pytest.fixture
 async def notifier(connection: NatsConnection) -> Notifier:
     stand_in = Notifier()
-    for op, handler in stand_in.handlers().items():
-        async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Any = handler) -> None:
-            stand_in.calls.append((op.name, op.request.model_validate_json(msg.data)))
-            await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, op.service))
-
-        await connection.client.subscribe(op.subject, cb=respond)
-    await connection.client.flush()
+    await answer_rpcs(connection, stand_in.handlers(), stand_in.calls)
     assert {op.name for op in nw.OPERATIONS} == {op.name for op in stand_in.handlers()}
     return stand_in
 

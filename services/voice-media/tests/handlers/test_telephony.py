@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from nats.aio.msg import Msg
 from sqlalchemy import select
 
 from afo_common.db import Database
 from afo_common.events.call import CallEnded
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcClient, RpcError, RpcOperation, serve_request
+from afo_common.messaging.rpc import RpcClient, RpcError, RpcOperation
 from afo_common.messaging.store import SqlStore
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs import agent_runtime_channels as ch
@@ -24,6 +23,7 @@ from afo_common.rpcs import voice_media as vm
 from afo_common.rpcs.gateway import RESOLVE_CREDENTIAL, ResolveCredential, ResolvedCredential
 from afo_testkit.clock import SteppingClock
 from afo_testkit.nats import nats_server
+from afo_testkit.rpc_stand_ins import answer_rpcs
 from afo_testkit.stores import committed_events, migrated_database
 from afo_testkit.twilio_server import Failure, FakeTwilio
 from afo_voice_media.adapters.call_repository import SqlRepositories
@@ -117,12 +117,7 @@ async def telephony(tmp_path: Path) -> AsyncIterator[Telephony]:
         handlers: dict[RpcOperation[Any, Any], Any] = {
             ch.GET_PHONE_NUMBERS: stand_ins.numbers_of, ch.CALL_CONVERSATION: stand_ins.for_call,
             RESOLVE_CREDENTIAL["voice-media"]: stand_ins.resolve}
-        for op, handler in handlers.items():
-            async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Any = handler) -> None:
-                await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, op.service))
-
-            await connection.client.subscribe(op.subject, cb=respond)
-        await connection.client.flush()
+        await answer_rpcs(connection, handlers)
         db = await migrated_database("sqlite", tmp_path, "no PostgreSQL here", "afo_voice_media.migrations")
         stand_ins.numbers["agt_1"] = [AGENT_NUMBER]
         stand_ins.credentials = {"account_sid": twilio.account_sid, "auth_token": twilio.auth_token}

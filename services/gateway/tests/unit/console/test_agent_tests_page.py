@@ -12,14 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
-from nats.aio.msg import Msg
 
 from afo_common.events.conversation import Citation
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcError, RpcOperation, serve_request
+from afo_common.messaging.rpc import RpcError
 from afo_common.rpcs import agent_runtime as ar
 from afo_common.rpcs import agent_tests as at
 from afo_common.rpcs.pages import Page
+from afo_testkit.rpc_stand_ins import answer_rpcs
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 AGENT = "agt_1"
@@ -86,15 +86,15 @@ class AgentRuntime:
 @pytest.fixture
 async def runtime(connection: NatsConnection) -> AgentRuntime:
     stand_in = AgentRuntime()
-    for op, handler in ((ar.GET_AGENT, stand_in.agent), (ar.LIST_VERSIONS, stand_in.versions),
-                        (at.CREATE_TEST, stand_in.create), (at.LIST_TESTS, stand_in.list),
-                        (at.RUN_TESTS, stand_in.run), (at.LIST_RUNS, stand_in.run_list),
-                        (at.GET_RUN, stand_in.get_run), (ar.PUBLISH_AGENT, stand_in.publish)):
-        async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Any = handler) -> None:
-            await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, op.service))
-
-        await connection.client.subscribe(op.subject, cb=respond)
-    await connection.client.flush()
+    await answer_rpcs(connection, {
+        ar.GET_AGENT: stand_in.agent,
+        ar.LIST_VERSIONS: stand_in.versions,
+        at.CREATE_TEST: stand_in.create,
+        at.LIST_TESTS: stand_in.list,
+        at.RUN_TESTS: stand_in.run,
+        at.LIST_RUNS: stand_in.run_list,
+        at.GET_RUN: stand_in.get_run,
+        ar.PUBLISH_AGENT: stand_in.publish})
     return stand_in
 
 

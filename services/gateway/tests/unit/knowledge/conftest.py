@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-from nats.aio.msg import Msg
 from nats.js.errors import ObjectNotFoundError
 from nats.js.object_store import ObjectStore
 from pydantic import BaseModel
@@ -22,10 +21,11 @@ from starlette.routing import Route
 from afo_common.events.streams import DOCUMENTS_BUCKET
 from afo_common.messaging.blobs import ensure_buckets
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcError, RpcOperation, serve_request
+from afo_common.messaging.rpc import RpcError, RpcOperation
 from afo_common.rpcs import knowledge_ingest as ki
 from afo_common.rpcs.pages import Page
 from afo_testkit.local_server import serving
+from afo_testkit.rpc_stand_ins import answer_rpcs
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -129,13 +129,7 @@ class KnowledgeIngest:
 @pytest.fixture
 async def ki_stand_in(connection: NatsConnection) -> KnowledgeIngest:
     stand_in = KnowledgeIngest()
-    for op, handler in stand_in.handlers().items():
-        async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Any = handler) -> None:
-            stand_in.calls.append((op.name, op.request.model_validate_json(msg.data)))
-            await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, "knowledge-ingest"))
-
-        await connection.client.subscribe(op.subject, cb=respond)
-    await connection.client.flush()  # the server knows every subscription before the gateway asks
+    await answer_rpcs(connection, stand_in.handlers(), stand_in.calls)
     assert {op.name for op in stand_in.handlers()} == {op.name for op in ki.OPERATIONS}
     return stand_in
 
