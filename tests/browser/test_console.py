@@ -90,6 +90,7 @@ async def test_a_new_user_builds_an_agent_puts_it_on_a_site_and_watches_a_chat_l
     await expect(page.get_by_role("heading", name="Put Ava on your site")).to_be_visible()
     await page.get_by_label("Sites allowed to use it").fill(site.origin)
     await main(page, "button:has-text('Make embed code')").click()
+    agent_id = page.url.split("/agents/")[1].split("/")[0]
     snippet = await page.get_by_role("textbox", name="Embed code").input_value()
     assert snippet.startswith(f'<script src="{base}/widget.js" data-afo-key="pk_')
     await screenshot(page, "06-embed")
@@ -127,7 +128,9 @@ async def test_a_new_user_builds_an_agent_puts_it_on_a_site_and_watches_a_chat_l
                        ("/console/knowledge", "13-knowledge"), ("/console/keys", "14-keys"),
                        ("/console/team", "15-team"), ("/console/workflows", "16-workflows"),
                        ("/console/webhooks", "17-webhooks"), ("/console/meetings", "18-meetings"),
-                       ("/console/calls", "19-calls"), ("/console/integrations", "20-integrations")):
+                       ("/console/calls", "19-calls"), ("/console/integrations", "20-integrations"),
+                       ("/console/analytics", "21-analytics"), ("/console/anomalies", "22-anomalies"),
+                       (f"/console/agents/{agent_id}/tests", "23-agent-tests")):
         await page.goto(base + path)
         await expect(page.locator("main h1")).to_be_visible()
         await screenshot(page, name)
@@ -218,7 +221,8 @@ async def test_the_main_pages_have_no_serious_accessibility_violation(platform: 
                  f"{agent_path.removeprefix(base)}/knowledge", f"{agent_path.removeprefix(base)}/channels",
                  f"{agent_path.removeprefix(base)}/embed", "/console/conversations", "/console/leads",
                  "/console/meetings", "/console/knowledge", "/console/integrations", "/console/keys",
-                 "/console/team", "/console/webhooks", "/console/workflows"):
+                 "/console/team", "/console/webhooks", "/console/workflows", "/console/analytics",
+                 "/console/anomalies", f"{agent_path.removeprefix(base)}/tests"):
         await page.goto(base + path)
         found[path] = await axe_violations(page)
     await context.close()
