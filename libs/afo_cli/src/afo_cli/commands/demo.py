@@ -26,7 +26,7 @@ FIRST_MESSAGE = "Hi! How much does the Growth plan cost?"
 SECOND_MESSAGE = "I am Dana from Acme Corp. We need an AI assistant for our website."
 MEETING_MESSAGE = "Can we meet next Wednesday at 10am?"
 # The conversation the console shows at once: a visitor on the website asked and said who they are.
-HELD_CONVERSATION = ({"name": "Sam"}, ("Do you offer onboarding help?",
+HELD_CONVERSATION = ({"name": "Sam"}, ("How long is the free trial?",
                                        "I'm Sam Lee from Birch Dental, sam@birchdental.example. We need a chat "
                                        "assistant for bookings."))
 KNOWLEDGE_DOCUMENT = "acme-plans-and-policies.md"
