@@ -40,7 +40,7 @@ from afo_knowledge_ingest.adapters.embeddings.bm25 import Bm25Encoder
 from afo_knowledge_ingest.adapters.embeddings.minilm import MiniLmEmbedder
 from afo_knowledge_ingest.adapters.parsers import parse
 from afo_knowledge_ingest.adapters.vectors.edge_index import EdgeVectorIndex
-from afo_knowledge_ingest.domain.chunking import chunk
+from afo_knowledge_ingest.domain.chunking import chunk, indexed_text
 from afo_knowledge_ingest.domain.sentence_vectors import SentenceVectors, quantise, relevances, worth_scoring
 from afo_knowledge_ingest.domain.sentences import split_sentences
 from afo_knowledge_ingest.domain.vectors import ChunkPoint, Hit, SearchMode
@@ -89,9 +89,9 @@ async def ingest(docs: Sequence[CorpusDocument], root: Path) -> Ingested:
     embedder, sparse = MiniLmEmbedder(query_cache_size=0), Bm25Encoder()
     await embedder.start()
     points, files_of_chunk = [], {}
-    texts = [c.text for _doc, _title, chunks in drafts for c in chunks]
+    texts = [indexed_text(c.text, c.heading) for _doc, _title, chunks in drafts for c in chunks]
     # As the ingest worker: each chunk's sentences worth scoring are embedded with the chunks.
-    of_chunks = [worth_scoring(t) for t in texts]
+    of_chunks = [worth_scoring(c.text) for _doc, _title, chunks in drafts for c in chunks]
     dense = await embedder.embed_documents(texts + [s for of_chunk in of_chunks for s in of_chunk])
     rest = iter(dense[len(texts):])
     stored = [quantise(embedder.space, of_chunk, [next(rest) for _ in of_chunk]) for of_chunk in of_chunks]
@@ -103,7 +103,8 @@ async def ingest(docs: Sequence[CorpusDocument], root: Path) -> Ingested:
             files_of_chunk[chunk_id] = doc.file
             by_chunk[chunk_id] = next(sentences)
             points.append(ChunkPoint(chunk_id=chunk_id, tenant_id=doc.tenant, knowledge_base_id=tenant_kb(doc.tenant),
-                                     document_id=doc.file, dense=next(vectors), sparse=sparse.encode_document(c.text),
+                                     document_id=doc.file, dense=next(vectors),
+                                     sparse=sparse.encode_document(indexed_text(c.text, c.heading)),
                                      text=c.text, title=title, heading=c.heading, page=c.page))
     index = EdgeVectorIndex(root)
     await index.upsert(embedder.space, embedder.dimension, points)

@@ -16,6 +16,7 @@ from afo_knowledge_ingest.handlers.documents import DocumentHandlers
 from afo_knowledge_ingest.handlers.embedders import EmbedderRegistry
 from afo_knowledge_ingest.handlers.ingest import IngestConfig, IngestWorker
 from afo_knowledge_ingest.handlers.knowledge_bases import KnowledgeBaseHandlers
+from afo_knowledge_ingest.handlers.ports import DocumentReader
 from afo_knowledge_ingest.handlers.search import SearchHandler
 from afo_knowledge_ingest.handlers.unit_of_work import Store
 
@@ -45,9 +46,11 @@ class Kit:
     def _wake(self) -> None:
         self.wakes += 1
 
-    def worker(self, owner: str = "worker-1", **config: Any) -> IngestWorker:
+    def worker(self, owner: str = "worker-1", reader: DocumentReader = read_text, **config: Any) -> IngestWorker:
+        """A worker on the kit's fakes; ``reader`` parses and chunks (plain paragraphs by default, or the
+        service's own ``read_document``)."""
         settings = IngestConfig(**{"batch_size": 2, "backoff_s": (5.0, 10.0), **config})
-        return IngestWorker(self.store, self.clock, self.blobs, read_text, self.embedders, self.index, owner,
+        return IngestWorker(self.store, self.clock, self.blobs, reader, self.embedders, self.index, owner,
                             settings)
 
     async def kb(self, name: str = "Docs", tenant_id: str = TENANT, provider: str = "embedded") -> str:
@@ -57,13 +60,13 @@ class Kit:
                                                                      embedding=embedding))
         return made.id
 
-    async def upload(self, kb_id: str, data: bytes, name: str = "notes.txt", tenant_id: str = TENANT
-                     ) -> AddedDocument:
+    async def upload(self, kb_id: str, data: bytes, name: str = "notes.txt", tenant_id: str = TENANT,
+                     media_type: str = "text/plain") -> AddedDocument:
         sha = hashlib.sha256(data).hexdigest()
         blob = document_blob_name(tenant_id, kb_id, sha)
         self.blobs.objects[blob] = data
         return await self.documents.add(AddDocument(tenant_id=tenant_id, knowledge_base_id=kb_id, name=name,
-                                                    media_type="text/plain", size_bytes=len(data), sha256=sha,
+                                                    media_type=media_type, size_bytes=len(data), sha256=sha,
                                                     blob=blob))
 
     async def drain(self, worker: IngestWorker | None = None, limit: int = 50) -> int:

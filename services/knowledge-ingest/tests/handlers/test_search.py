@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from afo_common.rpcs.knowledge_ingest import Search
+from afo_knowledge_ingest.adapters.components import read_document
 from afo_knowledge_ingest.domain.errors import NotFound
 from afo_knowledge_ingest.testing import OTHER, TENANT, Kit
 
@@ -65,3 +66,16 @@ async def test_knowledge_bases_of_two_spaces_are_searched_each_in_its_own_and_me
 
     assert {h.knowledge_base_id for h in result.hits} == {local, remote}
     assert (kit.embedded.queries, kit.openai.queries) == (["apples"], ["apples"])
+
+
+async def test_a_section_is_found_by_a_word_only_its_heading_holds(kit: Kit) -> None:
+    kb = await kit.kb()
+    await kit.upload(kb, b"# Onboarding\n\nMost customers go live within two days.\n\n# Support\n\n"
+                         b"Write to us on weekdays.", name="guide.md", media_type="text/markdown")
+    await kit.drain(kit.worker(reader=read_document))
+
+    result = await kit.search.search(Search(tenant_id=TENANT, knowledge_base_ids=[kb], query="onboarding",
+                                            mode="sparse"))
+
+    assert [(h.text, h.source.heading) for h in result.hits] == [
+        ("Most customers go live within two days.", "Onboarding")]  # the heading is searched, not quoted

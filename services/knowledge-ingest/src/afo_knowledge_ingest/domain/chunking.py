@@ -70,6 +70,13 @@ def chunk(
     return chunks
 
 
+def indexed_text(text: str, heading: str | None) -> str:
+    """What a chunk is searched by (its dense and sparse vectors): its heading path, then its text. The text
+    does not repeat the heading, yet the heading is often the one place a topic is named ("## Onboarding"
+    above "Most customers go live within two days")."""
+    return f"{heading}\n{text}" if heading else text
+
+
 def _sections(blocks: list[Block], target: int, limit: int) -> list[_Section]:
     sections: list[_Section] = []
     path: list[int] = []       # indices of the nearest heading of each level above the current position

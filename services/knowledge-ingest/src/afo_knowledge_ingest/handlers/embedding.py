@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from afo_common.clock import Clock
 from afo_common.events.knowledge import DocumentProgress
+from afo_knowledge_ingest.domain.chunking import indexed_text
 from afo_knowledge_ingest.domain.documents import ChunkDraft, ParsedDocument
 from afo_knowledge_ingest.domain.records import ChunkRow, DocumentRow, chunk_id, progress
 from afo_knowledge_ingest.domain.sentence_vectors import SentenceVectors, quantise, worth_scoring
@@ -71,8 +72,8 @@ class Batches:
                 batch = await repos.chunks.unembedded(document.tenant_id, document.id, space, self._batch_size)
             if not batch:
                 break
-            texts = [c.text for c in batch]
-            sentences = [worth_scoring(t) for t in texts]
+            texts = [indexed_text(c.text, c.heading) for c in batch]
+            sentences = [worth_scoring(c.text) for c in batch]
             vectors = await embedder.embed_documents(texts + [s for of_chunk in sentences for s in of_chunk])
             dense, rest = vectors[:len(texts)], iter(vectors[len(texts):])
             sparse = [self._embedders.sparse.encode_document(t) for t in texts]
