@@ -4,6 +4,7 @@ fake that answers differently from the database fails the same test. Tests that 
 themselves take ``db`` and ``uow`` (both databases). HTTP tests run gateway replicas built by the composition
 root, in-process, on a throwaway nats-server (``gateways``)."""
 
+import asyncio
 import base64
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +26,7 @@ from afo_gateway.adapters.memory import memory_store
 from afo_gateway.adapters.store import sql_store
 from afo_gateway.adapters.tables import messaging
 from afo_gateway.app import build
+from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.unit_of_work import Store
 from afo_testkit.clock import SteppingClock
 from afo_testkit.nats import NatsServer, nats_server
@@ -182,3 +184,17 @@ async def gateways(tmp_path: Path, nats: NatsServer, monkeypatch: pytest.MonkeyP
     async with AsyncExitStack() as stack:
         yield Gateways(stack)
 
+
+@pytest.fixture
+async def draining() -> asyncio.Event:
+    """Set when the gateway begins to drain (what ``Service.draining`` is)."""
+    return asyncio.Event()
+
+
+@pytest.fixture
+async def streams(draining: asyncio.Event) -> AsyncIterator[LiveStreams]:
+    """The registry of open live streams and feeds, started (its keep-alive task) and stopped around a test."""
+    registry = LiveStreams(draining)
+    await registry.start()
+    yield registry
+    await registry.stop()

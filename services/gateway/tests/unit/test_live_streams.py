@@ -2,7 +2,6 @@
 ends them all (including one opened after it began), keep-alives, and a reader that does not keep up."""
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -34,17 +33,6 @@ async def ending(stream: OpenStream, seconds: float = 0.5) -> Ending:
             return item
 
 
-@pytest.fixture
-async def draining() -> asyncio.Event:
-    return asyncio.Event()
-
-
-@pytest.fixture
-async def streams(draining: asyncio.Event) -> AsyncIterator[LiveStreams]:
-    registry = LiveStreams(draining)
-    await registry.start()
-    yield registry
-    await registry.stop()
 
 
 async def test_a_revoked_key_ends_its_streams_only(streams: LiveStreams) -> None:

@@ -6,7 +6,6 @@ arrive over the core subscription."""
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 from nats.aio.msg import Msg
@@ -50,17 +49,6 @@ async def drained(subscription: FeedSubscription) -> list[Frame]:
     return await asyncio.wait_for(subscription.next_frames(), 1.0)
 
 
-@pytest.fixture
-async def draining() -> asyncio.Event:
-    return asyncio.Event()
-
-
-@pytest.fixture
-async def streams(draining: asyncio.Event) -> AsyncIterator[LiveStreams]:
-    registry = LiveStreams(draining)
-    await registry.start()
-    yield registry
-    await registry.stop()
 
 
 async def test_an_event_reaches_every_listener_of_its_tenant_and_no_other(streams: LiveStreams) -> None:

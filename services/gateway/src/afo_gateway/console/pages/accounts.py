@@ -9,16 +9,9 @@ from afo_gateway.console.rendering import render
 from afo_gateway.console.routing import console_router, redirect
 from afo_gateway.console.session import check_form_origin, safe_next
 from afo_gateway.domain.errors import ApiProblem
-from afo_gateway.entrypoints.http.dependencies import SESSION_COOKIE, client_address, gateway
+from afo_gateway.entrypoints.http.dependencies import SESSION_COOKIE, client_address, gateway, set_session_cookie
 
 router = console_router()
-SESSION_MAX_AGE_S = 14 * 86400
-
-
-def _with_session(request: Request, response: Response, token: str) -> Response:
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", max_age=SESSION_MAX_AGE_S)
-    return response
 
 
 @router.get("/signup")
@@ -43,7 +36,7 @@ async def signup(request: Request) -> Response:
         fields.pop("password")
         return render(request, "signup.html", problem.status, form=fields, error=problem.detail)
     page = render(request, "welcome.html", tenant=done.tenant, secret=done.secret)
-    return _with_session(request, page, token)
+    return set_session_cookie(request, page, token)
 
 
 @router.get("/login")
@@ -63,7 +56,7 @@ async def login(request: Request) -> Response:
         _, token = await gw.accounts.login(email, password)
     except ApiProblem as problem:
         return render(request, "login.html", problem.status, next=target, email=email, error=problem.detail)
-    return _with_session(request, redirect(request, target), token)
+    return set_session_cookie(request, redirect(request, target), token)
 
 
 @router.post("/logout")

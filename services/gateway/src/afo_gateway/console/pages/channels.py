@@ -12,16 +12,11 @@ from afo_gateway.console.routing import console_router, redirect
 from afo_gateway.console.session import CurrentViewer, Viewer
 from afo_gateway.domain.errors import ApiProblem
 from afo_gateway.domain.widget import snippet, template_of
-from afo_gateway.entrypoints.http.dependencies import gateway
+from afo_gateway.entrypoints.http.dependencies import gateway, public_base_url
 
 router = console_router()
 WEB = "web"
 TEMPLATE_FIELDS = ("title", "colour", "position", "greeting")
-
-
-def public_url(request: Request) -> str:
-    configured: str | None = request.app.state.public_url
-    return configured or str(request.base_url)
 
 
 @router.get("/agents/{agent_id}/channels")
@@ -51,9 +46,9 @@ async def _embed_page(request: Request, viewer: Viewer, agent_id: str, status: i
                       ) -> Response:
     gw = gateway(request)
     agent = await gw.catalog.agent(viewer.principal, agent_id)
-    embed = await gw.widget.embed(viewer.principal, agent_id, public_url(request))
+    embed = await gw.widget.embed(viewer.principal, agent_id, public_base_url(request))
     return render(request, "agents/embed.html", status, agent=agent, embed=embed,
-                  public_url=public_url(request).rstrip("/"), steps=STEPS, step="embed", **extra)
+                  public_url=public_base_url(request).rstrip("/"), steps=STEPS, step="embed", **extra)
 
 
 @router.get("/agents/{agent_id}/embed")
@@ -71,7 +66,7 @@ async def create_publishable_key(request: Request, viewer: CurrentViewer, agent_
     except ApiProblem as problem:
         return await _embed_page(request, viewer, agent_id, problem.status, error=problem.detail,
                                  origins="\n".join(origins))
-    return await _embed_page(request, viewer, agent_id, new_snippet=snippet(public_url(request), secret))
+    return await _embed_page(request, viewer, agent_id, new_snippet=snippet(public_base_url(request), secret))
 
 
 @router.post("/agents/{agent_id}/phone-numbers")

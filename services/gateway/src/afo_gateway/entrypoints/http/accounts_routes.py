@@ -14,6 +14,7 @@ from afo_gateway.entrypoints.http.dependencies import (
     GatewayDep,
     Limit,
     client_address,
+    set_session_cookie,
 )
 from afo_gateway.entrypoints.http.idempotency import ManageUsers, PublicWrite, Reply
 from afo_gateway.entrypoints.http.schemas import (
@@ -68,10 +69,7 @@ async def signup(body: SignupBody, request: Request, write: PublicWrite, gw: Gat
 async def login(body: LoginBody, request: Request, gw: GatewayDep) -> Response:
     await gw.throttle.login(client_address(request), body.email)
     user, token = await gw.accounts.login(body.email, body.password)
-    response = JSONResponse(user_out(user).model_dump(mode="json"))
-    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", max_age=14 * 86400)
-    return response
+    return set_session_cookie(request, JSONResponse(user_out(user).model_dump(mode="json")), token)
 
 
 @router.post("/logout", status_code=204, tags=["accounts"])

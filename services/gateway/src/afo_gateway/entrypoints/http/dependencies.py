@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Path, Query, Request, Response
 
 from afo_gateway.domain.access import STREAM_TOKEN_PREFIX, Principal, key_kind_of
 from afo_gateway.domain.errors import Forbidden, Unauthorized
-from afo_gateway.handlers.accounts import Accounts
+from afo_gateway.handlers.accounts import SESSION_DAYS, Accounts
 from afo_gateway.handlers.agent_tests import AgentTests
 from afo_gateway.handlers.analytics import Analytics
 from afo_gateway.handlers.authentication import Authenticator
@@ -73,6 +73,19 @@ class Gateway:
 
 def gateway(request: Request) -> Gateway:
     return request.app.state.gateway  # type: ignore[no-any-return]
+
+
+def set_session_cookie(request: Request, response: Response, token: str) -> Response:
+    """The console session's cookie, as long-lived as the session: a login over the API or the console's form."""
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax",
+                        secure=request.url.scheme == "https", max_age=SESSION_DAYS * 86400)
+    return response
+
+
+def public_base_url(request: Request) -> str:
+    """Where browsers and providers reach this gateway: ``AFO_PUBLIC_URL``, else the address of this request."""
+    configured: str | None = request.app.state.public_url
+    return configured or str(request.base_url)
 
 
 def client_address(request: Request) -> str:

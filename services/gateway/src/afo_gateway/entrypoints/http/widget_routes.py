@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from afo_gateway.domain.widget import Embed, WidgetConfig
-from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, GatewayDep
+from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, GatewayDep, public_base_url
 from afo_gateway.widget import WidgetScript
 
 router = APIRouter()
@@ -52,5 +52,4 @@ async def widget_config(principal: CurrentPrincipal, gw: GatewayDep) -> WidgetCo
 async def agent_embed(agent_id: AgentId, request: Request, principal: CurrentPrincipal, gw: GatewayDep) -> Embed:
     """The snippet that puts the agent's widget on a site, the agent's publishable keys (by hint: a key's secret
     is shown once, when it is created) and, when it has numbers, where to point them in Twilio."""
-    base_url: str = request.app.state.public_url or str(request.base_url)
-    return await gw.widget.embed(principal, agent_id, base_url)
+    return await gw.widget.embed(principal, agent_id, public_base_url(request))
