@@ -13,6 +13,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from afo_common.events import Envelope, envelope_for
 from afo_common.events.agent import AgentCreated, AgentDeleted
 from afo_common.events.streams import AGENT, DEAD_LETTER
+from afo_common.messaging.batches import Batch
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.consumer import ConsumerSpec, Delivery, PermanentError
 from afo_common.messaging.dead_letters import DeadLetter
@@ -350,3 +351,35 @@ async def test_a_whole_stream_consumer_on_nats_receives_every_event_type_of_its_
         await eventually(both)
         await eventually(lambda: settled(js, spec.durable))
         assert await dead_letters(js) == []
+
+
+async def test_batched_consumers_on_nats_handle_every_event_once_in_fewer_transactions(
+        tmp_path: Path, nats: NatsServer, js: JetStreamContext) -> None:
+    specs = [ConsumerSpec("test-svc-batch-created", AGENT, AgentCreated, ack_wait_s=30.0, max_workers=64),
+             ConsumerSpec("test-svc-batch-deleted", AGENT, AgentDeleted, ack_wait_s=30.0, max_workers=64)]
+    batches: list[int] = []
+    counted: list[str] = []
+
+    async def count(batch: Batch) -> None:
+        async with batch.transaction() as (_, fresh):
+            batches.append(len(batch.deliveries))
+            counted.extend(d.envelope.id for d in fresh)
+
+    settings = ServiceSettings.for_service("test-svc", home=tmp_path / "home", nats_url=nats.url, http_port=0,
+                                           drain_timeout_s=5.0)
+    service = Service(settings, messaging, "afo_testkit.migrations")
+    service.consume_batched(specs, count)
+    async with service.http.router.lifespan_context(service.http):
+        async with service.unit_of_work() as uow:
+            events = [AgentCreated(agent_id="agt_1", name="ok"), AgentDeleted(agent_id="agt_1")]
+            sent = [await uow.emit(events[i % 2], tenant_id="ten_a") for i in range(60)]
+
+        async def all_counted() -> bool:
+            return len(counted) >= len(sent)
+
+        await eventually(all_counted)
+        for spec in specs:
+            await eventually(lambda: settled(js, spec.durable))  # noqa: B023 - awaited within the iteration
+    assert sorted(counted) == sorted(e.id for e in sent)
+    assert sum(batches) == 60 and len(batches) < 30
+    assert await dead_letters(js) == []

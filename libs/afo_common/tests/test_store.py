@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from afo_common.db import Database, migrate
 from afo_common.events import Envelope, envelope_for, parse_envelope
 from afo_common.events.tenant import TenantCreated
+from afo_common.messaging.batches import Batch
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery
 from afo_common.messaging.store import MemoryStore, Repositories, SqlStore, as_stored
 from afo_common.messaging.unit_of_work import Events, UnitOfWorkFactory
@@ -178,6 +179,28 @@ async def test_a_delivery_is_handled_once_and_a_failed_one_may_be_retried(backen
 
     async with backend.store.reading() as repos:
         assert await repos.marks.all() == ["handled"]
+
+
+async def test_a_batch_yields_its_fresh_deliveries_and_a_failed_batch_may_be_retried(backend: Backend) -> None:
+    units: Any = getattr(backend.store, "units", None)
+    first, second = (envelope_for(created(name), tenant_id="ten_a", source="gateway") for name in ("A", "B"))
+    seen_before = Delivery(first, created("A"), 1, "test-consumer", units)
+    async with backend.store.handling(seen_before) as uow:
+        await uow.marks.add("A")
+    batch = Batch([Delivery(e, created("x"), 1, "test-consumer", units) for e in (first, second, second)], units)
+
+    with pytest.raises(ValueError, match="boom"):
+        async with backend.store.handling_batch(batch) as (uow, fresh):
+            await uow.marks.add("first try")
+            raise ValueError("boom")
+    async with backend.store.handling_batch(batch) as (uow, fresh):
+        for delivery in fresh:
+            await uow.marks.add(delivery.envelope.id)
+
+    assert [d.envelope.id for d in fresh] == [second.id]
+    assert [d.envelope.id for d in batch.duplicates] == [first.id, second.id]
+    async with backend.store.reading() as repos:
+        assert await repos.marks.all() == sorted(["A", second.id])
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from afo_common.db import Database, migrate
 from afo_common.drain import NATS_CLOSE_S, DrainingServer
 from afo_common.events.streams import ADVISORIES
 from afo_common.http_metrics import HttpMetrics
+from afo_common.messaging.batches import Batcher, BatchHandler
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, Handler, RawMessage
 from afo_common.messaging.dead_letters import MaxDeliveriesAdvisories, publish_dead_letter
@@ -143,6 +144,13 @@ class Service:
         self._durable_subscriber(advisories.subject, ADVISORIES, advisories.durable, max_deliver=-1,
                                  ack_wait_s=30.0, max_workers=1, on_message=on_advisory)
         self._consumers.append(spec)
+
+    def consume_batched(self, specs: Sequence[ConsumerSpec], handler: BatchHandler) -> None:
+        """Several consumers' deliveries handled together in batches (``afo_common.messaging.batches``), each
+        delivery still settled by its own consumer's policy."""
+        batcher = Batcher(handler, self.unit_of_work)
+        for spec in specs:
+            self.consume(spec, batcher)
 
     def _current_message(self) -> NatsMessage:
         # Taken from FastStream's context rather than declared as a handler parameter: a parameter is

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from afo_common.events import Envelope, Event, envelope_for
 from afo_common.events.anomaly import AnomalyDetected, AnomalyResolved
 from afo_common.events.conversation import MessageReceived
+from afo_common.messaging.batches import Batcher
 from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, RawMessage
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.workflow_executor_anomalies import ListAnomalies
@@ -66,7 +67,8 @@ class Detector:
         async def dead_letter(**letter: Any) -> None:
             self.dead_letters.append(letter)
 
-        self.policy = ConsumerPolicy(SPEC, self.handler, "workflow-executor", units, dead_letter)
+        self.policy = ConsumerPolicy(SPEC, Batcher(self.handler.count, units), "workflow-executor", units,
+                                     dead_letter)
 
     async def message(self, envelope: Envelope, attempt: int = 1) -> str:
         return await self.policy.process(BrokerMessage(envelope.to_bytes(), envelope.nats_subject, attempt))
@@ -153,6 +155,24 @@ async def test_concurrent_deliveries_of_one_signal_lose_no_count(detector: Detec
     async with detector.store.reading() as repos:
         state = await repos.anomalies.state(TENANT, "key_messages", "key_1")
     assert state is not None and state.volume == 20
+
+
+async def test_a_batch_counts_its_fresh_events_once_each_and_the_redelivered_ones_not_at_all(
+        detector: Detector) -> None:
+    first, second = sent(minute(0, 1)), sent(minute(0, 2))
+    assert await detector.message(first) == "ack"
+
+    outcomes = await asyncio.gather(detector.message(sent(minute(0, 3))),  # a batch of one; the rest queue
+                                    detector.message(first, attempt=2), detector.message(second),
+                                    detector.message(second, attempt=2), detector.message(sent(minute(0, 4), key="k2")))
+
+    assert outcomes == ["ack", "duplicate", "ack", "duplicate", "ack"]
+    async with detector.store.reading() as repos:
+        key_1 = await repos.anomalies.state(TENANT, "key_messages", "key_1")
+        key_2 = await repos.anomalies.state(TENANT, "key_messages", "k2")
+    assert key_1 is not None and key_1.volume == 3
+    assert key_2 is not None and key_2.volume == 1
+    assert await detector.count(messaging.inbox) == 4
 
 
 async def test_an_event_that_feeds_no_signal_writes_nothing(detector: Detector) -> None:

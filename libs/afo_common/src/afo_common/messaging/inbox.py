@@ -30,6 +30,22 @@ async def record_processed(uow: UnitOfWork | HotUnitOfWork, consumer: str, event
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def record_all_processed(uow: UnitOfWork, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Record many (consumer, event id) at once; returns those that were not recorded before. Rows go in
+    sorted, so two transactions recording overlapping sets on PostgreSQL wait on each other in one order."""
+    if not keys:
+        return set()
+    dialect = uow.session.get_bind().dialect.name
+    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    inbox, now = uow.tables.inbox, datetime.now(UTC)
+    statement = (insert_(inbox)
+                 .values([{"consumer": c, "event_id": e, "processed_at": now} for c, e in sorted(keys)])
+                 .on_conflict_do_nothing()
+                 .returning(inbox.c.consumer, inbox.c.event_id))
+    result = await uow.session.execute(statement)
+    return {(row.consumer, row.event_id) for row in result}
+
+
 PRUNE_BATCH = 5000
 
 

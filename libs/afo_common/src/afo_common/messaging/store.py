@@ -6,6 +6,7 @@ attributes on a database session. ``SqlStore`` opens it, and handlers take every
     async with store() as uow:                  # a transaction: uow.<repository>, uow.emit, uow.after_commit
     async with store.reading() as repos:        # reads outside any transaction: repos.<repository>
     async with store.handling(delivery) as uow: # a delivery's transaction, its inbox row written first
+    async with store.handling_batch(batch) as (uow, fresh):  # a batch's, with its deliveries not seen before
 
 The unit of work underneath is ``afo_common.messaging.unit_of_work``'s, unchanged: events go to the outbox
 in the transaction, after-commit callbacks run once it committed, the relay is woken.
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_common.events import Envelope, Event
+from afo_common.messaging.batches import Batch
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery
 from afo_common.messaging.unit_of_work import AfterCommit, Events, UnitOfWorkFactory, WorkEvents
 
@@ -46,6 +48,8 @@ class Store(Protocol[W_co, R_co]):
     def reading(self) -> AbstractAsyncContextManager[R_co]: ...
 
     def handling(self, delivery: Delivery) -> AbstractAsyncContextManager[W_co]: ...
+
+    def handling_batch(self, batch: Batch) -> AbstractAsyncContextManager[tuple[W_co, list[Delivery]]]: ...
 
 
 class Repositories:
@@ -103,6 +107,11 @@ class SqlStore(Generic[R]):
         async with delivery.transaction() as uow:
             yield self._repositories(uow.session, uow)
 
+    @asynccontextmanager
+    async def handling_batch(self, batch: Batch) -> AsyncIterator[tuple[R, list[Delivery]]]:
+        async with batch.transaction() as (uow, fresh):
+            yield self._repositories(uow.session, uow), fresh
+
 
 class MemoryStore(Generic[T, R]):
     """The same contract in memory: ``tables`` (any object whose attributes hold the rows) read and written by
@@ -144,6 +153,17 @@ class MemoryStore(Generic[T, R]):
                 raise DuplicateDelivery(delivery.envelope.id)
             self.processed.add(key)
             yield uow
+
+    @asynccontextmanager
+    async def handling_batch(self, batch: Batch) -> AsyncIterator[tuple[R, list[Delivery]]]:
+        async with self() as uow:
+            fresh: list[Delivery] = []
+            batch.duplicates = []
+            for delivery in batch.deliveries:
+                key = (delivery.consumer, delivery.envelope.id)
+                (batch.duplicates if key in self.processed else fresh).append(delivery)
+                self.processed.add(key)
+            yield uow, fresh
 
 
 D = TypeVar("D", bound="DataclassInstance")

@@ -1,6 +1,6 @@
 """Anomaly detection's entrypoints: one durable consumer per event that feeds a signal (a JetStream consumer
-filters one event subject; ``domain/anomaly_signals.py`` says what each feeds), the tick that closes ended
-buckets, and the RPC that lists a tenant's anomalies."""
+filters one event subject; ``domain/anomaly_signals.py`` says what each feeds), all counted together in batches,
+the tick that closes ended buckets, and the RPC that lists a tenant's anomalies."""
 
 from __future__ import annotations
 
@@ -29,13 +29,12 @@ COUNTED: tuple[tuple[str, str, type[Event]], ...] = (
 
 
 def anomaly_consumers() -> list[ConsumerSpec]:
-    # Counting is a short transaction; a signal's deliveries queue on its row, so a few workers are enough.
-    return [ConsumerSpec(durable=durable, stream=stream, event=event, max_deliver=5, max_workers=8)
+    # A delivery waits only for its batch to commit; the more that wait together, the fewer transactions.
+    return [ConsumerSpec(durable=durable, stream=stream, event=event, max_deliver=5, max_workers=64)
             for durable, stream, event in COUNTED]
 
 
 def register_anomalies(service: Service, detector: AnomalyDetector, tick_s: float) -> None:
-    for spec in anomaly_consumers():
-        service.consume(spec, detector)
+    service.consume_batched(anomaly_consumers(), detector.count)
     service.every(tick_s, detector.tick, "close-anomaly-buckets")
     service.serve_rpcs(OPERATIONS, [(LIST_ANOMALIES, detector.list)])

@@ -3,12 +3,13 @@ buckets closed by later events and by the periodic tick, and what closing found 
 (``anomaly.detected`` / ``anomaly.resolved``); the tenant's anomalies listed.
 
 Rules:
-- An event is counted in the delivery's own transaction with its inbox row, so a redelivered event counts
-  once; an event that feeds no signal (a message without a key, a reply that answered no turn) is acknowledged
-  with nothing written.
-- A signal's state is read locked (``FOR UPDATE`` on PostgreSQL; SQLite has one writer): deliveries of one
-  signal's events count one after the other, whatever order they arrive in; an event touching two signals
-  locks them in one order (signal, scope), so two such deliveries never wait on each other.
+- Events are counted in batches (``afo_common.messaging.batches``: the deliveries that arrived while the last
+  batch was being counted), each batch in one transaction with its inbox rows, so a redelivered event counts
+  once; a batch whose events feed no signal (messages without a key, replies that answered no turn) is
+  acknowledged with nothing written.
+- A signal's state is read locked (``FOR UPDATE`` on PostgreSQL; SQLite has one writer) and written once per
+  batch: batches touching one signal count one after the other; a batch locks its signals in one order
+  (tenant, signal, scope), so two batches never wait on each other in a cycle.
 - The tick closes, in a transaction per signal, every signal whose open bucket ended ``grace_s`` ago and holds
   events or an open anomaly; a signal with neither is left as it is until its next event, which closes the
   buckets in between with the same result. Replicas ticking together: the second finds the work done.
@@ -17,18 +18,17 @@ Rules:
 
 from __future__ import annotations
 
-from itertools import groupby
-
 from afo_common.clock import Clock
 from afo_common.events import Envelope
 from afo_common.events.anomaly import AnomalyDetected, AnomalyResolved, Signal
-from afo_common.messaging.consumer import Delivery
+from afo_common.messaging.batches import Batch
 from afo_common.rpcs.pages import Page
 from afo_common.rpcs.workflow_executor_anomalies import AnomalyView, ListAnomalies
 from afo_workflow_executor.domain.anomalies import (
     SIGNALS,
     AnomalyRow,
     Finding,
+    Observation,
     Params,
     SignalState,
     advance,
@@ -37,7 +37,12 @@ from afo_workflow_executor.domain.anomalies import (
     tick_target,
 )
 from afo_workflow_executor.domain.anomaly_signals import observations
-from afo_workflow_executor.handlers.anomaly_repositories import AnomalyStore, AnomalyUnitOfWork, anomalies_cursor
+from afo_workflow_executor.handlers.anomaly_repositories import (
+    AnomalyStore,
+    AnomalyUnitOfWork,
+    SignalKey,
+    anomalies_cursor,
+)
 
 # A tick does at most this many batches; the rest waits for the next tick.
 TICK_BATCHES = 20
@@ -47,21 +52,31 @@ class AnomalyDetector:
     def __init__(self, store: AnomalyStore, clock: Clock, params: Params, *, batch: int = 200) -> None:
         self._store, self._clock, self._params, self._batch = store, clock, params, batch
 
-    async def __call__(self, delivery: Delivery) -> None:
-        tenant_id, envelope = delivery.envelope.tenantid, delivery.envelope
-        seen = sorted(observations(delivery.payload, tenant_id, envelope.time), key=lambda o: (o.signal, o.scope_id))
-        if not seen:
+    async def count(self, batch: Batch) -> None:
+        """Counts a batch of events (``afo_common.messaging.batches``): one transaction, and each signal read,
+        advanced through its events in arrival order and written once."""
+        seen = {id(delivery): observations(delivery.payload, delivery.envelope.tenantid, delivery.envelope.time)
+                for delivery in batch.deliveries}
+        if not any(seen.values()):
             return
         now = self._clock.now()
-        async with self._store.handling(delivery) as uow:
-            for (signal, scope_id), group in groupby(seen, key=lambda o: (o.signal, o.scope_id)):
-                state = await self._locked(uow, tenant_id, signal, scope_id, envelope)
-                found: list[Finding] = []
-                for observation in group:
+        async with self._store.handling_batch(batch) as (uow, fresh):
+            by_signal: dict[SignalKey, list[tuple[Envelope, Observation]]] = {}
+            for delivery in fresh:
+                envelope = delivery.envelope
+                for observation in seen[id(delivery)]:
+                    key = (envelope.tenantid, observation.signal, observation.scope_id)
+                    by_signal.setdefault(key, []).append((envelope, observation))
+            for key in sorted(by_signal):
+                events = by_signal[key]
+                state = await self._locked(uow, *key, events[0][0])
+                found: list[tuple[Finding, Envelope]] = []
+                for envelope, observation in events:
                     state, closed = observe(state, observation, now, self._params)
-                    found += closed
+                    found += [(finding, envelope) for finding in closed]
                 await uow.anomalies.save(state)
-                await _record(uow, found, envelope)
+                for finding, envelope in found:
+                    await _record(uow, [finding], envelope)
 
     async def tick(self) -> None:
         """Closes the buckets that ended ``grace_s`` ago (each signal in a transaction of its own)."""
