@@ -10,7 +10,8 @@ from afo_cli.platform_config import PlatformConfig
 def test_every_command_parses() -> None:
     parser = build_parser()
     for argv in (["up"], ["status"], ["down"], ["demo"], ["schemas", "export"], ["streams", "ensure"],
-                 ["vault", "rotate"], ["vault", "retire"]):
+                 ["vault", "rotate"], ["vault", "retire"], ["operator", "add", "ops@example.com"],
+                 ["operator", "list"], ["operator", "remove", "ops@example.com"]):
         assert callable(parser.parse_args(argv).command)
     assert parser.parse_args(["schemas", "export"]).out == "docs"
 

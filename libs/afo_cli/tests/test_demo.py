@@ -93,7 +93,7 @@ def test_the_printed_curl_lines_are_valid_shell() -> None:
     requests: list[httpx.Request] = []
     with httpx.Client(base_url=GATEWAY, transport=fake_gateway(requests)) as client:
         demo = seed_demo(client)
-    output = render(GATEWAY, demo)
+    output = render(GATEWAY, demo, ("operator+1@example.com", "pw-123"))
     curls = [line for line in output.splitlines() if line.startswith("curl ")]
     assert curls == [message_curl(GATEWAY, demo), message_curl(GATEWAY, demo, SECOND_MESSAGE),
                      message_curl(GATEWAY, demo, MEETING_MESSAGE), meetings_curl(GATEWAY, demo),
@@ -109,6 +109,19 @@ def test_the_printed_curl_lines_are_valid_shell() -> None:
     assert shlex.split(curls[3]) == ["curl", "-sS", f"{GATEWAY}/v1/meetings", "-H", "Authorization: Bearer sk_test"]
     assert shlex.split(curls[4])[-3:] == [f"{GATEWAY}/v1/conversations/conv_1/stream", "-H",
                                           "Authorization: Bearer sk_test"]
+
+
+def test_the_operator_login_is_printed_or_why_there_is_none() -> None:
+    with httpx.Client(base_url=GATEWAY, transport=fake_gateway([])) as client:
+        demo = seed_demo(client)
+
+    given = render(GATEWAY, demo, ("operator+1@example.com", "pw-123"))
+    missing = render(GATEWAY, demo, "no gateway is answering on NATS: is the platform running?")
+
+    assert (f"  Operator         operator+1@example.com / pw-123   (the platform's admin area: "
+            f"{GATEWAY}/console/admin)") in given.splitlines()
+    assert "  Operator         none: no gateway is answering on NATS: is the platform running? (`afo operator add " \
+           "EMAIL` adds one)" in missing.splitlines()
 
 
 def test_a_problem_answer_is_reported_clearly() -> None:

@@ -13,6 +13,7 @@ import pytest
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from afo_common.messaging.streams import ensure_streams
 from afo_common.nats_security.credentials import NatsCredentials
 from afo_testkit.nats import NatsServer, nats_server
 
@@ -147,3 +148,31 @@ async def test_the_gateway_calls_agent_runtime_and_reads_its_live_replies(secure
     assert reply.data == b"pong"
     assert [m.subject for m in received] == ["afo.rt.ten_a.conv_a.reply_delta"]
     assert runtime_errors.errors == gateway_errors.errors == []
+
+
+async def test_the_gateway_reads_streams_and_dead_letters_and_replays_but_changes_no_stream(
+        secured: NatsServer) -> None:
+    """The operators' admin area: stream and consumer state, dead letters read and removed, an event published
+    again on its subject; an event stream's messages are not deleted, nor a stream purged or a consumer made."""
+    admin = await nats.connect(secured.url, **secured.connect_options("admin"))
+    await ensure_streams(admin.jetstream())
+    await admin.jetstream().publish("dlq.afo.agent-runtime.CONVERSATION", b"{}")
+    await admin.jetstream().publish("afo.ten_a.lead.created", b"{}")
+    gateway, watched = await connect_as(secured, "gateway")
+    js = gateway.jetstream(timeout=1)
+    try:
+        assert (await js.stream_info("CONVERSATION")).state.messages == 1
+        assert await js.consumers_info("WORKFLOW") == []
+        assert (await js.get_msg("DEADLETTER", 1)).subject == "dlq.afo.agent-runtime.CONVERSATION"
+        assert (await js.publish("afo.ten_a.meeting.booked", b"{}")).stream == "WORKFLOW"  # a replay
+        assert await js.delete_msg("DEADLETTER", 1)
+        for refused in (js.delete_msg("CONVERSATION", 1), js.purge_stream("DEADLETTER"),
+                        js.add_consumer("CONVERSATION", durable_name="sneaky"), js.delete_stream("DEADLETTER")):
+            with pytest.raises(nats.errors.TimeoutError):
+                await refused  # the request is refused, so nothing answers
+        violations = await watched.violations(4)
+    finally:
+        await gateway.close()
+        await admin.close()
+    assert len(violations) == 4, violations
+    assert any('"$js.api.stream.msg.delete.conversation"' in v for v in violations), violations

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from afo_cli.commands import demo, down, nats, schemas, status, streams, up, vault
+from afo_cli.commands import demo, down, nats, operator, schemas, status, streams, up, vault
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     ensure.set_defaults(command=streams.run)
     nats.add_commands(commands)
     vault.add_commands(commands)
+    operator.add_commands(commands)
     return parser
 
 

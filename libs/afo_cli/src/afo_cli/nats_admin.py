@@ -1,4 +1,5 @@
-"""Short-lived administrative NATS connections: provisioning the JetStream streams."""
+"""Short-lived administrative NATS connections: provisioning the JetStream streams, asking the gateway about
+operators."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import nats
+from nats.aio.client import Client
 from nats.js import JetStreamContext
 
 from afo_cli.errors import PlatformError
@@ -16,7 +18,7 @@ from afo_common.nats_security.client import NatsAuth
 
 
 @asynccontextmanager
-async def jetstream(url: str, auth: NatsAuth | None = None) -> AsyncIterator[JetStreamContext]:
+async def connected(url: str, auth: NatsAuth | None = None) -> AsyncIterator[Client]:
     async def quiet(_exc: Exception) -> None:
         # Connection errors surface as the exception below; nats-py would also log each attempt.
         return None
@@ -30,9 +32,15 @@ async def jetstream(url: str, auth: NatsAuth | None = None) -> AsyncIterator[Jet
     except Exception as exc:
         raise PlatformError(f"cannot connect to NATS at {url}: {exc or type(exc).__name__}") from exc
     try:
-        yield client.jetstream()
+        yield client
     finally:
         await client.close()
+
+
+@asynccontextmanager
+async def jetstream(url: str, auth: NatsAuth | None = None) -> AsyncIterator[JetStreamContext]:
+    async with connected(url, auth) as client:
+        yield client.jetstream()
 
 
 async def ensure_streams_at(url: str, replicas: int = 1, auth: NatsAuth | None = None) -> list[Any]:

@@ -32,7 +32,8 @@ async def running_platform(
     **env: str,
 ) -> AsyncIterator[Platform]:
     """Start ``services`` (all by default) with their own nats-server; ``environment`` and ``env`` add
-    variables to every service, e.g. ``AFO_WEBHOOK_ALLOW_PRIVATE="1"``."""
+    variables to every service, e.g. ``AFO_WEBHOOK_ALLOW_PRIVATE="1"``. New tenants start on the unlimited
+    enterprise plan unless ``AFO_DEFAULT_PLAN`` says otherwise: a test about plans puts its tenant on one."""
     nats_port = free_port()
     gateway_port = free_port()
     while gateway_port == nats_port:
@@ -42,7 +43,7 @@ async def running_platform(
         nats_port=nats_port,
         gateway_port=gateway_port,
         log_level=log_level,
-        env={**(environment or {}), **env},
+        env={"AFO_DEFAULT_PLAN": "enterprise", **(environment or {}), **env},
         services=tuple(services),
         supervise=supervise,
         ready_timeout_s=ready_timeout_s,

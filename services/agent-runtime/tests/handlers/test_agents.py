@@ -9,7 +9,14 @@ from afo_agent_runtime.domain.errors import Invalid, NotFound
 from afo_agent_runtime.handlers.agents import AgentHandlers
 from afo_agent_runtime.handlers.unit_of_work import Store
 from afo_common.events import Envelope
-from afo_common.rpcs.agent_runtime import AgentRef, CreateAgent, ListAgents, ListVersions, UpdateAgent
+from afo_common.rpcs.agent_runtime import (
+    AgentRef,
+    CountAgents,
+    CreateAgent,
+    ListAgents,
+    ListVersions,
+    UpdateAgent,
+)
 from afo_common.rpcs.agent_spec import AgentPatch
 from afo_testkit.clock import T0, SteppingClock
 
@@ -162,6 +169,17 @@ async def test_agents_page_newest_first_by_cursor(store: Store, clock: SteppingC
 
     assert [i for page in pages for i in page] == sorted(ids, reverse=True)
     assert [len(p) for p in pages] == [2, 2, 1]
+
+
+async def test_the_count_is_of_the_tenants_live_agents_only(store: Store, clock: SteppingClock) -> None:
+    agents = AgentHandlers(store, clock)
+    _kept, gone = [(await agents.create(created(f"A{n}"))).id for n in range(2)]
+    await agents.create(created("Other", tenant_id="ten_other"))
+    await agents.delete(AgentRef(tenant_id=TENANT, agent_id=gone))
+
+    assert (await agents.count(CountAgents(tenant_id=TENANT))).agents == 1
+    assert (await agents.count(CountAgents(tenant_id="ten_other"))).agents == 1
+    assert (await agents.count(CountAgents(tenant_id="ten_none"))).agents == 0
 
 
 async def test_a_create_retried_with_its_request_id_answers_with_the_first_agent(

@@ -11,12 +11,14 @@ from afo_common.conversation_feed import ConversationFeed
 from afo_common.events.streams import RECORDINGS_BUCKET
 from afo_common.messaging.blobs import BlobStore
 from afo_common.nats_security.permissions import KICKER
-from afo_common.rpcs.health import HealthReply
+from afo_common.rpcs.health import SERVICES, HealthReply
 from afo_common.service import Service
 from afo_gateway.adapters.google_tokens import GoogleTokens
+from afo_gateway.adapters.jetstream_admin import JetStreamAdmin
 from afo_gateway.adapters.nats_kicker import NatsKicker
 from afo_gateway.adapters.page_fetcher import PageFetcher
 from afo_gateway.adapters.passwords import Passwords
+from afo_gateway.adapters.plans_repository import HotMessageCounts
 from afo_gateway.adapters.provider_probes import ProviderProbes
 from afo_gateway.adapters.rate_limits import Limit
 from afo_gateway.adapters.store import sql_store
@@ -27,6 +29,7 @@ from afo_gateway.domain.vault import Keyring
 from afo_gateway.entrypoints.access_events import AccessEvents
 from afo_gateway.entrypoints.http import (
     accounts_routes,
+    admin_routes,
     agent_tests_routes,
     agents_routes,
     analytics_routes,
@@ -42,6 +45,7 @@ from afo_gateway.entrypoints.http import (
     knowledge_routes,
     meetings_routes,
     notifications_routes,
+    plans_routes,
     realtime_routes,
     twilio_routes,
     webhooks_routes,
@@ -52,7 +56,10 @@ from afo_gateway.entrypoints.http.dependencies import Gateway
 from afo_gateway.entrypoints.http.problems import install_problem_handlers
 from afo_gateway.entrypoints.live_events import LiveEvents
 from afo_gateway.entrypoints.nats_callout import AuthCallout
+from afo_gateway.entrypoints.operators_rpc import register_operators_rpc
+from afo_gateway.entrypoints.plan_events import PlanEvents
 from afo_gateway.entrypoints.rpc import register_rpc
+from afo_gateway.entrypoints.usage_consumers import register_usage
 from afo_gateway.handlers.access_changes import AccessChanges
 from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.agent_tests import AgentTests
@@ -60,6 +67,7 @@ from afo_gateway.handlers.analytics import Analytics
 from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.calls import Calls
 from afo_gateway.handlers.catalog import Catalog
+from afo_gateway.handlers.dead_letters import DeadLetters
 from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.event_credentials import EventCredentials
 from afo_gateway.handlers.google_connect import GoogleConnect
@@ -70,10 +78,15 @@ from afo_gateway.handlers.knowledge import KnowledgeBases
 from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.meetings import Meetings
 from afo_gateway.handlers.messages import Messages
+from afo_gateway.handlers.metering import Metering
 from afo_gateway.handlers.notifications import Notifications
+from afo_gateway.handlers.operators import Operators
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.phone_numbers import PhoneNumbers
+from afo_gateway.handlers.plans import Plans
+from afo_gateway.handlers.platform_admin import PlatformAdmin
 from afo_gateway.handlers.platform_health import PlatformHealth
+from afo_gateway.handlers.quotas import PlanBook, Quotas
 from afo_gateway.handlers.replays import Replays
 from afo_gateway.handlers.stream_tokens import StreamTokens
 from afo_gateway.handlers.tenant_feed import TenantFeed
@@ -113,7 +126,9 @@ def build(settings: GatewaySettings | None = None) -> Service:
         service.on_start(part.start)
         service.on_stop(part.stop)
     access = AccessChanges(auth, streams)
-    accounts = Accounts(store, Passwords(settings.password_hashing_concurrency), access, clock)
+    passwords = Passwords(settings.password_hashing_concurrency)
+    quotas, plans = plans_and_usage(service, settings, store, owners, clock)
+    accounts = Accounts(store, passwords, access, clock, settings.default_plan)
     stream_tokens = StreamTokens(store, owners, auth, settings.stream_token_ttl_s, clock)
     replays = Replays(store, ttl_s=settings.idempotency_ttl_s, wait_s=settings.idempotency_wait_s,
                       lease_s=settings.idempotency_lease_s, clock=clock)
@@ -123,6 +138,8 @@ def build(settings: GatewaySettings | None = None) -> Service:
     google = GoogleConnect(store, integrations, GoogleTokens(settings.google_oauth_base_url), clock,
                            google_client(settings), settings.google_consent_url)
     register_rpc(service, integrations)
+    register_operators_rpc(service, Operators(store, passwords, access, clock))
+    jetstream = JetStreamAdmin(service.nats, clock)
     fetcher = PageFetcher(max_bytes=settings.max_upload_bytes, timeout_s=settings.fetch_timeout_s,
                           allow_private=settings.fetch_allow_private)
     # The realtime feed writes each event to every client of a tenant, compressed once per client when
@@ -139,28 +156,31 @@ def build(settings: GatewaySettings | None = None) -> Service:
         accounts=accounts,
         keys=Keys(store, owners, access, clock),
         owners=owners,
-        messages=Messages(service.unit_of_work, owners, feed, clock),
-        catalog=Catalog(owners, accounts, knowledge),
+        messages=Messages(service.unit_of_work, owners, feed, clock, quotas),
+        catalog=Catalog(owners, accounts, knowledge, quotas),
         auth=auth,
         replays=replays,
-        throttle=Throttle(limits(settings)),
+        throttle=Throttle(limits(settings), quotas.book),
         stream_tokens=stream_tokens,
         streams=streams,
         feed=tenant_feed,
         event_credentials=integrator_access(service, settings, store, clock),
         integrations=integrations,
         knowledge=knowledge,
-        documents=Documents(owners, BlobStore(service.nats), fetcher),
+        documents=Documents(owners, BlobStore(service.nats), fetcher, quotas),
         meetings=Meetings(owners),
         notifications=Notifications(owners),
         calls=Calls(owners, BlobStore(service.nats, RECORDINGS_BUCKET)),
         webhooks=Webhooks(owners),
         phone_numbers=PhoneNumbers(owners),
-        twilio=TwilioWebhooks(owners, integrations, service.unit_of_work, clock),
+        twilio=TwilioWebhooks(owners, integrations, service.unit_of_work, clock, quotas),
         inbound=InboundSources(store, owners, integrations, clock),
         widget=Widget(store, owners),
         analytics=Analytics(owners, clock),
         agent_tests=AgentTests(owners, store, clock, settings.agent_tests_run_wait_s),
+        plans=plans,
+        admin=PlatformAdmin(store, jetstream, health, owners, clock),
+        dead_letters=DeadLetters(store, jetstream, clock, SERVICES),
         max_upload_bytes=settings.max_upload_bytes,
         google=google,
         google_redirect_uri=settings.google_redirect_uri,
@@ -186,10 +206,23 @@ def build(settings: GatewaySettings | None = None) -> Service:
                    notifications_routes.router, calls_routes.router, webhooks_routes.router, workflows_routes.router,
                    twilio_routes.router, inbound_routes.router, widget_routes.router,
                    realtime_routes.router, analytics_routes.router, agent_tests_routes.router,
-                   anomalies_routes.router):
+                   anomalies_routes.router, admin_routes.router, plans_routes.router):
         app.include_router(router)
     install_console(app)
     return service
+
+
+def plans_and_usage(service: Service, settings: GatewaySettings, store: Store, owners: Owners,
+                    clock: Clock) -> tuple[Quotas, Plans]:
+    """Plans (each replica's copy of its tenants' plans, forgotten when ``tenant.plan_changed`` is heard), the checks
+    of what a plan allows, and usage metered from events into the gateway's own counters."""
+    book = PlanBook(store, settings.default_plan)
+    plans = Plans(store, book, owners, clock)
+    events = PlanEvents(service.nats, book)
+    service.on_start(events.start)
+    service.on_stop(events.stop)
+    register_usage(service, Metering(store), plans, settings.purge_interval_s)
+    return Quotas(book, owners, HotMessageCounts(service.db), clock), plans
 
 
 def google_client(settings: GatewaySettings) -> OAuthClient | None:

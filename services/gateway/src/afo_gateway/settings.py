@@ -3,6 +3,8 @@ integrators to NATS (``AFO_<NAME>``)."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from limits import parse_many
 from pydantic import SecretStr, field_validator
 
@@ -19,6 +21,8 @@ class GatewaySettings(ServiceSettings):
     # Generous on purpose: one server-side integration may carry all of a tenant's traffic on one key
     # (the benchmark drives 500 messages/s through one secret key).
     rate_limit_api_per_principal: str = "2000/second"
+    # The plan a new tenant starts on (free, pro or enterprise: ``domain/plans.py``); operators move it later.
+    default_plan: Literal["free", "pro", "enterprise"] = "free"
     # Each argon2id hash or check takes 64 MiB and tens of milliseconds of a core.
     password_hashing_concurrency: int = 2
     idempotency_ttl_s: float = 86_400.0

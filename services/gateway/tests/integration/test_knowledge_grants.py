@@ -1,6 +1,6 @@
 """The gateway's NATS user may do what adding a document takes, on a real nats-server running the platform's
-generated permissions: look up and store the blob, call knowledge-ingest, and delete the blob when the
-registration fails; the server logs no permissions violation."""
+generated permissions: measure the tenant's knowledge against its plan, look up and store the blob, call
+knowledge-ingest, and delete the blob when the registration fails; the server logs no permissions violation."""
 
 from __future__ import annotations
 
@@ -11,17 +11,20 @@ import nats
 import nats.errors
 from nats.aio.msg import Msg
 
+from afo_common.clock import SystemClock
 from afo_common.messaging.blobs import BlobStore, document_blob_name, ensure_buckets, sha256_hex
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import RpcClient, encode_error, encode_result
 from afo_common.nats_security.credentials import NatsCredentials
 from afo_common.rpcs import knowledge_ingest as ki
+from afo_gateway.adapters.memory import memory_store
 from afo_gateway.domain.access import SECRET_KEY_PERMISSIONS, Principal
 from afo_gateway.domain.documents import Upload
 from afo_gateway.domain.errors import Invalid
 from afo_gateway.domain.fetch_policy import FetchedPage
 from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.owners import Owners
+from afo_gateway.handlers.quotas import PlanBook, Quotas
 from afo_testkit.nats import nats_server
 
 PRINCIPAL = Principal("ten_a", "secret_key", "key_1", SECRET_KEY_PERMISSIONS)
@@ -47,6 +50,11 @@ class NoFetcher:
         raise AssertionError("not used")
 
 
+class NoMessages:
+    async def messages(self, tenant_id: str, period: str) -> int:
+        raise AssertionError("not used")
+
+
 async def test_the_gateway_user_may_store_register_and_delete_a_document(tmp_path: Path) -> None:
     async with nats_server(tmp_path, credentials=NatsCredentials.generate()) as server:
         admin = await nats.connect(server.url, **server.connect_options("admin"))
@@ -64,9 +72,17 @@ async def test_the_gateway_user_may_store_register_and_delete_a_document(tmp_pat
                 await msg.respond(encode_error("invalid", "refused on purpose"))
 
             await ingest.client.subscribe(ki.GET_KNOWLEDGE_BASE.subject, cb=get)
+            async def measure(msg: Msg) -> None:
+                await msg.respond(encode_result(ki.KnowledgeSize(documents=0, size_bytes=0)))
+
             await ingest.client.subscribe(ki.ADD_DOCUMENT.subject, cb=add)
+            await ingest.client.subscribe(ki.MEASURE_KNOWLEDGE.subject, cb=measure)
             await until_answered(gateway, ki.GET_KNOWLEDGE_BASE.subject)
-            documents = Documents(Owners(RpcClient(gateway, 2.0)), BlobStore(gateway), NoFetcher())
+            await until_answered(gateway, ki.MEASURE_KNOWLEDGE.subject)
+            owners = Owners(RpcClient(gateway, 2.0))
+            # The free plan limits the knowledge's size: the upload is measured first.
+            quotas = Quotas(PlanBook(memory_store(), "free"), owners, NoMessages(), SystemClock())
+            documents = Documents(owners, BlobStore(gateway), NoFetcher(), quotas)
             data = b"%PDF-1.4\n%%EOF\n"
             name = document_blob_name("ten_a", "kb_1", sha256_hex(data))
 

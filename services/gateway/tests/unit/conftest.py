@@ -12,15 +12,19 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from afo_common.db import Database, migrate
 from afo_common.events import Envelope
 from afo_common.messaging.connection import NatsConnection
+from afo_common.messaging.rpc import RpcError, RpcOperation
 from afo_common.messaging.streams import ensure_streams
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_common.rpcs.gateway_operators import ADD_OPERATOR, AddOperator
 from afo_common.service import Service
 from afo_gateway.adapters.memory import memory_store
 from afo_gateway.adapters.store import sql_store
@@ -34,6 +38,9 @@ from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.postgres import database_url as database_url
 from afo_testkit.postgres import postgres_server as postgres_server
 from afo_testkit.stores import BACKENDS, committed_events, migrated_database
+
+Req = TypeVar("Req", bound=BaseModel)
+Res = TypeVar("Res", bound=BaseModel)
 
 
 @pytest.fixture
@@ -166,12 +173,33 @@ class Gateways:
         body = response.json()
         return Owner(body["tenant"]["id"], email, body["api_key"]["secret"], datetime.now(UTC))
 
-    async def login(self, service: Service, email: str, address: str = "203.0.113.10") -> httpx.AsyncClient:
+    async def login(self, service: Service, email: str, address: str = "203.0.113.10",
+                    password: str = PASSWORD) -> httpx.AsyncClient:
         """A client holding the session cookie of ``email``."""
         client = await self.client(service, address)
-        response = await client.post("/v1/login", json={"email": email, "password": PASSWORD})
+        response = await client.post("/v1/login", json={"email": email, "password": password})
         assert response.status_code == 200, response.text
         return client
+
+    async def operator(self, service: Service, email: str = "ops@example.com") -> httpx.AsyncClient:
+        """A client holding the session of a new operator, added as ``afo operator add`` adds one: the gateway's
+        RPC, over NATS."""
+        added = await self.operator_rpc(service, ADD_OPERATOR, AddOperator(email=email))
+        return await self.login(service, added.operator.email, password=added.password)
+
+    @staticmethod
+    async def operator_rpc(service: Service, op: RpcOperation[Req, Res], request: Req) -> Res:
+        """The gateway's operators' RPC, asked the moment it started: its subscriptions, made on the broker's own
+        connection without a flush, may not have reached the server yet ("no responders"), so that is asked
+        again for a second."""
+        for _ in range(20):
+            try:
+                return await service.rpc.call(op, request)
+            except RpcError as exc:
+                if exc.code != "unavailable":
+                    raise
+                await asyncio.sleep(0.05)
+        return await service.rpc.call(op, request)
 
 
 @pytest.fixture
@@ -181,6 +209,8 @@ async def gateways(tmp_path: Path, nats: NatsServer, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("AFO_DRAIN_TIMEOUT_S", "5")
     monkeypatch.delenv("AFO_GATEWAY_DATABASE_URL", raising=False)
     monkeypatch.setenv("AFO_VAULT_KEY", VAULT_KEY)
+    # Unlimited unless a test puts its tenant on another plan: plans are tested on their own.
+    monkeypatch.setenv("AFO_DEFAULT_PLAN", "enterprise")
     async with AsyncExitStack() as stack:
         yield Gateways(stack)
 

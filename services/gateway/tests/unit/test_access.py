@@ -11,6 +11,7 @@ from afo_gateway.domain.access import (
     ROLES,
     SECRET_KEY_PERMISSIONS,
     STREAM_TOKEN_PREFIX,
+    TENANT_ROLES,
     Permission,
     Principal,
     hash_secret,
@@ -25,7 +26,7 @@ from afo_gateway.domain.errors import Forbidden
 
 
 def test_owners_and_admins_may_do_everything_with_their_tenant_but_not_see_the_platform() -> None:
-    assert ROLE_PERMISSIONS["owner"] == frozenset(Permission) - {Permission.VIEW_PLATFORM}
+    assert ROLE_PERMISSIONS["owner"] == frozenset(Permission) - {Permission.VIEW_PLATFORM, Permission.MANAGE_PLATFORM}
     assert ROLE_PERMISSIONS["admin"] == ROLE_PERMISSIONS["owner"]
 
 
@@ -33,9 +34,10 @@ def test_members_read_and_write_but_manage_nothing() -> None:
     assert ROLE_PERMISSIONS["member"] == {Permission.READ, Permission.WRITE}
 
 
-def test_operators_read_and_see_the_platforms_health() -> None:
-    assert ROLE_PERMISSIONS["operator"] == {Permission.READ, Permission.VIEW_PLATFORM}
-    assert Permission.VIEW_PLATFORM not in SECRET_KEY_PERMISSIONS
+def test_operators_see_and_manage_the_platform_and_read_no_tenants_data() -> None:
+    assert ROLE_PERMISSIONS["operator"] == {Permission.VIEW_PLATFORM, Permission.MANAGE_PLATFORM}
+    assert not {Permission.VIEW_PLATFORM, Permission.MANAGE_PLATFORM} & SECRET_KEY_PERMISSIONS
+    assert "operator" not in TENANT_ROLES and set(TENANT_ROLES) | {"operator"} == set(ROLES)
 
 
 def test_every_role_has_permissions() -> None:
@@ -148,8 +150,9 @@ def test_a_key_without_origins_is_refused_everywhere() -> None:
 
 
 @pytest.mark.parametrize(("principal", "permission", "publishable", "allowed"), [
-    (Principal("ten_1", "user", "usr_1", ROLE_PERMISSIONS["operator"]), Permission.READ, False, True),
-    (Principal("ten_1", "user", "usr_1", ROLE_PERMISSIONS["operator"]), Permission.WRITE, False, False),
+    (Principal("ten_platform", "user", "usr_1", ROLE_PERMISSIONS["operator"]), Permission.READ, False, False),
+    (Principal("ten_platform", "user", "usr_1", ROLE_PERMISSIONS["operator"]), Permission.MANAGE_PLATFORM, False,
+     True),
     (Principal("ten_1", "secret_key", "key_1", SECRET_KEY_PERMISSIONS), Permission.MANAGE_USERS, False, False),
     (widget("https://app.example.com"), Permission.WRITE, False, False),
     (widget("https://app.example.com"), Permission.WRITE, True, True),

@@ -8,10 +8,18 @@ from typing import Any
 import pytest
 
 from afo_common.events import Envelope, parse_envelope
-from afo_common.events.tenant import ApiKeyCreated, TenantCreated, UserAdded, UserRoleChanged, UserSessionEnded
+from afo_common.events.tenant import (
+    ApiKeyCreated,
+    TenantCreated,
+    TenantPlanChanged,
+    UserAdded,
+    UserRoleChanged,
+    UserSessionEnded,
+)
 from afo_gateway.adapters.passwords import Passwords
 from afo_gateway.domain.access import ROLE_PERMISSIONS, Principal, hash_secret, key_kind_of
 from afo_gateway.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from afo_gateway.domain.plans import DEFAULT_LIMITS
 from afo_gateway.handlers.access_changes import AccessChanges
 from afo_gateway.handlers.accounts import SESSION_DAYS, Accounts, SignedUp
 from afo_gateway.handlers.authentication import Authenticator, key_principal, user_principal
@@ -73,7 +81,7 @@ async def test_signup_writes_the_tenant_its_owner_and_a_first_secret_key(store: 
     assert [(a.action, a.actor, a.target, a.at) for a in actions] == [("tenant.signup", user.id, tenant.id, T0)]
 
 
-async def test_signup_emits_tenant_user_and_key_events_through_the_outbox(
+async def test_signup_emits_tenant_user_key_and_plan_events_through_the_outbox(
     store: Store, clock: SteppingClock, committed: Committed
 ) -> None:
     signed = await sign_up(store, clock)
@@ -82,17 +90,19 @@ async def test_signup_emits_tenant_user_and_key_events_through_the_outbox(
     tenant_id = signed.tenant.id
     assert [subject for subject, _ in events] == [
         f"afo.{tenant_id}.tenant.created", f"afo.{tenant_id}.user.added", f"afo.{tenant_id}.apikey.created",
+        f"afo.{tenant_id}.tenant.plan_changed",
     ]
     payloads = [payload for _, (_envelope, payload) in events]
     assert payloads == [
         TenantCreated(name="Acme Corp", timezone="Europe/Paris"),
         UserAdded(user_id=signed.user.id, role="owner"),
         ApiKeyCreated(key_id=signed.key.id, kind="secret", agent_id=None),
+        TenantPlanChanged(plan="free", limits=DEFAULT_LIMITS["free"], revision=1),
     ]
     envelopes = [envelope for _, (envelope, _payload) in events]
     assert {e.tenantid for e in envelopes} == {tenant_id}
     assert {e.source for e in envelopes} == {"afo/gateway"}
-    assert len({e.id for e in envelopes}) == 3
+    assert len({e.id for e in envelopes}) == 4
     # The secret itself never travels.
     assert all(signed.secret.encode() not in e.to_bytes() for e in envelopes)
 
@@ -107,7 +117,7 @@ async def test_signing_up_twice_with_one_email_is_a_conflict_and_writes_nothing(
 
     async with store.reading() as repos:
         assert await repos.accounts.user_by_email("owner@example.com") == first.user
-    assert len(await outbox(committed)) == 3
+    assert len(await outbox(committed)) == 4  # the first sign-up's
 
 
 @pytest.mark.parametrize(
@@ -224,7 +234,7 @@ async def test_an_owner_can_be_demoted_once_there_is_another(store: Store, clock
 
     assert demoted.role == "member"
     with pytest.raises(Conflict):
-        await accounts.change_role(owner, second.id, "operator")
+        await accounts.change_role(owner, second.id, "member")
     users = await accounts.users(owner, 10, None)
     assert {user.id: user.role for user in users} == {signed.user.id: "member", second.id: "owner"}
 
@@ -311,9 +321,9 @@ async def test_a_role_change_emits_role_changed_in_its_transaction(
     accounts = accounts_of(store, clock)
     member = await accounts.add_user(user_principal(signed.user), "member@example.com", PASSWORD, "member")
 
-    await accounts.change_role(user_principal(signed.user), member.id, "operator")
-    await accounts.change_role(user_principal(signed.user), member.id, "operator")  # no change, no event
+    await accounts.change_role(user_principal(signed.user), member.id, "admin")
+    await accounts.change_role(user_principal(signed.user), member.id, "admin")  # no change, no event
 
     changed = [payload for subject, (_envelope, payload) in await outbox(committed)
                if subject.endswith(".role_changed")]
-    assert changed == [UserRoleChanged(user_id=member.id, role="operator", previous_role="member")]
+    assert changed == [UserRoleChanged(user_id=member.id, role="admin", previous_role="member")]

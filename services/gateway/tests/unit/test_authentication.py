@@ -133,10 +133,10 @@ async def test_a_role_change_applies_at_once_to_cached_sessions(store: Store, cl
     _user, token = await accounts.login("member@example.com", PASSWORD)
     assert (await auth.by_session(token)) == Principal(signed.tenant.id, "user", member.id, ROLE_PERMISSIONS["admin"])
 
-    await accounts.change_role(user_principal(signed.user), member.id, "operator")
+    await accounts.change_role(user_principal(signed.user), member.id, "member")
 
     assert (await auth.by_session(token)) == Principal(signed.tenant.id, "user", member.id,
-                                                       ROLE_PERMISSIONS["operator"])
+                                                       ROLE_PERMISSIONS["member"])
 
 
 async def test_a_change_another_replica_missed_shows_when_the_cached_principal_expires(

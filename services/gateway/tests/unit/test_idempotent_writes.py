@@ -20,19 +20,19 @@ async def stored_bodies(service: Service) -> list[bytes]:
         return [row.body or b"" for row in await session.execute(select(idempotency_records))]
 
 
-async def test_an_operator_cannot_replay_an_admins_key_creation(gateways: Any) -> None:
+async def test_a_member_cannot_replay_an_admins_key_creation(gateways: Any) -> None:
     gateway = await gateways.start()
     owner = await gateways.sign_up(await gateways.client(gateway))
     admin = await gateways.login(gateway, owner.email)
-    added = await admin.post("/v1/users", json={"email": "ops@example.com", "password": gateways.password,
-                                                "role": "operator"})
+    added = await admin.post("/v1/users", json={"email": "member@example.com", "password": gateways.password,
+                                                "role": "member"})
     assert added.status_code == 201, added.text
-    operator = await gateways.login(gateway, "ops@example.com")
+    member = await gateways.login(gateway, "member@example.com")
     headers = {"Idempotency-Key": "mint-1"}
     minted = await admin.post("/v1/api-keys", json=KEY_BODY, headers=headers)
     assert minted.status_code == 201 and minted.json()["secret"]
 
-    replayed = await operator.post("/v1/api-keys", json=KEY_BODY, headers=headers)
+    replayed = await member.post("/v1/api-keys", json=KEY_BODY, headers=headers)
 
     assert replayed.status_code == 403, replayed.text
     assert replayed.headers["content-type"] == "application/problem+json"

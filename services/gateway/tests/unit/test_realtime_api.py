@@ -15,15 +15,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from afo_common.events import envelope_for
-from afo_common.events.conversation import ConversationStarted, MessageReceived
+from afo_common.events.conversation import ConversationStarted, MessageReplied
 from afo_common.ids import new_id
 from afo_common.messaging.connection import NatsConnection
 from afo_common.service import Service
 from afo_gateway.adapters.accounts_repository import ApiKeyRow, KeysRepository
 from afo_gateway.domain.access import new_key
 from afo_testkit.local_server import serving
-
-PASSWORD = "correct horse battery"
 
 
 @asynccontextmanager
@@ -161,10 +159,7 @@ async def test_an_operator_gets_the_platforms_health_and_an_owner_does_not(gatew
     gateway = await gateways.start()
     owner = await gateways.sign_up(await gateways.client(gateway))
     owner_console = await gateways.login(gateway, owner.email)
-    added = await owner_console.post("/v1/users", json={"email": "ops@example.com", "password": PASSWORD,
-                                                         "role": "operator"})
-    assert added.status_code == 201, added.text
-    operator_console = await gateways.login(gateway, "ops@example.com")
+    operator_console = await gateways.operator(gateway)
     async with served(gateway) as host:
         origin = f"http://{host}"
         async with realtime(host, Cookie=f"afo_session={operator_console.cookies['afo_session']}",
@@ -194,8 +189,11 @@ async def test_a_client_that_stops_reading_is_closed_and_the_others_get_everythi
 
         received = []
         for n in range(count):  # in step with the reader, who keeps up; the other reads nothing meanwhile
-            event = MessageReceived(conversation_id="conv_1", message_id=f"msg_{n}", channel="api", text=words,
-                                    sent_at="2026-01-01T00:00:00Z")
+            # The agent's replies: the fan-out alone is under test. (A lead's message would also be metered by the
+            # gateway's usage consumer, a transaction per event when they come one at a time, as here.)
+            event = MessageReplied(conversation_id="conv_1", message_id=f"msg_{n}", in_reply_to=f"msg_in_{n}",
+                                   text=words, engine="embedded", intent="answer", first_delta_ms=1.0,
+                                   completed_ms=2.0)
             envelope = envelope_for(event, tenant_id=owner.tenant_id, source="gateway")
             await connection.publish(envelope.nats_subject, envelope.to_bytes())
             received.append((await frame(reader))["data"]["message_id"])

@@ -65,7 +65,7 @@ async def test_a_demotion_on_one_replica_applies_on_the_other(gateways: Any) -> 
 
     assert (await may_mint()).status_code == 201
 
-    demoted = await admin.patch(f"/v1/users/{added['id']}", json={"role": "operator"})
+    demoted = await admin.patch(f"/v1/users/{added['id']}", json={"role": "member"})
     assert demoted.status_code == 200, demoted.text
 
     async def forbidden() -> bool:

@@ -1,23 +1,26 @@
 """The tenant feed's fan-out: an event reaches the listeners of its tenant and no one else's; a listener that
 does not keep up is ended alone while the others get everything; a malformed message is counted and skipped;
-revocations and drains end subscriptions; operators get the platform's health. Then the same through the
+revocations and drains end subscriptions; operators get the platform's health and every tenant's anomalies, and
+nothing else of a tenant's. Then the same through the
 process's NATS subscriptions, on a real nats-server with the platform's streams: JetStream-published events
 arrive over the core subscription."""
 
 import asyncio
 import json
+from datetime import UTC, datetime
 
 import pytest
 from nats.aio.msg import Msg
 
 from afo_common.events import envelope_for
 from afo_common.events.agent import AgentCreated
+from afo_common.events.anomaly import AnomalyDetected
 from afo_common.events.conversation import Contact, ConversationStarted, LeadQualified
 from afo_common.events.tenant import ApiKeyRevoked
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import RpcClient, encode_result
 from afo_common.rpcs.health import HealthReply
-from afo_gateway.domain.access import ROLE_PERMISSIONS, SECRET_KEY_PERMISSIONS, Principal
+from afo_gateway.domain.access import PLATFORM_TENANT_ID, ROLE_PERMISSIONS, SECRET_KEY_PERMISSIONS, Principal
 from afo_gateway.domain.errors import Forbidden
 from afo_gateway.domain.live_feed import KEEP_ALIVE, Frame
 from afo_gateway.entrypoints.live_events import LiveEvents
@@ -29,7 +32,7 @@ from afo_testkit.clock import FixedClock
 
 KEY_A = Principal("ten_a", "secret_key", "key_a", SECRET_KEY_PERMISSIONS, credential="digest-a")
 KEY_B = Principal("ten_b", "secret_key", "key_b", SECRET_KEY_PERMISSIONS, credential="digest-b")
-OPERATOR_A = Principal("ten_a", "user", "usr_op", ROLE_PERMISSIONS["operator"], credential="digest-op")
+OPERATOR = Principal(PLATFORM_TENANT_ID, "user", "usr_op", ROLE_PERMISSIONS["operator"], credential="digest-op")
 OWNER_A = Principal("ten_a", "user", "usr_owner", ROLE_PERMISSIONS["owner"], credential="digest-owner")
 WIDGET_A = Principal("ten_a", "publishable_key", "key_pk", frozenset(), agent_id="agt_1")
 
@@ -138,9 +141,9 @@ async def test_operators_get_the_platforms_health_and_others_do_not(streams: Liv
                             feed, FixedClock(), interval_s=60, timeout_s=0.2)
     await health.start()
     try:
-        with feed.open(OPERATOR_A) as operator, feed.open(OWNER_A) as owner:
+        with feed.open(OPERATOR) as operator, feed.open(OWNER_A) as owner:
             frames = await asyncio.wait_for(operator.next_frames(), 2.0)  # at once, not after the interval
-            with feed.open(OPERATOR_A) as latecomer:
+            with feed.open(OPERATOR) as latecomer:
                 assert await drained(latecomer) == frames  # the last round's, without asking again
             assert not owner.ended.done()
             with pytest.raises(TimeoutError):
@@ -154,6 +157,40 @@ async def test_operators_get_the_platforms_health_and_others_do_not(streams: Liv
     assert frame.type == "health" and body["ready"] is False
     assert services["gateway"]["ready"] and services["agent-runtime"]["ready"]
     assert services["notifier"] == {"service": "notifier", "ready": False, "error": "unavailable"}
+
+
+def detected(tenant_id: str) -> tuple[str, bytes]:
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    event = AnomalyDetected(anomaly_id=f"anm_{tenant_id}", signal="key_messages", scope="key", key_id="key_1",
+                            direction="above", observed=30, unit="messages", volume=30, baseline_mean=1,
+                            baseline_sigma=1, deviation=29, window_start=at, window_end=at, severity="critical",
+                            detected_at=at)
+    envelope = envelope_for(event, tenant_id=tenant_id, source="workflow-executor")
+    return envelope.nats_subject, envelope.to_bytes()
+
+
+async def test_operators_get_every_tenants_anomalies_and_nothing_else_of_theirs(streams: LiveStreams) -> None:
+    feed = TenantFeed(streams)
+    with feed.open(OPERATOR) as operator, feed.open(KEY_A) as tenant_a:
+        feed.fan_out(*started("ten_a", "conv_a"))
+        feed.fan_out(*detected("ten_a"))
+        feed.fan_out(*detected("ten_b"))
+
+        seen = await drained(operator)
+        theirs = await drained(tenant_a)
+
+    assert [(f.type, json.loads(f.text)["data"]["anomaly_id"]) for f in seen] == [
+        ("anomaly.detected", "anm_ten_a"), ("anomaly.detected", "anm_ten_b")]
+    assert [f.type for f in theirs] == ["conversation.started", "anomaly.detected"]
+
+
+async def test_an_operator_listens_without_reading_a_tenant_and_a_member_of_no_tenant_may_not(
+        streams: LiveStreams) -> None:
+    nobody = Principal("ten_a", "user", "usr_x", frozenset(), credential="digest-x")
+    with pytest.raises(Forbidden), TenantFeed(streams).open(nobody):
+        pass
+    with TenantFeed(streams).open(OPERATOR) as operator:
+        assert not operator.ended.done()
 
 
 async def test_events_published_to_jetstream_reach_listeners_through_the_core_subscriptions(

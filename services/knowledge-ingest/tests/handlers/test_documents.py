@@ -8,7 +8,7 @@ import hashlib
 import pytest
 
 from afo_common.messaging.blobs import document_blob_name
-from afo_common.rpcs.knowledge_ingest import AddDocument, DocumentRef, ListDocuments
+from afo_common.rpcs.knowledge_ingest import AddDocument, DocumentRef, ListDocuments, MeasureKnowledge
 from afo_knowledge_ingest.domain.errors import NotFound
 from afo_knowledge_ingest.domain.spaces import EMBEDDED_SPACE
 from afo_knowledge_ingest.testing import TENANT, Kit
@@ -50,6 +50,19 @@ async def test_concurrent_uploads_of_the_same_bytes_make_one_document(kit: Kit) 
     assert len({r.document.id for r in results}) == 1
     assert sorted(r.created for r in results) == [False, False, False, True]
     assert len(await kit.events("document_uploaded")) == 1
+
+
+async def test_the_tenants_knowledge_is_measured_in_stored_bytes_across_its_knowledge_bases(kit: Kit) -> None:
+    first, second = await kit.kb(), await kit.kb()
+    await kit.upload(first, b"hello")
+    await kit.upload(first, b"hello")  # the same bytes: one document
+    await kit.upload(second, b"twelve bytes")
+
+    measured = await kit.documents.measure(MeasureKnowledge(tenant_id=TENANT))
+    elsewhere = await kit.documents.measure(MeasureKnowledge(tenant_id="ten_other"))
+
+    assert (measured.documents, measured.size_bytes) == (2, 17)
+    assert (elsewhere.documents, elsewhere.size_bytes) == (0, 0)
 
 
 async def test_an_upload_to_an_unknown_knowledge_base_is_not_found(kit: Kit) -> None:

@@ -30,6 +30,7 @@ from afo_voice_media.entrypoints.media_ws import media_router
 from afo_voice_media.entrypoints.rpc import register_rpc
 from afo_voice_media.handlers.analytics import CallAnalytics
 from afo_voice_media.handlers.browser_calls import BrowserCalls
+from afo_voice_media.handlers.call_limits import PLAN_CHANGED, PlanCopies
 from afo_voice_media.handlers.call_runner import CallRunner
 from afo_voice_media.handlers.calls import Calls
 from afo_voice_media.handlers.dialing import Dialer
@@ -79,6 +80,8 @@ def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText 
     browser = BrowserCalls(calls, runner, config.voice_ice_servers)
     # Agent tests' voice lines: spoken by the offline voice, heard by the agent's recogniser.
     register_rpc(service, calls, dialer, browser, CallAnalytics(store), Hearing(engines, offline_tts))
+    # Its own copy of each tenant's call limits, from the gateway's plan events.
+    service.consume(PLAN_CHANGED, PlanCopies(store, clock).plan_changed)
 
     async def start_media() -> None:
         if whisper is not None:  # loaded before the first caller, not while they wait

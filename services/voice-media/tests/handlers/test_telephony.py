@@ -1,11 +1,12 @@
 """Outbound calls, voicemail and transfers as voice-media's handlers run them: on a migrated SQLite store, with
 agent-runtime and the gateway's vault answered by stand-ins on a real nats-server, and Twilio by ``FakeTwilio``
-(its Calls REST API over real HTTP)."""
+(its Calls REST API over real HTTP); a new call past the tenant's plan refused before anything is made."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs import agent_runtime_channels as ch
 from afo_common.rpcs import voice_media as vm
 from afo_common.rpcs.gateway import RESOLVE_CREDENTIAL, ResolveCredential, ResolvedCredential
+from afo_common.rpcs.plan_limits import reached_in
 from afo_testkit.clock import SteppingClock
 from afo_testkit.nats import nats_server
 from afo_testkit.rpc_stand_ins import answer_rpcs
@@ -29,6 +31,7 @@ from afo_testkit.twilio_server import Failure, FakeTwilio
 from afo_voice_media.adapters.call_repository import SqlRepositories
 from afo_voice_media.adapters.tables import calls, messaging
 from afo_voice_media.adapters.twilio_calls import TwilioCalls
+from afo_voice_media.domain.call_limits import CallLimits
 from afo_voice_media.handlers.call_session import CallContext
 from afo_voice_media.handlers.calls import CallNotFound, Calls
 from afo_voice_media.handlers.dialing import Dialer
@@ -303,3 +306,24 @@ async def test_calls_are_listed_by_the_conversation_they_belong_to(telephony: Te
     assert [c.id for c in (await telephony.calls.list(listing("conv_1"))).data] == [view.id]
     assert (await telephony.calls.list(listing("conv_other"))).data == []
     assert (await telephony.calls.list(listing("conv_1", tenant_id="ten_other"))).data == []
+
+
+async def test_a_new_call_past_the_tenants_plan_is_refused_before_twilio_is_asked(telephony: Telephony) -> None:
+    store = SqlStore(UnitOfWorkFactory(telephony.db, messaging, "voice-media", lambda: None), SqlRepositories)
+    inbound = vm.AdmitCall(tenant_id=TENANT, agent_id="agt_1", provider_call_id="CA_in", caller=LEAD,
+                           called=AGENT_NUMBER)
+    admitted = await telephony.calls.admit(inbound)  # no plan heard of yet: taken
+    async with store() as uow:
+        await uow.limits.keep(TENANT, CallLimits("free", 1, None, 1), datetime.now(UTC))
+
+    with pytest.raises(RpcError) as dialled:
+        await telephony.dialer.dial(dial())
+    with pytest.raises(RpcError) as another:
+        await telephony.calls.admit(inbound.model_copy(update={"provider_call_id": "CA_other"}))
+    again = await telephony.calls.admit(inbound)  # Twilio asking again for the call it was given
+
+    for refused in (dialled.value, another.value):
+        reached = reached_in(refused)
+        assert reached is not None and (reached.limit, reached.used, reached.plan) == ("concurrent_calls", 1, "free")
+    assert again.call_id == admitted.call_id
+    assert telephony.twilio.placed == []

@@ -1,11 +1,13 @@
 """``afo demo``: seed a demo tenant through the public API (sign-up, a knowledge base with one document, an
 agent that answers from it, its keys, a conversation already held on the web for the console to show, and
 an empty one) and print the console's login and curl commands that talk to the agent, so a first-time user
-sees a reply citing the document within a minute."""
+sees a reply citing the document within a minute. It also adds an operator (``afo operator add``, over NATS)
+and prints their login, which opens the console's admin area."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import secrets
@@ -20,6 +22,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+from afo_cli.commands import operator
+from afo_cli.errors import PlatformError
+from afo_cli.nats_auth import env_auth
+from afo_cli.operators import OperatorRefused, add_operator
+from afo_cli.platform_config import home_from_env
 
 COMPANY = "Acme Demo Co"
 FIRST_MESSAGE = "Hi! How much does the Growth plan cost?"
@@ -159,13 +167,30 @@ def meetings_curl(gateway_url: str, demo: DemoTenant) -> str:
     return _curl("-sS", f"{gateway_url}/v1/meetings", "-H", f"Authorization: Bearer {demo.secret_key}")
 
 
-def render(gateway_url: str, demo: DemoTenant) -> str:
+def demo_operator() -> tuple[str, str] | str:
+    """A new operator's login (email, password); or, when the gateway could not be asked, why."""
+    email = f"operator+{secrets.token_hex(4)}@example.com"
+    try:
+        added = asyncio.run(add_operator(operator.nats_url(), env_auth(os.environ, home_from_env()), email))
+    except (PlatformError, OperatorRefused) as exc:
+        return str(exc)
+    return added.operator.email, added.password
+
+
+def operator_line(gateway_url: str, login: tuple[str, str] | str) -> str:
+    if isinstance(login, str):
+        return f"  Operator         none: {login} (`afo operator add EMAIL` adds one)"
+    return f"  Operator         {login[0]} / {login[1]}   (the platform's admin area: {gateway_url}/console/admin)"
+
+
+def render(gateway_url: str, demo: DemoTenant, operator_login: tuple[str, str] | str) -> str:
     return "\n".join([
         f"Demo tenant created on {gateway_url}",
         "",
         f"  Tenant           {demo.tenant_name} ({demo.tenant_id})",
         f"  Console          {gateway_url}/console   (log in as below: a conversation is there to look at)",
         f"  Login            {demo.email} / {demo.password}",
+        operator_line(gateway_url, operator_login),
         f"  Secret key       {demo.secret_key}   (tenant-wide, shown only now: keep it)",
         f"  Agent            Ava ({demo.agent_id}), published version {demo.agent_version}",
         f"  Publishable key  {demo.publishable_key}   (widget key for {demo.agent_id})",
@@ -209,7 +234,7 @@ def run(_args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    print(render(gateway_url, demo))
+    print(render(gateway_url, demo, demo_operator()))
     return 0
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from afo_common.events.envelope import Event, event
 from afo_common.events.streams import TENANT
 
@@ -76,3 +78,28 @@ class IntegrationConnected(Event):
 @event("integration.removed", stream=TENANT)
 class IntegrationRemoved(Event):
     provider: str
+
+
+class PlanLimits(BaseModel):
+    """What a plan allows a tenant; None is unlimited. Kept things (agents, stored document bytes) and use per
+    calendar month (UTC) or at once (calls, requests)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agents: int | None = Field(default=None, ge=0)
+    knowledge_bytes: int | None = Field(default=None, ge=0)
+    messages_per_month: int | None = Field(default=None, ge=0)
+    voice_minutes_per_month: int | None = Field(default=None, ge=0)
+    concurrent_calls: int | None = Field(default=None, ge=0)
+    requests_per_minute: int | None = Field(default=None, ge=0)
+
+
+@event("tenant.plan_changed", stream=TENANT)
+class TenantPlanChanged(Event):
+    """The tenant's plan, or its plan's limits, changed (or were first announced): other services keep their own
+    copy of the limits they enforce (voice-media: calls and voice minutes). ``revision`` grows by one with each
+    change of the tenant's plan, so a copy keeps the newest whatever order the events arrive in."""
+
+    plan: str = Field(min_length=1, max_length=32)
+    limits: PlanLimits
+    revision: int = Field(ge=1)

@@ -5,7 +5,9 @@ subjects each captures (``events.streams``), the subject grammar (``subjects``) 
 publishes the events of the streams it owns, answers its own RPC subjects, calls the services it names,
 resolves provider credentials only on its own vault subject (``vault``),
 and reads only the durable consumers it declares here (``tests/contract/test_nats_permissions.py`` fails when
-a service's code consumes, serves or calls anything the table does not grant).
+a service's code consumes, serves or calls anything the table does not grant). The gateway, for the operators'
+admin area, also reads every stream's state and the dead letters and republishes a dead letter's event
+(``_platform_operations``).
 
 Accounts: ``AFO`` holds the services and the admin and has JetStream; ``INTEGRATORS`` holds the tenants'
 integrator credentials (admitted by the gateway's auth callout) and sees only the event subjects, imported
@@ -24,6 +26,7 @@ from afo_common.events.streams import (
     AGENT,
     CALL,
     CONVERSATION,
+    DEAD_LETTER,
     DOCUMENTS_BUCKET,
     KNOWLEDGE,
     NOTIFICATION,
@@ -72,18 +75,27 @@ class ServiceAccess:
     answers_auth_callout: bool = False
     # Object-store buckets and what it does with their blobs: ("put" | "get" | "delete").
     blobs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The operators' admin area: reads every stream's state and consumers, reads and removes dead letters, and
+    # republishes a dead letter's event on its own subject (``_platform_operations``).
+    operates_platform: bool = False
 
 
 SERVICE_ACCESS: dict[str, ServiceAccess] = {
     "gateway": ServiceAccess(owns_streams=(TENANT,), publishes_events=("conversation.message_received",),
                              # Who may do what changed: every replica drops its cached principals. And the
                              # events tenants watch live (/v1/realtime), fanned out in each replica.
+                             # A plan changed: every replica forgets the tenant's kept plan.
                              listens_to=("apikey.revoked", "user.role_changed", "user.session_ended",
-                                         *LIVE_EVENTS),
+                                         "tenant.plan_changed", *LIVE_EVENTS),
+                             # Usage metered into the gateway's counters: a lead's messages, calls' minutes.
+                             consumes=(Consumes(CONVERSATION, "gateway-usage-message-received"),
+                                       Consumes(CALL, "gateway-usage-call-ended")),
                              calls=("agent-runtime", "knowledge-ingest", "workflow-executor", "notifier",
                                     "voice-media"),
                              subscribes_realtime=True,
                              answers_auth_callout=True,
+                             # The operators' admin area (/v1/admin): consumer lag, throughput, dead letters.
+                             operates_platform=True,
                              # Stores uploads; deletes one whose registration failed. Serves calls' recordings.
                              blobs=((DOCUMENTS_BUCKET, ("put", "delete")), (RECORDINGS_BUCKET, ("get",)))),
     "agent-runtime": ServiceAccess(owns_streams=(CONVERSATION, AGENT),
@@ -101,7 +113,9 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                                    # Documents searched; a voice test's lines heard (agent tests).
                                    calls=("knowledge-ingest", "voice-media"), publishes_realtime=True),
     # A call's words go into its conversation as the caller's messages; the agent's replies are heard live.
+    # Its own copy of each tenant's call limits (calls at once, voice minutes) from the plan events.
     "voice-media": ServiceAccess(owns_streams=(CALL,), publishes_events=("conversation.message_received",),
+                                 consumes=(Consumes(TENANT, "voice-media-plan-changed"),),
                                  calls=("agent-runtime",), subscribes_realtime=True,
                                  blobs=((RECORDINGS_BUCKET, ("put", "delete")),)),
     "knowledge-ingest": ServiceAccess(owns_streams=(KNOWLEDGE,), blobs=((DOCUMENTS_BUCKET, ("get", "delete")),)),
@@ -237,6 +251,19 @@ def _blob_api(bucket: str, operations: Iterable[str]) -> list[str]:
     return subjects
 
 
+def _platform_operations() -> list[str]:
+    """The admin area's JetStream calls: each stream's info (its state) and its consumers' infos (pending, ack
+    pending, redelivered); a stream's message by sequence or time (how many events came in the last minute; a
+    dead letter read); a dead letter removed; and a replayed event published again on its own subject, so any
+    event subject. No stream or consumer is created, changed, purged or deleted, and no event stream's message
+    is removed."""
+    streams = [*STREAM_SUBJECTS, DEAD_LETTER, ADVISORIES]
+    subjects = [f"$JS.API.{api}.{stream}" for stream in streams
+                for api in ("STREAM.INFO", "CONSUMER.LIST", "STREAM.MSG.GET")]
+    subjects.append(f"$JS.API.STREAM.MSG.DELETE.{DEAD_LETTER}")
+    return subjects + all_event_subjects()
+
+
 def _others_events_in(service: str, streams: Iterable[str]) -> list[str]:
     """Events of a stream this service owns that the table gives to another service and not to this one too:
     denied to this one."""
@@ -281,6 +308,8 @@ def service_permissions(service: str) -> Permissions:
         publish.append(f"{DEAD_LETTER_PREFIX}.{service}.>")
     for bucket, operations in access.blobs:
         publish += _blob_api(bucket, operations)
+    if access.operates_platform:
+        publish += _platform_operations()
     subscribe += [_event_pattern(name) for name in access.listens_to]
     if access.publishes_realtime:
         publish.append(f"{REALTIME_PREFIX}.>")

@@ -14,6 +14,7 @@ def all_operations() -> list[RpcOperation[Any, Any]]:
         agent_tests,
         analytics,
         gateway,
+        gateway_operators,
         health,
         knowledge_ingest,
         notifier_delivery,
@@ -29,7 +30,8 @@ def all_operations() -> list[RpcOperation[Any, Any]]:
 
     return [*health.HEALTH.values(), *agent_runtime.OPERATIONS, *agent_runtime_channels.OPERATIONS,
             *knowledge_ingest.OPERATIONS,
-            *gateway.OPERATIONS, *workflow_executor.OPERATIONS, *workflow_executor_crm.OPERATIONS,
+            *gateway.OPERATIONS, *gateway_operators.OPERATIONS, *workflow_executor.OPERATIONS,
+            *workflow_executor_crm.OPERATIONS,
             *workflow_executor_workflows.OPERATIONS, *workflow_executor_anomalies.OPERATIONS,
             *notifier_notifications.OPERATIONS, *notifier_webhooks.OPERATIONS,
             *notifier_delivery.OPERATIONS, *voice_media.OPERATIONS, *analytics.OPERATIONS,

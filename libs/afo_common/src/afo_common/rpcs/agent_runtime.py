@@ -66,6 +66,14 @@ class ListAgents(PageRequest):
     pass
 
 
+class CountAgents(TenantRequest):
+    """How many (live) agents the tenant has: what its plan's agent limit is checked against."""
+
+
+class AgentCount(BaseModel):
+    agents: int
+
+
 class ListVersions(PageRequest):
     agent_id: str = Field(max_length=64)
 
@@ -162,6 +170,7 @@ def _op(name: str, request: type[Any], response: type[Any]) -> RpcOperation[Any,
 CREATE_AGENT: RpcOperation[CreateAgent, AgentView] = _op("agents.create", CreateAgent, AgentView)
 GET_AGENT: RpcOperation[AgentRef, AgentView] = _op("agents.get", AgentRef, AgentView)
 LIST_AGENTS: RpcOperation[ListAgents, Page[AgentView]] = _op("agents.list", ListAgents, Page[AgentView])
+COUNT_AGENTS: RpcOperation[CountAgents, AgentCount] = _op("agents.count", CountAgents, AgentCount)
 UPDATE_AGENT: RpcOperation[UpdateAgent, AgentView] = _op("agents.update", UpdateAgent, AgentView)
 DELETE_AGENT: RpcOperation[AgentRef, Deleted] = _op("agents.delete", AgentRef, Deleted)
 PUBLISH_AGENT: RpcOperation[PublishAgent, AgentVersionView] = _op("agents.publish", PublishAgent, AgentVersionView)
@@ -187,7 +196,7 @@ GET_LEAD: RpcOperation[LeadRef, LeadView] = _op("leads.get", LeadRef, LeadView)
 LIST_LEADS: RpcOperation[ListLeads, Page[LeadView]] = _op("leads.list", ListLeads, Page[LeadView])
 
 OPERATIONS: list[RpcOperation[Any, Any]] = [
-    CREATE_AGENT, GET_AGENT, LIST_AGENTS, UPDATE_AGENT, DELETE_AGENT, PUBLISH_AGENT, LIST_VERSIONS,
+    CREATE_AGENT, GET_AGENT, LIST_AGENTS, COUNT_AGENTS, UPDATE_AGENT, DELETE_AGENT, PUBLISH_AGENT, LIST_VERSIONS,
     CREATE_CONVERSATION, GET_CONVERSATION, CHECK_CONVERSATION, LIST_CONVERSATIONS, CLOSE_CONVERSATION, GET_LEAD,
     LIST_LEADS,
 ]

@@ -128,6 +128,15 @@ class AddedDocument(BaseModel):
     created: bool
 
 
+class MeasureKnowledge(TenantRequest):
+    """What the tenant's documents take: what its plan's knowledge size is checked against."""
+
+
+class KnowledgeSize(BaseModel):
+    documents: int
+    size_bytes: int  # the uploaded bytes of every document of every knowledge base, as stored
+
+
 class DocumentRef(KnowledgeBaseRef):
     document_id: str = Field(max_length=64)
 
@@ -212,9 +221,11 @@ LIST_DOCUMENTS: RpcOperation[ListDocuments, Page[DocumentView]] = _op(
     "documents.list", ListDocuments, Page[DocumentView]
 )
 DELETE_DOCUMENT: RpcOperation[DocumentRef, Deleted] = _op("documents.delete", DocumentRef, Deleted)
+MEASURE_KNOWLEDGE: RpcOperation[MeasureKnowledge, KnowledgeSize] = _op("documents.measure", MeasureKnowledge,
+                                                                       KnowledgeSize)
 SEARCH: RpcOperation[Search, SearchResult] = _op("search", Search, SearchResult)
 
 OPERATIONS: list[RpcOperation[Any, Any]] = [
     CREATE_KNOWLEDGE_BASE, GET_KNOWLEDGE_BASE, LIST_KNOWLEDGE_BASES, UPDATE_KNOWLEDGE_BASE, DELETE_KNOWLEDGE_BASE,
-    CHECK_KNOWLEDGE_BASES, ADD_DOCUMENT, GET_DOCUMENT, LIST_DOCUMENTS, DELETE_DOCUMENT, SEARCH,
+    CHECK_KNOWLEDGE_BASES, ADD_DOCUMENT, GET_DOCUMENT, LIST_DOCUMENTS, DELETE_DOCUMENT, MEASURE_KNOWLEDGE, SEARCH,
 ]

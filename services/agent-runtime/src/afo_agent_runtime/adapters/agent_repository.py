@@ -86,6 +86,10 @@ class AgentRepository:
         result = await self._session.execute(query.order_by(agents.c.id.desc()).limit(limit))
         return [_agent(r) for r in result]
 
+    async def count(self, tenant_id: str) -> int:
+        query = select(func.count()).select_from(agents).where(agents.c.tenant_id == tenant_id, ~agents.c.deleted)
+        return int((await self._session.execute(query)).scalar_one())
+
     async def save_spec(self, tenant_id: str, agent_id: str, spec: dict[str, Any], now: datetime) -> None:
         await self._session.execute(
             update(agents)

@@ -97,6 +97,9 @@ class MemoryAgents:
         rows = [r for r in self._t.agents.values() if self._live(tenant_id, r.id) and (not before or r.id < before)]
         return [_stored(r) for r in _newest_first(rows, lambda r: r.id, limit)]
 
+    async def count(self, tenant_id: str) -> int:
+        return sum(1 for r in self._t.agents.values() if self._live(tenant_id, r.id))
+
     def _change(self, tenant_id: str, agent_id: str, **values: Any) -> None:
         row = self._t.agents.get(agent_id)
         if row is not None and row.tenant_id == tenant_id:

@@ -49,6 +49,7 @@ def register_rpc(service: Service, agents: AgentHandlers, conversations: Convers
         (ops.CREATE_AGENT, agents.create),
         (ops.GET_AGENT, agents.get),
         (ops.LIST_AGENTS, agents.list),
+        (ops.COUNT_AGENTS, agents.count),
         (ops.UPDATE_AGENT, agents.update),
         (ops.DELETE_AGENT, agents.delete),
         (ops.PUBLISH_AGENT, agents.publish),

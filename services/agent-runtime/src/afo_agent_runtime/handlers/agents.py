@@ -18,9 +18,11 @@ from afo_common.clock import Clock
 from afo_common.events.agent import AgentCreated, AgentDeleted, AgentPublished, AgentUpdated
 from afo_common.ids import new_id
 from afo_common.rpcs.agent_runtime import (
+    AgentCount,
     AgentRef,
     AgentVersionView,
     AgentView,
+    CountAgents,
     CreateAgent,
     Deleted,
     ListAgents,
@@ -83,6 +85,10 @@ class AgentHandlers:
             rows = await repos.agents.page(request.tenant_id, request.limit, request.cursor)
         next_cursor = rows[-1].id if len(rows) == request.limit else None
         return Page[AgentView](data=[agent_view(r) for r in rows], next_cursor=next_cursor)
+
+    async def count(self, request: CountAgents) -> AgentCount:
+        async with self._store.reading() as repos:
+            return AgentCount(agents=await repos.agents.count(request.tenant_id))
 
     async def update(self, request: UpdateAgent) -> AgentView:
         patch = request.patch

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,14 @@ class TenantRow:
     name: str
     timezone: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class TenantSummary:
+    """A tenant as the operators' list shows it: with how many people it has."""
+
+    tenant: TenantRow
+    users: int
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,18 @@ class AccountsRepository:
         row = (await self._session.execute(select(tenants).where(tenants.c.id == tenant_id))).first()
         return _row(TenantRow, row) if row else None
 
+    async def tenants(self, limit: int, before: str | None, excluding: str) -> list[TenantSummary]:
+        """Every tenant but ``excluding``, newest first, each with its users counted: the operators' list, the
+        one query here across tenants."""
+        counted = (select(users.c.tenant_id, func.count().label("users")).group_by(users.c.tenant_id)
+                   .subquery())
+        query = (select(tenants, func.coalesce(counted.c.users, 0).label("users"))
+                 .outerjoin(counted, counted.c.tenant_id == tenants.c.id).where(tenants.c.id != excluding))
+        if before:
+            query = query.where(tenants.c.id < before)
+        result = await self._session.execute(query.order_by(tenants.c.id.desc()).limit(limit))
+        return [TenantSummary(_row(TenantRow, r), int(r.users)) for r in result]
+
     async def lock_tenant(self, tenant_id: str) -> None:
         """Serialise changes that check a tenant-wide rule (PostgreSQL row lock; SQLite has one writer)."""
         await self._session.execute(select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update())
@@ -102,6 +122,9 @@ class AccountsRepository:
             query = query.where(users.c.id < before)
         result = await self._session.execute(query.order_by(users.c.id.desc()).limit(limit))
         return [_row(UserRow, r) for r in result]
+
+    async def remove_user(self, tenant_id: str, user_id: str) -> None:
+        await self._session.execute(delete(users).where(users.c.tenant_id == tenant_id, users.c.id == user_id))
 
     async def set_role(self, tenant_id: str, user_id: str, role: str) -> None:
         await self._session.execute(
@@ -177,6 +200,14 @@ class SessionsRepository:
             return None
         await self._session.execute(delete(sessions).where(sessions.c.token_hash == token_hash))
         return row.tenant_id, row.user_id
+
+    async def end_all(self, tenant_id: str, user_id: str) -> list[str]:
+        """Deletes every session of the user; their digests (what each replica forgets)."""
+        query = select(sessions.c.token_hash).where(sessions.c.tenant_id == tenant_id, sessions.c.user_id == user_id)
+        digests = list((await self._session.execute(query)).scalars())
+        await self._session.execute(delete(sessions).where(sessions.c.tenant_id == tenant_id,
+                                                           sessions.c.user_id == user_id))
+        return sorted(digests)
 
     async def purge(self, now: datetime) -> int:
         """Housekeeping across tenants: drop expired sessions (indexed on expires_at)."""

@@ -12,11 +12,13 @@ from typing import Any
 from afo_common.messaging.store import MemoryStore, Repositories
 from afo_common.messaging.store import as_stored as _stored
 from afo_common.messaging.unit_of_work import Events
-from afo_gateway.adapters.accounts_repository import ApiKeyRow, AuditEntry, TenantRow, UserRow
+from afo_gateway.adapters.accounts_repository import ApiKeyRow, AuditEntry, TenantRow, TenantSummary, UserRow
+from afo_gateway.adapters.dead_letter_actions_repository import MemoryDeadLetterActions
 from afo_gateway.adapters.event_credentials_repository import EventCredentialRow
 from afo_gateway.adapters.inbound_sources_repository import MemoryInboundSources
 from afo_gateway.adapters.integrations_repository import IntegrationRow
 from afo_gateway.adapters.oauth_states_repository import OAuthStateRow
+from afo_gateway.adapters.plans_repository import MemoryPlans, MemoryUsage, PlanTables
 from afo_gateway.adapters.stream_tokens_repository import StreamTokenRow
 from afo_gateway.domain.errors import Conflict
 from afo_gateway.domain.idempotency import KeyHeld, Record, Scope
@@ -53,6 +55,8 @@ class MemoryTables:
     integrations: dict[tuple[str, str], IntegrationRow] = field(default_factory=dict)
     oauth_states: dict[str, OAuthStateRow] = field(default_factory=dict)
     inbound_sources: MemoryInboundSources = field(default_factory=MemoryInboundSources)
+    dead_letters: MemoryDeadLetterActions = field(default_factory=MemoryDeadLetterActions)
+    plan_tables: PlanTables = field(default_factory=PlanTables)
 
 
 def _newest_first(rows: list[Any], before: str | None, limit: int) -> list[Any]:
@@ -71,6 +75,11 @@ class MemoryAccounts:
     async def tenant(self, tenant_id: str) -> TenantRow | None:
         row = self._t.tenants.get(tenant_id)
         return _stored(row) if row else None
+
+    async def tenants(self, limit: int, before: str | None, excluding: str) -> list[TenantSummary]:
+        rows = [t for t in self._t.tenants.values() if t.id != excluding]
+        return [TenantSummary(t, sum(1 for u in self._t.users.values() if u.tenant_id == t.id))
+                for t in _newest_first(rows, before, limit)]
 
     async def lock_tenant(self, tenant_id: str) -> None:
         """Nothing to do: one transaction runs at a time here."""
@@ -94,6 +103,11 @@ class MemoryAccounts:
 
     async def users(self, tenant_id: str, limit: int, before: str | None) -> list[UserRow]:
         return _newest_first([u for u in self._t.users.values() if u.tenant_id == tenant_id], before, limit)
+
+    async def remove_user(self, tenant_id: str, user_id: str) -> None:
+        row = self._t.users.get(user_id)
+        if row is not None and row.tenant_id == tenant_id:
+            del self._t.users[user_id]
 
     async def set_role(self, tenant_id: str, user_id: str, role: str) -> None:
         row = self._t.users.get(user_id)
@@ -148,6 +162,12 @@ class MemorySessions:
     async def end(self, token_hash: str) -> tuple[str, str] | None:
         session = self._t.sessions.pop(token_hash, None)
         return (session.tenant_id, session.user_id) if session else None
+
+    async def end_all(self, tenant_id: str, user_id: str) -> list[str]:
+        ended = sorted(h for h, s in self._t.sessions.items() if s.tenant_id == tenant_id and s.user_id == user_id)
+        for token_hash in ended:
+            del self._t.sessions[token_hash]
+        return ended
 
     async def purge(self, now: datetime) -> int:
         expired = [h for h, s in self._t.sessions.items() if s.expires_at <= now]
@@ -311,6 +331,9 @@ class MemoryRepositories(Repositories):
         self.integrations = MemoryIntegrations(tables)
         self.oauth_states = MemoryOAuthStates(tables)
         self.inbound_sources = tables.inbound_sources
+        self.dead_letters = tables.dead_letters
+        self.plans = MemoryPlans(tables.plan_tables, tables.tenants)
+        self.usage = MemoryUsage(tables.plan_tables)
 
 
 def memory_store() -> MemoryStore[MemoryTables, MemoryRepositories]:

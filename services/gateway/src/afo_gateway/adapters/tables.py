@@ -1,9 +1,9 @@
 """The gateway's database: tenants, users, API keys, sessions, stream tokens, idempotency records, audit log,
-the vault and pending OAuth consents."""
+the vault, pending OAuth consents, inbound lead sources and what operators did to dead letters."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Index, Integer, LargeBinary, String, Table
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, Index, Integer, LargeBinary, String, Table, Text
 
 from afo_common.db import UtcDateTime, new_metadata
 from afo_common.messaging.tables import messaging_tables
@@ -165,4 +165,62 @@ inbound_sources = Table(
     Column("nonce", LargeBinary(), nullable=True),
     Column("ciphertext", LargeBinary(), nullable=True),
     Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# What operators did to dead letters (``handlers/dead_letters.py``): one row per dead letter replayed or discarded,
+# keyed by its id in the DEADLETTER stream, so a second replay or discard finds the first and does nothing again.
+# The platform's, not a tenant's: ``tenant_id`` is the tenant whose event it was, kept for the record.
+dead_letter_actions = Table(
+    "dead_letter_actions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("action", String(16), nullable=False),
+    Column("actor", String(80), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("service", String(40), nullable=False),
+    Column("stream", String(40), nullable=False),
+    Column("consumer", String(120), nullable=False),
+    Column("subject", String(255), nullable=False),
+    Column("tenant_id", String(40), nullable=True),
+    Column("event_id", String(64), nullable=True),
+    Column("event_type", String(120), nullable=True),
+    Column("reason", Text(), nullable=False),
+    Column("num_delivered", Integer, nullable=False),
+    Column("failed_at", UtcDateTime(), nullable=False),
+)
+
+# The plans operators edit (``domain/plans.py``): one row each of free, pro and enterprise; NULL is unlimited.
+plans = Table(
+    "plans",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("agents", BigInteger, nullable=True),
+    Column("knowledge_bytes", BigInteger, nullable=True),
+    Column("messages_per_month", BigInteger, nullable=True),
+    Column("voice_minutes_per_month", BigInteger, nullable=True),
+    Column("concurrent_calls", BigInteger, nullable=True),
+    Column("requests_per_minute", BigInteger, nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# Each tenant's plan. ``revision`` counts its changes (``tenant.plan_changed`` carries it); ``announced`` is false
+# only for tenants the migration put on a plan, until their first event is out.
+tenant_plans = Table(
+    "tenant_plans",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("plan", String(32), nullable=False, index=True),
+    Column("revision", Integer, nullable=False),
+    Column("announced", Boolean, nullable=False),
+    Column("changed_at", UtcDateTime(), nullable=False),
+)
+
+# Use counted from events, per tenant, calendar month (UTC, "2026-03") and metric (messages, voice_seconds).
+usage_counters = Table(
+    "usage_counters",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("metric", String(24), primary_key=True),
+    Column("amount", Float, nullable=False),
 )

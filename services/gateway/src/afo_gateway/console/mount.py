@@ -11,6 +11,8 @@ from starlette.types import Scope
 from afo_gateway.console.pages import (
     accounts,
     activity,
+    admin,
+    admin_plans,
     agent_tests,
     agents,
     analytics,
@@ -19,10 +21,12 @@ from afo_gateway.console.pages import (
     integrations,
     knowledge,
     settings,
+    usage,
 )
 from afo_gateway.console.rendering import STATIC_DIR, STATIC_PREFIX
 
-PAGES = (accounts, activity, agents, agent_tests, channels, knowledge, integrations, settings, analytics, anomalies)
+PAGES = (accounts, activity, agents, agent_tests, channels, knowledge, integrations, settings, analytics, anomalies,
+         admin, admin_plans, usage)
 
 
 class VersionedStatic(StaticFiles):

@@ -12,6 +12,14 @@ from afo_gateway.domain.errors import Forbidden
 
 Role = Literal["owner", "admin", "member", "operator"]
 ROLES: tuple[Role, ...] = ("owner", "admin", "member", "operator")
+# What a tenant's people may be made by one another. ``operator`` is the platform's: its holders are users of the
+# platform's own operations tenant, made by ``afo operator add`` (``handlers/operators.py``), never by a tenant.
+TENANT_ROLES: tuple[Role, ...] = ("owner", "admin", "member")
+OPERATOR: Role = "operator"
+# The platform's own operations tenant: its users are the operators. A fixed id, which no generated one
+# (``ten_`` and 26 characters) can be; created with the first operator.
+PLATFORM_TENANT_ID = "ten_platform"
+PLATFORM_TENANT_NAME = "Platform operations"
 KeyKind = Literal["secret", "publishable"]
 KEY_PREFIX: dict[KeyKind, str] = {"secret": "sk_", "publishable": "pk_"}
 # Stream tokens open one conversation's SSE stream for a few minutes; they are meant for URLs.
@@ -26,15 +34,17 @@ class Permission(StrEnum):
     MANAGE_TENANT = "manage_tenant"
     MANAGE_INTEGRATIONS = "manage_integrations"  # providers' credentials in the vault
     VIEW_PLATFORM = "view_platform"  # the platform's own state (its services' health): not the tenant's
+    MANAGE_PLATFORM = "manage_platform"  # every tenant's plan, the plans themselves, dead letters
 
 
 # Everything about the tenant; the platform's own state is the operators' alone.
-TENANT_PERMISSIONS = frozenset(Permission) - {Permission.VIEW_PLATFORM}
+TENANT_PERMISSIONS = frozenset(Permission) - {Permission.VIEW_PLATFORM, Permission.MANAGE_PLATFORM}
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     "owner": TENANT_PERMISSIONS,
     "admin": TENANT_PERMISSIONS,
     "member": frozenset({Permission.READ, Permission.WRITE}),
-    "operator": frozenset({Permission.READ, Permission.VIEW_PLATFORM}),
+    # The platform's state through the admin area, and nothing of a tenant's: the operations tenant has no data.
+    "operator": frozenset({Permission.VIEW_PLATFORM, Permission.MANAGE_PLATFORM}),
 }
 # A secret key acts for the whole tenant, like an admin, but cannot manage people.
 SECRET_KEY_PERMISSIONS = frozenset({Permission.READ, Permission.WRITE, Permission.MANAGE_KEYS,

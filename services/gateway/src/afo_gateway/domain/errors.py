@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 
@@ -51,6 +52,19 @@ class Conflict(ApiProblem):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class RoleReserved(Forbidden):
+    """A tenant tried to make someone an operator: the role is the platform's (``afo operator add``)."""
+
+    slug, title = "role-reserved", "This role is not a tenant's to grant"
+
+
+class DeadLetterSettled(Conflict):
+    """A dead letter already replayed is not discarded, nor a discarded one replayed; nor is one replayed
+    that has no event to send (its message had left its stream before it was dead-lettered)."""
+
+    slug, title = "dead-letter-settled", "This dead letter cannot be acted on so"
+
+
 class AgentTestsFailing(ApiProblem):
     """Publishing refused: the agent's tests failed on its current draft, or were not run on it."""
 
@@ -72,6 +86,39 @@ class IdempotencyInProgress(_RetryLater):
 
 class TooManyRequests(_RetryLater):
     status, slug, title = 429, "rate-limited", "Too many requests"
+
+
+class PlanLimitReached(ApiProblem):
+    """The tenant's plan allows it to keep no more of something (agents, stored document bytes): 402, since waiting
+    changes nothing — a bigger plan or a deletion does."""
+
+    status, slug, title = 402, "plan-limit-reached", "The plan allows no more"
+
+    def __init__(self, *, limit: str, allowed: int, used: int, plan: str) -> None:
+        super().__init__(f"the {plan} plan allows {allowed} for {limit.replace('_', ' ')}; {used} in use")
+        self.limit, self.allowed, self.used, self.plan = limit, allowed, used, plan
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"limit": self.limit, "allowed": self.allowed, "used": self.used, "plan": self.plan}
+
+
+class QuotaExceeded(_RetryLater):
+    """The tenant used what its plan allows for now (a month's messages or voice minutes, its calls at once, its
+    requests per minute): 429 with when to come back."""
+
+    status, slug, title = 429, "quota-exceeded", "The plan's allowance is used up for now"
+
+    def __init__(self, *, limit: str, allowed: int, used: int, plan: str, retry_after_s: int,
+                 resets_at: datetime | None = None) -> None:
+        super().__init__(f"the {plan} plan allows {allowed} for {limit.replace('_', ' ')}; {used} used",
+                         retry_after_s)
+        self.limit, self.allowed, self.used, self.plan, self.resets_at = limit, allowed, used, plan, resets_at
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        return {"limit": self.limit, "allowed": self.allowed, "used": self.used, "plan": self.plan,
+                "resets_at": self.resets_at.isoformat() if self.resets_at else None}
 
 
 class Invalid(ApiProblem):

@@ -14,9 +14,20 @@ from afo_common.ids import new_id
 from afo_common.time_zones import UnknownTimeZone, zone_named
 from afo_gateway.adapters.accounts_repository import ApiKeyRow, TenantRow, UserRow
 from afo_gateway.adapters.passwords import Passwords
-from afo_gateway.domain.access import Permission, Principal, Role, hash_secret, new_key, new_session_token, require
-from afo_gateway.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from afo_gateway.domain.access import (
+    TENANT_ROLES,
+    Permission,
+    Principal,
+    Role,
+    hash_secret,
+    new_key,
+    new_session_token,
+    require,
+)
+from afo_gateway.domain.errors import Conflict, Forbidden, Invalid, NotFound, RoleReserved, Unauthorized
+from afo_gateway.domain.plans import DEFAULT_PLAN, PlanName
 from afo_gateway.handlers.access_changes import AccessChanges
+from afo_gateway.handlers.plans import put_on_plan
 from afo_gateway.handlers.unit_of_work import Store
 
 log = logging.getLogger(__name__)
@@ -47,6 +58,13 @@ def check_password(password: str) -> None:
                       [{"loc": ["body", "password"], "msg": "10 to 256 characters"}])
 
 
+def check_grantable(role: Role) -> None:
+    """A tenant's people make one another owners, admins or members; operators are the platform's."""
+    if role not in TENANT_ROLES:
+        raise RoleReserved(f"the {role} role is the platform's: operators are added with `afo operator add`, "
+                           f"not by a tenant")
+
+
 def check_timezone(timezone: str) -> str:
     try:
         zone_named(timezone)
@@ -57,7 +75,9 @@ def check_timezone(timezone: str) -> str:
 
 
 class Accounts:
-    def __init__(self, store: Store, passwords: Passwords, access: AccessChanges, clock: Clock) -> None:
+    def __init__(self, store: Store, passwords: Passwords, access: AccessChanges, clock: Clock,
+                 default_plan: PlanName = DEFAULT_PLAN) -> None:
+        self._default_plan = default_plan
         self._store = store
         self._passwords = passwords
         self._access = access
@@ -84,6 +104,7 @@ class Accounts:
             await uow.emit(TenantCreated(name=tenant.name, timezone=timezone), tenant_id=tenant.id)
             await uow.emit(UserAdded(user_id=user.id, role="owner"), tenant_id=tenant.id)
             await uow.emit(ApiKeyCreated(key_id=key_row.id, kind="secret", agent_id=None), tenant_id=tenant.id)
+            await put_on_plan(uow, tenant.id, self._default_plan, now)
         return SignedUp(tenant, user, key_row, key.secret)
 
     async def login(self, email: str, password: str) -> tuple[UserRow, str]:
@@ -149,6 +170,7 @@ class Accounts:
 
     async def add_user(self, principal: Principal, email: str, password: str, role: Role) -> UserRow:
         require(principal, Permission.MANAGE_USERS)
+        check_grantable(role)
         email = check_email(email)
         check_password(password)
         now = self._clock.now()
@@ -168,6 +190,7 @@ class Accounts:
 
     async def change_role(self, principal: Principal, user_id: str, role: Role) -> UserRow:
         require(principal, Permission.MANAGE_USERS)
+        check_grantable(role)
         async with self._store() as uow:
             # Two owners demoting each other at once must not both see "another owner is left".
             await uow.accounts.lock_tenant(principal.tenant_id)

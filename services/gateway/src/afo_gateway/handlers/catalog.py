@@ -13,10 +13,12 @@ from afo_gateway.domain.errors import Forbidden, Invalid
 from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.knowledge import KnowledgeBases
 from afo_gateway.handlers.owners import Owners
+from afo_gateway.handlers.quotas import Quotas
 
 
 class Catalog:
-    def __init__(self, owners: Owners, accounts: Accounts, knowledge: KnowledgeBases) -> None:
+    def __init__(self, owners: Owners, accounts: Accounts, knowledge: KnowledgeBases, quotas: Quotas) -> None:
+        self._quotas = quotas
         self._owners = owners
         self._accounts = accounts
         self._knowledge = knowledge
@@ -35,6 +37,7 @@ class Catalog:
     async def create_agent(self, principal: Principal, spec: AgentSpec, request_id: str) -> ar.AgentView:
         require(principal, Permission.WRITE)
         await self._check_knowledge_bases(principal, spec.knowledge_base_ids)
+        await self._quotas.admit_agent(principal)
         # What the client set, in the long form: agent-runtime fills the defaults, so a field added to the
         # contract later is never sent to an agent-runtime that does not know it yet.
         sent = spec.model_dump(mode="json", exclude_unset=True)

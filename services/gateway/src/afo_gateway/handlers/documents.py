@@ -16,6 +16,7 @@ from afo_gateway.domain.documents import Upload, media_type_of, safe_name
 from afo_gateway.domain.errors import ApiProblem, Unavailable, UpstreamTimeout
 from afo_gateway.domain.fetch_policy import FetchedPage
 from afo_gateway.handlers.owners import Owners
+from afo_gateway.handlers.quotas import Quotas
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,8 @@ class Fetcher(Protocol):
 
 
 class Documents:
-    def __init__(self, owners: Owners, blobs: Blobs, fetcher: Fetcher) -> None:
+    def __init__(self, owners: Owners, blobs: Blobs, fetcher: Fetcher, quotas: Quotas) -> None:
+        self._quotas = quotas
         self._owners = owners
         self._blobs = blobs
         self._fetcher = fetcher
@@ -62,6 +64,7 @@ class Documents:
                    source_url: str | None) -> ki.AddedDocument:
         name = safe_name(upload.name)
         media_type = media_type_of(upload.data, name, upload.declared_type)
+        await self._quotas.admit_document(principal, len(upload.data))
         digest = sha256_hex(upload.data)
         blob = document_blob_name(principal.tenant_id, knowledge_base_id, digest)
         stored_before = await self._store(blob, upload.data)

@@ -16,6 +16,7 @@ from afo_common.realtime import parse_reply_completed
 from afo_gateway.adapters.sequence_repository import SequenceRepository
 from afo_gateway.domain.access import Permission, Principal, require
 from afo_gateway.handlers.owners import Owners
+from afo_gateway.handlers.quotas import Quotas
 
 MAX_TEXT = 8000
 
@@ -33,7 +34,8 @@ class Messages:
     (``UnitOfWorkFactory.hot``), not through the store's repositories."""
 
     def __init__(self, unit_of_work: UnitOfWorkFactory, owners: Owners, feed: ConversationFeed,
-                 clock: Clock) -> None:
+                 clock: Clock, quotas: Quotas) -> None:
+        self._quotas = quotas
         self._uow = unit_of_work
         self._clock = clock
         self._owners = owners
@@ -43,6 +45,7 @@ class Messages:
                    timeout_s: float) -> Posted:
         require(principal, Permission.WRITE, publishable=True)
         conversation = await self._owners.conversation(principal, conversation_id)
+        await self._quotas.admit_message(principal.tenant_id)
         message_id = new_id("msg")
         event = MessageReceived(conversation_id=conversation.id, message_id=message_id,
                                 channel=conversation.channel, text=text, sent_at=self._clock.now(),

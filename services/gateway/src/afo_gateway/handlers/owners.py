@@ -1,5 +1,6 @@
 """Calls to the services that own agents, conversations and leads, with their typed errors turned
-into the gateway's problems. Conversation ownership is cached: it never changes once created."""
+into the gateway's problems (an owner's refusal for the tenant's plan, ``afo_common.rpcs.plan_limits``, into a
+429 naming the limit). Conversation ownership is cached: it never changes once created."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 
 from afo_common.messaging.rpc import RpcClient, RpcError, RpcOperation
 from afo_common.rpcs.agent_runtime import CHECK_CONVERSATION, ConversationRef, ConversationView
+from afo_common.rpcs.plan_limits import reached_in
 from afo_gateway.domain.access import Principal
 from afo_gateway.domain.errors import (
     ApiProblem,
@@ -17,6 +19,7 @@ from afo_gateway.domain.errors import (
     Forbidden,
     Invalid,
     NotFound,
+    QuotaExceeded,
     Unavailable,
     UpstreamFailure,
     UpstreamTimeout,
@@ -42,6 +45,13 @@ def _errors(details: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for d in details]
 
 
+def _problem(exc: RpcError) -> ApiProblem:
+    if (reached := reached_in(exc)) is not None:
+        return QuotaExceeded(limit=reached.limit, allowed=reached.allowed, used=reached.used, plan=reached.plan,
+                             retry_after_s=reached.retry_after_s, resets_at=reached.resets_at)
+    return _PROBLEMS.get(exc.code, UpstreamFailure)(exc.message, _errors(exc.details))
+
+
 class Owners:
     def __init__(self, rpc: RpcClient) -> None:
         self._rpc = rpc
@@ -52,8 +62,7 @@ class Owners:
         try:
             return await self._rpc.call(op, request, timeout_s)
         except RpcError as exc:
-            problem = _PROBLEMS.get(exc.code, UpstreamFailure)
-            raise problem(exc.message, _errors(exc.details)) from exc
+            raise _problem(exc) from exc
 
     async def create(self, op: RpcOperation[Req, Res], request: Req) -> Res:
         """A create that carries a request id: a timeout may hide a create that did happen, and asking
@@ -62,7 +71,7 @@ class Owners:
             return await self._rpc.call(op, request)
         except RpcError as exc:
             if exc.code != "timeout":
-                raise _PROBLEMS.get(exc.code, UpstreamFailure)(exc.message, _errors(exc.details)) from exc
+                raise _problem(exc) from exc
         return await self.call(op, request)
 
     async def conversation(self, principal: Principal, conversation_id: str) -> ConversationView:

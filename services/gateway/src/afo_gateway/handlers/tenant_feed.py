@@ -18,7 +18,9 @@ queue is dropped and the fan-out goes on for everyone else, never waiting for a 
 its principal loses access or the gateway drains (it is tracked by ``LiveStreams``, which keeps it alive with a
 ``keep_alive`` frame every 15 s when idle). Its owner closes the connection when ``ended`` is done, even while
 a write to a client that does not read is still pending. A principal that may see the platform
-(``Permission.VIEW_PLATFORM``: operators) also gets ``health`` frames (``handlers/platform_health.py``)."""
+(``Permission.VIEW_PLATFORM``: operators) may listen without reading any tenant's data, and gets ``health`` frames
+(``handlers/platform_health.py``) and every tenant's anomalies (``anomaly.*``: numbers only, as the operators' own
+``GET /v1/admin/anomalies`` lists them)."""
 
 from __future__ import annotations
 
@@ -41,6 +43,8 @@ OVERFLOWED = Ending("overflowed", "the client did not keep up", reconnect=True)
 DROPPED = Counter("afo_live_feed_dropped", "Live feed items not delivered, by reason", ["reason"])
 
 Sink = Callable[[Frame], None]
+# Live events operators get from every tenant.
+PLATFORM_WIDE = "anomaly."
 
 
 class FeedClosed(Exception):
@@ -116,7 +120,8 @@ class TenantFeed:
 
     @contextmanager
     def open(self, principal: Principal) -> Iterator[FeedSubscription]:
-        require(principal, Permission.READ)
+        if not principal.can(Permission.VIEW_PLATFORM):
+            require(principal, Permission.READ)
         subscription = FeedSubscription(principal, self._backlog)
         with self._streams.track(subscription), self.listen(principal.tenant_id, subscription.deliver):
             if principal.can(Permission.VIEW_PLATFORM):
@@ -138,8 +143,10 @@ class TenantFeed:
         if live is None:
             self._malformed(subject, "not a live event's subject")
             return
-        sinks = self._sinks.get(live.tenant_id)
-        if not sinks:
+        sinks = self._sinks.get(live.tenant_id, [])
+        operators = [s for s in self._operators if s.principal.tenant_id != live.tenant_id] \
+            if live.name.startswith(PLATFORM_WIDE) else []
+        if not sinks and not operators:
             return
         try:
             frame = feed_frame(subject, live, raw)
@@ -148,6 +155,8 @@ class TenantFeed:
             return
         for sink in sinks:
             sink(frame)
+        for subscription in operators:
+            subscription.deliver(frame)
 
     def wants_health(self) -> bool:
         return bool(self._operators)

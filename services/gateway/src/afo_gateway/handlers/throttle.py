@@ -1,5 +1,9 @@
 """Who may try how often: logins and sign-ups per client address and per email (password guessing, and
-argon2's cost), and every API call per principal. A refusal says when to come back."""
+argon2's cost), and every API call per principal. A refusal says when to come back.
+
+A principal's calls are counted at its tenant's plan's ``requests_per_minute`` where that is stricter than the
+platform's own limit (``AFO_RATE_LIMIT_API_PER_PRINCIPAL``), which otherwise applies: a plan's refusal names the
+plan and its limit (``QuotaExceeded``), the platform's does not."""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from dataclasses import dataclass
 
 from afo_gateway.adapters.rate_limits import Limit
 from afo_gateway.domain.access import Principal
-from afo_gateway.domain.errors import TooManyRequests
+from afo_gateway.domain.errors import QuotaExceeded, TooManyRequests
+from afo_gateway.handlers.quotas import PlanBook
 
 
 @dataclass(frozen=True)
@@ -24,8 +29,9 @@ def _email(email: str) -> str:
 
 
 class Throttle:
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, plans: PlanBook) -> None:
         self._limits = limits
+        self._plans = plans
 
     async def login(self, client: str, email: str) -> None:
         await self._check(self._limits.login_per_ip, client, "too many logins from this address")
@@ -36,8 +42,14 @@ class Throttle:
         await self._check(self._limits.signup_per_email, _email(email), "too many sign-ups with this email")
 
     async def request(self, principal: Principal) -> None:
-        await self._check(self._limits.api_per_principal, principal.identity, "too many requests with this key "
-                          "or session")
+        limit = self._limits.api_per_principal
+        tenant = await self._plans.of(principal.tenant_id)
+        rate = tenant.limits.requests_per_minute
+        if rate is None or not limit.stricter(rate):
+            await self._check(limit, principal.identity, "too many requests with this key or session")
+        elif (retry_after_s := await limit.hit(principal.identity, rate)) is not None:
+            raise QuotaExceeded(limit="requests_per_minute", allowed=rate, used=rate, plan=tenant.plan,
+                                retry_after_s=retry_after_s)
 
     @staticmethod
     async def _check(limit: Limit, identity: str, detail: str) -> None:

@@ -15,9 +15,12 @@ Rules:
   a retried webhook meets the outbox's unique event id (while unpublished), JetStream's duplicate window
   (10 minutes) and agent-runtime's inbox and message key. It carries no ``sequence`` (Twilio itself does not
   promise order); an empty body (a picture alone) records nothing.
+- An SMS over the tenant's monthly messages (its plan, ``handlers/quotas.py``) records nothing and is answered with
+  the same empty TwiML: Twilio is told it was received, and the lead gets nothing.
 - A call to an agent's number is admitted by voice-media (``calls.admit``: the call's conversation started, a
   one-time media ticket issued) and answered with TwiML that connects the call's audio to voice-media's media
-  WebSocket (``<Connect><Stream>``); the audio never passes through the gateway.
+  WebSocket (``<Connect><Stream>``); the audio never passes through the gateway. A call voice-media refuses for
+  the tenant's plan (calls at once, voice minutes) hears a short refusal (``<Say>``) and is hung up.
 - An outbound call (``Direction`` outbound-api: one voice-media placed, ``POST /v1/calls``) asks for its TwiML
   once answered: its tenant is the owner of ``From`` (the agent's number) and the lead is ``To``. Twilio's
   answering machine detection says who answered (``AnsweredBy``): a machine whose greeting ended
@@ -46,15 +49,17 @@ from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs import agent_runtime_channels as ch
 from afo_common.rpcs import notifier_delivery as nd
 from afo_common.rpcs import voice_media as vm
-from afo_gateway.domain.errors import ApiProblem, Forbidden, Invalid, NotFound
+from afo_gateway.domain.errors import ApiProblem, Forbidden, Invalid, NotFound, QuotaExceeded
 from afo_gateway.domain.phones import NotAPhoneNumber, e164
 from afo_gateway.handlers.integrations import Integrations
 from afo_gateway.handlers.owners import Owners
+from afo_gateway.handlers.quotas import Quotas
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 8000
 _IDS = uuid.UUID("1b0f3c64-5e8a-4a59-9d0e-7f3c2b1a9e11")
 MACHINE_ENDS = frozenset({"machine_end_beep", "machine_end_silence", "machine_end_other"})
+BUSY = "Sorry, we cannot take your call right now. Please try again later. Goodbye."
 
 
 class BadSignature(Forbidden):
@@ -63,7 +68,8 @@ class BadSignature(Forbidden):
 
 class TwilioWebhooks:
     def __init__(self, owners: Owners, integrations: Integrations, unit_of_work: UnitOfWorkFactory,
-                 clock: Clock) -> None:
+                 clock: Clock, quotas: Quotas) -> None:
+        self._quotas = quotas
         self._owners = owners
         self._integrations = integrations
         self._uow = unit_of_work
@@ -82,6 +88,11 @@ class TwilioWebhooks:
             raise Invalid("From is not a phone number") from exc
         text = (params.get("Body") or "").strip()[:MAX_TEXT]
         if not text:
+            return False
+        try:
+            await self._quotas.admit_message(owner.tenant_id)
+        except QuotaExceeded as exc:
+            log.info("SMS %s of tenant %s not recorded: %s", sid, owner.tenant_id, exc.detail)
             return False
         conversation = await self._owners.call(ch.SMS_CONVERSATION, ch.SmsConversation(
             tenant_id=owner.tenant_id, agent_id=owner.agent_id, phone=phone, request_id=f"sms_{sid}"))
@@ -111,9 +122,13 @@ class TwilioWebhooks:
             caller: str | None = e164(params.get("From", ""))
         except NotAPhoneNumber:
             caller = None  # a withheld or unknown number: the call goes on without a lead's phone
-        admitted = await self._owners.call(vm.ADMIT_CALL, vm.AdmitCall(
-            tenant_id=owner.tenant_id, agent_id=owner.agent_id, provider_call_id=sid, caller=caller,
-            called=owner.number))
+        try:
+            admitted = await self._owners.call(vm.ADMIT_CALL, vm.AdmitCall(
+                tenant_id=owner.tenant_id, agent_id=owner.agent_id, provider_call_id=sid, caller=caller,
+                called=owner.number))
+        except QuotaExceeded as exc:
+            log.info("call %s of tenant %s refused: %s", sid, owner.tenant_id, exc.detail)
+            return _refusal()
         return _stream(admitted)
 
     async def _outbound(self, owner: ch.NumberOwner, sid: str, params: Mapping[str, str]) -> str:
@@ -194,4 +209,12 @@ def _stream(admitted: vm.AdmittedCall) -> str:
     stream = connect.stream(url=admitted.stream_url)
     stream.parameter(name="call_id", value=admitted.call_id)
     response.append(connect)
+    return str(response)
+
+
+def _refusal() -> str:
+    """TwiML that tells the caller the call cannot be taken, and hangs up."""
+    response = VoiceResponse()
+    response.say(BUSY)
+    response.hangup()
     return str(response)

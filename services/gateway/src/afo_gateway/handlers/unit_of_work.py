@@ -5,18 +5,23 @@ handler tests run on both. (A message's sequence is ``adapters/sequence_reposito
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from afo_common.events.tenant import PlanLimits
 from afo_common.messaging.store import Store as GenericStore
 from afo_common.messaging.unit_of_work import Events
-from afo_gateway.adapters.accounts_repository import ApiKeyRow, AuditEntry, TenantRow, UserRow
+from afo_gateway.adapters.accounts_repository import ApiKeyRow, AuditEntry, TenantRow, TenantSummary, UserRow
 from afo_gateway.adapters.event_credentials_repository import EventCredentialRow
 from afo_gateway.adapters.inbound_sources_repository import InboundSourceRow
 from afo_gateway.adapters.integrations_repository import IntegrationRow
 from afo_gateway.adapters.oauth_states_repository import OAuthStateRow
+from afo_gateway.adapters.plans_repository import CounterKey, TenantOnPlan
 from afo_gateway.adapters.stream_tokens_repository import StreamTokenRow
+from afo_gateway.domain.dead_letters import ActionTaken
 from afo_gateway.domain.idempotency import Record, Scope
+from afo_gateway.domain.plans import Metric, Plan, PlanName, TenantPlan
 
 
 class AccountRecords(Protocol):
@@ -34,7 +39,13 @@ class AccountRecords(Protocol):
         """Raises ``Conflict`` when a user has the email already (emails are unique across tenants)."""
         ...
 
+    async def tenants(self, limit: int, before: str | None, excluding: str) -> list[TenantSummary]:
+        """Every tenant but ``excluding``, newest first, with its users counted (the operators' list)."""
+        ...
+
     async def user_by_email(self, email: str) -> UserRow | None: ...
+
+    async def remove_user(self, tenant_id: str, user_id: str) -> None: ...
 
     async def user(self, tenant_id: str, user_id: str) -> UserRow | None: ...
 
@@ -63,6 +74,8 @@ class SessionRecords(Protocol):
     async def user(self, token_hash: str, now: datetime) -> UserRow | None: ...
 
     async def end(self, token_hash: str) -> tuple[str, str] | None: ...
+
+    async def end_all(self, tenant_id: str, user_id: str) -> list[str]: ...
 
     async def purge(self, now: datetime) -> int: ...
 
@@ -151,6 +164,52 @@ class InboundSourceRecords(Protocol):
     async def remove(self, tenant_id: str, source_id: str) -> bool: ...
 
 
+class PlanRecords(Protocol):
+    """The plans and which one each tenant is on (``domain/plans.py``)."""
+
+    async def all(self) -> list[Plan]: ...
+
+    async def get(self, name: str) -> Plan | None: ...
+
+    async def update(self, name: str, limits: PlanLimits, now: datetime) -> bool: ...
+
+    async def of_tenant(self, tenant_id: str) -> TenantPlan | None: ...
+
+    async def assign(self, tenant_id: str, plan: PlanName, now: datetime) -> int:
+        """Puts the tenant on ``plan``, announced; its new revision."""
+        ...
+
+    async def revise_all_on(self, plan: PlanName, now: datetime) -> list[tuple[str, int]]:
+        """A new revision for each tenant on ``plan``, whose limits changed: (tenant, revision) each."""
+        ...
+
+    async def unannounced(self, limit: int) -> list[TenantPlan]: ...
+
+    async def announced(self, tenant_id: str, revision: int) -> None: ...
+
+    async def tenants(self, limit: int, before: str | None) -> list[TenantOnPlan]: ...
+
+
+class UsageRecords(Protocol):
+    """What tenants used, counted from events: per tenant, month and metric."""
+
+    async def add(self, amounts: Mapping[CounterKey, float]) -> None: ...
+
+    async def of(self, tenant_id: str, period: str) -> dict[Metric, float]: ...
+
+
+class DeadLetterActionRecords(Protocol):
+    """What operators did to dead letters (the platform's, found by the letter's id alone)."""
+
+    async def add(self, row: ActionTaken) -> None:
+        """Raises ``AlreadySettled`` when the letter has a record already."""
+        ...
+
+    async def get(self, letter_id: str) -> ActionTaken | None: ...
+
+    async def of(self, letter_ids: list[str]) -> dict[str, ActionTaken]: ...
+
+
 class Repositories(Protocol):
     @property
     def accounts(self) -> AccountRecords: ...
@@ -181,6 +240,15 @@ class Repositories(Protocol):
 
     @property
     def inbound_sources(self) -> InboundSourceRecords: ...
+
+    @property
+    def dead_letters(self) -> DeadLetterActionRecords: ...
+
+    @property
+    def plans(self) -> PlanRecords: ...
+
+    @property
+    def usage(self) -> UsageRecords: ...
 
 
 class UnitOfWork(Repositories, Events, Protocol):

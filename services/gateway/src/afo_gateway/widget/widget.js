@@ -36,6 +36,7 @@
   const REPLY_GIVE_UP_MS = 90000; // and past this, stop showing that one is coming
   const TEXT = {
     busy: "We're getting a lot of messages right now — please try again in a moment.",
+    paused: "This chat can't take new messages right now. Please try again later.",
     offline: "You're offline. Your messages will be sent when you're back online.",
     reconnecting: "Reconnecting…",
     failed: "Something went wrong. Please try again in a moment.",
@@ -139,6 +140,10 @@
     }
     return json;
   }
+
+  // A plan's allowance used up for the month is no moment's wait: said so, without naming the plan to a visitor.
+  const busyText = (error) => (/quota-exceeded$/.test(error.problem.type || "") && error.problem.resets_at
+    ? TEXT.paused : TEXT.busy);
 
   // Worth another try with the same Idempotency-Key: the request may or may not have been recorded.
   const retryable = (error) => error instanceof NetworkError || (error instanceof ApiError
@@ -429,7 +434,7 @@
     state.order = state.order.filter((id) => id !== entry.localId);
     ui.restore(entry.text);
     const status = error instanceof ApiError ? error.status : 0;
-    if (status === 429) ui.say(TEXT.busy, "error", "busy");
+    if (status === 429) ui.say(busyText(error), "error", "busy");
     else if (status === 402) ui.say(error.problem.detail || TEXT.busy, "error", "busy");
     else if (status === 401 || status === 403) { reportToSiteOwner(error); disable(TEXT.unavailable); }
     else {
@@ -478,7 +483,7 @@
       await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
     } catch (error) {
       hangUp();
-      if (error instanceof ApiError && error.status === 429) ui.say(TEXT.busy, "error", "voice");
+      if (error instanceof ApiError && error.status === 429) ui.say(busyText(error), "error", "voice");
       else ui.say(TEXT.voiceFailed, "error", "voice");
       reportToSiteOwner(error);
     }

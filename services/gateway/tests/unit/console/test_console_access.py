@@ -1,15 +1,25 @@
 """The console's pages on a gateway built by the composition root: sign-up and login through forms, the
-login redirect, the form token and origin checks, and the pages each role may open."""
+login redirect, the form token and origin checks, and every page for each role (owner, admin, member, operator,
+nobody): who gets it, who gets the 403 page, who is sent to the login, and which links the menu shows; a tenant
+cannot make anyone an operator."""
 
 import re
-from typing import Any
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
+from afo_common.messaging.connection import NatsConnection
+from afo_common.messaging.rpc import RpcOperation
+from afo_common.rpcs import all_operations
 from afo_gateway.console.pages.integrations import GROUPS, LABELS
 from afo_gateway.console.session import safe_next
 from afo_gateway.domain.integrations import PROVIDERS
+from afo_testkit.rpc_stand_ins import answer_rpcs
 
 ORIGIN = {"Origin": "http://gateway.test"}
 
@@ -118,32 +128,118 @@ async def add_person(gateways: Any, gateway: Any, owner_email: str, email: str, 
     assert added.status_code == 201, added.text
 
 
-ADMIN_PAGES = ["/console/team", "/console/keys", "/console/integrations"]
+def blank(annotation: Any) -> Any:
+    """The least a model's type accepts: empty lists, zeros, the first literal; what a stand-in answers with."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin in (Union, UnionType):
+        return None if type(None) in args else blank(args[0])
+    if origin is Literal:
+        return args[0]
+    if origin in (list, tuple, set, frozenset, dict):
+        return {} if origin is dict else []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return {name: blank(f.annotation) for name, f in annotation.model_fields.items() if f.is_required()}
+    return {int: 0, float: 0.0, str: "x", bool: False, datetime: datetime(2026, 1, 1, tzinfo=UTC),
+            date: date(2026, 1, 1)}.get(annotation)
 
 
-@pytest.mark.parametrize(("role", "allowed"), [
-    ("owner", {"/console/team", "/console/keys", "/console/integrations"}),
-    ("admin", {"/console/team", "/console/keys", "/console/integrations"}),
-    ("member", {"/console/integrations"}),
-    ("operator", {"/console/integrations"}),
-])
-async def test_each_role_opens_only_its_pages_and_sees_only_its_links(gateways: Any, role: str,
-                                                                      allowed: set[str]) -> None:
+@pytest.fixture
+async def owners_answer(connection: NatsConnection) -> None:
+    """Every other service's RPC answered with an empty page or the least its reply may be, so each page renders
+    for whoever may open it (the health RPCs stay unanswered: those services show as not ready)."""
+    def answer(op: RpcOperation[Any, Any]) -> Callable[[Any], Awaitable[Any]]:
+        async def respond(_request: Any) -> Any:
+            return op.response.model_validate(blank(op.response))
+
+        return respond
+
+    await answer_rpcs(connection, {op: answer(op) for op in all_operations()
+                                   if op.service != "gateway" and op.name != "health"})
+
+
+TENANT_PAGES = ["/console", "/console/agents", "/console/agents/new", "/console/conversations", "/console/calls",
+                "/console/leads", "/console/meetings", "/console/analytics", "/console/anomalies", "/console/knowledge",
+                "/console/workflows", "/console/webhooks", "/console/integrations", "/console/keys", "/console/team"]
+ADMIN_AREA = ["/console/admin", "/console/admin/health", "/console/admin/tenants", "/console/admin/consumers",
+              "/console/admin/dead-letters", "/console/admin/anomalies"]
+MANAGERS_ONLY = {"/console/keys", "/console/team", "/console/webhooks"}
+TO_ADMIN = "/console/admin/health"  # where an operator's console starts
+EXPECTED: dict[str, dict[str, int | str]] = {
+    "owner": {**{p: 200 for p in TENANT_PAGES}, **{p: 403 for p in ADMIN_AREA}},
+    "admin": {**{p: 200 for p in TENANT_PAGES}, **{p: 403 for p in ADMIN_AREA}},
+    "member": {**{p: 403 if p in MANAGERS_ONLY else 200 for p in TENANT_PAGES}, **{p: 403 for p in ADMIN_AREA}},
+    "operator": {**{p: 403 for p in TENANT_PAGES}, "/console": TO_ADMIN,
+                 **{p: 200 for p in ADMIN_AREA}, "/console/admin": TO_ADMIN},
+    "nobody": {p: "login" for p in TENANT_PAGES + ADMIN_AREA},
+}
+
+
+async def console_of(gateways: Any, gateway: Any, role: str) -> httpx.AsyncClient:
+    owner = await gateways.sign_up(await gateways.client(gateway))
+    if role == "nobody":
+        return await gateways.client(gateway)  # type: ignore[no-any-return]
+    if role == "operator":
+        return await gateways.operator(gateway)  # type: ignore[no-any-return]
+    if role != "owner":
+        await add_person(gateways, gateway, owner.email, f"{role}@example.com", role)
+    return await gateways.login(gateway, owner.email if role == "owner" else f"{role}@example.com")  # type: ignore[no-any-return]
+
+
+def outcome(page: httpx.Response) -> int | str:
+    if page.status_code == 303:
+        target = page.headers["location"]
+        return "login" if target.startswith("/console/login?next=") else target
+    return page.status_code
+
+
+@pytest.mark.parametrize("role", list(EXPECTED))
+async def test_each_role_opens_only_its_pages_and_sees_only_its_links(gateways: Any, owners_answer: None,
+                                                                      role: str) -> None:
+    gateway = await gateways.start()
+    client = await console_of(gateways, gateway, role)
+
+    seen = {page: outcome(await client.get(page)) for page in TENANT_PAGES + ADMIN_AREA}
+
+    assert seen == EXPECTED[role]
+    if role == "nobody":
+        assert (await client.get("/console/admin/tenants")).headers["location"] == (
+            "/console/login?next=/console/admin/tenants")
+        return
+    opened = next(page for page, status in seen.items() if status == 200)
+    forbidden = next(page for page, status in seen.items() if status == 403)
+    refused = await client.get(forbidden)
+    assert "Not allowed" in refused.text and refused.headers["content-type"].startswith("text/html")
+    nav = (await client.get(opened)).text.split("</nav>")[0]
+    linked = {page for page in NAV_LINKS if f'href="{page}"' in nav}
+    # The menu links every page the role opens and no other; a member reads the integrations (masked) but
+    # has nothing to do there, so the menu leaves them out.
+    assert linked == {page for page in NAV_LINKS if seen[page] == 200} - (
+        {"/console/integrations"} if role == "member" else set())
+
+
+# The pages the side menu links to (the others are reached from them).
+NAV_LINKS = {"/console/agents", "/console/conversations", "/console/calls", "/console/leads", "/console/meetings",
+             "/console/analytics", "/console/anomalies", "/console/knowledge", "/console/workflows",
+             "/console/webhooks", "/console/integrations", "/console/keys", "/console/team", *ADMIN_AREA[1:]}
+
+
+async def test_a_tenant_admin_cannot_make_anyone_an_operator_on_the_team_page(gateways: Any) -> None:
     gateway = await gateways.start()
     owner = await gateways.sign_up(await gateways.client(gateway))
-    email = owner.email
-    if role != "owner":
-        email = f"{role}@example.com"
-        await add_person(gateways, gateway, owner.email, email, role)
-    client = await gateways.login(gateway, email)
+    client = await gateways.login(gateway, owner.email)
+    page = await client.get("/console/team")
+    token = csrf_of(page)
+    me = (await client.get("/v1/users")).json()["data"][0]
 
-    statuses = {page: (await client.get(page)).status_code for page in ADMIN_PAGES}
+    added = await client.post("/console/team", headers=ORIGIN, data={
+        "email": "sneaky@example.com", "password": gateways.password, "role": "operator", "csrf": token})
+    promoted = await client.post(f"/console/team/{me['id']}/role", headers=ORIGIN,
+                                 data={"role": "operator", "csrf": token})
 
-    assert {page for page, status in statuses.items() if status == 200} == allowed
-    assert all(status == 403 for page, status in statuses.items() if page not in allowed)
-    nav = (await client.get("/console/integrations")).text.split("</nav>")[0]
-    assert ('href="/console/team"' in nav) == ("/console/team" in allowed)
-    assert ('href="/console/keys"' in nav) == ("/console/keys" in allowed)
+    assert 'value="operator"' not in page.text  # not offered
+    assert added.status_code == 403 and 'role="alert"' in added.text and "afo operator add" in added.text
+    assert promoted.status_code == 403
+    assert {u["email"]: u["role"] for u in (await client.get("/v1/users")).json()["data"]} == {owner.email: "owner"}
 
 
 async def test_a_member_sees_the_integrations_but_cannot_save_them(gateways: Any) -> None:

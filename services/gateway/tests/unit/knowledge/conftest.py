@@ -108,6 +108,10 @@ class KnowledgeIngest:
         return Page(data=[d for t, d in self.documents.values() if t == r.tenant_id
                           and d.knowledge_base_id == r.knowledge_base_id and r.status in (None, d.status)])
 
+    async def measure(self, r: ki.MeasureKnowledge) -> ki.KnowledgeSize:
+        sizes = [d.size_bytes for t, d in self.documents.values() if t == r.tenant_id]
+        return ki.KnowledgeSize(documents=len(sizes), size_bytes=sum(sizes))
+
     async def delete_document(self, r: ki.DocumentRef) -> ki.Deleted:
         del self.documents[self._document(r).id]
         return ki.Deleted(id=r.document_id)
@@ -123,7 +127,7 @@ class KnowledgeIngest:
                 ki.DELETE_KNOWLEDGE_BASE: self.delete, ki.CHECK_KNOWLEDGE_BASES: self.check,
                 ki.ADD_DOCUMENT: self.add, ki.GET_DOCUMENT: self.get_document,
                 ki.LIST_DOCUMENTS: self.list_documents, ki.DELETE_DOCUMENT: self.delete_document,
-                ki.SEARCH: self.search}
+                ki.MEASURE_KNOWLEDGE: self.measure, ki.SEARCH: self.search}
 
 
 @pytest.fixture

@@ -91,6 +91,12 @@ class DocumentRepository:
         found: dict[str, int] = {kb: n for kb, n in result.all()}
         return {kb: found.get(kb, 0) for kb in knowledge_base_ids}
 
+    async def size(self, tenant_id: str) -> tuple[int, int]:
+        query = select(func.count(), func.coalesce(func.sum(documents.c.size_bytes), 0)).where(
+            documents.c.tenant_id == tenant_id)
+        count, size = (await self._session.execute(query)).one()
+        return int(count), int(size)
+
     async def save(self, row: DocumentRow, holder: str | None = None) -> bool:
         query = update(documents).where(documents.c.tenant_id == row.tenant_id, documents.c.id == row.id)
         if holder is not None:

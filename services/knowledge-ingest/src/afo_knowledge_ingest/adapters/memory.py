@@ -100,6 +100,10 @@ class MemoryDocuments:
     async def counts(self, tenant_id: str, knowledge_base_ids: Sequence[str]) -> dict[str, int]:
         return {kb: len(self._of(tenant_id, kb)) for kb in knowledge_base_ids}
 
+    async def size(self, tenant_id: str) -> tuple[int, int]:
+        rows = [d for d in self._t.documents.values() if d.tenant_id == tenant_id]
+        return len(rows), sum(d.size_bytes for d in rows)
+
     async def save(self, row: DocumentRow, holder: str | None = None) -> bool:
         found = self._t.documents.get(row.id)
         if found is None or found.tenant_id != row.tenant_id or (holder is not None and found.lease_owner != holder):

@@ -42,6 +42,7 @@ def routes(knowledge_bases: KnowledgeBaseHandlers, documents: DocumentHandlers,
         (ops.GET_DOCUMENT, documents.get),
         (ops.LIST_DOCUMENTS, documents.list),
         (ops.DELETE_DOCUMENT, documents.delete),
+        (ops.MEASURE_KNOWLEDGE, documents.measure),
         (ops.SEARCH, search.search),
     ]
     return table

@@ -18,7 +18,9 @@ from afo_common.rpcs.knowledge_ingest import (
     Deleted,
     DocumentRef,
     DocumentView,
+    KnowledgeSize,
     ListDocuments,
+    MeasureKnowledge,
 )
 from afo_common.rpcs.pages import Page
 from afo_knowledge_ingest.domain.errors import DuplicateDocument, NotFound
@@ -96,6 +98,11 @@ class DocumentHandlers:
                                               request.cursor, request.status)
         next_cursor = rows[-1].id if len(rows) == request.limit else None
         return Page[DocumentView](data=[document_view(r) for r in rows], next_cursor=next_cursor)
+
+    async def measure(self, request: MeasureKnowledge) -> KnowledgeSize:
+        async with self._store.reading() as repos:
+            documents, size_bytes = await repos.documents.size(request.tenant_id)
+        return KnowledgeSize(documents=documents, size_bytes=size_bytes)
 
     async def delete(self, request: DocumentRef) -> Deleted:
         """Vectors and blob first, rows last: a failure half-way leaves the document, so a retry finds it

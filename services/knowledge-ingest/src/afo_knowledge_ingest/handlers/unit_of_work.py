@@ -56,6 +56,10 @@ class Documents(Protocol):
 
     async def counts(self, tenant_id: str, knowledge_base_ids: Sequence[str]) -> dict[str, int]: ...
 
+    async def size(self, tenant_id: str) -> tuple[int, int]:
+        """The tenant's documents: how many, and their bytes."""
+        ...
+
     async def save(self, row: DocumentRow, holder: str | None = None) -> bool:
         """Writes every changing column of the tenant's row; with ``holder``, only while that worker still
         holds its lease. False when nothing was written (deleted, or the lease was taken over)."""

@@ -14,6 +14,7 @@ from afo_common.messaging.store import Repositories
 from afo_common.messaging.unit_of_work import Events
 from afo_common.rpcs.analytics import VOICE_COMPONENTS
 from afo_voice_media.adapters.analytics_repository import AnalyticsRepository
+from afo_voice_media.adapters.limits_repository import CallLimitsRepository
 from afo_voice_media.adapters.tables import calls, turns
 
 
@@ -171,3 +172,4 @@ class SqlRepositories(Repositories):
         super().__init__(events)
         self.calls = CallRepository(session)
         self.analytics = AnalyticsRepository(session)
+        self.limits = CallLimitsRepository(session)

@@ -1,7 +1,7 @@
-"""The voice-media database: calls (with the one-time ticket their media WebSocket is opened with) and each
-call's turns with their words and latency, beside the outbox and inbox."""
+"""The voice-media database: calls (with the one-time ticket their media WebSocket is opened with), each call's
+turns with their words and latency, and its own copy of each tenant's call limits, beside the outbox and inbox."""
 
-from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, Index, Integer, String, Table, Text, UniqueConstraint
 
 from afo_common.db import UtcDateTime, new_metadata
 from afo_common.messaging.tables import messaging_tables
@@ -69,4 +69,17 @@ turns = Table(
     # Analytics reads a tenant's range of turns from the index alone.
     Index("ix_turns_tenant_started", "tenant_id", "started_at", "call_id", "turn_decision_ms", "stt_final_ms",
           "first_reply_delta_ms", "first_tts_audio_ms", "first_audio_out_ms"),
+)
+
+# Each tenant's call limits, copied from ``tenant.plan_changed`` (the gateway owns plans): the newest revision kept.
+# NULL is unlimited; a tenant without a row has announced no limits yet.
+tenant_call_limits = Table(
+    "tenant_call_limits",
+    metadata,
+    Column("tenant_id", String(40), primary_key=True),
+    Column("plan", String(32), nullable=False),
+    Column("concurrent_calls", BigInteger, nullable=True),
+    Column("voice_minutes_per_month", BigInteger, nullable=True),
+    Column("revision", Integer, nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
 )

@@ -23,7 +23,9 @@ class BrowserCalls:
         self._running: set[asyncio.Task[None]] = set()
 
     async def offer(self, request: BrowserOffer) -> BrowserAnswer:
-        """The offer is answered before anything is recorded: an offer that cannot be used leaves no call."""
+        """The offer is answered before anything is recorded: an offer that cannot be used leaves no call. A
+        tenant whose plan allows no new call now is refused before the offer is looked at."""
+        await self._calls.allow(request.tenant_id)
         call = BrowserCall(self._ice_servers)
         try:
             sdp = await call.answer(request.sdp)

@@ -6,6 +6,9 @@ An outbound call (``handlers/dialing.py``) is admitted like an inbound one when 
 by its CallSid; one that met an answering machine ends with its voicemail left, and one Twilio reports busy,
 unanswered, failed or cancelled before any media ends ``failed`` (its ``provider_status`` says which).
 
+A new call (inbound, from a browser, dialled) is refused first when the tenant's plan allows no more calls now
+(``handlers/call_limits.py``): the gateway answers a phone caller with a short refusal, a browser with 429.
+
 A call's words go to agent-runtime as the conversation's messages (``conversation.message_received``, channel
 ``voice``, in order by ``sequence``), so a call is an ordinary conversation: leads, meetings, analysis and CRM
 follow as in chat."""
@@ -47,6 +50,7 @@ from afo_common.rpcs.voice_media import (
     VoicemailReached,
 )
 from afo_voice_media.adapters.call_repository import CallRow, SqlRepositories, TurnRow
+from afo_voice_media.handlers.call_limits import check_allowance
 from afo_voice_media.handlers.call_session import CallContext, TurnTrace
 
 log = logging.getLogger(__name__)
@@ -90,6 +94,8 @@ class Calls:
             return await self._admit_dialled(request, known)
         if known is not None and known.state != "admitted":
             raise RpcError("conflict", f"call {request.provider_call_id} is already {known.state}")
+        if known is None:  # Twilio asking again for a call it was given is not a new call
+            await self.allow(request.tenant_id)
         conversation = await self._rpc.call(ch.CALL_CONVERSATION, ch.CallConversation(
             tenant_id=request.tenant_id, agent_id=request.agent_id, phone=request.caller,
             request_id=f"call_{request.provider_call_id}"[:64]))
@@ -111,6 +117,10 @@ class Calls:
                 await uow.calls.add(row)
         return AdmittedCall(call_id=row.id, conversation_id=row.conversation_id,
                             stream_url=f"{self._media_url}/twilio/media/{ticket}")
+
+    async def allow(self, tenant_id: str) -> None:
+        """Refused (``afo_common.rpcs.plan_limits``) when the tenant's plan allows it no new call now."""
+        await check_allowance(self._store, tenant_id, self._clock)
 
     async def _admit_dialled(self, request: AdmitCall, known: CallRow | None) -> AdmittedCall:
         """The call ``calls.dial`` placed, answered: its media ticket (again, for a retried webhook)."""

@@ -1,6 +1,7 @@
 """Outbound calls: the agent calls a lead from its first phone number through the tenant's Twilio account.
 
 Rules:
+- Refused for the tenant's plan (calls at once, voice minutes: ``handlers/call_limits.py``) before anything else.
 - Refused (``conflict``) before anything is made when the agent has no number or the tenant no Twilio
   credentials, and (``unavailable``) when this platform has no public address Twilio could call back.
 - The call is recorded (``dialing``, its conversation started with the lead's phone) before Twilio is asked, so
@@ -49,6 +50,7 @@ class Dialer:
 
     async def dial(self, request: DialCall) -> CallView:
         tenant_id, agent_id = request.tenant_id, request.agent_id
+        await self._calls.allow(tenant_id)
         numbers = await self._rpc.call(ch.GET_PHONE_NUMBERS, ch.PhoneNumbersRef(tenant_id=tenant_id,
                                                                                 agent_id=agent_id))
         if not numbers.numbers:

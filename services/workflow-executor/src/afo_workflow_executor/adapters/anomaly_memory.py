@@ -59,10 +59,18 @@ class MemoryAnomalies:
 
     async def page(self, tenant_id: str, limit: int, before: str | None, *, status: str | None = None,
                    signal: Signal | None = None) -> list[AnomalyRow]:
+        return self._page(tenant_id, limit, before, status, signal)
+
+    async def platform_page(self, limit: int, before: str | None, *, status: str | None = None,
+                            signal: Signal | None = None) -> list[AnomalyRow]:
+        return self._page(None, limit, before, status, signal)
+
+    def _page(self, tenant_id: str | None, limit: int, before: str | None, status: str | None,
+              signal: Signal | None) -> list[AnomalyRow]:
         after = cursor_parts(before) if before else None
         if before and after is None:
             return []
-        rows = [r for r in self._t.anomalies.values() if r.tenant_id == tenant_id and status in (None, r.status)
+        rows = [r for r in self._t.anomalies.values() if tenant_id in (None, r.tenant_id) and status in (None, r.status)
                 and signal in (None, r.signal) and (after is None or (r.detected_at, r.id) < after)]
         rows.sort(key=lambda r: (r.detected_at, r.id), reverse=True)
         return [_stored(r) for r in rows[:limit]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Select, and_, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,8 +83,16 @@ class AnomalyRepository:
 
     async def page(self, tenant_id: str, limit: int, before: str | None, *, status: str | None = None,
                    signal: Signal | None = None) -> list[AnomalyRow]:
+        return await self._page(select(anomalies).where(anomalies.c.tenant_id == tenant_id), limit, before,
+                                status, signal)
+
+    async def platform_page(self, limit: int, before: str | None, *, status: str | None = None,
+                            signal: Signal | None = None) -> list[AnomalyRow]:
+        return await self._page(select(anomalies), limit, before, status, signal)
+
+    async def _page(self, query: Select[Any], limit: int, before: str | None, status: str | None,
+                    signal: Signal | None) -> list[AnomalyRow]:
         c = anomalies.c
-        query = select(anomalies).where(c.tenant_id == tenant_id)
         if status is not None:
             query = query.where(c.status == status)
         if signal is not None:

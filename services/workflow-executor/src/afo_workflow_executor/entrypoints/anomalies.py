@@ -1,6 +1,6 @@
 """Anomaly detection's entrypoints: one durable consumer per event that feeds a signal (a JetStream consumer
 filters one event subject; ``domain/anomaly_signals.py`` says what each feeds), all counted together in batches,
-the tick that closes ended buckets, and the RPC that lists a tenant's anomalies."""
+the tick that closes ended buckets, and the RPCs that list a tenant's anomalies and every tenant's (operators)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from afo_common.events.streams import CONVERSATION, NOTIFICATION, WORKFLOW
 from afo_common.events.webhooks import WebhookDelivered, WebhookFailed
 from afo_common.events.workflow import CrmFailed, CrmSynced, MeetingBooked, MeetingFailed
 from afo_common.messaging.consumer import ConsumerSpec
-from afo_common.rpcs.workflow_executor_anomalies import LIST_ANOMALIES, OPERATIONS
+from afo_common.rpcs.workflow_executor_anomalies import LIST_ANOMALIES, LIST_PLATFORM_ANOMALIES, OPERATIONS
 from afo_common.service import Service
 from afo_workflow_executor.handlers.anomalies import AnomalyDetector
 
@@ -37,4 +37,5 @@ def anomaly_consumers() -> list[ConsumerSpec]:
 def register_anomalies(service: Service, detector: AnomalyDetector, tick_s: float) -> None:
     service.consume_batched(anomaly_consumers(), detector.count)
     service.every(tick_s, detector.tick, "close-anomaly-buckets")
-    service.serve_rpcs(OPERATIONS, [(LIST_ANOMALIES, detector.list)])
+    service.serve_rpcs(OPERATIONS, [(LIST_ANOMALIES, detector.list),
+                                    (LIST_PLATFORM_ANOMALIES, detector.list_platform)])

@@ -23,7 +23,12 @@ from afo_common.events import Envelope
 from afo_common.events.anomaly import AnomalyDetected, AnomalyResolved, Signal
 from afo_common.messaging.batches import Batch
 from afo_common.rpcs.pages import Page
-from afo_common.rpcs.workflow_executor_anomalies import AnomalyView, ListAnomalies
+from afo_common.rpcs.workflow_executor_anomalies import (
+    AnomalyView,
+    ListAnomalies,
+    ListPlatformAnomalies,
+    PlatformAnomalyView,
+)
 from afo_workflow_executor.domain.anomalies import (
     SIGNALS,
     AnomalyRow,
@@ -102,6 +107,16 @@ class AnomalyDetector:
                                               status=request.status, signal=request.signal)
         next_cursor = anomalies_cursor(rows[-1]) if len(rows) == request.limit else None
         return Page[AnomalyView](data=[anomaly_view(r) for r in rows], next_cursor=next_cursor)
+
+    async def list_platform(self, request: ListPlatformAnomalies) -> Page[PlatformAnomalyView]:
+        """Every tenant's, for the platform's operators (the gateway asks only for one)."""
+        async with self._store.reading() as repos:
+            rows = await repos.anomalies.platform_page(request.limit, request.cursor, status=request.status,
+                                                       signal=request.signal)
+        next_cursor = anomalies_cursor(rows[-1]) if len(rows) == request.limit else None
+        return Page[PlatformAnomalyView](
+            data=[PlatformAnomalyView(tenant_id=r.tenant_id, **anomaly_view(r).model_dump()) for r in rows],
+            next_cursor=next_cursor)
 
     async def _locked(self, uow: AnomalyUnitOfWork, tenant_id: str, signal: Signal, scope_id: str,
                       envelope: Envelope) -> SignalState:

@@ -45,6 +45,11 @@ class Anomalies(Protocol):
         """Newest first (detected, then id); ``before`` is a cursor ``anomalies_cursor`` made."""
         ...
 
+    async def platform_page(self, limit: int, before: str | None, *, status: str | None = None,
+                            signal: Signal | None = None) -> list[AnomalyRow]:
+        """Every tenant's, the same way: the platform's operators' list, the one read here across tenants."""
+        ...
+
 
 class AnomalyRepositories(Protocol):
     @property

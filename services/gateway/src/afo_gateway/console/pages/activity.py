@@ -8,8 +8,9 @@ from __future__ import annotations
 from fastapi import Request, Response
 
 from afo_gateway.console.rendering import render
-from afo_gateway.console.routing import console_router
+from afo_gateway.console.routing import console_router, redirect
 from afo_gateway.console.session import CurrentViewer
+from afo_gateway.domain.access import Permission
 from afo_gateway.domain.errors import Unavailable
 from afo_gateway.entrypoints.http.dependencies import gateway
 
@@ -19,6 +20,8 @@ PAGE = 50
 
 @router.get("")
 async def overview(request: Request, viewer: CurrentViewer) -> Response:
+    if not viewer.principal.can(Permission.READ) and viewer.principal.can(Permission.VIEW_PLATFORM):
+        return redirect(request, "/console/admin/health")  # an operator: the platform is theirs, no tenant is
     gw = gateway(request)
     agents = await gw.catalog.agents(viewer.principal, 100, None)
     conversations = await gw.catalog.conversations(viewer.principal, 10, None, None)

@@ -15,6 +15,7 @@ from afo_gateway.console.pages.knowledge import SETTLED
 from afo_gateway.console.rendering import render
 from afo_gateway.console.routing import console_router, redirect
 from afo_gateway.console.session import CurrentViewer
+from afo_gateway.domain.access import Permission, require
 from afo_gateway.domain.errors import AgentTestsFailing, ApiProblem
 from afo_gateway.entrypoints.http.dependencies import gateway
 
@@ -32,6 +33,7 @@ async def agents(request: Request, viewer: CurrentViewer) -> Response:
 
 @router.get("/agents/new")
 async def new_agent_page(request: Request, viewer: CurrentViewer) -> Response:
+    require(viewer.principal, Permission.WRITE)  # the form is for who may build one
     return render(request, "agents/new.html", form={}, request_id=str(uuid.uuid4()), steps=STEPS, step="")
 
 

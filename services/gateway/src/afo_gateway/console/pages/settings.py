@@ -12,7 +12,7 @@ from afo_gateway.console.forms import posted, text, validated
 from afo_gateway.console.rendering import render
 from afo_gateway.console.routing import console_router, redirect
 from afo_gateway.console.session import CurrentViewer, Viewer
-from afo_gateway.domain.access import ROLES, Permission, Role, require
+from afo_gateway.domain.access import ROLES, TENANT_ROLES, Permission, Role, require
 from afo_gateway.domain.errors import ApiProblem, Invalid
 from afo_gateway.entrypoints.http.dependencies import gateway
 from afo_gateway.handlers.workflows import WorkflowBody, Workflows
@@ -22,7 +22,7 @@ router = console_router()
 
 async def _team_page(request: Request, viewer: Viewer, status: int = 200, **extra: object) -> Response:
     users = await gateway(request).accounts.users(viewer.principal, 100, None)
-    return render(request, "settings/team.html", status, users=users, roles=ROLES, **extra)
+    return render(request, "settings/team.html", status, users=users, roles=TENANT_ROLES, **extra)
 
 
 def _role(value: str) -> Role:

@@ -12,7 +12,7 @@
   }
 
   // The tenant's live feed (/v1/realtime, the session cookie). Each item becomes a DOM event on <body>:
-  // "afo-feed-<context>" (conversation, call, knowledge, workflow, ...); lists listen with
+  // "afo-feed-<context>" (conversation, call, knowledge, workflow, ..., and "health" for operators); lists listen with
   // hx-trigger="afo-feed-conversation from:body" and fetch themselves again.
   function startLiveFeed() {
     const path = body.dataset.live;
@@ -39,7 +39,9 @@
         } catch {
           return;
         }
-        if (!item || typeof item.type !== "string" || !item.type.includes(".")) return;
+        // Events ("<context>.<event>") and, for operators, the platform's "health" frames.
+        if (!item || typeof item.type !== "string") return;
+        if (!item.type.includes(".") && item.type !== "health") return;
         const context = item.type.split(".")[0];
         body.dispatchEvent(new CustomEvent("afo-feed-" + context, { detail: item }));
       });

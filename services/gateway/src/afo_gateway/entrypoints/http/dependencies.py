@@ -15,6 +15,7 @@ from afo_gateway.handlers.analytics import Analytics
 from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.calls import Calls
 from afo_gateway.handlers.catalog import Catalog
+from afo_gateway.handlers.dead_letters import DeadLetters
 from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.event_credentials import EventCredentials
 from afo_gateway.handlers.google_connect import GoogleConnect
@@ -28,6 +29,8 @@ from afo_gateway.handlers.messages import Messages
 from afo_gateway.handlers.notifications import Notifications
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.phone_numbers import PhoneNumbers
+from afo_gateway.handlers.plans import Plans
+from afo_gateway.handlers.platform_admin import PlatformAdmin
 from afo_gateway.handlers.replays import Replays
 from afo_gateway.handlers.stream_tokens import StreamTokens
 from afo_gateway.handlers.tenant_feed import TenantFeed
@@ -68,6 +71,9 @@ class Gateway:
     widget: Widget
     analytics: Analytics
     agent_tests: AgentTests
+    plans: Plans
+    admin: PlatformAdmin
+    dead_letters: DeadLetters
     google_redirect_uri: str | None = None
 
 

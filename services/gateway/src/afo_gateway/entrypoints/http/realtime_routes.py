@@ -4,12 +4,12 @@ Who, checked before anything is sent: ``Authorization: Bearer sk_…`` (an API c
 cookie from a page of this gateway's own origin: the ``Origin`` header must name this gateway (its
 ``AFO_PUBLIC_URL``, or the host the request came to), so a page elsewhere cannot open the feed on a signed-in
 user's cookie (cross-site WebSocket hijacking). A publishable key is refused: it opens one agent's web
-conversations, not the tenant's feed. It needs the read permission.
+conversations, not the tenant's feed. It needs the read permission, or the platform's (an operator).
 
 What goes out, JSON text frames: ``{"type": "ready", "tenant_id": …}`` first, then the tenant's events as
 they happen (``domain/live_feed.py``), ``keep_alive`` every 15 s when idle, ``pong`` for each
-``{"type": "ping"}`` the client sends, and to operators ``health`` every 5 s. Nothing else the client sends
-is read.
+``{"type": "ping"}`` the client sends, and to operators ``health`` every 5 s and every tenant's anomalies. Nothing
+else the client sends is read.
 
 How it closes (the reason says more):
   4401  not authenticated; or, while open, the key was revoked or the session ended
@@ -56,7 +56,8 @@ async def realtime(websocket: WebSocket) -> None:
     gw: Gateway = websocket.app.state.gateway
     try:
         principal = await _principal(websocket, gw)
-        require(principal, Permission.READ)
+        if not principal.can(Permission.VIEW_PLATFORM):  # an operator reads no tenant's, and listens all the same
+            require(principal, Permission.READ)
     except (ApiProblem, ForeignOrigin) as refused:
         await _refuse(websocket, refused)
         return
