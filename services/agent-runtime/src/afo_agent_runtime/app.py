@@ -6,7 +6,7 @@ from afo_agent_runtime.adapters.credentials import VaultOpenAIKeys
 from afo_agent_runtime.adapters.knowledge import RpcKnowledgeSearch
 from afo_agent_runtime.adapters.speech import RpcHearing
 from afo_agent_runtime.adapters.store import sql_store
-from afo_agent_runtime.adapters.tables import messaging
+from afo_agent_runtime.adapters.tables import messaging, turn_tallies
 from afo_agent_runtime.domain.engine import EmbeddedEngine
 from afo_agent_runtime.entrypoints.rpc import register_rpc
 from afo_agent_runtime.entrypoints.subscribers import message_received_consumer, register_subscribers
@@ -23,10 +23,12 @@ from afo_agent_runtime.handlers.endings import ConversationEndings
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.meeting_results import MeetingResults
 from afo_agent_runtime.handlers.realtime import Realtime
+from afo_agent_runtime.handlers.turn_tallies import turn_tally_closer
 from afo_agent_runtime.handlers.turns import TurnHandler
 from afo_agent_runtime.settings import AgentRuntimeSettings
 from afo_common.clock import SystemClock
 from afo_common.service import Service
+from afo_common.tallies import Tally
 
 
 def build(settings: AgentRuntimeSettings | None = None) -> Service:
@@ -47,10 +49,15 @@ def build(settings: AgentRuntimeSettings | None = None) -> Service:
     register_rpc(service, AgentHandlers(store, clock), ConversationHandlers(store, clock), endings,
                  ChannelHandlers(store, clock, llm), AnalyticsHandlers(store),
                  AgentTestHandlers(store, clock, test_runner))
+    tally = Tally.of(turn_tallies, settings.turn_tally_window_s)
     turns = TurnHandler(service.name, store, clock, realtime, llm, consumer.max_deliver,
-                        settings.turn_order_wait_s, knowledge)
+                        settings.turn_order_wait_s, knowledge, tally=tally)
     register_subscribers(service, turns, consumer, MeetingResults(store, clock, realtime),
                          BookingOffers(store, clock, realtime), ConversationAnalyses(store, llm))
     # Every replica runs the check; each conversation is claimed by a conditional update, so ended once.
     service.every(settings.idle_check_interval_s, endings.check_idle, "close-idle-conversations")
+    # Every replica closes windows too: a window's rows are taken by the statement that deletes them, so once.
+    service.every(settings.turn_tally_close_s,
+                  turn_tally_closer(tally, service.unit_of_work, clock, settings.turn_tally_grace_s),
+                  "send-turn-tallies")
     return service

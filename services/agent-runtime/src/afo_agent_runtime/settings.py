@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from afo_common.settings import ServiceSettings
 
 
@@ -23,3 +25,9 @@ class AgentRuntimeSettings(ServiceSettings):
     # An agent test run plays every test of an agent; a test still playing past this fails (the gateway waits a
     # little longer for the run's answer).
     agent_tests_run_timeout_s: float = 60.0
+    # Turns are counted per agent and API key in windows of this length (``afo_common.tallies``), each window
+    # sent as one ``conversation.turns_tallied`` once it has been over for ``turn_tally_grace_s``; the closer
+    # looks every ``turn_tally_close_s``.
+    turn_tally_window_s: int = Field(default=60, ge=1, le=3600)
+    turn_tally_grace_s: float = Field(default=5.0, ge=0)
+    turn_tally_close_s: float = Field(default=10.0, gt=0)

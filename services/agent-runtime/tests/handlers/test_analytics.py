@@ -5,6 +5,7 @@ and the question they could not answer) are written as a turn writes them (``wri
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from afo_agent_runtime.adapters.conversation_repository import ConversationRow, LeadRow, MessageRow
 from afo_agent_runtime.handlers.agents import AgentHandlers
@@ -67,6 +68,31 @@ async def test_the_funnel_counts_conversations_by_their_start_with_their_outcome
     assert [(s.key, s.conversations) for s in found.by_channel] == [("web", 2), ("sms", 1), ("voice", 1)]
     assert [(s.label, s.conversations, s.qualified, s.handed_off) for s in found.by_agent] == [
         ("Ava", 3, 2, 1), ("Ben", 1, 0, 1)]
+
+
+async def test_days_and_weeks_are_the_query_time_zones_across_a_change_of_its_offset(
+        store: Store, clock: SteppingClock) -> None:
+    ava = await agent(store, clock, "Ava")
+    la = ZoneInfo("America/Los_Angeles")  # summer time from Sunday 8 March 2026, 02:00 local (10:00 UTC)
+
+    def local(day: int, hour: int, minute: int = 0) -> datetime:
+        return datetime(2026, 3, day, hour, minute, tzinfo=la)
+
+    for started in (local(7, 23, 30),  # Saturday late: Sunday in UTC
+                    local(8, 1, 30), local(8, 23, 30),  # Sunday, either side of the change; the second Monday in UTC
+                    local(9, 0, 10), local(9, 16, 59),  # Monday
+                    local(9, 17, 1)):  # Monday, Tuesday in UTC
+        await conversation(store, ava, started)
+    week: dict[str, Any] = {"start": local(2, 0), "end": local(16, 0)}
+
+    daily = await AnalyticsHandlers(store).summary(query(**week, time_zone="America/Los_Angeles"))
+    weekly = await AnalyticsHandlers(store).summary(query(**week, time_zone="America/Los_Angeles", granularity="week"))
+    in_utc = await AnalyticsHandlers(store).summary(query(**week, time_zone="UTC"))
+
+    counts = {p.start.day: p.conversations for p in daily.series if p.conversations}
+    assert counts == {7: 1, 8: 2, 9: 3} and len(daily.series) == 14 and daily.series[0].start.day == 2
+    assert [(p.start.day, p.conversations) for p in weekly.series] == [(2, 3), (9, 3)]
+    assert {p.start.day: p.conversations for p in in_utc.series if p.conversations} == {8: 2, 9: 3, 10: 1}
 
 
 async def test_filters_keep_one_agent_or_one_channel(store: Store, clock: SteppingClock,

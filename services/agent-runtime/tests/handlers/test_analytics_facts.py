@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from afo_agent_runtime.adapters.store import sql_store
-from afo_agent_runtime.adapters.tables import messaging
+from afo_agent_runtime.adapters.tables import messaging, turn_tallies
 from afo_agent_runtime.domain.knowledge import Passage
 from afo_agent_runtime.handlers.agents import AgentHandlers
 from afo_agent_runtime.handlers.analytics import AnalyticsHandlers
@@ -21,20 +22,22 @@ from afo_agent_runtime.handlers.conversations import ConversationHandlers
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.meeting_results import MeetingResults
 from afo_agent_runtime.handlers.realtime import Realtime
+from afo_agent_runtime.handlers.turn_tallies import turn_tally_closer
 from afo_agent_runtime.handlers.turns import TurnHandler
 from afo_agent_runtime.handlers.unit_of_work import Store
 from afo_common.db import Database
 from afo_common.events import envelope_for
-from afo_common.events.conversation import MessageReceived
+from afo_common.events.conversation import MessageReceived, TurnsTallied
 from afo_common.events.workflow import MeetingBooked, MeetingCancelled
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.agent_runtime import AgentRef, ConversationRef, CreateAgent, CreateConversation
 from afo_common.rpcs.analytics import AnalyticsQuery
+from afo_common.tallies import Tally
 from afo_testkit.clock import SteppingClock
 from afo_testkit.postgres import PostgresDatabases
-from afo_testkit.stores import migrated_database
+from afo_testkit.stores import committed_events, migrated_database
 
 TENANT = "ten_facts"
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -69,10 +72,10 @@ class Runtime:
             CreateConversation(tenant_id=TENANT, agent_id=self.agent_id, channel="web"))
         return view.id
 
-    def delivery(self, conversation_id: str, text: str, sequence: int) -> Delivery:
+    def delivery(self, conversation_id: str, text: str, sequence: int, key_id: str | None = None) -> Delivery:
         payload = MessageReceived(conversation_id=conversation_id, message_id=new_id("msg"), channel="web",
                                   text=text, sent_at=self.clock.now() - timedelta(milliseconds=250),
-                                  sequence=sequence)
+                                  sequence=sequence, key_id=key_id)
         return Delivery(envelope_for(payload, tenant_id=TENANT, source="gateway"), payload, 1,
                         "agent-runtime-message-received", self.uow)
 
@@ -175,3 +178,41 @@ async def test_a_booking_marks_the_conversation_booked_once_even_if_cancelled(ru
     assert [m.intent for m in detail.messages if m.role == "assistant"][-2:] == ["meeting_booked",
                                                                                "meeting_cancelled"]
 
+
+
+async def test_turns_are_tallied_per_agent_and_key_and_each_closed_window_sent_once(runtime: Runtime) -> None:
+    tally = Tally.of(turn_tallies, window_s=60)
+    send = turn_tally_closer(tally, runtime.uow, runtime.clock, grace_s=5)
+    conversation_id = await runtime.conversation()
+    keyed = runtime.delivery(conversation_id, "Hi there!", 1, key_id="key_1")
+    await runtime.turns(keyed)
+    with pytest.raises(DuplicateDelivery):
+        await runtime.turns(keyed)  # redelivered: refused by the inbox before it counts
+    await runtime.turns(runtime.delivery(conversation_id, "Do you integrate with Salesforce?", 2, key_id="key_1"))
+    await runtime.turns(runtime.delivery(conversation_id, "hello again", 3))  # a console user's: no key
+    await send()
+    assert await tallies_sent(runtime) == []  # the window is still open
+
+    runtime.clock.next = START + timedelta(seconds=64)
+    await send()
+    assert await tallies_sent(runtime) == []  # over, but not yet for the grace
+    runtime.clock.next = START + timedelta(seconds=66)
+    await runtime.turns(runtime.delivery(conversation_id, "one more", 4, key_id="key_1"))  # the next window's
+    await send()
+    await send()
+
+    sent = {(t.key_id, t.window_start): t for t in await tallies_sent(runtime)}
+    assert sorted(sent, key=str) == sorted([("key_1", START), (None, START)], key=str)
+    keyed_window, unkeyed_window = sent[("key_1", START)], sent[(None, START)]
+    assert (keyed_window.agent_id, keyed_window.messages, keyed_window.replies, keyed_window.fallbacks,
+            keyed_window.window_s) == (runtime.agent_id, 2, 2, 0, 60)
+    assert 500 <= keyed_window.reply_ms_total < 2000  # each reply 250 ms after its message, and a little more
+    assert (unkeyed_window.messages, unkeyed_window.replies) == (1, 1)
+    async with runtime.uow.db.session() as session:
+        left = (await session.execute(select(turn_tallies.c.key_id, turn_tallies.c.messages))).all()
+    assert [tuple(row) for row in left] == [("key_1", 1)]  # the open window's turn waits for its window to end
+
+
+async def tallies_sent(runtime: Runtime) -> list[TurnsTallied]:
+    return [TurnsTallied.model_validate(e.data) for e in await committed_events(runtime.uow.db, messaging)
+            if e.type == TurnsTallied.type_name()]

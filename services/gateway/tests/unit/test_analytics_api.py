@@ -98,7 +98,8 @@ async def test_the_summary_merges_both_owners_answers_for_the_period_asked(tenan
 
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["period"] == {"start": "2026-03-02T00:00:00Z", "end": "2026-03-04T00:00:00Z", "granularity": "week"}
+    assert body["period"] == {"start": "2026-03-02T00:00:00Z", "end": "2026-03-04T00:00:00Z", "granularity": "week",
+                              "time_zone": "UTC"}
     assert body["filters"] == {"agent_id": "agt_1", "channel": "web"}
     assert body["funnel"]["totals"] == {"conversations": 3, "qualified": 2, "booked": 1, "handed_off": 1}
     assert body["funnel"]["rates"] == {"qualified": 0.6667, "booked": 0.3333}
@@ -111,6 +112,31 @@ async def test_the_summary_merges_both_owners_answers_for_the_period_asked(tenan
     for asked in (stand_ins.requests(an.CONVERSATION_SUMMARY)[0], stand_ins.requests(an.VOICE_SUMMARY)[0]):
         assert (asked.tenant_id, asked.start, asked.end, asked.agent_id, asked.channel, asked.granularity) == (
             owner.tenant_id, DAY, datetime(2026, 3, 4, tzinfo=UTC), "agt_1", "web", "week")
+
+
+async def test_the_period_is_read_in_the_tenants_time_zone_unless_another_is_asked(
+        tenant: Any, stand_ins: StandIns) -> None:
+    _, _, client, owner = tenant
+    moved = await client.patch("/v1/tenant", headers=owner.auth, json={"timezone": "America/Los_Angeles"})
+    assert moved.status_code == 200, moved.text
+    week = {"from": "2026-03-02", "to": "2026-03-08"}  # Los Angeles changes to summer time on Sunday the 8th
+
+    body = (await client.get("/v1/analytics/summary", headers=owner.auth, params=week)).json()
+    in_paris = await client.get("/v1/analytics/summary", headers=owner.auth, params={**week, "tz": "Europe/Paris"})
+
+    assert body["period"] == {"start": "2026-03-02T00:00:00-08:00", "end": "2026-03-09T00:00:00-07:00",
+                              "granularity": "day", "time_zone": "America/Los_Angeles"}
+    assert in_paris.status_code == 200 and in_paris.json()["period"]["time_zone"] == "Europe/Paris"
+    local, paris = stand_ins.requests(an.CONVERSATION_SUMMARY)
+    assert (local.start, local.end, local.time_zone) == (datetime(2026, 3, 2, 8, tzinfo=UTC),
+                                                         datetime(2026, 3, 9, 7, tzinfo=UTC), "America/Los_Angeles")
+    assert (paris.start, paris.end, paris.time_zone) == (datetime(2026, 3, 1, 23, tzinfo=UTC),
+                                                         datetime(2026, 3, 8, 23, tzinfo=UTC), "Europe/Paris")
+    for bad in ("Mars/Olympus_Mons", "EST", "localtime"):
+        problem = assert_problem(await client.get("/v1/analytics/summary", headers=owner.auth, params={"tz": bad}),
+                                 422)
+        assert problem["errors"][0]["loc"] == ["query", "tz"]
+    assert len(stand_ins.requests(an.CONVERSATION_SUMMARY)) == 2
 
 
 async def test_the_period_defaults_to_the_last_thirty_days(tenant: Any, stand_ins: StandIns) -> None:

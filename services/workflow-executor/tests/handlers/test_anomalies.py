@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from afo_common.events import Envelope, Event, envelope_for
 from afo_common.events.anomaly import AnomalyDetected, AnomalyResolved
-from afo_common.events.conversation import MessageReceived
+from afo_common.events.conversation import TurnsTallied
 from afo_common.messaging.batches import Batcher
 from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, RawMessage
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
@@ -35,7 +35,7 @@ from afo_workflow_executor.handlers.anomalies import AnomalyDetector
 TENANT, OTHER = "t_acme", "t_other"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PARAMS = Params(bucket_s=60, warmup=3, min_key_messages=5, grace_s=5)
-SPEC: ConsumerSpec = next(s for s in anomaly_consumers() if s.event is MessageReceived)
+SPEC: ConsumerSpec = next(s for s in anomaly_consumers() if s.event is TurnsTallied)
 
 
 class BrokerMessage(RawMessage):
@@ -91,10 +91,11 @@ async def detector(request: pytest.FixtureRequest, tmp_path: Path,
         await db.dispose()
 
 
-def sent(at: datetime, key: str | None = "key_1", tenant: str = TENANT) -> Envelope:
-    message = MessageReceived(conversation_id="conv_1", message_id="msg_1", channel="api", text="hello", sent_at=at,
-                              key_id=key)
-    return envelope_for(message, tenant_id=tenant, source="gateway").model_copy(update={"time": at})
+def sent(at: datetime, key: str | None = "key_1", tenant: str = TENANT, messages: int = 1) -> Envelope:
+    """agent-runtime's tally of a key's messages (one by default) in the window starting ``at``."""
+    tallied = TurnsTallied(agent_id="agt_1", key_id=key, window_start=at, window_s=1, messages=messages, replies=0,
+                           reply_ms_total=0.0, fallbacks=0)
+    return envelope_for(tallied, tenant_id=tenant, source="agent-runtime")
 
 
 def minute(n: int, second: int = 10) -> datetime:
@@ -176,7 +177,7 @@ async def test_a_batch_counts_its_fresh_events_once_each_and_the_redelivered_one
 
 
 async def test_an_event_that_feeds_no_signal_writes_nothing(detector: Detector) -> None:
-    assert await detector.message(sent(minute(0), key=None)) == "ack"  # a console user's message: no key
+    assert await detector.message(sent(minute(0), key=None)) == "ack"  # a console user's messages: no key, no reply
 
     assert await detector.count(messaging.inbox) == 0
     assert (await detector.handler.list(ListAnomalies(tenant_id=TENANT))).data == []
@@ -184,7 +185,7 @@ async def test_an_event_that_feeds_no_signal_writes_nothing(detector: Detector) 
 
 async def test_a_malformed_event_is_dead_lettered_at_once(detector: Detector) -> None:
     bad = sent(minute(0)).to_bytes().replace(b'"key_id":"key_1"', b'"key_id":7')
-    msg = BrokerMessage(bad, f"afo.{TENANT}.conversation.message_received")
+    msg = BrokerMessage(bad, f"afo.{TENANT}.conversation.turns_tallied")
 
     assert await detector.policy.process(msg) == "dead_letter"
 

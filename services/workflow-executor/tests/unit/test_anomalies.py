@@ -16,6 +16,7 @@ from afo_common.events.conversation import (
     LeadQualified,
     MessageReceived,
     MessageReplied,
+    TurnsTallied,
 )
 from afo_common.events.webhooks import WebhookFailed
 from afo_common.events.workflow import MeetingBooked, MeetingFailed
@@ -208,19 +209,24 @@ def test_an_event_older_than_the_open_bucket_is_counted_in_it() -> None:
     assert (state.bucket_start, state.volume) == (T0 + timedelta(minutes=15), 1)
 
 
-def observed(payload: object) -> list[tuple[str, str, float, int]]:
-    return [(o.signal, o.scope_id, o.amount, o.volume) for o in observations(payload, "t1", T0)]  # type: ignore[arg-type]
+def observed(payload: object, at: datetime = T0) -> list[tuple[str, str, float, int]]:
+    return [(o.signal, o.scope_id, o.amount, o.volume) for o in observations(payload, "t1", at)]  # type: ignore[arg-type]
 
 
 def test_which_event_feeds_which_signal() -> None:
+    window = T0 + timedelta(minutes=1)
+    tallied = TurnsTallied(agent_id="agt_1", key_id=None, window_start=window, window_s=60, messages=4, replies=4,
+                           reply_ms_total=2400.0, fallbacks=1)
+    assert observed(tallied) == [("reply_latency", "agt_1", 2400.0, 4), ("reply_errors", "agt_1", 1.0, 4)]
+    assert {o.at for o in observations(tallied, "t1", T0)} == {window}  # counted at its window, not its sending
+    assert observed(tallied.model_copy(update={"key_id": "key_1"}))[2] == ("key_messages", "key_1", 4.0, 4)
+    assert observed(tallied.model_copy(update={"messages": 0, "replies": 0})) == []
+    # The message path's own events feed nothing: their tallies do.
     replied = MessageReplied(conversation_id="c", message_id="m2", in_reply_to="m1", text="hi", engine="openai",
                              intent="question", first_delta_ms=90.0, completed_ms=640.0, agent_id="agt_1")
-    assert observed(replied) == [("reply_latency", "agt_1", 640.0, 1), ("reply_errors", "agt_1", 0.0, 1)]
-    assert observed(replied.model_copy(update={"fallback": True}))[1] == ("reply_errors", "agt_1", 1.0, 1)
-    assert observed(replied.model_copy(update={"completed_ms": 0.0})) == []  # the agent spoke on its own
-    received = MessageReceived(conversation_id="c", message_id="m1", channel="api", text="hi", sent_at=T0)
-    assert observed(received) == []  # no key: a console user, an SMS, a call
-    assert observed(received.model_copy(update={"key_id": "key_1"})) == [("key_messages", "key_1", 1.0, 1)]
+    received = MessageReceived(conversation_id="c", message_id="m1", channel="api", text="hi", sent_at=T0,
+                               key_id="key_1")
+    assert observed(replied) == [] and observed(received) == []
     started = ConversationStarted(conversation_id="c", agent_id="agt_1", agent_version=1, channel="web",
                                   contact=Contact())
     assert observed(started) == [("qualification_rate", "agt_1", 0.0, 1), ("booking_rate", "agt_1", 0.0, 1)]

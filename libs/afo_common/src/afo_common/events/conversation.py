@@ -95,6 +95,25 @@ class MessageReplied(Event):
     fallback: bool = False
 
 
+@event("conversation.turns_tallied", stream=CONVERSATION)
+class TurnsTallied(Event):
+    """An agent's turns in one window, counted in the turns' own transactions (``afo_common.tallies``): what
+    anomaly detection learns messages per key and reply latency and errors from, without an event per turn to
+    count. ``key_id``: the API key the messages came with (None: a console user, an SMS, a call). A window may
+    be told in more than one event (a turn that committed as it closed): add them up."""
+
+    agent_id: str
+    key_id: str | None = None
+    window_start: datetime
+    window_s: int = Field(gt=0)
+    messages: int = Field(ge=0)
+    replies: int = Field(ge=0)
+    # Time from the message's arrival to the completed reply, summed over ``replies``.
+    reply_ms_total: float = Field(ge=0)
+    # Replies the embedded engine gave because the agent's model failed (errors the lead did not see).
+    fallbacks: int = Field(ge=0)
+
+
 @event("conversation.opted_out", stream=CONVERSATION)
 class ConversationOptedOut(Event):
     conversation_id: str

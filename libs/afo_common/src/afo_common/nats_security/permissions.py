@@ -123,7 +123,7 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
     # agent-runtime's lead and analysis events and the booking flow's meetings (one durable per event);
     # credentials resolved on its own vault subject (derived below).
     # Workflows: one durable per trigger event; a workflow's handoff step publishes handoff.requested.
-    # Anomaly detection: one durable per event that feeds a signal (conversations, replies, keys' messages,
+    # Anomaly detection: one durable per event that feeds a signal (conversations, agent-runtime's turn tallies,
     # leads, meetings, CRM syncs, notifier's webhook deliveries).
     "workflow-executor": ServiceAccess(owns_streams=(WORKFLOW,), publishes_events=("handoff.requested",), consumes=(
         Consumes(CONVERSATION, "workflow-executor-meeting-requested"),
@@ -144,8 +144,7 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
         Consumes(WORKFLOW, "workflow-executor-workflows-crm-failed"),
         Consumes(WORKFLOW, "workflow-executor-workflows-anomaly-detected"),
         Consumes(CONVERSATION, "workflow-executor-anomalies-conversation-started"),
-        Consumes(CONVERSATION, "workflow-executor-anomalies-message-received"),
-        Consumes(CONVERSATION, "workflow-executor-anomalies-message-replied"),
+        Consumes(CONVERSATION, "workflow-executor-anomalies-turns-tallied"),
         Consumes(CONVERSATION, "workflow-executor-anomalies-lead-qualified"),
         Consumes(WORKFLOW, "workflow-executor-anomalies-meeting-booked"),
         Consumes(WORKFLOW, "workflow-executor-anomalies-meeting-failed"),

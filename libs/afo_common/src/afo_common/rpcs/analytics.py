@@ -8,18 +8,21 @@ records, and the gateway merges the answers (``GET /v1/analytics/summary``).
 - voice-media (``analytics.summary``): calls started in the period and the latency of their turns, per
   component, from the end of the caller's speech.
 
-A period is ``[start, end)`` in UTC, at most ``MAX_RANGE_DAYS`` long; a week starts on Monday. Both requests are
-the same model; a channel other than ``voice`` leaves voice-media's answer empty."""
+A period is ``[start, end)``, at most ``MAX_RANGE_DAYS`` long; its days are those of ``time_zone`` (the tenant's,
+unless the caller asks for another), a week starts on Monday. Both requests are the same model; a channel other
+than ``voice`` leaves voice-media's answer empty."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, model_validator
 
 from afo_common.events.conversation import Channel
 from afo_common.messaging.rpc import RpcOperation, TenantRequest
+from afo_common.time_zones import zone_named
 
 MAX_RANGE_DAYS = 366
 UNANSWERED_LIMIT = 10
@@ -35,9 +38,15 @@ class AnalyticsQuery(TenantRequest):
     agent_id: str | None = Field(default=None, max_length=64)
     channel: Channel | None = None
     granularity: Granularity = "day"
+    time_zone: str = Field(default="UTC", max_length=64, description="an IANA name: the days periods are made of")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone_named(self.time_zone)
 
     @model_validator(mode="after")
     def _bounded(self) -> AnalyticsQuery:
+        zone_named(self.time_zone)  # UnknownTimeZone is a ValueError: the request is invalid
         if self.start.tzinfo is None or self.end.tzinfo is None:
             raise ValueError("start and end must carry a time zone")
         if self.end <= self.start:

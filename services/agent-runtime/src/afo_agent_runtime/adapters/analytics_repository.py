@@ -1,5 +1,5 @@
 """What analytics reads of agent-runtime's own records, aggregated in the database so only small results come
-back: funnel cells per (UTC day, channel, agent) from ``conversations`` (an index on tenant and start that holds
+back: funnel cells per (local day, channel, agent) from ``conversations`` (an index on tenant and start that holds
 every column counted, so a range is read from it alone), reply latencies as a histogram of whole milliseconds
 and unanswered questions with their counts from ``messages`` (partial indexes on tenant and time, holding only
 replies and only unanswered ones). Every query is scoped to one tenant; a range is ``[start, end)``.
@@ -8,10 +8,10 @@ replies and only unanswered ones). Every query is scoped to one tenant; a range 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, func, select
+from sqlalchemy import ColumnElement, String, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -21,21 +21,34 @@ from afo_agent_runtime.adapters.tables import agents, conversations, messages
 from afo_agent_runtime.domain.analytics import AskedQuestion, FunnelCell
 
 
-class utc_day(FunctionElement[str]):
-    """A timestamp's UTC day as ``YYYY-MM-DD``: SQLite stores UTC text, PostgreSQL a timestamptz."""
+class local_day(FunctionElement[str]):
+    """A timestamp's day as ``YYYY-MM-DD`` at a constant offset from UTC (whole seconds, a literal): SQLite stores
+    UTC text, PostgreSQL a timestamptz. ``domain.analytics`` cuts a period where its zone's offset changes."""
 
     type = String()
     inherit_cache = True
 
-
-@compiles(utc_day, "sqlite")
-def _sqlite_day(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+    def __init__(self, moment: ColumnElement[Any], offset: timedelta) -> None:
+        super().__init__(moment, literal_column(str(int(offset.total_seconds()))))
 
 
-@compiles(utc_day, "postgresql")
-def _postgres_day(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+def _parts(element: local_day, compiler: SQLCompiler, **kw: Any) -> tuple[str, int]:
+    moment, seconds = element.clauses.clauses
+    return compiler.process(moment, **kw), int(seconds.name)
+
+
+@compiles(local_day, "sqlite")
+def _sqlite_day(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    moment, seconds = _parts(element, compiler, **kw)
+    if seconds == 0:
+        return f"substr({moment}, 1, 10)"  # the stored text's own first ten characters: no date parsing
+    return f"strftime('%Y-%m-%d', {moment}, '{seconds:+d} seconds')"
+
+
+@compiles(local_day, "postgresql")
+def _postgres_day(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    moment, seconds = _parts(element, compiler, **kw)
+    return f"to_char(({moment} AT TIME ZONE 'UTC') + interval '{seconds} seconds', 'YYYY-MM-DD')"
 
 
 class AnalyticsRepository:
@@ -43,9 +56,10 @@ class AnalyticsRepository:
         self._session = session
 
     async def funnel(self, tenant_id: str, start: datetime, end: datetime, agent_id: str | None,
-                     channel: str | None) -> list[FunnelCell]:
+                     channel: str | None, offset: timedelta = timedelta(0)) -> list[FunnelCell]:
+        """Cells of the conversations started in ``[start, end)``, by their day at ``offset`` from UTC."""
         c = conversations.c
-        day = utc_day(c.created_at)
+        day = local_day(c.created_at, offset)
         query = (select(day.label("day"), c.channel, c.agent_id, func.count().label("conversations"),
                         func.count(c.qualified_at).label("qualified"), func.count(c.booked_at).label("booked"),
                         func.count(c.handed_off_at).label("handed_off"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from afo_agent_runtime.adapters.agent_repository import AgentRow, VersionRow
@@ -262,11 +262,12 @@ class MemoryAnalytics:
                 if t == tenant_id and start <= m.created_at < end and m.conversation_id in of]
 
     async def funnel(self, tenant_id: str, start: datetime, end: datetime, agent_id: str | None,
-                     channel: str | None) -> list[FunnelCell]:
+                     channel: str | None, offset: timedelta = timedelta(0)) -> list[FunnelCell]:
         cells: dict[tuple[date, str, str], list[ConversationRow]] = {}
         for row in self._conversations(tenant_id, agent_id, channel).values():
             if start <= row.created_at < end:
-                cells.setdefault((row.created_at.astimezone(UTC).date(), row.channel, row.agent_id), []).append(row)
+                day = (row.created_at.astimezone(UTC) + offset).date()
+                cells.setdefault((day, row.channel, row.agent_id), []).append(row)
         return [FunnelCell(day, ch, agent, len(rows), sum(r.qualified_at is not None for r in rows),
                            sum(r.booked_at is not None for r in rows), sum(r.handed_off_at is not None for r in rows))
                 for (day, ch, agent), rows in cells.items()]

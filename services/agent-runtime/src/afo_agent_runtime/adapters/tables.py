@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, String, Table, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, String, Table, Text, UniqueConstraint, text
 
 from afo_common.db import UtcDateTime, new_metadata
 from afo_common.messaging.tables import messaging_tables
+from afo_common.tallies import tally_table
 
 metadata = new_metadata()
 messaging = messaging_tables(metadata)
@@ -179,3 +180,8 @@ contact_conversations = Table(
     Column("conversation_id", String(40), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+# Turns counted per agent and API key ('' for none) and window, until the window is sent (``afo_common.tallies``).
+turn_tallies = tally_table(metadata, "turn_tallies", ("agent_id", "key_id"),
+                           (("messages", Integer), ("replies", Integer), ("reply_ms_total", Float),
+                            ("fallbacks", Integer)))

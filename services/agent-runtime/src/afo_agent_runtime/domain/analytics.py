@@ -3,12 +3,15 @@ the documents did not answer. Pure: what the repository counted in, the answer o
 
 The rules:
 
-- The funnel is a cohort: a conversation counts in the period (day or week, UTC) it started in, and so do
+- The funnel is a cohort: a conversation counts in the period (day or week, in the query's time zone: the
+  tenant's unless asked otherwise) it started in, and so do
   its outcomes — it qualified (its lead had every required field, on whichever later day), booked (a meeting
   was confirmed by the calendar; a later move or cancellation does not undo it) and was handed off (the lead
   asked for a person or took the offer of one). Contained = conversations - handed off.
-- The repository counts per (UTC day, channel, agent); weeks, channels, agents and totals are sums of those
-  cells, so every breakdown adds up to the totals. Every period of the range appears, empty ones as zeros.
+- The repository counts per (local day, channel, agent), a query per piece of the period with one offset from
+  UTC (``afo_common.time_zones.offset_spans``: a day of a daylight-saving change can come in two pieces, whose
+  cells add up); weeks, channels, agents and totals are sums of those cells, so every breakdown adds up to the
+  totals. Every period of the range appears, empty ones as zeros.
 - Reply latency is per reply, in the period the reply was made: from the lead's message accepted (its
   ``sent_at``) to the reply committed, in whole milliseconds; p50 and p95 nearest-rank over them.
 - An unanswered question is recorded with the reply that did not answer it, normalised (``normalise_question``)
@@ -20,7 +23,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from afo_common.percentiles import count, percentile
 from afo_common.rpcs.analytics import (
@@ -80,10 +83,10 @@ def period_start(day: date, granularity: Granularity) -> date:
     return day - timedelta(days=day.weekday()) if granularity == "week" else day
 
 
-def periods(start: datetime, end: datetime, granularity: Granularity) -> list[date]:
-    """The first day of every period that ``[start, end)`` touches, oldest first."""
-    first = start.astimezone(UTC).date()
-    last = (end.astimezone(UTC) - timedelta(microseconds=1)).date()
+def periods(start: datetime, end: datetime, granularity: Granularity, zone: tzinfo = UTC) -> list[date]:
+    """The first day (in ``zone``) of every period that ``[start, end)`` touches, oldest first."""
+    first = start.astimezone(zone).date()
+    last = (end.astimezone(zone) - timedelta(microseconds=1)).date()
     step = timedelta(days=7 if granularity == "week" else 1)
     found, current = [], period_start(first, granularity)
     while current <= last:
@@ -107,7 +110,7 @@ def series(cells: Sequence[FunnelCell], query: AnalyticsQuery) -> list[FunnelPer
     for cell in cells:
         by_period.setdefault(period_start(cell.day, query.granularity), []).append(cell)
     return [FunnelPeriod(start=p, **_sum(by_period.get(p, ())).model_dump())
-            for p in periods(query.start, query.end, query.granularity)]
+            for p in periods(query.start, query.end, query.granularity, query.zone)]
 
 
 def slices(cells: Sequence[FunnelCell], key: Callable[[FunnelCell], str],

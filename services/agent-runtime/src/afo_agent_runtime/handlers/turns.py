@@ -19,8 +19,10 @@ from afo_agent_runtime.adapters.conversation_repository import ConversationRow, 
 from afo_agent_runtime.adapters.knowledge import NoKnowledgeSearch
 from afo_agent_runtime.adapters.llm_engine import HistoryTurn
 from afo_agent_runtime.adapters.openai_chat import ChatProviderError
+from afo_agent_runtime.adapters.tables import turn_tallies
 from afo_agent_runtime.adapters.turn_store import TurnStore
 from afo_agent_runtime.domain.agent import AgentSpec
+from afo_agent_runtime.domain.analytics import reply_ms
 from afo_agent_runtime.domain.engine import ConversationMemory, EmbeddedEngine
 from afo_agent_runtime.domain.knowledge import KnowledgeSearch
 from afo_agent_runtime.handlers.deciding import Produced, TurnDecider
@@ -33,6 +35,7 @@ from afo_common.events.conversation import Citation, MessageReceived
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery, DuplicateDelivery, PermanentError
 from afo_common.realtime import ReplyCompleted
+from afo_common.tallies import Tally
 from afo_common.telemetry import MESSAGES_ANSWERED_OUT_OF_ORDER, REPLY_FIRST_DELTA_SECONDS
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ HISTORY_TURNS = 20
 ANSWERED_CACHE_SIZE = 50_000
 ORDER_POLL_FIRST_S = 0.01
 ORDER_POLL_MAX_S = 0.2
+TURN_TALLY = Tally.of(turn_tallies, window_s=60)
 
 
 class TurnHandler:
@@ -51,8 +55,9 @@ class TurnHandler:
 
     def __init__(self, service: str, store: Store, clock: Clock, realtime: Realtime, llm: LlmEngines,
                  max_deliver: int, order_wait_s: float = 30.0, knowledge: KnowledgeSearch | None = None,
-                 embedded: EmbeddedEngine | None = None) -> None:
+                 embedded: EmbeddedEngine | None = None, tally: Tally = TURN_TALLY) -> None:
         self._service = service
+        self._tally = tally
         self._store = store
         self._clock = clock
         self._order_wait_s = order_wait_s
@@ -120,13 +125,17 @@ class TurnHandler:
             await stream.finish()
         if stream.first_delta_ms is not None:
             REPLY_FIRST_DELTA_SECONDS.labels(self._service).observe(stream.first_delta_ms / 1000)
+        now = self._clock.now()
         async with delivery.hot_transaction() as uow:
             await record_turn(
                 uow, delivery.envelope, message, conversation, lead, produced.decision,
                 reply_id=reply_id, engine=produced.engine, first_delta_ms=stream.first_delta_ms or 0.0,
-                completed_ms=stream.elapsed_ms(), realtime=self._realtime, now=self._clock.now(),
+                completed_ms=stream.elapsed_ms(), realtime=self._realtime, now=now,
                 idle_after=timedelta(minutes=spec.idle_timeout_minutes), fallback=produced.fallback,
             )
+            # What anomaly detection learns from (conversation.turns_tallied), counted with the turn itself.
+            await self._tally.add(uow.tx, tenant_id, (conversation.agent_id, message.key_id or ""), now,
+                                  (1, 1, float(reply_ms(message.sent_at, now)), int(produced.fallback)))
         self._note_answered(conversation, message)
 
     def _note_answered(self, conversation: ConversationRow, message: MessageReceived) -> None:

@@ -6,7 +6,7 @@ handler tests run on both. (A turn's own statements are ``adapters/turn_store.py
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from afo_agent_runtime.adapters.agent_repository import AgentRow, VersionRow
@@ -143,8 +143,9 @@ class Analytics(Protocol):
     """Aggregates over one tenant's records in ``[start, end)``, filtered by agent and channel when given."""
 
     async def funnel(self, tenant_id: str, start: datetime, end: datetime, agent_id: str | None,
-                     channel: str | None) -> list[FunnelCell]:
-        """Conversations started in the range, counted per (UTC day, channel, agent) with their outcomes."""
+                     channel: str | None, offset: timedelta = timedelta(0)) -> list[FunnelCell]:
+        """Conversations started in the range, counted per (day at ``offset`` from UTC, channel, agent) with their
+        outcomes."""
         ...
 
     async def reply_latencies(self, tenant_id: str, start: datetime, end: datetime, agent_id: str | None,

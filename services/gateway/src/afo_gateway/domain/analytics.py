@@ -3,16 +3,17 @@
 latency) merged into one summary; its funnel series as CSV. The gateway computes no number of its own beyond
 the rates of the counts it was given.
 
-The period: ``from`` and ``to`` are UTC dates (``2026-03-02``; ``to`` is then included whole) or datetimes
-with an offset or ``Z`` (``to`` is then the exclusive end); a datetime without one is taken as UTC. Left out,
-``to`` is today and ``from`` 29 days before ``to`` (30 days in all). ``from`` must come before ``to`` and the
-period last at most 366 days."""
+The period: ``from`` and ``to`` are dates (``2026-03-02``; ``to`` is then included whole) or datetimes with an
+offset or ``Z`` (``to`` is then the exclusive end), read in the period's time zone (``tz``, the tenant's unless
+asked otherwise): a date is that zone's day, a datetime without an offset that zone's time. Left out, ``to`` is
+today there and ``from`` 29 days before ``to`` (30 days in all). ``from`` must come before ``to`` and the period
+last at most 366 days; the days and weeks of the series are the zone's too."""
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from pydantic import BaseModel
 
@@ -37,27 +38,33 @@ CSV_COLUMNS = ("period_start", "conversations", "qualified", "booked", "handed_o
                "booked_rate", "containment_rate")
 
 
-def _moment(name: str, value: str, *, end: bool) -> datetime:
+def _moment(name: str, value: str, zone: tzinfo, *, end: bool) -> datetime:
     """A bound of the period; a date ``to`` means the end of that day (the next midnight)."""
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
-            return datetime.combine(day + timedelta(days=1 if end else 0), time(), UTC)
+            return _midnight(day + timedelta(days=1 if end else 0), zone)
         moment = datetime.fromisoformat(value)
     except ValueError:
         raise _invalid(name, f"{name} must be a date (YYYY-MM-DD) or an ISO 8601 datetime") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return (moment.replace(tzinfo=zone) if moment.tzinfo is None else moment).astimezone(UTC)
+
+
+def _midnight(day: date, zone: tzinfo) -> datetime:
+    return datetime.combine(day, time(), zone).astimezone(UTC)
 
 
 def _invalid(name: str, message: str) -> Invalid:
     return Invalid(message, [{"loc": ["query", name], "msg": message, "type": "value_error"}])
 
 
-def period(start: str | None, end: str | None, today: date) -> tuple[datetime, datetime]:
-    """``[start, end)`` in UTC from the ``from`` and ``to`` asked for; Invalid (a 422 naming the parameter)
-    when one is unreadable, the period is empty or backwards, or longer than 366 days."""
-    until = _moment("to", end, end=True) if end else datetime.combine(today + timedelta(days=1), time(), UTC)
-    since = _moment("from", start, end=False) if start else until - timedelta(days=DEFAULT_DAYS)
+def period(start: str | None, end: str | None, now: datetime, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """``[start, end)`` in UTC from the ``from`` and ``to`` asked for, read in ``zone``; Invalid (a 422 naming the
+    parameter) when one is unreadable, the period is empty or backwards, or longer than 366 days."""
+    today = now.astimezone(zone).date()
+    until = _moment("to", end, zone, end=True) if end else _midnight(today + timedelta(days=1), zone)
+    since = (_moment("from", start, zone, end=False) if start
+             else _midnight(until.astimezone(zone).date() - timedelta(days=DEFAULT_DAYS), zone))
     if since >= until:
         raise _invalid("from", "from must come before to")
     if until - since > timedelta(days=MAX_RANGE_DAYS):
@@ -69,6 +76,7 @@ class Period(BaseModel):
     start: datetime  # inclusive
     end: datetime  # exclusive
     granularity: Granularity
+    time_zone: str  # whose days and weeks the series counts
 
 
 class Filters(BaseModel):
@@ -131,7 +139,8 @@ def merge(query: AnalyticsQuery, conversations: ConversationAnalytics, voice: Vo
     totals = conversations.totals
     contained = totals.conversations - totals.handed_off
     return AnalyticsSummary(
-        period=Period(start=query.start, end=query.end, granularity=query.granularity),
+        period=Period(start=query.start.astimezone(query.zone), end=query.end.astimezone(query.zone),
+                      granularity=query.granularity, time_zone=query.time_zone),
         filters=Filters(agent_id=query.agent_id, channel=query.channel),
         funnel=Funnel(totals=totals, rates=Rates(qualified=_share(totals.qualified, totals.conversations),
                                                  booked=_share(totals.booked, totals.conversations)),

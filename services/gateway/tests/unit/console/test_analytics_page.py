@@ -73,6 +73,7 @@ async def test_the_analytics_page_shows_the_funnel_chart_data_latency_and_questi
     assert data is not None
     assert json.loads(data.group(1)) == {"periods": ["2026-03-02", "2026-03-03"], "conversations": [4, 0],
                                          "qualified": [2, 0], "booked": [1, 0]}
+    assert "from 2026-03-02 to 2026-03-03, included (days in UTC, the tenant's time zone" in html
     assert "<strong>4</strong>" in html and "(50%)" in html and "(25%)" in html
     assert "75%" in html  # contained: 3 of 4
     assert "41 ms" in html and "380 ms" in html and "first audio out" in html

@@ -5,7 +5,7 @@ the tick that closes ended buckets, and the RPCs that list a tenant's anomalies 
 from __future__ import annotations
 
 from afo_common.events import Event
-from afo_common.events.conversation import ConversationStarted, LeadQualified, MessageReceived, MessageReplied
+from afo_common.events.conversation import ConversationStarted, LeadQualified, TurnsTallied
 from afo_common.events.streams import CONVERSATION, NOTIFICATION, WORKFLOW
 from afo_common.events.webhooks import WebhookDelivered, WebhookFailed
 from afo_common.events.workflow import CrmFailed, CrmSynced, MeetingBooked, MeetingFailed
@@ -16,8 +16,7 @@ from afo_workflow_executor.handlers.anomalies import AnomalyDetector
 
 COUNTED: tuple[tuple[str, str, type[Event]], ...] = (
     ("workflow-executor-anomalies-conversation-started", CONVERSATION, ConversationStarted),
-    ("workflow-executor-anomalies-message-received", CONVERSATION, MessageReceived),
-    ("workflow-executor-anomalies-message-replied", CONVERSATION, MessageReplied),
+    ("workflow-executor-anomalies-turns-tallied", CONVERSATION, TurnsTallied),
     ("workflow-executor-anomalies-lead-qualified", CONVERSATION, LeadQualified),
     ("workflow-executor-anomalies-meeting-booked", WORKFLOW, MeetingBooked),
     ("workflow-executor-anomalies-meeting-failed", WORKFLOW, MeetingFailed),

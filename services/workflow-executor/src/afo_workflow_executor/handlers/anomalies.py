@@ -18,6 +18,8 @@ Rules:
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from afo_common.clock import Clock
 from afo_common.events import Envelope
 from afo_common.events.anomaly import AnomalyDetected, AnomalyResolved, Signal
@@ -74,7 +76,7 @@ class AnomalyDetector:
                     by_signal.setdefault(key, []).append((envelope, observation))
             for key in sorted(by_signal):
                 events = by_signal[key]
-                state = await self._locked(uow, *key, events[0][0])
+                state = await self._locked(uow, *key, events[0][1].at)
                 found: list[tuple[Finding, Envelope]] = []
                 for envelope, observation in events:
                     state, closed = observe(state, observation, now, self._params)
@@ -119,10 +121,10 @@ class AnomalyDetector:
             next_cursor=next_cursor)
 
     async def _locked(self, uow: AnomalyUnitOfWork, tenant_id: str, signal: Signal, scope_id: str,
-                      envelope: Envelope) -> SignalState:
+                      first_seen: datetime) -> SignalState:
         state = await uow.anomalies.state(tenant_id, signal, scope_id)
         if state is None:
-            await uow.anomalies.start(new_state(tenant_id, signal, scope_id, envelope.time, self._params))
+            await uow.anomalies.start(new_state(tenant_id, signal, scope_id, first_seen, self._params))
             state = await uow.anomalies.state(tenant_id, signal, scope_id)
         assert state is not None
         return state
