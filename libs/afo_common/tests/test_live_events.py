@@ -31,7 +31,8 @@ def test_the_gateway_may_subscribe_to_each_live_event_and_to_no_other_event() ->
     subscribe = service_permissions("gateway").subscribe_allow
     for name in LIVE_EVENTS:
         assert events_of_kind(name) in subscribe
-    access_changes = ("apikey.revoked", "user.role_changed", "user.session_ended")
+    # Who may do what changed, and a tenant's plan changed: every replica drops what it kept of them.
+    access_changes = ("apikey.revoked", "user.role_changed", "user.session_ended", "tenant.plan_changed")
     assert {p for p in subscribe if p.startswith("afo.*.")} == {events_of_kind(name)
                                                                 for name in (*access_changes, *LIVE_EVENTS)}
     assert not any(covers(p, event_subject("ten_a", "workflow.notification_requested")) for p in subscribe)

@@ -113,7 +113,7 @@ async def until(check: Any, timeout_s: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_the_months_messages_are_counted_from_events_and_then_refused_until_it_resets(
+async def test_the_months_messages_are_counted_as_accepted_and_then_refused_until_it_resets(
         gateways: Any, owners: Owners) -> None:
     service = await gateways.start()
     client = await gateways.client(service)
@@ -124,11 +124,8 @@ async def test_the_months_messages_are_counted_from_events_and_then_refused_unti
         posted = await client.post("/v1/conversations/conv_1/messages", headers=owner.auth, json={"text": text})
         assert posted.status_code == 202, posted.text
 
-    async def counted() -> bool:
-        usage = (await client.get("/v1/usage", headers=owner.auth)).json()
-        return bool({line["limit"]: line["used"] for line in usage["usage"]}["messages_per_month"] == 2)
-
-    await until(counted)
+    usage = (await client.get("/v1/usage", headers=owner.auth)).json()
+    assert {line["limit"]: line["used"] for line in usage["usage"]}["messages_per_month"] == 2  # at once: no lag
     refused_ = await client.post("/v1/conversations/conv_1/messages", headers=owner.auth, json={"text": "three"})
     problem = assert_problem(refused_, 429, "quota-exceeded")
     assert (problem["limit"], problem["allowed"], problem["used"], problem["plan"]) == (
@@ -159,6 +156,30 @@ async def test_an_sms_over_the_months_messages_is_answered_with_empty_twiml_and_
     await asyncio.sleep(0.3)
     assert received == []
     assert not [name for name, _ in owners.asked if name == ch.SMS_CONVERSATION.name]
+
+
+async def test_an_sms_is_counted_once_however_often_twilio_sends_it(
+        gateways: Any, owners: Owners, received: list[dict[str, Any]]) -> None:
+    service = await gateways.start()
+    client = await gateways.client(service)
+    owner = await gateways.sign_up(client)
+    await client.put("/v1/integrations/twilio", headers=owner.auth, json={"account_sid": ACCOUNT, "auth_token": TOKEN})
+    await client.put("/v1/agents/agt_1/phone-numbers", headers=owner.auth, json={"numbers": [AGENT_NUMBER]})
+    await on_plan(gateways, service, owner.tenant_id, messages_per_month=5)
+    params = {"MessageSid": "SM0002", "AccountSid": ACCOUNT, "From": LEAD, "To": AGENT_NUMBER, "Body": "Hi"}
+    signature = RequestValidator(TOKEN).compute_signature("http://gateway.test/twilio/sms", params)
+
+    for _ in range(2):
+        answered = await client.post("/twilio/sms", data=params, headers={"X-Twilio-Signature": signature})
+        assert answered.status_code == 200, answered.text
+
+    usage = (await client.get("/v1/usage", headers=owner.auth)).json()
+    assert {line["limit"]: line["used"] for line in usage["usage"]}["messages_per_month"] == 1
+
+    async def recorded_once() -> bool:
+        return len(received) == 1
+
+    await until(recorded_once)
 
 
 async def test_a_call_voice_media_refuses_is_told_so_and_hung_up_and_a_browser_gets_429(

@@ -87,9 +87,9 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                              # A plan changed: every replica forgets the tenant's kept plan.
                              listens_to=("apikey.revoked", "user.role_changed", "user.session_ended",
                                          "tenant.plan_changed", *LIVE_EVENTS),
-                             # Usage metered into the gateway's counters: a lead's messages, calls' minutes.
-                             consumes=(Consumes(CONVERSATION, "gateway-usage-message-received"),
-                                       Consumes(CALL, "gateway-usage-call-ended")),
+                             # Usage metered into the gateway's counters: calls' minutes (it counts messages
+                             # itself, as it accepts them).
+                             consumes=(Consumes(CALL, "gateway-usage-call-ended"),),
                              calls=("agent-runtime", "knowledge-ingest", "workflow-executor", "notifier",
                                     "voice-media"),
                              subscribes_realtime=True,

@@ -1,6 +1,7 @@
 """Queries on plans and tenants' plans (``PlansRepository``) and on the usage counted from events
 (``UsageRepository``), with the same in memory (``MemoryPlans``, ``MemoryUsage``) for handler tests. The month's
-message count is also read on the driver itself (``HotMessageCounts``): it is on every message's path."""
+message count is read and written on the driver itself (``HotMessageCounts``, ``count_message``): it is on every
+message's path."""
 
 from __future__ import annotations
 
@@ -16,14 +17,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_common.db import Database
 from afo_common.events.tenant import PlanLimits
-from afo_common.hot_sql import Sql
+from afo_common.hot_sql import HotTransaction, Sql
 from afo_common.messaging.store import as_stored
 from afo_gateway.adapters.accounts_repository import TenantRow
 from afo_gateway.adapters.tables import plans, tenant_plans, tenants, usage_counters
-from afo_gateway.domain.plans import DEFAULT_LIMITS, LIMIT_NAMES, Metric, Plan, PlanName, TenantPlan
+from afo_gateway.domain.plans import DEFAULT_LIMITS, LIMIT_NAMES, Metric, Month, Plan, PlanName, TenantPlan
 
 CounterKey = tuple[str, str, str]  # tenant, month ("2026-03"), metric
 MESSAGES_USED = Sql("SELECT amount FROM usage_counters WHERE tenant_id = $1 AND period = $2 AND metric = $3")
+COUNT_MESSAGE = Sql("INSERT INTO usage_counters (tenant_id, period, metric, amount) VALUES ($1, $2, 'messages', 1) "
+                    "ON CONFLICT (tenant_id, period, metric) DO UPDATE SET amount = usage_counters.amount + 1")
+
+
+async def count_message(tx: HotTransaction, tenant_id: str, at: datetime) -> None:
+    """One more message in the tenant's month of ``at``, in the transaction that records the message."""
+    await tx.execute(COUNT_MESSAGE, tenant_id, Month.of(at).key)
 
 
 @dataclass(frozen=True)

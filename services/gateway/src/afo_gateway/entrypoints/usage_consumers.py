@@ -1,25 +1,22 @@
-"""Usage metering's entrypoints: a durable consumer per counted event (a lead's message, a call's end), counted
-together in batches (``handlers/metering.py``), and the job that announces the plans of tenants the migration put
-on one."""
+"""Usage metering's entrypoints: the durable consumer of calls' ends, counted in batches (``handlers/metering.py``;
+messages are counted as they are accepted), and the job that announces the plans of tenants the migration put on
+one."""
 
 from __future__ import annotations
 
 from afo_common.events.call import CallEnded
-from afo_common.events.conversation import MessageReceived
-from afo_common.events.streams import CALL, CONVERSATION
+from afo_common.events.streams import CALL
 from afo_common.messaging.consumer import ConsumerSpec
 from afo_common.service import Service
 from afo_gateway.handlers.metering import Metering
 from afo_gateway.handlers.plans import Plans
 
-MESSAGES = "gateway-usage-message-received"
 CALLS = "gateway-usage-call-ended"
 
 
 def usage_consumers() -> list[ConsumerSpec]:
     # A delivery waits only for its batch to commit; the more that wait together, the fewer transactions.
-    return [ConsumerSpec(durable=MESSAGES, stream=CONVERSATION, event=MessageReceived, max_workers=128),
-            ConsumerSpec(durable=CALLS, stream=CALL, event=CallEnded)]
+    return [ConsumerSpec(durable=CALLS, stream=CALL, event=CallEnded)]
 
 
 def register_usage(service: Service, metering: Metering, plans: Plans, announce_every_s: float) -> None:

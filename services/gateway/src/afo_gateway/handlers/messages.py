@@ -13,6 +13,7 @@ from afo_common.events.conversation import MessageReceived
 from afo_common.ids import new_id
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.realtime import parse_reply_completed
+from afo_gateway.adapters.plans_repository import count_message
 from afo_gateway.adapters.sequence_repository import SequenceRepository
 from afo_gateway.domain.access import Permission, Principal, require
 from afo_gateway.handlers.owners import Owners
@@ -63,6 +64,7 @@ class Messages:
         async with self._uow.hot() as uow:
             sequence = await SequenceRepository(uow.tx).next(principal.tenant_id, event.conversation_id)
             await uow.emit(event.model_copy(update={"sequence": sequence}), tenant_id=principal.tenant_id)
+            await count_message(uow.tx, principal.tenant_id, event.sent_at)
 
     @staticmethod
     async def _await_reply(notices: asyncio.Queue[LiveNotice], message_id: str, conversation_id: str,

@@ -1,9 +1,10 @@
-"""Usage metered from events into the gateway's own counters, in batches (``afo_common.messaging.batches``): the
-message counter is on every message's path, so a batch adds to each counter once.
+"""Usage metered from events into the gateway's own counters, in batches (``afo_common.messaging.batches``).
+A lead's message is not an event counted here: the gateway accepts every message that counts (API, widget, SMS)
+and counts it in the transaction that records it (``adapters/plans_repository.count_message``), so the text path
+pays one upsert for it, not a delivery; a caller's words in a call do not count as messages: the call counts in
+voice minutes.
 
 Rules:
-- A lead's message (``conversation.message_received``) counts one in the tenant's ``messages`` of the month of its
-  ``sent_at``; a caller's words in a call (channel ``voice``) do not: the call counts in voice minutes.
 - A call that ended (``call.ended``) adds its ``duration_s`` to the tenant's ``voice_seconds`` of the month of its
   ``ended_at``: a call across midnight at the month's end counts in the month it ended.
 - Each event counts once: the batch's inbox rows are written in its transaction, and a redelivered event (in
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 from afo_common.events import Event
 from afo_common.events.call import CallEnded
-from afo_common.events.conversation import MessageReceived
 from afo_common.messaging.batches import Batch
 from afo_gateway.adapters.plans_repository import CounterKey
 from afo_gateway.domain.plans import Month
@@ -24,8 +24,6 @@ from afo_gateway.handlers.unit_of_work import Store
 def counted(tenant_id: str, payload: Event) -> tuple[CounterKey, float] | None:
     """What one event adds to which counter, if anything."""
     match payload:
-        case MessageReceived(channel=channel, sent_at=sent_at) if channel != "voice":
-            return (tenant_id, Month.of(sent_at).key, "messages"), 1.0
         case CallEnded(duration_s=seconds, ended_at=ended_at) if seconds > 0:
             return (tenant_id, Month.of(ended_at).key, "voice_seconds"), seconds
     return None

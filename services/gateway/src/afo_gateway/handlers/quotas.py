@@ -5,9 +5,10 @@ Rules:
 - Each replica keeps each tenant's plan for ``ttl_s`` (``PlanBook``) and forgets it the moment it hears
   ``tenant.plan_changed`` (``entrypoints/plan_events.py``): a change applies at once, a missed event within
   ``ttl_s``. A tenant without a plan row (created outside sign-up) is on the default plan.
-- A month's messages are the count metered from ``conversation.message_received`` (``metering.py``), read on the
-  driver on each message: it lags the messages by the consumer's delay, so a burst may pass the allowance by
-  what is still in flight. Voice turns are not messages: calls count in voice minutes, enforced by voice-media.
+- A month's messages are counted as the gateway accepts them, in the transaction that records each
+  (``plans_repository.count_message``), and read on the driver before each: messages accepted at the same moment
+  may pass the allowance by those in flight between the read and the write. Voice turns are not messages: calls
+  count in voice minutes, enforced by voice-media.
 - Agents and document bytes are asked of their owners (agent-runtime, knowledge-ingest) when the plan limits
   them: two creates at once may both pass the last free place.
 - An unlimited limit costs no read and no call."""

@@ -45,10 +45,12 @@ from twilio.twiml.voice_response import Connect, VoiceResponse
 from afo_common.clock import Clock
 from afo_common.events.conversation import MessageReceived, ReplyRoute
 from afo_common.hot_sql import IntegrityError
+from afo_common.messaging.inbox import record_processed
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs import agent_runtime_channels as ch
 from afo_common.rpcs import notifier_delivery as nd
 from afo_common.rpcs import voice_media as vm
+from afo_gateway.adapters.plans_repository import count_message
 from afo_gateway.domain.errors import ApiProblem, Forbidden, Invalid, NotFound, QuotaExceeded
 from afo_gateway.domain.phones import NotAPhoneNumber, e164
 from afo_gateway.handlers.integrations import Integrations
@@ -59,11 +61,16 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 8000
 _IDS = uuid.UUID("1b0f3c64-5e8a-4a59-9d0e-7f3c2b1a9e11")
 MACHINE_ENDS = frozenset({"machine_end_beep", "machine_end_silence", "machine_end_other"})
+SMS_RECEIVED = "gateway-twilio-sms"  # the inbox's name for the SMS the webhook recorded
 BUSY = "Sorry, we cannot take your call right now. Please try again later. Goodbye."
 
 
 class BadSignature(Forbidden):
     pass
+
+
+class AlreadyRecorded(Exception):
+    """This SMS was recorded before: its transaction is undone, nothing is sent twice."""
 
 
 class TwilioWebhooks:
@@ -102,8 +109,13 @@ class TwilioWebhooks:
                                 reply_route=ReplyRoute(channel="sms", to=phone, sender=owner.number))
         try:
             async with self._uow.hot() as uow:
+                # Twilio sends a webhook again when it did not hear back in time: the inbox remembers which SMS
+                # were recorded (for its retention, days), so one is recorded and counted once.
+                if not await record_processed(uow, SMS_RECEIVED, str(key)):
+                    raise AlreadyRecorded(sid)
                 await uow.emit(event, tenant_id=owner.tenant_id, event_id=str(key))
-        except IntegrityError:
+                await count_message(uow.tx, owner.tenant_id, event.sent_at)
+        except (AlreadyRecorded, IntegrityError):
             log.info("SMS %s of tenant %s received again: already recorded", sid, owner.tenant_id)
             return False
         return True
