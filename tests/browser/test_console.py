@@ -4,7 +4,8 @@ A new user signs up, builds an agent through the wizard (who it is → a knowled
 and read while they watch → integrations → the widget's look → the embed code for their site), publishes it,
 pastes the embed code into a page of a website on another localhost origin, and chats there as a visitor while
 the console, open in another window, shows the conversation arrive and its transcript fill in without a
-reload. A member cannot open the admin pages; the pages are usable by keyboard, pass axe-core's checks with no
+reload. A member cannot open the admin pages; an operator signs in by keyboard to the admin area, which follows
+the live feed; the pages are usable by keyboard, pass axe-core's checks with no
 serious violation, and break no rule of their Content-Security-Policy. Screenshots of every main page go to
 artifacts/browser/."""
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from afo_cli.operators import add_operator
 from afo_testkit.platform import Platform
 from tests.browser.conftest import Screenshot, Sites
 from tests.browser.pages import Watched, strict_csp
@@ -186,6 +188,44 @@ async def test_signing_in_works_from_the_keyboard_alone(platform: Platform, watc
     await page.keyboard.press("Tab")
     await page.keyboard.press("Enter")  # the skip link: focus moves to the page's content
     assert await page.evaluate("document.activeElement.id") == "main"
+
+
+async def test_an_operator_lands_in_the_admin_area_which_goes_live_and_passes_axe(platform: Platform,
+                                                                                  browser: Browser,
+                                                                                  screenshot: Screenshot) -> None:
+    base = platform.gateway_url
+    added = await add_operator(platform.nats_url, platform.nats_auth(), "ops@browser.example")
+    # axe is injected as a script of the test's own: this context lets it past the pages' CSP.
+    context = await browser.new_context(bypass_csp=True, viewport={"width": 1100, "height": 760})
+    page = await context.new_page()
+    await page.goto(f"{base}/console/login")
+    await page.keyboard.press("Tab")
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(added.operator.email)
+    await page.keyboard.press("Tab")
+    await page.keyboard.type(added.password)
+    await page.keyboard.press("Enter")
+
+    await expect(page.get_by_role("heading", name="Platform health")).to_be_visible()
+    await expect(page.locator("#live-status")).to_have_text("Live")
+    # The live feed's health frame (every 5 s to an operator) makes the page fetch its part again.
+    async with page.expect_request(lambda r: r.url == f"{base}/console/admin/health" and "hx-request" in r.headers,
+                                   timeout=15_000):
+        pass
+    nav = page.get_by_role("navigation", name="Console")
+    await expect(nav.get_by_role("link", name="Dead letters")).to_be_visible()
+    await expect(nav.get_by_role("link", name="Agents")).to_have_count(0)
+    found: dict[str, list[dict[str, Any]]] = {}
+    for path, name in (("/console/admin/health", "admin-health"), ("/console/admin/tenants", "admin-tenants"),
+                       ("/console/admin/consumers", "admin-consumers"),
+                       ("/console/admin/dead-letters", "admin-dead-letters"),
+                       ("/console/admin/anomalies", "admin-anomalies")):
+        await page.goto(base + path)
+        await screenshot(page, name)
+        found[path] = await axe_violations(page)
+    await context.close()
+
+    assert {path: v for path, v in found.items() if v} == {}
 
 
 SERIOUS = ("serious", "critical")

@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 
-from afo_testkit.platform import Platform, running_platform
+from afo_testkit.platform import Platform
 from afo_testkit.problems import assert_problem
 from tests.e2e.journey import Tenant, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
-SERVICES = ("gateway", "agent-runtime", "knowledge-ingest", "voice-media")
 POLICIES = (b"# Harbor Dental policies\n\n"
             b"## Opening hours\n\nThe clinic is open Monday to Friday from 8 am to 6 pm.\n\n"
             b"## Whitening\n\nIn-office whitening takes about 90 minutes and costs $450 per session.\n")
@@ -40,15 +38,9 @@ VOICE = {"name": "a caller asks for a person", "channel": "voice", "turns": ["I 
          "expectations": [{"type": "handoff_offered"}]}
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
-    home: Path = tmp_path_factory.mktemp("agent-tests-platform")
-    async with running_platform(home, services=SERVICES, supervise=False) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def api(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    """A run of the agent's tests answers when every test has played: longer than the usual 30 s."""
     async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=120.0) as client:
         yield client
 

@@ -18,7 +18,7 @@ import pytest
 from afo_testkit.problems import assert_problem
 from tests.e2e.journey import FIVE_TURNS, Tenant, conversation, eventually, published_agent, say, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 WAIT_S = 30.0
 QUESTION = "Do you integrate with Salesforce?"

@@ -1,8 +1,9 @@
 """Anomaly detection against real processes (gateway, agent-runtime, workflow-executor on a real nats-server),
 with buckets of 2 s so a baseline warms up in seconds: a tenant's secret key sends one message per bucket, then
-a burst of thirty at once. workflow-executor counts the key's messages (``conversation.message_received`` names
-the key), and when the tick closes the burst's bucket it emits ``anomaly.detected`` — which the tenant's live
-feed (``GET /v1/realtime``) shows — and lists it at ``GET /v1/anomalies``; another tenant sees none of it."""
+a burst of thirty at once. agent-runtime tallies the key's turns in windows of 1 s (``conversation.turns_tallied``
+names the key), workflow-executor counts the tallies, and when the tick closes the burst's bucket it emits
+``anomaly.detected`` — which the tenant's live feed (``GET /v1/realtime``) shows — and lists it at
+``GET /v1/anomalies``; another tenant sees none of it."""
 
 from __future__ import annotations
 
@@ -19,15 +20,17 @@ from websockets.asyncio.client import ClientConnection, connect
 from afo_testkit.platform import Platform, running_platform
 from tests.e2e.journey import Tenant, conversation, eventually, published_agent, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 BUCKET_S = 2.0
 BURST = 30
+# A bucket is judged 1.5 s after it ends: its last window's tally is sent within 1.3 s of the window's end.
 DETECTION = {"AFO_ANOMALY_BUCKET_S": str(int(BUCKET_S)), "AFO_ANOMALY_WARMUP_BUCKETS": "3",
-             "AFO_ANOMALY_MIN_KEY_MESSAGES": "10", "AFO_ANOMALY_GRACE_S": "0.5", "AFO_ANOMALY_TICK_S": "0.5"}
+             "AFO_ANOMALY_MIN_KEY_MESSAGES": "10", "AFO_ANOMALY_GRACE_S": "1.5", "AFO_ANOMALY_TICK_S": "0.5",
+             "AFO_TURN_TALLY_WINDOW_S": "1", "AFO_TURN_TALLY_GRACE_S": "0.1", "AFO_TURN_TALLY_CLOSE_S": "0.2"}
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
     async with running_platform(tmp_path_factory.mktemp("platform"),
                                 services=("gateway", "agent-runtime", "workflow-executor"), supervise=False,

@@ -10,7 +10,7 @@ import pytest
 from afo_testkit.problems import assert_problem
 from tests.e2e.journey import conversation, published_agent, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 
 

@@ -23,7 +23,7 @@ from afo_common.ids import new_id
 from afo_testkit.platform import Platform
 from tests.e2e.journey import Tenant, conversation, published_agent, say, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 ZONE = "America/New_York"
 

@@ -24,7 +24,7 @@ from afo_testkit.openai_server import FakeOpenAI, Text
 from afo_testkit.platform import Platform, running_platform
 from tests.e2e.journey import Tenant, conversation, exited, llm_agent, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 CONVERSATIONS = 20
 RATE_PER_S = 40.0
@@ -38,7 +38,7 @@ API_KEY = "sk-test"
 DRAIN_S = 3.0
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def fake() -> AsyncIterator[FakeOpenAI]:
     async with FakeOpenAI(lambda _body: Text("Thanks! What budget do you have in mind?"),
                           api_key=API_KEY) as server:
@@ -46,7 +46,7 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
         yield server
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
     home: Path = tmp_path_factory.mktemp("crash-platform")
     async with running_platform(home, services=("gateway", "agent-runtime"), supervise=False,

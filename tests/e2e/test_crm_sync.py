@@ -17,7 +17,7 @@ from afo_testkit.crm_servers import FakeHubSpot
 from afo_testkit.platform import Platform
 from tests.e2e.journey import conversation, published_agent, say, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 TOKEN = "pat-na1-e2e-secret-token-0123"
 TURNS = [

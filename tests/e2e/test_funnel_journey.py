@@ -21,7 +21,7 @@ from afo_testkit.problems import assert_problem
 from tests.e2e.journey import FIVE_TURNS, Tenant, conversation, eventually, published_agent, say, sign_up
 from tests.e2e.sse import SseReader
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 ZONE = "America/New_York"
 NEW_YORK = ZoneInfo(ZONE)

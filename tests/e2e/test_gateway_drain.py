@@ -15,10 +15,10 @@ from afo_testkit.platform import Platform, running_platform
 from tests.e2e.journey import conversation, exited, published_agent, sign_up
 from tests.e2e.sse import SseReader
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
     async with running_platform(tmp_path_factory.mktemp("platform"), services=("gateway", "agent-runtime"),
                                 supervise=False) as running:

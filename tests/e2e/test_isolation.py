@@ -8,7 +8,7 @@ import pytest
 
 from tests.e2e.journey import conversation, published_agent, say, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 ORIGIN = "https://shop.example"
 
 

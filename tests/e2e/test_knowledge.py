@@ -20,7 +20,7 @@ from afo_testkit.documents import pdf_bytes
 from afo_testkit.platform import Platform, running_platform
 from tests.e2e.journey import Tenant, conversation, published_agent, say, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 SERVICES = ("gateway", "agent-runtime", "knowledge-ingest")
 HANDBOOK_PAGES = [
@@ -59,16 +59,18 @@ def long_markdown(sections: int = 100) -> bytes:
     return "\n".join(parts).encode()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def supervised(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+    """A platform of its own whose supervisor restarts knowledge-ingest when the test kills it: the shared
+    platform's services are never killed."""
     home: Path = tmp_path_factory.mktemp("knowledge-platform")
     async with running_platform(home, services=SERVICES, supervise=True) as running:
         yield running
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def api(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30.0) as client:
+@pytest_asyncio.fixture(loop_scope="session")
+async def supervised_api(supervised: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=supervised.gateway_url, timeout=30.0) as client:
         yield client
 
 
@@ -102,7 +104,7 @@ async def settled(api: httpx.AsyncClient, tenant: Tenant, kb_id: str, doc_id: st
         await asyncio.sleep(0.2)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def clinic(api: httpx.AsyncClient) -> tuple[Tenant, str, dict[str, str]]:
     """A tenant with a knowledge base of a PDF, a DOCX and an HTML page, all ingested, and a corrupt PDF."""
     tenant = await sign_up(api, "Harbor Dental")
@@ -228,8 +230,9 @@ async def test_deleting_a_document_removes_it_from_search(
 
 @pytest.mark.long
 async def test_killed_mid_ingest_knowledge_ingest_resumes_and_finishes(
-    api: httpx.AsyncClient, platform: Platform,
+    supervised: Platform, supervised_api: httpx.AsyncClient,
 ) -> None:
+    platform, api = supervised, supervised_api
     tenant = await sign_up(api, "Big Docs")
     kb_id = await knowledge_base(api, tenant)
     doc = await upload(api, tenant, kb_id, "catalogue.md", long_markdown(), "text/markdown")

@@ -16,7 +16,7 @@ from afo_testkit.openai_server import Call, FakeOpenAI, Text, ToolCalls, Turn
 from afo_testkit.platform import Platform, running_platform
 from tests.e2e.journey import Tenant, conversation, llm_agent, say, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 API_KEY = "sk-test"
 TENANT_KEY = "sk-tenant-own-key-0001"  # a tenant's own key, kept in the gateway's vault
@@ -32,7 +32,7 @@ def model(body: dict[str, Any]) -> Turn:
     return ToolCalls([Call("update_lead", {"fields": LEAD_FIELDS})])
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def fake() -> AsyncIterator[FakeOpenAI]:
     # It answers 401 unless the request carries the operator's AFO_LLM_API_KEY or the tenant's own key: a
     # model reply proves the header arrived, and the recorded header says which key it was.
@@ -40,7 +40,7 @@ async def fake() -> AsyncIterator[FakeOpenAI]:
         yield server
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
     home: Path = tmp_path_factory.mktemp("llm-platform")
     async with running_platform(home, services=("gateway", "agent-runtime"), supervise=False,

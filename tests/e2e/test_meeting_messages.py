@@ -28,12 +28,12 @@ from afo_testkit.platform import Platform, running_platform
 from tests.e2e.journey import Tenant, conversation, eventually, published_agent, say, sign_up
 from tests.e2e.sse import SseReader
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 WAIT_S = 30.0
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
     home: Path = tmp_path_factory.mktemp("meeting-messages")
     async with running_platform(home, services=("gateway", "agent-runtime"), supervise=False) as running:

@@ -19,7 +19,7 @@ from afo_testkit.platform import Platform, running_platform
 from afo_testkit.postgres import PostgresDatabases
 from tests.e2e.journey import Tenant, conversation, llm_agent, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 API_KEY = "sk-test"
 CONVERSATIONS = 6
@@ -39,14 +39,14 @@ def model_delay(body: dict[str, Any]) -> float:
     return 0.6 if int(last_user_text(body).split()[-1]) % 2 else 0.02
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def fake() -> AsyncIterator[FakeOpenAI]:
     async with FakeOpenAI(reply_to, api_key=API_KEY) as server:
         server.delay_s = model_delay
         yield server
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def platform(tmp_path_factory: pytest.TempPathFactory,
                    postgres_server: PostgresDatabases | str) -> AsyncIterator[Platform]:
     """Replicas share agent-runtime's database: PostgreSQL, as in production, when one answers."""

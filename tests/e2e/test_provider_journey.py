@@ -12,9 +12,8 @@ from __future__ import annotations
 import asyncio
 import html
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -22,44 +21,27 @@ from zoneinfo import ZoneInfo
 import httpx
 import nats
 import pytest
-import pytest_asyncio
 
 from afo_testkit.calendar_servers import FakeGoogle
 from afo_testkit.crm_servers import FakeHubSpot
-from afo_testkit.platform import Platform, running_platform
+from afo_testkit.platform import Platform
+from tests.e2e.conftest import GOOGLE_REFRESH_TOKEN
 from tests.e2e.journey import FIVE_TURNS, LEAD_EMAIL, Tenant, conversation, published_agent, say, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 ZONE = ZoneInfo("America/New_York")
-REFRESH = "1//0e2e-google-refresh-token-4242"
+REFRESH = GOOGLE_REFRESH_TOKEN
 HUBSPOT_TOKEN = "pat-na1-e2e-provider-journey-5151"
 EMAIL = LEAD_EMAIL
 ASK = "Can we meet next Wednesday at 10am?"
 WAIT_S = 20.0
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def google_server() -> AsyncIterator[FakeGoogle]:
-    async with FakeGoogle(secret=REFRESH) as server:
-        yield server
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def platform(tmp_path_factory: pytest.TempPathFactory, google_server: FakeGoogle) -> AsyncIterator[Platform]:
-    home: Path = tmp_path_factory.mktemp("provider-journey")
-    async with running_platform(
-        home, services=("gateway", "agent-runtime", "workflow-executor"), supervise=False,
-        AFO_GOOGLE_CLIENT_ID=google_server.client_id, AFO_GOOGLE_CLIENT_SECRET=google_server.client_secret,
-        AFO_GOOGLE_CONSENT_URL=f"{google_server.base_url}/o/oauth2/v2/auth",
-        AFO_GOOGLE_OAUTH_BASE_URL=google_server.base_url, AFO_GOOGLE_API_BASE_URL=google_server.base_url,
-    ) as running:
-        yield running
-
-
 @pytest.fixture
 def google(google_server: FakeGoogle) -> FakeGoogle:
-    """The module's stand-in with an empty primary calendar: each test's tenant connects the same account."""
+    """The shared platform's Google stand-in with an empty primary calendar: each test's tenant connects the same
+    account."""
     google_server.events.clear()
     google_server.busy.clear()
     google_server.busy["primary"] = []

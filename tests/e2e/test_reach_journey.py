@@ -8,41 +8,24 @@ sink, and both events reach the integrator's endpoint signed per Standard Webhoo
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from afo_testkit.local_server import serving
-from afo_testkit.platform import Platform, running_platform
 from afo_testkit.problems import assert_problem
 from afo_testkit.webhook_receiver import Receiver
 from tests.e2e.journey import LEAD_EMAIL, conversation, eventually, published_agent, say, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 PHONE = "+33612345678"
 # Time the chat has to qualify and book before the reminder's send time.
 MARGIN = timedelta(seconds=25)
 WAIT_S = 90.0
 EVERY_DAY = {day: ["00:00-23:59"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
-    home: Path = tmp_path_factory.mktemp("reach-platform")
-    async with running_platform(home, supervise=False, AFO_WEBHOOK_ALLOW_PRIVATE="1") as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def api(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30.0) as client:
-        yield client
 
 
 def on_grid(instant: datetime) -> datetime:

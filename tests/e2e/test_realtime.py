@@ -1,7 +1,7 @@
 """``GET /v1/realtime`` against real processes: an API client on the tenant's secret key watches a conversation
 happen through the API (started, the lead's message, the agent's reply, the lead), another tenant's client sees
-none of it, and an operator signed in to the console gets the platform's health. Every one of these travels on the
-gateway's least-privilege NATS user: a subscription or RPC it is not granted fails the module
+none of it, and an operator (``afo operator add``) signed in to the console gets the platform's health. Every one
+of these travels on the gateway's least-privilege NATS user: a subscription or RPC it is not granted fails the module
 (``running_platform`` checks nats-server's log)."""
 
 from __future__ import annotations
@@ -17,15 +17,16 @@ import pytest_asyncio
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.typing import Origin
 
+from afo_cli.operators import add_operator
 from afo_testkit.platform import Platform, running_platform
 from tests.e2e.journey import conversation, published_agent, say, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
-PASSWORD = "correct horse battery"  # sign_up's
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+    """A platform of its own, without notifier: the operator's health frame shows a service that is not running."""
     async with running_platform(tmp_path_factory.mktemp("platform"), services=("gateway", "agent-runtime"),
                                 supervise=False) as running:
         yield running
@@ -76,15 +77,10 @@ async def test_an_api_client_watches_its_tenants_conversation_and_no_one_elses(
 async def test_an_operator_in_the_console_gets_the_platforms_health(platform: Platform,
                                                                     api: httpx.AsyncClient) -> None:
     tenant = await sign_up(api)
-    ops_email = f"ops+{tenant.id}@example.com"
-    async with httpx.AsyncClient(base_url=platform.gateway_url) as owner_console, \
-            httpx.AsyncClient(base_url=platform.gateway_url) as operator_console:
-        signed_in = await owner_console.post("/v1/login", json={"email": tenant.email, "password": PASSWORD})
-        assert signed_in.status_code == 200, signed_in.text
-        added = await owner_console.post("/v1/users", json={"email": ops_email, "password": PASSWORD,
-                                                             "role": "operator"})
-        assert added.status_code == 201, added.text
-        signed_in = await operator_console.post("/v1/login", json={"email": ops_email, "password": PASSWORD})
+    added = await add_operator(platform.nats_url, platform.nats_auth(), f"ops+{tenant.id}@example.com")
+    async with httpx.AsyncClient(base_url=platform.gateway_url) as operator_console:
+        signed_in = await operator_console.post("/v1/login", json={"email": added.operator.email,
+                                                                   "password": added.password})
         assert signed_in.status_code == 200, signed_in.text
         session = operator_console.cookies["afo_session"]
 

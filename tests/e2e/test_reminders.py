@@ -1,11 +1,11 @@
-"""Reminders over the running platform (every service, real nats-server, the SMTP sink ``afo up`` starts): a
-lead who gives a phone and an email in the chat books "next Wednesday at 10am"; the confirmation email with the
-invitation reaches the SMTP sink and its reminders are scheduled (24 h before on SMS and email). A meeting
-about an hour ahead (``meeting.booked`` published as workflow-executor would) with a reminder offset set just
-under it (``AFO_REMINDER_OFFSETS_S``): its SMS reminder is sent (to the SMS sink) once its time comes, and
-``GET /v1/notifications`` shows it sent; the 24 h one, already past, is recorded skipped. Another tenant's
-notification is a 404, a bad filter a 422. A reminder that comes due while notifier is stopped is sent after it
-starts again, once, with a second replica polling the same database."""
+"""Reminders over the running platform (gateway, agent-runtime, workflow-executor and notifier, real nats-server,
+the SMTP sink ``afo up`` starts): a lead who gives a phone and an email in the chat books "next Wednesday at
+10am"; the confirmation email with the invitation reaches the SMTP sink and its reminders are scheduled (24 h
+before on SMS and email). A meeting about an hour ahead (``meeting.booked`` published as workflow-executor would)
+with a reminder offset set just under it (``AFO_REMINDER_OFFSETS_S``): its SMS reminder is sent (to the SMS sink)
+once its time comes, and ``GET /v1/notifications`` shows it sent; the 24 h one, already past, is recorded
+skipped. Another tenant's notification is a 404, a bad filter a 422. A reminder that comes due while notifier is
+stopped is sent after it starts again, once, with a second replica polling the same database."""
 
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ from afo_testkit.platform import Platform, running_platform
 from afo_testkit.problems import assert_problem
 from tests.e2e.journey import LEAD_EMAIL, Tenant, conversation, eventually, published_agent, say, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
+SERVICES = ("gateway", "agent-runtime", "workflow-executor", "notifier")
 ZONE = "America/New_York"
 PHONE = "+33612345678"
 # 24 h before, and 3590 s before: a meeting an hour ahead is reminded ten seconds after it is booked.
@@ -37,10 +38,12 @@ OFFSETS_S = (86400, 3590)
 WAIT_S = 30.0
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+    """A platform of its own: its reminder offsets are the platform's default, and notifier is stopped,
+    restarted and given a replica here. Knowledge and voice play no part."""
     home: Path = tmp_path_factory.mktemp("platform")
-    async with running_platform(home, supervise=False,
+    async with running_platform(home, services=SERVICES, supervise=False,
                                 AFO_REMINDER_OFFSETS_S=f"[{OFFSETS_S[0]}, {OFFSETS_S[1]}]") as running:
         yield running
 

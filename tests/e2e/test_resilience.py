@@ -6,20 +6,30 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import nats
 import pytest
+import pytest_asyncio
 
 from afo_common.events import envelope_for
 from afo_common.events.conversation import MessageReceived
 from afo_common.ids import new_id
-from afo_testkit.platform import Platform
+from afo_testkit.platform import Platform, running_platform
 from tests.e2e.journey import Tenant, conversation, exited, published_agent, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
+    """A platform of its own: agent-runtime is killed and restarted here, which the shared one never is."""
+    async with running_platform(tmp_path_factory.mktemp("platform"), services=("gateway", "agent-runtime"),
+                                supervise=False) as running:
+        yield running
 
 
 async def history(api: httpx.AsyncClient, tenant: Tenant, conversation_id: str) -> list[dict[str, Any]]:

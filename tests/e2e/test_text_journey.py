@@ -19,7 +19,7 @@ from nats.aio.msg import Msg
 from afo_testkit.platform import Platform, permission_violations
 from tests.e2e.journey import FIVE_TURNS, conversation, published_agent, say, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 
 

@@ -24,7 +24,7 @@ from afo_testkit.platform import Platform
 from afo_voice_media.adapters.espeak_tts import EspeakTts
 from tests.e2e.journey import eventually, published_agent, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 ORIGIN = "https://shop.example.com"
 RATE = 16000
@@ -90,7 +90,7 @@ async def spoken(text: str) -> bytes:
     return b"".join([chunk async for chunk in EspeakTts().speak(text, RATE, None)])
 
 
-@pytest_asyncio.fixture(loop_scope="module")
+@pytest_asyncio.fixture(loop_scope="session")
 async def browser() -> AsyncIterator[tuple[RTCPeerConnection, Microphone, Speaker]]:
     connection, microphone, speaker = RTCPeerConnection(), Microphone(), Speaker()
     connection.addTrack(microphone)

@@ -18,7 +18,6 @@ import asyncio
 import json
 import struct
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -31,24 +30,25 @@ from websockets.exceptions import InvalidStatus
 
 from afo_testkit.media_streams import twilio_signature
 from afo_testkit.openai_server import FakeOpenAI, Text
-from afo_testkit.platform import Platform, running_platform
+from afo_testkit.platform import Platform
 from afo_testkit.twilio_server import FakeTwilio
 from afo_voice_media.domain.audio import ulaw_to_pcm
+from tests.e2e.conftest import OPERATOR_LLM_KEY
 from tests.e2e.journey import Tenant, eventually, sign_up
-from tests.e2e.phone import PUBLIC, media_call, phone_agent, speech, stream_url, voice_webhook
+from tests.e2e.phone import media_call, phone_agent, speech, stream_url, voice_webhook
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 AGENT_NUMBER = "+14155550123"
-SLOW_AGENT_NUMBER = "+14155550125"
-LLM_KEY = "sk-voice-test"
+SLOW_AGENT_NUMBER = "+14155550126"
+LLM_KEY = OPERATOR_LLM_KEY  # the shared platform's: the slow agent's tenant stores no key of its own
 MODEL_DELAY_S = 2.5
 LONG_ANSWER = ("Our professional plan costs forty dollars a month for each seat. It includes unlimited "
                "conversations, your knowledge base, and calendar booking for the whole team.")
 WAIT_S = 40.0
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def model() -> AsyncIterator[FakeOpenAI]:
     """A slow model (as one that searches or books before it answers) with a long answer."""
     async with FakeOpenAI(lambda _body: Text(LONG_ANSWER), api_key=LLM_KEY) as server:
@@ -56,16 +56,7 @@ async def model() -> AsyncIterator[FakeOpenAI]:
         yield server
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def platform(tmp_path_factory: pytest.TempPathFactory, twilio: FakeTwilio,
-                   model: FakeOpenAI) -> AsyncIterator[Platform]:
-    home: Path = tmp_path_factory.mktemp("platform")
-    async with running_platform(home, supervise=False, AFO_TWILIO_API_BASE_URL=twilio.base_url,
-                                AFO_PUBLIC_URL=PUBLIC, AFO_LLM_API_KEY=LLM_KEY) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def voice_tenant(platform: Platform, twilio: FakeTwilio) -> AsyncIterator[tuple[Tenant, str]]:
     async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30.0) as api:
         yield await phone_agent(api, twilio, AGENT_NUMBER, greeting="Hi, this is Ava from Acme. How can I help?",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,12 +23,12 @@ import pytest
 import pytest_asyncio
 
 from afo_testkit.media_streams import MediaStreamCall
-from afo_testkit.platform import Platform, running_platform
+from afo_testkit.platform import Platform
 from afo_testkit.twilio_server import FakeTwilio
 from tests.e2e.journey import Tenant, eventually, published_agent, sign_up
 from tests.e2e.phone import PUBLIC, media_call, phone_agent, speech, stream_url, voice_webhook
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 AGENT_NUMBER = "+14155550124"
 LEAD = "+14155550198"
@@ -37,15 +36,7 @@ PERSON = "+14155550777"
 WAIT_S = 40.0
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def platform(tmp_path_factory: pytest.TempPathFactory, twilio: FakeTwilio) -> AsyncIterator[Platform]:
-    home: Path = tmp_path_factory.mktemp("platform")
-    async with running_platform(home, supervise=False, AFO_TWILIO_API_BASE_URL=twilio.base_url,
-                                AFO_PUBLIC_URL=PUBLIC) as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def caller(platform: Platform, twilio: FakeTwilio) -> AsyncIterator[tuple[Tenant, str]]:
     """A tenant with Twilio credentials and an agent that has a number and a person to hand calls to."""
     async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30.0) as api:
@@ -53,14 +44,21 @@ async def caller(platform: Platform, twilio: FakeTwilio) -> AsyncIterator[tuple[
                                 voice={"transfer_to": PERSON, "vocabulary": ["Acme"]})
 
 
+def placed_for(twilio: FakeTwilio, tenant: Tenant, number: str) -> list[dict[str, str]]:
+    """The calls placed from ``number`` or reporting to ``tenant``'s status callback: the stand-in serves every
+    tenant of the pytest worker, and no other agent may hold the number."""
+    callback = f"{PUBLIC}/twilio/status?tenant={tenant.id}"
+    return [form for form in twilio.placed if form["From"] == number or form.get("StatusCallback") == callback]
+
+
 async def dialled(api: httpx.AsyncClient, twilio: FakeTwilio, tenant: Tenant, agent_id: str
                   ) -> tuple[dict[str, Any], str]:
     """The call ``POST /v1/calls`` answered, and the CallSid Twilio gave it."""
-    placed = len(twilio.placed)
+    before = {sid for sid, call in twilio.calls.items() if call["from"] == AGENT_NUMBER}
     response = await api.post("/v1/calls", headers=tenant.auth, json={"agent_id": agent_id, "to": "+1 415-555-0198"})
     assert response.status_code == 201, response.text
-    assert len(twilio.placed) == placed + 1
-    return response.json(), list(twilio.calls)[-1]
+    [sid] = {sid for sid, call in twilio.calls.items() if call["from"] == AGENT_NUMBER} - before
+    return response.json(), sid
 
 
 async def answered(api: httpx.AsyncClient, twilio: FakeTwilio, sid: str, answered_by: str) -> httpx.Response:
@@ -75,11 +73,11 @@ async def picked_up(api: httpx.AsyncClient, twilio: FakeTwilio, sid: str) -> Med
     return media_call(stream_url(await answered(api, twilio, sid, "human")), twilio, sid)
 
 
-async def handed_on(twilio: FakeTwilio, within_s: float) -> bool:
-    """True once a live call was updated through the Calls API, False if none was within ``within_s``."""
+async def handed_on(twilio: FakeTwilio, sid: str, within_s: float) -> bool:
+    """True once the live call ``sid`` was updated through the Calls API, False if not within ``within_s``."""
     deadline = asyncio.get_running_loop().time() + within_s
     while True:
-        if twilio.updates:
+        if any(updated == sid for updated, _ in twilio.updates):
             return True
         if asyncio.get_running_loop().time() > deadline:
             return False
@@ -99,7 +97,7 @@ async def test_an_outbound_call_rings_the_lead_and_the_agent_greets_them(
 
     assert (view["direction"], view["state"], view["caller"], view["called"]) == (
         "outbound", "dialing", AGENT_NUMBER, LEAD)
-    placed = twilio.placed[-1]
+    placed = placed_for(twilio, tenant, AGENT_NUMBER)[-1]
     assert (placed["To"], placed["From"], placed["Url"], placed["MachineDetection"]) == (
         LEAD, AGENT_NUMBER, f"{PUBLIC}/twilio/voice", "DetectMessageEnd")
     assert placed["StatusCallback"] == f"{PUBLIC}/twilio/status?tenant={tenant.id}"
@@ -140,9 +138,9 @@ async def test_asking_for_a_person_hands_the_call_to_the_agents_number(
         await call.say(asking)
         assert await call.wait_for_reply(within=WAIT_S), "the agent did not answer"
         # Twilio runs the new TwiML at once and closes the stream: the test hangs up as it would.
-        assert await handed_on(twilio, WAIT_S), "the call was not handed on"
-    [(updated, form)] = twilio.updates
-    assert updated == sid and f"<Dial>{PERSON}</Dial>" in form["Twiml"]
+        assert await handed_on(twilio, sid, WAIT_S), "the call was not handed on"
+    [form] = [form for updated, form in twilio.updates if updated == sid]
+    assert f"<Dial>{PERSON}</Dial>" in form["Twiml"]
     record = await ended_call(api, tenant, view["id"])
     assert record["end_reason"] == "transferred", record
     [turn] = record["transcript"]
@@ -153,7 +151,6 @@ async def test_without_twilio_credentials_or_a_number_nothing_is_dialled(
         platform: Platform, api: httpx.AsyncClient, twilio: FakeTwilio) -> None:
     tenant = await sign_up(api)
     agent_id = await published_agent(api, tenant)
-    placed = len(twilio.placed)
     no_number = await api.post("/v1/calls", headers=tenant.auth, json={"agent_id": agent_id, "to": LEAD})
     assert no_number.status_code == 409, no_number.text
     put = await api.put(f"/v1/agents/{agent_id}/phone-numbers", headers=tenant.auth,
@@ -164,6 +161,6 @@ async def test_without_twilio_credentials_or_a_number_nothing_is_dialled(
     assert "Twilio" in no_credentials.json()["detail"]
     bad_number = await api.post("/v1/calls", headers=tenant.auth, json={"agent_id": agent_id, "to": "555"})
     assert bad_number.status_code == 422, bad_number.text
-    assert len(twilio.placed) == placed
+    assert placed_for(twilio, tenant, "+14155550125") == []
     listed = (await api.get("/v1/calls", headers=tenant.auth)).json()
     assert listed["data"] == []

@@ -18,14 +18,14 @@ from afo_testkit.twilio_server import FakeTwilio
 from tests.e2e.journey import Tenant, eventually
 from tests.e2e.phone import PUBLIC, media_call, phone_agent, speech, stream_url, voice_webhook
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 AGENT_NUMBER = "+14155550131"
 CALLS = 3
 WAIT_S = 60.0
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def platform(tmp_path_factory: pytest.TempPathFactory, twilio: FakeTwilio,
                    postgres_server: PostgresDatabases | str) -> AsyncIterator[Platform]:
     if isinstance(postgres_server, str):

@@ -1,44 +1,25 @@
-"""Integrator webhooks over the public API of the running platform (gateway, agent-runtime, notifier; real
-nats-server; private targets allowed so the receiver can run on 127.0.0.1): a subscription to
-``lead.qualified``, five qualifying chat turns, and the receiver gets the event — the CloudEvents envelope,
-signed per Standard Webhooks with the subscription's secret — while the delivery log shows it delivered; a
-subscription disabled by 410 Gone enabled again over the API (another tenant's: 404) gets the next event.
-Private targets being allowed here, the SSRF refusals are proved in notifier's own tests; here an unknown
-event type and a malformed body are 422."""
+"""Integrator webhooks over the public API of the running platform (every service, real nats-server; private
+targets allowed so the receiver can run on 127.0.0.1): a subscription to ``lead.qualified``, five qualifying
+chat turns, and the receiver gets the event — the CloudEvents envelope, signed per Standard Webhooks with the
+subscription's secret — while the delivery log shows it delivered; a subscription disabled by 410 Gone enabled
+again over the API (another tenant's: 404) gets the next event. Private targets being allowed here, the SSRF
+refusals are proved in notifier's own tests; here an unknown event type and a malformed body are 422."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from afo_testkit.local_server import serving
-from afo_testkit.platform import Platform, running_platform
 from afo_testkit.problems import assert_problem
 from afo_testkit.webhook_receiver import Receiver
 from tests.e2e.journey import FIVE_TURNS, conversation, eventually, published_agent, say, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
-SERVICES = ("gateway", "agent-runtime", "notifier")
 WAIT_S = 15.0
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def platform(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Platform]:
-    home: Path = tmp_path_factory.mktemp("webhooks-platform")
-    async with running_platform(home, services=SERVICES, supervise=False, AFO_WEBHOOK_ALLOW_PRIVATE="1") as running:
-        yield running
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def api(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30.0) as client:
-        yield client
 
 
 async def test_a_qualified_lead_reaches_the_integrators_endpoint_signed_and_is_in_the_delivery_log(

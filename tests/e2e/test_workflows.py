@@ -21,14 +21,14 @@ from afo_testkit.problems import assert_problem
 from tests.e2e.journey import FIVE_TURNS as TURNS
 from tests.e2e.journey import conversation, eventually, published_agent, say, sign_up
 
-pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
 INSTRUCTION = "when a lead is qualified with budget over 10k, book a demo on the sales calendar and text me"
 ME = {"phone": "+15550001111", "email": "owner@example.com"}
 TENANT_KEY = "sk-tenant-workflows-key"
 
 
-@pytest_asyncio.fixture(loop_scope="module")
+@pytest_asyncio.fixture(loop_scope="session")
 async def llm() -> AsyncIterator[FakeOpenAI]:
     bad = ToolCalls([Call("propose_workflow", {"trigger": "lead.qualified",
                                                "actions": [{"type": "order_pizza", "size": "large"}]})])

@@ -52,3 +52,9 @@ def test_ids_made_in_later_milliseconds_sort_later() -> None:
 def test_ids_made_in_one_millisecond_are_still_unique() -> None:
     ids = {new_id("msg") for _ in range(10_000)}
     assert len(ids) == 10_000
+
+
+def test_ids_made_in_one_millisecond_still_sort_by_creation() -> None:
+    made = [new_id("ops") for _ in range(5000)]  # thousands per millisecond
+
+    assert made == sorted(made) and len(set(made)) == len(made)

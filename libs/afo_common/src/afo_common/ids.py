@@ -11,13 +11,25 @@ _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 _ID_PATTERN = re.compile(r"^[a-z]{2,5}_[0-9a-z]{26}$")
 
 
+_last = [0, 0]  # the last id's milliseconds and 12-bit sequence, in this process
+
+
 def uuid7() -> uuid.UUID:
-    """RFC 9562 UUIDv7: 48-bit Unix milliseconds, then random bits, so ids sort by creation time."""
+    """RFC 9562 UUIDv7: 48-bit Unix milliseconds, a 12-bit sequence, then random bits, so ids sort by creation
+    time — within one millisecond of one process too (RFC 9562 §6.2, method 1: ``rand_a`` counts, starting at a
+    random value; at its end the milliseconds move on)."""
     ms = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")
+    if ms <= _last[0]:
+        ms, sequence = _last[0], _last[1] + 1
+        if sequence > 0xFFF:
+            ms, sequence = ms + 1, 0
+    else:
+        sequence = (rand >> 62) & 0x7FF  # the upper half stays free for the count
+    _last[0], _last[1] = ms, sequence
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
-    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= sequence << 64
     value |= 0b10 << 62
     value |= rand & ((1 << 62) - 1)
     return uuid.UUID(int=value)

@@ -227,6 +227,9 @@ class Service:
         for durable in self._durables:
             await reconcile_consumer(self.nats.js, durable)
         await self.broker.start()
+        # Every subscription known to the server before the service says it is ready: an RPC sent the moment
+        # after would otherwise find no responder.
+        await self.broker.connection.flush()
         self.relay.start()
         for hook in self._on_start:
             await hook()

@@ -1,15 +1,16 @@
-"""The analytics period as the gateway reads ``from`` and ``to`` (``domain/analytics.py``): dates are whole UTC
-days (``to`` included), datetimes are moments (an offset converted, none taken as UTC), 30 days by default,
-at most 366."""
+"""The analytics period as the gateway reads ``from`` and ``to`` (``domain/analytics.py``): dates are whole days
+of the time zone (``to`` included), datetimes are moments (an offset converted, none taken in the zone), 30 days
+by default, at most 366."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from afo_gateway.domain.analytics import period
 from afo_gateway.domain.errors import Invalid
 
-TODAY = date(2026, 3, 9)
+NOW = datetime(2026, 3, 9, 12, tzinfo=UTC)
 
 
 def utc(*parts: int) -> datetime:
@@ -27,7 +28,7 @@ def utc(*parts: int) -> datetime:
 ])
 def test_a_period_is_read_as_utc_with_to_included_when_a_day(start: str | None, end: str | None,
                                                               expected: tuple[datetime, datetime]) -> None:
-    assert period(start, end, TODAY) == expected
+    assert period(start, end, NOW) == expected
 
 
 @pytest.mark.parametrize(("start", "end", "loc"), [
@@ -40,12 +41,22 @@ def test_a_period_is_read_as_utc_with_to_included_when_a_day(start: str | None, 
 def test_an_unreadable_backwards_or_too_long_period_names_its_parameter(start: str | None, end: str | None,
                                                                         loc: str) -> None:
     with pytest.raises(Invalid) as raised:
-        period(start, end, TODAY)
+        period(start, end, NOW)
 
     assert [e["loc"] for e in raised.value.errors] == [["query", loc]]
 
 
 def test_the_default_is_thirty_days_ending_today() -> None:
-    start, end = period(None, None, TODAY)
+    start, end = period(None, None, NOW)
 
-    assert end - start == timedelta(days=30) and (end - timedelta(microseconds=1)).date() == TODAY
+    assert end - start == timedelta(days=30) and (end - timedelta(microseconds=1)).date() == NOW.date()
+
+
+def test_days_and_the_default_are_the_time_zones() -> None:
+    paris, la = ZoneInfo("Europe/Paris"), ZoneInfo("America/Los_Angeles")
+
+    assert period("2026-03-02", "2026-03-02", NOW, paris) == (utc(2026, 3, 1, 23), utc(2026, 3, 2, 23))
+    assert period("2026-03-02T09:30:00", "2026-03-03", NOW, paris)[0] == utc(2026, 3, 2, 8, 30)
+    # 12:00 UTC on the 9th is 05:00 in Los Angeles: today there is the 9th; summer time began on the 8th.
+    start, end = period(None, None, NOW, la)
+    assert (start, end) == (utc(2026, 2, 8, 8), utc(2026, 3, 10, 7))
