@@ -14,29 +14,14 @@ from afo_common.events import Envelope, envelope_for
 from afo_common.events.agent import AgentCreated, AgentDeleted
 from afo_common.events.streams import AGENT
 from afo_common.messaging.batches import Batch, Batcher
-from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, PermanentError, RawMessage
+from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, PermanentError
 from afo_common.messaging.inbox import record_all_processed
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
+from afo_testkit.broker_messages import BrokerMessage
 from afo_testkit.migrations import messaging
 
 CREATED = ConsumerSpec(durable="test-svc-agent-created", stream=AGENT, event=AgentCreated)
 DELETED = ConsumerSpec(durable="test-svc-agent-deleted", stream=AGENT, event=AgentDeleted)
-
-
-class BrokerMessage(RawMessage):
-    def __init__(self, envelope: Envelope, attempt: int = 1) -> None:
-        self.data, self.subject, self.headers = envelope.to_bytes(), envelope.nats_subject, {}
-        self.num_delivered, self.stream_seq = attempt, 1
-        self.settled: list[str] = []
-
-    async def ack(self) -> None:
-        self.settled.append("ack")
-
-    async def nack(self, delay: float) -> None:
-        self.settled.append("nak")
-
-    async def term(self) -> None:
-        self.settled.append("term")
 
 
 def created(name: str) -> Envelope:
@@ -94,7 +79,7 @@ class Consumers:
 
     async def deliver(self, envelope: Envelope, attempt: int = 1) -> str:
         spec = CREATED if envelope.type == AgentCreated.type_name() else DELETED
-        return await self.policies[spec.durable].process(BrokerMessage(envelope, attempt))
+        return await self.policies[spec.durable].process(BrokerMessage.of(envelope, attempt))
 
     async def rows(self, table: str) -> int:
         async with self.uow.db.session() as session:
@@ -165,7 +150,7 @@ async def test_a_batch_handled_without_a_transaction_is_acknowledged_with_nothin
 async def test_a_malformed_delivery_never_reaches_the_batch(uow: UnitOfWorkFactory) -> None:
     counter = Counter()
     consumers = Consumers(counter, uow)
-    bad = BrokerMessage(created("a"))
+    bad = BrokerMessage.of(created("a"))
     bad.data = bad.data.replace(b'"name":"a"', b'"name":7')
 
     assert await consumers.policies[CREATED.durable].process(bad) == "dead_letter"

@@ -15,35 +15,18 @@ from afo_common.db import Database
 from afo_common.events import Envelope, envelope_for
 from afo_common.events.call import CallEnded
 from afo_common.messaging.batches import Batcher
-from afo_common.messaging.consumer import ConsumerPolicy, RawMessage
+from afo_common.messaging.consumer import ConsumerPolicy
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_gateway.adapters.tables import messaging
 from afo_gateway.domain.plans import Metric
 from afo_gateway.entrypoints.usage_consumers import usage_consumers
 from afo_gateway.handlers.metering import Metering
 from afo_gateway.handlers.unit_of_work import Store
+from afo_testkit.broker_messages import BrokerMessage
 
 [CALLS] = usage_consumers()
 MARCH = datetime(2026, 3, 31, 23, 59, 30, tzinfo=UTC)
 APRIL = datetime(2026, 4, 1, 0, 0, 10, tzinfo=UTC)
-
-
-class BrokerMessage(RawMessage):
-    """A JetStream message as the policy sees it, recording how it was settled."""
-
-    def __init__(self, data: bytes, subject: str, num_delivered: int = 1) -> None:
-        self.data, self.subject, self.headers = data, subject, {"Nats-Msg-Id": "x"}
-        self.num_delivered, self.stream_seq = num_delivered, 7
-        self.settled: list[str] = []
-
-    async def ack(self) -> None:
-        self.settled.append("ack")
-
-    async def nack(self, delay: float) -> None:
-        self.settled.append("nak")
-
-    async def term(self) -> None:
-        self.settled.append("term")
 
 
 class Meter:

@@ -13,10 +13,11 @@ import pytest
 
 from afo_common.events import Envelope, envelope_for
 from afo_common.events.tenant import PlanLimits, TenantPlanChanged
-from afo_common.messaging.consumer import ConsumerPolicy, RawMessage
+from afo_common.messaging.consumer import ConsumerPolicy
 from afo_common.messaging.rpc import RpcError
 from afo_common.messaging.store import SqlStore
 from afo_common.rpcs.plan_limits import reached_in
+from afo_testkit.broker_messages import BrokerMessage
 from afo_testkit.clock import FixedClock
 from afo_voice_media.adapters.call_repository import CallRow, SqlRepositories
 from afo_voice_media.domain.call_limits import CallLimits, refusal
@@ -24,18 +25,6 @@ from afo_voice_media.handlers.call_limits import PLAN_CHANGED, PlanCopies, check
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 TENANT = "ten_a"
-
-
-class BrokerMessage(RawMessage):
-    def __init__(self, envelope: Envelope, num_delivered: int = 1) -> None:
-        self.data, self.subject, self.headers = envelope.to_bytes(), envelope.nats_subject, {}
-        self.num_delivered, self.stream_seq = num_delivered, 3
-
-    async def ack(self) -> None: ...
-
-    async def nack(self, delay: float) -> None: ...
-
-    async def term(self) -> None: ...
 
 
 def changed(revision: int, concurrent: int | None = 1, minutes: int | None = 10, plan: str = "free") -> Envelope:
@@ -72,8 +61,8 @@ async def test_the_newest_plan_is_kept_whatever_order_the_events_arrive_in(
                             store.units, dead_letter)
     second, first = changed(2, concurrent=3, plan="pro"), changed(1)
 
-    outcomes = [await policy.process(BrokerMessage(second)), await policy.process(BrokerMessage(first)),
-                await policy.process(BrokerMessage(second, num_delivered=2))]
+    outcomes = [await policy.process(BrokerMessage.of(second)), await policy.process(BrokerMessage.of(first)),
+                await policy.process(BrokerMessage.of(second, num_delivered=2))]
 
     assert outcomes == ["ack", "ack", "duplicate"] and dead == []
     async with store.reading() as repos:

@@ -19,9 +19,10 @@ from afo_common.events import Envelope, Event, envelope_for
 from afo_common.events.anomaly import AnomalyDetected, AnomalyResolved
 from afo_common.events.conversation import TurnsTallied
 from afo_common.messaging.batches import Batcher
-from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, RawMessage
+from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.workflow_executor_anomalies import ListAnomalies
+from afo_testkit.broker_messages import BrokerMessage
 from afo_testkit.clock import FixedClock
 from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.postgres import postgres_server as postgres_server
@@ -36,24 +37,6 @@ TENANT, OTHER = "t_acme", "t_other"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 PARAMS = Params(bucket_s=60, warmup=3, min_key_messages=5, grace_s=5)
 SPEC: ConsumerSpec = next(s for s in anomaly_consumers() if s.event is TurnsTallied)
-
-
-class BrokerMessage(RawMessage):
-    """A JetStream message as the policy sees it, recording how it was settled."""
-
-    def __init__(self, data: bytes, subject: str, num_delivered: int = 1) -> None:
-        self.data, self.subject, self.headers = data, subject, {"Nats-Msg-Id": "x"}
-        self.num_delivered, self.stream_seq = num_delivered, 7
-        self.settled: list[str] = []
-
-    async def ack(self) -> None:
-        self.settled.append("ack")
-
-    async def nack(self, delay: float) -> None:
-        self.settled.append("nak")
-
-    async def term(self) -> None:
-        self.settled.append("term")
 
 
 class Detector:
