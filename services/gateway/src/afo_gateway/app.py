@@ -149,6 +149,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
     app = service.http
     app.title = "AFO API"
     app.state.public_url = settings.public_url
+    app.state.realtime_close_wait_s = settings.realtime_close_wait_s
     app.state.widget_script = WidgetScript.load()
     app.description = "Agents that talk to your leads: conversations, agents, knowledge bases, leads and keys."
     service.reads_own_body("POST", knowledge_routes.DOCUMENTS_PATH)

@@ -34,6 +34,8 @@ class GatewaySettings(ServiceSettings):
     stream_token_ttl_s: float = 300.0
     # GET /v1/realtime: frames waiting for one WebSocket client; one more and it is closed (4008, slow consumer).
     realtime_backlog: int = 1024
+    # The close frame to a client that stopped reading waits for room this long; past it the connection is dropped.
+    realtime_close_wait_s: float = 2.0
     purge_interval_s: float = 600.0
     # POST /v1/agents/{id}/tests/run waits this long for agent-runtime's run (which gives up on a test after its
     # own AFO_AGENT_TESTS_RUN_TIMEOUT_S, 60 s by default).

@@ -178,6 +178,8 @@ async def test_an_operator_gets_the_platforms_health_and_an_owner_does_not(gatew
 async def test_a_client_that_stops_reading_is_closed_and_the_others_get_everything(
         gateways: Any, connection: NatsConnection, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AFO_REALTIME_BACKLOG", "8")
+    # The stalled client reads nothing until every event went out, however long that takes on a loaded machine.
+    monkeypatch.setenv("AFO_REALTIME_CLOSE_WAIT_S", "300")
     gateway = await gateways.start()
     owner = await gateways.sign_up(await gateways.client(gateway))
     words = "lorem ipsum " * 600  # long, and sent uncompressed to the one that stalls: its buffers fill soon

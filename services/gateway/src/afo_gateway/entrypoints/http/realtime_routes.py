@@ -17,7 +17,8 @@ How it closes (the reason says more):
   4429  too many requests with this key or session
   1008  a session cookie from a page of another origin
   4008  the client did not keep up: more than AFO_REALTIME_BACKLOG frames waited for it; connect again
-        and catch up over the REST API
+        and catch up over the REST API (a client that reads nothing for AFO_REALTIME_CLOSE_WAIT_S after that
+        does not get the close frame: its connection is dropped)
   1012  the gateway is restarting: connect again (another replica answers)"""
 
 from __future__ import annotations
@@ -41,8 +42,6 @@ router = APIRouter(prefix="/v1")
 UNAUTHENTICATED, FORBIDDEN, TOO_MANY, POLICY, SLOW_CONSUMER, RESTART = 4401, 4403, 4429, 1008, 4008, 1012
 CLOSE_CODES: dict[Ending, int] = {DRAINING: RESTART, KEY_REVOKED: UNAUTHENTICATED, SESSION_ENDED: UNAUTHENTICATED,
                                   DEMOTED: FORBIDDEN, OVERFLOWED: SLOW_CONSUMER}
-# A close frame to a client that does not read waits for room to write it; past this the connection is let go.
-CLOSE_WAIT_S = 2.0
 PING_MAX_CHARS = 256
 _CLIENT_GONE = (WebSocketDisconnect, RuntimeError, OSError, TimeoutError)
 
@@ -132,8 +131,9 @@ async def _relay(websocket: WebSocket, subscription: FeedSubscription) -> None:
     if subscription.ended.done():
         ending = subscription.ended.result()
         with contextlib.suppress(*_CLIENT_GONE):
+            # A close frame to a client that does not read waits for room to write it; past this it is let go.
             await asyncio.wait_for(websocket.close(CLOSE_CODES.get(ending, RESTART), _reason(ending.reason)),
-                                   CLOSE_WAIT_S)
+                                   websocket.app.state.realtime_close_wait_s)
 
 
 async def _send(websocket: WebSocket, subscription: FeedSubscription) -> None:
