@@ -5,11 +5,11 @@ The inbox on SQLite and PostgreSQL."""
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from afo_common.db import Database, migrate
 from afo_common.events import Envelope, envelope_for
 from afo_common.events.agent import AgentCreated, AgentDeleted
 from afo_common.events.streams import AGENT
@@ -19,6 +19,8 @@ from afo_common.messaging.inbox import record_all_processed
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_testkit.broker_messages import BrokerMessage
 from afo_testkit.migrations import messaging
+from afo_testkit.postgres import PostgresDatabases
+from afo_testkit.stores import SQL_BACKENDS, migrated_database
 
 CREATED = ConsumerSpec(durable="test-svc-agent-created", stream=AGENT, event=AgentCreated)
 DELETED = ConsumerSpec(durable="test-svc-agent-deleted", stream=AGENT, event=AgentDeleted)
@@ -57,10 +59,10 @@ class Counter:
             self.counted += fresh_names
 
 
-@pytest.fixture
-async def uow(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
-    db = Database(database_url)
-    await migrate(db, "afo_testkit.migrations")
+@pytest.fixture(params=SQL_BACKENDS)
+async def uow(request: pytest.FixtureRequest, tmp_path: Path,
+             postgres_server: PostgresDatabases | str) -> AsyncIterator[UnitOfWorkFactory]:
+    db = await migrated_database(request.param, tmp_path, postgres_server, "afo_testkit.migrations")
     yield UnitOfWorkFactory(db, messaging, "test-svc", lambda: None)
     await db.dispose()
 

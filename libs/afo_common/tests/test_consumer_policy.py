@@ -4,18 +4,20 @@
 import asyncio
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from afo_common.db import Database, migrate
 from afo_common.events import Envelope, envelope_for
 from afo_common.events.agent import AgentCreated, AgentDeleted
 from afo_common.events.streams import AGENT
 from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, Delivery, PermanentError, RawMessage
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_testkit.migrations import messaging
+from afo_testkit.postgres import PostgresDatabases
+from afo_testkit.stores import SQL_BACKENDS, migrated_database
 
 SPEC = ConsumerSpec(durable="test-svc-agent-created", stream=AGENT, event=AgentCreated, max_deliver=5,
                     backoff_s=(0.2, 1.0, 5.0, 15.0))
@@ -68,11 +70,11 @@ class Recorder:
             self.handled.append(delivery.envelope.id)
 
 
-@pytest.fixture
-async def uow(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
+@pytest.fixture(params=SQL_BACKENDS)
+async def uow(request: pytest.FixtureRequest, tmp_path: Path,
+             postgres_server: PostgresDatabases | str) -> AsyncIterator[UnitOfWorkFactory]:
     """On SQLite and on PostgreSQL: the inbox must stop duplicates on both."""
-    db = Database(database_url)
-    await migrate(db, "afo_testkit.migrations")
+    db = await migrated_database(request.param, tmp_path, postgres_server, "afo_testkit.migrations")
     yield UnitOfWorkFactory(db, messaging, "test-svc", lambda: None)
     await db.dispose()
 

@@ -2,21 +2,24 @@
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from afo_common.db import Database, migrate
+from afo_common.db import Database
 from afo_common.messaging import inbox as inbox_module
 from afo_common.messaging.inbox import prune_inbox, record_processed
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_testkit.migrations import messaging
+from afo_testkit.postgres import PostgresDatabases
+from afo_testkit.stores import SQL_BACKENDS, migrated_database
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
-    await migrate(database, "afo_testkit.migrations")
+@pytest.fixture(params=SQL_BACKENDS)
+async def db(request: pytest.FixtureRequest, tmp_path: Path,
+             postgres_server: PostgresDatabases | str) -> AsyncIterator[Database]:
+    database = await migrated_database(request.param, tmp_path, postgres_server, "afo_testkit.migrations")
     yield database
     await database.dispose()
 

@@ -20,6 +20,7 @@ from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.telemetry import OUTBOX_OLDEST_AGE_SECONDS, OUTBOX_PENDING
 from afo_testkit.migrations import messaging
 from afo_testkit.postgres import PostgresDatabases
+from afo_testkit.stores import SQL_BACKENDS, migrated_database
 
 SERVICE = "test-svc"
 
@@ -36,11 +37,11 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-@pytest.fixture
-async def any_db(database_url: str) -> AsyncIterator[Database]:
+@pytest.fixture(params=SQL_BACKENDS)
+async def any_db(request: pytest.FixtureRequest, tmp_path: Path,
+                postgres_server: PostgresDatabases | str) -> AsyncIterator[Database]:
     """The outbox on each backend in turn (the relay claims rows differently on PostgreSQL)."""
-    database = Database(database_url)
-    await migrate(database, "afo_testkit.migrations")
+    database = await migrated_database(request.param, tmp_path, postgres_server, "afo_testkit.migrations")
     yield database
     await database.dispose()
 

@@ -6,17 +6,18 @@ once send a window once."""
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Float, Integer, MetaData
 
-from afo_common.db import Database, migrate
 from afo_common.events.conversation import TurnsTallied
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.tallies import Counted, Tally, TallyCloser, tally_table
 from afo_testkit.clock import FixedClock
 from afo_testkit.migrations import messaging
-from afo_testkit.stores import committed_events
+from afo_testkit.postgres import PostgresDatabases
+from afo_testkit.stores import SQL_BACKENDS, committed_events, migrated_database
 
 T0 = datetime(2026, 3, 2, 9, 0, 30, tzinfo=UTC)
 TABLE = tally_table(MetaData(), "test_tallies", ("agent_id",), (("turns", Integer), ("ms", Float)))
@@ -29,10 +30,10 @@ def tallied(counted: Counted) -> TurnsTallied:
                         fallbacks=0)
 
 
-@pytest.fixture
-async def units(database_url: str) -> AsyncIterator[UnitOfWorkFactory]:
-    db = Database(database_url)
-    await migrate(db, "afo_testkit.migrations")
+@pytest.fixture(params=SQL_BACKENDS)
+async def units(request: pytest.FixtureRequest, tmp_path: Path,
+               postgres_server: PostgresDatabases | str) -> AsyncIterator[UnitOfWorkFactory]:
+    db = await migrated_database(request.param, tmp_path, postgres_server, "afo_testkit.migrations")
     async with db.engine.begin() as connection:
         await connection.run_sync(TABLE.metadata.create_all)
     yield UnitOfWorkFactory(db, messaging, "test-svc", lambda: None)

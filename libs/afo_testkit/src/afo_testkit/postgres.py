@@ -4,6 +4,10 @@ The server comes from ``AFO_TEST_POSTGRES_URL`` (default ``postgresql+asyncpg://
 postgres``, trust auth). ``PostgresDatabases.open()`` tells whether it answers (tests skip with the reason
 when it does not); each ``create()`` makes ``afo_test_<random>`` and ``close()`` drops them all.
 
+``migrated(package)`` is a new database at a service's head: the first one per package is migrated and kept as
+a template, each later one is copied from it (``CREATE DATABASE … TEMPLATE``, tens of milliseconds where
+migrating takes hundreds).
+
 Pytest fixtures: ``database_url`` is an empty database of each backend in turn (a SQLite file, then a
 throwaway PostgreSQL database); import it and ``postgres_server`` into a ``conftest.py`` to use it.
 """
@@ -23,6 +27,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from afo_common.db import Database, migrate
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 ENV_VAR = "AFO_TEST_POSTGRES_URL"
@@ -54,6 +60,7 @@ class PostgresDatabases:
 
     url: URL
     created: list[str] = field(default_factory=list)
+    templates: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def open(cls) -> PostgresDatabases:
@@ -71,12 +78,28 @@ class PostgresDatabases:
             raise PostgresUnavailable(f"no PostgreSQL at {where} (set {ENV_VAR}): {exc!r}") from exc
         return cls(url)
 
-    async def create(self) -> str:
-        """A new empty database; returns its SQLAlchemy asyncpg URL."""
+    async def create(self, template: str | None = None) -> str:
+        """A new database, empty or a copy of ``template``; returns its SQLAlchemy asyncpg URL."""
         name = f"afo_test_{secrets.token_hex(6)}"
+        copied = f' TEMPLATE "{template}"' if template else ""
         async with _admin(self.url) as connection:
-            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+            await connection.execute(text(f'CREATE DATABASE "{name}"{copied}'))
         self.created.append(name)
+        return self._url_of(name)
+
+    async def migrated(self, migrations_package: str) -> str:
+        """A new database at the head of ``migrations_package``, copied from this session's template of it."""
+        if migrations_package not in self.templates:
+            url = await self.create()
+            database = Database(url)
+            try:
+                await migrate(database, migrations_package)
+            finally:
+                await database.dispose()  # a template is copied only while no one is connected to it
+            self.templates[migrations_package] = make_url(url).database or ""
+        return await self.create(template=self.templates[migrations_package])
+
+    def _url_of(self, name: str) -> str:
         return self.url.set(database=name).render_as_string(hide_password=False)
 
     def close(self) -> None:

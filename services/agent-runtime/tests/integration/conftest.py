@@ -10,18 +10,20 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_agent_runtime.adapters.turn_store import TurnStore
-from afo_common.db import Database, migrate
+from afo_common.db import Database
 from afo_common.messaging.connection import NatsConnection
 from afo_testkit.nats import nats_server
+from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.postgres import database_url as database_url
 from afo_testkit.postgres import postgres_server as postgres_server
+from afo_testkit.stores import SQL_BACKENDS, migrated_database
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
+@pytest.fixture(params=SQL_BACKENDS)
+async def db(request: pytest.FixtureRequest, tmp_path: Path,
+             postgres_server: PostgresDatabases | str) -> AsyncIterator[Database]:
     """agent-runtime's database, migrated to head."""
-    database = Database(database_url)
-    await migrate(database, "afo_agent_runtime.migrations")
+    database = await migrated_database(request.param, tmp_path, postgres_server, "afo_agent_runtime.migrations")
     yield database
     await database.dispose()
 

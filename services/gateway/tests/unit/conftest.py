@@ -18,7 +18,7 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
-from afo_common.db import Database, migrate
+from afo_common.db import Database
 from afo_common.events import Envelope
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.rpc import RpcError, RpcOperation
@@ -37,17 +37,17 @@ from afo_testkit.nats import NatsServer, nats_server
 from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.postgres import database_url as database_url
 from afo_testkit.postgres import postgres_server as postgres_server
-from afo_testkit.stores import BACKENDS, committed_events, migrated_database
+from afo_testkit.stores import BACKENDS, SQL_BACKENDS, committed_events, migrated_database, migrated_sqlite
 
 Req = TypeVar("Req", bound=BaseModel)
 Res = TypeVar("Res", bound=BaseModel)
 
 
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
+@pytest.fixture(params=SQL_BACKENDS)
+async def db(request: pytest.FixtureRequest, tmp_path: Path,
+             postgres_server: PostgresDatabases | str) -> AsyncIterator[Database]:
     """The gateway's database, migrated to head."""
-    database = Database(database_url)
-    await migrate(database, "afo_gateway.migrations")
+    database = await migrated_database(request.param, tmp_path, postgres_server, "afo_gateway.migrations")
     yield database
     await database.dispose()
 
@@ -211,6 +211,8 @@ async def gateways(tmp_path: Path, nats: NatsServer, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("AFO_VAULT_KEY", VAULT_KEY)
     # Unlimited unless a test puts its tenant on another plan: plans are tested on their own.
     monkeypatch.setenv("AFO_DEFAULT_PLAN", "enterprise")
+    # Where the gateway's default database lies, already migrated: its start finds nothing to do.
+    await migrated_sqlite(tmp_path / "home" / "gateway.db", "afo_gateway.migrations")
     async with AsyncExitStack() as stack:
         yield Gateways(stack)
 
