@@ -15,6 +15,7 @@ from pathlib import Path
 from afo_cli.platform import Platform, PlatformConfig
 from afo_cli.ports import free_port
 from afo_cli.services import SERVICES
+from afo_testkit.passwords import CHEAP_PASSWORD_HASHING
 
 __all__ = ["Platform", "free_port", "permission_violations", "running_platform"]
 
@@ -33,7 +34,9 @@ async def running_platform(
 ) -> AsyncIterator[Platform]:
     """Start ``services`` (all by default) with their own nats-server; ``environment`` and ``env`` add
     variables to every service, e.g. ``AFO_WEBHOOK_ALLOW_PRIVATE="1"``. New tenants start on the unlimited
-    enterprise plan unless ``AFO_DEFAULT_PLAN`` says otherwise: a test about plans puts its tenant on one."""
+    enterprise plan unless ``AFO_DEFAULT_PLAN`` says otherwise: a test about plans puts its tenant on one. Passwords
+    are hashed at Argon2id's lowest cost (``afo_testkit.passwords``): at the production cost each sign-up and login
+    takes a core for a sixth of a second, which is the point in production and not in these tests."""
     nats_port = free_port()
     gateway_port = free_port()
     while gateway_port == nats_port:
@@ -43,7 +46,7 @@ async def running_platform(
         nats_port=nats_port,
         gateway_port=gateway_port,
         log_level=log_level,
-        env={"AFO_DEFAULT_PLAN": "enterprise", **(environment or {}), **env},
+        env={"AFO_DEFAULT_PLAN": "enterprise", **CHEAP_PASSWORD_HASHING, **(environment or {}), **env},
         services=tuple(services),
         supervise=supervise,
         ready_timeout_s=ready_timeout_s,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from argon2 import PasswordHasher
 from fastapi.middleware.cors import CORSMiddleware
 
 from afo_common.clock import Clock, SystemClock
@@ -126,7 +127,10 @@ def build(settings: GatewaySettings | None = None) -> Service:
         service.on_start(part.start)
         service.on_stop(part.stop)
     access = AccessChanges(auth, streams)
-    passwords = Passwords(settings.password_hashing_concurrency)
+    passwords = Passwords(settings.password_hashing_concurrency,
+                          PasswordHasher(time_cost=settings.password_hash_time_cost,
+                                         memory_cost=settings.password_hash_memory_kib,
+                                         parallelism=settings.password_hash_parallelism))
     quotas, plans = plans_and_usage(service, settings, store, owners, clock)
     accounts = Accounts(store, passwords, access, clock, settings.default_plan)
     stream_tokens = StreamTokens(store, owners, auth, settings.stream_token_ttl_s, clock)

@@ -34,6 +34,7 @@ from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.unit_of_work import Store
 from afo_testkit.clock import SteppingClock
 from afo_testkit.nats import NatsServer, nats_server
+from afo_testkit.passwords import CHEAP_PASSWORD_HASHING
 from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.postgres import database_url as database_url
 from afo_testkit.postgres import postgres_server as postgres_server
@@ -211,6 +212,8 @@ async def gateways(tmp_path: Path, nats: NatsServer, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("AFO_VAULT_KEY", VAULT_KEY)
     # Unlimited unless a test puts its tenant on another plan: plans are tested on their own.
     monkeypatch.setenv("AFO_DEFAULT_PLAN", "enterprise")
+    for name, value in CHEAP_PASSWORD_HASHING.items():
+        monkeypatch.setenv(name, value)
     # Where the gateway's default database lies, already migrated: its start finds nothing to do.
     await migrated_sqlite(tmp_path / "home" / "gateway.db", "afo_gateway.migrations")
     async with AsyncExitStack() as stack:

@@ -18,6 +18,7 @@ from afo_gateway.handlers.live_streams import LiveStreams
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.unit_of_work import Store
 from afo_testkit.clock import SteppingClock
+from afo_testkit.passwords import CHEAP_HASHER
 
 PASSWORD = "correct horse battery"
 
@@ -25,7 +26,7 @@ PASSWORD = "correct horse battery"
 def accounts_of(store: Store, clock: SteppingClock, auth: Authenticator | None = None) -> Accounts:
     """Accounts as the composition root builds them, on the given principal cache."""
     access = AccessChanges(auth or Authenticator(store, clock), LiveStreams(asyncio.Event()))
-    return Accounts(store, Passwords(2), access, clock)
+    return Accounts(store, Passwords(2, CHEAP_HASHER), access, clock)
 
 
 async def sign_up(store: Store, clock: SteppingClock) -> SignedUp:
