@@ -85,6 +85,7 @@ async def gone(pids: set[int], within_s: float) -> bool:
     return False
 
 
+@pytest.mark.long  # three processes and a drain: about 20 s on the 2-core machine
 async def test_two_workers_share_the_port_and_the_metrics_and_both_stop_on_sigterm(
         tmp_path: Path, nats: NatsServer, postgres_url: str) -> None:
     async with instance(tmp_path, nats, postgres_url, 2) as (process, url):

@@ -8,6 +8,7 @@ Stopped on exit whatever happened inside, so a failing test leaves no process be
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from afo_cli.platform import Platform, PlatformConfig
 from afo_cli.ports import free_port
 from afo_cli.services import SERVICES
 from afo_testkit.passwords import CHEAP_PASSWORD_HASHING
+from afo_testkit.stores import migrated_sqlite
 
 __all__ = ["Platform", "free_port", "permission_violations", "running_platform"]
 
@@ -36,7 +38,9 @@ async def running_platform(
     variables to every service, e.g. ``AFO_WEBHOOK_ALLOW_PRIVATE="1"``. New tenants start on the unlimited
     enterprise plan unless ``AFO_DEFAULT_PLAN`` says otherwise: a test about plans puts its tenant on one. Passwords
     are hashed at Argon2id's lowest cost (``afo_testkit.passwords``): at the production cost each sign-up and login
-    takes a core for a sixth of a second, which is the point in production and not in these tests."""
+    takes a core for a sixth of a second, which is the point in production and not in these tests. Each service's
+    default SQLite database is laid down already migrated (a copy, ``afo_testkit.stores``): a new home's first
+    migration is tested by ``afo up``'s own tests, and costs each start here a second of a core."""
     nats_port = free_port()
     gateway_port = free_port()
     while gateway_port == nats_port:
@@ -52,6 +56,10 @@ async def running_platform(
         ready_timeout_s=ready_timeout_s,
         stop_timeout_s=stop_timeout_s,
     )
+    variables = {**os.environ, **config.env}
+    for service in services:
+        if f"AFO_{service.upper().replace('-', '_')}_DATABASE_URL" not in variables:
+            await migrated_sqlite(config.home / f"{service}.db", f"afo_{service.replace('-', '_')}.migrations")
     platform = Platform(config)
     await platform.start()  # stops what it started itself when it fails
     try:
