@@ -20,6 +20,7 @@ from afo_agent_runtime.handlers.channels import ChannelHandlers
 from afo_agent_runtime.handlers.conversations import ConversationHandlers
 from afo_agent_runtime.handlers.deciding import TurnDecider
 from afo_agent_runtime.handlers.endings import ConversationEndings
+from afo_agent_runtime.handlers.handoffs import Handoffs
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.meeting_results import MeetingResults
 from afo_agent_runtime.handlers.realtime import Realtime
@@ -53,7 +54,8 @@ def build(settings: AgentRuntimeSettings | None = None) -> Service:
     turns = TurnHandler(service.name, store, clock, realtime, llm, consumer.max_deliver,
                         settings.turn_order_wait_s, knowledge, tally=tally)
     register_subscribers(service, turns, consumer, MeetingResults(store, clock, realtime),
-                         BookingOffers(store, clock, realtime), ConversationAnalyses(store, llm))
+                         BookingOffers(store, clock, realtime), ConversationAnalyses(store, llm),
+                         Handoffs(clock, realtime))
     # Every replica runs the check; each conversation is claimed by a conditional update, so ended once.
     service.every(settings.idle_check_interval_s, endings.check_idle, "close-idle-conversations")
     # Every replica closes windows too: a window's rows are taken by the statement that deletes them, so once.

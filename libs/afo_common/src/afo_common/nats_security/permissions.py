@@ -102,6 +102,8 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                                    consumes=(Consumes(CONVERSATION, "agent-runtime-message-received"),
                                              # Each ended conversation analysed once.
                                              Consumes(CONVERSATION, "agent-runtime-conversation-closed"),
+                                             # A person asked for by a tenant's workflow.
+                                             Consumes(CONVERSATION, "agent-runtime-handoff-requested"),
                                              # The calendar's answers, said in the conversation.
                                              Consumes(WORKFLOW, "agent-runtime-meeting-booked"),
                                              Consumes(WORKFLOW, "agent-runtime-meeting-failed"),

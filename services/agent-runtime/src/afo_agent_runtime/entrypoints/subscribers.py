@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from afo_agent_runtime.handlers.analyses import ConversationAnalyses
 from afo_agent_runtime.handlers.booking_offers import BookingOffers
+from afo_agent_runtime.handlers.handoffs import Handoffs
 from afo_agent_runtime.handlers.meeting_results import MeetingResults
 from afo_agent_runtime.handlers.turns import TurnHandler
 from afo_agent_runtime.settings import AgentRuntimeSettings
-from afo_common.events.conversation import ConversationClosed, MessageReceived
+from afo_common.events.conversation import ConversationClosed, HandoffRequested, MessageReceived
 from afo_common.events.streams import CONVERSATION, WORKFLOW
 from afo_common.events.workflow import MeetingBooked, MeetingCancelled, MeetingFailed
 from afo_common.events.workflow_runs import BookingRequested
@@ -27,6 +28,10 @@ BOOKING_REQUESTED = ConsumerSpec(durable="agent-runtime-booking-requested", stre
 CLOSED_CONSUMER = ConsumerSpec(durable="agent-runtime-conversation-closed", stream=CONVERSATION,
                                event=ConversationClosed, max_workers=4)
 
+# A person asked for by a tenant's workflow (the agent's own handoffs come back here and find it done).
+HANDOFF_REQUESTED = ConsumerSpec(durable="agent-runtime-handoff-requested", stream=CONVERSATION,
+                                 event=HandoffRequested, max_workers=8)
+
 
 def message_received_consumer(settings: AgentRuntimeSettings) -> ConsumerSpec:
     return ConsumerSpec(durable="agent-runtime-message-received", stream=CONVERSATION, event=MessageReceived,
@@ -35,9 +40,10 @@ def message_received_consumer(settings: AgentRuntimeSettings) -> ConsumerSpec:
 
 
 def register_subscribers(service: Service, turns: TurnHandler, spec: ConsumerSpec, meetings: MeetingResults,
-                         offers: BookingOffers, analyses: ConversationAnalyses) -> None:
+                         offers: BookingOffers, analyses: ConversationAnalyses, handoffs: Handoffs) -> None:
     service.consume(spec, turns)
     for consumer in MEETING_RESULT_CONSUMERS:
         service.consume(consumer, meetings)
     service.consume(BOOKING_REQUESTED, offers)
     service.consume(CLOSED_CONSUMER, analyses)
+    service.consume(HANDOFF_REQUESTED, handoffs)
