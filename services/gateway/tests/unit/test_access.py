@@ -15,6 +15,7 @@ from afo_gateway.domain.access import (
     Permission,
     Principal,
     hash_secret,
+    is_own_origin,
     key_kind_of,
     new_key,
     new_session_token,
@@ -182,3 +183,18 @@ def test_stream_tokens_have_their_own_prefix_and_are_never_keys() -> None:
     assert token.startswith(STREAM_TOKEN_PREFIX) and len(token) >= 40
     assert key_kind_of(token) is None
     assert len({new_stream_token() for _ in range(200)}) == 200
+
+
+@pytest.mark.parametrize(("origin", "own"), [
+    ("http://gateway.test", True),  # the host and scheme the request came to
+    ("HTTP://Gateway.Test/", True),
+    ("https://afo.example.com", True),  # the public URL, behind a proxy that speaks plain HTTP to the gateway
+    ("https://gateway.test", False),  # the same host on another scheme is another origin
+    ("http://gateway.test:8080", False),
+    ("http://evil.example", False),
+    ("http://afo.example.com", False),
+    ("null", False),  # a sandboxed frame or a file
+    ("", False),
+])
+def test_an_origin_is_ours_when_it_names_the_public_url_or_the_host_and_scheme_asked(origin: str, own: bool) -> None:
+    assert is_own_origin(origin, host="gateway.test", scheme="http", public_url="https://afo.example.com/") is own

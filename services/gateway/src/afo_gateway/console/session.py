@@ -11,12 +11,11 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import Depends, Request
 
 from afo_gateway.adapters.accounts_repository import TenantRow, UserRow
-from afo_gateway.domain.access import Permission, Principal
+from afo_gateway.domain.access import Permission, Principal, is_own_origin
 from afo_gateway.domain.errors import Forbidden
 from afo_gateway.entrypoints.http.dependencies import SESSION_COOKIE, gateway
 
@@ -59,11 +58,12 @@ def safe_next(candidate: str | None) -> str:
 
 
 def same_origin(request: Request) -> bool:
+    """A form sent from one of our pages (one without an Origin header carries the CSRF token all the same)."""
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return origin is None
-    parts = urlsplit(origin)
-    return parts.netloc == request.headers.get("host", "") and parts.scheme == request.url.scheme
+    if origin is None:
+        return True
+    return is_own_origin(origin, host=request.headers.get("host", ""), scheme=request.url.scheme,
+                         public_url=request.app.state.public_url)
 
 
 async def check_form_origin(request: Request, expected_token: str | None) -> None:

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
+from urllib.parse import urlsplit
 
 from afo_gateway.domain.errors import Forbidden
 
@@ -123,3 +124,16 @@ def key_kind_of(secret: str) -> KeyKind | None:
 
 def normalise_origin(origin: str) -> str:
     return origin.strip().rstrip("/").lower()
+
+
+def is_own_origin(origin: str, *, host: str, scheme: str, public_url: str | None) -> bool:
+    """An ``Origin`` header naming this gateway: the origin of its public URL (``AFO_PUBLIC_URL``, what browsers
+    see behind a proxy), or the scheme and host the request came to. The console's forms and its live feed ask
+    this before they act on a session cookie."""
+    normal = normalise_origin(origin)
+    if public_url:
+        public = urlsplit(public_url.strip().lower())
+        if normal == f"{public.scheme}://{public.netloc}":
+            return True
+    parts = urlsplit(normal)
+    return bool(parts.netloc) and parts.netloc == host.lower() and parts.scheme == scheme

@@ -328,3 +328,20 @@ def test_every_vault_provider_has_a_place_and_a_name_on_the_integrations_page() 
 
     assert sorted(placed) == sorted(PROVIDERS) and len(placed) == len(set(placed))
     assert set(LABELS) == set(PROVIDERS)
+
+
+async def test_behind_a_proxy_a_form_from_the_public_url_is_accepted(gateways: Any,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AFO_PUBLIC_URL", "https://afo.example.com")
+    gateway = await gateways.start()
+    owner = await gateways.sign_up(await gateways.client(gateway))
+    client = await gateways.login(gateway, owner.email)
+    token = csrf_of(await client.get("/console/keys"))
+
+    # The proxy ends TLS and speaks plain HTTP to the gateway under its own host name.
+    proxied = await client.post("/console/keys", headers={"Origin": "https://afo.example.com"},
+                                data={"name": "proxied", "csrf": token})
+    other_site = await client.post("/console/keys", headers={"Origin": "https://evil.example"},
+                                   data={"name": "x", "csrf": token})
+
+    assert proxied.status_code == 200 and other_site.status_code == 403

@@ -26,11 +26,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from afo_gateway.domain.access import Permission, Principal, normalise_origin, require
+from afo_gateway.domain.access import Permission, Principal, is_own_origin, require
 from afo_gateway.domain.errors import ApiProblem, Forbidden, TooManyRequests, Unauthorized
 from afo_gateway.domain.live_feed import PONG, ready_frame
 from afo_gateway.entrypoints.http.dependencies import SESSION_COOKIE, Gateway
@@ -84,19 +83,13 @@ async def _principal(websocket: WebSocket, gw: Gateway) -> Principal:
 
 
 def _from_own_origin(websocket: WebSocket) -> bool:
+    """A browser always sends Origin with a WebSocket; a page of ours is on http(s) where the socket is ws(s)."""
     origin = websocket.headers.get("origin")
     if not origin:
         return False
-    public_url: str | None = websocket.app.state.public_url
-    if public_url and normalise_origin(origin) == _origin_of(public_url):
-        return True
-    netloc = urlsplit(normalise_origin(origin)).netloc
-    return bool(netloc) and netloc == websocket.headers.get("host", "").lower()
-
-
-def _origin_of(url: str) -> str:
-    parts = urlsplit(url.strip().lower())
-    return f"{parts.scheme}://{parts.netloc}"
+    return is_own_origin(origin, host=websocket.headers.get("host", ""),
+                         scheme="https" if websocket.url.scheme == "wss" else "http",
+                         public_url=websocket.app.state.public_url)
 
 
 async def _refuse(websocket: WebSocket, refused: Exception) -> None:
