@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -45,15 +46,17 @@ async def test_a_lead_qualified_and_booked_in_the_chat_is_reminded_by_sms_and_ea
         receiver.secret = created.json()["secret"]
 
         # A start on the calendar's 5-minute grid 6 to 11 minutes ahead, and the whole number of minutes
-        # before it that puts the reminder 25 to 85 s from now.
-        now = datetime.now(UTC)
+        # before it that puts the reminder 25 to 85 s from now; in a zone where the meeting ends before midnight
+        # (the day's hours end at 23:59: a meeting asked for at 23:30 UTC would not fit).
+        zone = ZoneInfo("Asia/Tokyo" if datetime.now(UTC).hour == 23 else "UTC")
+        now = datetime.now(zone)
         start = on_grid(now + timedelta(minutes=6))
         offset_min = int((start - now - MARGIN).total_seconds() // 60)
         send_at = start - timedelta(minutes=offset_min)
-        agent_id = await published_agent(api, tenant, timezone="UTC", reminder_offsets_minutes=[offset_min],
+        agent_id = await published_agent(api, tenant, timezone=zone.key, reminder_offsets_minutes=[offset_min],
                                          qualification_fields=["email", "phone", "company", "need"])
         calendar = await api.put(f"/v1/agents/{agent_id}/calendar", headers=tenant.auth, json={
-            "time_zone": "UTC", "weekly": EVERY_DAY, "minimum_notice_minutes": 0, "slot_step_minutes": 5})
+            "time_zone": zone.key, "weekly": EVERY_DAY, "minimum_notice_minutes": 0, "slot_step_minutes": 5})
         assert calendar.status_code == 200, calendar.text
 
         conversation_id = await conversation(api, tenant, agent_id)
