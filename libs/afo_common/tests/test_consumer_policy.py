@@ -2,6 +2,8 @@
 (the real JetStream path is in test_service_consumer.py), with the inbox on SQLite and PostgreSQL."""
 
 import asyncio
+import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,6 +15,7 @@ from sqlalchemy import select
 from afo_common.events import Envelope, envelope_for
 from afo_common.events.agent import AgentCreated, AgentDeleted
 from afo_common.events.streams import AGENT
+from afo_common.logs import JsonFormatter, WorkContext
 from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, Delivery, PermanentError, RawMessage
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_testkit.migrations import messaging
@@ -307,3 +310,20 @@ async def test_a_whole_stream_consumer_dead_letters_an_event_of_another_stream(
     assert handler.calls == []
     [letter] = dead_letters
     assert "afo.agent.created.v1 is not KNOWLEDGE.*" in letter["reason"]
+
+
+async def test_what_a_handler_logs_names_the_events_tenant_and_trace(
+        uow: UnitOfWorkFactory, dead_letters: list[dict[str, Any]], caplog: pytest.LogCaptureFixture) -> None:
+    trace_id, parent = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    envelope = created(tenant="ten_logged").model_copy(update={"traceparent": f"00-{trace_id}-{parent}-01"})
+
+    async def logs(delivery: Delivery) -> None:
+        logging.getLogger("afo.handler").warning("handling %s", delivery.envelope.id)
+
+    caplog.handler.addFilter(WorkContext())  # as setup_logging's handler has it
+    with caplog.at_level(logging.WARNING, logger="afo.handler"):
+        assert await ConsumerPolicy(SPEC, logs, "test-svc", uow, dead_letters.append).process(message(envelope)) \
+            == "ack"
+    [written] = [r for r in caplog.records if r.name == "afo.handler"]
+    line = json.loads(JsonFormatter("test-svc").format(written))
+    assert line["tenant_id"] == "ten_logged" and line["trace_id"] == trace_id

@@ -33,6 +33,7 @@ from afo_common.db import Database, migrate
 from afo_common.drain import NATS_CLOSE_S, DrainingServer
 from afo_common.events.streams import ADVISORIES
 from afo_common.http_metrics import HttpMetrics
+from afo_common.logs import setup_logging
 from afo_common.messaging.batches import Batcher, BatchHandler
 from afo_common.messaging.connection import NatsConnection
 from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, Handler, RawMessage
@@ -54,7 +55,7 @@ from afo_common.messaging.tables import MessagingTables
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.health import HealthReply, health_operation
 from afo_common.settings import ServiceSettings
-from afo_common.telemetry import setup_logging, setup_tracing
+from afo_common.telemetry import setup_tracing
 
 log = logging.getLogger(__name__)
 ADVISORY_RETRY_S = 1.0
@@ -331,7 +332,7 @@ class Service:
     def run(self, sockets: list[socket.socket] | None = None) -> None:
         """Serve until SIGTERM; on ``sockets`` already bound (a worker of ``afo_common.workers``), else on the
         configured host and port."""
-        setup_logging(self.settings.log_level, self.name)
+        setup_logging(self.settings.log_level, self.name, self.settings.log_format)
         setup_tracing(self.name)
         config = uvicorn.Config(
             self.http,
@@ -342,6 +343,8 @@ class Service:
             http="httptools",
             log_level=self.settings.log_level.lower(),
             access_log=False,
+            # As JSON, uvicorn's own lines go through the root logger's formatter like every other.
+            log_config=None if self.settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
             timeout_graceful_shutdown=int(self.settings.drain_timeout_s),
             proxy_headers=True,
             forwarded_allow_ips=self.settings.forwarded_allow_ips,

@@ -9,6 +9,7 @@ from typing import TypeVar
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from afo_common.logs import LogFormat
 from afo_common.nats_security.client import NatsAuth
 
 S = TypeVar("S", bound="ServiceSettings")
@@ -33,6 +34,8 @@ class ServiceSettings(BaseSettings):
     database_url: str = ""
     stream_replicas: int = 1
     log_level: str = "INFO"
+    # "json" for a log pipeline (one object per line, with trace and tenant ids: afo_common.logs), "text" to read.
+    log_format: LogFormat = "text"
     rpc_timeout_s: float = 5.0
     drain_timeout_s: float = 20.0
     # Proxies whose X-Forwarded-For/-Proto are believed (comma-separated addresses, or "*" behind an

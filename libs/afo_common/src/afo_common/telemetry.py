@@ -3,7 +3,6 @@ service exports on ``/metrics``. Metric names are the contract with deploy/grafa
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,13 +89,6 @@ def setup_tracing(service: str) -> None:
 
         exporter = OTLPSpanExporter()
     trace.set_tracer_provider(tracer_provider(service, exporter))
-
-
-def setup_logging(level: str, service: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format=f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s",
-    )
 
 
 def current_traceparent() -> str | None:

@@ -39,9 +39,9 @@ from prometheus_client import multiprocess
 from sqlalchemy.engine import make_url
 
 from afo_common.db import Database, migrate
+from afo_common.logs import setup_logging
 from afo_common.service import Service
 from afo_common.settings import ServiceSettings
-from afo_common.telemetry import setup_logging
 
 log = logging.getLogger(__name__)
 STARTUP_GRACE_S = 10.0
@@ -62,7 +62,7 @@ def serve(build: Callable[[], Service], settings: ServiceSettings, migrations_pa
             f"{settings.service}: {workers} worker processes share one database and SQLite stalls each of them "
             "while another writes; give the service a PostgreSQL database (AFO_"
             f"{settings.service.upper().replace('-', '_')}_DATABASE_URL) or run one worker")
-    setup_logging(settings.log_level, settings.service)
+    setup_logging(settings.log_level, settings.service, settings.log_format)
     asyncio.run(_migrate(settings.database_url, migrations_package))
     metrics_dir = tempfile.mkdtemp(prefix=f"afo-{settings.service}-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_common.events import Envelope, Event, SchemaError, parse_envelope
 from afo_common.hot_sql import HotTransaction
+from afo_common.logs import tenant_scope
 from afo_common.messaging.inbox import record_processed
 from afo_common.messaging.unit_of_work import HotUnitOfWork, UnitOfWork, UnitOfWorkFactory
 from afo_common.subjects import EVENT_PREFIX, events_of_kind, tenant_of
@@ -217,7 +218,7 @@ class ConsumerPolicy:
 
         delivery = Delivery(envelope, payload, msg.num_delivered, self.spec.durable, self.uow)
         outcome = "ack"
-        with span_from(envelope.traceparent, f"consume {event_type}") as span:
+        with span_from(envelope.traceparent, f"consume {event_type}") as span, tenant_scope(envelope.tenantid):
             span.set_attribute("afo.tenant_id", envelope.tenantid)
             span.set_attribute("afo.event_id", envelope.id)
             try:

@@ -12,6 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 import nats.errors
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from afo_common.logs import tenant_scope
 from afo_common.messaging.connection import NatsConnection, NotConnected
 from afo_common.subjects import rpc_subject
 from afo_common.telemetry import RPC_REQUESTS, RPC_SECONDS, current_traceparent, span_from
@@ -122,7 +123,8 @@ async def serve_request(
     with span_from(headers.get("traceparent"), f"rpc {op.name}"):
         try:
             request = op.request.model_validate_json(data)
-            reply = encode_result(await handler(request))
+            with tenant_scope(getattr(request, "tenant_id", None)):
+                reply = encode_result(await handler(request))
         except ValidationError as exc:
             outcome = "invalid"
             details = [
