@@ -18,10 +18,10 @@ SERVICES = ("gateway", "agent-runtime")
 
 
 async def test_every_line_of_every_service_is_a_json_object(tmp_path: Path) -> None:
-    async with running_platform(tmp_path, services=SERVICES, AFO_LOG_FORMAT="json") as platform:
-        async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=30) as api:
-            tenant = await sign_up(api)
-            await published_agent(api, tenant)  # the gateway asks agent-runtime, for the tenant, over RPC
+    async with running_platform(tmp_path, services=SERVICES, AFO_LOG_FORMAT="json") as platform, \
+            httpx.AsyncClient(base_url=platform.gateway_url, timeout=30) as api:
+        tenant = await sign_up(api)
+        await published_agent(api, tenant)  # the gateway asks agent-runtime, for the tenant, over RPC
     for service in SERVICES:
         text = (tmp_path / "afo" / "logs" / f"{service}.log").read_text()
         # The supervisor's own header line ("--- afo: starting …") is not the service's.
