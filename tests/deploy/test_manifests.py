@@ -49,8 +49,9 @@ SERVICES = {
 OVERLAYS = ("dev", "prod")
 PLACEHOLDER = "CHANGE-ME"
 
-# The metrics the services export (the contract with dashboards and alerts), with their labels.
-AFO_METRICS: dict[str, set[str]] = {
+# The metrics the services export (the contract with dashboards and alerts), with their labels: the shared ones
+# (afo_common.telemetry, in every service) and each service's domain metrics (afo_<service>.metrics).
+SHARED_METRICS: dict[str, set[str]] = {
     "afo_events_consumed_total": {"service", "event_type", "outcome"},
     "afo_event_handle_seconds_bucket": {"service", "event_type", "le"},
     "afo_events_published_total": {"service"},
@@ -64,6 +65,57 @@ AFO_METRICS: dict[str, set[str]] = {
     "afo_http_request_seconds_bucket": {"service", "method", "route", "le"},
     "afo_dead_letters_total": {"service", "reason"},
     "afo_reply_first_delta_seconds_bucket": {"service", "le"},
+}
+DOMAIN_METRICS: dict[str, dict[str, set[str]]] = {
+    "afo_agent_runtime.metrics": {
+        "afo_conversations_started_total": {"service", "channel"},
+        "afo_replies_total": {"service", "channel", "outcome"},
+        "afo_reply_seconds_bucket": {"service", "channel", "le"},
+        "afo_leads_qualified_total": {"service", "channel"},
+    },
+    "afo_voice_media.metrics": {
+        "afo_calls_active": {"service"},
+        "afo_calls_ended_total": {"service", "outcome"},
+        "afo_voice_turn_seconds_bucket": {"service", "stage", "le"},
+    },
+    "afo_knowledge_ingest.metrics": {
+        "afo_documents_ingested_total": {"service", "outcome"},
+        "afo_chunks_ingested_total": {"service"},
+    },
+    "afo_workflow_executor.metrics": {
+        "afo_bookings_total": {"service", "outcome"},
+        "afo_crm_syncs_total": {"service", "provider", "outcome"},
+    },
+    "afo_notifier.metrics": {
+        "afo_webhook_deliveries_total": {"service", "outcome"},
+        "afo_webhook_response_seconds_bucket": {"service", "le"},
+    },
+}
+AFO_METRICS: dict[str, set[str]] = {
+    **SHARED_METRICS,
+    **{name: labels for metrics in DOMAIN_METRICS.values() for name, labels in metrics.items()},
+}
+# Histograms also expose _sum and _count with the same labels (less le).
+AFO_METRICS |= {
+    name.removesuffix("_bucket") + suffix: labels - {"le"}
+    for name, labels in list(AFO_METRICS.items())
+    if name.endswith("_bucket")
+    for suffix in ("_sum", "_count")
+}
+# prometheus-nats-exporter's JetStream series (collector/jsz.go: <system>_stream_* and <system>_consumer_*, all
+# gauges), as the NATS StatefulSet's sidecar runs it: -jsz=all, and -prefix=nats, which replaces the default
+# system name `jetstream` for these too. Not ours, so not in the scrape test: checked here against the sidecar.
+_NATS_SERVER_LABELS = {"server_id", "server_name", "cluster", "domain", "meta_leader", "is_meta_leader"}
+_NATS_STREAM_LABELS = _NATS_SERVER_LABELS | {"account", "account_id", "stream_name", "stream_leader",
+                                             "is_stream_leader"}
+_NATS_CONSUMER_LABELS = _NATS_STREAM_LABELS | {"consumer_name", "consumer_leader", "is_consumer_leader",
+                                               "consumer_desc"}
+NATS_EXPORTER_METRICS: dict[str, set[str]] = {
+    **{f"nats_stream_{field}": _NATS_STREAM_LABELS
+       for field in ("total_messages", "total_bytes", "first_seq", "last_seq", "consumer_count")},
+    **{f"nats_consumer_{field}": _NATS_CONSUMER_LABELS
+       for field in ("delivered_consumer_seq", "delivered_stream_seq", "num_ack_pending", "num_redelivered",
+                     "num_waiting", "num_pending", "ack_floor_stream_seq", "ack_floor_consumer_seq")},
 }
 # Standard series an alert may also use: Prometheus' own and kube-state-metrics'.
 STANDARD_METRIC = re.compile(r"^(up|process_[a-z_]+|kube_[a-z_]+)$")
@@ -681,6 +733,8 @@ def check_expression(expr: str, where: str) -> None:
     for name in names:
         if name in AFO_METRICS:
             known |= AFO_METRICS[name]
+        elif name in NATS_EXPORTER_METRICS:
+            known |= NATS_EXPORTER_METRICS[name]
         else:
             assert STANDARD_METRIC.match(name), f"{where}: unknown metric {name!r} in {expr!r}"
             standard = True
@@ -699,19 +753,48 @@ def test_promql_scanner() -> None:
     assert labels == {"le", "service"}
 
 
-def test_metric_contract_matches_the_code() -> None:
-    """The names the dashboards and alerts may use are the ones afo_common.telemetry exports."""
-    telemetry = pytest.importorskip("afo_common.telemetry")
+def _exported(module_name: str) -> dict[str, set[str]]:
+    module = pytest.importorskip(module_name)
     from prometheus_client.metrics import MetricWrapperBase
 
     exported: dict[str, set[str]] = {}
-    for value in vars(telemetry).values():
+    for value in vars(module).values():
         if isinstance(value, MetricWrapperBase):
             (family,) = value.collect()
             suffix = {"counter": "_total", "histogram": "_bucket", "gauge": ""}[family.type]
             labels = set(getattr(value, "_labelnames", ()))
             exported[family.name + suffix] = labels | ({"le"} if family.type == "histogram" else set())
-    assert exported == AFO_METRICS
+    return exported
+
+
+def test_metric_contract_matches_the_code() -> None:
+    """The names the dashboards and alerts may use are the ones afo_common.telemetry and the services' metrics
+    modules export."""
+    assert _exported("afo_common.telemetry") == SHARED_METRICS
+    for module_name, metrics in DOMAIN_METRICS.items():
+        assert _exported(module_name) == metrics, module_name
+
+
+def test_domain_metric_labels_are_low_cardinality() -> None:
+    """Never a tenant, conversation, call or lead id, nor text: one series per small fixed set of values."""
+    allowed = {"service", "outcome", "provider", "channel", "stage", "le"}
+    for metrics in DOMAIN_METRICS.values():
+        for name, labels in metrics.items():
+            assert name.startswith("afo_") and labels <= allowed, name
+
+
+def test_the_nats_sidecar_exports_the_jetstream_names_the_dashboards_use() -> None:
+    """NATS_EXPORTER_METRICS names follow from the sidecar's flags: -jsz=all (streams and consumers) and
+    -prefix=nats (the system name of every series, JetStream's included)."""
+    statefulset = load_yaml_file(K8S / "base" / "nats" / "statefulset.yaml")
+    assert statefulset["kind"] == "StatefulSet"
+    containers = statefulset["spec"]["template"]["spec"]["containers"]
+    exporter = next(c for c in containers if "prometheus-nats-exporter" in c["image"])
+    assert "-jsz=all" in exporter["args"] and "-prefix=nats" in exporter["args"]
+    used = set()
+    for path in dashboard_files():
+        used |= {m for m in re.findall(r"\bnats_[a-z_]+", path.read_text())}
+    assert used and used <= set(NATS_EXPORTER_METRICS), used - set(NATS_EXPORTER_METRICS)
 
 
 def dashboard_files() -> list[Path]:
@@ -754,12 +837,56 @@ def test_dashboard_parses_and_uses_only_exported_metrics(path: Path) -> None:
     for variable in dashboard["templating"]["list"]:
         if variable["type"] == "query":
             metric = re.fullmatch(r"label_values\((\w+),\s*(\w+)\)", variable["definition"])
-            assert metric and metric.group(2) in AFO_METRICS[metric.group(1)], variable["definition"]
+            assert metric, variable["definition"]
+            labels = AFO_METRICS.get(metric.group(1)) or NATS_EXPORTER_METRICS[metric.group(1)]
+            assert metric.group(2) in labels, variable["definition"]
+
+
+DASHBOARD_MODULES = {
+    "afo-overview.json": "overview",
+    "afo-funnel.json": "funnel",
+    "afo-voice.json": "voice",
+    "afo-knowledge.json": "knowledge",
+    "afo-workflows-deliveries.json": "workflows_deliveries",
+    "afo-jetstream.json": "jetstream",
+}
+
+
+def test_one_module_per_dashboard() -> None:
+    assert {p.name for p in dashboard_files()} == set(DASHBOARD_MODULES)
+    for module in DASHBOARD_MODULES.values():
+        assert "def build() -> dict[str, Any]:" in (DEPLOY / "grafana" / f"{module}.py").read_text(), module
+    uids = [json.loads(p.read_text())["uid"] for p in dashboard_files()]
+    assert len(uids) == len(set(uids))
+
+
+def test_dashboards_cover_every_metric() -> None:
+    """Every metric of the contract is on some dashboard; each domain dashboard shows what the brief names."""
+    texts = {p.name: p.read_text() for p in dashboard_files()}
+    everything = "\n".join(texts.values())
+    for metric in AFO_METRICS:
+        if metric.endswith(("_sum", "_count")) and metric.removesuffix("_sum").removesuffix("_count") + "_bucket" \
+                in AFO_METRICS:
+            continue
+        assert metric in everything, f"no panel on {metric}"
+    wanted = {
+        "afo-funnel.json": ["afo_conversations_started_total", "afo_replies_total", "afo_leads_qualified_total",
+                            "afo_bookings_total", "afo_reply_seconds_bucket"],
+        "afo-voice.json": ["afo_calls_active", "afo_voice_turn_seconds_bucket", "afo_calls_ended_total"],
+        "afo-knowledge.json": ["afo_documents_ingested_total", "afo_chunks_ingested_total"],
+        "afo-workflows-deliveries.json": ["afo_bookings_total", "afo_crm_syncs_total",
+                                          "afo_webhook_deliveries_total", "afo_webhook_response_seconds_bucket"],
+        "afo-jetstream.json": ["nats_stream_total_messages", "nats_stream_total_bytes", "nats_consumer_num_pending",
+                               "nats_consumer_num_redelivered", "afo_dead_letters_total"],
+    }
+    for name, metrics in wanted.items():
+        for metric in metrics:
+            assert metric in texts[name], f"{name} has no panel on {metric}"
 
 
 def test_overview_dashboard_covers_the_brief() -> None:
     text = (DEPLOY / "grafana" / "afo-overview.json").read_text()
-    for metric in AFO_METRICS:
+    for metric in SHARED_METRICS:
         assert metric in text, f"the overview has no panel on {metric}"
     for quantile in ("0.5", "0.95", "0.99"):
         assert (
@@ -786,6 +913,10 @@ def test_alert_rules() -> None:
         "readiness": "kube_pod_status_ready",
         "first delta": "afo_reply_first_delta_seconds_bucket",
         "rpc errors": "afo_rpc_requests_total",
+        "http errors": "afo_http_requests_total",
+        "consumer lag": "nats_consumer_num_pending",
+        "dead-letter stream growth": "nats_stream_total_messages",
+        "webhook failures": "afo_webhook_deliveries_total",
     }
     for what, metric in by_metric.items():
         assert any(metric in expr for expr in alerts.values()), f"no alert on {what}"

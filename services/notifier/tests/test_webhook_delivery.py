@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from afo_common.clock import SystemClock
 from afo_common.events import Envelope, Event, envelope_for
@@ -104,10 +105,20 @@ async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
         yield got, f"http://127.0.0.1:{port}/hook"
 
 
+def attempts_counted(outcome: str) -> float:
+    """afo_webhook_deliveries_total now (afo_notifier.metrics), 0 before its first increment."""
+    return REGISTRY.get_sample_value("afo_webhook_deliveries_total", {"service": "notifier", "outcome": outcome}) or 0.0
+
+
+def responses_timed() -> float:
+    return REGISTRY.get_sample_value("afo_webhook_response_seconds_count", {"service": "notifier"}) or 0.0
+
+
 async def test_failures_are_retried_until_the_endpoint_recovers_and_the_log_shows_each_attempt(
         hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
     got, url = receiver
     got.planned = [500, 503]
+    delivered, failed, timed = attempts_counted("delivered"), attempts_counted("failed"), responses_timed()
     sub = await hooks.subscribe(url, ["lead.qualified"])
     got.secret = sub.secret
     envelope, payload = qualified()
@@ -124,6 +135,8 @@ async def test_failures_are_retried_until_the_endpoint_recovers_and_the_log_show
     assert [(a.attempt, a.status_code, a.error) for a in delivery.log] == [
         (1, 500, "answered 500"), (2, 503, "answered 503"), (3, 200, None)]
     assert all(a.response_ms is not None for a in delivery.log)
+    assert (attempts_counted("delivered"), attempts_counted("failed")) == (delivered + 1, failed + 2)
+    assert responses_timed() == timed + 3
     events = await committed_events(hooks.units.db, messaging)
     assert [e.type for e in events] == ["afo.webhook.subscription_changed.v1", "afo.webhook.failed.v1",
                                        "afo.webhook.failed.v1", "afo.webhook.delivered.v1"]
@@ -163,9 +176,12 @@ async def test_an_endpoint_failing_the_whole_schedule_disables_the_subscription(
 async def test_410_gone_disables_the_subscription_at_once(hooks: Webhooks, receiver: tuple[Receiver, str]) -> None:
     got, url = receiver
     got.planned = [410]
+    gone = attempts_counted("gone")
     sub = await hooks.subscribe(url, ["lead.qualified"])
     await hooks.arrive(*qualified())
     await hooks.settle()
+
+    assert attempts_counted("gone") == gone + 1
 
     assert len(got.received) == 1
     view = await hooks.subscriptions.get(ops.SubscriptionRef(tenant_id=TENANT, subscription_id=sub.id))

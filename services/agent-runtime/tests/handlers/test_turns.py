@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from afo_agent_runtime.adapters.conversation_repository import ConversationRepository, MessageRow
@@ -153,16 +154,28 @@ async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
         await db.dispose()
 
 
+def counted(metric: str, **labels: str) -> float:
+    """A domain metric's value now (afo_agent_runtime.metrics), 0 before its first increment."""
+    return REGISTRY.get_sample_value(metric, {"service": "agent-runtime", **labels}) or 0.0
+
+
 def llm_spec(fake: FakeOpenAI) -> dict[str, Any]:
     return {"llm": {"provider": "openai", "model": "gpt-test", "base_url": fake.base_url}}
 
 
 async def test_a_turn_records_both_messages_the_lead_and_its_events(runtime: Runtime) -> None:
+    started, replies = counted("afo_conversations_started_total", channel="api"), counted(
+        "afo_replies_total", channel="api", outcome="ok")
+    timed = counted("afo_reply_seconds_count", channel="api")
     conversation_id = await runtime.conversation()
     before = await runtime.outbox_seq()
     turn = delivery(runtime, conversation_id, "Hi, I'm Dana from Acme Corp, my email is dana@acme.example")
 
     await runtime.turns(turn)
+
+    assert counted("afo_conversations_started_total", channel="api") == started + 1
+    assert counted("afo_replies_total", channel="api", outcome="ok") == replies + 1
+    assert counted("afo_reply_seconds_count", channel="api") == timed + 1
 
     detail = await runtime.detail(conversation_id)
     user, reply = detail.messages
@@ -188,6 +201,19 @@ async def test_a_turn_records_both_messages_the_lead_and_its_events(runtime: Run
         reply.id, user.id, reply.text, "embedded")
     # Every event was caused by the message and shares its correlation id.
     assert {(e.causationid, e.correlationid) for _, e, _ in events} == {(turn.envelope.id, turn.envelope.correlationid)}
+
+
+async def test_the_turn_that_qualifies_the_lead_counts_it_once(runtime: Runtime) -> None:
+    qualified = counted("afo_leads_qualified_total", channel="api")
+    conversation_id = await runtime.conversation()
+    for text in ("Hi there!", "I'm Dana from Northwind Traders, you can reach me at dana@northwind.example",
+                 "We need an assistant that answers questions on our website", "Our budget is about $20k",
+                 "We'd like to launch next quarter"):
+        await runtime.turns(delivery(runtime, conversation_id, text))
+
+    lead = (await runtime.detail(conversation_id)).lead
+    assert lead is not None and lead.qualified
+    assert counted("afo_leads_qualified_total", channel="api") == qualified + 1
 
 
 async def test_deltas_stream_before_the_commit_and_completion_only_after_it(runtime: Runtime) -> None:
@@ -283,9 +309,12 @@ async def test_an_llm_agent_streams_the_models_deltas_and_records_the_openai_eng
 
 
 async def test_a_rejected_api_key_falls_back_to_the_embedded_engine(runtime: Runtime) -> None:
+    fallbacks = counted("afo_replies_total", channel="api", outcome="fallback")
     async with FakeOpenAI([Text("never said")], api_key="sk-the-right-one") as fake:
         conversation_id = await runtime.conversation(**llm_spec(fake))
         await runtime.turns(delivery(runtime, conversation_id, "Hi, my email is dana@acme.example"))
+
+    assert counted("afo_replies_total", channel="api", outcome="fallback") == fallbacks + 1
 
     assert len(fake.requests) == 1  # a 401 is not retried
     _user, reply = await runtime.messages(conversation_id)

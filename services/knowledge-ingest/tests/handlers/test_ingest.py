@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 from datetime import timedelta
 
+from prometheus_client import REGISTRY
+
 from afo_common.rpcs.knowledge_ingest import DocumentRef, Embedding, KnowledgeBaseRef, Search, UpdateKnowledgeBase
 from afo_knowledge_ingest.domain.spaces import EMBEDDED_SPACE
 from afo_knowledge_ingest.testing import OPENAI_MODEL, TENANT, Kit
@@ -16,6 +18,11 @@ FIVE = b"one\n\ntwo\n\nthree\n\nfour\n\nfive"
 
 def ref(kb: str, doc: str) -> DocumentRef:
     return DocumentRef(tenant_id=TENANT, knowledge_base_id=kb, document_id=doc)
+
+
+def counted(metric: str, **labels: str) -> float:
+    """A domain metric's value now (afo_knowledge_ingest.metrics), 0 before its first increment."""
+    return REGISTRY.get_sample_value(metric, {"service": "knowledge-ingest", **labels}) or 0.0
 
 
 async def test_a_document_goes_queued_parsing_embedding_ready_with_progress_matching_get(kit: Kit) -> None:
@@ -43,8 +50,15 @@ async def test_a_corrupt_document_fails_with_its_reason_and_the_next_one_still_i
     kb = await kit.kb()
     bad = (await kit.upload(kb, b"%CORRUPT", name="bad.pdf")).document.id
     good = (await kit.upload(kb, b"fine text")).document.id
+    ready, failed_before = counted("afo_documents_ingested_total", outcome="ready"), counted(
+        "afo_documents_ingested_total", outcome="failed")
+    chunks = counted("afo_chunks_ingested_total")
 
     assert await kit.drain() == 2
+
+    assert counted("afo_documents_ingested_total", outcome="ready") == ready + 1
+    assert counted("afo_documents_ingested_total", outcome="failed") == failed_before + 1
+    assert counted("afo_chunks_ingested_total") == chunks + 1
 
     failed = await kit.documents.get(ref(kb, bad))
     assert failed.status == "failed" and failed.error is not None and failed.error.code == "corrupt"

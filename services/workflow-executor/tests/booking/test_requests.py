@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from afo_common.events.conversation import MeetingRequested
 from afo_common.ids import new_id
@@ -29,8 +30,15 @@ def parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def bookings(outcome: str) -> float:
+    """afo_bookings_total now (afo_workflow_executor.metrics), 0 before its first increment."""
+    return REGISTRY.get_sample_value("afo_bookings_total", {"service": "workflow-executor", "outcome": outcome}) or 0.0
+
+
 async def test_a_request_books_on_the_agents_default_calendar(flow: Any) -> None:
+    booked_before = bookings("booked")
     delivery = await flow.request(ny(3, 10), request_id="req_first")
+    assert bookings("booked") == booked_before + 1
 
     [booked] = await flow.events("meeting.booked")
     assert booked["_tenant"] == TENANT and booked["_causation"] == delivery.envelope.id
@@ -65,8 +73,10 @@ async def test_a_refused_time_answers_its_reason_and_three_free_alternatives(flo
 
 
 async def test_a_taken_slot_is_refused_with_the_nearest_free_ones(flow: Any) -> None:
+    booked_before, taken_before = bookings("booked"), bookings("slot_taken")
     await flow.request(ny(3, 10))
     await flow.request(ny(3, 10))
+    assert (bookings("booked"), bookings("slot_taken")) == (booked_before + 1, taken_before + 1)
 
     [failed] = await flow.events("meeting.failed")
     assert failed["reason"] == "slot_taken"
@@ -129,8 +139,11 @@ async def test_tenants_calendars_are_apart(flow: Any) -> None:
 async def test_a_reschedule_books_the_new_time_then_cancels_the_old(flow: Any) -> None:
     await flow.request(ny(3, 10))
     [old] = await flow.events("meeting.booked")
+    rescheduled_before = bookings("rescheduled")
 
     await flow.request(ny(3, 10, 15), replaces=old["meeting_id"])  # overlaps the time it frees
+
+    assert bookings("rescheduled") == rescheduled_before + 1
 
     new = (await flow.events("meeting.booked"))[-1]
     [cancelled] = await flow.events("meeting.cancelled")

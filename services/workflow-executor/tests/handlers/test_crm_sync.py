@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
+from prometheus_client import REGISTRY
 
 from afo_common.events import Envelope, Event, envelope_for
 from afo_common.events.conversation import ConversationAnalyzed, LeadCreated, LeadQualified, LeadUpdated
@@ -88,7 +89,14 @@ async def hubspot(sync: Sync) -> AsyncIterator[FakeHubSpot]:
         yield server
 
 
+def syncs_counted(provider: str, outcome: str) -> float:
+    """afo_crm_syncs_total now (afo_workflow_executor.metrics), 0 before its first increment."""
+    labels = {"service": "workflow-executor", "provider": provider, "outcome": outcome}
+    return REGISTRY.get_sample_value("afo_crm_syncs_total", labels) or 0.0
+
+
 async def test_a_qualified_lead_lands_in_hubspot_once_with_its_note(sync: Sync, hubspot: FakeHubSpot) -> None:
+    synced_before = syncs_counted("hubspot", "synced")
     await sync.deliver(LeadCreated(lead_id="lead_1", conversation_id="conv_1", agent_id="agt_1",
                                    fields={"email": "lee@example.com"}))
     assert hubspot.requests == []  # a lead being collected is not synced yet
@@ -109,6 +117,7 @@ async def test_a_qualified_lead_lands_in_hubspot_once_with_its_note(sync: Sync, 
     assert (calls["note"].done, calls["note"].http_status, calls["note"].attempts) == (True, 201, 1)
     assert calls["contact"].attempts == 3  # portal id, search, create
     assert len({c.idempotency_key for c in calls.values()}) == 2
+    assert syncs_counted("hubspot", "synced") == synced_before + 1
 
 
 async def test_the_same_event_twice_or_replayed_makes_one_contact_and_one_note(
@@ -185,7 +194,9 @@ async def test_salesforce_gets_one_lead_with_a_task(sync: Sync) -> None:
 
 
 async def test_without_a_connected_crm_the_builtin_lead_store_is_the_record(sync: Sync) -> None:
+    synced_before = syncs_counted("builtin", "synced")
     await sync.deliver(qualified(fields={"name": "No Email"}))  # the built-in store needs no email
+    assert syncs_counted("builtin", "synced") == synced_before + 1
     [(_, synced)] = sync.events(CrmSynced)
     assert (synced.provider, synced.record_id, synced.url, synced.action) == ("builtin", "lead_1", "/v1/leads/lead_1",
                                                                               "created")
@@ -194,8 +205,10 @@ async def test_without_a_connected_crm_the_builtin_lead_store_is_the_record(sync
 
 
 async def test_a_lead_without_email_is_skipped_with_its_reason(sync: Sync, hubspot: FakeHubSpot) -> None:
+    skipped_before = syncs_counted("hubspot", "skipped")
     await sync.deliver(qualified(fields={"name": "Lee", "budget": "10k"}))
     await sync.deliver(analyzed())
+    assert syncs_counted("hubspot", "skipped") == skipped_before + 2
     assert hubspot.requests == [] and sync.store.outbox == []
     assert [(s.status, s.reason) for s in sync.syncs()] == [("skipped", NO_EMAIL)] * 2
     assert sync.store.tables.crm_leads[(TENANT, "lead_1")].summary == "Wants a demo next week"
@@ -235,6 +248,7 @@ async def test_a_rate_limit_is_waited_out_within_the_delivery(sync: Sync, hubspo
 
 async def test_a_provider_down_naks_then_fails_for_good_on_the_last_delivery(sync: Sync, hubspot: FakeHubSpot) -> None:
     hubspot.fail_next(100, 503, path="/crm/v3/objects/notes")
+    retrying_before, failed_before = syncs_counted("hubspot", "retrying"), syncs_counted("hubspot", "failed")
     delivery = Delivery(envelope_for(qualified(), tenant_id=TENANT, source="agent-runtime"), qualified(), 1, "crm",
                         cast(Any, None))
     with pytest.raises(RetryLater):
@@ -247,6 +261,8 @@ async def test_a_provider_down_naks_then_fails_for_good_on_the_last_delivery(syn
     await sync.deliver(sync.again(delivery, MAX_DELIVER))
     [(_, failed)] = sync.events(CrmFailed)
     assert (failed.status, failed.attempts) == (503, FAST.attempts * MAX_DELIVER)
+    assert syncs_counted("hubspot", "retrying") == retrying_before + 2
+    assert syncs_counted("hubspot", "failed") == failed_before + 1
     [run] = sync.syncs()
     assert (run.status, run.deliveries) == ("failed", MAX_DELIVER) and len(hubspot.contacts) == 1
     [contact_id] = hubspot.contacts

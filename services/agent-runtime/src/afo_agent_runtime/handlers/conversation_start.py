@@ -11,6 +11,7 @@ from afo_agent_runtime.domain.agent import AgentSpec
 from afo_agent_runtime.domain.engine import ConversationMemory
 from afo_agent_runtime.domain.errors import Conflict, NotFound
 from afo_agent_runtime.handlers.unit_of_work import Repositories, UnitOfWork
+from afo_agent_runtime.metrics import CONVERSATIONS_STARTED, SERVICE
 from afo_common.events.conversation import Channel, Contact, ConversationStarted
 from afo_common.ids import new_id
 
@@ -43,4 +44,9 @@ async def start_conversation(uow: UnitOfWork, tenant_id: str, agent_id: str, ver
     await uow.conversations.add(row)
     await uow.emit(ConversationStarted(conversation_id=row.id, agent_id=agent_id, agent_version=version,
                                        channel=channel, contact=contact), tenant_id=tenant_id)
+
+    async def counted() -> None:  # after the commit: a start rolled back is not one
+        CONVERSATIONS_STARTED.labels(SERVICE, channel).inc()
+
+    uow.after_commit(counted)
     return row

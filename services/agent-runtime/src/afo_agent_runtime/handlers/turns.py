@@ -30,6 +30,7 @@ from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.realtime import DeltaStream, Realtime
 from afo_agent_runtime.handlers.turn_record import record_turn
 from afo_agent_runtime.handlers.unit_of_work import Store
+from afo_agent_runtime.metrics import LEADS_QUALIFIED, REPLIES, REPLY_SECONDS
 from afo_common.clock import Clock
 from afo_common.events.conversation import Citation, MessageReceived
 from afo_common.ids import new_id
@@ -125,18 +126,27 @@ class TurnHandler:
             await stream.finish()
         if stream.first_delta_ms is not None:
             REPLY_FIRST_DELTA_SECONDS.labels(self._service).observe(stream.first_delta_ms / 1000)
+        completed_ms = stream.elapsed_ms()
         now = self._clock.now()
         async with delivery.hot_transaction() as uow:
             await record_turn(
                 uow, delivery.envelope, message, conversation, lead, produced.decision,
                 reply_id=reply_id, engine=produced.engine, first_delta_ms=stream.first_delta_ms or 0.0,
-                completed_ms=stream.elapsed_ms(), realtime=self._realtime, now=now,
+                completed_ms=completed_ms, realtime=self._realtime, now=now,
                 idle_after=timedelta(minutes=spec.idle_timeout_minutes), fallback=produced.fallback,
             )
             # What anomaly detection learns from (conversation.turns_tallied), counted with the turn itself.
             await self._tally.add(uow.tx, tenant_id, (conversation.agent_id, message.key_id or ""), now,
                                   (1, 1, float(reply_ms(message.sent_at, now)), int(produced.fallback)))
+        self._count(conversation.channel, produced, completed_ms)
         self._note_answered(conversation, message)
+
+    def _count(self, channel: str, produced: Produced, completed_ms: float) -> None:
+        """After the commit: a turn rolled back and redelivered counts once."""
+        REPLIES.labels(self._service, channel, "fallback" if produced.fallback else "ok").inc()
+        REPLY_SECONDS.labels(self._service, channel).observe(completed_ms / 1000)
+        if produced.decision.became_qualified:
+            LEADS_QUALIFIED.labels(self._service, channel).inc()
 
     def _note_answered(self, conversation: ConversationRow, message: MessageReceived) -> None:
         """How far each conversation is answered, as far as this process knows (only ever too low, when

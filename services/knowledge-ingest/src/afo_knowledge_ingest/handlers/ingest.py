@@ -35,6 +35,7 @@ from afo_knowledge_ingest.handlers.embedding import Batches, LeaseLost, progress
 from afo_knowledge_ingest.handlers.ports import Blobs, DocumentReader, Embedders
 from afo_knowledge_ingest.handlers.reembedding import Reembedding
 from afo_knowledge_ingest.handlers.unit_of_work import Store, UnitOfWork
+from afo_knowledge_ingest.metrics import CHUNKS_INGESTED, DOCUMENTS_INGESTED, SERVICE
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,8 @@ class IngestWorker:
             await self._save(uow, ready, progress_event(ready), DocumentIngested(
                 knowledge_base_id=ready.knowledge_base_id, document_id=ready.id, chunks=ready.chunks_total,
                 pages=ready.pages, embedding_space=target))
+        DOCUMENTS_INGESTED.labels(SERVICE, "ready").inc()
+        CHUNKS_INGESTED.labels(SERVICE).inc(ready.chunks_total)
 
     async def _fail(self, document: DocumentRow, target: str, code: str, reason: str) -> None:
         async with self._store.reading() as repos:
@@ -154,6 +157,7 @@ class IngestWorker:
                 knowledge_base_id=failed.knowledge_base_id, document_id=failed.id, code=code, reason=reason))
         except LeaseLost:
             return
+        DOCUMENTS_INGESTED.labels(SERVICE, "failed").inc()
 
     async def _retry(self, document: DocumentRow, target: str, reason: str) -> None:
         async with self._store.reading() as repos:

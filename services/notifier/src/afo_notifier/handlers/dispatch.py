@@ -32,6 +32,7 @@ from afo_common.events.webhooks import (
 from afo_notifier.domain.webhooks import AttemptRow, DeliveryRow, Outcome, RetrySchedule, SubscriptionRow
 from afo_notifier.handlers.subscription_cache import Changes
 from afo_notifier.handlers.webhook_store import WebhookStore, Work
+from afo_notifier.metrics import SERVICE, WEBHOOK_ATTEMPTS, WEBHOOK_RESPONSE_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,7 @@ class Dispatcher:
         try:
             outcome = await self._sender.send(subscription.url, subscription.secret, delivery.event_id,
                                               delivery.body, self._clock.now())
+            _count(outcome)
             await self._recorded(_Sent(delivery, subscription.id, outcome, self._clock.now()))
         except Exception:
             # The lease ends and the delivery comes due again.
@@ -202,6 +204,14 @@ class Dispatcher:
         await uow.emit(WebhookSubscriptionChanged(subscription_id=subscription.id, change="disabled"),
                        tenant_id=tenant)
         return True
+
+
+def _count(outcome: Outcome) -> None:
+    """Counted when the endpoint answered, before the batch commits: the attempt happened either way."""
+    kind = "delivered" if outcome.delivered else "gone" if outcome.gone else "failed"
+    WEBHOOK_ATTEMPTS.labels(SERVICE, kind).inc()
+    if outcome.response_ms is not None:
+        WEBHOOK_RESPONSE_SECONDS.labels(SERVICE).observe(outcome.response_ms / 1000.0)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from afo_voice_media.handlers.call_session import CallContext, CallSession, Hand
 from afo_voice_media.handlers.calls import Calls, context_of
 from afo_voice_media.handlers.media_hub import MediaHub
 from afo_voice_media.handlers.speech_engines import SpeechEngines
+from afo_voice_media.metrics import CALLS_ACTIVE, CALLS_ENDED, SERVICE
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class CallRunner:
         session: CallSession | None = None
         reason: CallEnd = "failed"
         recording = Recording()
+        CALLS_ACTIVE.labels(SERVICE).inc()
         try:
             speech = await self.engines.for_call(row.tenant_id, row.voice)
             call = context_of(row, speech.voice)
@@ -57,6 +59,8 @@ class CallRunner:
         except SpeechError as exc:
             log.warning("call %s: speech unavailable: %s", row.id, exc)
         finally:
+            CALLS_ACTIVE.labels(SERVICE).dec()
+            CALLS_ENDED.labels(SERVICE, reason).inc()
             if session is not None:
                 self.hub.remove(session)
                 await session.close(reason)

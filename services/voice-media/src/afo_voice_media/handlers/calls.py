@@ -52,6 +52,7 @@ from afo_common.rpcs.voice_media import (
 from afo_voice_media.adapters.call_repository import CallRow, SqlRepositories, TurnRow
 from afo_voice_media.handlers.call_limits import check_allowance
 from afo_voice_media.handlers.call_session import CallContext, TurnTrace
+from afo_voice_media.metrics import observe_turn
 
 log = logging.getLogger(__name__)
 SERVICE = "voice-media"
@@ -243,11 +244,13 @@ class Calls:
                       message_id=turn.message_id, started_at=started, ended_at=ended,
                       latency=latency.model_dump(mode="json"))
         async with self._store() as uow:
-            if await uow.calls.add_turn(row):
+            if added := await uow.calls.add_turn(row):
                 await uow.emit(CallTurnCompleted(call_id=call.call_id, conversation_id=call.conversation_id,
                                                  index=turn.index, message_id=turn.message_id,
                                                  interrupted=turn.interrupted, latency=latency),
                                tenant_id=call.tenant_id)
+        if added:  # once per turn, however often it is recorded
+            observe_turn(latency)
 
     # -- reads -----------------------------------------------------------------------------------------------
     async def get(self, request: CallRef) -> CallDetail:

@@ -51,6 +51,7 @@ from afo_workflow_executor.domain.records import BookingRow, CalendarRow, Taken
 from afo_workflow_executor.domain.slots import RefusalReason, Refused, check_request, nearest_alternatives
 from afo_workflow_executor.handlers.unit_of_work import Store
 from afo_workflow_executor.handlers.views import booked_event
+from afo_workflow_executor.metrics import BOOKINGS, SERVICE
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +194,7 @@ class MeetingRequests:
             await uow.emit(booked_event(row), tenant_id=tenant, causation=delivery.envelope)
             if moving and replaced is not None:
                 await uow.emit(_cancelled(replaced), tenant_id=tenant, causation=delivery.envelope)
+        BOOKINGS.labels(SERVICE, "rescheduled" if moving else "booked").inc()
 
     async def _book_outside(self, outside: ExternalCalendar, row: BookingRow, request: MeetingRequested,
                             lead: LeadRecord | None) -> BookingRow:
@@ -223,6 +225,7 @@ class MeetingRequests:
         async with self._store.handling(delivery) as uow:
             await uow.failures.add(tenant, request.request_id, failed.model_dump(mode="json"), now)
             await uow.emit(failed, tenant_id=tenant, causation=delivery.envelope)
+        BOOKINGS.labels(SERVICE, refusal.reason).inc()  # a FailureReason: a short fixed list
 
 
 def _cancelled(replaced: BookingRow) -> MeetingCancelled:

@@ -49,6 +49,7 @@ from afo_workflow_executor.domain.crm_records import (
     idempotency_key,
 )
 from afo_workflow_executor.handlers.unit_of_work import Store, UnitOfWork
+from afo_workflow_executor.metrics import CRM_SYNCS, SERVICE
 
 CRM_PROVIDERS = ("hubspot", "salesforce", "pipedrive")
 BUILTIN = "builtin"
@@ -198,12 +199,14 @@ class CrmSync:
         if provider == BUILTIN:
             record = CrmRecord(BUILTIN, lead_id, f"/v1/leads/{lead_id}")
             await self._finish(delivery, lead_id, sync, record, [])
+            CRM_SYNCS.labels(SERVICE, BUILTIN, "synced").inc()
             return
         crm_lead = projection.crm_lead(lead)
         if crm_lead is None:
             async with self._store.handling(delivery) as uow:
                 await self._project(uow, delivery, lead_id)
                 await uow.crm_syncs.save(replace(sync, status="skipped", reason=NO_EMAIL))
+            CRM_SYNCS.labels(SERVICE, provider, "skipped").inc()
             return
         await self._claim(tenant_id, lead_id, wait_s=self._claim_wait_s)
         try:
@@ -233,8 +236,10 @@ class CrmSync:
         calls, outcome = await self._call(sync, crm_lead, fields)
         if isinstance(outcome, CrmRecord):
             await self._finish(delivery, lead_id, sync, outcome, calls)
+            CRM_SYNCS.labels(SERVICE, provider, "synced").inc()
             return
         final = not outcome.error.retryable or delivery.attempt >= self._max_deliver
+        CRM_SYNCS.labels(SERVICE, provider, "failed" if final else "retrying").inc()
         failed = replace(sync, status="failed" if final else "retrying", reason=outcome.error.reason[:500],
                          http_status=outcome.error.status)
         if not final:
