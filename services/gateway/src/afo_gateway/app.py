@@ -35,6 +35,7 @@ from afo_gateway.entrypoints.http import (
     agents_routes,
     analytics_routes,
     anomalies_routes,
+    audit_routes,
     calendars_routes,
     calls_routes,
     conversations_routes,
@@ -65,6 +66,7 @@ from afo_gateway.handlers.access_changes import AccessChanges
 from afo_gateway.handlers.accounts import Accounts
 from afo_gateway.handlers.agent_tests import AgentTests
 from afo_gateway.handlers.analytics import Analytics
+from afo_gateway.handlers.audit import AuditTrail
 from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.calls import Calls
 from afo_gateway.handlers.catalog import Catalog
@@ -136,7 +138,8 @@ def build(settings: GatewaySettings | None = None) -> Service:
     stream_tokens = StreamTokens(store, owners, auth, settings.stream_token_ttl_s, clock)
     replays = Replays(store, ttl_s=settings.idempotency_ttl_s, wait_s=settings.idempotency_wait_s,
                       lease_s=settings.idempotency_lease_s, clock=clock)
-    knowledge = KnowledgeBases(owners)
+    audit = AuditTrail(store, clock)
+    knowledge = KnowledgeBases(owners, audit)
     keyring = Keyring.from_setting(settings.vault_key.get_secret_value()) if settings.vault_key else None
     integrations = Integrations(store, keyring, clock, ProviderProbes(settings.twilio_api_base_url))
     google = GoogleConnect(store, integrations, GoogleTokens(settings.google_oauth_base_url), clock,
@@ -162,7 +165,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
         keys=Keys(store, owners, access, clock),
         owners=owners,
         messages=Messages(service.unit_of_work, owners, feed, clock, quotas),
-        catalog=Catalog(owners, accounts, knowledge, quotas),
+        catalog=Catalog(owners, accounts, knowledge, quotas, audit),
         auth=auth,
         replays=replays,
         throttle=Throttle(limits(settings), quotas.book),
@@ -172,17 +175,18 @@ def build(settings: GatewaySettings | None = None) -> Service:
         event_credentials=integrator_access(service, settings, store, clock),
         integrations=integrations,
         knowledge=knowledge,
-        documents=Documents(owners, BlobStore(service.nats), fetcher, quotas),
-        meetings=Meetings(owners),
+        documents=Documents(owners, BlobStore(service.nats), fetcher, quotas, audit),
+        meetings=Meetings(owners, audit),
         notifications=Notifications(owners),
         calls=Calls(owners, BlobStore(service.nats, RECORDINGS_BUCKET)),
-        webhooks=Webhooks(owners),
-        phone_numbers=PhoneNumbers(owners),
+        webhooks=Webhooks(owners, audit),
+        phone_numbers=PhoneNumbers(owners, audit),
         twilio=TwilioWebhooks(owners, integrations, service.unit_of_work, clock, quotas),
         inbound=InboundSources(store, owners, integrations, clock),
         widget=Widget(store, owners),
         analytics=Analytics(owners, clock, store),
-        agent_tests=AgentTests(owners, store, clock, settings.agent_tests_run_wait_s),
+        agent_tests=AgentTests(owners, audit, settings.agent_tests_run_wait_s),
+        audit=audit,
         plans=plans,
         admin=PlatformAdmin(store, jetstream, health, owners, clock),
         dead_letters=DeadLetters(store, jetstream, clock, SERVICES),
@@ -211,7 +215,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
                    notifications_routes.router, calls_routes.router, webhooks_routes.router, workflows_routes.router,
                    twilio_routes.router, inbound_routes.router, widget_routes.router,
                    realtime_routes.router, analytics_routes.router, agent_tests_routes.router,
-                   anomalies_routes.router, admin_routes.router, plans_routes.router):
+                   anomalies_routes.router, admin_routes.router, plans_routes.router, audit_routes.router):
         app.include_router(router)
     install_console(app)
     return service

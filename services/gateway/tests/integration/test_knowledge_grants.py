@@ -22,6 +22,7 @@ from afo_gateway.domain.access import SECRET_KEY_PERMISSIONS, Principal
 from afo_gateway.domain.documents import Upload
 from afo_gateway.domain.errors import Invalid
 from afo_gateway.domain.fetch_policy import FetchedPage
+from afo_gateway.handlers.audit import AuditTrail
 from afo_gateway.handlers.documents import Documents
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.quotas import PlanBook, Quotas
@@ -81,8 +82,9 @@ async def test_the_gateway_user_may_store_register_and_delete_a_document(tmp_pat
             await until_answered(gateway, ki.MEASURE_KNOWLEDGE.subject)
             owners = Owners(RpcClient(gateway, 2.0))
             # The free plan limits the knowledge's size: the upload is measured first.
-            quotas = Quotas(PlanBook(memory_store(), "free"), owners, NoMessages(), SystemClock())
-            documents = Documents(owners, BlobStore(gateway), NoFetcher(), quotas)
+            store = memory_store()
+            quotas = Quotas(PlanBook(store, "free"), owners, NoMessages(), SystemClock())
+            documents = Documents(owners, BlobStore(gateway), NoFetcher(), quotas, AuditTrail(store, SystemClock()))
             data = b"%PDF-1.4\n%%EOF\n"
             name = document_blob_name("ten_a", "kb_1", sha256_hex(data))
 

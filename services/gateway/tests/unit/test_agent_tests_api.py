@@ -246,7 +246,7 @@ async def test_an_override_publishes_and_is_audited(tenant: Any, runtime: AgentR
     assert [(a.action, a.target) for a in audit][-1] == ("agent.publish.override", f"{AGENT}:v1")
 
 
-async def test_an_agent_whose_tests_pass_publishes_without_an_override_or_an_audit_entry(
+async def test_an_agent_whose_tests_pass_publishes_without_an_override_and_is_audited_as_a_publish(
         tenant: Any, runtime: AgentRuntime) -> None:
     _, service, client, owner = tenant
     runtime.blocking = []
@@ -255,4 +255,6 @@ async def test_an_agent_whose_tests_pass_publishes_without_an_override_or_an_aud
 
     assert response.status_code == 200 and response.json()["tests"] == "passed"
     async with sql_store(service.unit_of_work).reading() as repos:
-        assert "agent.publish.override" not in [a.action for a in await repos.audit.entries(owner.tenant_id)]
+        audit = [(a.action, a.target) for a in await repos.audit.entries(owner.tenant_id)]
+    assert audit[-1] == ("agent.publish", f"{AGENT}:v1")
+    assert "agent.publish.override" not in [action for action, _ in audit]

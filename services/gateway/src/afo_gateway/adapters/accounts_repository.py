@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from afo_common.ids import new_id
 from afo_gateway.adapters.tables import api_keys, audit_log, sessions, tenants, users
+from afo_gateway.domain.audit import AuditQuery
 from afo_gateway.domain.errors import Conflict
 
 
@@ -64,6 +65,7 @@ class AuditEntry:
     action: str
     target: str | None
     at: datetime
+    id: str
 
 
 def _row(cls: Any, row: Any) -> Any:
@@ -228,3 +230,32 @@ class AuditLog:
         """The tenant's audit log, oldest first."""
         query = select(audit_log).where(audit_log.c.tenant_id == tenant_id).order_by(audit_log.c.at, audit_log.c.id)
         return [_row(AuditEntry, r) for r in await self._session.execute(query)]
+
+    async def page(self, tenant_id: str, query: AuditQuery, limit: int, before: str | None) -> list[AuditEntry]:
+        """The tenant's entries ``query`` asks for, newest first, below the cursor ``before`` (an entry's id:
+        ids are UUIDv7, so they sort as the entries were recorded)."""
+        found = select(audit_log).where(audit_log.c.tenant_id == tenant_id)
+        if query.action:
+            found = found.where(audit_log.c.action.startswith(query.action, autoescape=True))
+        if query.actor:
+            found = found.where(audit_log.c.actor == query.actor)
+        if query.since:
+            found = found.where(audit_log.c.at >= query.since)
+        if query.until:
+            found = found.where(audit_log.c.at < query.until)
+        if before:
+            found = found.where(audit_log.c.id < before)
+        result = await self._session.execute(found.order_by(audit_log.c.id.desc()).limit(limit))
+        return [_row(AuditEntry, r) for r in result]
+
+    async def actor_names(self, tenant_id: str, actors: list[str]) -> dict[str, str]:
+        """Who the actors are, readably: a user's email, a key's name (revoked keys too); a user removed
+        since is not known any more and is left out."""
+        if not actors:
+            return {}
+        people = select(users.c.id, users.c.email).where(users.c.tenant_id == tenant_id, users.c.id.in_(actors))
+        keys = select(api_keys.c.id, api_keys.c.name).where(api_keys.c.tenant_id == tenant_id,
+                                                             api_keys.c.id.in_(actors))
+        names = {r.id: r.email for r in await self._session.execute(people)}
+        names.update({r.id: f"API key {r.name}" for r in await self._session.execute(keys)})
+        return names

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from afo_common.ids import new_id
 from afo_common.messaging.store import MemoryStore, Repositories
 from afo_common.messaging.store import as_stored as _stored
 from afo_common.messaging.unit_of_work import Events
@@ -20,6 +21,7 @@ from afo_gateway.adapters.integrations_repository import IntegrationRow
 from afo_gateway.adapters.oauth_states_repository import OAuthStateRow
 from afo_gateway.adapters.plans_repository import MemoryPlans, MemoryUsage, PlanTables
 from afo_gateway.adapters.stream_tokens_repository import StreamTokenRow
+from afo_gateway.domain.audit import AuditQuery
 from afo_gateway.domain.errors import Conflict
 from afo_gateway.domain.idempotency import KeyHeld, Record, Scope
 from afo_gateway.handlers.unit_of_work import Store
@@ -181,10 +183,23 @@ class MemoryAudit:
         self._t = tables
 
     async def record(self, tenant_id: str, actor: str, action: str, target: str | None, at: datetime) -> None:
-        self._t.audit.append(_stored(AuditEntry(tenant_id, actor, action, target, at)))
+        self._t.audit.append(_stored(AuditEntry(tenant_id, actor, action, target, at, new_id("aud"))))
 
     async def entries(self, tenant_id: str) -> list[AuditEntry]:
         return [_stored(e) for e in sorted(self._t.audit, key=lambda e: e.at) if e.tenant_id == tenant_id]
+
+    async def page(self, tenant_id: str, query: AuditQuery, limit: int, before: str | None) -> list[AuditEntry]:
+        kept = [e for e in self._t.audit if e.tenant_id == tenant_id
+                and (not query.action or e.action.startswith(query.action))
+                and (not query.actor or e.actor == query.actor)
+                and (not query.since or e.at >= query.since) and (not query.until or e.at < query.until)]
+        return _newest_first(kept, before, limit)
+
+    async def actor_names(self, tenant_id: str, actors: list[str]) -> dict[str, str]:
+        names = {u.id: u.email for u in self._t.users.values() if u.tenant_id == tenant_id and u.id in actors}
+        names.update({k.id: f"API key {k.name}" for k in self._t.keys.values()
+                      if k.tenant_id == tenant_id and k.id in actors})
+        return names
 
 
 def _key(scope: Scope, key: str) -> tuple[str, str, str, str, str]:

@@ -96,6 +96,7 @@ audit_log = Table(
     Column("target", String(80), nullable=True),
     Column("at", UtcDateTime(), nullable=False),
     Index("ix_audit_log_tenant_id_at", "tenant_id", "at"),
+    Index("ix_audit_log_tenant_id_id", "tenant_id", "id"),  # its pages, newest first (migration 0012)
 )
 
 conversation_sequences = Table(

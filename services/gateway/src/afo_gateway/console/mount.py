@@ -17,6 +17,7 @@ from afo_gateway.console.pages import (
     agents,
     analytics,
     anomalies,
+    audit,
     channels,
     integrations,
     knowledge,
@@ -26,7 +27,7 @@ from afo_gateway.console.pages import (
 from afo_gateway.console.rendering import STATIC_DIR, STATIC_PREFIX
 
 PAGES = (accounts, activity, agents, agent_tests, channels, knowledge, integrations, settings, analytics, anomalies,
-         admin, admin_plans, usage)
+         admin, admin_plans, usage, audit)
 
 
 class VersionedStatic(StaticFiles):

@@ -34,6 +34,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     MANAGE_TENANT = "manage_tenant"
     MANAGE_INTEGRATIONS = "manage_integrations"  # providers' credentials in the vault
+    READ_AUDIT = "read_audit"      # the tenant's audit log: who changed what
     VIEW_PLATFORM = "view_platform"  # the platform's own state (its services' health): not the tenant's
     MANAGE_PLATFORM = "manage_platform"  # every tenant's plan, the plans themselves, dead letters
 
@@ -47,9 +48,11 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # The platform's state through the admin area, and nothing of a tenant's: the operations tenant has no data.
     "operator": frozenset({Permission.VIEW_PLATFORM, Permission.MANAGE_PLATFORM}),
 }
-# A secret key acts for the whole tenant, like an admin, but cannot manage people.
+# A secret key acts for the whole tenant, like an admin, but cannot manage people. It may read the audit log:
+# an integrator exporting it to a SIEM uses a key, and the key could make the changes logged anyway.
 SECRET_KEY_PERMISSIONS = frozenset({Permission.READ, Permission.WRITE, Permission.MANAGE_KEYS,
-                                    Permission.MANAGE_TENANT, Permission.MANAGE_INTEGRATIONS})
+                                    Permission.MANAGE_TENANT, Permission.MANAGE_INTEGRATIONS,
+                                    Permission.READ_AUDIT})
 
 
 @dataclass(frozen=True)

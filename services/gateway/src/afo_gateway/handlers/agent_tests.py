@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from afo_common.clock import Clock
 from afo_common.rpcs import agent_runtime as ar
 from afo_common.rpcs import agent_tests as at
 from afo_common.rpcs.pages import Page
 from afo_gateway.domain.access import Permission, Principal, require
 from afo_gateway.domain.errors import AgentTestsFailing, Conflict, Invalid
+from afo_gateway.handlers.audit import AuditTrail
 from afo_gateway.handlers.owners import Owners
-from afo_gateway.handlers.unit_of_work import Store
 
 BLOCKING = {"test_failed": "failed", "test_not_run": "not_run"}
 
@@ -24,10 +23,9 @@ def _without_test_prefix(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 class AgentTests:
-    def __init__(self, owners: Owners, store: Store, clock: Clock, run_wait_s: float) -> None:
+    def __init__(self, owners: Owners, audit: AuditTrail, run_wait_s: float) -> None:
         self._owners = owners
-        self._store = store
-        self._clock = clock
+        self._audit = audit
         self._run_wait_s = run_wait_s
 
     async def create(self, principal: Principal, agent_id: str, test: at.AgentTestSpec,
@@ -70,7 +68,9 @@ class AgentTests:
 
     async def publish(self, principal: Principal, agent_id: str, override: bool = False) -> ar.AgentVersionView:
         """The draft as a new version. An agent with tests needs a passing run of this draft: otherwise a 409
-        naming the tests, unless ``override`` — then the audit log says who published over them."""
+        naming the tests, unless ``override`` — then the audit log says who published over them
+        (``agent.publish.override``); any other publish is ``agent.publish``. The target names the version
+        (``agt_…:v3``)."""
         require(principal, Permission.WRITE)
         request = ar.PublishAgent(tenant_id=principal.tenant_id, agent_id=agent_id, override=override)
         try:
@@ -82,8 +82,6 @@ class AgentTests:
                 raise
             raise AgentTestsFailing(f"{exc.detail} (POST /v1/agents/{agent_id}/publish?override=true)",
                                     failing) from exc
-        if version.tests == "overridden":
-            async with self._store() as uow:
-                await uow.audit.record(principal.tenant_id, principal.subject_id, "agent.publish.override",
-                                       f"{agent_id}:v{version.version}", self._clock.now())
+        action = "agent.publish.override" if version.tests == "overridden" else "agent.publish"
+        await self._audit.changed(principal, action, f"{agent_id}:v{version.version}")
         return version

@@ -11,14 +11,17 @@ from afo_common.rpcs.pages import Page
 from afo_gateway.domain.access import Permission, Principal, require
 from afo_gateway.domain.errors import Forbidden, Invalid
 from afo_gateway.handlers.accounts import Accounts
+from afo_gateway.handlers.audit import AuditTrail
 from afo_gateway.handlers.knowledge import KnowledgeBases
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.quotas import Quotas
 
 
 class Catalog:
-    def __init__(self, owners: Owners, accounts: Accounts, knowledge: KnowledgeBases, quotas: Quotas) -> None:
+    def __init__(self, owners: Owners, accounts: Accounts, knowledge: KnowledgeBases, quotas: Quotas,
+                 audit: AuditTrail) -> None:
         self._quotas = quotas
+        self._audit = audit
         self._owners = owners
         self._accounts = accounts
         self._knowledge = knowledge
@@ -44,7 +47,9 @@ class Catalog:
         if "timezone" not in sent:
             sent["timezone"] = (await self._accounts.tenant(principal)).timezone
         request = ar.CreateAgent(tenant_id=principal.tenant_id, spec=sent, request_id=request_id)
-        return await self._owners.create(ar.CREATE_AGENT, request)
+        agent = await self._owners.create(ar.CREATE_AGENT, request)
+        await self._audit.changed(principal, "agent.create", agent.id)
+        return agent
 
     async def agent(self, principal: Principal, agent_id: str) -> ar.AgentView:
         require(principal, Permission.READ)
@@ -59,11 +64,14 @@ class Catalog:
         require(principal, Permission.WRITE)
         await self._check_knowledge_bases(principal, patch.knowledge_base_ids)
         request = ar.UpdateAgent(tenant_id=principal.tenant_id, agent_id=agent_id, patch=patch)
-        return await self._owners.call(ar.UPDATE_AGENT, request)
+        agent = await self._owners.call(ar.UPDATE_AGENT, request)
+        await self._audit.changed(principal, "agent.update", agent_id)
+        return agent
 
     async def delete_agent(self, principal: Principal, agent_id: str) -> None:
         require(principal, Permission.WRITE)
         await self._owners.call(ar.DELETE_AGENT, ar.AgentRef(tenant_id=principal.tenant_id, agent_id=agent_id))
+        await self._audit.changed(principal, "agent.delete", agent_id)
 
     async def versions(self, principal: Principal, agent_id: str, limit: int, cursor: str | None
                        ) -> Page[ar.AgentVersionView]:

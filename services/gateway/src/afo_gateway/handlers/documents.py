@@ -15,6 +15,7 @@ from afo_gateway.domain.access import Permission, Principal, require
 from afo_gateway.domain.documents import Upload, media_type_of, safe_name
 from afo_gateway.domain.errors import ApiProblem, Unavailable, UpstreamTimeout
 from afo_gateway.domain.fetch_policy import FetchedPage
+from afo_gateway.handlers.audit import AuditTrail
 from afo_gateway.handlers.owners import Owners
 from afo_gateway.handlers.quotas import Quotas
 
@@ -36,8 +37,9 @@ class Fetcher(Protocol):
 
 
 class Documents:
-    def __init__(self, owners: Owners, blobs: Blobs, fetcher: Fetcher, quotas: Quotas) -> None:
+    def __init__(self, owners: Owners, blobs: Blobs, fetcher: Fetcher, quotas: Quotas, audit: AuditTrail) -> None:
         self._quotas = quotas
+        self._audit = audit
         self._owners = owners
         self._blobs = blobs
         self._fetcher = fetcher
@@ -73,7 +75,7 @@ class Documents:
                                  source_url=source_url)
         try:
             # Asked once more after a timeout: the same bytes register as the same document, never twice.
-            return await self._owners.create(ki.ADD_DOCUMENT, request)
+            added = await self._owners.create(ki.ADD_DOCUMENT, request)
         except UpstreamTimeout:
             # It may have been registered after all, and then knowledge-ingest needs the blob: kept.
             log.warning("document %s: registration timed out twice; blob %s kept", digest[:12], blob)
@@ -82,6 +84,9 @@ class Documents:
             if not stored_before:
                 await self._forget(blob)
             raise
+        if added.created:  # the same bytes again add nothing: nothing to audit
+            await self._audit.changed(principal, "document.create", f"{knowledge_base_id}/{added.document.id}")
+        return added
 
     async def _store(self, blob: str, data: bytes) -> bool:
         """Put the blob unless it is there already (the same bytes, by its name); whether it was."""

@@ -7,6 +7,7 @@ from afo_common.events.knowledge import DocumentStatus
 from afo_common.rpcs import knowledge_ingest as ki
 from afo_common.rpcs.pages import Page
 from afo_gateway.domain.access import Permission, Principal, require
+from afo_gateway.handlers.audit import AuditTrail
 from afo_gateway.handlers.owners import Owners
 
 # knowledge-ingest checks at most this many ids at once (``CheckKnowledgeBases``).
@@ -14,15 +15,18 @@ CHECK_BATCH = 50
 
 
 class KnowledgeBases:
-    def __init__(self, owners: Owners) -> None:
+    def __init__(self, owners: Owners, audit: AuditTrail) -> None:
         self._owners = owners
+        self._audit = audit
 
     async def create(self, principal: Principal, name: str, description: str, embedding: ki.Embedding,
                      request_id: str) -> ki.KnowledgeBaseView:
         require(principal, Permission.WRITE)
         request = ki.CreateKnowledgeBase(tenant_id=principal.tenant_id, name=name, description=description,
                                          embedding=embedding, request_id=request_id)
-        return await self._owners.create(ki.CREATE_KNOWLEDGE_BASE, request)
+        created = await self._owners.create(ki.CREATE_KNOWLEDGE_BASE, request)
+        await self._audit.changed(principal, "knowledge_base.create", created.id)
+        return created
 
     async def get(self, principal: Principal, knowledge_base_id: str) -> ki.KnowledgeBaseView:
         require(principal, Permission.READ)
@@ -39,11 +43,14 @@ class KnowledgeBases:
         require(principal, Permission.WRITE)
         request = ki.UpdateKnowledgeBase(tenant_id=principal.tenant_id, knowledge_base_id=knowledge_base_id,
                                          name=name, description=description, embedding=embedding)
-        return await self._owners.call(ki.UPDATE_KNOWLEDGE_BASE, request)
+        updated = await self._owners.call(ki.UPDATE_KNOWLEDGE_BASE, request)
+        await self._audit.changed(principal, "knowledge_base.update", knowledge_base_id)
+        return updated
 
     async def delete(self, principal: Principal, knowledge_base_id: str) -> None:
         require(principal, Permission.WRITE)
         await self._owners.call(ki.DELETE_KNOWLEDGE_BASE, self._ref(principal, knowledge_base_id))
+        await self._audit.changed(principal, "knowledge_base.delete", knowledge_base_id)
 
     async def missing(self, principal: Principal, knowledge_base_ids: list[str]) -> list[str]:
         """Which of these ids are not knowledge bases of the principal's tenant (another tenant's included)."""
@@ -69,6 +76,7 @@ class KnowledgeBases:
     async def delete_document(self, principal: Principal, knowledge_base_id: str, document_id: str) -> None:
         require(principal, Permission.WRITE)
         await self._owners.call(ki.DELETE_DOCUMENT, self._doc(principal, knowledge_base_id, document_id))
+        await self._audit.changed(principal, "document.delete", f"{knowledge_base_id}/{document_id}")
 
     async def search(self, principal: Principal, knowledge_base_id: str, query: str, top_k: int,
                      mode: ki.SearchMode) -> ki.SearchResult:

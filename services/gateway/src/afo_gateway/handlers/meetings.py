@@ -8,12 +8,14 @@ from afo_common.rpcs import agent_runtime as ar
 from afo_common.rpcs import workflow_executor as wx
 from afo_common.rpcs.pages import Page
 from afo_gateway.domain.access import Permission, Principal, require
+from afo_gateway.handlers.audit import AuditTrail
 from afo_gateway.handlers.owners import Owners
 
 
 class Meetings:
-    def __init__(self, owners: Owners) -> None:
+    def __init__(self, owners: Owners, audit: AuditTrail) -> None:
         self._owners = owners
+        self._audit = audit
 
     async def _agent(self, principal: Principal, agent_id: str) -> ar.AgentView:
         return await self._owners.call(ar.GET_AGENT, ar.AgentRef(tenant_id=principal.tenant_id, agent_id=agent_id))
@@ -29,8 +31,10 @@ class Meetings:
                            settings: wx.CalendarSettingsBody) -> wx.CalendarView:
         require(principal, Permission.WRITE)
         await self._agent(principal, agent_id)
-        return await self._owners.call(wx.PUT_CALENDAR, wx.PutCalendar(tenant_id=principal.tenant_id,
-                                                                        agent_id=agent_id, settings=settings))
+        calendar = await self._owners.call(wx.PUT_CALENDAR, wx.PutCalendar(tenant_id=principal.tenant_id,
+                                                                            agent_id=agent_id, settings=settings))
+        await self._audit.changed(principal, "agent.calendar.update", agent_id)
+        return calendar
 
     async def meetings(self, principal: Principal, limit: int, cursor: str | None, agent_id: str | None,
                        lead_id: str | None, status: wx.MeetingStatus | None) -> Page[wx.MeetingView]:
@@ -49,7 +53,9 @@ class Meetings:
 
     async def cancel(self, principal: Principal, meeting_id: str) -> wx.MeetingView:
         require(principal, Permission.WRITE)
-        return await self._owners.call(wx.CANCEL_MEETING, self._ref(principal, meeting_id))
+        meeting = await self._owners.call(wx.CANCEL_MEETING, self._ref(principal, meeting_id))
+        await self._audit.changed(principal, "meeting.cancel", meeting_id)
+        return meeting
 
     @staticmethod
     def _ref(principal: Principal, meeting_id: str) -> wx.MeetingRef:

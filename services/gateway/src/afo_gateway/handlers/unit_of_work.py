@@ -19,6 +19,7 @@ from afo_gateway.adapters.integrations_repository import IntegrationRow
 from afo_gateway.adapters.oauth_states_repository import OAuthStateRow
 from afo_gateway.adapters.plans_repository import CounterKey, TenantOnPlan
 from afo_gateway.adapters.stream_tokens_repository import StreamTokenRow
+from afo_gateway.domain.audit import AuditQuery
 from afo_gateway.domain.dead_letters import ActionTaken
 from afo_gateway.domain.idempotency import Record, Scope
 from afo_gateway.domain.plans import Metric, Plan, PlanName, TenantPlan
@@ -84,6 +85,14 @@ class AuditRecords(Protocol):
     async def record(self, tenant_id: str, actor: str, action: str, target: str | None, at: datetime) -> None: ...
 
     async def entries(self, tenant_id: str) -> list[AuditEntry]: ...
+
+    async def page(self, tenant_id: str, query: AuditQuery, limit: int, before: str | None) -> list[AuditEntry]:
+        """The entries ``query`` asks for, newest first, below the cursor ``before`` (an entry's id)."""
+        ...
+
+    async def actor_names(self, tenant_id: str, actors: list[str]) -> dict[str, str]:
+        """The tenant's users' emails and keys' names, by id, of those among ``actors`` still known."""
+        ...
 
 
 class IdempotencyRecords(Protocol):

@@ -6,17 +6,21 @@ from __future__ import annotations
 from afo_common.rpcs import notifier_webhooks as nw
 from afo_common.rpcs.pages import Page
 from afo_gateway.domain.access import Permission, Principal, require
+from afo_gateway.handlers.audit import AuditTrail
 from afo_gateway.handlers.owners import Owners
 
 
 class Webhooks:
-    def __init__(self, owners: Owners) -> None:
+    def __init__(self, owners: Owners, audit: AuditTrail) -> None:
         self._owners = owners
+        self._audit = audit
 
     async def create(self, principal: Principal, body: nw.SubscriptionBody) -> nw.CreatedSubscription:
         require(principal, Permission.MANAGE_INTEGRATIONS)
-        return await self._owners.call(nw.CREATE_SUBSCRIPTION,
-                                       nw.CreateSubscription(tenant_id=principal.tenant_id, subscription=body))
+        request = nw.CreateSubscription(tenant_id=principal.tenant_id, subscription=body)
+        created: nw.CreatedSubscription = await self._owners.call(nw.CREATE_SUBSCRIPTION, request)
+        await self._audit.changed(principal, "webhook.create", created.id)
+        return created
 
     async def list(self, principal: Principal, limit: int, cursor: str | None) -> Page[nw.SubscriptionView]:
         require(principal, Permission.MANAGE_INTEGRATIONS)
@@ -29,7 +33,9 @@ class Webhooks:
 
     async def delete(self, principal: Principal, subscription_id: str) -> nw.Deleted:
         require(principal, Permission.MANAGE_INTEGRATIONS)
-        return await self._owners.call(nw.DELETE_SUBSCRIPTION, self._ref(principal, subscription_id))
+        deleted: nw.Deleted = await self._owners.call(nw.DELETE_SUBSCRIPTION, self._ref(principal, subscription_id))
+        await self._audit.changed(principal, "webhook.delete", subscription_id)
+        return deleted
 
     async def deliveries(self, principal: Principal, subscription_id: str, limit: int,
                          cursor: str | None) -> Page[nw.DeliveryView]:
@@ -44,7 +50,10 @@ class Webhooks:
 
     async def enable(self, principal: Principal, subscription_id: str) -> nw.SubscriptionView:
         require(principal, Permission.MANAGE_INTEGRATIONS)
-        return await self._owners.call(nw.ENABLE_SUBSCRIPTION, self._ref(principal, subscription_id))
+        enabled: nw.SubscriptionView = await self._owners.call(
+            nw.ENABLE_SUBSCRIPTION, self._ref(principal, subscription_id))
+        await self._audit.changed(principal, "webhook.enable", subscription_id)
+        return enabled
 
     @staticmethod
     def _ref(principal: Principal, subscription_id: str) -> nw.SubscriptionRef:

@@ -14,6 +14,7 @@ from afo_common.rpcs import workflow_executor_workflows as wf
 from afo_common.rpcs.pages import Page
 from afo_gateway.domain.access import Permission, Principal, require
 from afo_gateway.domain.errors import Invalid
+from afo_gateway.handlers.audit import AuditTrail
 from afo_gateway.handlers.owners import Owners
 
 
@@ -40,17 +41,20 @@ class NotCompiled(Invalid):
 
 
 class Workflows:
-    def __init__(self, owners: Owners) -> None:
+    def __init__(self, owners: Owners, audit: AuditTrail) -> None:
         self._owners = owners
+        self._audit = audit
 
     async def create(self, principal: Principal, body: WorkflowBody, request_id: str | None = None) -> wf.WorkflowView:
         require(principal, Permission.WRITE)
         request = wf.CreateWorkflow(tenant_id=principal.tenant_id, instruction=body.instruction,
                                     notify=body.notify, request_id=request_id or new_id("req"))
         try:
-            return await self._owners.create(wf.CREATE_WORKFLOW, request)
+            workflow = await self._owners.create(wf.CREATE_WORKFLOW, request)
         except Invalid as exc:
             raise NotCompiled(exc.detail, exc.errors) from exc
+        await self._audit.changed(principal, "workflow.create", workflow.id)
+        return workflow
 
     async def list(self, principal: Principal, limit: int, cursor: str | None) -> Page[wf.WorkflowView]:
         require(principal, Permission.READ)
@@ -64,12 +68,17 @@ class Workflows:
     async def set_status(self, principal: Principal, workflow_id: str,
                          status: Literal["enabled", "disabled"]) -> wf.WorkflowView:
         require(principal, Permission.WRITE)
-        return await self._owners.call(wf.SET_WORKFLOW_STATUS, wf.SetWorkflowStatus(
+        workflow = await self._owners.call(wf.SET_WORKFLOW_STATUS, wf.SetWorkflowStatus(
             tenant_id=principal.tenant_id, workflow_id=workflow_id, status=status))
+        await self._audit.changed(principal, "workflow.enable" if status == "enabled" else "workflow.disable",
+                                  workflow_id)
+        return workflow
 
     async def delete(self, principal: Principal, workflow_id: str) -> wf.Deleted:
         require(principal, Permission.WRITE)
-        return await self._owners.call(wf.DELETE_WORKFLOW, self._ref(principal, workflow_id))
+        deleted = await self._owners.call(wf.DELETE_WORKFLOW, self._ref(principal, workflow_id))
+        await self._audit.changed(principal, "workflow.delete", workflow_id)
+        return deleted
 
     async def runs(self, principal: Principal, workflow_id: str, limit: int,
                    cursor: str | None) -> Page[wf.WorkflowRunView]:

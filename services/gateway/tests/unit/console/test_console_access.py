@@ -159,10 +159,11 @@ async def owners_answer(connection: NatsConnection) -> None:
 
 TENANT_PAGES = ["/console", "/console/agents", "/console/agents/new", "/console/conversations", "/console/calls",
                 "/console/leads", "/console/meetings", "/console/analytics", "/console/anomalies", "/console/knowledge",
-                "/console/workflows", "/console/webhooks", "/console/integrations", "/console/keys", "/console/team"]
+                "/console/workflows", "/console/webhooks", "/console/integrations", "/console/keys", "/console/team",
+                "/console/audit"]
 ADMIN_AREA = ["/console/admin", "/console/admin/health", "/console/admin/tenants", "/console/admin/consumers",
               "/console/admin/dead-letters", "/console/admin/anomalies"]
-MANAGERS_ONLY = {"/console/keys", "/console/team", "/console/webhooks"}
+MANAGERS_ONLY = {"/console/keys", "/console/team", "/console/webhooks", "/console/audit"}
 TO_ADMIN = "/console/admin/health"  # where an operator's console starts
 EXPECTED: dict[str, dict[str, int | str]] = {
     "owner": {**{p: 200 for p in TENANT_PAGES}, **{p: 403 for p in ADMIN_AREA}},
@@ -220,7 +221,8 @@ async def test_each_role_opens_only_its_pages_and_sees_only_its_links(gateways: 
 # The pages the side menu links to (the others are reached from them).
 NAV_LINKS = {"/console/agents", "/console/conversations", "/console/calls", "/console/leads", "/console/meetings",
              "/console/analytics", "/console/anomalies", "/console/knowledge", "/console/workflows",
-             "/console/webhooks", "/console/integrations", "/console/keys", "/console/team", *ADMIN_AREA[1:]}
+             "/console/webhooks", "/console/integrations", "/console/keys", "/console/team", "/console/audit",
+             *ADMIN_AREA[1:]}
 
 
 async def test_a_tenant_admin_cannot_make_anyone_an_operator_on_the_team_page(gateways: Any) -> None:

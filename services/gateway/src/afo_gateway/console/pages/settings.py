@@ -130,7 +130,8 @@ async def unsubscribe(request: Request, viewer: CurrentViewer, subscription_id: 
 
 
 def _workflows(request: Request) -> Workflows:
-    return Workflows(gateway(request).owners)
+    gw = gateway(request)
+    return Workflows(gw.owners, gw.audit)
 
 
 async def _workflows_page(request: Request, viewer: Viewer, status: int = 200, **extra: object) -> Response:

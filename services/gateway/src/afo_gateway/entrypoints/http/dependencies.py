@@ -12,6 +12,7 @@ from afo_gateway.domain.errors import Forbidden, Unauthorized
 from afo_gateway.handlers.accounts import SESSION_DAYS, Accounts
 from afo_gateway.handlers.agent_tests import AgentTests
 from afo_gateway.handlers.analytics import Analytics
+from afo_gateway.handlers.audit import AuditTrail
 from afo_gateway.handlers.authentication import Authenticator
 from afo_gateway.handlers.calls import Calls
 from afo_gateway.handlers.catalog import Catalog
@@ -74,6 +75,7 @@ class Gateway:
     plans: Plans
     admin: PlatformAdmin
     dead_letters: DeadLetters
+    audit: AuditTrail
     google_redirect_uri: str | None = None
 
 

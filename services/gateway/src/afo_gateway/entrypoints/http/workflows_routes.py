@@ -20,7 +20,7 @@ WorkflowId = Annotated[str, Path(max_length=64)]
 
 
 def _workflows(gw: GatewayDep) -> Workflows:
-    return Workflows(gw.owners)
+    return Workflows(gw.owners, gw.audit)
 
 
 @router.post("", status_code=201, response_model=WorkflowView, responses={422: {
