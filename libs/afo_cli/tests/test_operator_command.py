@@ -129,7 +129,7 @@ def test_nats_is_the_variables_else_the_running_platforms_else_the_default(tmp_p
     monkeypatch.delenv("AFO_NATS_URL", raising=False)
     assert nats_url() == DEFAULT_NATS_URL
     write_state(tmp_path, RunState(supervisor_pid=1, home=str(tmp_path), nats_url="nats://127.0.0.1:4999",
-                                   nats_pid=None, gateway_url="http://127.0.0.1:8000", started_at="now", services={}))
+                                   gateway_url="http://127.0.0.1:8000", started_at="now", services={}))
     assert nats_url() == "nats://127.0.0.1:4999"
     monkeypatch.setenv("AFO_NATS_URL", "nats://elsewhere:4222")
     assert nats_url() == "nats://elsewhere:4222"

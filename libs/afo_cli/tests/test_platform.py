@@ -85,7 +85,7 @@ async def test_a_second_run_in_the_same_home_is_refused(tmp_path: Path) -> None:
     state = home / "run" / "afo.json"
     state.parent.mkdir(parents=True)
     state.write_text(json.dumps({
-        "supervisor_pid": 1, "home": str(home), "nats_url": "nats://127.0.0.1:1", "nats_pid": None,
+        "supervisor_pid": 1, "home": str(home), "nats_url": "nats://127.0.0.1:1", "nats_pids": [],
         "gateway_url": "", "started_at": "2025-01-01T00:00:00+00:00", "services": {},
     }))
     platform = Platform(PlatformConfig(home=home, services=("notifier",)))

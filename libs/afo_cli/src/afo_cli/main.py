@@ -23,8 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(command=command)
         return sub
 
-    add("up", up.run, "start NATS and every service, print their URLs, supervise until Ctrl-C "
-        "(AFO_HOME, AFO_HTTP_PORT, AFO_NATS_URL or AFO_NATS_PORT)")
+    up_command = add("up", up.run, "start NATS and every service, print their URLs, supervise until Ctrl-C "
+                     "(AFO_HOME, AFO_HTTP_PORT, AFO_NATS_URL or AFO_NATS_PORT)")
+    up_command.add_argument("--cluster", action="store_true",
+                            help="start a JetStream cluster of three nats-servers, streams replicated on each "
+                                 "(AFO_NATS_NODES=3)")
     add("status", status.run, "show the services of the running `afo up`; exit 1 if it is not running")
     add("down", down.run, "stop the running `afo up` and everything it started")
     add("demo", demo.run, "create a demo tenant, agent and conversation on the running gateway "

@@ -3,6 +3,8 @@ operators."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +15,7 @@ from nats.js import JetStreamContext
 
 from afo_cli.errors import PlatformError
 from afo_common.messaging.blobs import ensure_buckets
+from afo_common.messaging.connection import server_urls
 from afo_common.messaging.streams import ensure_streams
 from afo_common.nats_security.client import NatsAuth
 
@@ -26,7 +29,7 @@ async def connected(url: str, auth: NatsAuth | None = None) -> AsyncIterator[Cli
     try:
         # Few, quick attempts: nats-py's defaults retry for two minutes before telling anyone.
         client = await nats.connect(
-            url, connect_timeout=3, max_reconnect_attempts=2, reconnect_time_wait=0.5, error_cb=quiet,
+            server_urls(url), connect_timeout=3, max_reconnect_attempts=2, reconnect_time_wait=0.5, error_cb=quiet,
             **(auth.connect_options() if auth else {}),
         )
     except Exception as exc:
@@ -41,6 +44,22 @@ async def connected(url: str, auth: NatsAuth | None = None) -> AsyncIterator[Cli
 async def jetstream(url: str, auth: NatsAuth | None = None) -> AsyncIterator[JetStreamContext]:
     async with connected(url, auth) as client:
         yield client.jetstream()
+
+
+async def jetstream_ready(url: str, auth: NatsAuth | None = None, timeout_s: float = 30.0) -> None:
+    """Wait until JetStream answers: a new cluster's first requests go unanswered until its servers have elected
+    a metadata leader."""
+    deadline = time.monotonic() + timeout_s
+    async with connected(url, auth) as client:
+        js = client.jetstream(timeout=0.5)
+        while True:
+            try:
+                await js.account_info()
+                return
+            except (nats.errors.TimeoutError, nats.js.errors.ServiceUnavailableError) as exc:
+                if time.monotonic() >= deadline:
+                    raise PlatformError(f"JetStream on {url} did not answer within {timeout_s:.0f} s: {exc}") from exc
+                await asyncio.sleep(0.2)
 
 
 async def ensure_streams_at(url: str, replicas: int = 1, auth: NatsAuth | None = None) -> list[Any]:

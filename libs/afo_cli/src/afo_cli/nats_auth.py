@@ -12,7 +12,7 @@ from afo_cli.services import GATEWAY
 from afo_common.nats_security.client import NatsAuth
 from afo_common.nats_security.credentials import CALLOUT_ISSUER, NatsCredentials, credentials_path
 from afo_common.nats_security.permissions import ADMIN, KICKER
-from afo_common.nats_security.server_config import ServerTls, local_server_config
+from afo_common.nats_security.server_config import ClusterNode, ServerTls, local_server_config
 
 SEED_VARIABLE = "AFO_NATS_NKEY_SEED"
 CALLOUT_ISSUER_VARIABLE = "AFO_NATS_CALLOUT_ISSUER_SEED"
@@ -25,11 +25,13 @@ def load_credentials(home: Path) -> NatsCredentials:
 
 
 def write_server_config(home: Path, credentials: NatsCredentials, host: str, port: int,
-                        tls: ServerTls | None = None) -> Path:
-    """``$AFO_HOME/nats/nats.conf`` for the nats-server ``afo up`` starts (rewritten at each start: the
-    port may change)."""
-    path = home / "nats" / "nats.conf"
-    text = local_server_config(credentials.public_keys(), host=host, port=port, store_dir=home / "nats", tls=tls)
+                        tls: ServerTls | None = None, cluster: ClusterNode | None = None) -> Path:
+    """``$AFO_HOME/nats/nats.conf`` for the nats-server ``afo up`` starts, or ``nats/<node>/nats.conf`` for
+    one node of a cluster (rewritten at each start: the ports may change)."""
+    folder = home / "nats" if cluster is None else home / "nats" / cluster.server_name
+    path = folder / "nats.conf"
+    text = local_server_config(credentials.public_keys(), host=host, port=port, store_dir=folder, tls=tls,
+                               cluster=cluster)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w") as out:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import sysconfig
 import time
 from pathlib import Path
@@ -89,6 +90,21 @@ class NatsServer:
                     f"last lines of {self.log_path}:\n{process.log_tail()}"
                 )
             await asyncio.sleep(0.05)
+
+    @property
+    def name(self) -> str:
+        """The server's name in a cluster (the folder of its store and configuration: ``n1``)."""
+        return self.store_dir.name
+
+    async def kill(self, sig: int = signal.SIGKILL) -> None:
+        """A fault on purpose (a chaos test): ``sig`` to the server; SIGKILL and SIGTERM wait for it to exit.
+        ``start()`` brings it back on the same port and store."""
+        if self._process is None:
+            return
+        self._process.send_signal(sig)
+        if sig in (signal.SIGKILL, signal.SIGTERM):
+            await self._process.wait(10.0)
+            self._process = None
 
     async def stop(self, timeout_s: float = 10.0) -> None:
         if self._process is not None:

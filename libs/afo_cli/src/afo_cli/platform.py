@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from afo_cli.errors import PlatformError
-from afo_cli.nats_admin import ensure_streams_at
+from afo_cli.nats_admin import ensure_streams_at, jetstream_ready
 from afo_cli.nats_auth import CA_VARIABLE, load_credentials, service_environment, write_server_config
 from afo_cli.nats_server import NatsServer
 from afo_cli.platform_config import PlatformConfig
@@ -28,6 +28,7 @@ from afo_cli.vault_keys import VARIABLE as VAULT_KEY_VARIABLE
 from afo_cli.vault_keys import ensure_key
 from afo_common.nats_security.client import NatsAuth
 from afo_common.nats_security.credentials import NatsCredentials
+from afo_common.nats_security.server_config import ClusterNode, ServerTls
 
 log = logging.getLogger("afo.platform")
 NOTIFIER = "notifier"
@@ -41,7 +42,7 @@ class Platform:
     def __init__(self, config: PlatformConfig, report: Callable[[str], None] | None = None) -> None:
         self.config = config
         self._report = report or log.warning
-        self._nats_server: NatsServer | None = None
+        self._nats_servers: list[NatsServer] = []
         self._nats_url = config.nats_url
         self._services: dict[str, ServiceSlot] = {}
         self._replicas: list[ServiceSlot] = []
@@ -83,8 +84,13 @@ class Platform:
 
     @property
     def nats_pid(self) -> int | None:
-        """The nats-server we started, or None when using a given NATS."""
-        return self._nats_server.pid if self._nats_server is not None else None
+        """The (first) nats-server we started, or None when using a given NATS."""
+        return self._nats_servers[0].pid if self._nats_servers else None
+
+    @property
+    def nats_servers(self) -> list[NatsServer]:
+        """The nats-servers we started: one, or a cluster's three (``nats_nodes``)."""
+        return list(self._nats_servers)
 
     @property
     def ports(self) -> dict[str, int]:
@@ -164,9 +170,9 @@ class Platform:
         if self.smtp_sink is not None:
             await self.smtp_sink.stop()
             self.smtp_sink = None
-        if self._nats_server is not None:
-            await self._nats_server.stop()
-            self._nats_server, self._nats_url = None, self.config.nats_url
+        if self._nats_servers:
+            await asyncio.gather(*(server.stop() for server in self._nats_servers))
+            self._nats_servers, self._nats_url = [], self.config.nats_url
         state = read_state(self.home)
         if state is not None and state.supervisor_pid == os.getpid():
             remove_state(self.home)
@@ -256,12 +262,34 @@ class Platform:
         if self._nats_url is not None:
             return
         tls = self.config.nats_tls
-        config = write_server_config(self.home, self.nats_credentials, LOCALHOST, self.config.nats_port, tls)
-        server = NatsServer(self.home / "nats", self.config.nats_port, self.logs_dir / "nats.log",
-                            config_path=config, tls=tls is not None)
-        await server.start()
-        self._nats_server = server
-        self._nats_url = server.url
+        if self.config.nats_nodes == 1:
+            config = write_server_config(self.home, self.nats_credentials, LOCALHOST, self.config.nats_port, tls)
+            self._nats_servers = [NatsServer(self.home / "nats", self.config.nats_port, self.logs_dir / "nats.log",
+                                             config_path=config, tls=tls is not None)]
+        else:
+            self._nats_servers = self._cluster(tls)
+        # Each node of a cluster accepts connections before the others are up; JetStream waits for them all.
+        await asyncio.gather(*(server.start() for server in self._nats_servers))
+        self._nats_url = ",".join(server.url for server in self._nats_servers)
+        if len(self._nats_servers) > 1:
+            await jetstream_ready(self._nats_url, self.nats_auth())
+
+    def _cluster(self, tls: ServerTls | None) -> list[NatsServer]:
+        """``nats_nodes`` nats-servers routed to one another (a JetStream cluster named afo), the first on
+        ``nats_port``, the others and the routes on free ports."""
+        ports = [self.config.nats_port]
+        while len(ports) < 2 * self.config.nats_nodes:
+            if (port := free_port()) not in ports and port != self.config.gateway_port:
+                ports.append(port)
+        clients, route_ports = ports[:self.config.nats_nodes], ports[self.config.nats_nodes:]
+        routes = tuple(f"nats://{LOCALHOST}:{port}" for port in route_ports)
+        servers = []
+        for number, (client, route) in enumerate(zip(clients, route_ports, strict=True), start=1):
+            node = ClusterNode(f"n{number}", route, routes)
+            config = write_server_config(self.home, self.nats_credentials, LOCALHOST, client, tls, node)
+            servers.append(NatsServer(config.parent, client, self.logs_dir / f"nats-{node.server_name}.log",
+                                      config_path=config, tls=tls is not None))
+        return servers
 
     def _assign_ports(self) -> None:
         taken = {self.config.gateway_port}
@@ -349,7 +377,7 @@ class Platform:
                 supervisor_pid=os.getpid(),
                 home=str(self.home),
                 nats_url=self.nats_url,
-                nats_pid=self.nats_pid,
+                nats_pids=[server.pid for server in self._nats_servers if server.pid is not None],
                 gateway_url=self.gateway_url if GATEWAY in self._services else "",
                 started_at=self._started_at,
                 services=services,

@@ -28,12 +28,19 @@ class PlatformConfig:
     services: tuple[str, ...] = SERVICES
     supervise: bool = True  # restart crashed services with backoff
     stream_replicas: int = 1
+    # nats-servers to start: one, or a JetStream cluster of three (`afo up --cluster`, AFO_NATS_NODES=3) whose
+    # streams are replicated on each.
+    nats_nodes: int = 1
     nats_tls: ServerTls | None = None  # TLS of the nats-server we start (AFO_NATS_SERVER_CERT_FILE/_KEY_FILE)
     ready_timeout_s: float = 60.0
     stop_timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
         check_known(self.services)
+        if self.nats_nodes not in (1, 3):
+            raise PlatformError(f"AFO_NATS_NODES is 1 or 3 (a JetStream cluster), not {self.nats_nodes}")
+        if self.nats_nodes == 3 and self.nats_url is None and self.stream_replicas == 1:
+            object.__setattr__(self, "stream_replicas", 3)
         # Absolute, because services inherit it and may run with another working directory.
         object.__setattr__(self, "home", self.home.resolve())
 
@@ -47,6 +54,7 @@ class PlatformConfig:
             gateway_port=_int(environ, "AFO_HTTP_PORT", DEFAULT_HTTP_PORT),
             log_level=environ.get("AFO_LOG_LEVEL") or "INFO",
             stream_replicas=_int(environ, "AFO_STREAM_REPLICAS", 1),
+            nats_nodes=_int(environ, "AFO_NATS_NODES", 1),
             nats_tls=server_tls_from_env(environ),
         )
 

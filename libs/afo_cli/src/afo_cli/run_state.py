@@ -19,7 +19,7 @@ class RunState(BaseModel):
     supervisor_pid: int
     home: str
     nats_url: str
-    nats_pid: int | None  # None when the platform uses a NATS it did not start
+    nats_pids: list[int] = []  # the nats-server(s) the run started: none with a given NATS, three as a cluster
     gateway_url: str
     started_at: str
     services: dict[str, ServiceState]
@@ -27,7 +27,7 @@ class RunState(BaseModel):
     def process_ids(self) -> list[int]:
         """Every process the run started: its services, then its nats-server."""
         pids = [svc.pid for svc in self.services.values() if svc.pid is not None]
-        return pids + ([self.nats_pid] if self.nats_pid is not None else [])
+        return pids + self.nats_pids
 
 
 def state_path(home: Path) -> Path:

@@ -35,7 +35,7 @@ from afo_common.events.streams import ADVISORIES
 from afo_common.http_metrics import HttpMetrics
 from afo_common.logs import setup_logging
 from afo_common.messaging.batches import Batcher, BatchHandler
-from afo_common.messaging.connection import NatsConnection
+from afo_common.messaging.connection import NatsConnection, server_urls
 from afo_common.messaging.consumer import ConsumerPolicy, ConsumerSpec, Handler, RawMessage
 from afo_common.messaging.dead_letters import MaxDeliveriesAdvisories, publish_dead_letter
 from afo_common.messaging.inbox import prune_inbox
@@ -76,7 +76,7 @@ class Service:
         nats_auth = settings.nats_auth()
         self.nats = NatsConnection(settings.nats_url, f"afo-{self.name}", nats_auth)
         self.broker = NatsBroker(
-            settings.nats_url,
+            server_urls(settings.nats_url),
             name=f"afo-{self.name}-subscriber",
             graceful_timeout=settings.drain_timeout_s,
             max_reconnect_attempts=-1,

@@ -31,6 +31,7 @@ async def running_platform(
     ready_timeout_s: float = 90.0,
     stop_timeout_s: float = 30.0,
     log_level: str = "INFO",
+    nats_nodes: int = 1,
     environment: Mapping[str, str] | None = None,
     **env: str,
 ) -> AsyncIterator[Platform]:
@@ -50,6 +51,7 @@ async def running_platform(
         nats_port=nats_port,
         gateway_port=gateway_port,
         log_level=log_level,
+        nats_nodes=nats_nodes,
         env={"AFO_DEFAULT_PLAN": "enterprise", **CHEAP_PASSWORD_HASHING, **(environment or {}), **env},
         services=tuple(services),
         supervise=supervise,
@@ -74,7 +76,5 @@ async def running_platform(
 
 def permission_violations(platform: Platform) -> list[str]:
     """The permission violations nats-server logged (none when the platform used a NATS of its own)."""
-    log = platform.logs_dir / "nats.log"
-    if not log.exists():
-        return []
-    return [line for line in log.read_text().splitlines() if "Violation" in line]
+    return [line for log in platform.logs_dir.glob("nats*.log") for line in log.read_text().splitlines()
+            if "Violation" in line]

@@ -36,8 +36,7 @@ def run(_args: argparse.Namespace) -> int:
     service_pids = [svc.pid for svc in state.services.values() if svc.pid is not None]
     leftovers = [pid for pid in service_pids if is_ours(pid)]
     stop_groups(leftovers)  # services first: they flush their outboxes into NATS while draining
-    if state.nats_pid is not None and is_ours(state.nats_pid):
-        stop_groups([state.nats_pid])
+    stop_groups([pid for pid in state.nats_pids if is_ours(pid)])
     if leftovers:
         print(f"stopped {len(leftovers)} service process(es) left behind by the supervisor")
     remove_state(home)

@@ -26,8 +26,10 @@ def run(_args: argparse.Namespace) -> int:
             f"AFO is not running: supervisor pid {state.supervisor_pid} is gone but left "
             f"{state_path(home)}; `afo down` cleans up what is left"
         )
-    nats = "ours, pid " + str(state.nats_pid) if state.nats_pid else "external"
-    nats_alive = "" if state.nats_pid is None else ("alive" if pid_alive(state.nats_pid) else "NOT RUNNING")
+    pids = state.nats_pids
+    nats = f"ours, pid{'s' if len(pids) > 1 else ''} {', '.join(map(str, pids))}" if pids else "external"
+    down = [pid for pid in pids if not pid_alive(pid)]
+    nats_alive = "" if not pids else ("alive" if not down else f"NOT RUNNING: {', '.join(map(str, down))}")
     print(f"NATS {state.nats_url} ({nats}) {nats_alive}".rstrip())
     if state.gateway_url:
         print(f"API  {state.gateway_url}/v1")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 
@@ -16,9 +17,9 @@ from afo_cli.services import GATEWAY
 INTERRUPTED = 130
 
 
-def run(_args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     try:
-        config = PlatformConfig.from_env()
+        config = PlatformConfig.from_env({**os.environ, **({"AFO_NATS_NODES": "3"} if args.cluster else {})})
     except PlatformError as exc:
         print(f"afo up: {exc}", file=sys.stderr)
         return 1

@@ -17,6 +17,12 @@ log = logging.getLogger(__name__)
 CLOSE_TIMEOUT_S = 2
 
 
+def server_urls(url: str) -> list[str]:
+    """``AFO_NATS_URL`` names one server or, comma-separated, several of one cluster (a client connects to any
+    and moves to another when it goes)."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 class NotConnected(RuntimeError):
     """Used before connect() or after close()."""
 
@@ -34,7 +40,7 @@ class NatsConnection:
             log.warning("nats connection error (%s): %s", self.name, exc)
 
         self._client = await nats.connect(
-            self.url,
+            server_urls(self.url),
             name=self.name,
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,

@@ -92,11 +92,28 @@ class ServerTls:
         return "tls {\n" + "\n".join(lines) + "\n}\n"
 
 
+@dataclass(frozen=True)
+class ClusterNode:
+    """One server of a local JetStream cluster (``afo up --cluster``): its name, the port its routes listen on
+    and every node's route address."""
+
+    server_name: str
+    route_port: int
+    routes: tuple[str, ...]
+
+    def block(self, host: str) -> str:
+        routes = "\n".join(f"    {route}" for route in self.routes)
+        return (f"server_name: {self.server_name}\n\n"
+                f'cluster {{\n  name: afo\n  listen: "{host}:{self.route_port}"\n  routes: [\n{routes}\n  ]\n}}\n\n')
+
+
 def local_server_config(keys: Mapping[str, str] | None, *, host: str, port: int, store_dir: Path,
-                        tls: ServerTls | None = None) -> str:
-    """The whole configuration of the nats-server ``afo up`` starts; without ``keys``, no authorization."""
+                        tls: ServerTls | None = None, cluster: ClusterNode | None = None) -> str:
+    """The whole configuration of a nats-server ``afo up`` starts (one of a cluster's with ``cluster``);
+    without ``keys``, no authorization."""
     return (
         HEADER
+        + (cluster.block(host) if cluster else "")
         + f'listen: "{host}:{port}"\n\njetstream {{\n  store_dir: "{store_dir}"\n}}\n\n'
         + (tls.block() + "\n" if tls else "")
         + (authorization_block(keys) if keys is not None else "")

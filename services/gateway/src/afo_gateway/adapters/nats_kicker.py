@@ -12,6 +12,7 @@ import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from afo_common.messaging.connection import server_urls
 from afo_common.nats_security.client import NatsAuth
 from afo_common.nats_security.permissions import INTEGRATOR_ACCOUNT
 
@@ -30,7 +31,7 @@ class NatsKicker:
         async def on_error(exc: Exception) -> None:
             log.warning("system-account NATS connection: %s", exc)
 
-        self._client = await nats.connect(self._url, name="afo-gateway-system", error_cb=on_error,
+        self._client = await nats.connect(server_urls(self._url), name="afo-gateway-system", error_cb=on_error,
                                           max_reconnect_attempts=-1, **self._auth.connect_options())
 
     async def stop(self) -> None:
