@@ -10,27 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from panels import DS, RATE, Layout, dashboard, stat, targets, timeseries
+from panels import RATE, Layout, dashboard, stat, targets, timeseries, variable
 
 # Every NATS pod reports the streams and consumers it holds a replica of: max over pods is the value.
 STREAM = 'stream_name=~"$stream"'
-STREAM_VARIABLE: dict[str, Any] = {
-    "name": "stream",
-    "label": "Stream",
-    "type": "query",
-    "datasource": DS,
-    "definition": "label_values(nats_stream_total_messages, stream_name)",
-    "query": {"query": "label_values(nats_stream_total_messages, stream_name)", "refId": "stream"},
-    "includeAll": True,
-    "multi": True,
-    "allValue": ".*",
-    "current": {},
-    "hide": 0,
-    "refresh": 2,
-    "sort": 1,
-    "regex": "",
-    "options": [],
-}
+STREAM_VARIABLE = variable("stream", "Stream", "nats_stream_total_messages", "stream_name")
 
 
 def build() -> dict[str, Any]:
