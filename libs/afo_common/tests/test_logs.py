@@ -3,12 +3,13 @@ written in and the tenant it was written for."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from afo_common.logs import JsonFormatter, WorkContext, tenant_scope
+from afo_common.logs import JsonFormatter, WorkContext, log_tenant, tenant_scope
 
 TRACER = TracerProvider().get_tracer("test")
 
@@ -46,3 +47,16 @@ def test_outside_any_work_a_line_has_no_trace_nor_tenant_and_an_exception_is_kep
     line = json.loads(JsonFormatter("gateway").format(written))
     assert "trace_id" not in line and "tenant_id" not in line
     assert "KeyError: 'agt_1'" in line["exception"]
+
+
+async def test_a_requests_tenant_stays_in_its_own_task() -> None:
+    async def request(tenant_id: str | None) -> str | None:
+        if tenant_id is not None:
+            log_tenant(tenant_id)
+        await asyncio.sleep(0)
+        written = record("handled")
+        WorkContext().filter(written)
+        return getattr(written, "tenant_id", None)
+
+    first, second, anonymous = await asyncio.gather(request("ten_a"), request("ten_b"), request(None))
+    assert (first, second, anonymous) == ("ten_a", "ten_b", None)

@@ -34,6 +34,12 @@ def tenant_scope(tenant_id: str | None) -> Iterator[None]:
         _tenant.reset(token)
 
 
+def log_tenant(tenant_id: str) -> None:
+    """Lines logged from here to the end of the current task name ``tenant_id``: an authenticated HTTP request
+    (each runs in a task of its own, so it goes no further)."""
+    _tenant.set(tenant_id)
+
+
 class WorkContext(logging.Filter):
     """Stamps a record, as it is emitted (in the task that logs it), with its trace, span and tenant: a handler
     that formats later, elsewhere, still writes them."""

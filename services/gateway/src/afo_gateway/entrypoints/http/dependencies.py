@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request, Response
 
+from afo_common.logs import log_tenant
 from afo_gateway.domain.access import STREAM_TOKEN_PREFIX, Principal, key_kind_of
 from afo_gateway.domain.errors import Forbidden, Unauthorized
 from afo_gateway.handlers.accounts import SESSION_DAYS, Accounts
@@ -107,6 +108,7 @@ async def _admit(request: Request, principal: Principal | None) -> Principal:
     if principal.is_publishable and not principal.may_use_origin(request.headers.get("origin")):
         raise Forbidden("this publishable key is not allowed from this origin")
     await gateway(request).throttle.request(principal)
+    log_tenant(principal.tenant_id)
     return principal
 
 
