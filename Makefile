@@ -9,7 +9,7 @@ SRC := libs/afo_common/src libs/afo_cli/src libs/afo_testkit/src $(wildcard serv
 # Python not to (PYTHONDONTWRITEBYTECODE=1 on some CI machines: an empty value turns it off).
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: install up test test-long lint typecheck unit contract e2e bench bench-db bench-extraction bench-knowledge bench-booking bench-reminders bench-webhooks bench-voice bench-stt bench-console bench-realtime bench-analytics schemas clean browser
+.PHONY: install up test test-long chaos lint typecheck unit contract e2e bench bench-db bench-extraction bench-knowledge bench-booking bench-reminders bench-webhooks bench-voice bench-stt bench-console bench-realtime bench-analytics schemas clean browser
 
 $(UV):
 	python3 -m venv .tools
@@ -64,6 +64,10 @@ test: lint typecheck
 
 test-long: install
 	$(UV) run --frozen pytest -q -m long
+
+# The JetStream cluster's chaos tests, every fault (make test runs the kill of the stream's leader; test-long the rest).
+chaos: install
+	$(UV) run --frozen pytest tests/e2e/test_cluster_chaos.py -q -m "" -p no:randomly
 
 bench: install
 	$(UV) run --frozen python -m bench.text_path

@@ -1,11 +1,13 @@
 """The platform on a three-node JetStream cluster (``afo up --cluster``: streams replicated on each node), chatting
-without pause while the node that leads the conversations' stream is killed and comes back: every message is
-answered exactly once — none lost, none twice. (The bounded run in ``make test``; the services' own kills are in
-test_resilience.py.)"""
+without pause while the node that leads the conversations' stream fails and comes back — killed (SIGKILL, then
+started again), or paused past its heartbeats (SIGSTOP, then SIGCONT: a node that wakes up believing it still
+leads) — : every message is answered exactly once, none lost, none twice. ``make test`` runs the kill; the pause
+runs with the long tests and ``make chaos`` runs both. (The services' own kills are in test_resilience.py.)"""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -72,8 +74,9 @@ async def send(api: httpx.AsyncClient, tenant: Tenant, conversation_id: str, tex
         return message_id
 
 
-async def test_killing_the_conversation_streams_leader_loses_and_duplicates_no_reply(
-        platform: Platform, api: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize("fault", ["kill", pytest.param("pause", marks=pytest.mark.long)])
+async def test_the_conversation_streams_leader_failing_loses_and_duplicates_no_reply(
+        platform: Platform, api: httpx.AsyncClient, fault: str) -> None:
     tenant = await sign_up(api)
     agent_id = await published_agent(api, tenant)
     conversations = [await conversation(api, tenant, agent_id) for _ in range(CONVERSATIONS)]
@@ -92,10 +95,13 @@ async def test_killing_the_conversation_streams_leader_loses_and_duplicates_no_r
     await asyncio.sleep(2.0)
     leader = await stream_leader(platform, CONVERSATION)
     [node] = [server for server in platform.nats_servers if server.name == leader]
-    await node.kill()
+    await node.kill(signal.SIGKILL if fault == "kill" else signal.SIGSTOP)
     await stream_leader(platform, CONVERSATION, other_than=leader)  # another node took over
     await asyncio.sleep(2.0)  # and served for a while
-    await node.start()
+    if fault == "kill":
+        await node.start()
+    else:
+        await node.kill(signal.SIGCONT)
     await asyncio.sleep(2.0)
     stop.set()
     await asyncio.gather(*chatting)
