@@ -686,6 +686,37 @@ def test_prometheus_operator_component_renders(tmp_path: Path) -> None:
     assert all(m["metadata"]["namespace"] == "afo" for m in monitors)
 
 
+
+# The Kubernetes release whose API schemas every object must satisfy (kubernetes-validate ships them).
+KUBERNETES_VERSION = "1.31"
+# The Prometheus operator's custom resources: kubernetes-validate has the built-in kinds' schemas only.
+CUSTOM_KINDS = {"PodMonitor", "PrometheusRule", "ServiceMonitor"}
+
+
+@needs_kubectl
+@pytest.mark.parametrize("overlay", [*OVERLAYS, "prod+prometheus-operator"])
+def test_every_object_validates_against_the_kubernetes_schemas(overlay: str, tmp_path: Path) -> None:
+    kubernetes_validate = pytest.importorskip("kubernetes_validate")
+    if overlay == "prod+prometheus-operator":
+        k8s = os.path.relpath(K8S, tmp_path)
+        (tmp_path / "kustomization.yaml").write_text(
+            f"resources:\n  - {k8s}/overlays/prod\ncomponents:\n  - {k8s}/components/prometheus-operator\n"
+        )
+        docs = list(kustomize(str(tmp_path)))
+    else:
+        docs = render(overlay)
+    checked, problems = 0, []
+    for doc in docs:
+        if doc["kind"] in CUSTOM_KINDS:
+            continue
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+            checked += 1
+        except kubernetes_validate.ValidationError as exc:
+            problems.append(f"{doc['kind']}/{doc['metadata']['name']}: {exc.message} at {list(exc.path)}")
+    assert problems == []
+    assert checked >= 30  # every Deployment, Service, HPA, PDB, NetworkPolicy, StatefulSet, Job, ConfigMap…
+
 # -- PromQL: dashboards and alerts --------------------------------------------------------------------
 
 KEYWORDS = {
