@@ -31,14 +31,15 @@ lint: install
 typecheck: install
 	$(UV) run --frozen mypy $(SRC) bench tests
 
-# `make test` and `make unit` run pytest in two pytest-xdist workers, one per core. `--dist loadfile` sends a
+# `make test` and `make unit` run pytest in three pytest-xdist workers on the two cores: much of a test's time is
+# spent waiting on servers and processes, so a third worker fills it (measured below). `--dist loadfile` sends a
 # whole test file to one worker: a module with a platform of its own (module-scoped) starts it once, and the
 # e2e modules that share one (`shared_platform` in tests/e2e/conftest.py, started by a worker the first time
 # one of its tests asks for it) cost each worker one start. Each worker picks its servers' ports from a range
 # of its own (afo_testkit.xdist_ports). `contract` (seconds), `e2e` (one process, to watch) and `test-long`
 # (kills and restarts processes against deadlines that a second worker's load could make it miss) stay in one
 # process. PYTEST_WORKERS=0 runs `test` and `unit` in one process too.
-PYTEST_WORKERS ?= 2
+PYTEST_WORKERS ?= 3
 
 unit: install
 	$(UV) run --frozen pytest libs services -q -n $(PYTEST_WORKERS) --dist loadfile
@@ -54,11 +55,10 @@ e2e: install
 browser: install
 	$(UV) run --frozen pytest tests/browser -q
 
-# `make test` on the 2-core machine (3 Dec 2026, load average about 3 during the run): 13 min 41 s — ruff,
-# lint-imports and mypy 13 s, pytest 13 min 28 s; alone, the unit and contract tests take 8 min 17 s and the e2e
-# and browser tests 5 min 25 s (8 min 33 s while each e2e module started a platform of its own). The
-# crash-and-restart tests that take tens of seconds each are marked `long` and run by `make test-long` (CI
-# runs both).
+# `make test` on the 2-core machine, nothing else running (4 Dec 2026, 3,823 tests): 8 min 17 s with three workers
+# (pytest 493 s), 9 min 52 s with two (pytest 586 s); ruff, lint-imports and mypy take about 15 s of it. The
+# crash-and-restart tests that take tens of seconds each, and the JetStream cluster's pause, are marked `long` and
+# run by `make test-long` (CI runs both).
 test: lint typecheck
 	$(UV) run --frozen pytest -q -m "not long" -n $(PYTEST_WORKERS) --dist loadfile
 
