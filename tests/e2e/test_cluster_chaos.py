@@ -7,6 +7,7 @@ runs with the long tests and ``make chaos`` runs both. (The services' own kills 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import AsyncIterator
 from typing import Any
@@ -43,13 +44,11 @@ async def stream_leader(platform: Platform, stream: str, other_than: str = "", w
     client = await nats.connect(server_urls(platform.nats_url), **platform.nats_auth().connect_options())
     try:
         while True:
-            try:
+            with contextlib.suppress(nats.errors.Error):  # no leader yet: the cluster is electing one
                 info = await client.jetstream(timeout=1.0).stream_info(stream)
                 leader = info.cluster.leader if info.cluster is not None else None
                 if leader and leader != other_than:
                     return leader
-            except nats.errors.Error:
-                pass  # no leader yet: the cluster is electing one
             assert loop.time() < deadline, f"{stream} had no leader but {other_than!r} within {within_s} s"
             await asyncio.sleep(0.2)
     finally:
