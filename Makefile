@@ -9,7 +9,7 @@ SRC := libs/afo_common/src libs/afo_cli/src libs/afo_testkit/src $(wildcard serv
 # Python not to (PYTHONDONTWRITEBYTECODE=1 on some CI machines: an empty value turns it off).
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: install up test test-long chaos lint typecheck unit contract e2e bench bench-db bench-extraction bench-knowledge bench-booking bench-reminders bench-webhooks bench-voice bench-stt bench-console bench-realtime bench-analytics schemas clean browser
+.PHONY: install up test test-long chaos fuzz soak lint typecheck unit contract e2e bench bench-db bench-extraction bench-knowledge bench-booking bench-reminders bench-webhooks bench-voice bench-stt bench-console bench-realtime bench-analytics schemas clean browser
 
 $(UV):
 	python3 -m venv .tools
@@ -42,7 +42,7 @@ typecheck: install
 PYTEST_WORKERS ?= 3
 
 unit: install
-	$(UV) run --frozen pytest libs services -q -n $(PYTEST_WORKERS) --dist loadfile
+	$(UV) run --frozen pytest libs services -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 contract: install
 	$(UV) run --frozen pytest tests/contract -q
@@ -55,19 +55,31 @@ e2e: install
 browser: install
 	$(UV) run --frozen pytest tests/browser -q
 
-# `make test` on the 2-core machine, nothing else running (4 Dec 2026, 3,823 tests): 8 min 17 s with three workers
-# (pytest 493 s), 9 min 52 s with two (pytest 586 s); ruff, lint-imports and mypy take about 15 s of it. The
-# crash-and-restart tests that take tens of seconds each, and the JetStream cluster's pause, are marked `long` and
-# run by `make test-long` (CI runs both).
+# `make test` on the 2-core machine, nothing else running (4 Dec 2026, 4,011 tests): 7 min 55 s with three workers
+# (pytest 471 s; 9 min 15 s before the files that start processes went first); ruff, lint-imports and mypy take
+# about 15 s of it. The crash-and-restart tests that take tens of seconds each, and the JetStream cluster's
+# every-service kill and pause, are marked `long` and run by `make test-long` (CI runs both).
 test: lint typecheck
-	$(UV) run --frozen pytest -q -m "not long" -n $(PYTEST_WORKERS) --dist loadfile
+	$(UV) run --frozen pytest -q -m "not long" -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-long: install
 	$(UV) run --frozen pytest -q -m long
 
-# The JetStream cluster's chaos tests, every fault (make test runs the kill of the stream's leader; test-long the rest).
+# The JetStream cluster's chaos tests, every fault (make test runs a slice: three services and the stream's leader
+# killed; test-long the rest).
 chaos: install
 	$(UV) run --frozen pytest tests/e2e/test_cluster_chaos.py -q -m "" -p no:randomly
+
+# schemathesis over the OpenAPI document with every phase and 100 cases an operation (~6 minutes); `make test`
+# runs a bounded slice (examples and 3 generated cases an operation).
+fuzz: install
+	AFO_FUZZ_EXAMPLES=$${AFO_FUZZ_EXAMPLES:-100} AFO_FUZZ_PHASES=examples,coverage,fuzzing \
+		$(UV) run --frozen pytest tests/e2e/test_openapi_fuzz.py -q -p no:randomly
+
+# The soak (bench/soak.py): five minutes of mixed traffic on the whole platform, then each service SIGKILLed five
+# times under a steady chat; `make soak ARGS="--minutes 60"` for the full hour, `ARGS="--cluster"` on 3 NATS nodes.
+soak: install
+	$(UV) run --frozen python -m bench.soak --chaos $(ARGS)
 
 bench: install
 	$(UV) run --frozen python -m bench.text_path

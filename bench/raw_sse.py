@@ -6,11 +6,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 Listener = Callable[[str, str], None]  # (event name, the in_reply_to it is about)
 
 _REPLY_TO = b'"in_reply_to":'
+
+
+class StreamRefused(RuntimeError):
+    """The server answered the stream's request with another status than 200."""
+
+
+async def sse_events(host: str, port: int, path: str, headers: dict[str, str]) -> AsyncIterator[bytes]:
+    """Each event of one ``GET path`` over HTTP/1.1 chunked transfer, as its raw bytes (comments included), until
+    the server ends the stream; StreamRefused unless it answers 200."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n{head}\r\n".encode())
+        status = await reader.readline()
+        if b" 200 " not in status:
+            raise StreamRefused(f"stream refused: {status!r}")
+        while await reader.readline() not in (b"\r\n", b""):
+            pass
+        buffer = b""
+        while size_line := await reader.readline():
+            size = int(size_line.strip() or b"0", 16)
+            if size == 0:
+                return
+            buffer += (await reader.readexactly(size + 2))[:-2]
+            *events, buffer = buffer.split(b"\n\n")
+            for event in events:
+                yield event
+    finally:
+        writer.close()
 
 
 class SseStream:
@@ -32,26 +61,8 @@ class SseStream:
                 await self._task
 
     async def _run(self) -> None:
-        reader, writer = await asyncio.open_connection(self._host, self._port)
-        head = "".join(f"{k}: {v}\r\n" for k, v in self._headers.items())
-        writer.write(f"GET {self._path} HTTP/1.1\r\nHost: {self._host}\r\nAccept: text/event-stream\r\n"
-                     f"{head}\r\n".encode())
-        status = await reader.readline()
-        if b" 200 " not in status:
-            raise RuntimeError(f"stream refused: {status!r}")
-        while await reader.readline() not in (b"\r\n", b""):
-            pass
-        buffer = b""
-        try:
-            while size_line := await reader.readline():
-                size = int(size_line.strip() or b"0", 16)
-                chunk = await reader.readexactly(size + 2)
-                buffer += chunk[:-2]
-                *events, buffer = buffer.split(b"\n\n")
-                for event in events:
-                    self._dispatch(event)
-        finally:
-            writer.close()
+        async for event in sse_events(self._host, self._port, self._path, self._headers):
+            self._dispatch(event)
 
     def _dispatch(self, event: bytes) -> None:
         if event.startswith(b": connected"):

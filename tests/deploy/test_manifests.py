@@ -9,6 +9,7 @@ the Kubernetes tests need kubectl (with its built-in kustomize) and skip, saying
 from __future__ import annotations
 
 import base64
+import importlib
 import json
 import os
 import re
@@ -28,6 +29,7 @@ from afo_common.drain import shutdown_budget_s
 from afo_common.nats_security.credentials import NatsCredentials
 from afo_common.nats_security.server_config import HEADER, authorization_block, key_variable, variable_keys
 from afo_common.settings import ServiceSettings
+from tests.deploy.compose_interpolation import required_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -350,9 +352,10 @@ def test_compose_services_are_healthchecked_and_ordered(compose: dict[str, Any])
         assert env["AFO_NATS_URL"] == "nats://nats:4222"
         assert env["AFO_HOME"] == "/var/lib/afo"
         db = env[env_var(service, "DATABASE_URL")]
-        assert db.startswith("postgresql+asyncpg://") and db.endswith(
-            f"@postgres:5432/afo_{service.replace('-', '_')}"
-        )
+        role = f"afo_{service.replace('-', '_')}"
+        password = "${" + env_var(service, "DB_PASSWORD") + ":?"
+        assert db.startswith(f"postgresql+asyncpg://{role}:{password}"), f"{service} must log in as its own role"
+        assert db.endswith(f"}}@postgres:5432/{role}"), f"{service} must use its own database"
         own_seed = "${AFO_NATS_" + env_var(service, "NKEY_SEED").removeprefix("AFO_")
         assert env["AFO_NATS_NKEY_SEED"].startswith(own_seed), f"{service} must read its own NATS seed"
         others = {env_var(o, "DATABASE_URL") for o in SERVICES if o != service}
@@ -369,12 +372,57 @@ def test_compose_services_are_healthchecked_and_ordered(compose: dict[str, Any])
     assert any(str(p).endswith(":8000") for p in services["gateway"]["ports"])
 
 
-def test_postgres_init_creates_one_database_per_service(compose: dict[str, Any]) -> None:
-    mounts = compose["services"]["postgres"]["volumes"]
-    (init,) = [m.split(":")[0] for m in mounts if "docker-entrypoint-initdb.d" in m]
-    sql = (ROOT / init).read_text()
-    created = set(re.findall(r"CREATE DATABASE (\w+);", sql))
-    assert created == {f"afo_{s.replace('-', '_')}" for s in SERVICES}
+def test_postgres_init_gives_each_service_its_role_and_database(compose: dict[str, Any]) -> None:
+    """compose runs deploy/postgres/roles.sql (tests/deploy/test_postgres_roles.py runs it on a real server) with
+    each service's password, the same variable the service's URL reads."""
+    postgres = compose["services"]["postgres"]
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in postgres["volumes"] if "docker-entrypoint-initdb.d" in m}
+    scripts = [target for target in mounts if target.endswith(".sql")]
+    assert scripts == ["/docker-entrypoint-initdb.d/10-afo-roles.sql"], "one init script, the roles"
+    assert (ROOT / mounts[scripts[0]]).resolve() == (DEPLOY / "postgres" / "roles.sql").resolve()
+    # roles.sql includes it by a path relative to itself (\ir): it must sit beside it, under a name the image's
+    # entrypoint does not run on its own.
+    assert (ROOT / mounts["/docker-entrypoint-initdb.d/service-role.psql"]).resolve() == (
+        DEPLOY / "postgres" / "service-role.psql").resolve()
+    sql = (DEPLOY / "postgres" / "roles.sql").read_text()
+    roles = re.findall(r"^\\set role (\w+)\n\\set password_variable (\w+)\n\\getenv password (\w+)\n"
+                       r"\\ir service-role\.psql$", sql, re.M)
+    assert {(role, variable) for role, variable, read in roles if read == variable} == {
+        (f"afo_{s.replace('-', '_')}", env_var(s, "DB_PASSWORD")) for s in SERVICES}
+    assert len(roles) == len(SERVICES)
+    for service in SERVICES:
+        assert postgres["environment"][env_var(service, "DB_PASSWORD")].startswith(
+            "${" + env_var(service, "DB_PASSWORD") + ":?"), f"the init script needs {service}'s password"
+    everything = json.dumps({s: compose["services"][s]["environment"] for s in SERVICES})
+    assert "://afo:" not in everything, "no service may log in as the superuser afo"
+
+
+def test_compose_nats_users_are_the_ones_afo_nats_env_writes(compose: dict[str, Any]) -> None:
+    """compose's NATS reads every user's public key, and each process its own seed, under the names `afo nats env`
+    prints into .env, so the server admits exactly the platform's users with auth.conf's permissions."""
+    from afo_common.nats_security.credentials import CALLOUT_ISSUER
+    from afo_common.nats_security.permissions import ADMIN, KICKER
+
+    users = list(NatsCredentials.generate().seeds)
+    services = compose["services"]
+    keys = services["nats"]["environment"]
+    assert set(keys) == {key_variable(user) for user in users}
+    for name, value in keys.items():
+        assert value.startswith("${" + name + ":?"), f"{name} must come from .env, required"
+    auth = (K8S / "base" / "nats" / "auth.conf").read_text()
+    assert set(re.findall(r"\$(AFO_NATS_\w+_NKEY)\b", auth)) == set(keys), "auth.conf reads every key, no other"
+
+    def seed_of(env: dict[str, Any], variable: str) -> str:
+        match = re.fullmatch(r"\$\{(\w+):\?[^}]*\}", env[variable])
+        assert match, f"{variable} must be a required .env variable"
+        return match.group(1)
+
+    seeds = {service: seed_of(services[service]["environment"], "AFO_NATS_NKEY_SEED") for service in SERVICES}
+    assert seeds == {service: key_variable(service) + "_SEED" for service in SERVICES}
+    gateway = services["gateway"]["environment"]
+    assert seed_of(gateway, "AFO_NATS_CALLOUT_ISSUER_SEED") == key_variable(CALLOUT_ISSUER) + "_SEED"
+    assert seed_of(gateway, "AFO_NATS_SYSTEM_NKEY_SEED") == key_variable(KICKER) + "_SEED"
+    assert seed_of(services["streams"]["environment"], "AFO_NATS_NKEY_SEED") == key_variable(ADMIN) + "_SEED"
 
 
 def test_compose_config_validates_when_the_compose_plugin_exists() -> None:
@@ -383,8 +431,11 @@ def test_compose_config_validates_when_the_compose_plugin_exists() -> None:
         docker is None
         or subprocess.run([docker, "compose", "version"], capture_output=True, check=False).returncode != 0
     ):
-        pytest.skip("docker compose plugin not installed: compose.yaml is checked structurally above")
-    env = {**os.environ, "AFO_VAULT_KEY": "test-only"}
+        pytest.skip("docker compose plugin not installed: compose.yaml is checked structurally above and against "
+                    "the Compose Specification's schema (test_compose_schema.py)")
+    # Every variable compose refuses to start without (${VAR:?...}), as a filled-in .env holds them.
+    required = required_variables((ROOT / "compose.yaml").read_text())
+    env = {**os.environ, **{name: f"test-{name.lower()}" for name in required}}
     proc = subprocess.run(
         [docker, "compose", "-f", str(ROOT / "compose.yaml"), "config", "-q"],
         env=env,
@@ -445,7 +496,9 @@ def test_every_service_has_deployment_service_hpa(overlay: str) -> None:
             "kind": "Deployment",
             "name": service,
         }
-        assert [m["resource"]["name"] for m in hpa["spec"]["metrics"]] == ["cpu"]
+        assert [m["resource"]["name"] for m in hpa["spec"]["metrics"] if m["type"] == "Resource"] == ["cpu"]
+        custom = [m["pods"]["metric"]["name"] for m in hpa["spec"]["metrics"] if m["type"] == "Pods"]
+        assert custom == (["afo_calls_active"] if service == "voice-media" else []), service
         assert "replicas" not in deployment["spec"], "the HPA owns the replica count"
 
         pdb = find(docs, "PodDisruptionBudget", service)
@@ -486,8 +539,10 @@ def test_dev_runs_one_of_everything() -> None:
     assert config["AFO_STREAM_REPLICAS"] == "1"
     job_env = env_of(find(docs, "Job", "afo-streams")["spec"]["template"]["spec"]["containers"][0])
     assert job_env["AFO_STREAM_REPLICAS"]["value"] == "1"
-    secret = secret_values(find(docs, "Secret", "afo-secrets"))
-    assert not [k for k in secret if k.endswith("_DATABASE_URL")], "dev uses the embedded SQLite default"
+    for service in SERVICES:
+        secret = secret_values(find(docs, "Secret", f"afo-{service}"))
+        assert not [k for k in secret if k.endswith("_DATABASE_URL")], "dev uses the embedded SQLite default"
+    assert "AFO_QDRANT_URL" not in config, "dev keeps knowledge-ingest's embedded Qdrant engine"
 
 
 @needs_kubectl
@@ -499,7 +554,7 @@ def test_voice_media_runs_a_worker_per_core_where_it_has_postgresql() -> None:
     workers = int(env_of(container)["AFO_VOICE_MEDIA_WORKERS"]["value"])
     assert workers == 2
     assert container["resources"]["requests"]["cpu"] == container["resources"]["limits"]["cpu"] == str(workers)
-    assert "AFO_VOICE_MEDIA_DATABASE_URL" in secret_values(find(prod, "Secret", "afo-secrets"))
+    assert "AFO_VOICE_MEDIA_DATABASE_URL" in secret_values(find(prod, "Secret", "afo-voice-media"))
     (dev_container,) = find(render("dev"), "Deployment", "voice-media")["spec"]["template"]["spec"]["containers"]
     assert "AFO_VOICE_MEDIA_WORKERS" not in env_of(dev_container)
 
@@ -604,9 +659,12 @@ def test_network_policies_close_nats_to_all_but_afo_and_open_only_the_gateway(ov
     docs = render(overlay)
     policies = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "NetworkPolicy"}
     assert policies["default-deny-ingress"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
-    open_to_all = [name for name, spec in policies.items()
-                   if any("from" not in rule for rule in spec.get("ingress", []))]
-    assert open_to_all == ["gateway-public"]
+    open_to_all = {name: [rule.get("ports") for rule in spec["ingress"] if "from" not in rule]
+                   for name, spec in policies.items() if any("from" not in rule for rule in spec.get("ingress", []))}
+    # The gateway's HTTP port, and voice-media's UDP (WebRTC), nothing else.
+    assert open_to_all == {"gateway-public": [[{"port": "http", "protocol": "TCP"}]],
+                           "voice-media-webrtc": [[{"protocol": "UDP"}]]}
+    assert policies["voice-media-webrtc"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "voice-media"}
     assert policies["gateway-public"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "gateway"}
     client_rules = [rule for rule in policies["nats"]["ingress"] if {"port": "client", "protocol": "TCP"}
                     in rule["ports"]]
@@ -626,10 +684,14 @@ def test_prod_streams_job_and_external_datastores() -> None:
     assert config["AFO_STREAM_REPLICAS"] == "3"
     assert config["AFO_NATS_URL"] == "nats://nats:4222"
     assert config["AFO_QDRANT_URL"].startswith(("http://", "https://"))
-    secret = secret_values(find(docs, "Secret", "afo-secrets"))
+    relay_login = {"AFO_SMTP_RELAY_USERNAME", "AFO_SMTP_RELAY_PASSWORD"}  # notifier's relay (prod's example)
     for service in SERVICES:
-        url = secret[env_var(service, "DATABASE_URL")]
-        assert url.startswith("postgresql+asyncpg://") and url.endswith(f"/afo_{service.replace('-', '_')}")
+        role = f"afo_{service.replace('-', '_')}"
+        key = env_var(service, "DATABASE_URL")
+        assert set(secret_values(find(docs, "Secret", f"afo-{service}"))) == {key} | (
+            relay_login if service == "notifier" else set()), f"afo-{service} holds {service}'s URL only"
+        url = secret_values(find(docs, "Secret", f"afo-{service}"))[key]
+        assert url.startswith(f"postgresql+asyncpg://{role}:") and url.endswith(f"/{role}"), url
     for service in SERVICES:
         hpa = find(docs, "HorizontalPodAutoscaler", service)["spec"]
         assert hpa["minReplicas"] >= 2 and hpa["maxReplicas"] >= hpa["minReplicas"]
@@ -693,18 +755,28 @@ KUBERNETES_VERSION = "1.31"
 CUSTOM_KINDS = {"PodMonitor", "PrometheusRule", "ServiceMonitor"}
 
 
+# Every optional component, on top of prod: what an operator enabling all of them gets.
+COMPONENTS = ("prometheus-operator", "prometheus-adapter", "qdrant", "ingress-nginx", "nats-integrators")
+
+
+def render_with_components(tmp_path: Path, overlay: str = "prod", components: tuple[str, ...] = COMPONENTS,
+                           ) -> list[dict[str, Any]]:
+    k8s = os.path.relpath(K8S, tmp_path)
+    listed = "".join(f"  - {k8s}/components/{name}\n" for name in components)
+    (tmp_path / "kustomization.yaml").write_text(f"resources:\n  - {k8s}/overlays/{overlay}\ncomponents:\n{listed}")
+    return list(kustomize(str(tmp_path)))
+
+
+def test_every_component_is_listed() -> None:
+    assert {p.name for p in (K8S / "components").iterdir() if p.is_dir()} == set(COMPONENTS)
+
+
 @needs_kubectl
-@pytest.mark.parametrize("overlay", [*OVERLAYS, "prod+prometheus-operator"])
+@pytest.mark.parametrize("overlay", [*OVERLAYS, "prod+components", "dev+components"])
 def test_every_object_validates_against_the_kubernetes_schemas(overlay: str, tmp_path: Path) -> None:
     kubernetes_validate = pytest.importorskip("kubernetes_validate")
-    if overlay == "prod+prometheus-operator":
-        k8s = os.path.relpath(K8S, tmp_path)
-        (tmp_path / "kustomization.yaml").write_text(
-            f"resources:\n  - {k8s}/overlays/prod\ncomponents:\n  - {k8s}/components/prometheus-operator\n"
-        )
-        docs = list(kustomize(str(tmp_path)))
-    else:
-        docs = render(overlay)
+    base, _, with_components = overlay.partition("+")
+    docs = render_with_components(tmp_path, base) if with_components else render(overlay)
     checked, problems = 0, []
     for doc in docs:
         if doc["kind"] in CUSTOM_KINDS:
@@ -716,6 +788,240 @@ def test_every_object_validates_against_the_kubernetes_schemas(overlay: str, tmp
             problems.append(f"{doc['kind']}/{doc['metadata']['name']}: {exc.message} at {list(exc.path)}")
     assert problems == []
     assert checked >= 30  # every Deployment, Service, HPA, PDB, NetworkPolicy, StatefulSet, Job, ConfigMap…
+    if with_components:
+        kinds = {doc["kind"] for doc in docs}
+        assert {"Ingress", "PodMonitor", "StatefulSet", "HorizontalPodAutoscaler"} <= kinds
+        for doc in docs:
+            expected = "monitoring" if doc["metadata"]["name"] == "afo-prometheus-adapter" else "afo"
+            assert doc["metadata"].get("namespace", "afo") == expected or doc["kind"] == "Namespace", (
+                f"{doc['kind']}/{doc['metadata']['name']} is in namespace {doc['metadata'].get('namespace')}")
+            assert doc["kind"] == "Namespace" or doc["metadata"].get("namespace"), doc["metadata"]["name"]
+            if doc["kind"] == "Secret":
+                assert all(PLACEHOLDER in value for value in secret_values(doc).values()), doc["metadata"]["name"]
+
+
+SETTINGS_CLASSES = {
+    "gateway": "afo_gateway.settings:GatewaySettings",
+    "agent-runtime": "afo_agent_runtime.settings:AgentRuntimeSettings",
+    "voice-media": "afo_voice_media.settings:VoiceMediaSettings",
+    "knowledge-ingest": "afo_knowledge_ingest.settings:KnowledgeIngestSettings",
+    "workflow-executor": "afo_workflow_executor.settings:WorkflowExecutorSettings",
+    "notifier": "afo_notifier.settings:NotifierSettings",
+}
+
+
+def pod_environment(docs: list[dict[str, Any]], container: dict[str, Any]) -> dict[str, str]:
+    """The variables a container starts with: its ConfigMaps' keys, then its own literals and Secret keys (the
+    template's values; an optional key that is absent is left out, as the kubelet does)."""
+    by_name = {(d["kind"], d["metadata"]["name"]): d for d in docs}
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env.update(by_name["ConfigMap", source["configMapRef"]["name"]].get("data", {}))
+    for var in container.get("env", []):
+        if "value" in var:
+            env[var["name"]] = var["value"]
+        elif ref := var.get("valueFrom", {}).get("secretKeyRef"):
+            values = secret_values(by_name["Secret", ref["name"]])
+            if ref["key"] in values:
+                env[var["name"]] = values[ref["key"]]
+            else:
+                assert ref.get("optional"), f"{var['name']}: {ref['name']} has no {ref['key']}"
+    return env
+
+
+@needs_kubectl
+@pytest.mark.parametrize("overlay", [*OVERLAYS, "prod+components"])
+def test_each_service_accepts_the_environment_its_pod_gets(overlay: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The settings class each service starts with parses what the manifests give it (an empty or malformed
+    value would stop the pod), and the values that make a cluster work are there."""
+    base, _, with_components = overlay.partition("+")
+    docs = render_with_components(tmp_path, base) if with_components else render(overlay)
+    for service, target in SETTINGS_CLASSES.items():
+        (container,) = find(docs, "Deployment", service)["spec"]["template"]["spec"]["containers"]
+        for name in list(os.environ):
+            if name.startswith(("AFO_", "OTEL_")):
+                monkeypatch.delenv(name)
+        for name, value in pod_environment(docs, container).items():
+            monkeypatch.setenv(name, value)
+        module, _, class_name = target.partition(":")
+        settings = getattr(importlib.import_module(module), class_name).for_service(service)
+        assert settings.http_host == "0.0.0.0" and settings.http_port == SERVICES[service], service
+        assert settings.nats_url == "nats://nats:4222" and settings.log_format == "json"
+        if base == "dev":
+            assert settings.database_url.startswith("sqlite+aiosqlite:////var/lib/afo/"), service
+        else:
+            role = f"afo_{service.replace('-', '_')}"
+            assert settings.database_url.startswith(f"postgresql+asyncpg://{role}:"), service
+        if service == "voice-media":
+            assert settings.voice_media_public_url.startswith(("wss://", "ws://"))
+        if service == "knowledge-ingest" and base == "prod":
+            assert settings.qdrant_url == ("http://qdrant:6333" if with_components else settings.qdrant_url)
+            assert settings.qdrant_url and settings.qdrant_url.startswith(("http://", "https://"))
+        if service == "notifier" and base == "prod":
+            assert settings.smtp_relay_host and settings.smtp_relay_port == 587
+            assert settings.smtp_relay_tls == "starttls", "the relay's login never crosses the network in clear"
+            assert settings.smtp_relay_username and settings.smtp_relay_password is not None
+        if service == "notifier" and base == "dev":
+            assert settings.smtp_relay_port is None and settings.smtp_relay_username is None
+        if service == "gateway" and with_components:
+            assert settings.forwarded_allow_ips == "*", "behind the ingress the gateway believes X-Forwarded-*"
+
+
+@needs_kubectl
+@pytest.mark.parametrize("overlay", [*OVERLAYS, "prod+components"])
+def test_each_secret_is_read_only_by_the_pods_that_need_it(overlay: str, tmp_path: Path) -> None:
+    """The vault key reaches the gateway alone; a service's database URL and provider keys its own pod alone."""
+    base, _, with_components = overlay.partition("+")
+    docs = render_with_components(tmp_path, base) if with_components else render(overlay)
+    readers: dict[str, set[str]] = {}
+    for doc in docs:
+        pod = doc.get("spec", {}).get("template", {}).get("spec")
+        if not pod:
+            continue
+        for container in pod["containers"]:
+            for var in container.get("env", []):
+                if ref := var.get("valueFrom", {}).get("secretKeyRef"):
+                    readers.setdefault(ref["name"], set()).add(doc["metadata"]["name"])
+            assert not [s for s in container.get("envFrom", []) if "secretRef" in s], "Secrets are read key by key"
+    assert readers.pop("afo-vault") == {"gateway"}
+    gateway = env_of(find(docs, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0])
+    assert "optional" not in gateway["AFO_VAULT_KEY"]["valueFrom"]["secretKeyRef"], "the vault key is required"
+    for service in SERVICES:
+        assert readers.pop(f"afo-{service}") == {service}
+        assert readers.pop(f"afo-nats-{service}") == {service}
+    assert readers.pop("afo-nats-admin") == {"afo-streams"}
+    if with_components:
+        assert readers.pop("afo-qdrant") == {"qdrant", "knowledge-ingest"}
+    assert readers == {}
+    for doc in docs:
+        if doc["kind"] == "ConfigMap":
+            assert not {"AFO_VAULT_KEY", "AFO_QDRANT_API_KEY", "AFO_LLM_API_KEY"} & set(doc.get("data", {}))
+
+
+@needs_kubectl
+def test_voice_media_scales_on_active_calls_served_by_prometheus_adapter(tmp_path: Path) -> None:
+    """The HPA's Pods metric is the gauge voice-media exports, under the name the adapter's rule serves it, per pod;
+    CPU stays as the second metric."""
+    docs = render_with_components(tmp_path, "prod", ("prometheus-adapter",))
+    hpa = find(docs, "HorizontalPodAutoscaler", "voice-media")["spec"]
+    pods, cpu = hpa["metrics"]
+    assert pods["type"] == "Pods" and pods["pods"]["target"]["type"] == "AverageValue"
+    assert float(pods["pods"]["target"]["averageValue"]) > 0
+    assert cpu == {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization",
+                                                                               "averageUtilization": 70}}}
+    metric = pods["pods"]["metric"]["name"]
+    assert metric in DOMAIN_METRICS["afo_voice_media.metrics"], "the HPA must scale on a metric voice-media exports"
+    gauges = _exported("afo_voice_media.metrics")
+    assert gauges[metric] == {"service"}, "one series per pod: the pod's identity comes from the scrape"
+
+    adapter = find(docs, "ConfigMap", "afo-prometheus-adapter")
+    assert adapter["metadata"]["namespace"] == "monitoring"
+    (tmp_path / "adapter.yaml").write_text(adapter["data"]["config.yaml"])
+    config = load_yaml_file(tmp_path / "adapter.yaml")
+    (rule,) = [r for r in config["rules"] if r["name"]["as"] == metric]
+    assert re.fullmatch(rf"{metric}\{{[^}}]*\}}", rule["seriesQuery"]), rule["seriesQuery"]
+    assert re.fullmatch(rule["name"]["matches"], metric)
+    assert rule["resources"]["overrides"] == {"namespace": {"resource": "namespace"}, "pod": {"resource": "pod"}}
+    assert "<<.Series>>{<<.LabelMatchers>>}" in rule["metricsQuery"] and "by (<<.GroupBy>>)" in rule["metricsQuery"]
+@needs_kubectl
+def test_qdrant_component_serves_knowledge_ingest_alone(tmp_path: Path) -> None:
+    docs = render_with_components(tmp_path, "prod", ("qdrant",))
+    sts = find(docs, "StatefulSet", "qdrant")
+    pod = sts["spec"]["template"]["spec"]
+    (qdrant,) = pod["containers"]
+    ports = {p["name"]: p["containerPort"] for p in qdrant["ports"]}
+    assert ports == {"http": 6333, "grpc": 6334}
+    assert qdrant["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert qdrant["livenessProbe"]["httpGet"]["path"] == "/livez"
+    assert pod["securityContext"]["runAsNonRoot"] is True and qdrant["securityContext"]["readOnlyRootFilesystem"]
+    assert qdrant["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    assert {"cpu", "memory"} <= set(qdrant["resources"]["limits"])
+    mounts = {m["mountPath"]: m["name"] for m in qdrant["volumeMounts"]}
+    assert mounts["/qdrant/storage"] == "storage" == sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"]
+    pause = qdrant["lifecycle"]["preStop"]["exec"]["command"]
+    assert pause[0] == "sleep" and pod["terminationGracePeriodSeconds"] > float(pause[1]) + 30
+    find(docs, "Service", sts["spec"]["serviceName"])
+    assert find(docs, "PodDisruptionBudget", "qdrant")["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "qdrant"}
+
+    # knowledge-ingest is pointed at the Service, with the key the server requires.
+    service = find(docs, "Service", "qdrant")
+    config = find_generated(docs, "ConfigMap", "afo-config")["data"]
+    http_port = next(port["port"] for port in service["spec"]["ports"] if port["name"] == "http")
+    assert config["AFO_QDRANT_URL"] == f"http://qdrant:{http_port}"
+    server_key = env_of(qdrant)["QDRANT__SERVICE__API_KEY"]["valueFrom"]["secretKeyRef"]
+    (ingest,) = find(docs, "Deployment", "knowledge-ingest")["spec"]["template"]["spec"]["containers"]
+    client_key = env_of(ingest)["AFO_QDRANT_API_KEY"]["valueFrom"]["secretKeyRef"]
+    assert client_key == {**server_key, "optional": False} and server_key["name"] == "afo-qdrant"
+
+    # Only knowledge-ingest reaches it, on its two ports; the base's deny-all covers the rest.
+    (policy,) = [d["spec"] for d in docs if d["kind"] == "NetworkPolicy"
+                 and d["spec"]["podSelector"].get("matchLabels") == {"app.kubernetes.io/name": "qdrant"}]
+    (rule,) = policy["ingress"]
+    assert rule["from"] == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "knowledge-ingest"}}}]
+    assert {port["port"] for port in rule["ports"]} == {"http", "grpc"}
+
+
+@needs_kubectl
+def test_ingress_component_routes_twilio_media_to_voice_media_with_call_length_timeouts(tmp_path: Path) -> None:
+    docs = render_with_components(tmp_path, "prod", ("ingress-nginx",))
+    ingress = find(docs, "Ingress", "afo")
+    annotations = ingress["metadata"]["annotations"]
+    for timeout in ("proxy-read-timeout", "proxy-send-timeout"):
+        assert int(annotations[f"nginx.ingress.kubernetes.io/{timeout}"]) >= 3600, "a call outlasts nginx's 60 s"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off", "SSE replies must not be buffered"
+    routes = {(rule["host"], path["path"]): path["backend"]["service"]
+              for rule in ingress["spec"]["rules"] for path in rule["http"]["paths"]}
+    config = find_generated(docs, "ConfigMap", "afo-config")["data"]
+    voice_host = re.fullmatch(r"wss://([^/]+)", config["AFO_VOICE_MEDIA_PUBLIC_URL"])
+    assert voice_host, "Twilio needs a wss:// address for the media WebSocket"
+    # voice-media's route is /twilio/media/{ticket} (entrypoints/media_ws.py): only that path is public.
+    media_ws = ROOT / "services" / "voice-media" / "src" / "afo_voice_media" / "entrypoints" / "media_ws.py"
+    assert '@router.websocket("/twilio/media/{ticket}")' in media_ws.read_text()
+    assert routes[(voice_host.group(1), "/twilio/media/")] == {"name": "voice-media", "port": {"name": "http"}}
+    assert [key for key in routes if key[0] == voice_host.group(1)] == [(voice_host.group(1), "/twilio/media/")]
+    public = re.fullmatch(r"https://([^/]+)", config["AFO_PUBLIC_URL"])
+    assert public and routes[(public.group(1), "/")] == {"name": "gateway", "port": {"name": "http"}}
+    assert {host for host, _ in routes} <= set(ingress["spec"]["tls"][0]["hosts"])
+    assert config["AFO_FORWARDED_ALLOW_IPS"] == "*"
+
+    policies = {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "NetworkPolicy"}
+    controller = [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}]
+    assert [rule["from"] for rule in policies["gateway-public"]["ingress"]] == [controller]
+    assert [rule["from"] for rule in policies["voice-media-ingress"]["ingress"]] == [controller]
+    assert policies["voice-media-ingress"]["ingress"][0]["ports"] == [{"port": "http", "protocol": "TCP"}]
+
+
+@needs_kubectl
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_notifier_egress_reaches_the_internet_and_its_dependencies_never_private_addresses(overlay: str) -> None:
+    import ipaddress
+
+    docs = render(overlay)
+    (policy,) = [d["spec"] for d in docs if d["kind"] == "NetworkPolicy" and "Egress" in d["spec"]["policyTypes"]]
+    assert policy["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "notifier"}
+    rules = policy["egress"]
+    anywhere_ports = {(p["port"], p["protocol"]) for rule in rules if "to" not in rule for p in rule["ports"]}
+    assert {(53, "UDP"), (53, "TCP"), (5432, "TCP"), (25, "TCP"), (587, "TCP")} <= anywhere_ports
+    nats = [rule for rule in rules if any("podSelector" in peer for peer in rule.get("to", []))]
+    assert nats == [{"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "nats"}}}],
+                     "ports": [{"port": 4222, "protocol": "TCP"}]}]
+    (internet,) = [rule for rule in rules if any("ipBlock" in peer for peer in rule.get("to", []))]
+    assert "ports" not in internet, "webhook receivers and tenants' SMTP servers listen on any port"
+    blocks = [peer["ipBlock"] for peer in internet["to"]]
+
+    def allowed(address: str) -> bool:
+        ip = ipaddress.ip_address(address)
+        return any(ip in ipaddress.ip_network(block["cidr"])
+                   and not any(ip in ipaddress.ip_network(e) for e in block.get("except", [])) for block in blocks)
+
+    for public in ("52.1.2.3", "8.8.8.8", "2606:4700::1111"):
+        assert allowed(public), public
+    for private in ("10.1.2.3", "172.20.0.1", "192.168.1.1", "169.254.169.254", "127.0.0.1", "100.64.0.1",
+                    "fd00::1", "fe80::1", "::1"):
+        assert not allowed(private), private
+
 
 # -- PromQL: dashboards and alerts --------------------------------------------------------------------
 

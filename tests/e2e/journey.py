@@ -6,7 +6,9 @@ import asyncio
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -98,3 +100,37 @@ async def eventually(api: httpx.AsyncClient, tenant: Tenant, path: str, holds: C
             return body
         assert loop.time() < deadline, f"{path} never came to the expected state within {within_s:.0f} s: {body}"
         await asyncio.sleep(0.1)
+
+
+EVERY_DAY = {day: ["00:00-23:59"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def on_grid(instant: datetime) -> datetime:
+    """The first 5-minute mark at or after ``instant`` (the calendar's slot step)."""
+    floor = instant.replace(minute=instant.minute - instant.minute % 5, second=0, microsecond=0)
+    return floor if floor == instant else floor + timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class MeetingSoon:
+    agent_id: str
+    start: datetime  # what the lead asks for
+    offset_min: int  # the agent's one reminder, minutes before the start
+    send_at: datetime
+
+
+async def agent_reminding_soon(api: httpx.AsyncClient, tenant: Tenant, margin: timedelta) -> MeetingSoon:
+    """A published agent, qualifying on email, phone, company and need, on a calendar open all day, and a start
+    on its 5-minute grid 6 to 11 minutes ahead whose reminder is due ``margin`` to a minute more from now: the
+    time the chat has to qualify and book first. In a zone where the meeting ends before midnight (the day's hours
+    end at 23:59: a meeting asked for at 23:30 UTC would not fit)."""
+    zone = ZoneInfo("Asia/Tokyo" if datetime.now(UTC).hour == 23 else "UTC")
+    now = datetime.now(zone)
+    start = on_grid(now + timedelta(minutes=6))
+    offset_min = int((start - now - margin).total_seconds() // 60)
+    agent_id = await published_agent(api, tenant, timezone=zone.key, reminder_offsets_minutes=[offset_min],
+                                     qualification_fields=["email", "phone", "company", "need"])
+    calendar = await api.put(f"/v1/agents/{agent_id}/calendar", headers=tenant.auth, json={
+        "time_zone": zone.key, "weekly": EVERY_DAY, "minimum_notice_minutes": 0, "slot_step_minutes": 5})
+    assert calendar.status_code == 200, calendar.text
+    return MeetingSoon(agent_id, start, offset_min, start - timedelta(minutes=offset_min))

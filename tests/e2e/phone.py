@@ -14,7 +14,7 @@ from afo_testkit.media_streams import MediaStreamCall, twilio_signature
 from afo_testkit.twilio_server import FakeTwilio
 from afo_voice_media.adapters.espeak_tts import EspeakTts
 from afo_voice_media.domain.audio import pcm_bytes_to_ulaw
-from tests.e2e.journey import Tenant, published_agent, sign_up
+from tests.e2e.journey import Tenant, eventually, published_agent, sign_up
 
 PUBLIC = "https://afo.example.com"  # the address Twilio signs (AFO_PUBLIC_URL)
 
@@ -55,3 +55,20 @@ async def speech(text: str) -> bytes:
     """``text`` as a caller's phone line carries it: espeak-ng at 8 kHz, μ-law."""
     pcm = b"".join([chunk async for chunk in EspeakTts().speak(text, 8000, None)])
     return pcm_bytes_to_ulaw(pcm)
+
+
+async def answered_turn(api: httpx.AsyncClient, tenant: Tenant, caller: str, within_s: float) -> dict[str, Any]:
+    """The first turn of ``caller``'s live call, once the agent's answer to it is recorded: what a test waits for
+    before hanging up (agent audio alone may be the greeting's last words, late on a busy machine)."""
+    listed = await eventually(api, tenant, "/v1/calls", lambda body: any(
+        c["caller"] == caller for c in body["data"]), within_s=within_s)
+    return await answered_turn_of(api, tenant, next(c["id"] for c in listed["data"] if c["caller"] == caller),
+                                  within_s)
+
+
+async def answered_turn_of(api: httpx.AsyncClient, tenant: Tenant, call_id: str, within_s: float) -> dict[str, Any]:
+    """The first turn of the live call ``call_id``, once the agent's answer to it is recorded."""
+    detail = await eventually(api, tenant, f"/v1/calls/{call_id}", lambda body: any(
+        turn["agent_text"] for turn in body["transcript"]), within_s=within_s)
+    turn: dict[str, Any] = detail["transcript"][0]
+    return turn

@@ -106,7 +106,9 @@ async def test_stop_is_honoured_without_asking_the_model(
 
     answer = await say(api, tenant, conversation_id, "STOP")
 
-    assert fake.requests == []
+    # The opt-out is answered without the model; the conversation it ends may be analysed by it, in its own time.
+    asked = [r for r in fake.requests if r.get("response_format", {}).get("type") != "json_schema"]
+    assert asked == []
     assert answer["reply"]["engine"] == "embedded"
     assert answer["lead"]["opted_out"] is True
     history = (await api.get(f"/v1/conversations/{conversation_id}", headers=tenant.auth)).json()

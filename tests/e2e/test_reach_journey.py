@@ -8,9 +8,8 @@ sink, and both events reach the integrator's endpoint signed per Standard Webhoo
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from afo_testkit.local_server import serving
 from afo_testkit.problems import assert_problem
 from afo_testkit.webhook_receiver import Receiver
-from tests.e2e.journey import LEAD_EMAIL, conversation, eventually, published_agent, say, sign_up
+from tests.e2e.journey import LEAD_EMAIL, agent_reminding_soon, conversation, eventually, published_agent, say, sign_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -26,13 +25,6 @@ PHONE = "+33612345678"
 # Time the chat has to qualify and book before the reminder's send time.
 MARGIN = timedelta(seconds=25)
 WAIT_S = 90.0
-EVERY_DAY = {day: ["00:00-23:59"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-
-
-def on_grid(instant: datetime) -> datetime:
-    """The first 5-minute mark at or after ``instant``."""
-    floor = instant.replace(minute=instant.minute - instant.minute % 5, second=0, microsecond=0)
-    return floor if floor == instant else floor + timedelta(minutes=5)
 
 
 async def test_a_lead_qualified_and_booked_in_the_chat_is_reminded_by_sms_and_each_step_reaches_the_webhook(
@@ -45,19 +37,8 @@ async def test_a_lead_qualified_and_booked_in_the_chat_is_reminded_by_sms_and_ea
         assert created.status_code == 201, created.text
         receiver.secret = created.json()["secret"]
 
-        # A start on the calendar's 5-minute grid 6 to 11 minutes ahead, and the whole number of minutes
-        # before it that puts the reminder 25 to 85 s from now; in a zone where the meeting ends before midnight
-        # (the day's hours end at 23:59: a meeting asked for at 23:30 UTC would not fit).
-        zone = ZoneInfo("Asia/Tokyo" if datetime.now(UTC).hour == 23 else "UTC")
-        now = datetime.now(zone)
-        start = on_grid(now + timedelta(minutes=6))
-        offset_min = int((start - now - MARGIN).total_seconds() // 60)
-        send_at = start - timedelta(minutes=offset_min)
-        agent_id = await published_agent(api, tenant, timezone=zone.key, reminder_offsets_minutes=[offset_min],
-                                         qualification_fields=["email", "phone", "company", "need"])
-        calendar = await api.put(f"/v1/agents/{agent_id}/calendar", headers=tenant.auth, json={
-            "time_zone": zone.key, "weekly": EVERY_DAY, "minimum_notice_minutes": 0, "slot_step_minutes": 5})
-        assert calendar.status_code == 200, calendar.text
+        soon = await agent_reminding_soon(api, tenant, MARGIN)
+        agent_id, start, offset_min, send_at = soon.agent_id, soon.start, soon.offset_min, soon.send_at
 
         conversation_id = await conversation(api, tenant, agent_id)
         await say(api, tenant, conversation_id, f"I'm Dana from Northwind Traders, email {LEAD_EMAIL}")

@@ -16,7 +16,7 @@ from afo_testkit.platform import Platform, running_platform
 from afo_testkit.postgres import PostgresDatabases
 from afo_testkit.twilio_server import FakeTwilio
 from tests.e2e.journey import Tenant, eventually
-from tests.e2e.phone import PUBLIC, media_call, phone_agent, speech, stream_url, voice_webhook
+from tests.e2e.phone import PUBLIC, answered_turn, media_call, phone_agent, speech, stream_url, voice_webhook
 
 pytestmark = [pytest.mark.e2e, pytest.mark.asyncio(loop_scope="session")]
 
@@ -46,16 +46,17 @@ def workers_of(pid: int) -> set[int]:
     return {child for child in children if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes()}
 
 
-async def call(api: httpx.AsyncClient, twilio: FakeTwilio, index: int, words: bytes) -> None:
-    sid = f"CA{index:032d}"
+async def call(api: httpx.AsyncClient, twilio: FakeTwilio, tenant: Tenant, index: int, words: bytes) -> None:
+    sid, caller = f"CA{index:032d}", f"+1415555030{index}"
     answered = await voice_webhook(api, twilio, {
-        "CallSid": sid, "AccountSid": twilio.account_sid, "From": f"+1415555030{index}", "To": AGENT_NUMBER,
+        "CallSid": sid, "AccountSid": twilio.account_sid, "From": caller, "To": AGENT_NUMBER,
         "Direction": "inbound", "CallStatus": "ringing"})
     async with media_call(stream_url(answered), twilio, sid) as phone:
         assert await phone.wait_for_agent_audio(within=WAIT_S), "no greeting"
         assert await phone.wait_for_agent_silence(within=WAIT_S)
         await phone.say(words)
         assert await phone.wait_for_reply(within=WAIT_S) is not None, "the agent did not answer"
+        assert (await answered_turn(api, tenant, caller, WAIT_S))["caller_text"]
 
 
 async def test_calls_are_carried_by_two_worker_processes_sharing_one_port(
@@ -65,7 +66,7 @@ async def test_calls_are_carried_by_two_worker_processes_sharing_one_port(
     tenant: Tenant
     tenant, _agent_id = await phone_agent(api, twilio, AGENT_NUMBER, greeting="Hi, this is Ava.")
     words = await speech("What are your opening hours?")
-    await asyncio.gather(*(call(api, twilio, index, words) for index in range(CALLS)))
+    await asyncio.gather(*(call(api, twilio, tenant, index, words) for index in range(CALLS)))
 
     listed = await eventually(api, tenant, "/v1/calls", lambda body: len(body["data"]) == CALLS and all(
         c["state"] == "ended" for c in body["data"]), within_s=WAIT_S)

@@ -1,7 +1,8 @@
+import json
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from afo_common.rpcs.agent_spec import (
     DEFAULT_QUALIFICATION_FIELDS,
@@ -12,6 +13,8 @@ from afo_common.rpcs.agent_spec import (
     QualificationField,
     WidgetTemplate,
 )
+from afo_common.rpcs.agent_tests import AgentTestSpec
+from afo_common.rpcs.workflow_executor import CalendarSettingsBody
 
 
 def field(name: str, kind: str = "text") -> dict[str, Any]:
@@ -241,3 +244,37 @@ def test_a_malformed_widget_template_is_refused_naming_its_field(web: dict[str, 
         with pytest.raises(ValidationError) as refused:
             model.model_validate({"name": "Ava", "channels": {"web": web}})
         assert [e["loc"] for e in refused.value.errors()] == [("channels", "web", where)]
+
+
+HOURS = {"time_zone": "Europe/Paris", "weekly": {"mon": ["09:00-17:00"]}}
+
+
+@pytest.mark.parametrize(("model", "body"), [
+    (AgentSpec, {"name": "Ava", "idle_timeout_minutes": "30"}),
+    (AgentSpec, {"name": "Ava", "idle_timeout_minutes": True}),
+    (AgentSpec, {"name": "Ava", "reminder_offsets_minutes": ["60"]}),
+    (AgentSpec, {"name": "Ava", "llm": {"temperature": "0.3"}}),
+    (AgentSpec, {"name": "Ava", "qualification_fields": [{"name": "email", "kind": "email", "required": 1}]}),
+    (AgentSpec, {"name": "Ava", "channels": {"web": {"voice_button": "true"}}}),
+    (AgentPatch, {"idle_timeout_minutes": 30.0}),
+    (AgentPatch, {"reminder_offsets_minutes": [False]}),
+    (AgentTestSpec, {"name": "t", "turns": ["hi"], "expectations": [
+        {"type": "reply_contains", "text": "hello", "turn": "1"}]}),
+    (CalendarSettingsBody, {**HOURS, "meeting_minutes": "30"}),
+    (CalendarSettingsBody, {**HOURS, "horizon_days": True}),
+])
+def test_a_number_or_a_yes_no_must_be_one_in_the_json(model: type[BaseModel], body: dict[str, Any]) -> None:
+    """What the API documents as an integer, a number or a boolean is one: ``"30"``, ``true`` for a number or
+    ``1`` for a boolean is refused, as the OpenAPI document says (pydantic would otherwise convert them)."""
+    with pytest.raises(ValidationError):
+        model.model_validate_json(json.dumps(body))
+    with pytest.raises(ValidationError):
+        model.model_validate(body)
+
+
+def test_numbers_and_booleans_given_as_such_are_taken() -> None:
+    spec = AgentSpec.model_validate_json(json.dumps({
+        "name": "Ava", "idle_timeout_minutes": 45, "reminder_offsets_minutes": [60], "llm": {"temperature": 1},
+        "channels": {"web": {"voice_button": True}}}))
+    assert (spec.idle_timeout_minutes, spec.reminder_offsets_minutes, spec.llm.temperature) == (45, [60], 1.0)
+    assert CalendarSettingsBody.model_validate({**HOURS, "meeting_minutes": 45}).meeting_minutes == 45

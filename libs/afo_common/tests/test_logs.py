@@ -7,9 +7,10 @@ import asyncio
 import json
 import logging
 
+import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
-from afo_common.logs import JsonFormatter, WorkContext, log_tenant, tenant_scope
+from afo_common.logs import JsonFormatter, WorkContext, log_tenant, setup_logging, tenant_scope
 
 TRACER = TracerProvider().get_tracer("test")
 
@@ -60,3 +61,15 @@ async def test_a_requests_tenant_stays_in_its_own_task() -> None:
 
     first, second, anonymous = await asyncio.gather(request("ten_a"), request("ten_b"), request(None))
     assert (first, second, anonymous) == ("ten_a", "ten_b", None)
+
+
+def test_httpx_request_lines_with_their_urls_are_not_written_at_info(monkeypatch: pytest.MonkeyPatch) -> None:
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    monkeypatch.setattr(root, "level", root.level)
+    monkeypatch.setattr(logging.getLogger("httpx"), "level", logging.NOTSET)
+    setup_logging("info", "notifier", "json")
+
+    assert root.isEnabledFor(logging.INFO)
+    assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)

@@ -1,8 +1,11 @@
+from __future__ import annotations
+
 import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from nats.aio.msg import Msg
@@ -277,6 +280,52 @@ async def postgres_url(postgres_server: PostgresDatabases | str) -> str:
 
 
 @pytest.mark.postgres
+class HeldPublishes:
+    """A relay's NATS connection whose publishes wait until ``release`` is set: a slow relay."""
+
+    def __init__(self, connection: NatsConnection) -> None:
+        self._connection = connection
+        self.release = asyncio.Event()
+        self.holding = asyncio.Event()
+
+    @property
+    def client(self) -> Any:
+        return self._connection.client
+
+    @property
+    def js(self) -> HeldPublishes:
+        return self
+
+    async def publish_async(self, subject: str, payload: bytes, **options: Any) -> asyncio.Future[Any]:
+        self.holding.set()
+        await self.release.wait()
+        return await self._connection.js.publish_async(subject, payload, **options)
+
+
+async def test_two_relays_sharing_a_sqlite_file_never_delete_an_event_they_did_not_publish(
+    db: Database, connection: NatsConnection, js: JetStreamContext
+) -> None:
+    """Two processes on one SQLite file (replicas in a test): the slow relay publishes the event the other
+    already published and deleted, while a new event took its ``seq`` (SQLite reuses the largest rowid once
+    it is deleted); settling, it must not delete the new one."""
+    uow = UnitOfWorkFactory(db, messaging, SERVICE, lambda: None)
+    [first] = await commit_events(uow, 1)
+    held = HeldPublishes(connection)
+    slow = asyncio.create_task(OutboxRelay(db, cast(NatsConnection, held), SERVICE).publish_pending())
+    await held.holding.wait()  # it read the first event and is publishing it
+    fast = OutboxRelay(db, connection, SERVICE)
+    assert await fast.publish_pending() == 1
+    [second] = await commit_events(uow, 1)
+    async with db.session() as session:
+        seqs = (await session.execute(select(messaging.outbox.c.seq))).scalars().all()
+    assert seqs == [1]  # the second event has the first one's seq
+    held.release.set()
+    assert await slow == 1
+    assert await pending(db) == 1  # the second event is still waiting for a relay
+    assert await fast.publish_pending() == 1
+    assert await stream_ids(js) == [(first.id, first.id), (second.id, second.id)]
+
+
 async def test_two_relays_on_one_postgresql_database_publish_each_row_once(
     postgres_url: str, connection: NatsConnection, js: JetStreamContext
 ) -> None:

@@ -134,6 +134,16 @@ async def test_nobody_serving_is_unavailable_at_once(client: RpcClient) -> None:
     assert loop.time() - started < 2.0  # no responders is known at once, not after the timeout
 
 
+async def test_an_owner_that_subscribes_a_moment_after_the_request_is_still_asked(
+        serve: Serve, client: RpcClient) -> None:
+    """nats-server reports no responders for a few milliseconds after it acknowledged a new subscription; the
+    client asks again for a moment before calling the owner unavailable."""
+    calling = asyncio.create_task(client.call(GREET, Greet(tenant_id="ten_a", name="Ada")))
+    await asyncio.sleep(0.012)  # the first ask (and the second) met no responders
+    await serve(greet)
+    assert (await calling).text == "hello Ada"
+
+
 async def test_a_slow_owner_is_a_timeout(serve: Serve, client: RpcClient) -> None:
     await serve(greet)
 

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from afo_common.settings import ServiceSettings
 
@@ -75,3 +76,29 @@ def test_shared_settings_come_from_afo_variables(monkeypatch: pytest.MonkeyPatch
 
     assert settings.nats_url == "nats://broker:4222"
     assert settings.rpc_timeout_s == 2.5
+
+
+def test_an_empty_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blank `.env` line or ConfigMap value must not stop a service: each empty variable takes its default."""
+    for name in ("AFO_RPC_TIMEOUT_S", "AFO_MAX_BODY_BYTES", "AFO_NATS_URL", "AFO_NATS_NKEY_SEED",
+                 "AFO_NATS_TLS_CA_FILE", "AFO_NOTIFIER_HTTP_PORT", "AFO_NOTIFIER_DATABASE_URL", "AFO_HTTP_PORT"):
+        monkeypatch.setenv(name, "")
+
+    notifier, gateway = ServiceSettings.for_service("notifier"), ServiceSettings.for_service("gateway")
+
+    assert (notifier.rpc_timeout_s, notifier.max_body_bytes, notifier.nats_url) == (5.0, 1_048_576,
+                                                                                   "nats://127.0.0.1:4222")
+    assert notifier.nats_nkey_seed is None and notifier.nats_tls_ca_file is None
+    assert (notifier.http_port, gateway.http_port) == (0, 8000)
+    assert notifier.database_url == "sqlite+aiosqlite:///var/notifier.db"
+
+
+def test_a_refused_setting_is_named_without_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The error that stops a service goes to its log: it names the setting, and shows no value (the value of a
+    secret setting, or all of them for a check across settings, would be there otherwise)."""
+    monkeypatch.setenv("AFO_RPC_TIMEOUT_S", "five-seconds")
+
+    with pytest.raises(ValidationError) as refused:
+        ServiceSettings.for_service("notifier")
+
+    assert "rpc_timeout_s" in str(refused.value) and "five-seconds" not in str(refused.value)

@@ -17,6 +17,7 @@ from afo_knowledge_ingest.adapters.components import IngestComponents
 from afo_knowledge_ingest.adapters.fakes import FakeBlobs, FakeEmbedder, FakeSparseEncoder, FakeVectorIndex, read_text
 from afo_knowledge_ingest.adapters.memory import memory_store
 from afo_knowledge_ingest.app import build
+from afo_knowledge_ingest.domain.spaces import EMBEDDED_SPACE
 from afo_knowledge_ingest.entrypoints.rpc import routes
 from afo_knowledge_ingest.handlers.embedders import EmbedderRegistry
 from afo_knowledge_ingest.testing import Kit
@@ -28,8 +29,12 @@ def fake_components() -> IngestComponents:
     return IngestComponents(read_text, EmbedderRegistry(FakeEmbedder, None, FakeSparseEncoder()), FakeVectorIndex())
 
 
+BUILT: list[IngestComponents] = []  # what each service of these tests was built with, last one last
+
+
 def build_with_fakes(settings: ServiceSettings) -> Service:
-    return build(settings, components=fake_components(), blobs=FakeBlobs())
+    BUILT.append(fake_components())
+    return build(settings, components=BUILT[-1], blobs=FakeBlobs())
 
 
 class TestKnowledgeIngest(BareServiceChecks):
@@ -39,6 +44,10 @@ class TestKnowledgeIngest(BareServiceChecks):
     @pytest.fixture
     async def rpc(self, running: Service, client: NatsConnection) -> AsyncIterator[RpcClient]:
         yield RpcClient(client, timeout_s=5.0)
+
+    async def test_the_embedded_model_is_loaded_before_it_reports_ready(self, running: Service) -> None:
+        embedder = BUILT[-1].embedders.dense(EMBEDDED_SPACE)
+        assert running.ready and isinstance(embedder, FakeEmbedder) and embedder.started
 
     async def test_it_creates_and_reads_a_knowledge_base_over_nats(self, rpc: RpcClient) -> None:
         made = await rpc.call(ops.CREATE_KNOWLEDGE_BASE, ops.CreateKnowledgeBase(tenant_id="ten_a", name="Docs"))

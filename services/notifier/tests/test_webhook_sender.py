@@ -7,11 +7,15 @@ import ipaddress
 from datetime import UTC, datetime
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
+from afo_common import telemetry
 from afo_common.ssrf import IpAddress
 from afo_notifier.adapters.webhook_sender import WebhookSender
 from afo_notifier.domain.webhooks import new_secret
 from afo_testkit.local_server import serving
+from afo_testkit.spans import exported as exported
 from afo_testkit.webhook_receiver import Receiver, public_loopback
 
 BODY = '{"id":"evt_1","type":"afo.lead.qualified.v1"}'
@@ -95,7 +99,7 @@ async def test_redirects_are_followed_at_most_three_times() -> None:
     assert [r.path for r in receiver.received] == ["/hook", "/again", "/again", "/again"]
 
 
-async def test_an_endpoint_that_does_not_answer_in_time_is_a_failed_attempt() -> None:
+async def test_an_endpoint_that_does_not_answer_in_time_is_a_failed_attempt(exported: InMemorySpanExporter) -> None:
     receiver = Receiver(hang=True)
     sender = WebhookSender(allow_private=True, timeout_s=0.3)
     async with serving(receiver.app()) as port:
@@ -103,3 +107,33 @@ async def test_an_endpoint_that_does_not_answer_in_time_is_a_failed_attempt() ->
         receiver.release.set()
     await sender.aclose()
     assert (outcome.status_code, outcome.error) == (None, "no answer within 0.3 s")
+    [call] = [span for span in exported.get_finished_spans() if span.kind is SpanKind.CLIENT]
+    assert (call.status.status_code, dict(call.attributes or {})["error.type"]) == (StatusCode.ERROR, "TimeoutError")
+
+
+@pytest.mark.parametrize("status", [200, 410, 503])
+async def test_a_post_is_a_client_span_naming_the_endpoints_host_never_its_path_or_query(
+        exported: InMemorySpanExporter, status: int) -> None:
+    secret = new_secret()
+    receiver = Receiver(secret=secret, planned=[status])
+    sender = WebhookSender(allow_private=True, resolver=answering("127.0.0.1"))
+    async with serving(receiver.app()) as port:
+        with telemetry.span_from(None, "consume afo.lead.qualified.v1") as work:
+            outcome = await sender.send(f"http://hooks.example.com:{port}/in/tok_path_4242?token=tok_query_4242",
+                                        secret, "evt_1", BODY, datetime.now(UTC))
+    await sender.aclose()
+
+    assert outcome.status_code == status and len(receiver.received) == 1
+    [call] = [span for span in exported.get_finished_spans() if span.kind is SpanKind.CLIENT]
+    assert call.name == "POST webhook"
+    assert call.parent is not None and call.parent.span_id == work.get_span_context().span_id
+    attributes = dict(call.attributes or {})
+    assert set(attributes) - {"error.type"} == {
+        "afo.provider", "http.request.method", "server.address", "http.response.status_code"}
+    assert (attributes["afo.provider"], attributes["server.address"]) == ("webhook", "hooks.example.com")
+    assert attributes["http.response.status_code"] == status
+    assert call.status.status_code is (StatusCode.ERROR if status >= 400 else StatusCode.UNSET)
+    recorded = " ".join(str(value) for value in attributes.values())
+    signature = receiver.received[0].headers["webhook-signature"]
+    for leak in ("tok_path_4242", "tok_query_4242", "/in", "token", secret, signature, "127.0.0.1", "evt_1"):
+        assert leak not in recorded

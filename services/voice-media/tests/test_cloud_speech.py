@@ -1,6 +1,7 @@
 """The cloud speech adapters against local servers speaking Deepgram's live WebSocket protocol and ElevenLabs'
 streaming text-to-speech endpoint: words across utterances, hints, refused keys, servers that go away or stall,
-keep-alive on a silent line, audio chunks as they come at the rate asked for."""
+keep-alive on a silent line, audio chunks as they come at the rate asked for; each request a client span with the
+provider's status and nothing secret."""
 
 from __future__ import annotations
 
@@ -12,10 +13,14 @@ from typing import Literal
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 from websockets.asyncio.client import connect
 
+from afo_common import telemetry
 from afo_testkit.deepgram_server import FakeDeepgram, Fault
 from afo_testkit.elevenlabs_server import DEFAULT_VOICE, Cut, Failure, FakeElevenLabs
+from afo_testkit.spans import exported as exported
 from afo_voice_media.adapters.deepgram_stt import DeepgramSession, DeepgramStt
 from afo_voice_media.adapters.elevenlabs_tts import DEFAULT_VOICE as ADAPTER_DEFAULT_VOICE
 from afo_voice_media.adapters.elevenlabs_tts import ElevenLabsTts
@@ -349,3 +354,40 @@ async def test_a_stream_that_stalls_fails_instead_of_hanging(elevenlabs: FakeEle
     with pytest.raises(SpeechError, match="ReadTimeout"):
         await timed_chunks(tts.speak("A sentence of several chunks.", 8000, None))
     assert time.monotonic() - started < 2.5
+
+
+async def test_speech_and_a_refusal_are_client_spans_of_the_turn_with_elevenlabs_status(
+        elevenlabs: FakeElevenLabs, tts: ElevenLabsTts, exported: InMemorySpanExporter) -> None:
+    refused = ElevenLabsTts("wrong-key", base_url=elevenlabs.base_url)
+    with telemetry.span_from(None, "voice turn") as turn:
+        assert await timed_chunks(tts.speak("Thanks for calling.", 8000, None))
+        with pytest.raises(SpeechError):
+            await timed_chunks(refused.speak("Hello.", 8000, None))
+    await refused.aclose()
+
+    spoken, failed = [s for s in exported.get_finished_spans() if s.name == "POST elevenlabs"]
+    for span in (spoken, failed):
+        assert span.parent is not None and span.parent.span_id == turn.get_span_context().span_id
+        recorded = " ".join(str(value) for value in (span.attributes or {}).values())
+        assert "wrong-key" not in recorded and elevenlabs.api_key not in recorded and "Thanks" not in recorded
+    assert spoken.attributes is not None and spoken.attributes["http.response.status_code"] == 200
+    assert spoken.status.status_code is StatusCode.UNSET
+    assert spoken.end_time is not None and spoken.start_time is not None
+    assert failed.attributes is not None and failed.attributes["http.response.status_code"] == 401
+    assert failed.status.status_code is StatusCode.ERROR and failed.attributes["error.type"] == "401"
+
+
+async def test_opening_a_stream_is_a_client_span_without_the_key_or_the_hints(
+        deepgram: FakeDeepgram, exported: InMemorySpanExporter) -> None:
+    session = await stt(deepgram).open(RATE, "en", ["Northwind"])
+    await session.close()
+    with pytest.raises(SpeechError):
+        await DeepgramStt("wrong-key", deepgram.base_url).open(RATE, "en", [])
+
+    opened, refused = exported.get_finished_spans()
+    assert (opened.name, opened.kind) == ("GET deepgram", SpanKind.CLIENT)
+    assert opened.attributes is not None and opened.attributes["http.response.status_code"] == 101
+    assert refused.attributes is not None and refused.attributes["http.response.status_code"] == 401
+    assert refused.status.status_code is StatusCode.ERROR
+    recorded = " ".join(str(v) for span in (opened, refused) for v in (span.attributes or {}).values())
+    assert deepgram.api_key not in recorded and "wrong-key" not in recorded and "Northwind" not in recorded

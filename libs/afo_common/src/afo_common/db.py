@@ -12,7 +12,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, DateTime, Dialect, MetaData, TypeDecorator, event
+from sqlalchemy import Connection, DateTime, Dialect, MetaData, Table, TypeDecorator, event
+from sqlalchemy.dialects.postgresql import Insert as PostgresqlInsert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -81,6 +85,13 @@ def create_engine(url: str) -> AsyncEngine:
 
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def insert_with_conflicts(session: AsyncSession, table: Table) -> PostgresqlInsert | SqliteInsert:
+    """An INSERT on the session's database that can say what a conflict does (``on_conflict_do_nothing``,
+    ``on_conflict_do_update``): both backends speak it, each in its own dialect's construct."""
+    dialect = session.get_bind().dialect.name
+    return postgresql_insert(table) if dialect == "postgresql" else sqlite_insert(table)
 
 
 _SQLITE_WRITE_LOCKS: dict[str, asyncio.Lock] = {}

@@ -83,3 +83,6 @@ def setup_logging(level: str, service: str, log_format: LogFormat = "text") -> N
     else:
         handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {service} %(name)s: %(message)s"))
     logging.basicConfig(level=level.upper(), handlers=[handler])
+    # httpx writes every request's whole URL at INFO: a webhook endpoint's token or a provider's key can be in its
+    # query, a lead's email in a calendar's path. Requests to providers are spans instead (telemetry.provider_span).
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().getEffectiveLevel()))

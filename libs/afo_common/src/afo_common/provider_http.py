@@ -9,6 +9,8 @@ Rules:
 - `request` retries one HTTP request; `retrying` retries a whole step (e.g. search-then-create), which is how
   an adapter keeps a create idempotent: a retry searches again before creating.
 - An `Idempotency-Key`, where a provider supports one, is the caller's to pass in `headers`.
+- Each try is a client span of the work that made it (``afo_common.telemetry.provider_span``): the provider, the
+  method, the host and the status, never the path, the query or a header.
 - A failed answer's reason is `METHOD path: <the provider's words>` unless the client was given `describe`
   (its own wording of a failed answer, e.g. Twilio's `HTTP 401 (Twilio 20003): Authenticate`).
 """
@@ -25,6 +27,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from afo_common.provider_errors import ProviderError
+from afo_common.telemetry import answered, provider_span
 
 __all__ = ["ProviderError", "ProviderHttp", "RetryPolicy", "retry_after_seconds"]
 
@@ -160,8 +163,10 @@ class ProviderHttp:
     ) -> Any:
         """One try: the decoded body, or `_Retryable` (for `retrying`), or a final `ProviderError`."""
         try:
-            response = await self._client.request(method, path, json=json, params=params, headers=headers,
-                                                  data=data)
+            with provider_span(self.provider, method, path if "://" in path else str(self._client.base_url)) as span:
+                response = await self._client.request(method, path, json=json, params=params, headers=headers,
+                                                      data=data)
+                answered(span, response.status_code)
         except httpx.TransportError as exc:
             reason = f"{method} {path}: {type(exc).__name__}: {exc}"
             raise _Retryable(self._error(None, reason, retryable=True), None) from None

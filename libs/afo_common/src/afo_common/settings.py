@@ -18,7 +18,12 @@ S = TypeVar("S", bound="ServiceSettings")
 class ServiceSettings(BaseSettings):
     """What every service reads. ``AFO_<SERVICE>_DATABASE_URL`` and the HTTP port are per service."""
 
-    model_config = SettingsConfigDict(env_prefix="AFO_", extra="ignore")
+    # An empty variable counts as unset: a `.env` line `AFO_SMTP_RELAY_PORT=` that compose passes through, or a
+    # blank ConfigMap value, gives "", which an optional number setting cannot parse: the service would not start.
+    # A refused setting is named without its value: a check across settings would otherwise print them all,
+    # seeds and passwords among them, in the error that stops the service.
+    model_config = SettingsConfigDict(env_prefix="AFO_", extra="ignore", env_ignore_empty=True,
+                                      hide_input_in_errors=True)
 
     service: str = Field(default="", exclude=True)
     home: Path = Path("var")
@@ -75,8 +80,8 @@ class ServiceSettings(BaseSettings):
         updates: dict[str, object] = {}
         if "database_url" not in overrides:
             default_db = f"sqlite+aiosqlite:///{settings.home / (service + '.db')}"
-            updates["database_url"] = os.environ.get(f"AFO_{env_name}_DATABASE_URL", default_db)
+            updates["database_url"] = os.environ.get(f"AFO_{env_name}_DATABASE_URL") or default_db
         if "http_port" not in overrides:
             port_var = "AFO_HTTP_PORT" if service == "gateway" else f"AFO_{env_name}_HTTP_PORT"
-            updates["http_port"] = int(os.environ.get(port_var, "8000" if service == "gateway" else "0"))
+            updates["http_port"] = int(os.environ.get(port_var) or ("8000" if service == "gateway" else "0"))
         return settings.model_copy(update=updates)

@@ -3,10 +3,11 @@ service exports on ``/metrics``. Metric names are the contract with deploy/grafa
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -14,7 +15,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Span, SpanKind, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -107,3 +108,39 @@ def span_from(traceparent: str | None, name: str, kind: SpanKind = SpanKind.CONS
             yield span
     finally:
         otel_context.detach(token)
+
+
+@contextmanager
+def provider_span(provider: str, method: str, url: str, deadline: float | None = None) -> Iterator[Span]:
+    """One call to a provider's API (an LLM, Deepgram, ElevenLabs, Twilio, a calendar, a CRM, a webhook's target)
+    as a client span of the work that made it; ``answered`` gives it the status. It holds the provider, the method
+    and the host, never the path (a calendar's id can be an email address), the query or a header: credentials
+    travel there. It is not made current: a provider call is a leaf, and the span may be ended from another task
+    than the one that began it (a stream closed when its reader stops). ``deadline`` (the event loop's clock) is
+    the caller's own time limit: a call it cuts is a timeout, an error, not a cancellation."""
+    span = _tracer.start_span(f"{method} {provider}", kind=SpanKind.CLIENT, attributes={
+        "afo.provider": provider, "http.request.method": method, "server.address": urlsplit(url).hostname or ""})
+    try:
+        yield span
+    except BaseException as exc:
+        # The type only (an exception's message can quote the URL, query string and all): the client's own, under
+        # an adapter's wrapping, unless the answer's status already said what failed. A cancelled call (the caller
+        # spoke over the agent, a drain) is named as such but is no error.
+        cut = (isinstance(exc, asyncio.CancelledError) and deadline is not None
+               and asyncio.get_running_loop().time() >= deadline)
+        if cut:
+            span.set_attribute("error.type", TimeoutError.__qualname__)
+        elif "error.type" not in (getattr(span, "attributes", None) or {}):
+            span.set_attribute("error.type", type(exc.__cause__ or exc).__qualname__)
+        if isinstance(exc, Exception) or cut:
+            span.set_status(StatusCode.ERROR)
+        raise
+    finally:
+        span.end()
+
+
+def answered(span: Span, status: int) -> None:
+    span.set_attribute("http.response.status_code", status)
+    if status >= 400:
+        span.set_attribute("error.type", str(status))
+        span.set_status(StatusCode.ERROR)

@@ -219,8 +219,10 @@ class MediaStreamCall:
         await self._wait(lambda: first() is not None or self.ended, within)
         return next((frame for frame in self.agent_frames if frame.arrived >= after), None)
 
-    async def wait_for_agent_silence(self, quiet: float = 0.5, within: float = 30.0) -> bool:
-        """Until the agent's queued audio has played out and ``quiet`` s passed with nothing new."""
+    async def wait_for_agent_silence(self, quiet: float = 1.5, within: float = 30.0) -> bool:
+        """Until the agent's queued audio has played out and ``quiet`` s passed with nothing new. A busy server
+        sends its audio late, up to half a second at a time on a loaded test machine: a shorter ``quiet`` there
+        takes such a gap in the greeting for its end."""
         deadline = time.monotonic() + within
         while not self.ended:
             idle_since = max(self._playout_end, self.agent_frames[-1].arrived if self.agent_frames else 0.0)

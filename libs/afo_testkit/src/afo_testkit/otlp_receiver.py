@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,7 +32,9 @@ class ReceivedSpan:
     trace_id: str
     span_id: str
     parent_span_id: str  # "" for a trace's root
-    attributes: dict[str, str]
+    attributes: dict[str, str | int | float | bool]  # scalar values as sent; any other kind as its text
+    kind: int = 0  # OTLP's SpanKind: 1 internal, 2 server, 3 client, 4 producer, 5 consumer
+    links: tuple[str, ...] = ()  # the span ids it links to
 
 
 @dataclass
@@ -56,5 +59,14 @@ class OtlpReceiver:
                     self.spans.append(ReceivedSpan(
                         service=resource.get("service.name", ""), name=span.name, trace_id=span.trace_id.hex(),
                         span_id=span.span_id.hex(), parent_span_id=span.parent_span_id.hex(),
-                        attributes={a.key: a.value.string_value for a in span.attributes}))
+                        attributes={a.key: _scalar(a.value) for a in span.attributes}, kind=span.kind,
+                        links=tuple(link.span_id.hex() for link in span.links)))
         return Response(ExportTraceServiceResponse().SerializeToString(), media_type=PROTOBUF)
+
+
+def _scalar(value: AnyValue) -> str | int | float | bool:
+    kind = value.WhichOneof("value")
+    if kind in ("string_value", "int_value", "double_value", "bool_value"):
+        scalar: str | int | float | bool = getattr(value, kind)
+        return scalar
+    return str(value)

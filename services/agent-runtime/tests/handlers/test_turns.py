@@ -20,6 +20,7 @@ from afo_agent_runtime.adapters.store import SqlRepositories, sql_store
 from afo_agent_runtime.adapters.tables import messaging
 from afo_agent_runtime.domain.errors import NotFound
 from afo_agent_runtime.handlers.agents import AgentHandlers
+from afo_agent_runtime.handlers.channels import ChannelHandlers
 from afo_agent_runtime.handlers.conversations import ConversationHandlers
 from afo_agent_runtime.handlers.llm_engines import LlmEngines
 from afo_agent_runtime.handlers.realtime import Realtime
@@ -42,6 +43,7 @@ from afo_common.messaging.consumer import Delivery, DuplicateDelivery, Permanent
 from afo_common.messaging.store import SqlStore
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.agent_runtime import AgentRef, ConversationDetail, ConversationRef, CreateAgent, CreateConversation
+from afo_common.rpcs.agent_runtime_channels import CallConversation
 from afo_testkit.clock import FixedClock
 from afo_testkit.openai_server import Call, FakeOpenAI, Text, ToolCalls, Turn
 
@@ -201,6 +203,22 @@ async def test_a_turn_records_both_messages_the_lead_and_its_events(runtime: Run
         reply.id, user.id, reply.text, "embedded")
     # Every event was caused by the message and shares its correlation id.
     assert {(e.causationid, e.correlationid) for _, e, _ in events} == {(turn.envelope.id, turn.envelope.correlationid)}
+
+
+async def test_a_callers_first_words_are_answered_without_the_greeting_the_call_opened_with(
+        runtime: Runtime) -> None:
+    agents = AgentHandlers(runtime.store, SystemClock())
+    agent = await agents.create(CreateAgent(tenant_id=TENANT, spec={"name": "Ava", "greeting": "Hi, this is Ava."}))
+    await agents.publish(AgentRef(tenant_id=TENANT, agent_id=agent.id))
+    call = await ChannelHandlers(runtime.store, SystemClock()).for_call(CallConversation(
+        tenant_id=TENANT, agent_id=agent.id, phone="+14155550142", request_id="CA0000000000000001"))
+    assert call.greeting == "Hi, this is Ava."
+
+    await runtime.turns(delivery(runtime, call.conversation_id, "What are your opening hours?"))
+
+    greeting, _question, answer = (await runtime.detail(call.conversation_id)).messages
+    assert greeting.text == "Hi, this is Ava."
+    assert answer.role == "assistant" and "Hi, this is Ava" not in answer.text
 
 
 async def test_the_turn_that_qualifies_the_lead_counts_it_once(runtime: Runtime) -> None:

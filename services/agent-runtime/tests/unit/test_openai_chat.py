@@ -3,6 +3,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 from openai import DefaultAsyncHttpxClient
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Span, SpanKind, StatusCode
 
 from afo_agent_runtime.adapters.openai_chat import (
     ChatEvent,
@@ -13,7 +16,9 @@ from afo_agent_runtime.adapters.openai_chat import (
     ToolCall,
     http_client,
 )
+from afo_common import telemetry
 from afo_testkit.openai_server import Call, FakeOpenAI, Interrupted, Text, ToolCalls
+from afo_testkit.spans import exported as exported
 
 MESSAGES = [{"role": "user", "content": "Hi"}]
 
@@ -179,3 +184,79 @@ async def test_a_retry_after_longer_than_the_wait_allowed_fails_fast_as_retryabl
     assert caught.value.retryable is True
     assert elapsed < 5
     assert len(fake.requests) == 1
+
+
+def the_llm_call(exported: InMemorySpanExporter, work: Span) -> ReadableSpan:
+    """The one client span, a child of ``work``, holding the provider, method, host and status and nothing else:
+    not the path (``/v1/chat/completions``), not the key, not a header."""
+    [call] = [span for span in exported.get_finished_spans() if span.kind is SpanKind.CLIENT]
+    assert call.name == "POST llm"
+    assert call.parent is not None and call.parent.span_id == work.get_span_context().span_id
+    assert call.context is not None and call.context.trace_id == work.get_span_context().trace_id
+    attributes = dict(call.attributes or {})
+    assert set(attributes) - {"error.type"} == {
+        "afo.provider", "http.request.method", "server.address", "http.response.status_code"}
+    assert (attributes["afo.provider"], attributes["server.address"]) == ("llm", "127.0.0.1")
+    recorded = " ".join(str(value) for value in attributes.values())
+    for secret in ("sk-test", "Bearer", "/v1", "chat", "completions"):
+        assert secret not in recorded
+    return call
+
+
+async def test_a_stream_is_one_client_span_that_lasts_until_its_last_chunk(
+        http: DefaultAsyncHttpxClient, exported: InMemorySpanExporter) -> None:
+    open_while_streaming: list[bool] = []
+    async with FakeOpenAI([Text("Hello there, how can I help?")], api_key="sk-test") as fake:
+        with telemetry.span_from(None, "consume message.received") as work:
+            async for _ in client_for(fake, http).stream(model="gpt-test", messages=MESSAGES):
+                open_while_streaming.append(not exported.get_finished_spans())
+
+    assert len(open_while_streaming) > 3 and all(open_while_streaming)
+    call = the_llm_call(exported, work)
+    assert call.attributes is not None and call.attributes["http.response.status_code"] == 200
+    assert call.status.status_code is StatusCode.UNSET
+
+
+async def test_a_refused_stream_is_an_error_span_with_the_providers_status(
+        http: DefaultAsyncHttpxClient, exported: InMemorySpanExporter) -> None:
+    async with FakeOpenAI([Text("never")], api_key="sk-right") as fake:
+        with telemetry.span_from(None, "consume message.received") as work, pytest.raises(ChatProviderError):
+            await collect(client_for(fake, http, api_key="sk-test"))
+
+    call = the_llm_call(exported, work)
+    assert call.attributes is not None
+    assert (call.attributes["http.response.status_code"], call.attributes["error.type"]) == (401, "401")
+    assert call.status.status_code is StatusCode.ERROR
+
+
+async def test_a_stream_that_fails_after_it_started_is_an_error_span_of_a_200(
+        http: DefaultAsyncHttpxClient, exported: InMemorySpanExporter) -> None:
+    async with FakeOpenAI([Interrupted("Half a", message="upstream overloaded")]) as fake:
+        with telemetry.span_from(None, "consume message.received") as work, pytest.raises(ChatProviderError):
+            await collect(client_for(fake, http))
+
+    call = the_llm_call(exported, work)
+    assert call.attributes is not None
+    assert (call.attributes["http.response.status_code"], call.attributes["error.type"]) == (200, "APIError")
+    assert call.status.status_code is StatusCode.ERROR
+
+
+async def test_a_structured_completion_is_one_client_span_and_a_server_error_marks_it_failed(
+        http: DefaultAsyncHttpxClient, exported: InMemorySpanExporter) -> None:
+    schema = {"type": "object", "properties": {"intent": {"type": "string"}}, "required": ["intent"]}
+    async with FakeOpenAI([Text('{"intent": "book"}')], api_key="sk-test") as fake:
+        client = OpenAIChatClient(http, base_url=fake.base_url, api_key="sk-test", max_retries=0)
+        with telemetry.span_from(None, "consume message.received") as work:
+            text = await client.complete_json(model="m", messages=MESSAGES, schema_name="intent", schema=schema)
+        succeeded = the_llm_call(exported, work)
+        exported.clear()
+        fake.fail_next(1, 503)
+        with telemetry.span_from(None, "consume message.received") as work, pytest.raises(ChatProviderError):
+            await client.complete_json(model="m", messages=MESSAGES, schema_name="intent", schema=schema)
+        failed = the_llm_call(exported, work)
+
+    assert text == '{"intent": "book"}'
+    assert succeeded.attributes is not None and succeeded.attributes["http.response.status_code"] == 200
+    assert succeeded.status.status_code is StatusCode.UNSET
+    assert failed.attributes is not None and failed.attributes["http.response.status_code"] == 503
+    assert failed.status.status_code is StatusCode.ERROR

@@ -55,6 +55,7 @@ from afo_gateway.entrypoints.http import (
     workflows_routes,
 )
 from afo_gateway.entrypoints.http.dependencies import Gateway
+from afo_gateway.entrypoints.http.openapi import install_openapi
 from afo_gateway.entrypoints.http.problems import install_problem_handlers
 from afo_gateway.entrypoints.live_events import LiveEvents
 from afo_gateway.entrypoints.nats_callout import AuthCallout
@@ -204,6 +205,7 @@ def build(settings: GatewaySettings | None = None) -> Service:
     # After `afo vault rotate` (and a restart with the new key first): records under older keys sealed again.
     service.every(settings.vault_reseal_interval_s, integrations.reseal, "reseal-vault-records")
     install_problem_handlers(app)
+    install_openapi(app)
     # Publishable keys are used from tenants' websites; each key's own origin allow-list is the real check.
     app.add_middleware(CORSMiddleware, allow_origin_regex=r"https?://.*", allow_credentials=False,
                        allow_methods=["GET", "POST"], allow_headers=["Authorization", "Content-Type",

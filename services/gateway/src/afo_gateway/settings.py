@@ -33,9 +33,9 @@ class GatewaySettings(ServiceSettings):
     idempotency_ttl_s: float = 86_400.0
     # How long a request waits for a concurrent one with the same Idempotency-Key before a 409.
     idempotency_wait_s: float = 10.0
-    # A reservation whose request died with its process is taken over after this; longer than any
-    # request (a message with ?wait=true waits at most 120 s).
-    idempotency_lease_s: float = 180.0
+    # A running request renews its reservation every third of this; one whose request died with its process
+    # is taken over once this much time passed without a renewal.
+    idempotency_lease_s: float = 15.0
     stream_token_ttl_s: float = 300.0
     # GET /v1/realtime: frames waiting for one WebSocket client; one more and it is closed (4008, slow consumer).
     realtime_backlog: int = 1024

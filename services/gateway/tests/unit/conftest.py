@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from afo_common.db import Database
 from afo_common.events import Envelope
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcError, RpcOperation
+from afo_common.messaging.rpc import RpcOperation
 from afo_common.messaging.streams import ensure_streams
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.gateway_operators import ADD_OPERATOR, AddOperator
@@ -190,16 +190,8 @@ class Gateways:
 
     @staticmethod
     async def operator_rpc(service: Service, op: RpcOperation[Req, Res], request: Req) -> Res:
-        """The gateway's operators' RPC, asked the moment it started. The service flushes its subscriptions before
-        it says it is ready, yet under load a request the moment after still met "no responders" once in a full
-        run (cause not found yet), so that is asked again for a second."""
-        for _ in range(20):
-            try:
-                return await service.rpc.call(op, request)
-            except RpcError as exc:
-                if exc.code != "unavailable":
-                    raise
-                await asyncio.sleep(0.05)
+        """The gateway's operators' RPC, asked the moment it started (the client asks again while nats-server
+        still reports no responders for the new subscription: ``RpcClient._request``)."""
         return await service.rpc.call(op, request)
 
 

@@ -9,6 +9,8 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
 from afo_common.events import Envelope
 from afo_gateway.adapters.google_tokens import GoogleTokens
@@ -27,6 +29,7 @@ from afo_gateway.handlers.integrations import Integrations
 from afo_gateway.handlers.unit_of_work import Store
 from afo_testkit.calendar_servers import FakeGoogle
 from afo_testkit.clock import FixedClock
+from afo_testkit.spans import exported as exported
 
 Committed = Callable[[], Awaitable[list[Envelope]]]
 REFRESH = "1//0g-refresh-token-from-consent-4242"
@@ -143,12 +146,18 @@ async def test_a_refused_consent_uses_up_the_state(setup: Setup, google: FakeGoo
         await setup.connect.finish(state, google.authorize(REDIRECT), None)
 
 
-async def test_a_code_google_refuses_is_a_provider_failure_without_secrets(setup: Setup, google: FakeGoogle) -> None:
+async def test_a_code_google_refuses_is_a_provider_failure_without_secrets(
+        setup: Setup, google: FakeGoogle, exported: InMemorySpanExporter) -> None:
     state, _ = await setup.consent()
     with pytest.raises(ProviderFailed) as caught:
         await setup.connect.finish(state, "4/0A-a-code-google-never-issued", None)
     assert caught.value.status == 502 and "invalid_grant" in caught.value.detail
     assert google.client_secret not in caught.value.detail and await setup.vault.fields("ten_a", "google") is None
+    [exchange] = [span for span in exported.get_finished_spans() if span.kind is SpanKind.CLIENT]
+    attributes = dict(exchange.attributes or {})
+    assert (exchange.name, exchange.status.status_code, attributes["http.response.status_code"]) == (
+        "POST google", StatusCode.ERROR, 400)
+    assert not {google.client_secret, "4/0A-a-code-google-never-issued"} & {str(v) for v in attributes.values()}
 
 
 async def test_google_failing_is_a_provider_failure(setup: Setup, google: FakeGoogle) -> None:

@@ -110,6 +110,75 @@ async def test_a_google_record_holds_a_whole_client_and_calendly_an_event_type(
     assert shown.fields == {"access_token": "••••5678", "event_type_uri": uri}
 
 
+SMTP = {"host": "mail.example", "port": 587, "from_address": "bookings@example.com"}
+LOGIN = {"username": "bookings", "password": "smtp-password-1"}
+
+
+@pytest.mark.parametrize("body", [
+    {**SMTP, **LOGIN},  # STARTTLS unless told otherwise
+    {**SMTP, **LOGIN, "port": 465, "security": "tls"},
+    {**SMTP, "port": 25, "security": "none"},  # a relay that needs no login
+])
+async def test_an_smtp_record_says_how_its_connection_is_secured(store: Store, clock: SteppingClock,
+                                                                 body: dict[str, Any]) -> None:
+    vault = Integrations(store, Keyring.from_setting(key("k1")), clock)
+    await vault.put(principal(), "smtp", body)
+
+    resolved = await vault.resolve("notifier", ResolveCredential(tenant_id="ten_a", provider="smtp"))
+
+    assert resolved.fields == {name: str(value) for name, value in {"security": "starttls", **body}.items()}
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ({**SMTP, **LOGIN, "security": "none"}, "with none the password would travel in clear"),
+    ({**SMTP, "username": "bookings"}, "username and password go together"),
+    ({**SMTP, "password": "smtp-password-1", "security": "tls"}, "username and password go together"),
+])
+async def test_an_smtp_login_is_whole_and_never_in_clear(store: Store, clock: SteppingClock, body: dict[str, Any],
+                                                         message: str) -> None:
+    vault = Integrations(store, Keyring.from_setting(key("k1")), clock)
+
+    with pytest.raises(Invalid) as raised:
+        await vault.put(principal(), "smtp", body)
+
+    assert [(e["loc"], message in e["msg"]) for e in raised.value.errors] == [(["body"], True)]
+    assert "smtp-password" not in str(raised.value.errors)
+
+
+async def test_smtp_says_security_not_starttls(store: Store, clock: SteppingClock) -> None:
+    vault = Integrations(store, Keyring.from_setting(key("k1")), clock)
+
+    for body, field in (({**SMTP, **LOGIN, "starttls": True}, "starttls"),
+                        ({**SMTP, **LOGIN, "security": "ssl"}, "security")):
+        with pytest.raises(Invalid) as raised:
+            await vault.put(principal(), "smtp", body)
+        assert ["body", field] in [e["loc"] for e in raised.value.errors]
+
+
+async def test_a_form_saved_over_a_record_of_an_older_model_drops_the_fields_it_no_longer_has(
+    store: Store, clock: SteppingClock
+) -> None:
+    """A record stored before ``starttls`` became ``security`` still holds ``starttls``: the console's form,
+    which shows only the model's fields, must still save (the stored password kept, as a blank secret does)."""
+    keyring = Keyring.from_setting(key("k1"))
+    vault = Integrations(store, keyring, clock)
+    await vault.put(principal(), "smtp", {**SMTP, **LOGIN})
+    async with store.reading() as repos:
+        row = await repos.integrations.get("ten_a", "smtp")
+    assert row is not None
+    older = keyring.seal("ten_a", "smtp", {**SMTP, **LOGIN, "starttls": True})
+    async with store() as uow:
+        await uow.integrations.put(replace(row, key_id=older.key_id, nonce=older.nonce, ciphertext=older.ciphertext))
+
+    view = await vault.put_form(principal(), "smtp", {"host": "mail.example", "port": "465", "username": "bookings",
+                                                      "password": "", "from_address": "bookings@example.com",
+                                                      "security": "tls"})
+
+    assert view.fields == {**SMTP, "port": 465, "username": "bookings", "password": "••••rd-1", "security": "tls"}
+    resolved = await vault.resolve("notifier", ResolveCredential(tenant_id="ten_a", provider="smtp"))
+    assert resolved.fields["password"] == "smtp-password-1" and "starttls" not in resolved.fields
+
+
 async def test_an_unknown_provider_is_not_found(store: Store, clock: SteppingClock) -> None:
     vault = Integrations(store, Keyring.from_setting(key("k1")), clock)
 
@@ -155,7 +224,7 @@ async def test_a_service_resolves_only_its_own_providers(store: Store, clock: St
     smtp = await vault.resolve("notifier", ResolveCredential(tenant_id="ten_a", provider="smtp"))
 
     assert (resolved.provider, resolved.fields, resolved.key_id) == ("openai", OPENAI, "k1")
-    assert smtp.fields["port"] == "587" and smtp.fields["starttls"] == "true"
+    assert smtp.fields["port"] == "587" and smtp.fields["security"] == "starttls"
     with pytest.raises(Forbidden):
         await vault.resolve("agent-runtime", ResolveCredential(tenant_id="ten_a", provider="smtp"))
     with pytest.raises(Forbidden):

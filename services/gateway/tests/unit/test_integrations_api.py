@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,6 +22,7 @@ from afo_common.messaging.connection import NatsConnection
 from afo_testkit.local_server import serving
 from afo_testkit.openai_server import FakeOpenAI
 from afo_testkit.problems import assert_problem
+from afo_testkit.spans import exported as exported
 
 TWILIO_SID, TWILIO_TOKEN = "AC0123456789abcdef0123", "twilio-auth-token-secret-5678"
 OPENAI_KEY = "sk-openai-key-never-shown-9999"
@@ -80,7 +83,7 @@ async def test_bad_fields_unknown_providers_and_strangers_get_problems(gateways:
 
 
 async def test_connection_tests_ask_openai_and_twilio_with_the_stored_credentials(
-    gateways: Any, monkeypatch: pytest.MonkeyPatch
+    gateways: Any, monkeypatch: pytest.MonkeyPatch, exported: InMemorySpanExporter
 ) -> None:
     async with FakeOpenAI([], api_key=OPENAI_KEY) as openai, fake_twilio() as twilio:
         monkeypatch.setenv("AFO_TWILIO_API_BASE_URL", twilio)
@@ -103,6 +106,11 @@ async def test_connection_tests_ask_openai_and_twilio_with_the_stored_credential
             "ok": True, "error": None, "status": None}
         refused = await check("twilio", {"account_sid": TWILIO_SID, "auth_token": "wrong-token-123"})
         assert (refused["ok"], refused["status"]) == (False, 401)
+    probes = [span for span in exported.get_finished_spans() if span.kind is SpanKind.CLIENT]
+    assert [(span.name, dict(span.attributes or {})["http.response.status_code"]) for span in probes] == [
+        ("GET openai", 200), ("GET openai", 401), ("GET twilio", 200), ("GET twilio", 401)]
+    recorded = " ".join(str(v) for span in probes for v in (span.attributes or {}).values())
+    assert OPENAI_KEY not in recorded and TWILIO_SID not in recorded and TWILIO_TOKEN not in recorded
     await client.delete("/v1/integrations/openai", headers=owner.auth)
     assert_problem(await client.post("/v1/integrations/openai/test", headers=owner.auth), 404)
 

@@ -6,6 +6,7 @@ import asyncio
 import pytest
 
 from afo_common.conversation_feed import LiveNotice
+from afo_common.realtime import ReplyCompleted
 from afo_gateway.domain.access import ROLE_PERMISSIONS, SECRET_KEY_PERMISSIONS, Permission, Principal
 from afo_gateway.handlers import live_streams
 from afo_gateway.handlers.live_streams import (
@@ -108,3 +109,18 @@ async def test_a_reader_that_does_not_keep_up_loses_notices_but_still_gets_its_e
         items = [slow.items.get_nowait() for _ in range(slow.items.qsize())]
 
     assert items == [NOTICE, NOTICE, NOTICE, KEY_REVOKED]
+
+
+def completed(message_id: str) -> LiveNotice:
+    return LiveNotice("reply.completed", ReplyCompleted(message_id=message_id, in_reply_to="msg_in",
+                                                        text="Hello").model_dump_json().encode())
+
+
+async def test_a_reply_announced_again_after_a_redelivery_reaches_the_stream_once(streams: LiveStreams) -> None:
+    with streams.open(KEY) as stream:
+        for notice in (completed("msg_1"), NOTICE, completed("msg_1"), completed("msg_2"), completed("msg_1")):
+            stream.deliver(notice)
+
+        items = [stream.items.get_nowait() for _ in range(stream.items.qsize())]
+
+    assert items == [completed("msg_1"), NOTICE, completed("msg_2")]

@@ -4,10 +4,14 @@ refused, concurrent duplicates run the write once, a failure gives the key back,
 their time to live."""
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any, cast
 
 import pytest
 
+from afo_common.clock import SystemClock
 from afo_gateway.domain.errors import Conflict, IdempotencyInProgress, Invalid, Unavailable
 from afo_gateway.domain.idempotency import MAX_KEY_LENGTH, Scope
 from afo_gateway.handlers.replays import Answer, Produced, Replays
@@ -35,9 +39,11 @@ class Write:
         self.kept = body if kept is None else kept
         self.release = asyncio.Event()
         self.release.set()
+        self.started = asyncio.Event()
 
     async def __call__(self) -> Produced:
         self.runs += 1
+        self.started.set()
         await self.release.wait()
         return Produced(self.status_code, self.body, self.kept)
 
@@ -109,6 +115,7 @@ async def test_concurrent_duplicates_run_the_write_once_and_get_its_response(sto
     write.release.clear()
     first = asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, write))
     duplicates = [asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, write)) for _ in range(3)]
+    await write.started.wait()
     await asyncio.sleep(0.2)  # the duplicates find the key reserved and wait
     assert write.runs == 1
     write.release.set()
@@ -126,7 +133,7 @@ async def test_a_duplicate_that_waits_too_long_is_told_the_key_is_in_progress(st
     write = Write()
     write.release.clear()
     first = asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, write))
-    await asyncio.sleep(0.05)
+    await write.started.wait()
 
     with pytest.raises(IdempotencyInProgress) as raised:
         await handler.run(SCOPE, "key-1", HASH_A, write)
@@ -164,14 +171,15 @@ async def test_a_server_error_is_answered_but_not_kept(store: Store) -> None:
 
 async def test_a_duplicate_waiting_on_a_failing_request_runs_the_write_itself(store: Store) -> None:
     handler = replays(store)
-    gate = asyncio.Event()
+    started, gate = asyncio.Event(), asyncio.Event()
 
     async def failing() -> Produced:
+        started.set()
         await gate.wait()
         raise Unavailable("down")
 
     first = asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, failing))
-    await asyncio.sleep(0.05)
+    await started.wait()
     write = Write()
     duplicate = asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, write))
     await asyncio.sleep(0.05)
@@ -188,14 +196,51 @@ async def test_a_cancelled_request_gives_the_key_back(store: Store) -> None:
     write = Write()
     write.release.clear()
     first = asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, write))
-    await asyncio.sleep(0.05)
+    await write.started.wait()
 
     first.cancel()
     with pytest.raises(asyncio.CancelledError):
         await first
-    await asyncio.sleep(0.05)
 
     assert not await held(store)
+
+
+class SlowAcknowledgement:
+    """A store whose first commit lands in the database before the caller hears back, as when the reply
+    to COMMIT is still on the wire: ``committed`` is set in between, and the answer waits for ``answer``."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.committed = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[Any]:
+        async with self._store() as uow:
+            yield uow
+        if not self.committed.is_set():
+            self.committed.set()
+            await self.answer.wait()
+
+    def reading(self) -> Any:
+        return self._store.reading()
+
+
+async def test_a_request_cancelled_after_its_reservation_committed_gives_the_key_back(store: Store) -> None:
+    slow = SlowAcknowledgement(store)
+    write = Write()
+    first = asyncio.create_task(replays(cast(Store, slow)).run(SCOPE, "key-1", HASH_A, write))
+    await slow.committed.wait()
+    assert await held(store)
+
+    first.cancel()
+    await asyncio.sleep(0.01)
+    slow.answer.set()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+
+    assert not await held(store)
+    assert write.runs == 0
 
 
 async def test_an_expired_key_may_be_used_again(store: Store) -> None:
@@ -249,3 +294,22 @@ async def test_purge_removes_expired_records_only(store: Store) -> None:
         assert await uow.idempotency.purge(clock.now()) == 0
     assert not await held(store, "new")  # purged
     assert await held(store, "newer")  # still live, so kept
+
+
+async def test_a_request_slower_than_the_lease_keeps_its_key_by_renewing_it(store: Store) -> None:
+    # A lease long enough that a renewal due every third of it is not late on a loaded machine.
+    handler = Replays(store, ttl_s=DAY_S, wait_s=2.0, lease_s=1.0, clock=SystemClock())
+    slow = Write()
+    slow.release.clear()
+    first = asyncio.create_task(handler.run(SCOPE, "key-1", HASH_A, slow))
+    await slow.started.wait()
+    await asyncio.sleep(2.0)  # two leases
+
+    duplicate = Write()
+    with pytest.raises(IdempotencyInProgress):
+        await Replays(store, ttl_s=DAY_S, wait_s=0.1, lease_s=1.0, clock=SystemClock()).run(
+            SCOPE, "key-1", HASH_A, duplicate)
+    slow.release.set()
+
+    assert (await first).replayed is False
+    assert (slow.runs, duplicate.runs) == (1, 0)

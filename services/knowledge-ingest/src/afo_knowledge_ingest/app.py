@@ -50,6 +50,8 @@ def build(settings: ServiceSettings | None = None, components: IngestComponents 
     documents = DocumentHandlers(store, clock, blobs, components.index, loop.wake)
     register_rpc(service, routes(knowledge_bases, documents, SearchHandler(store, components.embedders,
                                                                            components.index)))
+    # Before the service reports ready: its first search must not wait for the model.
+    service.on_start(components.embedders.warm)
     if config.qdrant_url is None:
         # The embedded vector store opens in one process only: no other worker can be alive.
         service.on_start(workers[0].take_over_leases)

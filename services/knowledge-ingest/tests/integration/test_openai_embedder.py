@@ -6,9 +6,13 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
+from afo_common import telemetry
 from afo_knowledge_ingest.adapters.embeddings.openai_compatible import EmbeddingProviderError, OpenAIEmbedder
 from afo_testkit.openai_server import FakeOpenAI, hashed_embedding
+from afo_testkit.spans import exported as exported
 
 KEY = "sk-test"
 
@@ -80,3 +84,32 @@ async def test_query_embeddings_are_cached(server: FakeOpenAI) -> None:
     second = await client.embed_query("same question")
     assert len(server.embedding_requests) == 1
     assert second == pytest.approx(hashed_embedding("same question", 8), abs=1e-6)
+
+
+@pytest.mark.parametrize(("api_key", "failure", "status"), [(KEY, None, 200), ("sk-wrong", None, 401),
+                                                            (KEY, 503, 503)])
+async def test_each_request_is_one_client_span_of_the_work_that_made_it(
+        server: FakeOpenAI, exported: InMemorySpanExporter, api_key: str, failure: int | None, status: int) -> None:
+    if failure is not None:
+        server.fail_next(1, failure)
+    client = OpenAIEmbedder(server.base_url, api_key, "text-embedding-3-small", 8, max_retries=0)
+    with telemetry.span_from(None, "consume knowledge.document.uploaded") as work:
+        if status == 200:
+            assert len(await client.embed_query("opening hours")) == 8
+        else:
+            with pytest.raises(EmbeddingProviderError):
+                await client.embed_query("opening hours")
+    await client.close()
+
+    [call] = [span for span in exported.get_finished_spans() if span.kind is SpanKind.CLIENT]
+    assert call.name == "POST embeddings"
+    assert call.parent is not None and call.parent.span_id == work.get_span_context().span_id
+    attributes = dict(call.attributes or {})
+    assert set(attributes) - {"error.type"} == {
+        "afo.provider", "http.request.method", "server.address", "http.response.status_code"}
+    assert (attributes["afo.provider"], attributes["server.address"]) == ("embeddings", "127.0.0.1")
+    assert attributes["http.response.status_code"] == status
+    assert call.status.status_code is (StatusCode.ERROR if status >= 400 else StatusCode.UNSET)
+    recorded = " ".join(str(value) for value in attributes.values())
+    for secret in (api_key, "Bearer", "/v1", "opening hours"):
+        assert secret not in recorded

@@ -52,9 +52,7 @@ def build(settings: ServiceSettings | None = None, *, channels: Channels | None 
 
     # Reminders and confirmations.
     if channels is None:
-        relay = (SmtpServer(config.smtp_relay_host, config.smtp_relay_port, config.email_from)
-                 if config.smtp_relay_port else None)
-        channels = TenantChannels(VaultCredentials(service.rpc), relay=relay,
+        channels = TenantChannels(VaultCredentials(service.rpc), relay=platform_relay(config),
                                   twilio_api=config.twilio_api_base_url, public_url=config.public_url)
     default_offsets = [timedelta(seconds=s_) for s_ in config.reminder_offsets_s]
     reminders = Reminders(store, clock, AgentReminderOffsets(service.rpc, default_offsets))
@@ -110,3 +108,15 @@ def build(settings: ServiceSettings | None = None, *, channels: Channels | None 
                  webhook_routes(Subscriptions(store, clock, sender.judge, dispatcher.wake, changes)),
                  [(notifier_delivery.RECORD_DELIVERY_STATUS, DeliveryReports(store, clock).record)])
     return service
+
+
+def platform_relay(config: NotifierSettings) -> SmtpServer | None:
+    """The relay for tenants without an SMTP integration of their own; None without ``AFO_SMTP_RELAY_PORT``."""
+    if not config.smtp_relay_port:
+        return None
+    password = config.smtp_relay_password
+    return SmtpServer(config.smtp_relay_host, config.smtp_relay_port, config.email_from,
+                      username=config.smtp_relay_username,
+                      password=password.get_secret_value() if password is not None else None,
+                      security=config.smtp_relay_tls, timeout_s=config.smtp_relay_timeout_s,
+                      ca_file=str(config.smtp_relay_ca_file) if config.smtp_relay_ca_file else None)

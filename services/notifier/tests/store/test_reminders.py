@@ -371,3 +371,94 @@ async def test_a_booked_meeting_without_a_request_from_a_workflow_gets_nothing(b
     await with_contact(backend, reminders, phone="+33612345678", email="lee@example.com")
     await reminders.booked(deliver(backend, booked()))
     assert await rows(backend) == []
+
+
+def phone_learnt(phone: str = "+33612345678") -> LeadUpdated:
+    return LeadUpdated(lead_id="lead_1", conversation_id="conv_1", fields={"phone": phone}, changed=["phone"])
+
+
+async def test_a_phone_learnt_after_the_request_gets_its_sms_reminders(backend: Backend, clock: FixedClock) -> None:
+    reminders = Reminders(backend.store, clock, OFFSETS)
+    await with_contact(backend, reminders, email="lee@example.com")
+    await book(backend, reminders, booked())
+    clock.advance(timedelta(minutes=5))
+
+    await reminders.lead(deliver(backend, phone_learnt()))
+
+    assert [(r.kind, r.channel, r.send_at, r.status) for r in await rows(backend)] == [
+        ("confirmation", "email", NOW, "scheduled"),
+        ("reminder", "email", START - timedelta(hours=24), "scheduled"),
+        ("reminder", "sms", START - timedelta(hours=24), "scheduled"),
+        ("reminder", "email", START - timedelta(hours=1), "scheduled"),
+        ("reminder", "sms", START - timedelta(hours=1), "scheduled"),
+    ]
+
+
+async def test_a_contact_known_only_after_the_request_gets_everything_once(backend: Backend,
+                                                                           clock: FixedClock) -> None:
+    reminders = Reminders(backend.store, clock, OFFSETS)
+    meeting = booked()
+    await book(backend, reminders, meeting)
+    assert await rows(backend) == []
+    clock.advance(timedelta(minutes=5))
+
+    await with_contact(backend, reminders, email="lee@example.com", phone="+33612345678")
+    # The same request again (another run of the workflow): nothing twice.
+    await reminders.requested(deliver(backend, reminders_requested(meeting)))
+
+    assert [(r.kind, r.channel, r.send_at) for r in await rows(backend)] == [
+        ("confirmation", "email", NOW + timedelta(minutes=5)),
+        ("reminder", "email", START - timedelta(hours=24)),
+        ("reminder", "sms", START - timedelta(hours=24)),
+        ("reminder", "email", START - timedelta(hours=1)),
+        ("reminder", "sms", START - timedelta(hours=1)),
+    ]
+
+
+async def test_a_changed_phone_moves_what_is_still_scheduled(backend: Backend, clock: FixedClock) -> None:
+    reminders = Reminders(backend.store, clock, OFFSETS)
+    await with_contact(backend, reminders, phone="+33612345678")
+    await book(backend, reminders, booked())
+    clock.advance(timedelta(days=1, minutes=1))
+    await Scheduler(backend.store, Recording(), clock, "s1").tick()  # the 24-hour reminder goes
+    clock.advance(timedelta(minutes=1))
+
+    await reminders.lead(deliver(backend, phone_learnt("+33698765432")))
+
+    assert [(r.send_at, r.status, r.to) for r in await rows(backend)] == [
+        (START - timedelta(hours=24), "sent", "+33612345678"),
+        (START - timedelta(hours=1), "scheduled", "+33698765432"),
+    ]
+
+
+async def test_a_channel_learnt_after_the_meeting_was_cancelled_or_held_plans_nothing(
+        backend: Backend, clock: FixedClock) -> None:
+    reminders = Reminders(backend.store, clock, OFFSETS)
+    await with_contact(backend, reminders, email="lee@example.com")
+    await book(backend, reminders, booked("mtg_1"))
+    await book(backend, reminders, booked("mtg_2", NOW + timedelta(hours=3)))
+    await reminders.cancelled(deliver(backend, MeetingCancelled(
+        meeting_id="mtg_1", conversation_id="conv_1", agent_id="agt_1", lead_id="lead_1", by="lead")))
+    before = await rows(backend)
+    clock.advance(timedelta(hours=4))  # mtg_2 has begun
+
+    await reminders.lead(deliver(backend, phone_learnt()))
+
+    assert await rows(backend) == before
+
+
+async def test_a_phone_saved_while_the_request_plans_is_seen_by_one_side(backend: Backend,
+                                                                          clock: FixedClock) -> None:
+    """The lead's event and the request at the same moment, on two replicas: the SMS reminders are planned
+    whichever commits first."""
+    first = Reminders(backend.store, clock, OFFSETS)
+    second = Reminders(backend.reopen(), clock, OFFSETS)
+    for lead in range(12):
+        meeting = booked(f"mtg_{lead}").model_copy(update={"lead_id": f"lead_{lead}"})
+        learnt = phone_learnt().model_copy(update={"lead_id": f"lead_{lead}"})
+        await asyncio.gather(first.requested(deliver(backend, reminders_requested(meeting))),
+                             second.lead(deliver(backend, learnt)))
+    by_meeting: dict[str | None, list[str]] = {}
+    for row in await rows(backend):
+        by_meeting.setdefault(row.meeting_id, []).append(row.channel)
+    assert by_meeting == {f"mtg_{lead}": ["sms", "sms"] for lead in range(12)}

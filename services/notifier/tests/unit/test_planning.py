@@ -5,16 +5,26 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from afo_notifier.domain import templates
-from afo_notifier.domain.planning import DEFAULT_OFFSETS, OPTED_OUT, TOO_LATE, BookedMeeting, mask, plan
-from afo_notifier.domain.records import ContactRow
+from afo_notifier.domain.planning import (
+    DEFAULT_OFFSETS,
+    OPTED_OUT,
+    TOO_LATE,
+    mask,
+    missing,
+    plan,
+    readdressed,
+)
+from afo_notifier.domain.records import ContactRow, RemindedMeeting
 
 NOW = datetime(2026, 3, 27, 12, 0, tzinfo=UTC)
-MEETING = BookedMeeting(tenant_id="ten_a", meeting_id="mtg_1", lead_id="lead_1", agent_id="agt_1",
-                        start=datetime(2026, 3, 30, 8, 0, tzinfo=UTC), end=datetime(2026, 3, 30, 8, 30, tzinfo=UTC),
-                        timezone="Europe/Paris")
+MEETING = RemindedMeeting(tenant_id="ten_a", meeting_id="mtg_1", lead_id="lead_1", agent_id="agt_1",
+                          start=datetime(2026, 3, 30, 8, 0, tzinfo=UTC), end=datetime(2026, 3, 30, 8, 30, tzinfo=UTC),
+                          timezone="Europe/Paris", offsets_s=tuple(o.total_seconds() for o in DEFAULT_OFFSETS),
+                          requested_at=NOW)
 
 
 def contact(**fields: object) -> ContactRow:
@@ -29,23 +39,50 @@ def ids() -> Callable[[], str]:
 
 
 def test_no_contact_or_no_address_plans_nothing() -> None:
-    assert plan(MEETING, None, DEFAULT_OFFSETS, NOW, ids()) == []
-    assert plan(MEETING, contact(name="Lee"), DEFAULT_OFFSETS, NOW, ids()) == []
+    assert plan(MEETING, None, NOW, ids()) == []
+    assert plan(MEETING, contact(name="Lee"), NOW, ids()) == []
 
 
 def test_phone_only_plans_sms_reminders_and_no_confirmation() -> None:
-    rows = plan(MEETING, contact(phone="+33612345678"), DEFAULT_OFFSETS, NOW, ids())
+    rows = plan(MEETING, contact(phone="+33612345678"), NOW, ids())
     assert [(r.kind, r.channel, r.send_at) for r in rows] == [
         ("reminder", "sms", MEETING.start - timedelta(hours=24)),
         ("reminder", "sms", MEETING.start - timedelta(hours=1))]
 
 
 def test_opted_out_and_too_late_are_recorded_skipped() -> None:
-    opted = plan(MEETING, contact(email="lee@example.com", opted_out=True), DEFAULT_OFFSETS, NOW, ids())
+    opted = plan(MEETING, contact(email="lee@example.com", opted_out=True), NOW, ids())
     assert {(r.status, r.error) for r in opted} == {("skipped", OPTED_OUT)} and len(opted) == 3
-    late = plan(MEETING, contact(phone="+33612345678"), DEFAULT_OFFSETS, MEETING.start - timedelta(minutes=30),
+    late = plan(MEETING, contact(phone="+33612345678"), MEETING.start - timedelta(minutes=30),
                 ids())
     assert {(r.status, r.error) for r in late} == {("skipped", TOO_LATE)}
+
+
+def test_a_channel_learnt_later_adds_only_what_the_meeting_lacks() -> None:
+    held = plan(MEETING, contact(email="lee@example.com"), NOW, ids())
+    later = NOW + timedelta(hours=1)
+
+    added = missing(plan(MEETING, contact(email="lee@example.com", phone="+33612345678"), later, ids()), held)
+
+    assert [(r.kind, r.channel, r.send_at) for r in added] == [
+        ("reminder", "sms", MEETING.start - timedelta(hours=24)),
+        ("reminder", "sms", MEETING.start - timedelta(hours=1))]
+    # Planned again with nothing new (a redelivery, a second request): nothing, the confirmation included.
+    again = plan(MEETING, contact(email="lee@example.com", phone="+33612345678"), later + timedelta(hours=1), ids())
+    assert missing(again, [*held, *added]) == []
+
+
+def test_scheduled_rows_follow_a_changed_address_and_sent_ones_stay() -> None:
+    held = plan(MEETING, contact(email="lee@example.com", phone="+33612345678"), NOW, ids())
+    sent = replace(held[0], status="sent")
+    later = NOW + timedelta(hours=1)
+
+    moved = readdressed([sent, *held[1:]], contact(email="lee@example.com", phone="+33698765432"), later)
+
+    assert {(r.channel, r.to, r.updated_at) for r in moved} == {("sms", "+33698765432", later)}
+    assert len(moved) == 2
+    assert readdressed(held, contact(email="lee@example.com", phone="+33612345678"), later) == []
+    assert readdressed(held, contact(), later) == []  # an address forgotten leaves the rows as they are
 
 
 def test_times_are_said_in_the_leads_zone_across_a_dst_change() -> None:

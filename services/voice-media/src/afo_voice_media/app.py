@@ -25,7 +25,7 @@ from afo_voice_media.adapters.tables import messaging
 from afo_voice_media.adapters.twilio_calls import TwilioCalls
 from afo_voice_media.adapters.whisper_stt import WhisperStt
 from afo_voice_media.domain.speech import SpeechToText, TextToSpeech
-from afo_voice_media.domain.turn_taking import TurnPolicy
+from afo_voice_media.domain.turn_taking import CallManners, TurnPolicy
 from afo_voice_media.entrypoints.media_ws import media_router
 from afo_voice_media.entrypoints.rpc import register_rpc
 from afo_voice_media.handlers.analytics import CallAnalytics
@@ -38,6 +38,7 @@ from afo_voice_media.handlers.hearing import Hearing
 from afo_voice_media.handlers.media_hub import MediaHub
 from afo_voice_media.handlers.speech_engines import SpeechEngines, SttFactory, TtsFactory
 from afo_voice_media.handlers.transfers import Transfers
+from afo_voice_media.pipecat_logs import through_standard_logging
 from afo_voice_media.settings import VoiceMediaSettings
 
 SERVICE = "voice-media"
@@ -48,6 +49,7 @@ def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText 
           offline_tts: TextToSpeech | None = None, stt_providers: dict[str, SttFactory] | None = None,
           tts_providers: dict[str, TtsFactory] | None = None) -> Service:
     config = VoiceMediaSettings.of(settings, SERVICE)
+    through_standard_logging(config.log_level)
     service = Service(config, messaging, MIGRATIONS)
     store = SqlStore(service.unit_of_work, SqlRepositories)
     clock = SystemClock()
@@ -75,7 +77,8 @@ def build(settings: ServiceSettings | None = None, *, offline_stt: SpeechToText 
     feed = ConversationFeed(service.nats)
     policy = TurnPolicy(end_silence_ms=config.voice_end_silence_ms,
                         backchannel_max_ms=config.voice_backchannel_max_ms)
-    runner = CallRunner(calls, hub, engines, feed, policy, handoff=Transfers(store, service.rpc, twilio))
+    runner = CallRunner(calls, hub, engines, feed, policy, handoff=Transfers(store, service.rpc, twilio),
+                        manners=CallManners(transcript_wait_s=config.voice_transcript_wait_s))
     service.http.include_router(media_router(calls, runner, config.voice_media_public_url))
     browser = BrowserCalls(calls, runner, config.voice_ice_servers)
     # Agent tests' voice lines: spoken by the offline voice, heard by the agent's recogniser.

@@ -25,6 +25,9 @@ class VoiceMediaSettings(ServiceSettings):
     # AFO_VOICE_SMART_TURN_MAX_CALLS: Smart Turn ends finished sentences after a short pause while the process
     # carries at most this many calls; beyond, turns end on silence alone (its CPU is worth more as capacity).
     voice_smart_turn_max_calls: int = 20
+    # AFO_VOICE_TRANSCRIPT_WAIT_S: how long a finished turn waits for the recogniser's words before it is taken
+    # as unheard (the caller hears nothing back, and the line stays open).
+    voice_transcript_wait_s: float = Field(default=10.0, gt=0)
     deepgram_url: str = "wss://api.deepgram.com"  # AFO_DEEPGRAM_URL
     # AFO_PUBLIC_URL: the gateway's address as Twilio reaches it; an outbound call asks Twilio to fetch its TwiML
     # at <AFO_PUBLIC_URL>/twilio/voice and report its status at /twilio/status. Unset: no outbound calls.

@@ -8,11 +8,18 @@ from collections.abc import AsyncIterator, Sequence
 
 import numpy as np
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
 from afo_common.conversation_feed import LiveNotice
 from afo_common.realtime import ReplyCompleted, ReplyDelta
+from afo_common.telemetry import current_traceparent
 from afo_voice_media.domain.speech import Transcript
 from afo_voice_media.domain.turn_taking import CallManners, TurnPolicy
+from afo_voice_media.handlers import turn_spans
 from afo_voice_media.handlers.call_session import CallContext, CallSession, TurnTrace
 
 CALL = CallContext(call_id="call_1", tenant_id="ten_1", agent_id="agt_1", conversation_id="conv_1",
@@ -80,10 +87,11 @@ class Agent:
 
 
 class Call:
-    def __init__(self, words: Sequence[str], manners: CallManners | None = None) -> None:
+    def __init__(self, words: Sequence[str], manners: CallManners | None = None, agent: Agent | None = None,
+                 voice: Voice | None = None, recogniser: type[Recogniser] = Recogniser) -> None:
         self.now = 1000.0
-        self.recogniser, self.sink, self.agent = Recogniser(list(words)), Sink(), Agent()
-        self.session = CallSession(CALL, self.recogniser, Voice(), self.sink, self.agent, TurnPolicy(),
+        self.recogniser, self.sink, self.agent = recogniser(list(words)), Sink(), agent or Agent()
+        self.session = CallSession(CALL, self.recogniser, voice or Voice(), self.sink, self.agent, TurnPolicy(),
                                    clock=lambda: self.now, manners=manners)
 
     async def advance(self, seconds: float, probability: float = 0.0) -> None:
@@ -258,6 +266,49 @@ async def test_a_later_silence_gets_its_own_prompt_before_the_line_is_hung_up() 
     await made.session.close("completed")
 
 
+class SlowRecogniser(Recogniser):
+    """A recogniser that gives a turn's words only when ``release`` is set, as one on a busy machine does."""
+
+    def __init__(self, words: list[str]) -> None:
+        super().__init__(words)
+        self.release = asyncio.Event()
+
+    async def finish(self) -> Transcript:
+        await self.release.wait()
+        return await super().finish()
+
+
+async def test_a_caller_waiting_on_the_recogniser_is_not_asked_whether_they_are_still_there() -> None:
+    made = Call(["what are your opening hours"], CallManners(silence_prompt_s=1.0), recogniser=SlowRecogniser)
+    assert isinstance(made.recogniser, SlowRecogniser)
+    made.session.start()
+    await made.advance(2.0)  # the greeting
+    await made.advance(1.0, probability=0.9)
+    frames = len(made.sink.frames)
+    await made.advance(3.0)  # three prompt intervals while the words are recognised
+    assert len(made.sink.frames) == frames and made.session.ended_by is None
+
+    made.recogniser.release.set()
+    await made.advance(0.1)
+    assert made.agent.posted == [("what are your opening hours", 1)]
+    await made.session.close("completed")
+
+
+async def test_words_the_recogniser_does_not_give_in_time_are_no_turn_and_the_line_stays_open() -> None:
+    made = Call(["too late"], CallManners(silence_prompt_s=1.0, transcript_wait_s=0.05), recogniser=SlowRecogniser)
+    made.session.start()
+    await made.advance(2.0)
+    await made.advance(1.0, probability=0.9)
+    await made.advance(0.7)
+    await asyncio.sleep(0.1)  # past transcript_wait_s in real time
+    await made.advance(0.1)
+    assert made.agent.posted == [] and made.session.ended_by is None
+    frames = len(made.sink.frames)
+    await made.advance(1.5)
+    assert len(made.sink.frames) > frames  # quiet again: "Are you still there?"
+    await made.session.close("completed")
+
+
 class Finished:
     def __init__(self, answer: bool | None) -> None:
         self.answer = answer
@@ -288,3 +339,77 @@ async def test_the_turn_end_model_ends_a_finished_turn_at_the_pause_and_never_a_
     assert low <= turn.latency().turn_decision_ms < high
     assert turn.latency().endpoint_wait_ms == (192.0 if answer else 640.0)
     await made.session.close("completed")
+
+
+class TracedAgent(Agent):
+    """Notes the trace each turn's message and record were sent in (what their events' ``traceparent`` carries)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posted_in: list[str | None] = []
+        self.recorded_in: list[str | None] = []
+
+    async def post(self, call: CallContext, text: str, sequence: int) -> str:
+        self.posted_in.append(current_traceparent())
+        return await super().post(call, text, sequence)
+
+    async def completed(self, call: CallContext, turn: TurnTrace) -> None:
+        self.recorded_in.append(current_traceparent())
+        await super().completed(call, turn)
+
+
+class TracedVoice(Voice):
+    def __init__(self) -> None:
+        self.spoken_in: list[int] = []  # the trace id current when each utterance was asked for
+
+    async def speak(self, text: str, sample_rate: int, voice: str | None) -> AsyncIterator[bytes]:
+        self.spoken_in.append(trace.get_current_span().get_span_context().trace_id)
+        async for chunk in super().speak(text, sample_rate, voice):
+            yield chunk
+
+
+async def test_each_turn_is_a_trace_of_its_own_with_its_stages_and_its_message_and_speech_in_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ALWAYS_ON)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(turn_spans, "_tracer", provider.get_tracer("afo.voice-media"))
+    agent, voice = TracedAgent(), TracedVoice()
+    with provider.get_tracer("test").start_as_current_span("WS /twilio/media/{ticket}") as media_socket:
+        made = Call(["I want to book a meeting", "next Tuesday please"], agent=agent, voice=voice)
+    made.session.start()
+    await made.advance(2.0)
+    for index in (1, 2):
+        await made.advance(1.0, probability=0.9)
+        await made.advance(0.8)
+        made.reply(f"msg_user_{index}", "Sure. Which day suits you?", message_id=f"msg_agent_{index}")
+        await made.advance(3.0)
+    await made.session.close("completed")
+
+    spans = exporter.get_finished_spans()
+    roots = [span for span in spans if span.name == "voice turn"]
+    assert len(roots) == 2 == len(agent.recorded)
+    assert len({root.context.trace_id for root in roots}) == 2
+    for index, root in enumerate(roots):
+        assert root.parent is None  # a new trace, not the call's
+        assert [link.context.span_id for link in root.links] == [media_socket.get_span_context().span_id]
+        trace_id = f"{root.context.trace_id:032x}"
+        posted_in = agent.posted_in[index]
+        assert posted_in is not None and posted_in.startswith(f"00-{trace_id}-{root.context.span_id:016x}-")
+        recorded_in = agent.recorded_in[index]
+        assert recorded_in is not None and recorded_in.startswith(f"00-{trace_id}-")
+        assert root.context.trace_id in voice.spoken_in  # its answer synthesised in its trace
+        stages = {span.name: span for span in spans
+                  if span.parent is not None and span.parent.span_id == root.context.span_id}
+        assert set(stages) == {"stt", "agent", "tts"}
+        assert root.start_time is not None and root.end_time is not None
+        for stage in stages.values():
+            assert stage.start_time is not None and stage.end_time is not None
+            assert root.start_time <= stage.start_time <= stage.end_time <= root.end_time
+        assert root.attributes is not None
+        assert root.attributes["afo.call_id"] == "call_1" and root.attributes["afo.turn_index"] == index
+        assert root.attributes["afo.message_id"] == f"msg_user_{index + 1}"
+        assert root.attributes["afo.voice.stt_final_ms"] == agent.recorded[index].latency().stt_final_ms
+        assert "afo.voice.first_audio_out_ms" in root.attributes
+        said = " ".join(str(value) for span in spans for value in (span.attributes or {}).values())
+        assert "meeting" not in said and "Tuesday" not in said and "Which day" not in said

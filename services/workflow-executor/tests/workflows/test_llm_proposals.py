@@ -10,11 +10,15 @@ from pathlib import Path
 
 import pytest
 from openai import DefaultAsyncHttpxClient
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
+from afo_common import telemetry
 from afo_common.messaging.unit_of_work import UnitOfWorkFactory
 from afo_common.rpcs.workflow_executor_workflows import CreateWorkflow, ListWorkflows, Notify, WorkflowSpec
 from afo_testkit.clock import FixedClock
 from afo_testkit.openai_server import Call, Failure, FakeOpenAI, Text, ToolCalls
+from afo_testkit.spans import exported as exported
 from afo_testkit.stores import migrated_database
 from afo_workflow_executor.adapters.llm_workflows import TOOL, propose_with, tool_schema
 from afo_workflow_executor.adapters.store import sql_store
@@ -101,3 +105,27 @@ async def test_with_a_key_the_llm_compiles_and_its_invalid_proposal_creates_noth
         assert embedded.engine == "embedded"
     finally:
         await db.dispose()
+
+
+@pytest.mark.parametrize(("reply", "status"), [(ToolCalls([Call(TOOL, GOOD)]), 200), (Failure(500), 500),
+                                               (Failure(429), 429)])
+async def test_asking_the_llm_is_one_client_span_of_the_request_that_asked(
+        http: DefaultAsyncHttpxClient, exported: InMemorySpanExporter, reply: ToolCalls | Failure,
+        status: int) -> None:
+    async with FakeOpenAI([reply], api_key=KEY) as fake:
+        with telemetry.span_from(None, "rpc workflow-executor.workflows.create") as work:
+            proposed = await propose_with(http, {"api_key": KEY, "base_url": fake.base_url}, "big leads: demo")
+
+    assert isinstance(proposed, WorkflowSpec) if status == 200 else proposed is None
+    [call] = [span for span in exported.get_finished_spans() if span.kind is SpanKind.CLIENT]
+    assert call.name == "POST llm"
+    assert call.parent is not None and call.parent.span_id == work.get_span_context().span_id
+    attributes = dict(call.attributes or {})
+    assert set(attributes) - {"error.type"} == {
+        "afo.provider", "http.request.method", "server.address", "http.response.status_code"}
+    assert (attributes["afo.provider"], attributes["server.address"]) == ("llm", "127.0.0.1")
+    assert attributes["http.response.status_code"] == status
+    assert call.status.status_code is (StatusCode.ERROR if status >= 400 else StatusCode.UNSET)
+    recorded = " ".join(str(value) for value in attributes.values())
+    for secret in (KEY, "Bearer", "/v1", "chat", "completions"):
+        assert secret not in recorded

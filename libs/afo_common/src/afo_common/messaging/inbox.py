@@ -6,10 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, tuple_
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from afo_common.db import Database
+from afo_common.db import Database, insert_with_conflicts
 from afo_common.hot_sql import Sql
 from afo_common.messaging.tables import MessagingTables
 from afo_common.messaging.unit_of_work import HotUnitOfWork, UnitOfWork
@@ -21,9 +19,7 @@ async def record_processed(uow: UnitOfWork | HotUnitOfWork, consumer: str, event
     """Record the event as processed; False when it already was (a duplicate delivery)."""
     if isinstance(uow, HotUnitOfWork):
         return await uow.tx.execute(RECORD, consumer, event_id, uow.tx.time(datetime.now(UTC))) == 1
-    dialect = uow.session.get_bind().dialect.name
-    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert_(uow.tables.inbox).values(
+    statement = insert_with_conflicts(uow.session, uow.tables.inbox).values(
         consumer=consumer, event_id=event_id, processed_at=datetime.now(UTC)
     ).on_conflict_do_nothing()
     result = await uow.session.execute(statement)
@@ -35,10 +31,8 @@ async def record_all_processed(uow: UnitOfWork, keys: set[tuple[str, str]]) -> s
     sorted, so two transactions recording overlapping sets on PostgreSQL wait on each other in one order."""
     if not keys:
         return set()
-    dialect = uow.session.get_bind().dialect.name
-    insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
     inbox, now = uow.tables.inbox, datetime.now(UTC)
-    statement = (insert_(inbox)
+    statement = (insert_with_conflicts(uow.session, inbox)
                  .values([{"consumer": c, "event_id": e, "processed_at": now} for c, e in sorted(keys)])
                  .on_conflict_do_nothing()
                  .returning(inbox.c.consumer, inbox.c.event_id))

@@ -12,7 +12,10 @@ On PostgreSQL replicas share the table: a pass claims its rows with one statemen
 ``next_attempt_at`` a lease ahead (picked with ``FOR UPDATE SKIP LOCKED``), so no other relay takes them,
 and deletes the published ones with one more — two round trips, no transaction held while publishing. A
 relay that dies holding a claim leaves its rows to the others when the lease ends. On SQLite one process
-owns the file and its relay is the only one."""
+should own the file; where two share it (replicas in a test), both publish every row, JetStream keeps one
+copy, and each settles a row only while it still holds the event it read: SQLite gives a deleted row's
+``seq`` to the next one inserted, so by ``seq`` alone a slow relay would delete a newer event it never
+published."""
 
 from __future__ import annotations
 
@@ -57,10 +60,11 @@ CLAIM = Sql(
     "WHERE next_attempt_at IS NULL OR next_attempt_at <= $2 ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED) "
     "RETURNING seq, event_id, subject, payload, created_at, attempts"
 )
-DELETE = Sql("DELETE FROM outbox WHERE seq = $1")
+DELETE = Sql("DELETE FROM outbox WHERE seq = $1 AND event_id = $2")
 # PostgreSQL only (an array parameter): SQLite deletes row by row in its transaction.
 DELETE_MANY = Sql("DELETE FROM outbox WHERE seq = ANY($1::bigint[])")
-RETRY = Sql("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE seq = $3")
+RETRY = Sql("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 "
+            "WHERE seq = $3 AND event_id = $4")
 SET_ASIDE = Sql("INSERT INTO outbox_dead_letters (seq, event_id, subject, payload, created_at, attempts, reason, "
                 "failed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
 BACKLOG = Sql("SELECT count(*) AS pending, min(created_at) AS oldest FROM outbox")
@@ -178,15 +182,16 @@ class OutboxRelay:
         return outcome
 
     async def _settle(self, tx: HotTransaction, rows: Sequence[Row], outcome: PassOutcome) -> None:
+        by_seq = {row["seq"]: row for row in rows}
         if outcome.published:
-            await tx.executemany(DELETE, [(seq,) for seq in outcome.published])
+            await tx.executemany(DELETE, [(seq, by_seq[seq]["event_id"]) for seq in outcome.published])
             EVENTS_PUBLISHED.labels(self._service).inc(len(outcome.published))
         now = datetime.now(UTC)
-        by_seq = {row["seq"]: row for row in rows}
         if outcome.retry:
             await tx.executemany(RETRY, [
                 (error[:MAX_ERROR_LENGTH],
-                 tx.time(now + timedelta(seconds=retry_delay(by_seq[seq]["attempts"] + 1))), seq)
+                 tx.time(now + timedelta(seconds=retry_delay(by_seq[seq]["attempts"] + 1))), seq,
+                 by_seq[seq]["event_id"])
                 for seq, error in outcome.retry.items()
             ])
             log.warning("%d outbox events not published yet (retrying with backoff), first: %s",
@@ -197,7 +202,7 @@ class OutboxRelay:
                  by_seq[seq]["created_at"], by_seq[seq]["attempts"] + 1, reason[:MAX_ERROR_LENGTH], tx.time(now))
                 for seq, reason in outcome.dead.items()
             ])
-            await tx.executemany(DELETE, [(seq,) for seq in outcome.dead])
+            await tx.executemany(DELETE, [(seq, by_seq[seq]["event_id"]) for seq in outcome.dead])
             OUTBOX_DEAD_LETTERS.labels(self._service).inc(len(outcome.dead))
             for seq, reason in outcome.dead.items():
                 log.error("outbox event %s can never be published, moved to outbox_dead_letters: %s",

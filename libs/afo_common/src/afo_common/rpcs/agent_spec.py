@@ -62,7 +62,7 @@ class QualificationField(BaseModel):
 
     name: str
     kind: FieldKind
-    required: bool = True
+    required: bool = Field(default=True, strict=True)
     question: FieldQuestion | None = None
     label: FieldLabel | None = None
 
@@ -113,7 +113,7 @@ class LlmConfig(BaseModel):
     provider: Literal["embedded", "openai"] = "embedded"
     model: str | None = None
     base_url: str | None = None
-    temperature: float = Field(default=0.3, ge=0.0, le=2.0)
+    temperature: float = Field(default=0.3, ge=0.0, le=2.0, strict=True)
 
     @model_validator(mode="after")
     def _openai_needs_model_and_url(self) -> LlmConfig:
@@ -171,7 +171,8 @@ class WidgetTemplate(BaseModel):
     colour: str = Field(default=DEFAULT_WIDGET_COLOUR, pattern=r"^#[0-9a-fA-F]{6}$",
                         description="the launcher's and the visitor's bubbles' colour, as #rrggbb")
     position: WidgetPosition = "bottom-right"
-    voice_button: bool = Field(default=False, description="offer a call in the browser (WebRTC) beside the chat")
+    voice_button: bool = Field(default=False, strict=True,
+                               description="offer a call in the browser (WebRTC) beside the chat")
 
     @field_validator("colour")
     @classmethod
@@ -202,9 +203,9 @@ def _check_unique_names(fields: list[QualificationField]) -> list[QualificationF
 
 DEFAULT_IDLE_TIMEOUT_MINUTES = 30
 # One minute to one week.
-IdleTimeout = Annotated[int, Field(ge=1, le=7 * 24 * 60)]
+IdleTimeout = Annotated[int, Field(ge=1, le=7 * 24 * 60, strict=True)]
 # Minutes before a meeting's start a reminder goes out: five minutes to two weeks, at most five, none twice.
-ReminderOffset = Annotated[int, Field(ge=5, le=14 * 24 * 60)]
+ReminderOffset = Annotated[int, Field(ge=5, le=14 * 24 * 60, strict=True)]
 ReminderOffsets = Annotated[list[ReminderOffset], Field(max_length=5)]
 
 

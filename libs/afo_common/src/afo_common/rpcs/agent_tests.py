@@ -74,8 +74,8 @@ class ExpectOptOutRespected(_Expectation):
 class ExpectReplyContains(_Expectation):
     type: Literal["reply_contains"] = "reply_contains"
     text: Needle
-    turn: int | None = Field(default=None, ge=1, le=MAX_TURNS, description="the reply to this turn (from 1); "
-                                                                           "null: any reply")
+    turn: int | None = Field(default=None, ge=1, le=MAX_TURNS, strict=True,
+                             description="the reply to this turn (from 1); null: any reply")
 
 
 Expectation = Annotated[

@@ -3,8 +3,8 @@
 ``to`` is masked (the last digits of a phone, the first letter and the domain of an email). ``status``:
 ``scheduled`` (waiting for its ``send_at``), ``sending`` (claimed by a scheduler), ``sent``, ``failed``
 (``error`` says why), ``cancelled`` (its meeting was cancelled or moved), ``skipped`` (``error`` says why: the
-lead opted out, or the time to send it had already passed when the meeting was booked). Another tenant's id
-answers ``not_found``."""
+lead opted out, or the time to send it had already passed when it was planned: the meeting booked, or the
+lead's phone or email learnt, too close to it). Another tenant's id answers ``not_found``."""
 
 from __future__ import annotations
 

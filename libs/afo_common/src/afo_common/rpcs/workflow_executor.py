@@ -37,12 +37,12 @@ class CalendarSettingsBody(BaseModel):
         examples=[{"mon": ["09:00-12:00", "13:00-17:00"], "fri": ["09:00-15:00"]}])
     exceptions: dict[date, list[TimeRangeText]] = Field(
         default={}, description="a date's own hours instead of its weekday's; an empty list closes it")
-    meeting_minutes: int = Field(default=30, ge=5, le=480)
-    buffer_before_minutes: int = Field(default=0, ge=0, le=240)
-    buffer_after_minutes: int = Field(default=0, ge=0, le=240)
-    minimum_notice_minutes: int = Field(default=120, ge=0, le=60 * 24 * 30)
-    horizon_days: int = Field(default=60, ge=1, le=365)
-    slot_step_minutes: int = Field(default=15, ge=5, le=60)
+    meeting_minutes: int = Field(default=30, ge=5, le=480, strict=True)
+    buffer_before_minutes: int = Field(default=0, ge=0, le=240, strict=True)
+    buffer_after_minutes: int = Field(default=0, ge=0, le=240, strict=True)
+    minimum_notice_minutes: int = Field(default=120, ge=0, le=60 * 24 * 30, strict=True)
+    horizon_days: int = Field(default=60, ge=1, le=365, strict=True)
+    slot_step_minutes: int = Field(default=15, ge=5, le=60, strict=True)
 
 
 class CalendarView(BaseModel):

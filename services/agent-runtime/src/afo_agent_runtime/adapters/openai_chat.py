@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -17,6 +18,9 @@ import openai
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient, omit
 from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam, ChatCompletionToolUnionParam
 from openai.types.chat.chat_completion_chunk import ChoiceDeltaToolCall
+from opentelemetry.trace import Span
+
+from afo_common.telemetry import answered, provider_span
 
 # The SDK refuses to start without a key and, given none, falls back to OPENAI_API_KEY from this process's
 # environment, which would send the operator's key to whatever endpoint a tenant configured. With no key of
@@ -120,6 +124,7 @@ class OpenAIChatClient:
         max_retries: int = 2,
         max_wait_s: float = 60.0,
     ) -> None:
+        self._base_url = base_url
         self._openai = AsyncOpenAI(base_url=base_url, api_key=api_key or _NO_KEY, http_client=http,
                                    max_retries=max_retries, timeout=timeout_s)
         self._headers: dict[str, str | openai.Omit] = {} if api_key else {"Authorization": omit}
@@ -127,6 +132,19 @@ class OpenAIChatClient:
         # first word, and the turn's delivery is kept alive only so long: past this the turn is retried
         # later (NAK backoff) or answered by the embedded engine.
         self._max_wait_s = max_wait_s
+
+    @asynccontextmanager
+    async def _asking(self, span: Span) -> AsyncIterator[None]:
+        """One request to the endpoint, within ``max_wait_s``; its failures as ChatProviderError, on ``span``."""
+        try:
+            async with asyncio.timeout(self._max_wait_s):
+                yield
+        except TimeoutError:
+            span.set_attribute("error.type", "TimeoutError")  # not the ChatProviderError that reports it
+            raise ChatProviderError(f"no response within {self._max_wait_s:g} s", status=None,
+                                    retryable=True) from None
+        except openai.OpenAIError as exc:
+            raise _provider_error(exc, span) from exc
 
     async def stream(
         self,
@@ -140,8 +158,9 @@ class OpenAIChatClient:
 
         A failure after the first delta raises ChatProviderError without retrying.
         """
-        try:
-            async with asyncio.timeout(self._max_wait_s):
+        # The span lasts the whole stream: the answer is only done when its last chunk is in.
+        with provider_span("llm", "POST", self._base_url) as span:
+            async with self._asking(span):
                 chunks = await self._openai.chat.completions.create(
                     model=model,
                     # Built as the wire format's JSON, which the SDK's TypedDicts describe.
@@ -152,27 +171,23 @@ class OpenAIChatClient:
                     stream_options={"include_usage": True},
                     extra_headers=self._headers,
                 )
-        except TimeoutError:
-            raise ChatProviderError(f"no response within {self._max_wait_s:g} s", status=None,
-                                    retryable=True) from None
-        except openai.OpenAIError as exc:
-            raise _provider_error(exc) from exc
-        async with chunks:
-            try:
-                async for event in _events(chunks):
-                    yield event
-            except openai.OpenAIError as exc:
-                raise _provider_error(exc) from exc
-            except ValueError as exc:  # a data line that is not JSON
-                raise ChatProviderError(f"malformed stream chunk: {exc}", status=None, retryable=True) from exc
-
+            answered(span, chunks.response.status_code)
+            async with chunks:
+                try:
+                    async for event in _events(chunks):
+                        yield event
+                except openai.OpenAIError as exc:
+                    raise _provider_error(exc, span) from exc
+                except ValueError as exc:  # a data line that is not JSON
+                    raise ChatProviderError(f"malformed stream chunk: {exc}", status=None,
+                                            retryable=True) from exc
 
     async def complete_json(self, *, model: str, messages: list[dict[str, Any]], schema_name: str,
                             schema: dict[str, Any], temperature: float = 0.0) -> str | None:
         """One whole completion asked to follow ``schema`` (structured output); its text, or None when the
         model refused or said nothing. The caller validates the text: a model may not honour the schema."""
-        try:
-            async with asyncio.timeout(self._max_wait_s):
+        with provider_span("llm", "POST", self._base_url) as span:
+            async with self._asking(span):
                 completion = await self._openai.chat.completions.create(
                     model=model,
                     messages=cast(list[ChatCompletionMessageParam], messages),
@@ -181,11 +196,7 @@ class OpenAIChatClient:
                                      "json_schema": {"name": schema_name, "schema": schema, "strict": True}},
                     extra_headers=self._headers,
                 )
-        except TimeoutError:
-            raise ChatProviderError(f"no response within {self._max_wait_s:g} s", status=None,
-                                    retryable=True) from None
-        except openai.OpenAIError as exc:
-            raise _provider_error(exc) from exc
+            answered(span, 200)
         if not completion.choices:
             return None
         message = completion.choices[0].message
@@ -194,9 +205,11 @@ class OpenAIChatClient:
         return message.content or None
 
 
-def _provider_error(exc: openai.OpenAIError) -> ChatProviderError:
+def _provider_error(exc: openai.OpenAIError, span: Span) -> ChatProviderError:
+    """The failure as the engine sees it; the provider's status, when it answered one, goes on the call's span."""
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
+        answered(span, status)
         return ChatProviderError(_message(exc), status=status, retryable=status in (408, 429) or status >= 500)
     # A connection failure, a timeout, an error reported mid-stream: the next attempt may well succeed.
     return ChatProviderError(_message(exc), status=None, retryable=True)

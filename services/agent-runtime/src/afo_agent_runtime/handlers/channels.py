@@ -113,7 +113,7 @@ class ChannelHandlers:
             spec, version = await published_spec(uow, request.tenant_id, request.agent_id)
             fields = lead_fields(spec, {"phone": request.phone})
             row = await start_conversation(uow, request.tenant_id, request.agent_id, version, spec, "sms",
-                                           Contact(phone=request.phone), ConversationMemory(lead=fields),
+                                           Contact(phone=request.phone), ConversationMemory(lead=fields, greeted=True),
                                            request.request_id, now, lead_id=new_id("lead"))
             row = await _add_lead(uow, row, spec, fields, now)
             await uow.channels.remember(request.tenant_id, request.agent_id, request.phone, row.id, now)
@@ -136,8 +136,10 @@ class ChannelHandlers:
         async with self._store() as uow:
             spec, version = await published_spec(uow, tenant_id, request.agent_id)
             fields = lead_fields(spec, {"phone": request.phone}) if request.phone else {}
+            # voice-media speaks the greeting as the call connects: the first answer must not say it again.
+            memory = ConversationMemory(lead=fields, greeted=True)
             row = await start_conversation(uow, tenant_id, request.agent_id, version, spec, "voice",
-                                           Contact(phone=request.phone), ConversationMemory(lead=fields),
+                                           Contact(phone=request.phone), memory,
                                            request.request_id, now,
                                            lead_id=new_id("lead") if request.phone else None)
             if request.phone:

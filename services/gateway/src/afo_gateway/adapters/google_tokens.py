@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from afo_common.telemetry import answered, provider_span
 from afo_gateway.domain.errors import ProviderFailed
 from afo_gateway.domain.google_oauth import GOOGLE_OAUTH, OAuthClient
 
@@ -23,7 +24,9 @@ class GoogleTokens:
                 "redirect_uri": redirect_uri, "grant_type": "authorization_code"}
         try:
             async with httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False) as http:
-                response = await http.post(self._url, data=form)
+                with provider_span("google", "POST", self._url) as span:
+                    response = await http.post(self._url, data=form)
+                    answered(span, response.status_code)
         except httpx.HTTPError as exc:
             raise ProviderFailed(f"could not reach Google's token endpoint: {type(exc).__name__}") from None
         try:

@@ -55,6 +55,10 @@ class IdempotencyRepository:
     async def release(self, scope: Scope, key: str) -> None:
         await self._session.execute(delete(records).where(_one(scope, key), records.c.status_code.is_(None)))
 
+    async def renew(self, scope: Scope, key: str, locked_until: datetime) -> None:
+        await self._session.execute(update(records).where(_one(scope, key), records.c.status_code.is_(None))
+                                    .values(locked_until=locked_until))
+
     async def purge(self, now: datetime) -> int:
         """Housekeeping across tenants: drop every expired record (indexed on expires_at)."""
         result = await self._session.execute(delete(records).where(records.c.expires_at <= now))

@@ -236,6 +236,11 @@ class MemoryIdempotency:
         if row is not None and row.status_code is None:
             del self._t.idempotency[_key(scope, key)]
 
+    async def renew(self, scope: Scope, key: str, locked_until: datetime) -> None:
+        row = self._t.idempotency.get(_key(scope, key))
+        if row is not None and row.status_code is None:
+            self._t.idempotency[_key(scope, key)] = _stored(replace(row, locked_until=locked_until))
+
     async def purge(self, now: datetime) -> int:
         expired = [k for k, row in self._t.idempotency.items() if row.expires_at <= now]
         for key in expired:

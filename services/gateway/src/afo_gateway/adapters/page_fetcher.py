@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 import httpx
 
 from afo_common.ssrf import resolve
+from afo_common.telemetry import answered, provider_span
 from afo_gateway.domain.errors import DocumentTooLarge, UrlUnreachable
 from afo_gateway.domain.fetch_policy import (
     MAX_REDIRECTS,
@@ -48,13 +49,14 @@ class PageFetcher:
     async def fetch(self, url: str) -> FetchedPage:
         """The page's bytes, or ``UrlNotAllowed`` / ``UrlUnreachable`` / ``DocumentTooLarge``."""
         target = fetch_target(url)  # refuse a bad URL before anything else
+        deadline = asyncio.get_running_loop().time() + self._timeout_s
         try:
-            async with asyncio.timeout(self._timeout_s):
-                return await self._follow(target)
+            async with asyncio.timeout_at(deadline):
+                return await self._follow(target, deadline)
         except TimeoutError as exc:
             raise UrlUnreachable(f"{target.host} did not answer within {self._timeout_s:g} s") from exc
 
-    async def _follow(self, target: FetchTarget) -> FetchedPage:
+    async def _follow(self, target: FetchTarget, deadline: float) -> FetchedPage:
         # A client per fetch: pooled connections are keyed by address, and one opened with another name's
         # SNI must not be reused; no proxies from the environment (they would connect by name again).
         async with httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False, trust_env=False,
@@ -62,7 +64,7 @@ class PageFetcher:
                                      headers={"User-Agent": USER_AGENT, "Accept": _ACCEPT}) as client:
             for _ in range(MAX_REDIRECTS + 1):
                 address = await self._vetted(target)
-                page, location = await self._get(client, target, address)
+                page, location = await self._get(client, target, address, deadline)
                 if page is not None:
                     return page
                 target = fetch_target(urljoin(target.url, location))
@@ -75,23 +77,26 @@ class PageFetcher:
             raise UrlUnreachable(f"{target.host} could not be resolved") from exc
         return vet(target.host, addresses, self._judge)
 
-    async def _get(self, client: httpx.AsyncClient, target: FetchTarget,
-                   address: IpAddress) -> tuple[FetchedPage | None, str]:
+    async def _get(self, client: httpx.AsyncClient, target: FetchTarget, address: IpAddress,
+                   deadline: float) -> tuple[FetchedPage | None, str]:
         """The page, or None and where a redirect points."""
         request_url = httpx.URL(target.url).copy_with(host=str(address))
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
         try:
-            async with client.stream("GET", request_url, headers={"Host": target.host_header},
-                                     extensions=extensions) as response:
-                if response.status_code in _REDIRECTS:
-                    location = response.headers.get("location")
-                    if not location:
-                        raise UrlUnreachable(f"{target.host} redirected without a Location")
-                    return None, location
-                if response.status_code >= 400:
-                    raise UrlUnreachable(f"{target.host} answered {response.status_code} {response.reason_phrase}")
-                data = await self._read(response)
-                return FetchedPage(target.url, response.headers.get("content-type"), data), ""
+            with provider_span("web page", "GET", target.url, deadline) as span:
+                async with client.stream("GET", request_url, headers={"Host": target.host_header},
+                                         extensions=extensions) as response:
+                    answered(span, response.status_code)
+                    if response.status_code in _REDIRECTS:
+                        location = response.headers.get("location")
+                        if not location:
+                            raise UrlUnreachable(f"{target.host} redirected without a Location")
+                        return None, location
+                    if response.status_code >= 400:
+                        raise UrlUnreachable(
+                            f"{target.host} answered {response.status_code} {response.reason_phrase}")
+                    data = await self._read(response)
+                    return FetchedPage(target.url, response.headers.get("content-type"), data), ""
         except httpx.HTTPError as exc:
             raise UrlUnreachable(f"fetching from {target.host} failed: {type(exc).__name__} {exc}".strip()) from exc
 

@@ -11,11 +11,9 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from afo_common.db import Database
+from afo_common.db import Database, insert_with_conflicts
 from afo_common.events.tenant import PlanLimits
 from afo_common.hot_sql import HotTransaction, Sql
 from afo_common.messaging.store import as_stored
@@ -120,11 +118,9 @@ class UsageRepository:
 
     async def add(self, amounts: Mapping[CounterKey, float]) -> None:
         """Adds to each counter in one statement per counter (keys in order: concurrent batches lock alike)."""
-        dialect = self._session.get_bind().dialect.name
-        insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
         for (tenant_id, period, metric), amount in sorted(amounts.items()):
-            statement = insert_(usage_counters).values(tenant_id=tenant_id, period=period, metric=metric,
-                                                       amount=amount)
+            statement = insert_with_conflicts(self._session, usage_counters).values(
+                tenant_id=tenant_id, period=period, metric=metric, amount=amount)
             await self._session.execute(statement.on_conflict_do_update(
                 index_elements=["tenant_id", "period", "metric"],
                 set_={"amount": usage_counters.c.amount + statement.excluded.amount}))

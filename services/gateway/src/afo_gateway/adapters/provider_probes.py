@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from afo_common.telemetry import answered, provider_span
 from afo_gateway.handlers.integrations import ProbeResult
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -38,7 +39,9 @@ class ProviderProbes:
             raise ValueError(f"no connection test for {provider}")
         try:
             async with httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=False) as client:
-                response = await client.send(request)
+                with provider_span(provider, "GET", str(request.url)) as span:
+                    response = await client.send(request)
+                    answered(span, response.status_code)
         except httpx.HTTPError as exc:
             return ProbeResult(False, f"could not reach {provider}: {type(exc).__name__}")
         if response.is_success:

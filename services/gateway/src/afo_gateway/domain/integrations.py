@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -97,13 +97,25 @@ class Google(ProviderFields):
 
 
 class Smtp(ProviderFields):
+    """The tenant's own mail server, as notifier sends through it: ``security`` is ``starttls`` (a plain
+    connection upgraded, usually port 587), ``tls`` (TLS from the first byte, usually 465) or ``none``. A login
+    is optional (a relay that trusts the sender's address needs none) and never goes with ``none``."""
+
     SECRETS = frozenset({"password"})
     host: str = Field(min_length=1, max_length=253)
     port: int = Field(ge=1, le=65535)
-    username: str = Field(min_length=1, max_length=320)
-    password: str = Field(min_length=1, max_length=500)
+    username: str | None = Field(default=None, min_length=1, max_length=320)
+    password: str | None = Field(default=None, min_length=1, max_length=500)
     from_address: str = Field(pattern=r"^[^@\s]+@[^@\s]+$", max_length=320)
-    starttls: bool = True
+    security: Literal["starttls", "tls", "none"] = "starttls"
+
+    @model_validator(mode="after")
+    def _a_login_is_whole_and_encrypted(self) -> Smtp:
+        if (self.username is None) != (self.password is None):
+            raise ValueError("username and password go together")
+        if self.password is not None and self.security == "none":
+            raise ValueError("a login needs security starttls or tls: with none the password would travel in clear")
+        return self
 
 
 PROVIDERS: dict[str, type[ProviderFields]] = {
@@ -160,9 +172,11 @@ def form_fields(provider: str) -> list[FormField]:
 
 def merged(provider: str, stored: dict[str, Any] | None, sent: dict[str, str]) -> dict[str, Any]:
     """What a form's submission stores: a secret left blank keeps the stored one (a form never shows it);
-    another field left blank is removed."""
-    secrets = model_of(provider).SECRETS
-    fields = dict(stored or {})
+    another field left blank is removed. A stored field the provider's model no longer has (one renamed since,
+    as smtp's ``starttls`` became ``security``) is dropped: kept, it would fail the model the form cannot fix."""
+    model = model_of(provider)
+    secrets = model.SECRETS
+    fields = {name: value for name, value in (stored or {}).items() if name in model.model_fields}
     for name, value in sent.items():
         if value:
             fields[name] = value

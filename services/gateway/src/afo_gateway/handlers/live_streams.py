@@ -11,18 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from afo_common.conversation_feed import LiveNotice
+from afo_common.realtime import parse_reply_completed
 from afo_gateway.domain.access import Permission, Principal
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 15.0
 # Notices waiting for a reader that does not keep up; past it new notices are dropped (an ending never is).
 BACKLOG = 1024
+REMEMBERED_REPLIES = 64
 
 
 @dataclass(frozen=True)
@@ -60,12 +63,22 @@ S = TypeVar("S", bound=LiveStream)
 
 
 class OpenStream:
+    """One SSE stream's queue. A reply is put on it once: agent-runtime announces a stored reply again when the
+    message is redelivered after a crash or a lost acknowledgement (real-time notices are at least once), and
+    the stream drops the repeat of one of its last ``REMEMBERED_REPLIES``."""
+
     def __init__(self, principal: Principal) -> None:
         self.principal = principal
         self.items: asyncio.Queue[StreamItem] = asyncio.Queue()
         self._ended = False
+        self._replies: deque[str] = deque(maxlen=REMEMBERED_REPLIES)
 
     def deliver(self, notice: LiveNotice) -> None:
+        if notice.kind == "reply.completed":
+            message_id = parse_reply_completed(notice.data).message_id
+            if message_id in self._replies:
+                return
+            self._replies.append(message_id)
         if self.items.qsize() >= BACKLOG:
             log.warning("a slow reader's stream dropped a real-time notice")
             return

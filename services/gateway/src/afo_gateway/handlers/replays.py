@@ -1,6 +1,7 @@
 """Idempotency-Key: a write runs once per key. The key is reserved (an insert) before the write runs; a
 concurrent duplicate waits a bounded time for the first to finish and then gets its response, or a 409; a
-failure (an exception or a 5xx) gives the key back so a retry runs again; a record lives 24 hours.
+failure (an exception or a 5xx) gives the key back so a retry runs again; a record lives 24 hours. A running
+request renews its reservation's lease, so the key of one whose process died frees within a lease (15 s).
 
 The caller authorizes before it gets here: a replay is a response, and responses go only to callers who
 may make the request (see ``entrypoints/http/idempotency.py``)."""
@@ -51,7 +52,7 @@ class Replays:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._wait_s
         polls = 0
-        while not await self._reserve(scope, key, request_hash):
+        while not await self._reserve_or_give_back(scope, key, request_hash):
             record = await self._get(scope, key)
             if record is not None and record.request_hash != request_hash:
                 raise Conflict("this Idempotency-Key was already used with a different request")
@@ -72,18 +73,35 @@ class Replays:
         log.info("purged %d expired idempotency records", purged)
 
     async def _produce(self, scope: Scope, key: str, produce: Callable[[], Awaitable[Produced]]) -> Answer:
+        keeping = asyncio.create_task(self._keep(scope, key))
         try:
             produced = await produce()
         except BaseException:
+            keeping.cancel()
             # Shielded: a cancelled request still gives its key back.
             await asyncio.shield(self._release(scope, key))
             raise
+        keeping.cancel()
         if produced.status_code >= 500:
             await self._release(scope, key)
         else:
             async with self._store() as uow:
                 await uow.idempotency.finish(scope, key, produced.status_code, produced.kept)
         return Answer(produced.status_code, produced.body, replayed=False)
+
+    async def _reserve_or_give_back(self, scope: Scope, key: str, request_hash: str) -> bool:
+        # A request cancelled (its client gone) while the reservation commits would otherwise leave the
+        # key held until the lease runs out, and every retry would get a 409 meanwhile.
+        reserving = asyncio.ensure_future(self._reserve(scope, key, request_hash))
+        try:
+            return await asyncio.shield(reserving)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._give_back_once_reserved(reserving, scope, key))
+            raise
+
+    async def _give_back_once_reserved(self, reserving: asyncio.Future[bool], scope: Scope, key: str) -> None:
+        if await reserving:
+            await self._release(scope, key)
 
     async def _reserve(self, scope: Scope, key: str, request_hash: str) -> bool:
         now = self._clock.now()
@@ -97,6 +115,18 @@ class Replays:
     async def _get(self, scope: Scope, key: str) -> Record | None:
         async with self._store.reading() as repos:
             return await repos.idempotency.get(scope, key, self._clock.now())
+
+    async def _keep(self, scope: Scope, key: str) -> None:
+        """Renews the reservation while its request runs: a short lease then frees, soon after, the key of a
+        request whose process died, and never that of a slow one still running (a renewal that lands after the
+        finish or the release changes nothing)."""
+        while True:
+            await asyncio.sleep(self._lease.total_seconds() / 3)
+            try:
+                async with self._store() as uow:
+                    await uow.idempotency.renew(scope, key, self._clock.now() + self._lease)
+            except Exception:  # the store down a moment: the next turn tries again, the lease has two left
+                log.warning("could not renew an idempotency reservation", exc_info=True)
 
     async def _release(self, scope: Scope, key: str) -> None:
         async with self._store() as uow:

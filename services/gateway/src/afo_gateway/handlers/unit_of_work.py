@@ -107,6 +107,10 @@ class IdempotencyRecords(Protocol):
 
     async def release(self, scope: Scope, key: str) -> None: ...
 
+    async def renew(self, scope: Scope, key: str, locked_until: datetime) -> None:
+        """Moves a still-running reservation's lease to ``locked_until``."""
+        ...
+
     async def purge(self, now: datetime) -> int: ...
 
 

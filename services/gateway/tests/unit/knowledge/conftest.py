@@ -2,6 +2,7 @@
 a dict (``ki``), the documents bucket of the JetStream object store (``bucket``), a gateway replica built by
 the composition root (``kb``), and a local web site for page fetches (``site``)."""
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -148,17 +149,19 @@ async def bucket(connection: NatsConnection) -> ObjectStore:
 @dataclass
 class LocalSite:
     """A web site on 127.0.0.1 over real HTTP: ``pages[path] = (status, headers, body)``; ``hosts`` records
-    each request's path and Host header."""
+    each request's path and Host header; ``delay_s`` holds every answer back."""
 
     pages: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
     hosts: list[tuple[str, str]] = field(default_factory=list)
     port: int = 0
+    delay_s: float = 0.0
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
         return f"http://{host}:{self.port}{path}"
 
     async def _serve(self, request: Request) -> Response:
         self.hosts.append((request.url.path, request.headers.get("host", "")))
+        await asyncio.sleep(self.delay_s)
         status, headers, body = self.pages.get(request.url.path, (404, {}, b"not here"))
         return Response(body, status_code=status, headers=headers)
 

@@ -6,6 +6,8 @@ import ipaddress
 from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
 
 from afo_common.messaging.blobs import document_blob_name, sha256_hex
 from afo_common.rpcs import knowledge_ingest as ki
@@ -13,6 +15,7 @@ from afo_gateway.adapters.page_fetcher import PageFetcher
 from afo_gateway.domain.errors import DocumentTooLarge, UrlNotAllowed, UrlUnreachable
 from afo_gateway.domain.fetch_policy import IpAddress, refusal
 from afo_testkit.problems import assert_problem
+from afo_testkit.spans import exported as exported
 
 PAGE = b"<!doctype html><html><head><title>Pricing</title></head><body><h1>Plans</h1></body></html>"
 LOCAL = ipaddress.ip_address("127.0.0.1")
@@ -121,7 +124,8 @@ def fetcher(names: dict[str, list[str]], **options: Any) -> PageFetcher:
     def judge(address: IpAddress) -> str | None:
         return None if address == LOCAL else refusal(address)
 
-    return PageFetcher(max_bytes=options.get("max_bytes", 1024), timeout_s=5, allow_private=False,
+    return PageFetcher(max_bytes=options.get("max_bytes", 1024), timeout_s=options.get("timeout_s", 5),
+                       allow_private=False,
                        resolver=resolve, judge=judge)
 
 
@@ -165,3 +169,27 @@ async def test_an_unknown_name_is_unreachable() -> None:
     fetch = PageFetcher(max_bytes=1024, timeout_s=5, allow_private=False)
     with pytest.raises(UrlUnreachable, match="could not be resolved"):
         await fetch.fetch("http://no-such-host.invalid/")
+
+
+async def test_each_hop_is_a_client_span_naming_the_host_only(site: Any, exported: InMemorySpanExporter) -> None:
+    site.pages["/go"] = (302, {"location": "/page?token=tok_4242"}, b"")
+    site.pages["/page"] = (200, {"content-type": "text/plain"}, b"hello")
+
+    await fetcher({"docs.example": ["127.0.0.1"]}).fetch(f"http://docs.example:{site.port}/go")
+
+    hops = [span for span in exported.get_finished_spans() if span.kind is SpanKind.CLIENT]
+    assert [(s.name, dict(s.attributes or {}).get("http.response.status_code")) for s in hops] == [
+        ("GET web page", 302), ("GET web page", 200)]
+    recorded = " ".join(str(v) for span in hops for v in (span.attributes or {}).values())
+    assert "docs.example" in recorded and "tok_4242" not in recorded and "/page" not in recorded
+
+
+async def test_a_page_that_outlives_the_deadline_is_a_timed_out_span(site: Any,
+                                                                      exported: InMemorySpanExporter) -> None:
+    site.pages["/slow"] = (200, {"content-type": "text/plain"}, b"late")
+    site.delay_s = 1.0
+    with pytest.raises(UrlUnreachable, match="did not answer"):
+        await fetcher({"docs.example": ["127.0.0.1"]}, timeout_s=0.2).fetch(f"http://docs.example:{site.port}/slow")
+
+    [hop] = [span for span in exported.get_finished_spans() if span.kind is SpanKind.CLIENT]
+    assert (hop.status.status_code, dict(hop.attributes or {})["error.type"]) == (StatusCode.ERROR, "TimeoutError")

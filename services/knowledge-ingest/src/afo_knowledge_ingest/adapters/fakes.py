@@ -47,6 +47,10 @@ class FakeEmbedder:
     before_batch: Callable[[int], Awaitable[None]] | None = None
     batches: int = 0
     queries: list[str] = field(default_factory=list)
+    started: bool = False
+
+    async def start(self) -> None:
+        self.started = True
 
     def _vector(self, text: str) -> list[float]:
         vector = [0.0] * self.dimension

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from afo_knowledge_ingest.domain.errors import ProviderNotConfigured
-from afo_knowledge_ingest.domain.spaces import space_model, space_name
+from afo_knowledge_ingest.domain.spaces import EMBEDDED_SPACE, space_model, space_name
 from afo_knowledge_ingest.domain.vectors import DenseEmbedder, SparseEncoder
 
 
 class EmbedderRegistry:
     """``embedded`` builds the MiniLM embedder, ``openai`` an endpoint's embedder for a model (None: no
-    endpoint configured). Both are called lazily, once per space: the ONNX model loads on first use."""
+    endpoint configured). Each is built once per space, when first asked for; the embedded one is warmed at
+    the service's start (``warm``), so the first search after a start or a restart does not load the model."""
 
     def __init__(self, embedded: Callable[[], DenseEmbedder], openai: Callable[[str], DenseEmbedder] | None,
                  sparse: SparseEncoder) -> None:
@@ -36,6 +37,9 @@ class EmbedderRegistry:
                 )
             return space_name("openai", model)
         raise ProviderNotConfigured(f"unknown embedding provider {provider!r}")
+
+    async def warm(self) -> None:
+        await self.dense(EMBEDDED_SPACE).start()
 
     def dense(self, space: str) -> DenseEmbedder:
         if space not in self._built:

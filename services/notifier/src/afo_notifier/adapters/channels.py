@@ -1,6 +1,7 @@
-"""Which way a notification leaves, per tenant: with the tenant's vault credentials when it has them (``twilio``:
-account_sid, auth_token, from_number, base_url?; ``smtp``: host, port, username?, password?, from_email,
-security?), else the local default.
+"""Which way a notification leaves, per tenant: with the tenant's vault credentials when it has them, under the
+names the gateway stores them (``twilio``: account_sid, auth_token, from_number; ``smtp``: host, port,
+username?, password?, from_address, security: starttls, tls or none), else the local default. Twilio's API is
+the service's own setting (``AFO_TWILIO_API_BASE_URL``), never a tenant's.
 
 The local SMS default is the ``sink``: the message is recorded as sent, with ``provider: sink``, in notifier's
 own store, where ``GET /v1/notifications`` shows it. Chosen over a Twilio stand-in process that ``afo up``
@@ -19,7 +20,7 @@ from afo_common.messaging.rpc import RpcClient, RpcError
 from afo_common.twilio_rest import TWILIO_API
 from afo_notifier.adapters.smtp import SmtpServer, send_email
 from afo_notifier.adapters.twilio import TwilioMessages, TwilioRetry
-from afo_notifier.domain.channels import SendError, Sent
+from afo_notifier.domain.channels import SMTP_SECURITIES, SendError, Sent
 from afo_notifier.domain.records import NotificationRow
 
 SERVICE = "notifier"
@@ -68,8 +69,7 @@ class TenantChannels:
             return Sent("sink", None)
         from_number = row.sender or _need("twilio", fields, "from_number")
         twilio = TwilioMessages(_need("twilio", fields, "account_sid"), _need("twilio", fields, "auth_token"),
-                                from_number, base_url=fields.get("base_url") or self._twilio_api,
-                                retry=self._twilio_retry)
+                                from_number, base_url=self._twilio_api, retry=self._twilio_retry)
         callback = f"{self._public_url}/twilio/status?tenant={row.tenant_id}" if self._public_url else None
         return Sent("twilio", await twilio.send(row.to, row.body, status_callback=callback))
 
@@ -79,12 +79,17 @@ class TenantChannels:
             port = _need("smtp", fields, "port")
             if not port.isdigit():
                 raise SendError("smtp", None, "the stored credential's port is not a number")
+            # An unknown value must not fall back to sending the password in clear.
+            security = next((s for s in SMTP_SECURITIES if s == (fields.get("security") or "starttls")), None)
+            if security is None:
+                raise SendError("smtp", None, "the stored credential's security is not starttls, tls or none")
             server = SmtpServer(host=_need("smtp", fields, "host"), port=int(port),
-                                from_email=_need("smtp", fields, "from_email"), username=fields.get("username"),
-                                password=fields.get("password"), security=fields.get("security") or "starttls")
+                                from_email=_need("smtp", fields, "from_address"), username=fields.get("username"),
+                                password=fields.get("password"), security=security)
             provider = "smtp"
         elif self._relay is not None:
             server, provider = self._relay, "relay"
         else:
             return Sent("sink", None)
-        return Sent(provider, await send_email(server, row.to, row.subject or "", row.body, row.ics))
+        return Sent(provider, await send_email(server, row.to, row.subject or "", row.body, row.ics,
+                                               provider=provider))

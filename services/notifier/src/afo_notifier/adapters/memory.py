@@ -10,7 +10,7 @@ from afo_common.messaging.store import MemoryStore, Repositories
 from afo_common.messaging.store import as_stored as _stored
 from afo_common.messaging.unit_of_work import Events
 from afo_notifier.adapters.delivery_reports import MemoryDeliveryReports
-from afo_notifier.domain.records import ContactRow, NotificationRow, Status
+from afo_notifier.domain.records import ContactRow, NotificationRow, RemindedMeeting, Status
 from afo_notifier.handlers.unit_of_work import Store
 
 
@@ -19,6 +19,7 @@ class MemoryTables:
     contacts: dict[tuple[str, str], ContactRow] = field(default_factory=dict)
     notifications: dict[str, NotificationRow] = field(default_factory=dict)
     cancelled_meetings: set[tuple[str, str]] = field(default_factory=set)
+    reminded_meetings: dict[tuple[str, str], RemindedMeeting] = field(default_factory=dict)
 
 
 class MemoryContacts:
@@ -31,6 +32,9 @@ class MemoryContacts:
 
     async def save(self, row: ContactRow) -> None:
         self._t.contacts[(row.tenant_id, row.lead_id)] = _stored(row)
+
+    async def hold(self, tenant_id: str, lead_id: str, now: datetime) -> None:
+        self._t.contacts.setdefault((tenant_id, lead_id), _stored(ContactRow.unknown(tenant_id, lead_id, now)))
 
 
 class MemoryNotifications:
@@ -69,6 +73,24 @@ class MemoryNotifications:
 
     async def is_cancelled(self, tenant_id: str, meeting_id: str) -> bool:
         return (tenant_id, meeting_id) in self._t.cancelled_meetings
+
+    async def remember(self, meeting: RemindedMeeting) -> None:
+        self._t.reminded_meetings.setdefault((meeting.tenant_id, meeting.meeting_id), _stored(meeting))
+
+    async def upcoming(self, tenant_id: str, lead_id: str, now: datetime) -> list[RemindedMeeting]:
+        found = [m for (tenant, meeting_id), m in self._t.reminded_meetings.items()
+                 if tenant == tenant_id and m.lead_id == lead_id and m.start > now
+                 and (tenant, meeting_id) not in self._t.cancelled_meetings]
+        return [_stored(m) for m in sorted(found, key=lambda m: m.start)]
+
+    async def of_meeting(self, tenant_id: str, meeting_id: str) -> list[NotificationRow]:
+        return [_stored(r) for r in self._t.notifications.values()
+                if r.tenant_id == tenant_id and r.meeting_id == meeting_id]
+
+    async def readdress(self, row: NotificationRow) -> None:
+        found = self._t.notifications.get(row.id)
+        if found is not None and found.tenant_id == row.tenant_id and found.status == "scheduled":
+            self._t.notifications[row.id] = _stored(replace(found, to=row.to, updated_at=row.updated_at))
 
     async def due(self, now: datetime, limit: int) -> list[NotificationRow]:
         rows = [r for r in self._t.notifications.values()

@@ -8,14 +8,16 @@ from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from afo_notifier.adapters.tables import cancelled_meetings, contacts, notifications
-from afo_notifier.domain.records import ContactRow, NotificationRow, Status
+from afo_common.db import insert_with_conflicts
+from afo_notifier.adapters.tables import cancelled_meetings, contacts, notifications, reminded_meetings
+from afo_notifier.domain.records import ContactRow, NotificationRow, RemindedMeeting, Status
 
 _NOTIFICATION_COLUMNS = tuple(f.name for f in fields(NotificationRow))
 _CONTACT_COLUMNS = tuple(f.name for f in fields(ContactRow))
+_MEETING_COLUMNS = tuple(f.name for f in fields(RemindedMeeting))
 
 
 def _notification(r: Any) -> NotificationRow:
@@ -39,11 +41,17 @@ class ContactRepository:
         return ContactRow(**{name: getattr(row, name) for name in _CONTACT_COLUMNS}) if row else None
 
     async def save(self, row: ContactRow) -> None:
-        where = (contacts.c.tenant_id == row.tenant_id, contacts.c.lead_id == row.lead_id)
         values = asdict(row)
-        result = await self._session.execute(update(contacts).where(*where).values(**values))
-        if not getattr(result, "rowcount", 0):
-            await self._session.execute(contacts.insert().values(**values))
+        await self._session.execute(insert_with_conflicts(self._session, contacts).values(**values)
+                                    .on_conflict_do_update(index_elements=["tenant_id", "lead_id"], set_=values))
+
+    async def hold(self, tenant_id: str, lead_id: str, now: datetime) -> None:
+        # The insert waits for a concurrent one of the same lead to end; the update that changes nothing takes
+        # the row's lock all the same.
+        await self._session.execute(insert_with_conflicts(self._session, contacts).values(
+            **asdict(ContactRow.unknown(tenant_id, lead_id, now))).on_conflict_do_nothing())
+        await self._session.execute(update(contacts).where(
+            contacts.c.tenant_id == tenant_id, contacts.c.lead_id == lead_id).values(opted_out=contacts.c.opted_out))
 
 
 class NotificationRepository:
@@ -91,6 +99,29 @@ class NotificationRepository:
         result = await self._session.execute(select(cancelled_meetings.c.meeting_id).where(
             cancelled_meetings.c.tenant_id == tenant_id, cancelled_meetings.c.meeting_id == meeting_id))
         return result.first() is not None
+
+    async def remember(self, meeting: RemindedMeeting) -> None:
+        await self._session.execute(insert_with_conflicts(self._session, reminded_meetings).values(
+            **{**asdict(meeting), "offsets_s": list(meeting.offsets_s)}).on_conflict_do_nothing())
+
+    async def upcoming(self, tenant_id: str, lead_id: str, now: datetime) -> list[RemindedMeeting]:
+        cancelled = exists().where(cancelled_meetings.c.tenant_id == reminded_meetings.c.tenant_id,
+                                   cancelled_meetings.c.meeting_id == reminded_meetings.c.meeting_id)
+        result = await self._session.execute(select(reminded_meetings).where(
+            reminded_meetings.c.tenant_id == tenant_id, reminded_meetings.c.lead_id == lead_id,
+            reminded_meetings.c.start > now, ~cancelled).order_by(reminded_meetings.c.start))
+        return [RemindedMeeting(**{name: getattr(r, name) for name in _MEETING_COLUMNS if name != "offsets_s"},
+                                offsets_s=tuple(r.offsets_s)) for r in result]
+
+    async def of_meeting(self, tenant_id: str, meeting_id: str) -> list[NotificationRow]:
+        result = await self._session.execute(select(notifications).where(
+            notifications.c.tenant_id == tenant_id, notifications.c.meeting_id == meeting_id))
+        return [_notification(r) for r in result]
+
+    async def readdress(self, row: NotificationRow) -> None:
+        await self._session.execute(update(notifications).where(
+            notifications.c.tenant_id == row.tenant_id, notifications.c.id == row.id,
+            notifications.c.status == "scheduled").values(to=row.to, updated_at=row.updated_at))
 
     async def due(self, now: datetime, limit: int) -> list[NotificationRow]:
         query = select(notifications).where(_due(now)).order_by(notifications.c.send_at).limit(limit)

@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from afo_common.db import insert_with_conflicts
 from afo_notifier.adapters.tables import webhook_attempts, webhook_deliveries, webhook_subscriptions
 from afo_notifier.domain.webhooks import AttemptRow, DeliveryRow, SubscriptionRow
 
@@ -99,8 +98,6 @@ class WebhookRepository:
     async def add_delivery(self, row: DeliveryRow) -> bool:
         """The delivery written, in one statement, if its subscription is (still) active; False when it is
         not, or when the subscription has one for this event already."""
-        dialect = self._session.get_bind().dialect.name
-        insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
         values = {"id": row.id, "tenant_id": row.tenant_id, "subscription_id": row.subscription_id,
                   "event_id": row.event_id, "event_type": row.event_type, "body": row.body, "status": row.status,
                   "attempts": row.attempts, "next_attempt_at": row.next_attempt_at,
@@ -108,7 +105,8 @@ class WebhookRepository:
                   "created_at": row.created_at, "updated_at": row.updated_at}
         source = select(*[literal(v, type_=deliveries.c[k].type).label(k) for k, v in values.items()]).where(
             subs.c.tenant_id == row.tenant_id, subs.c.id == row.subscription_id, subs.c.status == "active")
-        result = await self._session.execute(insert_(deliveries).from_select(list(values), source)
+        insert = insert_with_conflicts(self._session, deliveries)
+        result = await self._session.execute(insert.from_select(list(values), source)
                                              .on_conflict_do_nothing(index_elements=["subscription_id", "event_id"]))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 

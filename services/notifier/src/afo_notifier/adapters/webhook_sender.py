@@ -21,6 +21,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from afo_common.ssrf import IpAddress, Judge, Resolver, refusal, resolve
+from afo_common.telemetry import answered, provider_span
 from afo_notifier.domain.endpoints import Endpoint, EndpointNotAllowed, endpoint
 from afo_notifier.domain.webhooks import Outcome
 
@@ -56,11 +57,12 @@ class WebhookSender:
         headers = {"content-type": "application/json", "webhook-id": message_id,
                    "webhook-timestamp": str(int(now.timestamp())), "webhook-signature": signature}
         status: int | None = None
+        deadline = asyncio.get_running_loop().time() + self._timeout_s
         try:
-            async with asyncio.timeout(self._timeout_s):
+            async with asyncio.timeout_at(deadline):
                 target = endpoint(url, self._judge)
                 for _ in range(MAX_REDIRECTS + 1):
-                    status, location = await self._post(target, await self._vetted(target), headers, body)
+                    status, location = await self._post(target, await self._vetted(target), headers, body, deadline)
                     if location is None:
                         return Outcome(status, _ms(started), None if 200 <= status < 300 else f"answered {status}")
                     target = endpoint(urljoin(target.url, location), self._judge)
@@ -88,8 +90,8 @@ class WebhookSender:
                     raise Refused(f"{target.host} resolves to {reason}")
         return addresses[0]
 
-    async def _post(self, target: Endpoint, address: IpAddress, headers: dict[str, str],
-                    body: str) -> tuple[int, str | None]:
+    async def _post(self, target: Endpoint, address: IpAddress, headers: dict[str, str], body: str,
+                    deadline: float) -> tuple[int, str | None]:
         """The answer's status, and where it redirects (None when it does not)."""
         key = (target.host, target.port)
         pool = self._clients.get(key)
@@ -103,13 +105,18 @@ class WebhookSender:
         host_header = host if target.port == default_port else f"{host}:{target.port}"
         request_url = httpx.URL(target.url).copy_with(host=str(address))
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-        async with pool.slots, pool.client.stream("POST", request_url, content=body.encode(),
-                                                  headers={**headers, "Host": host_header},
-                                                  extensions=extensions) as response:
-            await _drain(response)
-            if response.status_code in _REDIRECTS:
-                return response.status_code, response.headers.get("location") or None
-            return response.status_code, None
+        # The span starts once a connection slot is ours (waiting for one is this sender's queue, not the
+        # endpoint's time) and records the endpoint's name, never its path or query: they can hold its token.
+        async with pool.slots:
+            with provider_span("webhook", "POST", target.url, deadline) as span:
+                async with pool.client.stream("POST", request_url, content=body.encode(),
+                                              headers={**headers, "Host": host_header},
+                                              extensions=extensions) as response:
+                    answered(span, response.status_code)
+                    await _drain(response)
+                    if response.status_code in _REDIRECTS:
+                        return response.status_code, response.headers.get("location") or None
+                    return response.status_code, None
 
     async def aclose(self) -> None:
         clients, self._clients = self._clients, {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol, get_args
 
 from afo_notifier.domain.records import NotificationRow
 
@@ -13,6 +13,12 @@ class Sent:
     # "twilio" / "smtp" (the tenant's credentials), "relay" (the local SMTP relay), "sink" (recorded only).
     provider: str
     provider_id: str | None
+
+
+# How an SMTP connection is secured: in clear, upgraded with STARTTLS (port 587), or TLS from the first byte
+# (implicit TLS, port 465).
+SmtpSecurity = Literal["none", "starttls", "tls"]
+SMTP_SECURITIES: tuple[SmtpSecurity, ...] = get_args(SmtpSecurity)
 
 
 class SendError(Exception):

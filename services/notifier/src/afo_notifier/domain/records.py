@@ -1,10 +1,11 @@
 """What notifier stores: the contact it knows of each lead (a projection of agent-runtime's lead events and
-opt-outs) and each notification, from scheduled to sent (or failed, cancelled, skipped)."""
+opt-outs), each meeting whose reminders a workflow asked for, and each notification, from scheduled to sent
+(or failed, cancelled, skipped)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 Status = Literal["scheduled", "sending", "sent", "failed", "cancelled", "skipped"]
@@ -23,6 +24,32 @@ class ContactRow:
     opted_out: bool
     updated_at: datetime
     fields_at: datetime | None = None  # when the lead's snapshot held (name, email, phone) was taken
+
+    @classmethod
+    def unknown(cls, tenant_id: str, lead_id: str, now: datetime, *, opted_out: bool = False) -> ContactRow:
+        """A lead of whom nothing is known yet: no name, no address."""
+        return cls(tenant_id=tenant_id, lead_id=lead_id, name=None, email=None, phone=None, opted_out=opted_out,
+                   updated_at=now)
+
+
+@dataclass(frozen=True)
+class RemindedMeeting:
+    """A meeting whose reminders were asked for, kept so a channel learnt later (the lead's phone arriving
+    after the booking) gets its reminders too, on the offsets asked for then."""
+
+    tenant_id: str
+    meeting_id: str
+    lead_id: str
+    agent_id: str
+    start: datetime
+    end: datetime
+    timezone: str
+    offsets_s: tuple[float, ...]  # how long before the start each reminder goes
+    requested_at: datetime
+
+    @property
+    def offsets(self) -> tuple[timedelta, ...]:
+        return tuple(timedelta(seconds=s) for s in self.offsets_s)
 
 
 @dataclass(frozen=True)

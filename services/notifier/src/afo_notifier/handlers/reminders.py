@@ -6,6 +6,11 @@ default funnel's "when a meeting is booked, remind the lead"), cancels them with
 is remembered, so a request for its reminders that comes after the cancellation (the two arrive on different
 consumers, in no set order) schedules nothing.
 
+The meeting asked for is remembered too: a phone or email that reaches the contact after the request (the
+lead's events and the request are on different consumers, in no set order; a restart lets either run first)
+plans what that channel lacks on each of the lead's upcoming meetings. The request holds the contact's row
+while it plans, so of a request and a contact change at the same moment one sees the other.
+
 An opt-out also turns every still-scheduled notification of the lead to ``skipped``; the scheduler checks the
 contact again at send time, so nothing reaches an opted-out lead whichever event came first."""
 
@@ -13,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from afo_common.clock import Clock
@@ -23,9 +28,9 @@ from afo_common.events.workflow_runs import RemindersRequested
 from afo_common.ids import new_id
 from afo_common.messaging.consumer import Delivery
 from afo_notifier.domain.contacts import KEPT, with_lead
-from afo_notifier.domain.planning import OPTED_OUT, BookedMeeting, plan
-from afo_notifier.domain.records import ContactRow
-from afo_notifier.handlers.unit_of_work import Store
+from afo_notifier.domain.planning import OPTED_OUT, missing, plan, readdressed
+from afo_notifier.domain.records import ContactRow, RemindedMeeting
+from afo_notifier.handlers.unit_of_work import Store, UnitOfWork
 
 MOVED = "the meeting was moved to another time"
 CANCELLED = "the meeting was cancelled"
@@ -66,9 +71,15 @@ class Reminders:
                 if applied(await repos.contacts.get(tenant, event.lead_id)) is None:
                     return
         async with self._store.handling(delivery) as uow:
-            contact = applied(await uow.contacts.get(tenant, event.lead_id))  # again, in the transaction
-            if contact is not None:
-                await uow.contacts.save(contact)
+            found = await uow.contacts.get(tenant, event.lead_id)  # again, in the transaction
+            contact = applied(found)
+            if contact is None:
+                return
+            await uow.contacts.save(contact)
+            if found is None or (found.phone, found.email) != (contact.phone, contact.email):
+                now = self._clock.now()
+                for meeting in await uow.notifications.upcoming(tenant, event.lead_id, now):
+                    await _plan(uow, meeting, contact, now)
 
     async def opted_out(self, delivery: Delivery) -> None:
         event = delivery.payload
@@ -78,9 +89,8 @@ class Reminders:
         tenant, now = delivery.envelope.tenantid, self._clock.now()
         async with self._store.handling(delivery) as uow:
             found = await uow.contacts.get(tenant, event.lead_id)
-            contact = (replace(found, opted_out=True, updated_at=now) if found else ContactRow(
-                tenant_id=tenant, lead_id=event.lead_id, name=None, email=None, phone=None, opted_out=True,
-                updated_at=now))
+            contact = (replace(found, opted_out=True, updated_at=now) if found
+                       else ContactRow.unknown(tenant, event.lead_id, now, opted_out=True))
             await uow.contacts.save(contact)
             await uow.notifications.close_scheduled(tenant, lead_id=event.lead_id, status="skipped",
                                                     error=OPTED_OUT, now=now)
@@ -106,15 +116,15 @@ class Reminders:
         # Asked before the transaction: no store connection held while agent-runtime answers.
         offsets = await self._offsets_of(tenant, event.agent_id)
         now = self._clock.now()
+        meeting = RemindedMeeting(tenant_id=tenant, meeting_id=event.meeting_id, lead_id=event.lead_id,
+                                  agent_id=event.agent_id, start=event.start, end=event.end, timezone=event.timezone,
+                                  offsets_s=tuple(o.total_seconds() for o in offsets), requested_at=now)
         async with self._store.handling(delivery) as uow:
             if await uow.notifications.is_cancelled(tenant, event.meeting_id):
                 return
-            contact = await uow.contacts.get(tenant, event.lead_id)
-            meeting = BookedMeeting(tenant_id=tenant, meeting_id=event.meeting_id, lead_id=event.lead_id,
-                                    agent_id=event.agent_id, start=event.start, end=event.end,
-                                    timezone=event.timezone)
-            for row in plan(meeting, contact, offsets, now, lambda: new_id("ntf")):
-                await uow.notifications.add(row)
+            await uow.contacts.hold(tenant, event.lead_id, now)
+            await uow.notifications.remember(meeting)
+            await _plan(uow, meeting, await uow.contacts.get(tenant, event.lead_id), now)
 
     async def cancelled(self, delivery: Delivery) -> None:
         event = delivery.payload
@@ -124,3 +134,13 @@ class Reminders:
             await uow.notifications.mark_cancelled(tenant, event.meeting_id, now)
             await uow.notifications.close_scheduled(tenant, meeting_id=event.meeting_id, status="cancelled",
                                                     error=CANCELLED, now=now)
+
+
+async def _plan(uow: UnitOfWork, meeting: RemindedMeeting, contact: ContactRow | None, now: datetime) -> None:
+    """What the meeting lacks for the contact, added; its scheduled rows sent to the contact's addresses."""
+    held = await uow.notifications.of_meeting(meeting.tenant_id, meeting.meeting_id)
+    for row in missing(plan(meeting, contact, now, lambda: new_id("ntf")), held):
+        await uow.notifications.add(row)
+    if contact is not None:
+        for row in readdressed(held, contact, now):
+            await uow.notifications.readdress(row)

@@ -11,13 +11,19 @@ from typing import Protocol
 
 from afo_common.messaging.store import Store as GenericStore
 from afo_common.messaging.unit_of_work import Events
-from afo_notifier.domain.records import ContactRow, NotificationRow, Status
+from afo_notifier.domain.records import ContactRow, NotificationRow, RemindedMeeting, Status
 
 
 class Contacts(Protocol):
     async def get(self, tenant_id: str, lead_id: str) -> ContactRow | None: ...
 
     async def save(self, row: ContactRow) -> None: ...
+
+    async def hold(self, tenant_id: str, lead_id: str, now: datetime) -> None:
+        """Locks the lead's contact for the rest of the transaction (writing an empty one when none is held):
+        a request for a meeting's reminders holds it while it plans, so a contact saved at the same time is
+        seen by one side or the other — the request plans with it, or the save plans the remembered meeting."""
+        ...
 
 
 class Notifications(Protocol):
@@ -40,6 +46,20 @@ class Notifications(Protocol):
         ...
 
     async def is_cancelled(self, tenant_id: str, meeting_id: str) -> bool: ...
+
+    async def remember(self, meeting: RemindedMeeting) -> None:
+        """Keeps a meeting whose reminders were asked for (once; again is a no-op)."""
+        ...
+
+    async def upcoming(self, tenant_id: str, lead_id: str, now: datetime) -> list[RemindedMeeting]:
+        """The lead's remembered meetings that start after ``now`` and were not cancelled, earliest first."""
+        ...
+
+    async def of_meeting(self, tenant_id: str, meeting_id: str) -> list[NotificationRow]: ...
+
+    async def readdress(self, row: NotificationRow) -> None:
+        """Writes the row's ``to`` (and ``updated_at``) if it is still scheduled."""
+        ...
 
     async def due(self, now: datetime, limit: int) -> list[NotificationRow]:
         """Rows to send: scheduled with ``send_at`` at or before ``now``, and rows claimed by a scheduler whose

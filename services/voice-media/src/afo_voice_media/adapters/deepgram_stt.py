@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from afo_common.telemetry import answered, provider_span
 from afo_voice_media.domain.speech import SpeechError, Transcript
 
 _FINALIZE = json.dumps({"type": "Finalize"})
@@ -61,15 +62,20 @@ class DeepgramStt:
         return f"{self.base_url}/v1/listen?{urlencode(query)}"
 
     async def connect(self, url: str) -> ClientConnection:
-        try:
-            # No compression: deflating PCM saves little and costs CPU on every frame of every call.
-            return await connect(url, additional_headers={"Authorization": f"Token {self.api_key}"},
-                                 open_timeout=self.connect_timeout_s, close_timeout=1.0, compression=None)
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            raise SpeechError(f"Deepgram refused the connection ({status}): {_refusal(exc)}") from exc
-        except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
-            raise SpeechError(f"Deepgram could not be reached: {exc!r}") from exc
+        # A span for the upgrade only: the stream then lives as long as the call, whose turns are traces of their own.
+        with provider_span(self.name, "GET", url) as span:
+            try:
+                # No compression: deflating PCM saves little and costs CPU on every frame of every call.
+                ws = await connect(url, additional_headers={"Authorization": f"Token {self.api_key}"},
+                                   open_timeout=self.connect_timeout_s, close_timeout=1.0, compression=None)
+            except InvalidStatus as exc:
+                status = exc.response.status_code
+                answered(span, status)
+                raise SpeechError(f"Deepgram refused the connection ({status}): {_refusal(exc)}") from exc
+            except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as exc:
+                raise SpeechError(f"Deepgram could not be reached: {exc!r}") from exc
+            answered(span, 101)
+            return ws
 
     async def open(self, sample_rate: int, language: str, hints: Sequence[str]) -> DeepgramSession:
         url = self.listen_url(sample_rate, language, hints)

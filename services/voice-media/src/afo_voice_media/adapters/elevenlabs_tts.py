@@ -18,6 +18,7 @@ import httpx
 from elevenlabs.client import AsyncElevenLabs
 from elevenlabs.core.api_error import ApiError
 
+from afo_common.telemetry import answered, provider_span
 from afo_voice_media.domain.speech import SpeechError
 
 # The rates ElevenLabs streams raw PCM at (44.1 and 48 kHz on its paid tiers only).
@@ -49,6 +50,7 @@ class ElevenLabsTts:
         self.name = "elevenlabs"
         self.model = model
         self._own_http = http is None
+        self._base_url = base_url
         self._http = http or httpx.AsyncClient(follow_redirects=False)
         self._client = AsyncElevenLabs(api_key=api_key, base_url=base_url.rstrip("/"), timeout=timeout_s,
                                        httpx_client=self._http)
@@ -63,15 +65,20 @@ class ElevenLabsTts:
         chunks = cast(AsyncGenerator[bytes, None], self._client.text_to_speech.stream(
             voice or DEFAULT_VOICE, text=text, model_id=self.model, output_format=f"pcm_{sample_rate}",
             request_options={"chunk_size": 2 * round(sample_rate * _CHUNK_S)}))
-        try:
-            async with aclosing(chunks):
-                async for chunk in chunks:
-                    yield chunk
-        except ApiError as exc:
-            reason = _provider_message(exc.body)
-            raise SpeechError(f"ElevenLabs refused to speak ({exc.status_code}): {reason}") from exc
-        except httpx.HTTPError as exc:
-            raise SpeechError(f"ElevenLabs' stream failed: {exc!r}") from exc
+        # The span lasts the whole stream: synthesis is only done when its last chunk is in.
+        with provider_span(self.name, "POST", self._base_url) as span:
+            try:
+                async with aclosing(chunks):
+                    async for chunk in chunks:
+                        yield chunk
+            except ApiError as exc:
+                if exc.status_code is not None:
+                    answered(span, exc.status_code)
+                reason = _provider_message(exc.body)
+                raise SpeechError(f"ElevenLabs refused to speak ({exc.status_code}): {reason}") from exc
+            except httpx.HTTPError as exc:
+                raise SpeechError(f"ElevenLabs' stream failed: {exc!r}") from exc
+            answered(span, 200)
 
     async def aclose(self) -> None:
         if self._own_http:

@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from afo_common.db import insert_with_conflicts
 from afo_voice_media.adapters.tables import calls, tenant_call_limits
 from afo_voice_media.domain.call_limits import RINGING_AT_MOST, STALE_AFTER, CallLimits
 
@@ -25,12 +24,10 @@ class CallLimitsRepository:
 
     async def keep(self, tenant_id: str, limits: CallLimits, now: datetime) -> bool:
         """Keeps ``limits`` unless a newer revision is kept already (events may arrive out of order)."""
-        dialect = self._session.get_bind().dialect.name
-        insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
         values = {"plan": limits.plan, "concurrent_calls": limits.concurrent_calls,
                   "voice_minutes_per_month": limits.voice_minutes_per_month, "revision": limits.revision,
                   "updated_at": now}
-        statement = insert_(tenant_call_limits).values(tenant_id=tenant_id, **values)
+        statement = insert_with_conflicts(self._session, tenant_call_limits).values(tenant_id=tenant_id, **values)
         result = await self._session.execute(statement.on_conflict_do_update(
             index_elements=["tenant_id"], set_=values,
             where=tenant_call_limits.c.revision < statement.excluded.revision))

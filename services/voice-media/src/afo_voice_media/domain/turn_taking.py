@@ -41,6 +41,8 @@ class CallManners:
     # A reply that has not started this long after the caller's turn gets a short filler first.
     filler_after_s: float = 0.7
     fillers: tuple[str, ...] = ("One moment.", "Let me check.", "Just a second.")
+    # The recogniser's words for a finished turn are awaited this long; after that the turn is taken as unheard.
+    transcript_wait_s: float = 10.0
     # Nobody speaking this long: the agent asks once; as long again after that, it says goodbye and hangs up.
     silence_prompt_s: float = 8.0
     silence_prompt: str = "Are you still there?"

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from afo_common.conversation_feed import ConversationFeed
 from afo_common.events.call import CallEnd
@@ -16,7 +16,7 @@ from afo_voice_media.adapters.call_repository import CallRow
 from afo_voice_media.adapters.recording import Recording
 from afo_voice_media.domain.audio import PHONE_RATE
 from afo_voice_media.domain.speech import SpeechError
-from afo_voice_media.domain.turn_taking import TurnPolicy
+from afo_voice_media.domain.turn_taking import CallManners, TurnPolicy
 from afo_voice_media.handlers.call_session import CallContext, CallSession, Handoff, MediaSink
 from afo_voice_media.handlers.calls import Calls, context_of
 from afo_voice_media.handlers.media_hub import MediaHub
@@ -37,6 +37,7 @@ class CallRunner:
     feed: ConversationFeed
     policy: TurnPolicy
     handoff: Handoff | None = None
+    manners: CallManners = field(default_factory=CallManners)
 
     async def run(self, row: CallRow, sink: MediaSink, transport: Transport) -> CallEnd:
         started = time.monotonic()
@@ -50,7 +51,7 @@ class CallRunner:
             call = context_of(row, speech.voice)
             stt = await speech.stt.open(PHONE_RATE, speech.language, row.hints)
             session = CallSession(call, stt, speech.tts, sink, self.calls, self.policy, handoff=self.handoff,
-                                  recorder=recording)
+                                  recorder=recording, manners=self.manners)
             async with self.feed.following(row.tenant_id, row.conversation_id, session.on_notice):
                 self.hub.add(session)
                 session.start()

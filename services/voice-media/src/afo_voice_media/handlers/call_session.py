@@ -13,11 +13,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
+from opentelemetry import trace
+from opentelemetry.trace import Span
 
 from afo_common.conversation_feed import LiveNotice
 from afo_common.events.call import CallEnd, TurnLatency
@@ -27,11 +30,11 @@ from afo_voice_media.domain.playback import Playback
 from afo_voice_media.domain.sentences import SentenceSplitter
 from afo_voice_media.domain.speech import SpeechError, SttSession, TextToSpeech, Transcript
 from afo_voice_media.domain.turn_taking import CallManners, Kind, TurnEvent, TurnPolicy, TurnTaker
+from afo_voice_media.handlers.turn_spans import TurnSpans
 
 log = logging.getLogger(__name__)
 UTTERANCE_BYTES = 8 * PHONE_RATE * 2  # what the turn-end model reads: the last 8 s
 PRE_ROLL_WINDOWS = 8  # 256 ms of audio before voice was detected goes to the recogniser too
-STT_TIMEOUT_S = 10.0
 # DTMF digits pressed within this long of each other reach the agent as one message.
 DTMF_GAP_S = 1.5
 
@@ -98,6 +101,7 @@ class TurnTrace:
     message_id: str | None = None
     stt_final_at: float | None = None
     first_delta_at: float | None = None
+    reply_done_at: float | None = None
     first_tts_at: float | None = None
     first_out_at: float | None = None
     stt_provider_s: float = 0.0
@@ -109,6 +113,7 @@ class TurnTrace:
     audio_start: int | None = None  # where the reply's audio starts in the call's outgoing audio
     audio_end: int | None = None  # bytes of outgoing audio queued when the reply's last sentence was made
     recorded: bool = False
+    span: Span | None = None  # the turn's trace (``turn_spans``), from its message's posting to its record
 
     def latency(self) -> TurnLatency:
         def since_end(at: float | None) -> float | None:
@@ -121,6 +126,14 @@ class TurnTrace:
             first_tts_audio_ms=since_end(self.first_tts_at), first_audio_out_ms=since_end(self.first_out_at),
             stt_provider_ms=round(self.stt_provider_s * 1000.0, 1),
             tts_provider_ms=round(self.tts_provider_s * 1000.0, 1))
+
+
+def _within(span: Span | None) -> AbstractContextManager[object]:
+    """``span`` current inside (nothing changes without one); an exception is not recorded on it: its message can
+    quote what was said."""
+    if span is None:
+        return contextlib.nullcontext()
+    return trace.use_span(span, record_exception=False, set_status_on_exception=False)
 
 
 @dataclass
@@ -158,6 +171,7 @@ class CallSession:
         self._sequence = 0
         self._turn_index = 0
         self._pending: dict[str, TurnTrace] = {}  # the caller's message id → its turn, until the reply is done
+        self._transcribing = 0  # turns the caller has finished whose words the recogniser has not given yet
         self._splitters: dict[str, SentenceSplitter] = {}  # the agent's message id → its sentences so far
         self._spoken: set[str] = set()  # the agent's messages already said (or being said)
         self._dropped: set[str] = set()  # the caller's messages whose replies are no longer wanted
@@ -171,6 +185,7 @@ class CallSession:
         self.turns_taken = 0
         self._handoff = handoff
         self._recorder = recorder
+        self._spans = TurnSpans(call, clock)
         self.turn_ends = turn_ends  # the media hub withdraws it when the process is too busy for it
         self._utterance = bytearray()  # the caller's voice this turn, for the turn-end model (last 8 s)
         self._manners = manners or CallManners()
@@ -256,11 +271,14 @@ class CallSession:
                 self._on_turn_event(event, now)
 
     async def _take_turn(self, turn: TurnTrace, finish: _Finish) -> None:
+        self._transcribing += 1
         try:
-            transcript = await asyncio.wait_for(asyncio.shield(finish.done), STT_TIMEOUT_S)
+            transcript = await asyncio.wait_for(asyncio.shield(finish.done), self._manners.transcript_wait_s)
         except (TimeoutError, SpeechError) as exc:
-            log.warning("call %s: no transcript of turn %d: %s", self.call.call_id, turn.index, exc)
+            log.warning("call %s: no transcript of turn %d: %r", self.call.call_id, turn.index, exc)
             transcript = Transcript("")
+        finally:
+            self._transcribing -= 1
         now = self._clock()
         turn.stt_final_at, turn.stt_provider_s = now, transcript.provider_s
         text = transcript.text.strip()
@@ -274,7 +292,14 @@ class CallSession:
 
     async def _post(self, turn: TurnTrace, text: str) -> None:
         self._sequence += 1
-        message_id = await self._turns.post(self.call, text, self._sequence)
+        turn.span = self._spans.begin(turn)
+        try:
+            # The message's event carries the turn's trace to agent-runtime.
+            with _within(turn.span):
+                message_id = await self._turns.post(self.call, text, self._sequence)
+        except BaseException as exc:  # the turn ends here: its trace too (a cancelled call is no failure)
+            self._spans.end(turn, failed=isinstance(exc, Exception))
+            raise
         turn.message_id = message_id
         self._pending[message_id] = turn
         self.turns_taken += 1
@@ -367,6 +392,7 @@ class CallSession:
             if turn is not None:
                 turn.agent_text = completed.text
                 turn.reply_done = True
+                turn.reply_done_at = now
                 self._to_speak.put_nowait(_Utterance(completed.message_id, "", self._generation, turn))
 
     async def _hand_off(self) -> None:
@@ -406,17 +432,19 @@ class CallSession:
             turn.audio_start = self._playback.length
         asked = self._clock()
         try:
-            async for pcm in self._tts.speak(utterance.text, PHONE_RATE, self.call.voice):
-                if utterance.generation != self._generation:
-                    break
-                now = self._clock()
-                idle = not self._playback.speaking(now)
-                self._playback.append(pcm_bytes_to_ulaw(pcm), utterance.message_id, utterance.text, now)
-                if turn is not None and turn.first_tts_at is None:
-                    turn.first_tts_at = now
-                    turn.tts_provider_s = now - asked
-                if idle:  # the line was quiet: the first words go out now, not at the next tick
-                    await self._send_due(now)
+            # Synthesised in the turn's trace: a speech provider's request is the turn's.
+            with _within(turn.span if turn is not None else None):
+                async for pcm in self._tts.speak(utterance.text, PHONE_RATE, self.call.voice):
+                    if utterance.generation != self._generation:
+                        break
+                    now = self._clock()
+                    idle = not self._playback.speaking(now)
+                    self._playback.append(pcm_bytes_to_ulaw(pcm), utterance.message_id, utterance.text, now)
+                    if turn is not None and turn.first_tts_at is None:
+                        turn.first_tts_at = now
+                        turn.tts_provider_s = now - asked
+                    if idle:  # the line was quiet: the first words go out now, not at the next tick
+                        await self._send_due(now)
         except SpeechError as exc:
             log.warning("call %s: speech synthesis failed: %s", self.call.call_id, exc)
         if utterance.text is self._manners.silence_goodbye and self.ended_by == "silence":
@@ -440,7 +468,9 @@ class CallSession:
         await self._hang_up_after_goodbye(now)
 
     def _mind_the_silence(self, now: float) -> None:
-        if self._taker.caller_speaking or self._pending or self._playback.speaking(now) or self.ended_by:
+        # A caller whose words are still being recognised is waiting for the agent, not gone quiet.
+        busy = self._taker.caller_speaking or self._transcribing or self._pending or self._playback.speaking(now)
+        if busy or self.ended_by:
             self._quiet_since = now
             return
         if not self._to_speak.empty():
@@ -478,10 +508,15 @@ class CallSession:
         turn.recorded = True
         if turn.heard_text is None and not turn.interrupted:
             turn.heard_text = turn.agent_text
+        failed = False
         try:
-            await self._turns.completed(self.call, turn)
+            with _within(turn.span):  # the turn's record (its event) is in its trace
+                await self._turns.completed(self.call, turn)
         except Exception:
+            failed = True
             log.exception("call %s: turn %d could not be recorded", self.call.call_id, turn.index)
+        finally:
+            self._spans.end(turn, failed)
 
     # -- the recogniser's queue ------------------------------------------------------------------------------
     async def _recognise(self) -> None:

@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from afo_common.db import insert_with_conflicts
 from afo_common.events.anomaly import Resolution, Signal
 from afo_workflow_executor.adapters.tables import anomalies, anomaly_signals
 from afo_workflow_executor.domain.anomalies import AnomalyRow, SignalState
@@ -48,9 +47,7 @@ class AnomalyRepository:
         return _state(row) if row else None
 
     async def start(self, row: SignalState) -> None:
-        dialect = self._session.get_bind().dialect.name
-        insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        await self._session.execute(insert_(anomaly_signals).values(
+        await self._session.execute(insert_with_conflicts(self._session, anomaly_signals).values(
             tenant_id=row.tenant_id, signal=row.signal, scope_id=row.scope_id,
             **{n: getattr(row, n) for n in _STATE}).on_conflict_do_nothing())
 

@@ -1,7 +1,7 @@
 """Workflow proposals from the tenant's own LLM (any OpenAI-compatible endpoint, on the openai SDK).
 
-The tenant's ``openai`` credential (``api_key``, optional ``base_url`` and ``model``) is resolved from the
-gateway's vault at the moment of use (``afo_common.credentials.resolve_credential``). The model is asked to
+The tenant's ``openai`` credential (``api_key``, optional ``base_url``) is resolved from the gateway's vault at
+the moment of use (``afo_common.credentials.resolve_credential``). The model, ``DEFAULT_MODEL``, is asked to
 call one tool, ``propose_workflow``, whose parameters are ``WorkflowSpec``'s JSON schema; its arguments are
 validated against the same model, and a proposal that does not fit — not JSON, no tool call, a field or
 value the schema does not allow — is refused with the reasons (nothing is created). A tenant without the
@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from afo_common.credentials import resolve_credential
 from afo_common.messaging.rpc import RpcClient, RpcError
 from afo_common.rpcs.workflow_executor_workflows import WorkflowSpec
+from afo_common.telemetry import answered, provider_span
 from afo_workflow_executor.domain.workflows_compiler import Refused
 
 log = logging.getLogger(__name__)
@@ -82,10 +83,16 @@ async def propose_with(http: DefaultAsyncHttpxClient, fields: dict[str, str],
                          max_retries=0)
     try:
         request: dict[str, Any] = {
-            "model": fields.get("model") or DEFAULT_MODEL, "temperature": 0,
+            "model": DEFAULT_MODEL, "temperature": 0,
             "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": instruction}],
             "tools": [tool_schema()], "tool_choice": {"type": "function", "function": {"name": TOOL}}}
-        completion = await client.chat.completions.create(**request)
+        with provider_span("llm", "POST", str(client.base_url)) as span:
+            try:
+                completion = await client.chat.completions.create(**request)
+            except openai.APIStatusError as exc:
+                answered(span, exc.status_code)
+                raise
+            answered(span, 200)
     except openai.APIError as exc:
         log.warning("the tenant's LLM did not propose a workflow (%s): embedded compiler", type(exc).__name__)
         return None

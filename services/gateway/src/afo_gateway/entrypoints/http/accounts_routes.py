@@ -17,6 +17,7 @@ from afo_gateway.entrypoints.http.dependencies import (
     set_session_cookie,
 )
 from afo_gateway.entrypoints.http.idempotency import ManageUsers, PublicWrite, Reply
+from afo_gateway.entrypoints.http.openapi import problem_responses
 from afo_gateway.entrypoints.http.schemas import (
     KeyOut,
     LoginBody,
@@ -52,7 +53,8 @@ def minted_key(row: ApiKeyRow, secret: str) -> tuple[KeyOut, KeyOut]:
     return shown, shown.model_copy(update={"secret": None, "secret_withheld": True})
 
 
-@router.post("/signup", status_code=201, response_model=SignupOut, tags=["accounts"])
+@router.post("/signup", status_code=201, response_model=SignupOut, tags=["accounts"],
+             responses=problem_responses(409, 429))
 async def signup(body: SignupBody, request: Request, write: PublicWrite, gw: GatewayDep) -> Response:
     await gw.throttle.signup(client_address(request), body.email)
 
@@ -65,7 +67,7 @@ async def signup(body: SignupBody, request: Request, write: PublicWrite, gw: Gat
     return await write.run(produce)
 
 
-@router.post("/login", response_model=UserOut, tags=["accounts"])
+@router.post("/login", response_model=UserOut, tags=["accounts"], responses=problem_responses(401, 429))
 async def login(body: LoginBody, request: Request, gw: GatewayDep) -> Response:
     await gw.throttle.login(client_address(request), body.email)
     user, token = await gw.accounts.login(body.email, body.password)

@@ -13,6 +13,7 @@ from afo_common.rpcs.agent_spec import AgentPatch, AgentSpec
 from afo_common.rpcs.pages import Page
 from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, Cursor, GatewayDep, Limit
 from afo_gateway.entrypoints.http.idempotency import Reply, Write
+from afo_gateway.entrypoints.http.openapi import problem_responses
 from afo_gateway.entrypoints.http.schemas import AgentOut, AgentVersionOut
 
 router = APIRouter(prefix="/v1/agents", tags=["agents"])
@@ -41,7 +42,7 @@ def version_out(view: AgentVersionView) -> AgentVersionOut:
     return AgentVersionOut.model_validate(view.model_dump())
 
 
-@router.post("", status_code=201, response_model=AgentOut)
+@router.post("", status_code=201, response_model=AgentOut, responses=problem_responses(402))
 async def create_agent(body: AgentBody, write: Write, gw: GatewayDep) -> Response:
     """``qualification_fields`` takes a kind by itself (``"email"`` for ``{"name": "email", "kind":
     "email"}``) or an object, mixed in one list; answers always hold objects. Without ``timezone`` the

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from afo_common.rpcs.pages import Page
 from afo_gateway.domain.audit import CSV_COLUMNS, AuditQuery, csv_row
@@ -31,12 +31,25 @@ class AuditEntryOut(BaseModel):
     target: str | None = Field(description="what was changed: its id (``agt_…:v3`` for a published version)")
 
 
+def _iso_8601(value: object) -> object:
+    # Pydantic reads a number as seconds since 1970; the parameter is documented (and meant) as ISO 8601.
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("an ISO 8601 date and time, such as 2026-12-01T00:00:00Z") from None
+    return value
+
+
+IsoDatetime = Annotated[datetime | None, BeforeValidator(_iso_8601)]
+
+
 def audit_query(
     action: Annotated[str | None, Query(max_length=80, description="a prefix: `agent.` for every change to "
                                                                    "agents")] = None,
     actor: Annotated[str | None, Query(max_length=80, description="a user's or key's id")] = None,
-    since: Annotated[datetime | None, Query(description="ISO 8601 with a zone; entries at or after")] = None,
-    until: Annotated[datetime | None, Query(description="ISO 8601 with a zone; entries before")] = None,
+    since: Annotated[IsoDatetime, Query(description="ISO 8601 with a zone; entries at or after")] = None,
+    until: Annotated[IsoDatetime, Query(description="ISO 8601 with a zone; entries before")] = None,
 ) -> AuditQuery:
     return AuditQuery(action=action or None, actor=actor or None, since=since, until=until)
 

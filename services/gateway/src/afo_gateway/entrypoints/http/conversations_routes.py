@@ -63,7 +63,8 @@ async def close_conversation(conversation_id: ConversationId, write: WidgetWrite
 
 
 @router.post("/conversations/{conversation_id}/messages", status_code=202, response_model=MessageAccepted,
-             tags=["conversations"])
+             tags=["conversations"], responses={200: {
+                 "model": MessageAccepted, "description": "with ?wait=true, the reply came in time: status replied"}})
 async def post_message(
     conversation_id: ConversationId, body: MessageBody, write: WidgetWrite, gw: GatewayDep,
     wait: Annotated[bool, Query(description="answer with the agent's reply instead of 202")] = False,

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from afo_common.rpcs.agent_runtime_channels import InboundLeadView
 from afo_common.rpcs.pages import Page
 from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, Cursor, GatewayDep, Limit
+from afo_gateway.entrypoints.http.openapi import problem_responses
 from afo_gateway.handlers.inbound_sources import SourceView
 
 router = APIRouter(prefix="/v1", tags=["inbound"])
@@ -70,7 +71,8 @@ async def delete_source(source_id: SourceId, principal: CurrentPrincipal, gw: Ga
     return Response(status_code=204)
 
 
-@router.post("/inbound/{source_id}", status_code=202, response_model=InboundLeadView)
+@router.post("/inbound/{source_id}", status_code=202, response_model=InboundLeadView,
+             responses=problem_responses(401, 404, 415, 429, 503, 504))
 async def submit_lead(source_id: SourceId, request: Request, gw: GatewayDep,
                       token: Annotated[str | None, Query(max_length=200)] = None) -> InboundLeadView:
     """A lead from a form: the conversation and lead are created and the agent writes to the lead first (by SMS,

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Query, Request, Response
 
 from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, GatewayDep
 from afo_gateway.entrypoints.http.idempotency import ManageIntegrations, Reply
+from afo_gateway.entrypoints.http.openapi import problem_responses
 from afo_gateway.entrypoints.http.schemas import IntegrationList, IntegrationOut, IntegrationTestOut, OAuthConnectOut
 from afo_gateway.handlers.integrations import IntegrationView
 
@@ -18,7 +19,7 @@ PROVIDER_FIELDS = (
     "event_type_uri?}, `google` {client_id?, client_secret?, calendar_id?} (then GET "
     "/v1/integrations/google/connect), `pipedrive` {api_token, company_domain, base_url?}, `salesforce` "
     "{instance_url, client_id, client_secret, refresh_token, login_url?, external_id_field?}, `smtp` {host, "
-    "port, username, password, from_address, starttls}"
+    "port, username?, password?, from_address, security? (starttls, tls or none; no login with none)}"
 )
 
 
@@ -35,7 +36,9 @@ async def connect_google(request: Request, principal: CurrentPrincipal, gw: Gate
     return OAuthConnectOut(url=await gw.google.start(principal, redirect_uri))
 
 
-@router.get("/google/callback", response_model=IntegrationOut, name="google_callback")
+# 400: a state unknown, used or expired, or consent refused; 502: Google failed; 503: no vault key to seal with.
+@router.get("/google/callback", response_model=IntegrationOut, name="google_callback",
+            responses=problem_responses(400, 502, 503))
 async def google_callback(gw: GatewayDep, state: Annotated[str | None, Query(max_length=200)] = None,
                           code: Annotated[str | None, Query(max_length=2000)] = None,
                           error: Annotated[str | None, Query(max_length=200)] = None) -> IntegrationOut:
@@ -69,7 +72,7 @@ async def remove_integration(provider: str, principal: CurrentPrincipal, gw: Gat
     return Response(status_code=204)
 
 
-@router.post("/{provider}/test", response_model=IntegrationTestOut)
+@router.post("/{provider}/test", response_model=IntegrationTestOut, responses=problem_responses(501))
 async def test_integration(provider: str, principal: CurrentPrincipal, gw: GatewayDep) -> IntegrationTestOut:
     result = await gw.integrations.test(principal, provider)
     return IntegrationTestOut(ok=result.ok, error=result.error, status=result.status)

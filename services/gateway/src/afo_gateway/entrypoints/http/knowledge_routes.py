@@ -11,6 +11,7 @@ from afo_common.rpcs.knowledge_ingest import DocumentView, KnowledgeBaseView, Se
 from afo_common.rpcs.pages import Page
 from afo_gateway.entrypoints.http.dependencies import CurrentPrincipal, Cursor, GatewayDep, Limit
 from afo_gateway.entrypoints.http.idempotency import Reply, Write
+from afo_gateway.entrypoints.http.openapi import problem_responses
 from afo_gateway.entrypoints.http.schemas import DocumentUrlBody, KnowledgeBaseBody, KnowledgeBasePatch, SearchBody
 from afo_gateway.entrypoints.http.uploads import receive_document
 
@@ -32,6 +33,7 @@ _UPLOAD_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
 }}}
 _UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": DocumentView, "description": "these bytes were already in the knowledge base: that document"},
+    **problem_responses(402),
     413: {"description": "larger than AFO_MAX_UPLOAD_BYTES (problem `document-too-large`, with `max_bytes`)"},
     415: {"description": "not a type we accept (problem `unsupported-media-type`, with `accepted`)"},
     422: {"description": "empty, malformed, or a URL that may not be fetched (`url-not-allowed`) or could "

@@ -30,7 +30,8 @@ UNITS: dict[str, str] = {"agents": "agents", "knowledge_bytes": "bytes", "messag
 class PlanLimitsBody(BaseModel):
     """Every limit of the plan, each a whole number from 0 or null for unlimited: a PUT replaces them all."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Strict: pydantic would otherwise read JSON `true` as 1 and "5" as 5, which the schema does not allow.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     agents: LimitValue
     knowledge_bytes: LimitValue

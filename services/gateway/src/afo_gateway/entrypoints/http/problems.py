@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from afo_gateway.domain.errors import ApiProblem
 
@@ -45,6 +47,19 @@ def _jsonable_errors(errors: Any) -> list[dict[str, Any]]:
             for e in errors]
 
 
+def allowed_methods(request: Request) -> str:
+    """A 405's ``Allow`` (RFC 9110): the methods of the resource the path names. Starlette's names only the
+    first route whose path matched, while each of our methods on a path is a route of its own. Where templates
+    overlap (``…/tests/run`` and ``…/tests/{test_id}``), the path names the one with the fewest parameters."""
+    methods: dict[int, set[str]] = {}
+    for context in iter_route_contexts(request.app.routes):
+        match, _ = context.matches(request.scope)
+        if match is not Match.NONE:
+            parameters = str(context.path_format).count("{")
+            methods.setdefault(parameters, set()).update(context.methods or ())
+    return ", ".join(sorted(methods[min(methods)])) if methods else ""
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def on_problem(request: Request, exc: ApiProblem) -> JSONResponse:
@@ -58,7 +73,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http(request: Request, exc: HTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), instance=request.url.path)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
+        return problem(exc.status_code, str(exc.detail), instance=request.url.path, headers=headers)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -189,6 +189,9 @@ class DocumentUrlBody(Body):
 
 
 class SearchBody(Body):
+    # Strict: pydantic would otherwise read JSON `true` as 1 and "5" as 5, which the schema does not allow.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     query: str = Field(min_length=1, max_length=2000)
     top_k: int = Field(default=5, ge=1, le=50)
     mode: SearchMode = Field(default="hybrid", description=(

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import openai
 
+from afo_common.telemetry import answered, provider_span
 from afo_knowledge_ingest.adapters.embeddings.query_cache import QueryCache
 
 
@@ -97,12 +98,18 @@ class OpenAIEmbedder:
         if not texts:
             return []
         try:
-            response = await self._client.embeddings.create(
-                model=self._model,
-                input=list(texts),
-                encoding_format="float",
-                dimensions=self._dimension if self._send_dimensions and self._dimension else openai.omit,
-            )
+            with provider_span("embeddings", "POST", self._base_url) as span:
+                try:
+                    response = await self._client.embeddings.create(
+                        model=self._model,
+                        input=list(texts),
+                        encoding_format="float",
+                        dimensions=self._dimension if self._send_dimensions and self._dimension else openai.omit,
+                    )
+                except openai.APIStatusError as exc:
+                    answered(span, exc.status_code)
+                    raise
+                answered(span, 200)
         except openai.AuthenticationError as exc:
             raise EmbeddingProviderError(
                 f"the embeddings provider at {self._base_url} refused the API key (401): {exc.message}",
