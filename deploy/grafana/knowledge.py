@@ -27,7 +27,7 @@ def build() -> dict[str, Any]:
         stat(lay, "Ingest outbox oldest event", f"max(afo_outbox_oldest_age_seconds{{{KI}}})", "s",
              ((None, "green"), (10, "orange"), (60, "red"))),
         stat(lay, "Knowledge RPC faults / s",
-             f'sum(rate(afo_rpc_requests_total{{{KI}, outcome=~"internal|unavailable|timeout"}}[{RATE}]))',
+             f'sum(rate(afo_rpc_requests_total{{{KI}, outcome=~"internal|unavailable|timeout|expired"}}[{RATE}]))',
              "reqps", ((None, "green"), (0.01, "red"))),
         timeseries(lay, "Documents finished / s by outcome",
                    targets((f"sum by (outcome) (rate(afo_documents_ingested_total[{RATE}]))", "{{outcome}}")),

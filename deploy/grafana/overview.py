@@ -18,7 +18,7 @@ from panels import (
     timeseries,
 )
 
-RPC_FAULTS = 'outcome=~"internal|unavailable|timeout"'
+RPC_FAULTS = 'outcome=~"internal|unavailable|timeout|expired"'
 
 
 def build() -> dict[str, Any]:

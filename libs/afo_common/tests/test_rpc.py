@@ -1,14 +1,25 @@
 """Request/reply on a real nats-server: the owner's side is ``serve_request`` behind a plain subscription."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from nats.aio.msg import Msg
+from prometheus_client import REGISTRY
 from pydantic import BaseModel, Field
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import Reply, RpcClient, RpcError, RpcOperation, TenantRequest, serve_request
+from afo_common.messaging.rpc import (
+    CLOCK_SKEW_S,
+    DEADLINE_HEADER,
+    Reply,
+    RpcClient,
+    RpcError,
+    RpcOperation,
+    TenantRequest,
+    serve_request,
+)
 from afo_testkit.nats import NatsServer
 
 
@@ -46,7 +57,8 @@ async def serve(connection: NatsConnection) -> AsyncIterator[Serve]:
     async def subscribe(handler: Callable[[Greet], Awaitable[Greeting]]) -> None:
         async def on_request(msg: Msg) -> None:
             async def answer() -> None:
-                await msg.respond(await serve_request(GREET, handler, msg.data, dict(msg.headers or {}), "test-svc"))
+                if (reply := await serve_request(GREET, handler, msg.data, dict(msg.headers or {}), "test-svc")):
+                    await msg.respond(reply)
 
             task = asyncio.create_task(answer())
             tasks.add(task)
@@ -194,3 +206,98 @@ async def test_a_connection_closed_under_the_client_is_unavailable(nats: NatsSer
         await connection.close()
 
     assert raised.value.code == "unavailable"
+
+
+class Counting:
+    """GREET's owner, counting the requests it started and finished; each takes ``takes_s``."""
+
+    def __init__(self, takes_s: float = 0.0) -> None:
+        self.takes_s = takes_s
+        self.started = 0
+        self.finished = 0
+
+    async def __call__(self, request: Greet) -> Greeting:
+        self.started += 1
+        await asyncio.sleep(self.takes_s)
+        self.finished += 1
+        return await greet(request)
+
+
+async def asked_with_deadline(connection: NatsConnection, deadline: str, within_s: float) -> list[Msg]:
+    """GREET asked by hand with ``deadline`` in its header, on a reply subject of our own: the answers that came
+    back within ``within_s``."""
+    answers: list[Msg] = []
+
+    async def on_answer(msg: Msg) -> None:
+        answers.append(msg)
+
+    inbox = connection.client.new_inbox()
+    await connection.client.subscribe(inbox, cb=on_answer)
+    await connection.client.publish(GREET.subject, Greet(tenant_id="ten_a", name="Ada").model_dump_json().encode(),
+                                    reply=inbox, headers={DEADLINE_HEADER: deadline})
+    await asyncio.sleep(within_s)
+    return answers
+
+
+def expired() -> float:
+    labels = {"service": "test-svc", "operation": GREET.name, "outcome": "expired"}
+    return REGISTRY.get_sample_value("afo_rpc_requests_total", labels) or 0.0
+
+
+async def test_the_caller_says_until_when_it_waits(connection: NatsConnection, client: RpcClient) -> None:
+    headers: list[dict[str, str]] = []
+
+    async def on_request(msg: Msg) -> None:
+        headers.append(dict(msg.headers or {}))
+        await msg.respond(Reply(ok=True, result={"text": "hi", "tenant_id": "ten_a"}).model_dump_json().encode())
+
+    await connection.client.subscribe(GREET.subject, cb=on_request)
+    await connection.client.flush()
+    before = time.time()
+    await client.call(GREET, Greet(tenant_id="ten_a", name="Ada"), timeout_s=2.5)
+
+    [sent] = headers
+    assert before + 2.5 - 0.001 <= float(sent[DEADLINE_HEADER]) <= time.time() + 2.5  # to the millisecond
+
+
+async def test_a_request_whose_caller_has_given_up_is_not_handled_nor_answered(
+        serve: Serve, connection: NatsConnection) -> None:
+    owner = Counting()
+    await serve(owner)
+    dropped = expired()
+
+    answers = await asked_with_deadline(connection, f"{time.time() - CLOCK_SKEW_S - 1:.3f}", within_s=0.3)
+
+    assert answers == [] and owner.started == 0
+    assert expired() == dropped + 1
+
+
+async def test_an_answer_ready_after_the_caller_gave_up_is_not_sent(serve: Serve, connection: NatsConnection) -> None:
+    owner = Counting(takes_s=CLOCK_SKEW_S + 0.4)
+    await serve(owner)
+    dropped = expired()
+
+    answers = await asked_with_deadline(connection, f"{time.time() + 0.1:.3f}", within_s=CLOCK_SKEW_S + 0.8)
+
+    assert owner.finished == 1 and answers == []  # the work was done; nobody was told
+    assert expired() == dropped + 1
+
+
+async def test_a_request_a_little_past_its_deadline_is_still_answered(serve: Serve,
+                                                                      connection: NatsConnection) -> None:
+    """Within ``CLOCK_SKEW_S`` of its deadline: the owner's clock may be a little ahead of the caller's."""
+    await serve(Counting())
+
+    answers = await asked_with_deadline(connection, f"{time.time() - CLOCK_SKEW_S / 2:.3f}", within_s=0.3)
+
+    assert [Reply.model_validate_json(a.data).ok for a in answers] == [True]
+
+
+@pytest.mark.parametrize("deadline", ["soon", "", "nan"])
+async def test_a_deadline_that_cannot_be_read_is_no_deadline(serve: Serve, connection: NatsConnection,
+                                                             deadline: str) -> None:
+    await serve(Counting())
+
+    answers = await asked_with_deadline(connection, deadline, within_s=0.3)
+
+    assert [Reply.model_validate_json(a.data).ok for a in answers] == [True]

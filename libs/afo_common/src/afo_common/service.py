@@ -194,7 +194,7 @@ class Service:
         async def on_request() -> None:
             raw = self._current_message().raw_message
             reply = await serve_request(op, handler, raw.data, dict(raw.headers or {}), self.name)
-            if raw.reply:
+            if raw.reply and reply is not None:
                 await raw.respond(reply)
 
         subscriber(on_request)

@@ -26,7 +26,8 @@ async def answer_rpcs(connection: NatsConnection, handlers: Mapping[RpcOperation
         async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Handler = handler) -> None:
             if asked is not None:
                 asked.append((op.name, op.request.model_validate_json(msg.data)))
-            await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, op.service))
+            if (reply := await serve_request(op, handler, msg.data, msg.headers or {}, op.service)) is not None:
+                await msg.respond(reply)
 
         subscriptions[op] = await connection.client.subscribe(op.subject, cb=respond)
     await connection.client.flush()

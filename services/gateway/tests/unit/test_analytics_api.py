@@ -13,14 +13,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcOperation, serve_request
+from afo_common.messaging.rpc import RpcOperation
 from afo_common.rpcs import agent_runtime as ar
 from afo_common.rpcs import analytics as an
 from afo_testkit.problems import assert_problem
+from afo_testkit.rpc_stand_ins import answer_rpcs
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -48,36 +48,34 @@ class StandIns:
     tenant_id: str = ""
     asked: list[tuple[str, Any]] = field(default_factory=list)
     voice_up: bool = True
-    subscriptions: dict[str, Subscription] = field(default_factory=dict)
+    subscriptions: dict[RpcOperation[Any, Any], Subscription] = field(default_factory=dict)
 
     async def conversations(self, q: an.AnalyticsQuery) -> an.ConversationAnalytics:
+        self.asked.append((an.CONVERSATION_SUMMARY.service, q))
         if q.tenant_id == self.tenant_id:
             return conversation_numbers()
         return an.ConversationAnalytics(totals=an.FunnelCounts(), series=[], by_channel=[], by_agent=[],
                                         reply_latency=an.LatencyStats(), unanswered=[])
 
     async def voice(self, q: an.AnalyticsQuery) -> an.VoiceAnalytics:
+        self.asked.append((an.VOICE_SUMMARY.service, q))
         await asyncio.sleep(0.05)  # both are asked at once: the answer does not wait for this one alone
         return voice_numbers() if q.tenant_id == self.tenant_id else an.VoiceAnalytics()
 
     async def agent(self, r: ar.AgentRef) -> ar.AgentView:  # a publishable key's agent is checked
+        self.asked.append((ar.GET_AGENT.service, r))
         return ar.AgentView(id=r.agent_id, spec={"name": "Ava"}, published_version=1, created_at=DAY, updated_at=DAY)
 
     def requests(self, op: RpcOperation[Any, Any]) -> list[an.AnalyticsQuery]:
-        return [r for name, r in self.asked if name == op.service and isinstance(r, an.AnalyticsQuery)]
+        return [r for service, r in self.asked if service == op.service and isinstance(r, an.AnalyticsQuery)]
 
 
 @pytest.fixture
 async def stand_ins(connection: NatsConnection) -> StandIns:
     stand_in = StandIns()
-    for op, handler in ((an.CONVERSATION_SUMMARY, stand_in.conversations), (an.VOICE_SUMMARY, stand_in.voice),
-                        (ar.GET_AGENT, stand_in.agent)):
-        async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Any = handler) -> None:
-            stand_in.asked.append((op.service, op.request.model_validate_json(msg.data)))
-            await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, op.service))
-
-        stand_in.subscriptions[op.service] = await connection.client.subscribe(op.subject, cb=respond)
-    await connection.client.flush()
+    stand_in.subscriptions = await answer_rpcs(connection, {
+        an.CONVERSATION_SUMMARY: stand_in.conversations, an.VOICE_SUMMARY: stand_in.voice,
+        ar.GET_AGENT: stand_in.agent})
     return stand_in
 
 
@@ -198,7 +196,7 @@ async def test_a_publishable_key_may_not_read_analytics(tenant: Any, stand_ins: 
 
 async def test_the_funnel_stands_when_voice_media_does_not_answer(tenant: Any, stand_ins: StandIns) -> None:
     _, _, client, owner = tenant
-    await stand_ins.subscriptions["voice-media"].unsubscribe()
+    await stand_ins.subscriptions[an.VOICE_SUMMARY].unsubscribe()
 
     body = (await client.get("/v1/analytics/summary", headers=owner.auth)).json()
 

@@ -9,15 +9,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcOperation, serve_request
 from afo_common.rpcs import agent_runtime as ar
 from afo_common.rpcs.pages import Page
 from afo_common.rpcs.workflow_executor_anomalies import LIST_ANOMALIES, AnomalyView, ListAnomalies
 from afo_testkit.problems import assert_problem
+from afo_testkit.rpc_stand_ins import answer_rpcs
 
 T0 = datetime(2026, 3, 2, 9, 5, tzinfo=UTC)
 
@@ -51,14 +50,8 @@ class WorkflowExecutor:
 @pytest.fixture
 async def stand_in(connection: NatsConnection) -> WorkflowExecutor:
     owner = WorkflowExecutor()
-    for op, handler in ((LIST_ANOMALIES, owner.list), (ar.GET_AGENT, owner.agent)):
-        async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Any = handler) -> None:
-            await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, op.service))
-
-        subscription = await connection.client.subscribe(op.subject, cb=respond)
-        if op is LIST_ANOMALIES:
-            owner.subscription = subscription
-    await connection.client.flush()
+    subscriptions = await answer_rpcs(connection, {LIST_ANOMALIES: owner.list, ar.GET_AGENT: owner.agent})
+    owner.subscription = subscriptions[LIST_ANOMALIES]
     return owner
 
 

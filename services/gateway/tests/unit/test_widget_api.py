@@ -11,14 +11,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from nats.aio.msg import Msg
+from pydantic import BaseModel
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcError, RpcOperation, serve_request
+from afo_common.messaging.rpc import RpcError, RpcOperation
 from afo_common.rpcs import agent_runtime as ar
 from afo_common.rpcs import agent_runtime_channels as ch
 from afo_common.rpcs.pages import Page
 from afo_testkit.problems import assert_problem
+from afo_testkit.rpc_stand_ins import answer_rpcs
 
 ORIGIN = "https://shop.example.com"
 PUBLIC_URL = "https://afo.example.com"
@@ -34,7 +35,7 @@ class AgentRuntime:
     phone numbers; another tenant's agent is not found."""
 
     agents: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    asked: list[str] = field(default_factory=list)
+    asked: list[tuple[str, BaseModel]] = field(default_factory=list)
 
     def add(self, tenant_id: str, agent_id: str, draft: dict[str, Any], versions: list[dict[str, Any]],
             numbers: list[str] | None = None) -> None:
@@ -66,13 +67,7 @@ async def agent_runtime(connection: NatsConnection) -> AgentRuntime:
     stand_in = AgentRuntime()
     handlers: dict[RpcOperation[Any, Any], Any] = {
         ar.GET_AGENT: stand_in.get, ar.LIST_VERSIONS: stand_in.versions, ch.GET_PHONE_NUMBERS: stand_in.numbers}
-    for op, handler in handlers.items():
-        async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Any = handler) -> None:
-            stand_in.asked.append(op.name)
-            await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, op.service))
-
-        await connection.client.subscribe(op.subject, cb=respond)
-    await connection.client.flush()
+    await answer_rpcs(connection, handlers, stand_in.asked)
     return stand_in
 
 

@@ -1,5 +1,11 @@
 """Request/reply between services on ``afo.rpc.<service>.<operation>``: typed requests and responses,
-a timeout, and typed error replies that the caller raises as ``RpcError``."""
+a timeout, and typed error replies that the caller raises as ``RpcError``.
+
+The caller's deadline travels with the request (``DEADLINE_HEADER``): an owner does not start a request whose
+caller has given up, nor send an answer nobody waits for. An owner that fell behind (overloaded, or restarted
+under a queue of requests) would otherwise work through requests whose callers have long answered 504, delaying
+the ones still awaited; and nats-server refuses a reply sent more than two minutes after its request (the
+``allow_responses`` permission), a publish violation in the owner's log."""
 
 from __future__ import annotations
 
@@ -54,6 +60,13 @@ class TenantRequest(BaseModel):
     tenant_id: str
 
 
+# The moment the caller stops waiting, as Unix time in seconds ("1733330000.250"): wall-clock time, since the
+# caller and the owner can be on different machines.
+DEADLINE_HEADER = "afo-deadline"
+# How far past its deadline an owner still takes a request: the clocks of two machines differ by a little (NTP keeps
+# them within milliseconds), and a request dropped early is a timeout the caller would not otherwise have had.
+CLOCK_SKEW_S = 0.5
+
 # How long a request waits, in turn, before asking again when nats-server reports no responders (``_request``).
 NO_RESPONDERS_PAUSES_S = (0.005, 0.01, 0.02, 0.04)
 
@@ -81,10 +94,13 @@ class RpcClient:
     async def call(self, op: RpcOperation[Req, Res], request: Req, timeout_s: float | None = None) -> Res:
         """The owner's answer, or RpcError with a typed code: every way the transport can fail is
         ``unavailable`` or ``timeout`` (retryable, a 503/504 at the edge), never an untyped exception."""
-        headers = {"traceparent": tp} if (tp := current_traceparent()) else None
+        timeout_s = timeout_s or self._timeout_s
+        headers = {DEADLINE_HEADER: f"{time.time() + timeout_s:.3f}"}
+        if tp := current_traceparent():
+            headers["traceparent"] = tp
         payload = request.model_dump_json().encode()
         try:
-            msg = await self._request(op, payload, timeout_s or self._timeout_s, headers)
+            msg = await self._request(op, payload, timeout_s, headers)
         except nats.errors.NoRespondersError as exc:
             raise RpcError("unavailable", f"no {op.service} instance is answering") from exc
         except nats.errors.TimeoutError as exc:
@@ -103,7 +119,7 @@ class RpcClient:
 
 
     async def _request(self, op: RpcOperation[Req, Res], payload: bytes, timeout_s: float,
-                       headers: dict[str, str] | None) -> Msg:
+                       headers: dict[str, str]) -> Msg:
         """Asked again, briefly, when nobody answers: nats-server can report no responders for a couple of
         milliseconds after a subscription it has acknowledged (measured: 3 to 4 requests in 100 sent right after
         a new subscriber's flush, each answered within 4 ms), which is when an owner has just started or
@@ -131,16 +147,32 @@ def encode_error(code: ErrorCode, message: str, details: list[dict[str, Any]] | 
     return Reply(ok=False, error=body).model_dump_json().encode()
 
 
+def _given_up_s(headers: dict[str, str]) -> float | None:
+    """How long ago the caller gave up, when it has (beyond ``CLOCK_SKEW_S``); None while it still waits, or when
+    the request says nothing readable about its deadline (a caller of an older version, a hand-made request)."""
+    try:
+        late_s = time.time() - float(headers[DEADLINE_HEADER])
+    except (KeyError, ValueError):
+        return None
+    return late_s if late_s > CLOCK_SKEW_S else None
+
+
 async def serve_request(
     op: RpcOperation[Req, Res],
     handler: Callable[[Req], Awaitable[Res]],
     data: bytes,
     headers: dict[str, str],
     service: str,
-) -> bytes:
-    """Validate, call the owner's handler, and encode its result or its typed error."""
+) -> bytes | None:
+    """Validate, call the owner's handler, and encode its result or its typed error; None, for no answer, when the
+    caller gave up before the handler started or before it finished."""
+    if (late_s := _given_up_s(headers)) is not None:
+        RPC_REQUESTS.labels(service, op.name, "expired").inc()
+        log.warning("rpc %s not handled: its caller gave up %.1f s ago", op.name, late_s)
+        return None
     started = time.perf_counter()
     outcome = "ok"
+    reply: bytes | None
     with span_from(headers.get("traceparent"), f"rpc {op.name}"):
         try:
             request = op.request.model_validate_json(data)
@@ -159,6 +191,9 @@ async def serve_request(
             outcome = "internal"
             log.exception("rpc %s failed", op.subject)
             reply = encode_error("internal", "the service failed to handle the request")
+    if (late_s := _given_up_s(headers)) is not None:
+        log.warning("rpc %s handled (%s) but not answered: its caller gave up %.1f s ago", op.name, outcome, late_s)
+        outcome, reply = "expired", None
     RPC_REQUESTS.labels(service, op.name, outcome).inc()
     RPC_SECONDS.labels(service, op.name).observe(time.perf_counter() - started)
     return reply

@@ -10,13 +10,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from nats.aio.msg import Msg
 
 from afo_common.messaging.connection import NatsConnection
-from afo_common.messaging.rpc import RpcOperation, serve_request
 from afo_common.rpcs import agent_runtime as ar
 from afo_common.rpcs import analytics as an
 from afo_common.rpcs.pages import Page
+from afo_testkit.rpc_stand_ins import answer_rpcs
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -43,21 +42,15 @@ async def agents(r: ar.ListAgents) -> Page[ar.AgentView]:
 
 
 @pytest.fixture
-async def asked(connection: NatsConnection) -> list[Any]:
-    seen: list[Any] = []
-    for op, handler in ((an.CONVERSATION_SUMMARY, conversations), (an.VOICE_SUMMARY, voice),
-                        (ar.LIST_AGENTS, agents)):
-        async def respond(msg: Msg, op: RpcOperation[Any, Any] = op, handler: Any = handler) -> None:
-            seen.append(op.request.model_validate_json(msg.data))
-            await msg.respond(await serve_request(op, handler, msg.data, msg.headers or {}, op.service))
-
-        await connection.client.subscribe(op.subject, cb=respond)
-    await connection.client.flush()
+async def asked(connection: NatsConnection) -> list[tuple[str, Any]]:
+    seen: list[tuple[str, Any]] = []
+    await answer_rpcs(connection, {an.CONVERSATION_SUMMARY: conversations, an.VOICE_SUMMARY: voice,
+                                   ar.LIST_AGENTS: agents}, seen)
     return seen
 
 
-async def test_the_analytics_page_shows_the_funnel_chart_data_latency_and_questions(gateways: Any,
-                                                                                     asked: list[Any]) -> None:
+async def test_the_analytics_page_shows_the_funnel_chart_data_latency_and_questions(
+        gateways: Any, asked: list[tuple[str, Any]]) -> None:
     gateway = await gateways.start()
     owner = await gateways.sign_up(await gateways.client(gateway))
     client = await gateways.login(gateway, owner.email)
@@ -80,13 +73,13 @@ async def test_the_analytics_page_shows_the_funnel_chart_data_latency_and_questi
     assert "do you integrate with &lt;salesforce&gt;" in html and "Ava &lt;3" in html
     assert 'href="/v1/analytics/summary.csv?from=2026-03-02&amp;to=2026-03-03&amp;agent_id=agt_1&amp;' \
            'granularity=day"' in html
-    summaries = [q for q in asked if isinstance(q, an.AnalyticsQuery)]
+    summaries = [q for _, q in asked if isinstance(q, an.AnalyticsQuery)]
     assert {(q.tenant_id, q.agent_id, q.channel) for q in summaries} == {(owner.tenant_id, "agt_1", None)}
     csv = await client.get("/v1/analytics/summary.csv", params={"from": "2026-03-02", "to": "2026-03-03"})
     assert csv.status_code == 200 and csv.text.splitlines()[1].startswith("2026-03-02,4,2,1,1,3,")
 
 
-async def test_a_bad_period_keeps_the_form_and_says_why(gateways: Any, asked: list[Any]) -> None:
+async def test_a_bad_period_keeps_the_form_and_says_why(gateways: Any, asked: list[tuple[str, Any]]) -> None:
     gateway = await gateways.start()
     owner = await gateways.sign_up(await gateways.client(gateway))
     client = await gateways.login(gateway, owner.email)
@@ -97,4 +90,4 @@ async def test_a_bad_period_keeps_the_form_and_says_why(gateways: Any, asked: li
     assert page.status_code == 422 and 'role="alert"' in page.text and "from must come before to" in page.text
     assert 'value="2026-03-10"' in page.text and "analytics-data" not in page.text
     assert wrong_channel.status_code == 422 and "channel is one of" in wrong_channel.text
-    assert [q for q in asked if isinstance(q, an.AnalyticsQuery)] == []
+    assert [q for _, q in asked if isinstance(q, an.AnalyticsQuery)] == []
