@@ -50,7 +50,12 @@ def build() -> dict[str, Any]:
                    targets(*[(_stage_quantile(0.95, stage), stage) for stage in STAGES]), "s", w=12),
         timeseries(lay, "Voice turns / s",
                    targets((f'sum(rate(afo_voice_turn_seconds_count{{stage="turn_decision"}}[{RATE}]))', "turns")),
-                   "ops", w=24),
+                   "ops", w=12),
+        timeseries(lay, "Callers' audio shed (windows / s)",
+                   targets((f"sum(rate(afo_voice_vad_windows_shed_total[{RATE}]))", "32 ms windows")), "ops", w=12,
+                   description="Audio over a second behind that the media hub let through without voice-activity "
+                   "inference: voice-media's CPU cannot keep up with its calls (its HPA's target of active calls "
+                   "per pod is too high for the pods' cores)."),
     ]
     return dashboard(
         "afo-voice",

@@ -114,7 +114,8 @@ async def test_every_metric_on_a_dashboard_or_alert_is_in_a_real_scrape(
     owners = {
         "agent-runtime": {"afo_replies_total", "afo_reply_seconds_bucket", "afo_conversations_started_total",
                           "afo_leads_qualified_total"},
-        "voice-media": {"afo_calls_active", "afo_calls_ended_total", "afo_voice_turn_seconds_bucket"},
+        "voice-media": {"afo_calls_active", "afo_calls_ended_total", "afo_voice_turn_seconds_bucket",
+                        "afo_voice_vad_windows_shed_total"},
         "knowledge-ingest": {"afo_documents_ingested_total", "afo_chunks_ingested_total"},
         "workflow-executor": {"afo_bookings_total", "afo_crm_syncs_total"},
         "notifier": {"afo_webhook_deliveries_total", "afo_webhook_response_seconds_bucket"},

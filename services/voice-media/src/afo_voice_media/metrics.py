@@ -20,6 +20,11 @@ VOICE_TURN_SECONDS = Histogram(
     ["service", "stage"],
     buckets=_TURN_BUCKETS,
 )
+VAD_WINDOWS_SHED = Counter(
+    "afo_voice_vad_windows_shed",
+    "Windows of callers' audio the media hub let through without voice-activity inference, being over a second behind",
+    ["service"],
+)
 
 # TurnLatency field -> stage label: the breakdown the voice dashboard stacks.
 STAGES = {

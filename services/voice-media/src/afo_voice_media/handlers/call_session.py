@@ -157,6 +157,7 @@ class CallSession:
         self.call = call
         self.inbound = bytearray()  # μ-law from the caller, not yet through voice activity detection
         self.vad_slot = -1
+        self.vad_probability = 0.0  # the last window's, which the media hub lends to windows it sheds
         self._stt = stt
         self._tts = tts
         self._sink = sink
