@@ -43,4 +43,10 @@ def test_no_service_may_publish_to_an_rpc_it_does_not_call_nor_read_another_inbo
         assert [p for p in rpc if ".credentials.resolve." in p] == vault
         inboxes = [p for p in permissions.subscribe_allow if p.startswith("_INBOX")]
         assert inboxes == [f"_INBOX_{service}.>"]
+        # It replies on the inboxes of the services that call it (and of those that resolve credentials from the
+        # gateway), on no other.
+        callers = {other for other, theirs in SERVICE_ACCESS.items() if service in theirs.calls}
+        callers |= set(PROVIDERS_OF) if service == VAULT_OWNER else set()
+        replies = {p for p in permissions.publish_allow if p.startswith("_INBOX")}
+        assert replies == {f"_INBOX_{caller}.>" for caller in callers}, service
         assert ">" not in permissions.publish_allow and ">" not in permissions.subscribe_allow

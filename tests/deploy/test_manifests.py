@@ -79,6 +79,7 @@ DOMAIN_METRICS: dict[str, dict[str, set[str]]] = {
         "afo_calls_active": {"service"},
         "afo_calls_ended_total": {"service", "outcome"},
         "afo_voice_turn_seconds_bucket": {"service", "stage", "le"},
+        "afo_voice_vad_windows_shed_total": {"service"},
     },
     "afo_knowledge_ingest.metrics": {
         "afo_documents_ingested_total": {"service", "outcome"},

@@ -4,8 +4,7 @@ a timeout, and typed error replies that the caller raises as ``RpcError``.
 The caller's deadline travels with the request (``DEADLINE_HEADER``): an owner does not start a request whose
 caller has given up, nor send an answer nobody waits for. An owner that fell behind (overloaded, or restarted
 under a queue of requests) would otherwise work through requests whose callers have long answered 504, delaying
-the ones still awaited; and nats-server refuses a reply sent more than two minutes after its request (the
-``allow_responses`` permission), a publish violation in the owner's log."""
+the ones still awaited."""
 
 from __future__ import annotations
 

@@ -2,7 +2,8 @@
 
 The table is derived from what is already declared elsewhere in afo_common: the streams and the event
 subjects each captures (``events.streams``), the subject grammar (``subjects``) and the RPC prefix. A service
-publishes the events of the streams it owns, answers its own RPC subjects, calls the services it names,
+publishes the events of the streams it owns, answers its own RPC subjects (replying on its callers' inboxes,
+``_callers_of``), calls the services it names,
 resolves provider credentials only on its own vault subject (``vault``),
 and reads only the durable consumers it declares here (``tests/contract/test_nats_permissions.py`` fails when
 a service's code consumes, serves or calls anything the table does not grant). The gateway, for the operators'
@@ -292,11 +293,24 @@ def covers(pattern: str, subject: str) -> bool:
     return len(p) == len(s)
 
 
+def _callers_of(service: str) -> list[str]:
+    """The services whose requests this one answers, so it may publish on their inboxes. nats-server's
+    ``allow_responses`` alone lets a connection answer a request it received, but only on the node that delivered
+    it: when that node dies mid-request the owner reconnects to another, which refuses the reply (a publish
+    violation) and the caller waits out its timeout for an answer that was ready. An inbox's last token is random
+    and only its owner may subscribe there, so a service granted this can answer, not listen."""
+    callers = [other for other, access in SERVICE_ACCESS.items() if service in access.calls]
+    if service == VAULT_OWNER:
+        callers += [other for other in PROVIDERS_OF if other not in callers]
+    return callers
+
+
 def service_permissions(service: str) -> Permissions:
     access = SERVICE_ACCESS[service]
     publish: list[str] = [subject for stream in access.owns_streams for subject in event_subjects(stream)]
     publish += [_event_pattern(name) for name in access.publishes_events]
     publish += [f"{RPC_PREFIX}.{target}.>" for target in access.calls]
+    publish += [f"{inbox_prefix(caller)}.>" for caller in _callers_of(service)]
     if service in PROVIDERS_OF:
         # The credential vault: only its own resolve subject, which is how the gateway knows who asks.
         publish.append(rpc_subject(VAULT_OWNER, resolve_operation_name(service)))
@@ -322,7 +336,7 @@ def service_permissions(service: str) -> Permissions:
         publish_allow=tuple(dict.fromkeys(publish)),
         publish_deny=tuple(_others_events_in(service, access.owns_streams)),
         subscribe_allow=tuple(dict.fromkeys(subscribe)),
-        allow_responses=True,  # RPC replies, and the gateway's answers to the auth callout
+        allow_responses=True,  # replies to the admin's requests, and the gateway's answers to the auth callout
     )
 
 
